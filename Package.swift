@@ -1,0 +1,131 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let nio: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+]
+let log: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+
+let package = Package(
+    name: "enrich",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "enrichd", targets: ["enrichd"]),
+        .executable(name: "enrichctl", targets: ["enrichctl"]),
+        .executable(name: "enrich-load", targets: ["enrich-load"]),
+        .library(name: "EnrichClient", targets: ["EnrichClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        // MARK: - C modules
+        .target(
+            name: "CProtos",
+            path: "Sources/CProtos",
+            linkerSettings: [.linkedLibrary("protobuf-c")]
+        ),
+        .target(
+            name: "COpenSSLShims",
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
+        ),
+
+        // MARK: - RPC
+        .target(name: "RPCCore", swiftSettings: strictSettings),
+        .target(name: "RPCMessages", dependencies: ["RPCCore", "CProtos"], swiftSettings: strictSettings),
+        .target(
+            name: "RPCTransport",
+            dependencies: ["RPCCore", "RPCMessages", "COpenSSLShims", log] + nio,
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: - Domain
+        .target(name: "EventJSON", swiftSettings: strictSettings),
+        .target(name: "ModelCache", swiftSettings: strictSettings),
+        .target(name: "Catalog", dependencies: [grdb], swiftSettings: strictSettings),
+        .target(name: "Warehouses", dependencies: ["ModelCache", grdb], swiftSettings: strictSettings),
+        .target(
+            name: "SyncEngine",
+            dependencies: ["Catalog", "Warehouses", "ModelCache", log],
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: - Services and server
+        .target(
+            name: "Services",
+            dependencies: ["RPCCore", "RPCMessages", "Catalog", "ModelCache", "SyncEngine", "EventJSON", log],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "EnrichServer",
+            dependencies: ["Services", "RPCTransport", "Catalog", "SyncEngine", "Warehouses", log] + nio,
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "EnrichClient",
+            dependencies: ["RPCCore", "RPCMessages", "RPCTransport", log] + nio,
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: - Executables (argument parsing only)
+        .executableTarget(
+            name: "enrichd",
+            dependencies: ["EnrichServer", "Warehouses", argumentParser, log],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "enrichctl",
+            dependencies: ["EnrichClient", argumentParser],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "enrich-load",
+            dependencies: [
+                "EnrichClient", argumentParser,
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: - Tests
+        .target(
+            name: "RPCTesting",
+            dependencies: ["RPCTransport", "COpenSSLShims"] + nio,
+            path: "Tests/RPCTesting",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RPCTransportTests",
+            dependencies: ["RPCTransport", "RPCTesting", "RPCCore", .product(name: "NIOEmbedded", package: "swift-nio")] + nio,
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "RPCMessagesTests", dependencies: ["RPCMessages", "RPCCore"], swiftSettings: strictSettings),
+        .testTarget(name: "EventJSONTests", dependencies: ["EventJSON"], swiftSettings: strictSettings),
+        .testTarget(name: "ModelCacheTests", dependencies: ["ModelCache"], swiftSettings: strictSettings),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SyncEngineTests",
+            dependencies: ["SyncEngine", "Warehouses", "Catalog", "ModelCache"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["EnrichServer", "EnrichClient", "RPCTesting", "Warehouses", "RPCCore", "RPCMessages"] + nio,
+            swiftSettings: strictSettings
+        ),
+    ]
+)

@@ -1,0 +1,15 @@
+public import RPCCore
+
+/// Every method the server serves, named as requests name them.
+public enum Methods {
+    public static let createModel = MethodDescriptor(service: "enrich.v1.Admin", method: "CreateModel")
+    public static let getModel = MethodDescriptor(service: "enrich.v1.Admin", method: "GetModel")
+    public static let listModels = MethodDescriptor(service: "enrich.v1.Admin", method: "ListModels")
+    public static let healthCheck = MethodDescriptor(service: "enrich.v1.Health", method: "Check")
+    public static let triggerSync = MethodDescriptor(service: "enrich.v1.Sync", method: "TriggerSync")
+    public static let getSyncRun = MethodDescriptor(service: "enrich.v1.Sync", method: "GetSyncRun")
+    public static let listSyncRuns = MethodDescriptor(service: "enrich.v1.Sync", method: "ListSyncRuns")
+    public static let watchSync = MethodDescriptor(service: "enrich.v1.Sync", method: "WatchSync")
+    public static let lookup = MethodDescriptor(service: "enrich.v1.Enrich", method: "Lookup")
+    public static let enrich = MethodDescriptor(service: "enrich.v1.Enrich", method: "Enrich")
+}

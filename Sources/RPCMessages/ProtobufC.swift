@@ -1,0 +1,279 @@
+import CProtos
+import RPCCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// The bridge between Swift messages and protobuf-c's C structs. Decoding unpacks with protobuf-c, copies the
+// fields into Swift values and frees the C tree at once; encoding builds a C tree in an arena that lives for
+// one pack call. No C type is visible outside this module.
+
+/// Allocations for one encode, freed together when the arena goes away.
+final class CArena {
+    private var blocks: [UnsafeMutableRawPointer] = []
+
+    deinit {
+        for block in self.blocks { free(block) }
+    }
+
+    func array<T>(_ count: Int, of type: T.Type) -> UnsafeMutablePointer<T> {
+        // malloc(0) may return NULL; one byte keeps the pointer valid and distinct.
+        guard let raw = malloc(max(count * MemoryLayout<T>.stride, 1)) else {
+            preconditionFailure("out of memory encoding a message")
+        }
+        self.blocks.append(raw)
+        return raw.bindMemory(to: T.self, capacity: max(count, 1))
+    }
+
+    func string(_ value: String) -> UnsafeMutablePointer<CChar> {
+        var value = value
+        return value.withUTF8 { utf8 in
+            let pointer = self.array(utf8.count + 1, of: CChar.self)
+            if let base = utf8.baseAddress { memcpy(pointer, base, utf8.count) }
+            pointer[utf8.count] = 0
+            return pointer
+        }
+    }
+
+    func strings(_ values: [String]) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? {
+        guard !values.isEmpty else { return nil }
+        let pointer = self.array(values.count, of: UnsafeMutablePointer<CChar>?.self)
+        for (index, value) in values.enumerated() { pointer[index] = self.string(value) }
+        return pointer
+    }
+
+    func scalars<T>(_ values: [T]) -> UnsafeMutablePointer<T>? {
+        guard !values.isEmpty else { return nil }
+        let pointer = self.array(values.count, of: T.self)
+        values.withUnsafeBufferPointer { source in
+            pointer.initialize(from: source.baseAddress!, count: source.count)  // Non-empty, checked above.
+        }
+        return pointer
+    }
+
+    func booleans(_ values: [Bool]) -> UnsafeMutablePointer<protobuf_c_boolean>? {
+        guard !values.isEmpty else { return nil }
+        let pointer = self.array(values.count, of: protobuf_c_boolean.self)
+        for (index, value) in values.enumerated() { pointer[index] = value ? 1 : 0 }
+        return pointer
+    }
+
+    func bytes(_ values: [UInt8]) -> ProtobufCBinaryData {
+        ProtobufCBinaryData(len: values.count, data: self.scalars(values))
+    }
+
+    func message<M: ProtobufCBridged>(_ value: M) -> UnsafeMutablePointer<M.CMessage> {
+        let pointer = self.array(1, of: M.CMessage.self)
+        M.cInit(pointer)
+        value.fill(pointer, self)
+        return pointer
+    }
+
+    func messages<M: ProtobufCBridged>(_ values: [M]) -> UnsafeMutablePointer<UnsafeMutablePointer<M.CMessage>?>? {
+        guard !values.isEmpty else { return nil }
+        let pointer = self.array(values.count, of: UnsafeMutablePointer<M.CMessage>?.self)
+        for (index, value) in values.enumerated() { pointer[index] = self.message(value) }
+        return pointer
+    }
+
+    func metadata(_ metadata: Metadata) -> UnsafeMutablePointer<UnsafeMutablePointer<Enrich__V1__MetadataEntry>?>? {
+        self.messages(metadata.entries.map { MetadataEntry(key: $0.key, value: $0.value) })
+    }
+}
+
+/// A Swift message with a protobuf-c twin. Conformers give the generated init/unpack/free functions and copy
+/// fields both ways; this extension supplies `RPCMessage`.
+protocol ProtobufCBridged: RPCMessage {
+    associatedtype CMessage
+    /// The proto message name, for error messages.
+    static var protoName: String { get }
+    static func cInit(_ message: UnsafeMutablePointer<CMessage>)
+    static func cUnpack(_ length: Int, _ data: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>?
+    static func cFree(_ message: UnsafeMutablePointer<CMessage>)
+    /// Copies the fields out of a C message.
+    init(c message: UnsafePointer<CMessage>)
+    /// Copies the fields into an initialised C message, allocating in `arena`.
+    func fill(_ message: UnsafeMutablePointer<CMessage>, _ arena: CArena)
+}
+
+private let emptyInput: [UInt8] = [0]
+
+extension ProtobufCBridged {
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(RPCError) {
+        let unpacked: UnsafeMutablePointer<CMessage>? = emptyInput.withUnsafeBufferPointer { empty in
+            // protobuf-c wants a non-NULL pointer even for zero bytes.
+            let data = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? empty.baseAddress!
+            return Self.cUnpack(bytes.count, data)
+        }
+        guard let unpacked else {
+            throw RPCError(.invalidArgument, "message body is not a valid \(Self.protoName) protobuf encoding")
+        }
+        defer { Self.cFree(unpacked) }
+        self.init(c: unpacked)
+    }
+
+    public func withSerializedBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        let arena = CArena()
+        let message = arena.message(self)
+        return try UnsafeMutableRawPointer(message).withMemoryRebound(to: ProtobufCMessage.self, capacity: 1) { base in
+            let size = protobuf_c_message_get_packed_size(base)
+            let output = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 1), alignment: 8)
+            defer { output.deallocate() }
+            let written = protobuf_c_message_pack(base, output.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            precondition(written == size, "protobuf-c packed \(written) bytes after sizing \(size)")
+            return try body(UnsafeRawBufferPointer(rebasing: output[0..<written]))
+        }
+    }
+}
+
+// MARK: - Reading helpers
+
+@inline(__always)
+func readString(_ pointer: UnsafeMutablePointer<CChar>?) -> String {
+    guard let pointer else { return "" }
+    return String(cString: pointer)
+}
+
+func readStrings(_ count: Int, _ pointer: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> [String] {
+    guard let pointer, count > 0 else { return [] }
+    return (0..<count).map { readString(pointer[$0]) }
+}
+
+func readScalars<T>(_ count: Int, _ pointer: UnsafeMutablePointer<T>?) -> [T] {
+    guard let pointer, count > 0 else { return [] }
+    return Array(UnsafeBufferPointer(start: pointer, count: count))
+}
+
+func readBooleans(_ count: Int, _ pointer: UnsafeMutablePointer<protobuf_c_boolean>?) -> [Bool] {
+    guard let pointer, count > 0 else { return [] }
+    return (0..<count).map { pointer[$0] != 0 }
+}
+
+func readBytes(_ data: ProtobufCBinaryData) -> [UInt8] {
+    guard let base = data.data, data.len > 0 else { return [] }
+    return Array(UnsafeBufferPointer(start: base, count: data.len))
+}
+
+func readMessages<M: ProtobufCBridged>(
+    _ count: Int, _ pointer: UnsafeMutablePointer<UnsafeMutablePointer<M.CMessage>?>?, as type: M.Type
+) -> [M] {
+    guard let pointer, count > 0 else { return [] }
+    return (0..<count).compactMap { index in pointer[index].map { M(c: $0) } }
+}
+
+func readMetadata(_ count: Int, _ pointer: UnsafeMutablePointer<UnsafeMutablePointer<Enrich__V1__MetadataEntry>?>?) -> Metadata {
+    Metadata(readMessages(count, pointer, as: MetadataEntry.self).map { ($0.key, $0.value) })
+}
+
+/// A C enum's number, whatever integer type the importer chose for it.
+@inline(__always)
+func enumNumber<E: RawRepresentable>(_ value: E) -> UInt32 where E.RawValue: BinaryInteger {
+    UInt32(truncatingIfNeeded: value.rawValue)
+}
+
+@inline(__always)
+func cEnum<E: RawRepresentable>(_ number: UInt32, as type: E.Type) -> E where E.RawValue: BinaryInteger {
+    E(rawValue: E.RawValue(truncatingIfNeeded: number))!  // Every C enum accepts every number of its width.
+}
+
+// MARK: - Envelope
+
+/// One metadata pair on the wire; the Swift API uses `Metadata`.
+struct MetadataEntry: ProtobufCBridged {
+    var key: String
+    var value: String
+
+    init(key: String, value: String) {
+        self.key = key
+        self.value = value
+    }
+
+    static let protoName = "enrich.v1.MetadataEntry"
+    static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__MetadataEntry>) { enrich__v1__metadata_entry__init(m) }
+    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__MetadataEntry>? {
+        enrich__v1__metadata_entry__unpack(nil, n, d)
+    }
+    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__MetadataEntry>) { enrich__v1__metadata_entry__free_unpacked(m, nil) }
+
+    init(c m: UnsafePointer<Enrich__V1__MetadataEntry>) {
+        self.key = readString(m.pointee.key)
+        self.value = readString(m.pointee.value)
+    }
+
+    func fill(_ m: UnsafeMutablePointer<Enrich__V1__MetadataEntry>, _ arena: CArena) {
+        m.pointee.key = arena.string(self.key)
+        m.pointee.value = arena.string(self.value)
+    }
+}
+
+extension RequestHeader: ProtobufCBridged {
+    static let protoName = "enrich.v1.RequestHeader"
+    static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__RequestHeader>) { enrich__v1__request_header__init(m) }
+    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__RequestHeader>? {
+        enrich__v1__request_header__unpack(nil, n, d)
+    }
+    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__RequestHeader>) { enrich__v1__request_header__free_unpacked(m, nil) }
+
+    init(c m: UnsafePointer<Enrich__V1__RequestHeader>) {
+        self.init(
+            method: readString(m.pointee.method), authorization: readString(m.pointee.authorization),
+            timeoutMilliseconds: m.pointee.timeout_ms, metadata: readMetadata(m.pointee.n_metadata, m.pointee.metadata)
+        )
+    }
+
+    func fill(_ m: UnsafeMutablePointer<Enrich__V1__RequestHeader>, _ arena: CArena) {
+        m.pointee.method = arena.string(self.method)
+        m.pointee.authorization = arena.string(self.authorization)
+        m.pointee.timeout_ms = self.timeoutMilliseconds
+        m.pointee.n_metadata = self.metadata.entries.count
+        m.pointee.metadata = arena.metadata(self.metadata)
+    }
+}
+
+extension Status: ProtobufCBridged {
+    static let protoName = "enrich.v1.Status"
+    static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__Status>) { enrich__v1__status__init(m) }
+    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__Status>? {
+        enrich__v1__status__unpack(nil, n, d)
+    }
+    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__Status>) { enrich__v1__status__free_unpacked(m, nil) }
+
+    init(c m: UnsafePointer<Enrich__V1__Status>) {
+        self.init(
+            code: StatusCode(rawValue: m.pointee.code), message: readString(m.pointee.message),
+            metadata: readMetadata(m.pointee.n_metadata, m.pointee.metadata)
+        )
+    }
+
+    func fill(_ m: UnsafeMutablePointer<Enrich__V1__Status>, _ arena: CArena) {
+        m.pointee.code = self.code.rawValue
+        m.pointee.message = arena.string(self.message)
+        m.pointee.n_metadata = self.metadata.entries.count
+        m.pointee.metadata = arena.metadata(self.metadata)
+    }
+}
+
+extension Column: ProtobufCBridged {
+    static let protoName = "enrich.v1.Column"
+    static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__Column>) { enrich__v1__column__init(m) }
+    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__Column>? {
+        enrich__v1__column__unpack(nil, n, d)
+    }
+    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__Column>) { enrich__v1__column__free_unpacked(m, nil) }
+
+    init(c m: UnsafePointer<Enrich__V1__Column>) {
+        self.init(
+            name: readString(m.pointee.name), type: ColumnType(rawValue: enumNumber(m.pointee.type)) ?? .unspecified,
+            sourceType: readString(m.pointee.source_type)
+        )
+    }
+
+    func fill(_ m: UnsafeMutablePointer<Enrich__V1__Column>, _ arena: CArena) {
+        m.pointee.name = arena.string(self.name)
+        m.pointee.type = cEnum(self.type.rawValue, as: Enrich__V1__ColumnType.self)
+        m.pointee.source_type = arena.string(self.sourceType)
+    }
+}

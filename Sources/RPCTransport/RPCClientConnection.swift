@@ -1,0 +1,279 @@
+public import Logging
+public import NIOCore
+import NIOPosix
+public import RPCCore
+import RPCMessages
+import Synchronization
+
+/// Per-call options a client sends in the request header.
+public struct CallOptions: Sendable {
+    /// Sent as "Bearer <token>".
+    public var token: String?
+    /// Relative deadline; nil leaves it to the server's default.
+    public var timeout: Duration?
+    public var metadata: Metadata
+
+    public init(token: String? = nil, timeout: Duration? = nil, metadata: Metadata = Metadata()) {
+        self.token = token
+        self.timeout = timeout
+        self.metadata = metadata
+    }
+}
+
+/// One client connection carrying many calls at once, multiplexed by request id and answered in any order.
+public final class RPCClientConnection: Sendable {
+    private let channel: any Channel
+    private let handler: NIOLoopBound<RPCClientHandler>
+    private let nextID = Atomic<UInt32>(0)
+
+    private init(channel: any Channel, handler: NIOLoopBound<RPCClientHandler>) {
+        self.channel = channel
+        self.handler = handler
+    }
+
+    /// Connects, and with TLS waits for the handshake to finish.
+    /// - Throws: the connect error, or `TLSError` when the handshake fails (an untrusted certificate, say).
+    public static func connect(
+        host: String, port: Int, tls: TLSContext?, group: any EventLoopGroup,
+        maxFramePayloadBytes: Int = Limits().maxFramePayloadBytes, connectTimeout: Duration = .seconds(10),
+        logger: Logger = Logger(label: "enrich.client")
+    ) async throws -> RPCClientConnection {
+        let bootstrap = ClientBootstrap(group: group)
+            .connectTimeout(TimeAmount(connectTimeout))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                do {
+                    let sync = channel.pipeline.syncOperations
+                    if let tls {
+                        try sync.addHandler(OpenSSLHandler(context: tls, handshakeTimeout: connectTimeout, logger: logger))
+                    }
+                    try sync.addHandler(FramingHandler(
+                        maxPayloadBytes: maxFramePayloadBytes, partialFrameTimeout: .seconds(3_600)
+                    ))
+                    try sync.addHandler(RPCClientHandler(channel: channel, waitsForTLS: tls != nil))
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+        let channel = try await bootstrap.connect(host: host, port: port).get()
+        let bound = try await channel.eventLoop.submit {
+            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: RPCClientHandler.self), eventLoop: channel.eventLoop)
+        }.get()
+        // Wait for the handshake, so a bad certificate surfaces here and not on the first call.
+        try await channel.eventLoop.flatSubmit { bound.value.ready }.get()
+        return RPCClientConnection(channel: channel, handler: bound)
+    }
+
+    /// Whether the connection is still open.
+    public var isActive: Bool { self.channel.isActive }
+
+    private func allocateID() -> UInt32 {
+        while true {
+            let id = self.nextID.wrappingAdd(1, ordering: .relaxed).newValue
+            if id != 0 { return id }  // 0 is reserved for connection-level status frames.
+        }
+    }
+
+    private func makeRequest(
+        id: UInt32, method: MethodDescriptor, request: some RPCMessage, options: CallOptions
+    ) -> ByteBuffer {
+        var header = RequestHeader(method: method.fullName, metadata: options.metadata)
+        if let token = options.token { header.authorization = "Bearer \(token)" }
+        if let timeout = options.timeout {
+            let (seconds, attoseconds) = timeout.components
+            header.timeoutMilliseconds = UInt64(max(1, seconds * 1_000 + attoseconds / 1_000_000_000_000_000))
+        }
+        var buffer = self.channel.allocator.buffer(capacity: 256)
+        Envelope.writeRequest(into: &buffer, requestID: id, header: header, message: request)
+        return buffer
+    }
+
+    /// Makes a unary call.
+    /// - Throws: `RPCError` with the server's status when it is not OK; `.unavailable` when the connection is
+    ///   gone; `.deadlineExceeded` when the timeout passes first; `.cancelled` when the task is cancelled.
+    public func unary<Request: RPCMessage, Response: RPCMessage>(
+        _ method: MethodDescriptor, _ request: Request, options: CallOptions = CallOptions(),
+        as responseType: Response.Type = Response.self
+    ) async throws -> Response {
+        let id = self.allocateID()
+        let frame = self.makeRequest(id: id, method: method, request: request, options: options)
+        let promise = self.channel.eventLoop.makePromise(of: ByteBuffer.self)
+        let handler = self.handler
+        let deadline = options.timeout.map { NIODeadline.now() + TimeAmount($0) }
+        self.channel.eventLoop.execute {
+            handler.value.start(id: id, call: .unary(promise, message: nil), frame: frame, deadline: deadline)
+        }
+        let eventLoop = self.channel.eventLoop
+        let payload = try await withTaskCancellationHandler {
+            try await promise.futureResult.get()
+        } onCancel: {
+            eventLoop.execute { handler.value.abandon(id: id, error: RPCError(.cancelled, "call cancelled by the client")) }
+        }
+        return try Envelope.decode(Response.self, from: payload)
+    }
+
+    /// Makes a server-streaming call; the stream ends after the server's OK status or throws its error.
+    public func serverStreaming<Request: RPCMessage, Response: RPCMessage>(
+        _ method: MethodDescriptor, _ request: Request, options: CallOptions = CallOptions(),
+        as responseType: Response.Type = Response.self
+    ) -> AsyncThrowingStream<Response, any Error> {
+        let id = self.allocateID()
+        let frame = self.makeRequest(id: id, method: method, request: request, options: options)
+        let (stream, continuation) = AsyncThrowingStream<Response, any Error>.makeStream()
+        let sink = RPCClientHandler.StreamSink(
+            yield: { payload in
+                do { continuation.yield(try Envelope.decode(Response.self, from: payload)) } catch {
+                    continuation.finish(throwing: error)
+                }
+            },
+            finish: { error in continuation.finish(throwing: error) }
+        )
+        let handler = self.handler
+        let eventLoop = self.channel.eventLoop
+        let deadline = options.timeout.map { NIODeadline.now() + TimeAmount($0) }
+        continuation.onTermination = { termination in
+            if case .cancelled = termination {
+                eventLoop.execute { handler.value.abandon(id: id, error: RPCError(.cancelled, "call cancelled by the client")) }
+            }
+        }
+        eventLoop.execute { handler.value.start(id: id, call: .stream(sink), frame: frame, deadline: deadline) }
+        return stream
+    }
+
+    /// Closes the connection; calls in flight fail with UNAVAILABLE.
+    public func close() async {
+        try? await self.channel.close()
+    }
+}
+
+/// The client side of one connection: matches MESSAGE and STATUS frames to the calls waiting for them.
+final class RPCClientHandler: ChannelInboundHandler {
+    typealias InboundIn = Frame
+    typealias OutboundOut = ByteBuffer
+
+    /// Where a streaming call's messages go; decoding happens in `yield`, typed by the caller.
+    struct StreamSink: Sendable {
+        let yield: @Sendable (ByteBuffer) -> Void
+        let finish: @Sendable ((any Error)?) -> Void
+    }
+
+    enum Call {
+        case unary(EventLoopPromise<ByteBuffer>, message: ByteBuffer?)
+        case stream(StreamSink)
+    }
+
+    private var calls: [UInt32: (call: Call, timer: Scheduled<Void>?)] = [:]
+    private let readyPromise: EventLoopPromise<Void>
+    private var closedError: (any Error)?
+    private var context: ChannelHandlerContext?
+
+    init(channel: any Channel, waitsForTLS: Bool) {
+        self.readyPromise = channel.eventLoop.makePromise()
+        if !waitsForTLS { self.readyPromise.succeed(()) }
+    }
+
+    var ready: EventLoopFuture<Void> { self.readyPromise.futureResult }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func start(id: UInt32, call: Call, frame: ByteBuffer, deadline: NIODeadline?) {
+        guard let context = self.context, context.channel.isActive else {
+            Self.fail(call, with: self.closedError ?? RPCError(.unavailable, "connection is closed"))
+            return
+        }
+        var timer: Scheduled<Void>? = nil
+        if let deadline {
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            timer = context.eventLoop.scheduleTask(deadline: deadline) {
+                bound.value.abandon(id: id, error: RPCError(.deadlineExceeded, "deadline exceeded"))
+            }
+        }
+        self.calls[id] = (call, timer)
+        context.writeAndFlush(self.wrapOutboundOut(frame), promise: nil)
+    }
+
+    /// Gives up on a call (deadline or cancellation) and tells the server with a CANCEL frame.
+    func abandon(id: UInt32, error: RPCError) {
+        guard let entry = self.calls.removeValue(forKey: id) else { return }
+        entry.timer?.cancel()
+        Self.fail(entry.call, with: error)
+        guard let context = self.context, context.channel.isActive else { return }
+        var buffer = context.channel.allocator.buffer(capacity: Frame.headerBytes)
+        buffer.writeFrame(kind: .cancel, requestID: id, payload: ByteBuffer())
+        context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+    }
+
+    private static func fail(_ call: Call, with error: any Error) {
+        switch call {
+        case .unary(let promise, _): promise.fail(error)
+        case .stream(let sink): sink.finish(error)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = self.unwrapInboundIn(data)
+        switch frame.kind {
+        case .message:
+            guard let entry = self.calls[frame.requestID] else { return }  // Abandoned call.
+            switch entry.call {
+            case .unary(let promise, _): self.calls[frame.requestID] = (.unary(promise, message: frame.payload), entry.timer)
+            case .stream(let sink): sink.yield(frame.payload)
+            }
+        case .status:
+            let status: Status
+            do {
+                status = try Envelope.decode(Status.self, from: frame.payload)
+            } catch {
+                context.fireErrorCaught(error)
+                context.close(promise: nil)
+                return
+            }
+            if frame.requestID == 0 {
+                // A connection-level error: every call on this connection fails with it.
+                self.closedError = RPCError(status.code, status.message, metadata: status.metadata)
+                return
+            }
+            guard let entry = self.calls.removeValue(forKey: frame.requestID) else { return }
+            entry.timer?.cancel()
+            guard status.code == .ok else {
+                Self.fail(entry.call, with: RPCError(status.code, status.message, metadata: status.metadata))
+                return
+            }
+            switch entry.call {
+            case .unary(let promise, let message): promise.succeed(message ?? ByteBuffer())
+            case .stream(let sink): sink.finish(nil)
+            }
+        case .request, .cancel:
+            context.fireErrorCaught(FramingError.unexpectedKind(frame.kind))
+            context.close(promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted = event as? TLSUserEvent { self.readyPromise.succeed(()) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if self.closedError == nil { self.closedError = error }
+        self.readyPromise.fail(error)
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let error = self.closedError ?? RPCError(.unavailable, "connection closed by the server")
+        self.readyPromise.fail(error)
+        let calls = self.calls
+        self.calls.removeAll()
+        for entry in calls.values {
+            entry.timer?.cancel()
+            Self.fail(entry.call, with: error)
+        }
+        self.context = nil
+        context.fireChannelInactive()
+    }
+}
+
+@available(*, unavailable)
+extension RPCClientHandler: Sendable {}
