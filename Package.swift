@@ -57,7 +57,11 @@ let package = Package(
         .target(name: "EventJSON", swiftSettings: strictSettings),
         .target(name: "ModelCache", swiftSettings: strictSettings),
         .target(name: "Catalog", dependencies: [grdb], swiftSettings: strictSettings),
-        .target(name: "Warehouses", dependencies: ["ModelCache", grdb], swiftSettings: strictSettings),
+        .target(
+            name: "Warehouses",
+            dependencies: ["ModelCache", .product(name: "GRDBSQLite", package: "GRDB.swift")],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "SyncEngine",
             dependencies: ["Catalog", "Warehouses", "ModelCache", log],
@@ -89,7 +93,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "enrichctl",
-            dependencies: ["EnrichClient", argumentParser],
+            dependencies: ["EnrichClient", "EventJSON", argumentParser],
             swiftSettings: strictSettings
         ),
         .executableTarget(

@@ -1,0 +1,171 @@
+import GRDB
+
+/// The server's own state in SQLite: models and sync runs (later: destinations, tokens, audit).
+///
+/// Every write is one transaction. Migrations are named and append-only: a released migration is never edited,
+/// a change is a new one.
+public final class Catalog: Sendable {
+    private let database: DatabaseQueue
+
+    /// Opens (creating if needed) the catalog at `path` and brings its schema up to date.
+    /// - Throws: `CatalogError.storage` when the file cannot be opened or migrated.
+    public init(path: String) throws(CatalogError) {
+        do {
+            var configuration = Configuration()
+            configuration.foreignKeysEnabled = true
+            configuration.busyMode = .timeout(5)
+            self.database = try DatabaseQueue(path: path, configuration: configuration)
+            try self.database.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") }
+            try Self.migrator.migrate(self.database)
+        } catch {
+            throw .storage("cannot open catalog at '\(path)': \(error)")
+        }
+    }
+
+    /// A catalog in memory, for tests.
+    public static func inMemory() throws(CatalogError) -> Catalog { try Catalog(path: ":memory:") }
+
+    /// The applied migrations, in order.
+    public func appliedMigrations() throws(CatalogError) -> [String] {
+        try self.read { try Self.migrator.appliedMigrations($0) }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1_models_and_sync_runs") { db in
+            try db.create(table: "model") { t in
+                t.primaryKey("name", .text)
+                t.column("warehouse", .text).notNull()
+                t.column("source_table", .text).notNull()
+                t.column("source_query", .text).notNull()
+                t.column("primary_key", .text).notNull()
+                t.column("columns", .jsonText).notNull()
+                t.column("created_at_ms", .integer).notNull()
+                t.column("version", .integer).notNull()
+            }
+            try db.create(table: "sync_run") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("model", .text).notNull().indexed().references("model", onDelete: .cascade)
+                t.column("status", .text).notNull()
+                t.column("phase", .text).notNull()
+                t.column("started_at_ms", .integer).notNull()
+                t.column("finished_at_ms", .integer)
+                t.column("rows_expected", .integer).notNull()
+                t.column("rows_read", .integer).notNull()
+                t.column("rows_added", .integer).notNull()
+                t.column("rows_changed", .integer).notNull()
+                t.column("rows_removed", .integer).notNull()
+                t.column("rows_failed", .integer).notNull()
+                t.column("error", .text)
+                t.column("issues", .jsonText).notNull()
+            }
+        }
+        return migrator
+    }
+
+    // MARK: - Access
+
+    private func read<T>(_ body: (Database) throws -> T) throws(CatalogError) -> T {
+        do { return try self.database.read(body) } catch { throw Self.wrap(error) }
+    }
+
+    private func write<T>(_ body: (Database) throws -> T) throws(CatalogError) -> T {
+        do { return try self.database.write(body) } catch { throw Self.wrap(error) }
+    }
+
+    private static func wrap(_ error: any Error) -> CatalogError {
+        if let error = error as? CatalogError { return error }
+        return .storage("\(error)")
+    }
+
+    // MARK: - Models
+
+    /// Stores a new model.
+    /// - Throws: `.modelAlreadyExists` when the name is taken.
+    public func createModel(_ model: ModelRecord) throws(CatalogError) {
+        try self.write { db in
+            if try ModelRecord.exists(db, key: model.name) { throw CatalogError.modelAlreadyExists(name: model.name) }
+            try model.insert(db)
+        }
+    }
+
+    /// The model called `name`.
+    /// - Throws: `.modelNotFound`.
+    public func model(named name: String) throws(CatalogError) -> ModelRecord {
+        guard let model = try self.read({ try ModelRecord.fetchOne($0, key: name) }) else {
+            throw .modelNotFound(name: name)
+        }
+        return model
+    }
+
+    /// Models in name order, starting after `name` (exclusive), at most `limit`.
+    public func listModels(after name: String?, limit: Int) throws(CatalogError) -> [ModelRecord] {
+        try self.read { db in
+            var request = ModelRecord.order(Column("name"))
+            if let name { request = request.filter(Column("name") > name) }
+            return try request.limit(limit).fetchAll(db)
+        }
+    }
+
+    /// Replaces a model's introspected columns and bumps its version.
+    public func updateColumns(model name: String, columns: [CatalogColumn]) throws(CatalogError) {
+        try self.write { db in
+            guard var model = try ModelRecord.fetchOne(db, key: name) else { throw CatalogError.modelNotFound(name: name) }
+            guard model.columns != columns else { return }
+            model.columns = columns
+            model.version += 1
+            try model.update(db)
+        }
+    }
+
+    // MARK: - Sync runs
+
+    /// Records a new run in progress and returns it with its id.
+    public func startRun(model: String, at milliseconds: Int64) throws(CatalogError) -> SyncRunRecord {
+        try self.write { db in
+            guard try ModelRecord.exists(db, key: model) else { throw CatalogError.modelNotFound(name: model) }
+            var run = SyncRunRecord(model: model, startedAtMilliseconds: milliseconds)
+            try run.insert(db)
+            return run
+        }
+    }
+
+    /// Saves a run's counters, phase and status.
+    public func saveRun(_ run: SyncRunRecord) throws(CatalogError) {
+        try self.write { db in
+            guard run.id != nil else { throw CatalogError.runNotFound(id: 0) }
+            try run.update(db)
+        }
+    }
+
+    /// The run with this id.
+    /// - Throws: `.runNotFound`.
+    public func run(id: Int64) throws(CatalogError) -> SyncRunRecord {
+        guard let run = try self.read({ try SyncRunRecord.fetchOne($0, key: id) }) else { throw .runNotFound(id: id) }
+        return run
+    }
+
+    /// A model's runs, newest first.
+    public func runs(model: String, limit: Int) throws(CatalogError) -> [SyncRunRecord] {
+        try self.read { db in
+            try SyncRunRecord.filter(Column("model") == model).order(Column("id").desc).limit(limit).fetchAll(db)
+        }
+    }
+
+    /// Marks runs left in progress by a previous process as failed; returns how many there were.
+    public func failInterruptedRuns(at milliseconds: Int64) throws(CatalogError) -> Int {
+        try self.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE sync_run SET status = ?, finished_at_ms = ?, error = ?
+                    WHERE status = ?
+                    """,
+                arguments: [
+                    RunStatus.failed.rawValue, milliseconds, "interrupted: the server stopped during the run",
+                    RunStatus.inProgress.rawValue,
+                ]
+            )
+            return db.changesCount
+        }
+    }
+}

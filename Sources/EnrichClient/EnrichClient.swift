@@ -1,0 +1,164 @@
+import Logging
+public import NIOCore
+public import NIOPosix
+@_exported public import RPCCore
+@_exported public import RPCMessages
+import RPCTransport
+
+/// The Swift SDK: one TLS connection to `enrichd` carrying any number of concurrent calls.
+///
+/// ```swift
+/// let client = try await EnrichClient.connect(.init(host: "127.0.0.1", port: 7443, security: .tls(caFile: "ca.pem")))
+/// let response = try await client.lookup(model: "users", stringKeys: ["42"], columns: ["plan"])
+/// ```
+public final class EnrichClient: Sendable {
+    /// Where to connect and how to trust the server.
+    public struct Configuration: Sendable {
+        public enum Security: Sendable {
+            /// TLS, verifying the server against the CA certificates in a PEM file.
+            case tls(caFile: String)
+            /// TLS, verifying the server against CA certificates given as PEM text.
+            case tlsWithCAPEM(String)
+            /// No encryption. Only for a server started with `--insecure-plaintext`.
+            case insecurePlaintext
+        }
+
+        public var host: String
+        public var port: Int
+        public var security: Security
+        /// The name the server's certificate must carry; the host by default.
+        public var serverName: String?
+        /// Sent with every call as "Bearer <token>".
+        public var token: String?
+        /// Deadline for calls that set none.
+        public var defaultTimeout: Duration
+        public var connectTimeout: Duration
+
+        public init(
+            host: String, port: Int, security: Security, serverName: String? = nil, token: String? = nil,
+            defaultTimeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(10)
+        ) {
+            self.host = host
+            self.port = port
+            self.security = security
+            self.serverName = serverName
+            self.token = token
+            self.defaultTimeout = defaultTimeout
+            self.connectTimeout = connectTimeout
+        }
+    }
+
+    public let configuration: Configuration
+    private let connection: RPCClientConnection
+
+    private init(configuration: Configuration, connection: RPCClientConnection) {
+        self.configuration = configuration
+        self.connection = connection
+    }
+
+    /// Connects and completes the TLS handshake.
+    /// - Throws: a connection error, or a TLS error naming why the server was not trusted.
+    public static func connect(
+        _ configuration: Configuration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> EnrichClient {
+        let tls: TLSContext?
+        switch configuration.security {
+        case .tls(let caFile):
+            tls = try TLSContext(configuration: .client(
+                trustRoots: .file(caFile), serverName: configuration.serverName ?? configuration.host
+            ))
+        case .tlsWithCAPEM(let pem):
+            tls = try TLSContext(configuration: .client(
+                trustRoots: .string(pem), serverName: configuration.serverName ?? configuration.host
+            ))
+        case .insecurePlaintext:
+            tls = nil
+        }
+        let connection = try await RPCClientConnection.connect(
+            host: configuration.host, port: configuration.port, tls: tls, group: group,
+            connectTimeout: configuration.connectTimeout
+        )
+        return EnrichClient(configuration: configuration, connection: connection)
+    }
+
+    /// Whether the connection is still open.
+    public var isConnected: Bool { self.connection.isActive }
+
+    private func options(_ timeout: Duration?) -> CallOptions {
+        CallOptions(token: self.configuration.token, timeout: timeout ?? self.configuration.defaultTimeout)
+    }
+
+    /// Makes any unary call by method; the typed helpers below cover every method the server has.
+    public func call<Request: RPCMessage, Response: RPCMessage>(
+        _ method: MethodDescriptor, _ request: Request, timeout: Duration? = nil, as type: Response.Type = Response.self
+    ) async throws -> Response {
+        try await self.connection.unary(method, request, options: self.options(timeout))
+    }
+
+    // MARK: - Enrich
+
+    /// Reads `columns` (all when empty) of the rows with these keys.
+    public func lookup(
+        model: String, stringKeys: [String] = [], intKeys: [Int64] = [], columns: [String] = [], timeout: Duration? = nil
+    ) async throws -> LookupResponse {
+        try await self.call(
+            Methods.lookup, LookupRequest(model: model, columns: columns, stringKeys: stringKeys, intKeys: intKeys),
+            timeout: timeout
+        )
+    }
+
+    /// Enriches JSON events with model columns, matching rows by the value at `keyPath`.
+    public func enrich(
+        model: String, keyPath: String, enrichments: [Enrichment], events: [[UInt8]], timeout: Duration? = nil
+    ) async throws -> EnrichResponse {
+        try await self.call(
+            Methods.enrich, EnrichRequest(model: model, keyPath: keyPath, enrichments: enrichments, events: events),
+            timeout: timeout
+        )
+    }
+
+    // MARK: - Admin
+
+    public func createModel(_ request: CreateModelRequest) async throws -> Model {
+        try await self.call(Methods.createModel, request)
+    }
+
+    public func getModel(_ name: String) async throws -> Model {
+        try await self.call(Methods.getModel, GetModelRequest(name: name))
+    }
+
+    public func listModels(pageSize: UInt32 = 0, pageToken: String = "") async throws -> ListModelsResponse {
+        try await self.call(Methods.listModels, ListModelsRequest(pageSize: pageSize, pageToken: pageToken))
+    }
+
+    public func health() async throws -> HealthCheckResponse {
+        try await self.call(Methods.healthCheck, HealthCheckRequest())
+    }
+
+    // MARK: - Sync
+
+    public func triggerSync(model: String) async throws -> SyncRun {
+        try await self.call(Methods.triggerSync, TriggerSyncRequest(model: model))
+    }
+
+    public func syncRun(id: UInt64) async throws -> SyncRun {
+        try await self.call(Methods.getSyncRun, GetSyncRunRequest(id: id))
+    }
+
+    public func listSyncRuns(model: String, limit: UInt32 = 0) async throws -> [SyncRun] {
+        let response: ListSyncRunsResponse = try await self.call(
+            Methods.listSyncRuns, ListSyncRunsRequest(model: model, limit: limit)
+        )
+        return response.runs
+    }
+
+    /// Streams a run's progress until it finishes.
+    public func watchSync(id: UInt64, timeout: Duration = .seconds(3_600)) -> AsyncThrowingStream<SyncRun, any Error> {
+        self.connection.serverStreaming(Methods.watchSync, WatchSyncRequest(id: id), options: self.options(timeout))
+    }
+
+    /// Closes the connection; calls in flight fail with UNAVAILABLE.
+    public func close() async {
+        await self.connection.close()
+    }
+}

@@ -1,0 +1,102 @@
+import Catalog
+public import Logging
+public import ModelCache
+import NIOCore
+import NIOPosix
+import RPCTransport
+import Services
+public import SyncEngine
+import Warehouses
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The whole server: catalog, cache, sync engine and services behind the RPC transport.
+public final class EnrichServer: Sendable {
+    public let configuration: ServerConfiguration
+    public let cache: ModelCache
+    public let engine: SyncEngine
+    private let catalog: Catalog
+    private let group: MultiThreadedEventLoopGroup
+    private let server: RPCServer
+    private let logger: Logger
+
+    /// Opens the catalog, loads TLS material and builds the services; nothing listens yet.
+    /// - Throws: `ServerError` naming the file or setting that is wrong.
+    public init(configuration: ServerConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        try Self.makeDirectory(configuration.dataDirectory)
+        do {
+            self.catalog = try Catalog(path: configuration.resolvedCatalogPath)
+        } catch {
+            throw ServerError("cannot open the catalog: \(error)")
+        }
+        let interrupted = try self.catalog.failInterruptedRuns(at: WallClock.wallMilliseconds())
+        if interrupted > 0 { logger.warning("marked \(interrupted) interrupted sync run(s) as failed") }
+        self.cache = ModelCache()
+        let warehouses: [String: any Warehouse] = [
+            ServerConfiguration.embeddedWarehouse: SQLiteWarehouse(path: configuration.resolvedWarehousePath)
+        ]
+        self.engine = SyncEngine(catalog: self.catalog, cache: self.cache, warehouses: warehouses, logger: logger)
+        let services = Services(
+            catalog: self.catalog, cache: self.cache, engine: self.engine, limits: configuration.limits,
+            defaultWarehouse: ServerConfiguration.embeddedWarehouse
+        )
+        var tls: TLSContext? = nil
+        if let files = configuration.tls {
+            do {
+                tls = try TLSContext(configuration: .server(
+                    certificateChain: .file(files.certificateChain), privateKey: .file(files.privateKey)
+                ))
+            } catch {
+                throw ServerError("\(error)")
+            }
+        }
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads ?? System.coreCount)
+        self.server = RPCServer(
+            configuration: .init(host: configuration.host, port: configuration.port, tls: tls, limits: configuration.limits),
+            registry: services.registry(), group: self.group, logger: logger
+        )
+    }
+
+    private static func makeDirectory(_ path: String) throws {
+        var components: [String] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: false) {
+            components.append(String(part))
+            let prefix = components.joined(separator: "/")
+            if prefix.isEmpty { continue }
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                throw ServerError("cannot create data directory '\(prefix)': error \(errno)")
+            }
+        }
+    }
+
+    /// Where the server listens.
+    public struct BoundAddress: Sendable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+        public var description: String { "\(self.host):\(self.port)" }
+    }
+
+    /// Starts listening.
+    /// - Returns: the bound address (the real port when configured with 0).
+    @discardableResult
+    public func start() async throws -> BoundAddress {
+        do {
+            let address = try await self.server.start()
+            return BoundAddress(host: address.ipAddress ?? self.configuration.host, port: address.port ?? 0)
+        } catch {
+            throw ServerError("cannot listen on \(self.configuration.host):\(self.configuration.port): \(error)")
+        }
+    }
+
+    /// Stops listening, stops running syncs and shuts the event loops down.
+    public func stop() async {
+        try? await self.server.stop()
+        await self.engine.cancelAll()
+        await self.engine.waitForRuns()
+        try? await self.group.shutdownGracefully()
+    }
+}

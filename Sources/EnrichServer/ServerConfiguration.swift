@@ -1,0 +1,43 @@
+public import RPCCore
+
+/// How `enrichd` runs: where it listens, where it keeps its files, its TLS material and its limits.
+public struct ServerConfiguration: Sendable {
+    /// PEM files for the server's certificate chain and key.
+    public struct TLSFiles: Sendable {
+        public var certificateChain: String
+        public var privateKey: String
+
+        public init(certificateChain: String, privateKey: String) {
+            self.certificateChain = certificateChain
+            self.privateKey = privateKey
+        }
+    }
+
+    public var host: String = "127.0.0.1"
+    public var port: Int = 7443
+    /// Holds the catalog and the embedded warehouse unless their paths are given.
+    public var dataDirectory: String = "data"
+    public var catalogPath: String?
+    public var warehousePath: String?
+    /// nil serves plaintext; `enrichd` sets it so only behind `--insecure-plaintext`.
+    public var tls: TLSFiles?
+    public var limits = Limits()
+    /// Event-loop threads; one per core by default.
+    public var eventLoopThreads: Int?
+
+    public init() {}
+
+    /// The catalog file actually used.
+    public var resolvedCatalogPath: String { self.catalogPath ?? "\(self.dataDirectory)/catalog.sqlite" }
+    /// The embedded warehouse file actually used.
+    public var resolvedWarehousePath: String { self.warehousePath ?? "\(self.dataDirectory)/warehouse.sqlite" }
+
+    /// The name models use for the embedded warehouse.
+    public static let embeddedWarehouse = "embedded"
+}
+
+/// Why the server could not start. `enrichd` prints it on one line and exits non-zero.
+public struct ServerError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,123 @@
+/// A JSON value that keeps object key order and tells integers from other numbers.
+///
+/// Integers that fit in Int64 (written without fraction or exponent) stay `.int`, so ids survive a round trip
+/// exactly; every other number is `.double`.
+public enum JSONValue: Sendable {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    case string(String)
+    case array([JSONValue])
+    case object(JSONObject)
+
+    /// The value at a dotted path ("properties.sku"), or nil when a step is missing or not an object.
+    /// Array elements are reached with a numeric step ("products.0.id").
+    public subscript(path path: JSONPath) -> JSONValue? {
+        var current = self
+        for component in path.components {
+            switch current {
+            case .object(let object):
+                guard let next = object[component] else { return nil }
+                current = next
+            case .array(let array):
+                guard let position = Int(component), array.indices.contains(position) else { return nil }
+                current = array[position]
+            default:
+                return nil
+            }
+        }
+        return current
+    }
+
+    /// Sets the value at a dotted path, creating objects for missing steps and replacing non-object steps.
+    public mutating func set(_ value: JSONValue, at path: JSONPath) {
+        self.set(value, components: path.components[...])
+    }
+
+    private mutating func set(_ value: JSONValue, components: ArraySlice<String>) {
+        guard let first = components.first else {
+            self = value
+            return
+        }
+        var object: JSONObject
+        if case .object(let existing) = self { object = existing } else { object = JSONObject() }
+        self = .null  // Drop our reference so the object below is uniquely referenced and mutates in place.
+        var child = object.removeValue(forKey: first) ?? .null
+        child.set(value, components: components.dropFirst())
+        object[first] = child
+        self = .object(object)
+    }
+
+    public var isNull: Bool { if case .null = self { true } else { false } }
+}
+
+extension JSONValue: Equatable {
+    /// Structural equality; object key order does not matter, and 1 equals 1.0.
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): true
+        case (.bool(let a), .bool(let b)): a == b
+        case (.int(let a), .int(let b)): a == b
+        case (.double(let a), .double(let b)): a == b
+        case (.int(let a), .double(let b)), (.double(let b), .int(let a)): Double(a) == b
+        case (.string(let a), .string(let b)): a == b
+        case (.array(let a), .array(let b)): a == b
+        case (.object(let a), .object(let b)): a == b
+        default: false
+        }
+    }
+}
+
+/// An object whose keys keep their insertion order. Lookups are linear, which beats hashing for the few
+/// keys an event object has.
+public struct JSONObject: Sendable, Equatable, Sequence {
+    public private(set) var entries: [(key: String, value: JSONValue)] = []
+
+    public init() {}
+
+    public init(_ entries: [(String, JSONValue)]) {
+        for (key, value) in entries { self[key] = value }
+    }
+
+    public var count: Int { self.entries.count }
+    public var keys: [String] { self.entries.map(\.key) }
+
+    public subscript(key: String) -> JSONValue? {
+        get { self.entries.first { $0.key == key }?.value }
+        set {
+            if let position = self.entries.firstIndex(where: { $0.key == key }) {
+                if let newValue { self.entries[position].value = newValue } else { self.entries.remove(at: position) }
+            } else if let newValue {
+                self.entries.append((key: key, value: newValue))
+            }
+        }
+    }
+
+    @discardableResult
+    public mutating func removeValue(forKey key: String) -> JSONValue? {
+        guard let position = self.entries.firstIndex(where: { $0.key == key }) else { return nil }
+        return self.entries.remove(at: position).value
+    }
+
+    public func makeIterator() -> some IteratorProtocol<(key: String, value: JSONValue)> { self.entries.makeIterator() }
+
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        return lhs.entries.allSatisfy { entry in rhs[entry.key] == entry.value }
+    }
+}
+
+/// A dotted path into an event, parsed once and reused.
+public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
+    public let components: [String]
+
+    /// Parses "a.b.c"; empty components are refused.
+    public init?(_ text: String) {
+        let components = text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard !components.isEmpty, components.allSatisfy({ !$0.isEmpty }) else { return nil }
+        self.components = components
+    }
+
+    public var description: String { self.components.joined(separator: ".") }
+}

@@ -1,0 +1,77 @@
+/// A key as a request carries it, before it is matched to the key column's type.
+public enum LookupKey: Sendable, Hashable {
+    case int(Int64)
+    case string(String)
+}
+
+/// An immutable, fully built copy of one model's rows: typed columns and a primary-key index.
+///
+/// Snapshots are never changed after `SnapshotBuilder.build`; a sync publishes a new one whole, so readers need
+/// no lock while they use one.
+public final class ModelSnapshot: Sendable {
+    public let model: String
+    /// The sync run that built it.
+    public let version: UInt64
+    public let columns: [ColumnData]
+    public let rowCount: Int
+    public let keyColumn: Int
+    let index: PrimaryKeyIndex
+
+    init(model: String, version: UInt64, columns: [ColumnData], rowCount: Int, keyColumn: Int, index: PrimaryKeyIndex) {
+        precondition(columns.allSatisfy { $0.count == rowCount }, "ragged columns")
+        self.model = model
+        self.version = version
+        self.columns = columns
+        self.rowCount = rowCount
+        self.keyColumn = keyColumn
+        self.index = index
+    }
+
+    public var schema: [ColumnSchema] { self.columns.map(\.schema) }
+
+    /// The position of the column called `name`, or nil.
+    public func columnIndex(named name: String) -> Int? { self.columns.firstIndex { $0.schema.name == name } }
+
+    /// The row whose integer (or timestamp) key is `key`; nil for a string key column or a missing key.
+    @inline(__always)
+    public func row(forInt key: Int64) -> Int? {
+        guard case .int64(let keys) = self.columns[self.keyColumn].storage else {
+            if case .timestamp(let keys) = self.columns[self.keyColumn].storage {
+                return self.index.find(hash: PrimaryKeyIndex.hash(key)) { keys[$0] == key }
+            }
+            return nil
+        }
+        return keys.withUnsafeBufferPointer { keys in
+            self.index.find(hash: PrimaryKeyIndex.hash(key)) { keys[$0] == key }
+        }
+    }
+
+    /// The row whose string key has these UTF-8 bytes; nil for an integer key column or a missing key.
+    @inline(__always)
+    public func row(forUTF8 key: UnsafeRawBufferPointer) -> Int? {
+        guard case .string(let arena) = self.columns[self.keyColumn].storage else { return nil }
+        return self.index.find(hash: PrimaryKeyIndex.hash(key)) { row in
+            arena.withBytes(at: row) { $0.elementsEqual(key) }
+        }
+    }
+
+    /// The row for a key of either kind, converting it to the key column's type: a string is parsed as a base-10
+    /// integer for an integer key, an integer is formatted in base 10 for a string key.
+    public func row(for key: LookupKey) -> Int? {
+        switch (key, self.columns[self.keyColumn].schema.type) {
+        case (.int(let value), .string):
+            var text = String(value)
+            return text.withUTF8 { self.row(forUTF8: UnsafeRawBufferPointer($0)) }
+        case (.int(let value), _):
+            return self.row(forInt: value)
+        case (.string(var text), .string):
+            return text.withUTF8 { self.row(forUTF8: UnsafeRawBufferPointer($0)) }
+        case (.string(let text), _):
+            guard let value = Int64(text) else { return nil }
+            return self.row(forInt: value)
+        }
+    }
+
+    /// Bytes this snapshot keeps resident: column buffers, null bitmaps, string arenas and the index.
+    public var residentBytes: Int { self.columns.reduce(self.index.residentBytes) { $0 + $1.residentBytes } }
+}

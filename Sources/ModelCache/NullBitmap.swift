@@ -1,0 +1,26 @@
+/// One bit per row, set where the value is NULL. Empty (no words) until the first NULL, so columns without
+/// NULLs cost nothing.
+public struct NullBitmap: Sendable, Hashable {
+    private(set) var words: [UInt64] = []
+
+    public init() {}
+
+    @inline(__always)
+    public func isNull(_ row: Int) -> Bool {
+        let word = row >> 6
+        return word < self.words.count && self.words[word] & (1 << UInt64(row & 63)) != 0
+    }
+
+    mutating func set(_ row: Int, null: Bool) {
+        let word = row >> 6
+        if !null && word >= self.words.count { return }
+        while word >= self.words.count { self.words.append(0) }
+        if null {
+            self.words[word] |= 1 << UInt64(row & 63)
+        } else {
+            self.words[word] &= ~(1 << UInt64(row & 63))
+        }
+    }
+
+    var residentBytes: Int { self.words.count * 8 }
+}

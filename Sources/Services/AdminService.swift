@@ -1,0 +1,62 @@
+import Catalog
+import ModelCache
+import RPCCore
+import RPCMessages
+import SyncEngine
+import Warehouses
+
+/// Admin RPCs: create, get and list models.
+struct AdminService: Sendable {
+    let catalog: Catalog
+    let cache: ModelCache
+    let engine: SyncEngine
+    let limits: Limits
+    let defaultWarehouse: String
+    let now: @Sendable () -> Int64
+
+    func register(into registry: inout ServiceRegistry) {
+        registry.unary(Methods.createModel) { (request: CreateModelRequest, _) in try await self.createModel(request) }
+        registry.unary(Methods.getModel) { (request: GetModelRequest, _) in try self.getModel(request) }
+        registry.unary(Methods.listModels) { (request: ListModelsRequest, _) in try self.listModels(request) }
+    }
+
+    func createModel(_ request: CreateModelRequest) async throws -> Model {
+        try Validation.name(request.name, kind: "model", limit: self.limits.maxNameBytes)
+        let warehouse = request.warehouse.isEmpty ? self.defaultWarehouse : request.warehouse
+        let hasTable = !request.table.isEmpty
+        let hasQuery = !request.query.isEmpty
+        guard hasTable != hasQuery else {
+            throw RPCError(.invalidArgument, "a model reads exactly one of a table or a query; \(hasTable ? "both" : "neither") given")
+        }
+        guard !request.primaryKey.isEmpty else { throw RPCError(.invalidArgument, "primary key is empty") }
+        let source: ModelSource = hasTable ? .table(request.table) : .query(request.query)
+        let columns = try await self.engine.introspect(warehouse: warehouse, source: source, primaryKey: request.primaryKey)
+        let record = ModelRecord(
+            name: request.name, warehouse: warehouse, sourceTable: request.table, sourceQuery: request.query,
+            primaryKey: request.primaryKey,
+            columns: columns.map { CatalogColumn(name: $0.name, type: $0.type.rawValue, sourceType: $0.sourceType) },
+            createdAtMilliseconds: self.now()
+        )
+        try self.catalog.createModel(record)
+        return Model(record, cachedRows: 0)
+    }
+
+    func getModel(_ request: GetModelRequest) throws -> Model {
+        let record = try self.catalog.model(named: request.name)
+        return Model(record, cachedRows: self.cache.snapshot(of: record.name)?.rowCount ?? 0)
+    }
+
+    func listModels(_ request: ListModelsRequest) throws -> ListModelsResponse {
+        let size = request.pageSize == 0 ? 100 : Int(request.pageSize)
+        guard size <= self.limits.maxPageSize else {
+            throw RPCError(.invalidArgument, "page size \(size) exceeds the limit of \(self.limits.maxPageSize)")
+        }
+        // One extra row tells whether another page follows.
+        let records = try self.catalog.listModels(after: request.pageToken.isEmpty ? nil : request.pageToken, limit: size + 1)
+        let page = records.prefix(size)
+        return ListModelsResponse(
+            models: page.map { Model($0, cachedRows: self.cache.snapshot(of: $0.name)?.rowCount ?? 0) },
+            nextPageToken: records.count > size ? page.last!.name : ""  // A non-empty page has a last element.
+        )
+    }
+}

@@ -1,0 +1,44 @@
+public import Catalog
+import EventJSON
+import ModelCache
+public import RPCCore
+public import SyncEngine
+public import Warehouses
+
+// The one place that knows which status code each domain error becomes.
+
+extension CatalogError: RPCErrorConvertible {
+    public var rpcError: RPCError {
+        switch self {
+        case .modelNotFound, .runNotFound: RPCError(.notFound, self.description)
+        case .modelAlreadyExists: RPCError(.alreadyExists, self.description)
+        case .storage: RPCError(.internalError, "catalog storage error")
+        }
+    }
+}
+
+extension WarehouseError: RPCErrorConvertible {
+    public var rpcError: RPCError {
+        switch self {
+        case .unavailable: RPCError(.unavailable, self.description)
+        case .sourceNotFound: RPCError(.notFound, self.description)
+        case .invalidQuery: RPCError(.invalidArgument, self.description)
+        case .readFailed: RPCError(.unavailable, self.description)
+        case .cancelled: RPCError(.cancelled, self.description)
+        }
+    }
+}
+
+extension SyncError: RPCErrorConvertible {
+    public var rpcError: RPCError {
+        switch self {
+        case .catalog(let error): error.rpcError
+        case .warehouse(let error): error.rpcError
+        case .snapshot: RPCError(.failedPrecondition, self.description)
+        case .alreadyRunning: RPCError(.aborted, self.description)
+        case .unknownWarehouse: RPCError(.notFound, self.description)
+        case .tooManyColumns, .primaryKeyNotAColumn, .unsupportedKeyType, .invalidModel:
+            RPCError(.invalidArgument, self.description)
+        }
+    }
+}

@@ -1,0 +1,39 @@
+public import Catalog
+public import ModelCache
+public import RPCCore
+import RPCMessages
+public import SyncEngine
+
+/// Everything the server serves, wired to the domain. `registry()` is what the transport runs.
+public struct Services: Sendable {
+    public static let version = "0.1.0"
+
+    let admin: AdminService
+    let sync: SyncService
+    let enrich: EnrichService
+    let health: HealthService
+
+    public init(
+        catalog: Catalog, cache: ModelCache, engine: SyncEngine, limits: Limits, defaultWarehouse: String,
+        now: @escaping @Sendable () -> Int64 = { WallClock.wallMilliseconds() }
+    ) {
+        self.admin = AdminService(
+            catalog: catalog, cache: cache, engine: engine, limits: limits, defaultWarehouse: defaultWarehouse, now: now
+        )
+        self.sync = SyncService(engine: engine) { model, limit in
+            try catalog.runs(model: model, limit: limit).map(SyncRun.init)
+        }
+        self.enrich = EnrichService(cache: cache, catalog: catalog, limits: limits)
+        self.health = HealthService(cache: cache, version: Self.version)
+    }
+
+    /// The method table of every service.
+    public func registry() -> ServiceRegistry {
+        var registry = ServiceRegistry()
+        self.admin.register(into: &registry)
+        self.sync.register(into: &registry)
+        self.enrich.register(into: &registry)
+        self.health.register(into: &registry)
+        return registry
+    }
+}

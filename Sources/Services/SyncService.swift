@@ -1,0 +1,40 @@
+import RPCCore
+import RPCMessages
+import SyncEngine
+
+/// Sync RPCs: trigger a run, read one, list a model's runs, and stream a run's progress.
+struct SyncService: Sendable {
+    let engine: SyncEngine
+    let catalogRuns: @Sendable (String, Int) throws -> [SyncRun]
+
+    /// Most runs one ListSyncRuns returns.
+    static let maxListedRuns = 1_000
+
+    func register(into registry: inout ServiceRegistry) {
+        registry.unary(Methods.triggerSync) { (request: TriggerSyncRequest, _) in
+            guard !request.model.isEmpty else { throw RPCError(.invalidArgument, "model name is empty") }
+            return SyncRun(try await self.engine.trigger(model: request.model))
+        }
+        registry.unary(Methods.getSyncRun) { (request: GetSyncRunRequest, _) in
+            guard request.id > 0, request.id <= UInt64(Int64.max) else {
+                throw RPCError(.invalidArgument, "run id must be a positive integer")
+            }
+            return SyncRun(try await self.engine.run(id: Int64(request.id)))
+        }
+        registry.unary(Methods.listSyncRuns) { (request: ListSyncRunsRequest, _) in
+            let limit = request.limit == 0 ? 20 : Int(request.limit)
+            guard limit <= Self.maxListedRuns else {
+                throw RPCError(.invalidArgument, "limit \(limit) exceeds \(Self.maxListedRuns)")
+            }
+            return ListSyncRunsResponse(runs: try self.catalogRuns(request.model, limit))
+        }
+        registry.serverStreaming(Methods.watchSync) { (request: WatchSyncRequest, _, writer: StreamWriter<SyncRun>) in
+            guard request.id > 0, request.id <= UInt64(Int64.max) else {
+                throw RPCError(.invalidArgument, "run id must be a positive integer")
+            }
+            for await run in try await self.engine.watch(id: Int64(request.id)) {
+                try await writer.write(SyncRun(run))
+            }
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import GRDBSQLite
+
+// The only file in Warehouses that calls SQLite's C API. It is used directly (not through GRDB) so a scan reads
+// each cell straight into the snapshot builder without boxing it.
+
+/// An open SQLite connection, closed when released. Not shared between threads.
+final class SQLiteConnection {
+    let handle: OpaquePointer
+
+    /// Opens `path`. `create` makes the file when missing; otherwise a missing file is an error.
+    init(path: String, create: Bool, readOnly: Bool = false) throws(WarehouseError) {
+        var handle: OpaquePointer?
+        var flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
+        if create { flags |= SQLITE_OPEN_CREATE }
+        flags |= SQLITE_OPEN_NOMUTEX
+        let code = sqlite3_open_v2(path, &handle, flags, nil)
+        guard code == SQLITE_OK, let handle else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close(handle)
+            throw .unavailable("cannot open SQLite file '\(path)': \(message)")
+        }
+        self.handle = handle
+        sqlite3_busy_timeout(handle, 5_000)
+    }
+
+    deinit {
+        sqlite3_close_v2(self.handle)
+    }
+
+    var errorMessage: String { String(cString: sqlite3_errmsg(self.handle)) }
+
+    func execute(_ sql: String) throws(WarehouseError) {
+        var error: UnsafeMutablePointer<CChar>?
+        guard sqlite3_exec(self.handle, sql, nil, nil, &error) == SQLITE_OK else {
+            let message = error.map { String(cString: $0) } ?? self.errorMessage
+            sqlite3_free(error)
+            throw .readFailed(message)
+        }
+    }
+
+    func prepare(_ sql: String) throws(WarehouseError) -> SQLiteStatement {
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(self.handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
+            throw .invalidQuery(self.errorMessage)
+        }
+        return SQLiteStatement(statement: statement, connection: self)
+    }
+}
+
+/// The storage class SQLite reports for a cell.
+enum SQLiteStorage {
+    case integer
+    case float
+    case text
+    case blob
+    case null
+}
+
+/// A prepared statement, finalized when released.
+final class SQLiteStatement {
+    private let statement: OpaquePointer
+    private let connection: SQLiteConnection
+
+    init(statement: OpaquePointer, connection: SQLiteConnection) {
+        self.statement = statement
+        self.connection = connection
+    }
+
+    deinit {
+        sqlite3_finalize(self.statement)
+    }
+
+    var columnCount: Int { Int(sqlite3_column_count(self.statement)) }
+
+    func columnName(_ index: Int) -> String { String(cString: sqlite3_column_name(self.statement, Int32(index))) }
+
+    /// The declared type of a result column that comes straight from a table column, or nil for expressions.
+    func declaredType(_ index: Int) -> String? {
+        sqlite3_column_decltype(self.statement, Int32(index)).map { String(cString: $0) }
+    }
+
+    /// Advances to the next row: true for a row, false when done.
+    /// - Throws: `.readFailed` with SQLite's message (SQLITE_BUSY past the timeout, I/O errors, ...).
+    func step() throws(WarehouseError) -> Bool {
+        switch sqlite3_step(self.statement) {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw .readFailed(self.connection.errorMessage)
+        }
+    }
+
+    func reset() {
+        sqlite3_reset(self.statement)
+    }
+
+    func bind(_ index: Int, _ value: Int64) { sqlite3_bind_int64(self.statement, Int32(index), value) }
+    func bind(_ index: Int, _ value: Double) { sqlite3_bind_double(self.statement, Int32(index), value) }
+    func bindNull(_ index: Int) { sqlite3_bind_null(self.statement, Int32(index)) }
+    func bind(_ index: Int, _ value: String) {
+        // SQLITE_TRANSIENT (-1) makes SQLite copy the text before this call returns.
+        sqlite3_bind_text(self.statement, Int32(index), value, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+    }
+
+    @inline(__always)
+    func storage(_ index: Int) -> SQLiteStorage {
+        switch sqlite3_column_type(self.statement, Int32(index)) {
+        case SQLITE_INTEGER: .integer
+        case SQLITE_FLOAT: .float
+        case SQLITE_TEXT: .text
+        case SQLITE_BLOB: .blob
+        default: .null
+        }
+    }
+
+    @inline(__always)
+    func int64(_ index: Int) -> Int64 { sqlite3_column_int64(self.statement, Int32(index)) }
+
+    @inline(__always)
+    func double(_ index: Int) -> Double { sqlite3_column_double(self.statement, Int32(index)) }
+
+    /// The cell as UTF-8 text (SQLite converts numbers), valid only until the next step.
+    @inline(__always)
+    func withText<Result>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        let pointer = sqlite3_column_text(self.statement, Int32(index))
+        let count = Int(sqlite3_column_bytes(self.statement, Int32(index)))
+        return try body(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+}

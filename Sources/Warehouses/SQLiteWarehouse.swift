@@ -1,0 +1,173 @@
+public import ModelCache
+
+/// The embedded warehouse: a SQLite file. Each call opens its own connection, so the type holds only a path
+/// and is safe to share.
+public struct SQLiteWarehouse: Warehouse {
+    public let path: String
+    public var kind: String { "sqlite" }
+
+    public init(path: String) { self.path = path }
+
+    /// Quotes an identifier for SQL ("a""b" for a"b).
+    static func quote(_ identifier: String) -> String {
+        "\"" + identifier.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
+    }
+
+    private func open() throws(WarehouseError) -> SQLiteConnection {
+        try SQLiteConnection(path: self.path, create: false, readOnly: true)
+    }
+
+    private func requireTable(_ name: String, in connection: SQLiteConnection) throws(WarehouseError) {
+        let statement = try connection.prepare(
+            "SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?1"
+        )
+        statement.bind(1, name)
+        guard try statement.step() else { throw .sourceNotFound(name) }
+    }
+
+    public func describe(_ source: ModelSource) throws(WarehouseError) -> [SourceColumn] {
+        let connection = try self.open()
+        let sql: String
+        switch source {
+        case .table(let name):
+            try self.requireTable(name, in: connection)
+            sql = "SELECT * FROM \(Self.quote(name))"
+        case .query(let query):
+            sql = "SELECT * FROM (\(query))"
+        }
+        let statement = try connection.prepare(sql)
+        // Expression columns have no declared type; the first row's storage classes stand in for it.
+        let hasRow = try statement.step()
+        return (0..<statement.columnCount).map { index in
+            let declared = statement.declaredType(index)
+            let type: DataType
+            if let declared {
+                type = Self.dataType(declared: declared)
+            } else if hasRow {
+                switch statement.storage(index) {
+                case .integer: type = .int64
+                case .float: type = .double
+                default: type = .string
+                }
+            } else {
+                type = .string
+            }
+            return SourceColumn(name: statement.columnName(index), sourceType: declared ?? "", type: type)
+        }
+    }
+
+    /// SQLite's type-affinity rules (https://sqlite.org/datatype3.html, 3.1), refined for booleans and times.
+    static func dataType(declared: String) -> DataType {
+        let type = declared.uppercased()
+        if type.contains("BOOL") { return .bool }
+        if type.contains("INT") { return .int64 }
+        if type.contains("TIMESTAMP") || type.contains("DATETIME") || type == "DATE" { return .timestamp }
+        if type.contains("CHAR") || type.contains("CLOB") || type.contains("TEXT") { return .string }
+        if type.contains("REAL") || type.contains("FLOA") || type.contains("DOUB") || type.contains("NUMERIC")
+            || type.contains("DECIMAL")
+        {
+            return .double
+        }
+        return .string
+    }
+
+    public func estimatedRowCount(_ source: ModelSource) throws(WarehouseError) -> Int? {
+        guard case .table(let name) = source else { return nil }
+        let connection = try self.open()
+        try self.requireTable(name, in: connection)
+        let statement = try connection.prepare("SELECT count(*) FROM \(Self.quote(name))")
+        guard try statement.step() else { return nil }
+        return Int(statement.int64(0))
+    }
+
+    public func scan<Sink: RowSink>(
+        _ source: ModelSource, columns: [SourceColumn], into sink: inout Sink, progress: (Int) -> Bool
+    ) throws(WarehouseError) {
+        let connection = try self.open()
+        let list = columns.map { Self.quote($0.name) }.joined(separator: ", ")
+        let sql: String
+        switch source {
+        case .table(let name):
+            try self.requireTable(name, in: connection)
+            sql = "SELECT \(list) FROM \(Self.quote(name))"
+        case .query(let query):
+            sql = "SELECT \(list) FROM (\(query))"
+        }
+        let statement = try connection.prepare(sql)
+        let types = columns.map(\.type)
+        var rows = 0
+        while try statement.step() {
+            Self.readRow(statement, types: types, into: &sink)
+            rows += 1
+            if rows % progressInterval == 0, !progress(rows) { throw .cancelled }
+        }
+        _ = progress(rows)
+    }
+
+    /// Pushes one row's cells into `sink`, converting each to its column's type or rejecting the row.
+    @inline(__always)
+    private static func readRow<Sink: RowSink>(_ statement: SQLiteStatement, types: [DataType], into sink: inout Sink) {
+        for (index, type) in types.enumerated() {
+            let storage = statement.storage(index)
+            if storage == .null {
+                sink.appendNull(index)
+                continue
+            }
+            switch type {
+            case .int64:
+                switch storage {
+                case .integer: sink.appendInt64(index, statement.int64(index))
+                case .float:
+                    let value = statement.double(index)
+                    guard value == value.rounded(), let exact = Int64(exactly: value) else {
+                        return sink.rejectRow(reason: "column \(index + 1): \(value) is not an integer")
+                    }
+                    sink.appendInt64(index, exact)
+                default:
+                    guard let value = statement.withText(index, { Int64(String(decoding: $0, as: UTF8.self)) }) else {
+                        return sink.rejectRow(reason: "column \(index + 1): text is not an integer")
+                    }
+                    sink.appendInt64(index, value)
+                }
+            case .double:
+                switch storage {
+                case .integer, .float: sink.appendDouble(index, statement.double(index))
+                default:
+                    guard let value = statement.withText(index, { Double(String(decoding: $0, as: UTF8.self)) }) else {
+                        return sink.rejectRow(reason: "column \(index + 1): text is not a number")
+                    }
+                    sink.appendDouble(index, value)
+                }
+            case .bool:
+                switch storage {
+                case .integer, .float: sink.appendBool(index, statement.int64(index) != 0)
+                default:
+                    let text = statement.withText(index) { String(decoding: $0, as: UTF8.self).lowercased() }
+                    switch text {
+                    case "true", "t", "1", "yes": sink.appendBool(index, true)
+                    case "false", "f", "0", "no": sink.appendBool(index, false)
+                    default: return sink.rejectRow(reason: "column \(index + 1): text is not a boolean")
+                    }
+                }
+            case .string:
+                statement.withText(index) { sink.appendString(index, $0) }
+            case .timestamp:
+                switch storage {
+                case .integer:
+                    // SQLite's convention for integer times: seconds since the Unix epoch.
+                    let (value, overflow) = statement.int64(index).multipliedReportingOverflow(by: 1_000_000)
+                    guard !overflow else { return sink.rejectRow(reason: "column \(index + 1): time out of range") }
+                    sink.appendTimestamp(index, value)
+                case .float:
+                    sink.appendTimestamp(index, Int64(statement.double(index) * 1_000_000))
+                default:
+                    guard let micros = statement.withText(index, { Timestamp.parseMicroseconds($0) }) else {
+                        return sink.rejectRow(reason: "column \(index + 1): text is not an ISO-8601 time")
+                    }
+                    sink.appendTimestamp(index, micros)
+                }
+            }
+        }
+        sink.endRow()
+    }
+}

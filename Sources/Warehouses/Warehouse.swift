@@ -1,0 +1,75 @@
+public import ModelCache
+
+/// What a model reads: a whole table (or view), or the rows of a SQL query.
+public enum ModelSource: Sendable, Hashable, CustomStringConvertible {
+    case table(String)
+    case query(String)
+
+    public var description: String {
+        switch self {
+        case .table(let name): "table \(name)"
+        case .query: "query"
+        }
+    }
+}
+
+/// A column found by introspection: its name, the warehouse's type name and the cache type it maps to.
+public struct SourceColumn: Sendable, Hashable {
+    public var name: String
+    public var sourceType: String
+    public var type: DataType
+
+    public init(name: String, sourceType: String, type: DataType) {
+        self.name = name
+        self.sourceType = sourceType
+        self.type = type
+    }
+}
+
+/// Why a warehouse call failed; messages are safe to show a client.
+public enum WarehouseError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The warehouse cannot be reached or opened.
+    case unavailable(String)
+    /// The table does not exist.
+    case sourceNotFound(String)
+    /// The query does not compile or run.
+    case invalidQuery(String)
+    /// A read failed part-way.
+    case readFailed(String)
+    /// The scan was stopped by its caller.
+    case cancelled
+
+    public var description: String {
+        switch self {
+        case .unavailable(let reason): "warehouse unavailable: \(reason)"
+        case .sourceNotFound(let name): "table '\(name)' does not exist in the warehouse"
+        case .invalidQuery(let reason): "query failed: \(reason)"
+        case .readFailed(let reason): "read failed: \(reason)"
+        case .cancelled: "scan cancelled"
+        }
+    }
+}
+
+/// A warehouse a model can read from. Implementations block the calling thread; callers run them off the
+/// event loops and off the cooperative pool.
+public protocol Warehouse: Sendable {
+    /// "sqlite", "postgres", ...
+    var kind: String { get }
+
+    /// The columns of `source`, in order, with their cache types.
+    /// - Throws: `.sourceNotFound`, `.invalidQuery`, `.unavailable`.
+    func describe(_ source: ModelSource) throws(WarehouseError) -> [SourceColumn]
+
+    /// A cheap estimate of the row count for progress bars, or nil when the warehouse cannot tell cheaply.
+    func estimatedRowCount(_ source: ModelSource) throws(WarehouseError) -> Int?
+
+    /// Reads every row of `source`, pushing `columns` (in that order) into `sink`. Values that cannot be
+    /// converted to their column's type reject the row. `progress` is called every `progressInterval` rows with
+    /// the rows read so far; returning false stops the scan with `.cancelled`.
+    func scan<Sink: RowSink>(
+        _ source: ModelSource, columns: [SourceColumn], into sink: inout Sink, progress: (Int) -> Bool
+    ) throws(WarehouseError)
+}
+
+/// How often a scan reports progress, in rows.
+public let progressInterval = 16_384

@@ -1,0 +1,199 @@
+import ArgumentParser
+import EnrichClient
+import Histogram
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct EnrichLoad: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enrich-load",
+        abstract: "Load-test an enrichd server with Lookup or Enrich calls (loopback only).",
+        discussion: """
+            Closed loop: `concurrency` calls in flight, spread over `connections` connections, until `requests`
+            calls are done or `duration` seconds pass, whichever comes first. Prints throughput and latency
+            percentiles from an HDR histogram.
+
+            Example (100-key lookups of 8 columns against the 1M-row demo model):
+              enrich-load --model products --key-format sku --key-max 1000000 --batch 100 \\
+                --columns name,category,brand,price,in_stock,rating,weight_grams,created_at --requests 20000
+            """
+    )
+
+    enum Method: String, ExpressibleByArgument { case lookup, enrich }
+    enum KeyFormat: String, ExpressibleByArgument { case int, sku }
+
+    @Option(help: "Server as host:port. Only loopback addresses are accepted.") var server = "127.0.0.1:7443"
+    @Option(help: "CA certificate (PEM) to verify the server.") var caFile = "certs/ca.pem"
+    @Flag(help: "Connect without TLS (server run with --insecure-plaintext).") var insecurePlaintext = false
+    @Option(help: "API token.") var token: String?
+    @Option(help: "lookup or enrich.") var method: Method = .lookup
+    @Option(help: "Model to query.") var model = "products"
+    @Option(help: "Keys per Lookup, or events per Enrich.") var batch = 100
+    @Option(help: "Comma-separated columns (Lookup) or column=key pairs (Enrich).") var columns = ""
+    @Option(help: "Event path of the key (Enrich).") var keyPath = "properties.sku"
+    @Option(help: "int: keys 1...key-max; sku: SKU-0000001 style.") var keyFormat: KeyFormat = .sku
+    @Option(help: "Largest key drawn (uniformly from 1...key-max).") var keyMax = 1_000_000
+    @Option(help: "Total calls to make (at most 10,000,000).") var requests = 10_000
+    @Option(help: "Calls in flight at once (at most 4096).") var concurrency = 16
+    @Option(help: "Connections to spread calls over (at most 64).") var connections = 2
+    @Option(help: "Stop after this many seconds even if calls remain (at most 600).") var duration: Double = 60
+    @Flag(help: "Print JSON instead of a table.") var json = false
+
+    func validate() throws {
+        guard (1...10_000_000).contains(self.requests) else { throw ValidationError("--requests must be 1...10000000") }
+        guard (1...4_096).contains(self.concurrency) else { throw ValidationError("--concurrency must be 1...4096") }
+        guard (1...64).contains(self.connections) else { throw ValidationError("--connections must be 1...64") }
+        guard self.duration > 0 && self.duration <= 600 else { throw ValidationError("--duration must be in (0, 600]") }
+        guard self.batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+        let host = self.server.split(separator: ":").first.map(String.init) ?? ""
+        guard host == "127.0.0.1" || host == "localhost" || host.hasPrefix("127.") || host == "[::1]" else {
+            throw ValidationError("enrich-load only targets loopback addresses (127.0.0.0/8, localhost, [::1])")
+        }
+    }
+
+    func key(_ number: Int) -> String {
+        switch self.keyFormat {
+        case .int: return String(number)
+        case .sku:
+            let digits = String(number)
+            return "SKU-" + String(repeating: "0", count: max(0, 7 - digits.count)) + digits
+        }
+    }
+
+    func run() async throws {
+        let parts = self.server.split(separator: ":")
+        guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--server must be host:port") }
+        var clients: [EnrichClient] = []
+        for _ in 0..<self.connections {
+            clients.append(try await EnrichClient.connect(.init(
+                host: String(parts[0]), port: port,
+                security: self.insecurePlaintext ? .insecurePlaintext : .tls(caFile: self.caFile), token: self.token
+            )))
+        }
+        let columnList = self.columns.split(separator: ",").map(String.init)
+        let enrichments = columnList.map { pair -> Enrichment in
+            let pieces = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            return Enrichment(column: pieces[0], key: pieces.count > 1 ? pieces[1] : "enriched.\(pieces[0])")
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now + .milliseconds(Int64(self.duration * 1_000))
+        let start = clock.now
+        let perWorker = (self.requests + self.concurrency - 1) / self.concurrency
+        let results = try await withThrowingTaskGroup(of: WorkerResult.self) { group in
+            for worker in 0..<self.concurrency {
+                let client = clients[worker % clients.count]
+                let count = min(perWorker, max(0, self.requests - worker * perWorker))
+                let command = self
+                group.addTask {
+                    try await command.work(client: client, count: count, seed: UInt64(worker + 1), deadline: deadline,
+                                           columns: columnList, enrichments: enrichments)
+                }
+            }
+            var all: [WorkerResult] = []
+            for try await result in group { all.append(result) }
+            return all
+        }
+        let elapsed = clock.now - start
+        for client in clients { await client.close() }
+        self.report(results, elapsed: elapsed)
+    }
+
+    struct WorkerResult: Sendable {
+        var latenciesMicroseconds: [UInt64] = []
+        var items = 0
+        var errors = 0
+        var firstError: String?
+    }
+
+    func work(
+        client: EnrichClient, count: Int, seed: UInt64, deadline: ContinuousClock.Instant, columns: [String],
+        enrichments: [Enrichment]
+    ) async throws -> WorkerResult {
+        var result = WorkerResult()
+        result.latenciesMicroseconds.reserveCapacity(count)
+        var state = seed &* 0x9E37_79B9_7F4A_7C15
+        func next() -> Int {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Int((z ^ (z >> 31)) % UInt64(self.keyMax)) + 1
+        }
+        let clock = ContinuousClock()
+        for _ in 0..<count {
+            if clock.now >= deadline { break }
+            let keys = (0..<self.batch).map { _ in self.key(next()) }
+            let started = clock.now
+            do {
+                switch self.method {
+                case .lookup:
+                    _ = try await client.lookup(model: self.model, stringKeys: keys, columns: columns)
+                case .enrich:
+                    let events = keys.map { key in
+                        Array(#"{"type":"track","event":"Product Viewed","userId":"u1","properties":{"sku":"\#(key)"}}"#.utf8)
+                    }
+                    _ = try await client.enrich(model: self.model, keyPath: self.keyPath, enrichments: enrichments, events: events)
+                }
+                let latency = clock.now - started
+                result.latenciesMicroseconds.append(
+                    UInt64(latency.components.seconds * 1_000_000 + latency.components.attoseconds / 1_000_000_000_000)
+                )
+                result.items += keys.count
+            } catch {
+                result.errors += 1
+                if result.firstError == nil { result.firstError = "\(error)" }
+            }
+        }
+        return result
+    }
+
+    func report(_ results: [WorkerResult], elapsed: Duration) {
+        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+        var calls = 0, items = 0, errors = 0
+        var firstError: String?
+        for result in results {
+            for latency in result.latenciesMicroseconds { _ = histogram.record(latency) }
+            calls += result.latenciesMicroseconds.count
+            items += result.items
+            errors += result.errors
+            firstError = firstError ?? result.firstError
+        }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let callRate = Double(calls) / seconds
+        let itemRate = Double(items) / seconds
+        func ms(_ percentile: Double) -> Double { Double(histogram.valueAtPercentile(percentile)) / 1_000 }
+        let maxMs = Double(histogram.max) / 1_000
+        let unit = self.method == .lookup ? "keys" : "events"
+        if self.json {
+            print("""
+                {"method":"\(self.method.rawValue)","batch":\(self.batch),"concurrency":\(self.concurrency),\
+                "connections":\(self.connections),"calls":\(calls),"errors":\(errors),"seconds":\(fixed(seconds, 3)),\
+                "calls_per_second":\(fixed(callRate, 1)),"\(unit)_per_second":\(fixed(itemRate, 1)),\
+                "p50_ms":\(fixed(ms(50), 3)),"p90_ms":\(fixed(ms(90), 3)),"p99_ms":\(fixed(ms(99), 3)),\
+                "p999_ms":\(fixed(ms(99.9), 3)),"max_ms":\(fixed(maxMs, 3))}
+                """)
+        } else {
+            print("method \(self.method.rawValue), batch \(self.batch), concurrency \(self.concurrency), connections \(self.connections)")
+            print("calls \(calls) (\(errors) errors) in \(fixed(seconds, 2)) s")
+            print("throughput  \(fixed(callRate, 0)) calls/s  \(fixed(itemRate, 0)) \(unit)/s")
+            print("latency ms  p50 \(fixed(ms(50), 3))  p90 \(fixed(ms(90), 3))  p99 \(fixed(ms(99), 3))  p99.9 \(fixed(ms(99.9), 3))  max \(fixed(maxMs, 3))")
+        }
+        if let firstError { print("first error: \(firstError)") }
+    }
+}
+
+/// Formats with a fixed number of decimals, without Foundation.
+func fixed(_ value: Double, _ decimals: Int) -> String {
+    guard value.isFinite else { return "0" }
+    var scale = 1.0
+    for _ in 0..<decimals { scale *= 10 }
+    let scaled = (value * scale).rounded()
+    let whole = Int64(scaled / scale)
+    guard decimals > 0 else { return String(Int64(scaled)) }
+    let fraction = Int64(abs(scaled - Double(whole) * scale))
+    let text = String(fraction)
+    return "\(whole).\(String(repeating: "0", count: max(0, decimals - text.count)))\(text)"
+}

@@ -1,0 +1,199 @@
+import ArgumentParser
+import EnrichClient
+import EventJSON
+
+struct Health: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check that the server is serving.", discussion: "Example:\n  enrichctl health --server 127.0.0.1:7443"
+    )
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        try await withClient(self.connection) { client in
+            let health = try await client.health()
+            if self.connection.json {
+                printJSON(.object(JSONObject([
+                    ("status", .string(health.status)), ("version", .string(health.version)),
+                    ("models_loaded", .int(Int64(health.modelsLoaded))),
+                ])))
+            } else {
+                print(Table.render(["status", "version", "models loaded"], [[health.status, health.version, "\(health.modelsLoaded)"]]))
+            }
+        }
+    }
+}
+
+struct Models: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create, list and show models.", subcommands: [Create.self, List.self, Get.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a model from a table or a SQL query; its columns are introspected.",
+            discussion: """
+                Examples:
+                  enrichctl models create users --table users --primary-key id
+                  enrichctl models create pro_users --query "SELECT id, email FROM users WHERE plan = 'pro'" --primary-key id
+                """
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Model name: letters, digits, '_', '-', '.'; starts with a letter.") var name: String
+        @Option(help: "Warehouse table to read.") var table: String?
+        @Option(help: "SQL query to read instead of a table.") var query: String?
+        @Option(help: "Primary-key column.") var primaryKey: String
+        @Option(help: "Warehouse name (default: the embedded warehouse).") var warehouse: String?
+
+        func validate() throws {
+            guard (self.table == nil) != (self.query == nil) else { throw ValidationError("give exactly one of --table and --query") }
+        }
+
+        func run() async throws {
+            try await withClient(self.connection) { client in
+                let model = try await client.createModel(CreateModelRequest(
+                    name: self.name, warehouse: self.warehouse ?? "", table: self.table ?? "", query: self.query ?? "",
+                    primaryKey: self.primaryKey
+                ))
+                if self.connection.json { printJSON(model.json) } else { printModel(model) }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List models.", discussion: "Example:\n  enrichctl models list --json")
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Models per page (1-1000).") var pageSize: UInt32 = 100
+        @Option(help: "Start after this model name (from a previous page).") var pageToken = ""
+
+        func run() async throws {
+            try await withClient(self.connection) { client in
+                let page = try await client.listModels(pageSize: self.pageSize, pageToken: self.pageToken)
+                if self.connection.json {
+                    printJSON(.object(JSONObject([
+                        ("models", .array(page.models.map(\.json))), ("next_page_token", .string(page.nextPageToken)),
+                    ])))
+                    return
+                }
+                print(Table.render(
+                    ["name", "warehouse", "source", "primary key", "columns", "cached rows"],
+                    page.models.map {
+                        [$0.name, $0.warehouse, $0.table.isEmpty ? "query" : $0.table, $0.primaryKey, "\($0.columns.count)", "\($0.cachedRows)"]
+                    }
+                ))
+                if !page.nextPageToken.isEmpty { print("more: --page-token \(page.nextPageToken)") }
+            }
+        }
+    }
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one model and its columns.", discussion: "Example:\n  enrichctl models get users")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Model name.") var name: String
+
+        func run() async throws {
+            try await withClient(self.connection) { client in
+                let model = try await client.getModel(self.name)
+                if self.connection.json { printJSON(model.json) } else { printModel(model) }
+            }
+        }
+    }
+}
+
+func printModel(_ model: Model) {
+    print(Table.render(
+        ["name", "warehouse", "source", "primary key", "cached rows"],
+        [[model.name, model.warehouse, model.table.isEmpty ? model.query : model.table, model.primaryKey, "\(model.cachedRows)"]]
+    ))
+    print()
+    print(Table.render(["column", "type", "source type"], model.columns.map { [$0.name, $0.type.name, $0.sourceType] }))
+}
+
+struct Lookup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Look up rows by primary key.",
+        discussion: """
+            Examples:
+              enrichctl lookup users 1 2 3 --columns email,plan
+              enrichctl lookup products SKU-0000042 --json
+            """
+    )
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "Model name.") var model: String
+    @Argument(help: "Primary keys.") var keys: [String]
+    @Option(help: "Comma-separated columns (default: all).") var columns: String?
+
+    func run() async throws {
+        try await withClient(self.connection) { client in
+            let columns = self.columns.map { $0.split(separator: ",").map(String.init) } ?? []
+            let response = try await client.lookup(model: self.model, stringKeys: self.keys, columns: columns)
+            if self.connection.json {
+                printJSON(.array(self.keys.indices.map { index in
+                    var object = JSONObject([("key", .string(self.keys[index])), ("found", .bool(response.found[index]))])
+                    if response.found[index] {
+                        for column in response.columns { object[column.name] = column.json(at: index) }
+                    }
+                    return .object(object)
+                }))
+                return
+            }
+            print(Table.render(
+                ["key", "found"] + response.columns.map(\.name),
+                self.keys.indices.map { index in
+                    [self.keys[index], response.found[index] ? "yes" : "no"] + response.columns.map { column in
+                        response.found[index] ? JSONWriter.string(column.json(at: index)) : ""
+                    }
+                }
+            ))
+        }
+    }
+}
+
+struct EnrichCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enrich",
+        abstract: "Enrich JSON events with model columns.",
+        discussion: """
+            Example:
+              enrichctl enrich users --key-path userId --enrich plan=traits.plan --enrich email=traits.email \\
+                --event '{"type":"track","event":"Order Completed","userId":"42"}'
+            """
+    )
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "Model name.") var model: String
+    @Option(help: "Dotted path of the event property holding the primary key.") var keyPath: String
+    @Option(help: "column=dotted.key: copy a model column into the event (repeatable).") var enrich: [String] = []
+    @Option(help: "An event as a JSON object (repeatable).") var event: [String] = []
+
+    func validate() throws {
+        guard !self.event.isEmpty else { throw ValidationError("give at least one --event") }
+        for pair in self.enrich where !pair.contains("=") {
+            throw ValidationError("--enrich takes column=key, got '\(pair)'")
+        }
+    }
+
+    func run() async throws {
+        try await withClient(self.connection) { client in
+            let enrichments = self.enrich.map { pair in
+                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                return Enrichment(column: parts[0], key: parts[1])
+            }
+            let response = try await client.enrich(
+                model: self.model, keyPath: self.keyPath, enrichments: enrichments, events: self.event.map { Array($0.utf8) }
+            )
+            if self.connection.json {
+                printJSON(.array(response.events.map { event in
+                    var object = JSONObject([("outcome", .string(event.outcome.name))])
+                    if event.reason != .none { object["reason"] = .string(event.reason.name) }
+                    if !event.error.isEmpty { object["error"] = .string(event.error) }
+                    object["event"] = (try? JSONParser.parse(event.event)) ?? .null
+                    return .object(object)
+                }))
+                return
+            }
+            print(Table.render(
+                ["outcome", "reason", "event"],
+                response.events.map { [$0.outcome.name, $0.error.isEmpty ? $0.reason.name : $0.error, String(decoding: $0.event, as: UTF8.self)] }
+            ))
+        }
+    }
+}

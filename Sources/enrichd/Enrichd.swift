@@ -1,0 +1,163 @@
+import ArgumentParser
+import Dispatch
+import EnrichServer
+import Logging
+import Warehouses
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct Enrichd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enrichd",
+        abstract: "The enrichment server: keeps warehouse tables in memory and enriches events with them.",
+        discussion: """
+            Start the server on the embedded warehouse with the development certificates:
+              enrichd serve --tls-cert certs/server.pem --tls-key certs/server-key.pem
+
+            Generate the demo warehouse (users: 100k rows, products: 1M rows):
+              enrichd demo-data --warehouse data/warehouse.sqlite
+            """,
+        subcommands: [Serve.self, DemoDataCommand.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the server.",
+        discussion: """
+            Example:
+              enrichd serve --port 7443 --data-dir data --tls-cert certs/server.pem --tls-key certs/server-key.pem
+
+            TLS is required unless --insecure-plaintext is given, which sends tokens and data in the clear and is
+            only for debugging on a trusted machine.
+            """
+    )
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (0 picks a free port and prints it).") var port = 7443
+    @Option(help: "Directory for the catalog and the embedded warehouse.") var dataDir = "data"
+    @Option(help: "Catalog SQLite file (default: <data-dir>/catalog.sqlite).") var catalog: String?
+    @Option(help: "Embedded warehouse SQLite file (default: <data-dir>/warehouse.sqlite).") var warehouse: String?
+    @Option(help: "PEM file with the server certificate chain.") var tlsCert: String?
+    @Option(help: "PEM file with the server private key.") var tlsKey: String?
+    @Flag(help: "Serve without TLS. INSECURE: tokens and data cross the network in the clear.")
+    var insecurePlaintext = false
+    @Option(help: "Event-loop threads (default: one per core).") var threads: Int?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+
+    func validate() throws {
+        if self.insecurePlaintext {
+            guard self.tlsCert == nil && self.tlsKey == nil else {
+                throw ValidationError("--insecure-plaintext cannot be combined with --tls-cert/--tls-key")
+            }
+        } else {
+            guard self.tlsCert != nil && self.tlsKey != nil else {
+                throw ValidationError(
+                    "TLS needs --tls-cert and --tls-key (Scripts/gen-certs.sh makes development ones), or pass --insecure-plaintext"
+                )
+            }
+        }
+        guard (0...65_535).contains(self.port) else { throw ValidationError("--port must be 0...65535") }
+        guard Logger.Level(rawValue: self.logLevel) != nil else { throw ValidationError("unknown --log-level \(self.logLevel)") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: self.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "enrichd")
+        var configuration = ServerConfiguration()
+        configuration.host = self.host
+        configuration.port = self.port
+        configuration.dataDirectory = self.dataDir
+        configuration.catalogPath = self.catalog
+        configuration.warehousePath = self.warehouse
+        configuration.eventLoopThreads = self.threads
+        if let cert = self.tlsCert, let key = self.tlsKey {
+            configuration.tls = .init(certificateChain: cert, privateKey: key)
+        } else {
+            logger.warning("INSECURE: serving plaintext without TLS (--insecure-plaintext)")
+        }
+        let server: EnrichServer
+        do {
+            server = try EnrichServer(configuration: configuration, logger: logger)
+            let address = try await server.start()
+            // One machine-readable line on stdout, so scripts can find the port when it was 0.
+            print("enrichd listening on \(address)")
+        } catch {
+            print("enrichd: \(error)")
+            throw ExitCode(1)
+        }
+        await waitForTerminationSignal()
+        logger.info("shutting down")
+        await server.stop()
+    }
+}
+
+/// Suspends until SIGINT or SIGTERM arrives.
+func waitForTerminationSignal() async {
+    signal(SIGINT, SIG_IGN)
+    signal(SIGTERM, SIG_IGN)
+    let queue = DispatchQueue(label: "enrichd.signals")
+    let (signals, continuation) = AsyncStream<Void>.makeStream()
+    let sources = [SIGINT, SIGTERM].map { number in
+        let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+        source.setEventHandler { continuation.yield() }
+        source.resume()
+        return source
+    }
+    var iterator = signals.makeAsyncIterator()
+    _ = await iterator.next()
+    withExtendedLifetime(sources) {}
+}
+
+struct DemoDataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo-data",
+        abstract: "Generate the demo tables into the embedded warehouse.",
+        discussion: """
+            Writes `users` (id INTEGER key) and `products` (sku TEXT key, 10 columns) with a fixed seed, so every
+            machine gets the same rows. Existing demo tables are replaced.
+
+            Example:
+              enrichd demo-data --warehouse data/warehouse.sqlite --users 100000 --products 1000000
+            """
+    )
+
+    @Option(help: "SQLite file to write (created when missing).") var warehouse = "data/warehouse.sqlite"
+    @Option(help: "Rows in users.") var users = 100_000
+    @Option(help: "Rows in products.") var products = 1_000_000
+    @Option(help: "Random seed.") var seed: UInt64 = 42
+
+    func validate() throws {
+        guard (0...10_000_000).contains(self.users), (0...10_000_000).contains(self.products) else {
+            throw ValidationError("--users and --products must be between 0 and 10000000")
+        }
+    }
+
+    func run() throws {
+        if let slash = self.warehouse.lastIndex(of: "/") {
+            let directory = String(self.warehouse[..<slash])
+            if !directory.isEmpty { _ = mkdir(directory, 0o755) }
+        }
+        do {
+            try DemoData.generate(
+                path: self.warehouse, sizes: .init(users: self.users, products: self.products), seed: self.seed
+            ) { table, rows in
+                print("\(table): \(rows) rows")
+            }
+        } catch {
+            print("enrichd demo-data: \(error)")
+            throw ExitCode(1)
+        }
+        print("demo warehouse written to \(self.warehouse)")
+    }
+}
