@@ -108,7 +108,7 @@ let package = Package(
         // MARK: - Tests
         .target(
             name: "RPCTesting",
-            dependencies: ["RPCTransport", "COpenSSLShims"] + nio,
+            dependencies: ["RPCTransport", "RPCCore", "RPCMessages", log] + nio,
             path: "Tests/RPCTesting",
             swiftSettings: strictSettings
         ),

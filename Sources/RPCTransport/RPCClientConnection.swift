@@ -38,6 +38,10 @@ public final class RPCClientConnection: Sendable {
         maxFramePayloadBytes: Int = Limits().maxFramePayloadBytes, connectTimeout: Duration = .seconds(10),
         logger: Logger = Logger(label: "enrich.client")
     ) async throws -> RPCClientConnection {
+        // The handler reports the end of the handshake through `ready`; it is made before connecting so a
+        // handshake failure that closes the channel at once is still seen here.
+        let ready = group.any().makePromise(of: Void.self)
+        let handlerBox = Mutex<NIOLoopBound<RPCClientHandler>?>(nil)
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(TimeAmount(connectTimeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -50,18 +54,24 @@ public final class RPCClientConnection: Sendable {
                     try sync.addHandler(FramingHandler(
                         maxPayloadBytes: maxFramePayloadBytes, partialFrameTimeout: .seconds(3_600)
                     ))
-                    try sync.addHandler(RPCClientHandler(channel: channel, waitsForTLS: tls != nil))
+                    let handler = RPCClientHandler(ready: ready, waitsForTLS: tls != nil)
+                    try sync.addHandler(handler)
+                    handlerBox.withLock { $0 = NIOLoopBound(handler, eventLoop: channel.eventLoop) }
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
                     return channel.eventLoop.makeFailedFuture(error)
                 }
             }
-        let channel = try await bootstrap.connect(host: host, port: port).get()
-        let bound = try await channel.eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: RPCClientHandler.self), eventLoop: channel.eventLoop)
-        }.get()
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: host, port: port).get()
+        } catch {
+            ready.fail(error)
+            throw error
+        }
         // Wait for the handshake, so a bad certificate surfaces here and not on the first call.
-        try await channel.eventLoop.flatSubmit { bound.value.ready }.get()
+        try await ready.futureResult.get()
+        guard let bound = handlerBox.withLock({ $0 }) else { throw RPCError(.unavailable, "connection closed during setup") }
         return RPCClientConnection(channel: channel, handler: bound)
     }
 
@@ -168,12 +178,12 @@ final class RPCClientHandler: ChannelInboundHandler {
     private var closedError: (any Error)?
     private var context: ChannelHandlerContext?
 
-    init(channel: any Channel, waitsForTLS: Bool) {
-        self.readyPromise = channel.eventLoop.makePromise()
-        if !waitsForTLS { self.readyPromise.succeed(()) }
+    /// `ready` succeeds when calls can be made (after the TLS handshake when `waitsForTLS`), or fails with the
+    /// reason the connection closed first. Completing a promise twice is harmless in NIO; only the first counts.
+    init(ready: EventLoopPromise<Void>, waitsForTLS: Bool) {
+        self.readyPromise = ready
+        if !waitsForTLS { ready.succeed(()) }
     }
-
-    var ready: EventLoopFuture<Void> { self.readyPromise.futureResult }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 

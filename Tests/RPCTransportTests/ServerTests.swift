@@ -1,0 +1,215 @@
+import Logging
+import NIOCore
+import NIOPosix
+import RPCCore
+import RPCMessages
+import RPCTesting
+import RPCTransport
+import Testing
+
+enum TestMethods {
+    static let echo = MethodDescriptor(service: "test.Echo", method: "Echo")
+    static let sleep = MethodDescriptor(service: "test.Slow", method: "Sleep")
+    static let count = MethodDescriptor(service: "test.Stream", method: "Count")
+    static let fail = MethodDescriptor(service: "test.Fail", method: "Internal")
+
+    struct Boom: Error {}
+
+    /// echo: found = one true per key; sleep: waits intKeys[0] ms and answers with the model name;
+    /// count: streams intKeys[0] health responses; fail: throws an error that is not an RPCError.
+    static func registry() -> ServiceRegistry {
+        var registry = ServiceRegistry()
+        registry.inline(echo) { (request: LookupRequest, _) in
+            LookupResponse(found: request.stringKeys.map { _ in true }, columns: [ColumnValues(name: request.model, type: .string)])
+        }
+        registry.unary(sleep) { (request: LookupRequest, _) in
+            try await Task.sleep(for: .milliseconds(request.intKeys.first ?? 0))
+            return LookupResponse(found: [true], columns: [ColumnValues(name: request.model, type: .string)])
+        }
+        registry.serverStreaming(count) { (request: LookupRequest, _, writer: StreamWriter<HealthCheckResponse>) in
+            for index in 0..<(request.intKeys.first ?? 0) {
+                try await writer.write(HealthCheckResponse(status: "n\(index)"))
+            }
+        }
+        registry.unary(fail) { (_: LookupRequest, _) -> LookupResponse in throw Boom() }
+        return registry
+    }
+}
+
+/// A running test server over TLS plus a client context that trusts it.
+struct Fixture {
+    let certificates: TestCertificates
+    let server: TestServer
+    let logs: LogCapture
+
+    init(limits: Limits = Limits(), tls: Bool = true) async throws {
+        self.certificates = try TestCertificates()
+        self.logs = LogCapture()
+        self.server = try await TestServer.start(
+            registry: TestMethods.registry(), limits: limits, tls: tls ? try self.certificates.serverContext() : nil,
+            logger: self.logs.logger()
+        )
+    }
+
+    func client(tls: Bool = true) async throws -> RPCClientConnection {
+        try await RPCClientConnection.connect(
+            host: "127.0.0.1", port: self.server.port, tls: tls ? try self.certificates.clientContext() : nil,
+            group: MultiThreadedEventLoopGroup.singleton
+        )
+    }
+
+    func raw(tls: Bool = true) async throws -> RawConnection {
+        try await RawConnection.connect(port: self.server.port, tls: tls ? try self.certificates.clientContext() : nil)
+    }
+
+    /// A whole REQUEST frame for `method` with `message`.
+    static func request(id: UInt32, method: String, message: some RPCMessage) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        Envelope.writeRequest(into: &buffer, requestID: id, header: RequestHeader(method: method), message: message)
+        return buffer
+    }
+
+    static func status(of frame: Frame) throws -> Status { try Envelope.decode(Status.self, from: frame.payload) }
+}
+
+
+@Suite("RPC server over loopback")
+struct ServerTests {
+    @Test("A unary call over TLS returns the handler's response")
+    func unaryCall() async throws {
+        let fixture = try await Fixture()
+        let client = try await fixture.client()
+        let response: LookupResponse = try await client.unary(
+            TestMethods.echo, LookupRequest(model: "m", stringKeys: ["a", "b"])
+        )
+        #expect(response.found == [true, true])
+        #expect(response.columns.first?.name == "m")
+        await client.close()
+        await fixture.server.stop()
+    }
+
+    @Test("Calls on one connection are answered out of order, as each finishes")
+    func outOfOrder() async throws {
+        let fixture = try await Fixture()
+        let client = try await fixture.client()
+        let finished = LogCapture()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                let _: LookupResponse = try await client.unary(TestMethods.sleep, LookupRequest(model: "slow", intKeys: [400]))
+                finished.logger().info("slow")
+            }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(50))
+                let _: LookupResponse = try await client.unary(TestMethods.sleep, LookupRequest(model: "fast", intKeys: [0]))
+                finished.logger().info("fast")
+            }
+            try await group.waitForAll()
+        }
+        #expect(finished.messages == ["info: fast", "info: slow"])
+        await client.close()
+        await fixture.server.stop()
+    }
+
+    @Test("Many concurrent calls on one connection all get their own answers")
+    func manyConcurrent() async throws {
+        let fixture = try await Fixture()
+        let client = try await fixture.client()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<200 {
+                group.addTask {
+                    let response: LookupResponse = try await client.unary(
+                        TestMethods.echo, LookupRequest(model: "m\(index)", stringKeys: Array(repeating: "k", count: index % 7))
+                    )
+                    #expect(response.columns.first?.name == "m\(index)")
+                    #expect(response.found.count == index % 7)
+                }
+            }
+            try await group.waitForAll()
+        }
+        await client.close()
+        await fixture.server.stop()
+    }
+
+    @Test("A server-streaming call delivers every message, then ends")
+    func streaming() async throws {
+        let fixture = try await Fixture()
+        let client = try await fixture.client()
+        var statuses: [String] = []
+        for try await message in client.serverStreaming(
+            TestMethods.count, LookupRequest(model: "", intKeys: [3]), as: HealthCheckResponse.self
+        ) {
+            statuses.append(message.status)
+        }
+        #expect(statuses == ["n0", "n1", "n2"])
+        await client.close()
+        await fixture.server.stop()
+    }
+
+    @Test("An unknown method gets UNIMPLEMENTED and the connection keeps serving")
+    func unknownMethod() async throws {
+        let fixture = try await Fixture()
+        let client = try await fixture.client()
+        let error = await #expect(throws: RPCError.self) {
+            let _: LookupResponse = try await client.unary(
+                MethodDescriptor(service: "test.Nope", method: "Nope"), LookupRequest(model: "")
+            )
+        }
+        #expect(error?.code == .unimplemented)
+        #expect(error?.message == "unknown method 'test.Nope/Nope'")
+        let response: LookupResponse = try await client.unary(TestMethods.echo, LookupRequest(model: "still"))
+        #expect(response.columns.first?.name == "still")
+        await client.close()
+        await fixture.server.stop()
+    }
+
+    @Test("An undecodable request body gets INVALID_ARGUMENT naming the message type")
+    func undecodableProtobuf() async throws {
+        let fixture = try await Fixture()
+        let raw = try await fixture.raw()
+        var frame = ByteBuffer()
+        frame.writeFrame(kind: .request, requestID: 9) { payload in
+            let header = RequestHeader(method: TestMethods.echo.fullName).serializedBytes()
+            payload.writeInteger(UInt32(header.count))
+            payload.writeBytes(header)
+            payload.writeBytes([0xFF, 0xFF, 0xFF])  // Field 31, wire type 7: not protobuf.
+        }
+        try await raw.send(frame)
+        #expect(try await raw.wait { try $0.frames().count == 1 })
+        let reply = try raw.frames()[0]
+        #expect(reply.kind == .status && reply.requestID == 9)
+        let status = try Fixture.status(of: reply)
+        #expect(status.code == .invalidArgument)
+        #expect(status.message == "message body is not a valid enrich.v1.LookupRequest protobuf encoding")
+        #expect(!raw.isClosed)
+        await raw.close()
+        await fixture.server.stop()
+    }
+
+    @Test("A handler error that is not an RPCError becomes INTERNAL with the request id")
+    func internalError() async throws {
+        let fixture = try await Fixture()
+        let client = try await fixture.client()
+        let error = await #expect(throws: RPCError.self) {
+            let _: LookupResponse = try await client.unary(TestMethods.fail, LookupRequest(model: ""))
+        }
+        #expect(error?.code == .internalError)
+        #expect(error?.message.hasPrefix("internal error (request ") == true)
+        #expect(fixture.logs.contains("Boom"))
+        await client.close()
+        await fixture.server.stop()
+    }
+
+    @Test("A call past its deadline gets DEADLINE_EXCEEDED")
+    func deadline() async throws {
+        let fixture = try await Fixture()
+        let client = try await fixture.client()
+        let error = await #expect(throws: RPCError.self) {
+            let _: LookupResponse = try await client.unary(
+                TestMethods.sleep, LookupRequest(model: "", intKeys: [5_000]), options: CallOptions(timeout: .milliseconds(100))
+            )
+        }
+        #expect(error?.code == .deadlineExceeded)
+        await client.close()
+        await fixture.server.stop()
+    }
+}
