@@ -120,15 +120,15 @@ let package = Package(
         .testTarget(name: "RPCMessagesTests", dependencies: ["RPCMessages", "RPCCore"], swiftSettings: strictSettings),
         .testTarget(name: "EventJSONTests", dependencies: ["EventJSON"], swiftSettings: strictSettings),
         .testTarget(name: "ModelCacheTests", dependencies: ["ModelCache"], swiftSettings: strictSettings),
-        .testTarget(name: "CatalogTests", dependencies: ["Catalog"], swiftSettings: strictSettings),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "RPCTesting"], swiftSettings: strictSettings),
         .testTarget(
             name: "SyncEngineTests",
-            dependencies: ["SyncEngine", "Warehouses", "Catalog", "ModelCache"],
+            dependencies: ["SyncEngine", "Warehouses", "Catalog", "ModelCache", "RPCTesting", grdb, log],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["EnrichServer", "EnrichClient", "RPCTesting", "Warehouses", "RPCCore", "RPCMessages"] + nio,
+            dependencies: ["EnrichServer", "EnrichClient", "RPCTesting", "Warehouses", "RPCCore", "RPCMessages", "RPCTransport", "EventJSON", log] + nio,
             swiftSettings: strictSettings
         ),
     ]

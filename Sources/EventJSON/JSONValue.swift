@@ -43,9 +43,7 @@ public enum JSONValue: Sendable {
         var object: JSONObject
         if case .object(let existing) = self { object = existing } else { object = JSONObject() }
         self = .null  // Drop our reference so the object below is uniquely referenced and mutates in place.
-        var child = object.removeValue(forKey: first) ?? .null
-        child.set(value, components: components.dropFirst())
-        object[first] = child
+        object.modifyValue(forKey: first) { $0.set(value, components: components.dropFirst()) }
         self = .object(object)
     }
 
@@ -92,6 +90,20 @@ public struct JSONObject: Sendable, Equatable, Sequence {
                 self.entries.append((key: key, value: newValue))
             }
         }
+    }
+
+    /// Changes the value under `key` in place (null when absent, appended at the end), keeping key order.
+    public mutating func modifyValue(forKey key: String, _ body: (inout JSONValue) -> Void) {
+        guard let position = self.entries.firstIndex(where: { $0.key == key }) else {
+            var value = JSONValue.null
+            body(&value)
+            self.entries.append((key: key, value: value))
+            return
+        }
+        var value = self.entries[position].value
+        self.entries[position].value = .null  // Keeps `value` uniquely referenced while `body` mutates it.
+        body(&value)
+        self.entries[position].value = value
     }
 
     @discardableResult

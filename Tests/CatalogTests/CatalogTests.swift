@@ -1,0 +1,73 @@
+import Catalog
+import RPCTesting
+import Testing
+
+@Suite("Catalog")
+struct CatalogTests {
+    static func model(_ name: String) -> ModelRecord {
+        ModelRecord(
+            name: name, warehouse: "embedded", sourceTable: "users", sourceQuery: "", primaryKey: "id",
+            columns: [CatalogColumn(name: "id", type: "int64", sourceType: "INTEGER")], createdAtMilliseconds: 1
+        )
+    }
+
+    @Test("Migrations are named and applied once; reopening the file keeps the data")
+    func migrationsAndReopen() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("catalog.sqlite")
+        do {
+            let catalog = try Catalog(path: path)
+            #expect(try catalog.appliedMigrations() == ["v1_models_and_sync_runs"])
+            try catalog.createModel(Self.model("users"))
+        }
+        let reopened = try Catalog(path: path)
+        #expect(try reopened.model(named: "users") == Self.model("users"))
+    }
+
+    @Test("Model names are unique and missing models are reported by name")
+    func modelErrors() throws {
+        let catalog = try Catalog.inMemory()
+        try catalog.createModel(Self.model("users"))
+        #expect(throws: CatalogError.modelAlreadyExists(name: "users")) { try catalog.createModel(Self.model("users")) }
+        #expect(throws: CatalogError.modelNotFound(name: "nope")) { try catalog.model(named: "nope") }
+    }
+
+    @Test("Models list in name order, a page at a time")
+    func paging() throws {
+        let catalog = try Catalog.inMemory()
+        for name in ["c", "a", "e", "b", "d"] { try catalog.createModel(Self.model(name)) }
+        #expect(try catalog.listModels(after: nil, limit: 2).map(\.name) == ["a", "b"])
+        #expect(try catalog.listModels(after: "b", limit: 2).map(\.name) == ["c", "d"])
+        #expect(try catalog.listModels(after: "d", limit: 2).map(\.name) == ["e"])
+    }
+
+    @Test("Runs are recorded, updated, listed newest first, and interrupted ones are failed on restart")
+    func runs() throws {
+        let catalog = try Catalog.inMemory()
+        try catalog.createModel(Self.model("users"))
+        var first = try catalog.startRun(model: "users", at: 10)
+        first.status = .partialSuccess
+        first.rowsRead = 5
+        first.issues = [RunIssue(rowNumber: 2, key: "7", reason: "duplicate primary key")]
+        try catalog.saveRun(first)
+        let second = try catalog.startRun(model: "users", at: 20)
+        #expect(try catalog.run(id: first.id!) == first)
+        #expect(try catalog.runs(model: "users", limit: 10).map(\.id) == [second.id, first.id])
+        #expect(try catalog.failInterruptedRuns(at: 30) == 1)
+        let interrupted = try catalog.run(id: second.id!)
+        #expect(interrupted.status == .failed)
+        #expect(interrupted.error == "interrupted: the server stopped during the run")
+        #expect(throws: CatalogError.modelNotFound(name: "nope")) { try catalog.startRun(model: "nope", at: 1) }
+        #expect(throws: CatalogError.runNotFound(id: 999)) { try catalog.run(id: 999) }
+    }
+
+    @Test("Updating columns bumps the model version only when they change")
+    func columnsVersion() throws {
+        let catalog = try Catalog.inMemory()
+        try catalog.createModel(Self.model("users"))
+        try catalog.updateColumns(model: "users", columns: Self.model("users").columns)
+        #expect(try catalog.model(named: "users").version == 1)
+        try catalog.updateColumns(model: "users", columns: [CatalogColumn(name: "id", type: "string", sourceType: "TEXT")])
+        #expect(try catalog.model(named: "users").version == 2)
+    }
+}

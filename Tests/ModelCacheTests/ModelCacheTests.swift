@@ -1,0 +1,131 @@
+import ModelCache
+import Testing
+
+/// Rows pushed into a builder and, side by side, into a plain dictionary that is obviously right.
+struct Reference {
+    var rows: [String: [CellValue]] = [:]
+    var order: [String] = []
+}
+
+@Suite("Columnar cache")
+struct ModelCacheTests {
+    static let schema = [
+        ColumnSchema(name: "sku", type: .string), ColumnSchema(name: "qty", type: .int64),
+        ColumnSchema(name: "price", type: .double), ColumnSchema(name: "live", type: .bool),
+        ColumnSchema(name: "at", type: .timestamp),
+    ]
+
+    static func push(_ cells: [CellValue], into builder: inout SnapshotBuilder) {
+        for (index, cell) in cells.enumerated() {
+            switch cell {
+            case .null: builder.appendNull(index)
+            case .int64(let value): builder.appendInt64(index, value)
+            case .double(let value): builder.appendDouble(index, value)
+            case .bool(let value): builder.appendBool(index, value)
+            case .string(var value): value.withUTF8 { builder.appendString(index, UnsafeRawBufferPointer($0)) }
+            case .timestamp(let value): builder.appendTimestamp(index, value)
+            }
+        }
+        builder.endRow()
+    }
+
+    @Test("Lookups agree with a naive dictionary over 50k random rows, including NULLs and misses")
+    func matchesDictionary() throws {
+        var builder = try SnapshotBuilder(schema: Self.schema, primaryKey: "sku")
+        var reference = Reference()
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<50_000 {
+            let key = "K\(Int.random(in: 0..<80_000, using: &random))"
+            let cells: [CellValue] = [
+                .string(key),
+                Bool.random() ? .int64(Int64.random(in: -1_000...1_000)) : .null,
+                .double(Double.random(in: 0...100)),
+                Int.random(in: 0..<5) == 0 ? .null : .bool(Bool.random()),
+                .timestamp(Int64.random(in: 0...2_000_000_000_000_000)),
+            ]
+            Self.push(cells, into: &builder)
+            if reference.rows[key] == nil {  // The first row with a key wins; later ones are rejected.
+                reference.rows[key] = cells
+                reference.order.append(key)
+            }
+        }
+        let snapshot = try builder.build(model: "m", version: 1)
+        #expect(snapshot.rowCount == reference.rows.count)
+        #expect(builder.rejectedRows == 50_000 - reference.rows.count)
+        for key in (0..<80_000).map({ "K\($0)" }) {
+            let row = snapshot.row(for: .string(key))
+            guard let expected = reference.rows[key] else {
+                #expect(row == nil)
+                continue
+            }
+            let found = try #require(row)
+            #expect(snapshot.columns.map { $0.value(at: found) } == expected)
+        }
+    }
+
+    @Test("Integer keys are found by integer or by their decimal text")
+    func integerKeys() throws {
+        var builder = try SnapshotBuilder(schema: [ColumnSchema(name: "id", type: .int64), ColumnSchema(name: "v", type: .string)], primaryKey: "id")
+        for id in Int64(-5)...5 { Self.push([.int64(id * 1_000_003), .string("v\(id)")], into: &builder) }
+        let snapshot = try builder.build(model: "m", version: 1)
+        #expect(snapshot.row(for: .int(-5_000_015)).map { snapshot.columns[1].value(at: $0) } == .string("v-5"))
+        #expect(snapshot.row(for: .string("3000009")).map { snapshot.columns[1].value(at: $0) } == .string("v3"))
+        #expect(snapshot.row(for: .string("3000009.0")) == nil)
+        #expect(snapshot.row(for: .int(1)) == nil)
+    }
+
+    @Test("Rows with a NULL key or a repeated key are rejected and reported")
+    func rejectedRows() throws {
+        var builder = try SnapshotBuilder(schema: Self.schema, primaryKey: "sku")
+        Self.push([.string("a"), .int64(1), .double(1), .bool(true), .timestamp(1)], into: &builder)
+        Self.push([.null, .int64(2), .double(2), .bool(true), .timestamp(2)], into: &builder)
+        Self.push([.string("a"), .int64(3), .double(3), .bool(true), .timestamp(3)], into: &builder)
+        builder.appendString(0, UnsafeRawBufferPointer(start: nil, count: 0))
+        builder.rejectRow(reason: "column 2: text is not an integer")
+        let snapshot = try builder.build(model: "m", version: 1)
+        #expect(snapshot.rowCount == 1)
+        #expect(snapshot.columns[1].value(at: 0) == .int64(1))
+        #expect(builder.issues == [
+            RowIssue(rowNumber: 2, key: nil, reason: "primary key is NULL"),
+            RowIssue(rowNumber: 3, key: "a", reason: "duplicate primary key"),
+            RowIssue(rowNumber: 4, key: nil, reason: "column 2: text is not an integer"),
+        ])
+    }
+
+    @Test("The row cap admits N rows and fails the build at N+1")
+    func rowCap() throws {
+        func build(rows: Int) throws -> ModelSnapshot {
+            var builder = try SnapshotBuilder(schema: [ColumnSchema(name: "id", type: .int64)], primaryKey: "id", maxRows: 3)
+            for id in 0..<rows { Self.push([.int64(Int64(id))], into: &builder) }
+            return try builder.build(model: "m", version: 1)
+        }
+        #expect(try build(rows: 3).rowCount == 3)
+        #expect(throws: SnapshotError.tooManyRows(limit: 3)) { try build(rows: 4) }
+    }
+
+    @Test("A double or bool column cannot be the key, and the key must exist")
+    func keyChecks() {
+        #expect(throws: SnapshotError.unsupportedKeyType(column: "price", type: .double)) {
+            try SnapshotBuilder(schema: Self.schema, primaryKey: "price")
+        }
+        #expect(throws: SnapshotError.unknownKeyColumn("nope")) { try SnapshotBuilder(schema: Self.schema, primaryKey: "nope") }
+    }
+
+    @Test("Publishing swaps the served snapshot whole; readers holding the old one keep it")
+    func publishSwaps() throws {
+        let cache = ModelCache()
+        #expect(cache.snapshot(of: "m") == nil)
+        var first = try SnapshotBuilder(schema: [ColumnSchema(name: "id", type: .int64)], primaryKey: "id")
+        Self.push([.int64(1)], into: &first)
+        cache.publish(try first.build(model: "m", version: 1))
+        let held = try #require(cache.snapshot(of: "m"))
+        var second = try SnapshotBuilder(schema: [ColumnSchema(name: "id", type: .int64)], primaryKey: "id")
+        Self.push([.int64(2)], into: &second)
+        Self.push([.int64(3)], into: &second)
+        cache.publish(try second.build(model: "m", version: 2))
+        #expect(held.version == 1 && held.rowCount == 1)
+        #expect(cache.snapshot(of: "m")?.version == 2)
+        #expect(cache.snapshot(of: "m")?.rowCount == 2)
+        #expect(held.residentBytes > 0)
+    }
+}

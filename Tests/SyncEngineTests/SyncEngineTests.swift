@@ -1,0 +1,203 @@
+import Catalog
+import GRDB
+import Logging
+import ModelCache
+import RPCTesting
+import SyncEngine
+import Testing
+import Warehouses
+
+/// A catalog, cache and engine over a SQLite warehouse file in a fresh directory.
+struct SyncFixture {
+    let directory = TemporaryDirectory()
+    let catalog: Catalog
+    let cache = ModelCache()
+    let engine: SyncEngine
+    let warehousePath: String
+
+    init(limits: SyncEngine.Limits = SyncEngine.Limits(), setup: String) throws {
+        self.warehousePath = self.directory.file("warehouse.sqlite")
+        let queue = try DatabaseQueue(path: self.warehousePath)
+        try queue.write { try $0.execute(sql: setup) }
+        self.catalog = try Catalog(path: self.directory.file("catalog.sqlite"))
+        self.engine = SyncEngine(
+            catalog: self.catalog, cache: self.cache, warehouses: ["embedded": SQLiteWarehouse(path: self.warehousePath)],
+            limits: limits, logger: Logger(label: "test")
+        )
+    }
+
+    func execute(_ sql: String) throws {
+        try DatabaseQueue(path: self.warehousePath).write { try $0.execute(sql: sql) }
+    }
+
+    func addModel(_ name: String, table: String = "", query: String = "", key: String) throws {
+        try self.catalog.createModel(ModelRecord(
+            name: name, warehouse: "embedded", sourceTable: table, sourceQuery: query, primaryKey: key, columns: [],
+            createdAtMilliseconds: 0
+        ))
+    }
+
+    /// Triggers a sync and waits for it to finish.
+    func sync(_ model: String) async throws -> SyncRunRecord {
+        let run = try await self.engine.trigger(model: model)
+        await self.engine.waitForRuns()
+        return try self.catalog.run(id: run.id!)
+    }
+}
+
+@Suite("Sync engine on the SQLite warehouse")
+struct SyncEngineTests {
+    static let users = """
+        CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, score REAL, active BOOLEAN, seen TIMESTAMP);
+        INSERT INTO users VALUES (1, 'a@x.io', 1.5, 1, '2024-01-02 03:04:05');
+        INSERT INTO users VALUES (2, NULL, NULL, 0, '2024-01-02T03:04:05.250Z');
+        INSERT INTO users VALUES (3, 'c@x.io', 3, 'true', 1700000000);
+        """
+
+    @Test("A full sync publishes typed columns and records a successful run")
+    func fullSync() async throws {
+        let fixture = try SyncFixture(setup: Self.users)
+        try fixture.addModel("users", table: "users", key: "id")
+        let run = try await fixture.sync("users")
+        #expect(run.status == .success)
+        #expect(run.phase == .done)
+        #expect(run.rowsRead == 3 && run.rowsAdded == 3 && run.rowsFailed == 0)
+        let snapshot = try #require(fixture.cache.snapshot(of: "users"))
+        let row2 = try #require(snapshot.row(for: .int(2)))
+        #expect(snapshot.columns.map { $0.value(at: row2) } == [
+            .int64(2), .null, .null, .bool(false), .timestamp(1_704_164_645_250_000),
+        ])
+        let row3 = try #require(snapshot.row(for: .string("3")))
+        #expect(snapshot.columns[3].value(at: row3) == .bool(true))
+        #expect(snapshot.columns[4].value(at: row3) == .timestamp(1_700_000_000_000_000))
+        #expect(try fixture.catalog.model(named: "users").columns.map(\.type) == ["int64", "string", "double", "bool", "timestamp"])
+    }
+
+    @Test("Duplicate keys, NULL keys and unconvertible values make a partial success that lists the rows")
+    func partialSuccess() async throws {
+        let fixture = try SyncFixture(setup: """
+            CREATE TABLE t (k TEXT, n INTEGER);
+            INSERT INTO t VALUES ('a', 1), ('b', 2), ('a', 3), (NULL, 4), ('c', 'seven');
+            """)
+        try fixture.addModel("t", table: "t", key: "k")
+        let run = try await fixture.sync("t")
+        #expect(run.status == .partialSuccess)
+        #expect(run.rowsRead == 5)
+        #expect(run.rowsAdded == 2 && run.rowsFailed == 3)
+        #expect(run.issues == [
+            RunIssue(rowNumber: 3, key: "a", reason: "duplicate primary key"),
+            RunIssue(rowNumber: 4, key: nil, reason: "primary key is NULL"),
+            RunIssue(rowNumber: 5, key: nil, reason: "column 2: text is not an integer"),
+        ])
+        #expect(fixture.cache.snapshot(of: "t")?.rowCount == 2)
+    }
+
+    @Test("A table that disappears fails the run and the previous snapshot keeps being served")
+    func tableDisappears() async throws {
+        let fixture = try SyncFixture(setup: Self.users)
+        try fixture.addModel("users", table: "users", key: "id")
+        _ = try await fixture.sync("users")
+        let before = try #require(fixture.cache.snapshot(of: "users"))
+        try fixture.execute("DROP TABLE users")
+        let run = try await fixture.sync("users")
+        #expect(run.status == .failed)
+        #expect(run.error == "table 'users' does not exist in the warehouse")
+        #expect(fixture.cache.snapshot(of: "users") === before)
+    }
+
+    @Test("A warehouse that cannot be opened fails the run with the reason")
+    func warehouseDown() async throws {
+        let fixture = try SyncFixture(setup: Self.users)
+        try fixture.addModel("users", table: "users", key: "id")
+        let engine = SyncEngine(
+            catalog: fixture.catalog, cache: fixture.cache,
+            warehouses: ["embedded": SQLiteWarehouse(path: fixture.directory.file("missing.sqlite"))], logger: Logger(label: "t")
+        )
+        let started = try await engine.trigger(model: "users")
+        await engine.waitForRuns()
+        let run = try fixture.catalog.run(id: started.id!)
+        #expect(run.status == .failed)
+        #expect(run.error?.hasPrefix("warehouse unavailable: cannot open SQLite file") == true)
+        #expect(fixture.cache.snapshot(of: "users") == nil)
+    }
+
+    @Test("A model can read a SQL query")
+    func queryModel() async throws {
+        let fixture = try SyncFixture(setup: Self.users)
+        try fixture.addModel("active", query: "SELECT id, email, id * 10 AS tens FROM users WHERE active = 1", key: "id")
+        let run = try await fixture.sync("active")
+        #expect(run.status == .success)
+        let snapshot = try #require(fixture.cache.snapshot(of: "active"))
+        #expect(snapshot.rowCount == 1)
+        #expect(snapshot.schema.map(\.type) == [.int64, .string, .int64])
+        #expect(snapshot.row(for: .int(1)).map { snapshot.columns[2].value(at: $0) } == .int64(10))
+    }
+
+    @Test("A second trigger while a run is going is refused, not doubled")
+    func oneRunAtATime() async throws {
+        let fixture = try SyncFixture(setup: "CREATE TABLE t (k INTEGER PRIMARY KEY)")
+        try DemoData.generate(path: fixture.warehousePath, sizes: .init(users: 50_000, products: 0))
+        try fixture.addModel("users", table: "users", key: "id")
+        let first = try await fixture.engine.trigger(model: "users")
+        await #expect(throws: SyncError.alreadyRunning(model: "users", runID: first.id!)) {
+            try await fixture.engine.trigger(model: "users")
+        }
+        await fixture.engine.waitForRuns()
+        #expect(try fixture.catalog.run(id: first.id!).status == .success)
+        #expect(try await fixture.engine.trigger(model: "users").id == first.id! + 1)
+        await fixture.engine.waitForRuns()
+    }
+
+    @Test("Watching a run streams progress and ends with its final state")
+    func watch() async throws {
+        let fixture = try SyncFixture(setup: "CREATE TABLE t (k INTEGER PRIMARY KEY)")
+        try DemoData.generate(path: fixture.warehousePath, sizes: .init(users: 40_000, products: 0))
+        try fixture.addModel("users", table: "users", key: "id")
+        let run = try await fixture.engine.trigger(model: "users")
+        var states: [SyncRunRecord] = []
+        for await state in try await fixture.engine.watch(id: run.id!) { states.append(state) }
+        #expect(states.last?.status == .success)
+        #expect(states.last?.rowsAdded == 40_000)
+        #expect(states.map(\.rowsRead) == states.map(\.rowsRead).sorted())
+        let again = try await fixture.engine.watch(id: run.id!)
+        var count = 0
+        for await _ in again { count += 1 }
+        #expect(count == 1)
+    }
+
+    @Test("Column limit: N columns are accepted, N+1 refused; the key must be a column of a key type")
+    func introspectionChecks() async throws {
+        let fixture = try SyncFixture(
+            limits: SyncEngine.Limits(maxColumns: 3),
+            setup: "CREATE TABLE three (a INTEGER, b TEXT, c REAL); CREATE TABLE four (a INTEGER, b TEXT, c REAL, d TEXT);"
+        )
+        let columns = try await fixture.engine.introspect(warehouse: "embedded", source: .table("three"), primaryKey: "a")
+        #expect(columns.count == 3)
+        await #expect(throws: SyncError.tooManyColumns(count: 4, limit: 3)) {
+            try await fixture.engine.introspect(warehouse: "embedded", source: .table("four"), primaryKey: "a")
+        }
+        await #expect(throws: SyncError.primaryKeyNotAColumn(key: "z", columns: ["a", "b", "c"])) {
+            try await fixture.engine.introspect(warehouse: "embedded", source: .table("three"), primaryKey: "z")
+        }
+        await #expect(throws: SyncError.unsupportedKeyType(key: "c", type: .double)) {
+            try await fixture.engine.introspect(warehouse: "embedded", source: .table("three"), primaryKey: "c")
+        }
+        await #expect(throws: SyncError.warehouse(.sourceNotFound("nope"))) {
+            try await fixture.engine.introspect(warehouse: "embedded", source: .table("nope"), primaryKey: "a")
+        }
+        await #expect(throws: SyncError.unknownWarehouse("pg")) {
+            try await fixture.engine.introspect(warehouse: "pg", source: .table("three"), primaryKey: "a")
+        }
+    }
+
+    @Test("Timestamps parse in the forms SQLite stores and format as ISO-8601")
+    func timestamps() {
+        #expect(Timestamp.parseMicroseconds("1970-01-01") == 0)
+        #expect(Timestamp.parseMicroseconds("2024-02-29T23:59:59.999999Z") == 1_709_251_199_999_999)
+        #expect(Timestamp.parseMicroseconds("2024-01-01 01:00:00+01:00") == 1_704_067_200_000_000)
+        #expect(Timestamp.parseMicroseconds("2024-13-01") == nil)
+        #expect(Timestamp.parseMicroseconds("yesterday") == nil)
+        #expect(Timestamp.iso8601(microseconds: 1_704_164_645_250_000) == "2024-01-02T03:04:05.250Z")
+        #expect(Timestamp.iso8601(microseconds: -1_000) == "1969-12-31T23:59:59.999Z")
+    }
+}
