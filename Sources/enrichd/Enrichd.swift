@@ -90,8 +90,8 @@ struct Serve: AsyncParsableCommand {
         do {
             server = try EnrichServer(configuration: configuration, logger: logger)
             let address = try await server.start()
-            // One machine-readable line on stdout, so scripts can find the port when it was 0.
-            print("enrichd listening on \(address)")
+            // One machine-readable line on stdout, written unbuffered so scripts can find the port when it was 0.
+            writeStandardOutput("enrichd listening on \(address)\n")
         } catch {
             print("enrichd: \(error)")
             throw ExitCode(1)
@@ -100,6 +100,12 @@ struct Serve: AsyncParsableCommand {
         logger.info("shutting down")
         await server.stop()
     }
+}
+
+/// Writes straight to file descriptor 1, bypassing stdio buffering (a pipe would hold the line back).
+func writeStandardOutput(_ text: String) {
+    var text = text
+    text.withUTF8 { bytes in _ = write(1, bytes.baseAddress, bytes.count) }
 }
 
 /// Suspends until SIGINT or SIGTERM arrives.

@@ -176,10 +176,12 @@ struct ProtocolViolationTests {
     @Test("A truncated handshake is closed at the handshake timeout with a log line")
     func truncatedHandshake() async throws {
         var limits = Limits()
-        limits.handshakeTimeout = .milliseconds(300)
+        limits.handshakeTimeout = .milliseconds(500)
         let fixture = try await Fixture(limits: limits)
         let raw = try await fixture.raw(tls: false)
-        try await raw.send([0x16, 0x03, 0x01, 0x01, 0x00, 0x01])  // A ClientHello record header, then silence.
+        // A ClientHello record header, then silence. On a loaded machine the timeout may already have closed the
+        // connection before this write, which is the same outcome.
+        try? await raw.send([0x16, 0x03, 0x01, 0x01, 0x00, 0x01])
         #expect(await raw.wait { $0.isClosed })
         #expect(fixture.logs.contains("handshake timed out"))
         try await Self.expectOthersServed(fixture)

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what building, testing and the demo need, only when something is missing.
+# Debian packages: protobuf-c (compiler and library), protoc, OpenSSL and SQLite headers, the openssl and sqlite3
+# tools. Python: the protobuf package, in .venv, for the interop test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+packages=(protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libssl-dev libsqlite3-dev sqlite3 openssl)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing Debian packages: ${missing[*]}"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if [ "${1:-}" = "--python" ]; then
+    if [ ! -x .venv/bin/python ]; then
+        python3 -m venv .venv
+    fi
+    .venv/bin/python -c "import google.protobuf" 2>/dev/null || .venv/bin/pip install --quiet "protobuf>=4.21"
+fi

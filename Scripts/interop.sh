@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Starts a real enrichd over TLS on 127.0.0.1 (a free port) with a small demo warehouse, then checks it from
+# outside Swift: `openssl s_client` completes a handshake, and the Python client in Tests/interop (written from
+# docs/PROTOCOL.md) calls it. Stops the server at the end. Expects `swift build` to have run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=.build/debug
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+Scripts/gen-certs.sh "$work/certs" >/dev/null
+"$bin/enrichd" demo-data --warehouse "$work/data/warehouse.sqlite" --users 1000 --products 20000 >/dev/null
+"$bin/enrichd" serve --port 0 --data-dir "$work/data" --tls-cert "$work/certs/server.pem" \
+    --tls-key "$work/certs/server-key.pem" >"$work/stdout" 2>"$work/stderr" &
+server_pid=$!
+for _ in $(seq 1 100); do
+    grep -q "listening on" "$work/stdout" 2>/dev/null && break
+    sleep 0.1
+done
+port=$(sed -n 's/^enrichd listening on .*:\([0-9]*\)$/\1/p' "$work/stdout")
+[ -n "$port" ] || { echo "enrichd did not start:"; cat "$work/stderr"; exit 1; }
+ctl=("$bin/enrichctl")
+export ENRICH_SERVER="127.0.0.1:$port" ENRICH_CA_FILE="$work/certs/ca.pem"
+"${ctl[@]}" models create products --table products --primary-key sku >/dev/null
+"${ctl[@]}" sync trigger products --watch 2>/dev/null | tail -1
+
+echo "openssl s_client handshake:"
+if echo | timeout 10 openssl s_client -connect "127.0.0.1:$port" -CAfile "$work/certs/ca.pem" \
+        -verify_return_error -verify_ip 127.0.0.1 -brief 2>&1 | tee "$work/s_client" | grep -q "Verification: OK"; then
+    grep -E "Protocol version|Verification" "$work/s_client"
+else
+    cat "$work/s_client"; echo "openssl s_client could not complete a verified handshake"; exit 1
+fi
+
+echo "python interop (docs/PROTOCOL.md):"
+.venv/bin/python Tests/interop/lookup_interop.py --port "$port" --ca-file "$work/certs/ca.pem"
