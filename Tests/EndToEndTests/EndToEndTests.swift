@@ -213,6 +213,31 @@ struct EndToEndTests {
         await fixture.stop()
     }
 
+    @Test("Column, page and name limits: N is served, N+1 is refused")
+    func moreLimits() async throws {
+        var limits = Limits()
+        limits.maxRequestColumns = 3
+        limits.maxPageSize = 2
+        limits.maxNameBytes = 8
+        let fixture = try await ServerFixture.start(limits: limits, users: 10, products: 10)
+        try await fixture.createAndSyncDemoModels()
+        let client = fixture.client
+        #expect(try await client.lookup(model: "users", intKeys: [1], columns: ["id", "email", "plan"]).columns.count == 3)
+        await expectRPCError(.resourceExhausted, "4 columns exceed the limit of 3 per request") {
+            _ = try await client.lookup(model: "users", intKeys: [1], columns: ["id", "email", "plan", "age"])
+        }
+        #expect(try await client.listModels(pageSize: 2).models.count == 2)
+        await expectRPCError(.invalidArgument, "page size 3 exceeds the limit of 2") { _ = try await client.listModels(pageSize: 3) }
+        let page = try await client.listModels(pageSize: 1)
+        #expect(page.models.map(\.name) == ["products"] && page.nextPageToken == "products")
+        #expect(try await client.listModels(pageSize: 1, pageToken: page.nextPageToken).models.map(\.name) == ["users"])
+        _ = try await client.createModel(CreateModelRequest(name: "eightchr", table: "users", primaryKey: "id"))
+        await expectRPCError(.invalidArgument, "model name is 9 bytes; the limit is 8") {
+            _ = try await client.createModel(CreateModelRequest(name: "ninechars", table: "users", primaryKey: "id"))
+        }
+        await fixture.stop()
+    }
+
     @Test("A plaintext SDK client cannot talk to the TLS server, and a client with the wrong CA is refused")
     func tlsRequired() async throws {
         let fixture = try await ServerFixture.start(users: 10, products: 10)
