@@ -55,6 +55,7 @@ let package = Package(
 
         // MARK: - Domain
         .target(name: "EventJSON", swiftSettings: strictSettings),
+        .target(name: "Mapping", dependencies: ["EventJSON"], swiftSettings: strictSettings),
         .target(name: "ModelCache", swiftSettings: strictSettings),
         .target(name: "Catalog", dependencies: [grdb], swiftSettings: strictSettings),
         .target(
@@ -119,6 +120,7 @@ let package = Package(
         ),
         .testTarget(name: "RPCMessagesTests", dependencies: ["RPCMessages", "RPCCore"], swiftSettings: strictSettings),
         .testTarget(name: "EventJSONTests", dependencies: ["EventJSON"], swiftSettings: strictSettings),
+        .testTarget(name: "MappingTests", dependencies: ["Mapping", "EventJSON", "RPCTesting"], swiftSettings: strictSettings),
         .testTarget(name: "ModelCacheTests", dependencies: ["ModelCache"], swiftSettings: strictSettings),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "RPCTesting"], swiftSettings: strictSettings),
         .testTarget(

@@ -1,27 +1,16 @@
 import NIOCore
 import RPCCore
 import RPCMessages
+import RPCTesting
 import RPCTransport
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Keeps docs/PROTOCOL.md honest: its worked example must be byte for byte what the code sends.
 @Suite("docs/PROTOCOL.md")
 struct ProtocolDocumentTests {
     static func readDocument() throws -> String {
-        let file = try #require(fopen("docs/PROTOCOL.md", "r"), "run the tests from the project root")
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4_096)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            if count == 0 { break }
-            bytes += chunk[0..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        try #require(readTextFile("docs/PROTOCOL.md"), "run the tests from the project root")
     }
 
     /// The hex bytes of each labelled frame in the worked example.
