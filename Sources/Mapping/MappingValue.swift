@@ -155,6 +155,20 @@ public struct MappingObject: Sendable, Equatable {
 
     public func has(_ key: String) -> Bool { self.entries.contains { $0.key == key } }
 
+    /// Sets a value at a path of keys, creating objects for missing steps and replacing non-object steps.
+    mutating func set(_ value: MappingValue, at path: ArraySlice<String>) {
+        guard let first = path.first else { return }
+        guard path.count > 1 else {
+            self[first] = value
+            return
+        }
+        var child: MappingObject
+        if case .object(let existing) = self[first] { child = existing } else { child = MappingObject() }
+        self[first] = .undefined  // Keeps `child` uniquely referenced while it is changed.
+        child.set(value, at: path.dropFirst())
+        self[first] = .object(child)
+    }
+
     public static func == (lhs: MappingObject, rhs: MappingObject) -> Bool {
         lhs.entries.count == rhs.entries.count && lhs.entries.allSatisfy { rhs.has($0.key) && rhs[$0.key] == $0.value }
     }

@@ -138,6 +138,9 @@ enum FQLParser {
             throw ConditionParseError(message: "'\(field.value)' needs an operator and a value after it", offset: field.offset)
         }
         guard let valueToken = tokens.shift() else {
+            if operatorToken.kind == .eos {
+                throw ConditionParseError(message: "'\(field.value)' needs an operator and a value after it", offset: field.offset)
+            }
             throw ConditionParseError(message: "'\(field.value) \(operatorToken.value)' needs a value after it", offset: operatorToken.offset)
         }
         let op = operatorToken.value

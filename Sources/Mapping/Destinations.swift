@@ -1,0 +1,230 @@
+public import EventJSON
+
+/// Which model a mapping enriches from, and the event path holding that model's primary key.
+public struct ModelMatch: Sendable, Equatable, Codable {
+    public var model: String
+    /// An event path such as "properties.sku" or "userId" ("$." prefix allowed).
+    public var matchProperty: String
+
+    public init(model: String, matchProperty: String) {
+        self.model = model
+        self.matchProperty = matchProperty
+    }
+}
+
+/// Copies a model column into the event under `key` (a dotted path) before the field mappings run.
+public struct ColumnEnrichment: Sendable, Equatable, Codable {
+    public var model: String
+    public var column: String
+    public var key: String
+
+    public init(model: String, column: String, key: String) {
+        self.model = model
+        self.column = column
+        self.key = key
+    }
+}
+
+/// A destination's mapping as a user writes it: a condition, model matches, enrichments and field mappings.
+public struct MappingDefinition: Sendable, Equatable {
+    public var name: String
+    /// Segment FQL; empty means every event.
+    public var condition: String
+    public var matches: [ModelMatch]
+    public var enrichments: [ColumnEnrichment]
+    /// A mapping-kit object, or nil to send the enriched event itself.
+    public var fields: JSONValue?
+
+    public init(name: String, condition: String, matches: [ModelMatch], enrichments: [ColumnEnrichment], fields: JSONValue?) {
+        self.name = name
+        self.condition = condition
+        self.matches = matches
+        self.enrichments = enrichments
+        self.fields = fields
+    }
+}
+
+/// One model's row for an event, as the mapping sees it under `__segment_entities`.
+public struct EntityRow: Sendable, Equatable {
+    public var model: String
+    /// Warehouse schema and table, for the long reference form (`main`, `products`).
+    public var schema: String
+    public var table: String
+    public var columns: [(name: String, value: JSONValue)]
+
+    public init(model: String, schema: String, table: String, columns: [(name: String, value: JSONValue)]) {
+        self.model = model
+        self.schema = schema
+        self.table = table
+        self.columns = columns
+    }
+
+    public static func == (lhs: EntityRow, rhs: EntityRow) -> Bool {
+        lhs.model == rhs.model && lhs.schema == rhs.schema && lhs.table == rhs.table
+            && lhs.columns.elementsEqual(rhs.columns) { $0.name == $1.name && $0.value == $1.value }
+    }
+}
+
+/// What a model lookup found for one event.
+public enum EntityResult: Sendable, Equatable {
+    /// The event has no string or integer at the match property.
+    case noKey
+    /// The key is there but no row has it (or the model has no synced data).
+    case notFound(key: String)
+    case found(EntityRow)
+}
+
+/// How much an event was enriched, as Segment's delivery overview counts it.
+public enum EnrichmentOutcome: String, Sendable, Equatable {
+    /// Every model of every matched mapping found its row.
+    case enriched
+    /// Some did.
+    case partiallyEnriched = "partially_enriched"
+    /// None did, or no mapping matched.
+    case notEnriched = "not_enriched"
+}
+
+/// The result of one mapping for one event.
+public struct MappingResult: Sendable, Equatable {
+    public var mapping: String
+    public var conditionMatched: Bool
+    public var entities: [(model: String, result: EntityResult)]
+    public var outcome: EnrichmentOutcome
+    /// The event after enrichments, with `__segment_entities` removed.
+    public var enrichedEvent: JSONValue?
+    /// What the field mappings produced (the enriched event when there are none).
+    public var output: JSONValue?
+    public var error: String?
+
+    public static func == (lhs: MappingResult, rhs: MappingResult) -> Bool {
+        lhs.mapping == rhs.mapping && lhs.conditionMatched == rhs.conditionMatched && lhs.outcome == rhs.outcome
+            && lhs.enrichedEvent == rhs.enrichedEvent && lhs.output == rhs.output && lhs.error == rhs.error
+            && lhs.entities.elementsEqual(rhs.entities) { $0.model == $1.model && $0.result == $1.result }
+    }
+}
+
+/// The key under which model rows are put into the payload, as Segment's Linked Events does.
+public let segmentEntitiesKey = "__segment_entities"
+
+/// A mapping compiled once: the condition parsed, the field mappings validated and their templates parsed.
+public struct CompiledDestinationMapping: Sendable {
+    public let definition: MappingDefinition
+    let subscription: Subscription?
+    let fields: CompiledMapping?
+
+    /// Compiles and validates a definition.
+    /// - Throws: `DestinationError` naming the part that is wrong, with the parser's or validator's message.
+    public init(_ definition: MappingDefinition) throws(DestinationError) {
+        self.definition = definition
+        if definition.condition.trimmingJSWhitespace().isEmpty {
+            self.subscription = nil
+        } else {
+            do {
+                self.subscription = try Subscription(definition.condition)
+            } catch {
+                throw .invalidCondition(mapping: definition.name, error.description)
+            }
+        }
+        if let fields = definition.fields {
+            guard case .object = fields else { throw .invalidFields(mapping: definition.name, ["field mappings must be a JSON object"]) }
+            do {
+                self.fields = try CompiledMapping(fields)
+            } catch {
+                throw .invalidFields(mapping: definition.name, error.messages)
+            }
+        } else {
+            self.fields = nil
+        }
+        for match in definition.matches where PathLookup.mappingKeys(Resolver.removeFirstDollarDot(match.matchProperty)).isEmpty {
+            throw .invalidPath(mapping: definition.name, match.matchProperty)
+        }
+        for enrichment in definition.enrichments {
+            guard JSONPath(enrichment.key) != nil else { throw .invalidPath(mapping: definition.name, enrichment.key) }
+            guard definition.matches.contains(where: { $0.model == enrichment.model }) else {
+                throw .enrichmentWithoutMatch(mapping: definition.name, model: enrichment.model)
+            }
+        }
+    }
+
+    /// The value at a model's match property, as a key, or nil when there is none (missing, null, or not a
+    /// string or integer).
+    public static func key(in event: MappingValue, at matchProperty: String) -> MappingValue? {
+        let value = PathLookup.mappingGet(event, Resolver.removeFirstDollarDot(matchProperty))
+        switch value {
+        case .string(let text) where !text.isEmpty: return value
+        case .number(let number) where number == number.rounded() && abs(number) < 9.2e18: return value
+        default: return nil
+        }
+    }
+
+    /// Runs the mapping on one event: condition, lookups, enrichments, `__segment_entities`, field mappings.
+    /// `lookup` finds a model's row for a key value.
+    public func apply(to event: MappingValue, lookup: (ModelMatch, MappingValue) -> EntityResult) -> MappingResult {
+        var result = MappingResult(
+            mapping: self.definition.name, conditionMatched: false, entities: [], outcome: .notEnriched,
+            enrichedEvent: nil, output: nil, error: nil
+        )
+        guard case .object(var payload) = event else {
+            result.error = "the event is not a JSON object"
+            return result
+        }
+        guard self.subscription?.matches(event) ?? true else { return result }
+        result.conditionMatched = true
+        var entities = MappingObject()
+        var found = 0
+        for match in self.definition.matches {
+            let entity: EntityResult = Self.key(in: event, at: match.matchProperty).map { lookup(match, $0) } ?? .noKey
+            result.entities.append((match.model, entity))
+            guard case .found(let row) = entity else { continue }
+            found += 1
+            entities[match.model] = Self.entityValue(row)
+            for enrichment in self.definition.enrichments where enrichment.model == match.model {
+                let value = row.columns.first { $0.name == enrichment.column }?.value ?? .null
+                payload.set(MappingValue(value), at: JSONPath(enrichment.key)!.components[...])  // Path checked when compiled.
+            }
+        }
+        let count = self.definition.matches.count
+        result.outcome = count > 0 && found == count ? .enriched : (found > 0 ? .partiallyEnriched : .notEnriched)
+        result.enrichedEvent = MappingValue.object(payload).json
+        guard let fields = self.fields else {
+            result.output = result.enrichedEvent
+            return result
+        }
+        payload[segmentEntitiesKey] = .object(entities)
+        do {
+            result.output = try fields.apply(to: .object(payload)).json
+        } catch {
+            result.error = error.description
+        }
+        return result
+    }
+
+    /// A row under its model: the short form (`<model>.<column>`) and Segment's long form
+    /// (`<model>.<schema>.<table>.<column>`). The long form wins if a column has the schema's name.
+    static func entityValue(_ row: EntityRow) -> MappingValue {
+        var columns = MappingObject()
+        for (name, value) in row.columns { columns[name] = MappingValue(value) }
+        var entity = columns
+        entity[row.schema] = .object(MappingObject([(row.table, .object(columns))]))
+        return .object(entity)
+    }
+}
+
+/// Why a destination or one of its mappings was refused.
+public enum DestinationError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalidCondition(mapping: String, String)
+    case invalidFields(mapping: String, [String])
+    case invalidPath(mapping: String, String)
+    case enrichmentWithoutMatch(mapping: String, model: String)
+
+    public var description: String {
+        switch self {
+        case .invalidCondition(let mapping, let message): "mapping '\(mapping)': \(message)"
+        case .invalidFields(let mapping, let messages):
+            "mapping '\(mapping)': invalid field mappings: \(messages.joined(separator: " "))"
+        case .invalidPath(let mapping, let path): "mapping '\(mapping)': '\(path)' is not a valid event path"
+        case .enrichmentWithoutMatch(let mapping, let model):
+            "mapping '\(mapping)': enrichment from model '\(model)' needs a match property for that model"
+        }
+    }
+}
