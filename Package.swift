@@ -72,7 +72,7 @@ let package = Package(
         // MARK: - Services and server
         .target(
             name: "Services",
-            dependencies: ["RPCCore", "RPCMessages", "Catalog", "ModelCache", "SyncEngine", "EventJSON", log],
+            dependencies: ["RPCCore", "RPCMessages", "Catalog", "ModelCache", "SyncEngine", "EventJSON", "Mapping", log],
             swiftSettings: strictSettings
         ),
         .target(

@@ -25,6 +25,7 @@ cat > "$out/final/include/CProtos.h" <<'H'
 #include "admin.pb-c.h"
 #include "sync.pb-c.h"
 #include "enrich.pb-c.h"
+#include "destinations.pb-c.h"
 H
 
 if [ "${1:-}" = "--check" ]; then

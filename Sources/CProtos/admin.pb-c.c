@@ -777,16 +777,26 @@ const ProtobufCMessageDescriptor enrich__v1__health_check_response__descriptor =
   (ProtobufCMessageInit) enrich__v1__health_check_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor enrich__v1__admin__method_descriptors[3] =
+static const ProtobufCMethodDescriptor enrich__v1__admin__method_descriptors[8] =
 {
   { "CreateModel", &enrich__v1__create_model_request__descriptor, &enrich__v1__model__descriptor },
   { "GetModel", &enrich__v1__get_model_request__descriptor, &enrich__v1__model__descriptor },
   { "ListModels", &enrich__v1__list_models_request__descriptor, &enrich__v1__list_models_response__descriptor },
+  { "CreateDestination", &enrich__v1__create_destination_request__descriptor, &enrich__v1__destination__descriptor },
+  { "GetDestination", &enrich__v1__get_destination_request__descriptor, &enrich__v1__destination__descriptor },
+  { "ListDestinations", &enrich__v1__list_destinations_request__descriptor, &enrich__v1__list_destinations_response__descriptor },
+  { "UpdateDestination", &enrich__v1__update_destination_request__descriptor, &enrich__v1__destination__descriptor },
+  { "DeleteDestination", &enrich__v1__delete_destination_request__descriptor, &enrich__v1__delete_destination_response__descriptor },
 };
 const unsigned enrich__v1__admin__method_indices_by_name[] = {
+  3,        /* CreateDestination */
   0,        /* CreateModel */
+  7,        /* DeleteDestination */
+  4,        /* GetDestination */
   1,        /* GetModel */
-  2         /* ListModels */
+  5,        /* ListDestinations */
+  2,        /* ListModels */
+  6         /* UpdateDestination */
 };
 const ProtobufCServiceDescriptor enrich__v1__admin__descriptor =
 {
@@ -795,7 +805,7 @@ const ProtobufCServiceDescriptor enrich__v1__admin__descriptor =
   "Admin",
   "Enrich__V1__Admin",
   "enrich.v1",
-  3,
+  8,
   enrich__v1__admin__method_descriptors,
   enrich__v1__admin__method_indices_by_name
 };
@@ -822,6 +832,46 @@ void enrich__v1__admin__list_models(ProtobufCService *service,
 {
   assert(service->descriptor == &enrich__v1__admin__descriptor);
   service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void enrich__v1__admin__create_destination(ProtobufCService *service,
+                                           const Enrich__V1__CreateDestinationRequest *input,
+                                           Enrich__V1__Destination_Closure closure,
+                                           void *closure_data)
+{
+  assert(service->descriptor == &enrich__v1__admin__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void enrich__v1__admin__get_destination(ProtobufCService *service,
+                                        const Enrich__V1__GetDestinationRequest *input,
+                                        Enrich__V1__Destination_Closure closure,
+                                        void *closure_data)
+{
+  assert(service->descriptor == &enrich__v1__admin__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void enrich__v1__admin__list_destinations(ProtobufCService *service,
+                                          const Enrich__V1__ListDestinationsRequest *input,
+                                          Enrich__V1__ListDestinationsResponse_Closure closure,
+                                          void *closure_data)
+{
+  assert(service->descriptor == &enrich__v1__admin__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void enrich__v1__admin__update_destination(ProtobufCService *service,
+                                           const Enrich__V1__UpdateDestinationRequest *input,
+                                           Enrich__V1__Destination_Closure closure,
+                                           void *closure_data)
+{
+  assert(service->descriptor == &enrich__v1__admin__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void enrich__v1__admin__delete_destination(ProtobufCService *service,
+                                           const Enrich__V1__DeleteDestinationRequest *input,
+                                           Enrich__V1__DeleteDestinationResponse_Closure closure,
+                                           void *closure_data)
+{
+  assert(service->descriptor == &enrich__v1__admin__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void enrich__v1__admin__init (Enrich__V1__Admin_Service *service,
                               Enrich__V1__Admin_ServiceDestroy destroy)

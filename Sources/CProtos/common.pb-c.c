@@ -153,3 +153,35 @@ const ProtobufCEnumDescriptor enrich__v1__column_type__descriptor =
   enrich__v1__column_type__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
+static const ProtobufCEnumValue enrich__v1__enrich_outcome__enum_values_by_number[4] =
+{
+  { "ENRICH_OUTCOME_UNSPECIFIED", "ENRICH__V1__ENRICH_OUTCOME__ENRICH_OUTCOME_UNSPECIFIED", 0 },
+  { "ENRICH_OUTCOME_ENRICHED", "ENRICH__V1__ENRICH_OUTCOME__ENRICH_OUTCOME_ENRICHED", 1 },
+  { "ENRICH_OUTCOME_PARTIALLY_ENRICHED", "ENRICH__V1__ENRICH_OUTCOME__ENRICH_OUTCOME_PARTIALLY_ENRICHED", 2 },
+  { "ENRICH_OUTCOME_NOT_ENRICHED", "ENRICH__V1__ENRICH_OUTCOME__ENRICH_OUTCOME_NOT_ENRICHED", 3 },
+};
+static const ProtobufCIntRange enrich__v1__enrich_outcome__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex enrich__v1__enrich_outcome__enum_values_by_name[4] =
+{
+  { "ENRICH_OUTCOME_ENRICHED", 1 },
+  { "ENRICH_OUTCOME_NOT_ENRICHED", 3 },
+  { "ENRICH_OUTCOME_PARTIALLY_ENRICHED", 2 },
+  { "ENRICH_OUTCOME_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor enrich__v1__enrich_outcome__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "enrich.v1.EnrichOutcome",
+  "EnrichOutcome",
+  "Enrich__V1__EnrichOutcome",
+  "enrich.v1",
+  4,
+  enrich__v1__enrich_outcome__enum_values_by_number,
+  4,
+  enrich__v1__enrich_outcome__enum_values_by_name,
+  1,
+  enrich__v1__enrich_outcome__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};

@@ -618,7 +618,7 @@ const ProtobufCMessageDescriptor enrich__v1__enrichment__descriptor =
   (ProtobufCMessageInit) enrich__v1__enrichment__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor enrich__v1__enrich_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor enrich__v1__enrich_request__field_descriptors[5] =
 {
   {
     "model",
@@ -668,8 +668,21 @@ static const ProtobufCFieldDescriptor enrich__v1__enrich_request__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "destination",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__EnrichRequest, destination),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned enrich__v1__enrich_request__field_indices_by_name[] = {
+  4,   /* field[4] = destination */
   2,   /* field[2] = enrichments */
   3,   /* field[3] = events */
   1,   /* field[1] = key_path */
@@ -678,7 +691,7 @@ static const unsigned enrich__v1__enrich_request__field_indices_by_name[] = {
 static const ProtobufCIntRange enrich__v1__enrich_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor enrich__v1__enrich_request__descriptor =
 {
@@ -688,14 +701,14 @@ const ProtobufCMessageDescriptor enrich__v1__enrich_request__descriptor =
   "Enrich__V1__EnrichRequest",
   "enrich.v1",
   sizeof(Enrich__V1__EnrichRequest),
-  4,
+  5,
   enrich__v1__enrich_request__field_descriptors,
   enrich__v1__enrich_request__field_indices_by_name,
   1,  enrich__v1__enrich_request__number_ranges,
   (ProtobufCMessageInit) enrich__v1__enrich_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor enrich__v1__enriched_event__field_descriptors[4] =
+static const ProtobufCFieldDescriptor enrich__v1__enriched_event__field_descriptors[5] =
 {
   {
     "outcome",
@@ -745,17 +758,30 @@ static const ProtobufCFieldDescriptor enrich__v1__enriched_event__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "mappings",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Enrich__V1__EnrichedEvent, n_mappings),
+    offsetof(Enrich__V1__EnrichedEvent, mappings),
+    &enrich__v1__mapping_outcome__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned enrich__v1__enriched_event__field_indices_by_name[] = {
   3,   /* field[3] = error */
   2,   /* field[2] = event */
+  4,   /* field[4] = mappings */
   0,   /* field[0] = outcome */
   1,   /* field[1] = reason */
 };
 static const ProtobufCIntRange enrich__v1__enriched_event__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor enrich__v1__enriched_event__descriptor =
 {
@@ -765,7 +791,7 @@ const ProtobufCMessageDescriptor enrich__v1__enriched_event__descriptor =
   "Enrich__V1__EnrichedEvent",
   "enrich.v1",
   sizeof(Enrich__V1__EnrichedEvent),
-  4,
+  5,
   enrich__v1__enriched_event__field_descriptors,
   enrich__v1__enriched_event__field_indices_by_name,
   1,  enrich__v1__enriched_event__number_ranges,
@@ -810,54 +836,24 @@ const ProtobufCMessageDescriptor enrich__v1__enrich_response__descriptor =
   (ProtobufCMessageInit) enrich__v1__enrich_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue enrich__v1__enrich_outcome__enum_values_by_number[4] =
-{
-  { "ENRICH_OUTCOME_UNSPECIFIED", "ENRICH__V1__ENRICH_OUTCOME__ENRICH_OUTCOME_UNSPECIFIED", 0 },
-  { "ENRICH_OUTCOME_ENRICHED", "ENRICH__V1__ENRICH_OUTCOME__ENRICH_OUTCOME_ENRICHED", 1 },
-  { "ENRICH_OUTCOME_PARTIALLY_ENRICHED", "ENRICH__V1__ENRICH_OUTCOME__ENRICH_OUTCOME_PARTIALLY_ENRICHED", 2 },
-  { "ENRICH_OUTCOME_NOT_ENRICHED", "ENRICH__V1__ENRICH_OUTCOME__ENRICH_OUTCOME_NOT_ENRICHED", 3 },
-};
-static const ProtobufCIntRange enrich__v1__enrich_outcome__value_ranges[] = {
-{0, 0},{0, 4}
-};
-static const ProtobufCEnumValueIndex enrich__v1__enrich_outcome__enum_values_by_name[4] =
-{
-  { "ENRICH_OUTCOME_ENRICHED", 1 },
-  { "ENRICH_OUTCOME_NOT_ENRICHED", 3 },
-  { "ENRICH_OUTCOME_PARTIALLY_ENRICHED", 2 },
-  { "ENRICH_OUTCOME_UNSPECIFIED", 0 },
-};
-const ProtobufCEnumDescriptor enrich__v1__enrich_outcome__descriptor =
-{
-  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
-  "enrich.v1.EnrichOutcome",
-  "EnrichOutcome",
-  "Enrich__V1__EnrichOutcome",
-  "enrich.v1",
-  4,
-  enrich__v1__enrich_outcome__enum_values_by_number,
-  4,
-  enrich__v1__enrich_outcome__enum_values_by_name,
-  1,
-  enrich__v1__enrich_outcome__value_ranges,
-  NULL,NULL,NULL,NULL   /* reserved[1234] */
-};
-static const ProtobufCEnumValue enrich__v1__miss_reason__enum_values_by_number[4] =
+static const ProtobufCEnumValue enrich__v1__miss_reason__enum_values_by_number[5] =
 {
   { "MISS_REASON_NONE", "ENRICH__V1__MISS_REASON__MISS_REASON_NONE", 0 },
   { "MISS_REASON_NO_KEY", "ENRICH__V1__MISS_REASON__MISS_REASON_NO_KEY", 1 },
   { "MISS_REASON_NOT_FOUND", "ENRICH__V1__MISS_REASON__MISS_REASON_NOT_FOUND", 2 },
   { "MISS_REASON_INVALID_EVENT", "ENRICH__V1__MISS_REASON__MISS_REASON_INVALID_EVENT", 3 },
+  { "MISS_REASON_NO_MAPPING_MATCHED", "ENRICH__V1__MISS_REASON__MISS_REASON_NO_MAPPING_MATCHED", 4 },
 };
 static const ProtobufCIntRange enrich__v1__miss_reason__value_ranges[] = {
-{0, 0},{0, 4}
+{0, 0},{0, 5}
 };
-static const ProtobufCEnumValueIndex enrich__v1__miss_reason__enum_values_by_name[4] =
+static const ProtobufCEnumValueIndex enrich__v1__miss_reason__enum_values_by_name[5] =
 {
   { "MISS_REASON_INVALID_EVENT", 3 },
   { "MISS_REASON_NONE", 0 },
   { "MISS_REASON_NOT_FOUND", 2 },
   { "MISS_REASON_NO_KEY", 1 },
+  { "MISS_REASON_NO_MAPPING_MATCHED", 4 },
 };
 const ProtobufCEnumDescriptor enrich__v1__miss_reason__descriptor =
 {
@@ -866,22 +862,24 @@ const ProtobufCEnumDescriptor enrich__v1__miss_reason__descriptor =
   "MissReason",
   "Enrich__V1__MissReason",
   "enrich.v1",
-  4,
+  5,
   enrich__v1__miss_reason__enum_values_by_number,
-  4,
+  5,
   enrich__v1__miss_reason__enum_values_by_name,
   1,
   enrich__v1__miss_reason__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor enrich__v1__enrich__method_descriptors[2] =
+static const ProtobufCMethodDescriptor enrich__v1__enrich__method_descriptors[3] =
 {
   { "Lookup", &enrich__v1__lookup_request__descriptor, &enrich__v1__lookup_response__descriptor },
   { "Enrich", &enrich__v1__enrich_request__descriptor, &enrich__v1__enrich_response__descriptor },
+  { "TestMapping", &enrich__v1__test_mapping_request__descriptor, &enrich__v1__test_mapping_response__descriptor },
 };
 const unsigned enrich__v1__enrich__method_indices_by_name[] = {
   1,        /* Enrich */
-  0         /* Lookup */
+  0,        /* Lookup */
+  2         /* TestMapping */
 };
 const ProtobufCServiceDescriptor enrich__v1__enrich__descriptor =
 {
@@ -890,7 +888,7 @@ const ProtobufCServiceDescriptor enrich__v1__enrich__descriptor =
   "Enrich",
   "Enrich__V1__Enrich",
   "enrich.v1",
-  2,
+  3,
   enrich__v1__enrich__method_descriptors,
   enrich__v1__enrich__method_indices_by_name
 };
@@ -909,6 +907,14 @@ void enrich__v1__enrich__enrich(ProtobufCService *service,
 {
   assert(service->descriptor == &enrich__v1__enrich__descriptor);
   service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void enrich__v1__enrich__test_mapping(ProtobufCService *service,
+                                      const Enrich__V1__TestMappingRequest *input,
+                                      Enrich__V1__TestMappingResponse_Closure closure,
+                                      void *closure_data)
+{
+  assert(service->descriptor == &enrich__v1__enrich__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void enrich__v1__enrich__init (Enrich__V1__Enrich_Service *service,
                                Enrich__V1__Enrich_ServiceDestroy destroy)

@@ -60,16 +60,17 @@ public final class Catalog: Sendable {
                 t.column("issues", .jsonText).notNull()
             }
         }
+        Self.registerDestinationMigrations(&migrator)
         return migrator
     }
 
     // MARK: - Access
 
-    private func read<T>(_ body: (Database) throws -> T) throws(CatalogError) -> T {
+    func read<T>(_ body: (Database) throws -> T) throws(CatalogError) -> T {
         do { return try self.database.read(body) } catch { throw Self.wrap(error) }
     }
 
-    private func write<T>(_ body: (Database) throws -> T) throws(CatalogError) -> T {
+    func write<T>(_ body: (Database) throws -> T) throws(CatalogError) -> T {
         do { return try self.database.write(body) } catch { throw Self.wrap(error) }
     }
 

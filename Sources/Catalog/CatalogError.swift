@@ -3,6 +3,10 @@ public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
     case modelNotFound(name: String)
     case modelAlreadyExists(name: String)
     case runNotFound(id: Int64)
+    case destinationNotFound(name: String)
+    case destinationAlreadyExists(name: String)
+    /// An update named a version that is no longer current: someone else changed the object first.
+    case versionConflict(name: String, expected: Int64, actual: Int64)
     /// The database failed underneath (disk full, corruption). The detail is for logs.
     case storage(String)
 
@@ -11,6 +15,10 @@ public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
         case .modelNotFound(let name): "model '\(name)' does not exist"
         case .modelAlreadyExists(let name): "model '\(name)' already exists"
         case .runNotFound(let id): "sync run \(id) does not exist"
+        case .destinationNotFound(let name): "destination '\(name)' does not exist"
+        case .destinationAlreadyExists(let name): "destination '\(name)' already exists"
+        case .versionConflict(let name, let expected, let actual):
+            "'\(name)' is at version \(actual), not \(expected): it changed since you read it; read it again and retry"
         case .storage(let detail): "catalog storage error: \(detail)"
         }
     }

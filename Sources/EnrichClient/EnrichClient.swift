@@ -117,6 +117,39 @@ public final class EnrichClient: Sendable {
         )
     }
 
+    /// Sends events through a destination's mappings (condition, model lookups, enrichments, field mappings).
+    public func enrich(destination: String, events: [[UInt8]], timeout: Duration? = nil) async throws -> EnrichResponse {
+        try await self.call(Methods.enrich, EnrichRequest(events: events, destination: destination), timeout: timeout)
+    }
+
+    /// A dry run of a saved or inline mapping on a sample event.
+    public func testMapping(_ request: TestMappingRequest) async throws -> MappingOutcome {
+        let response: TestMappingResponse = try await self.call(Methods.testMapping, request)
+        return response.result ?? MappingOutcome(mapping: "")
+    }
+
+    // MARK: - Destinations
+
+    public func createDestination(_ request: CreateDestinationRequest) async throws -> Destination {
+        try await self.call(Methods.createDestination, request)
+    }
+
+    public func getDestination(_ name: String) async throws -> Destination {
+        try await self.call(Methods.getDestination, GetDestinationRequest(name: name))
+    }
+
+    public func listDestinations(pageSize: UInt32 = 0, pageToken: String = "") async throws -> ListDestinationsResponse {
+        try await self.call(Methods.listDestinations, ListDestinationsRequest(pageSize: pageSize, pageToken: pageToken))
+    }
+
+    public func updateDestination(_ request: UpdateDestinationRequest) async throws -> Destination {
+        try await self.call(Methods.updateDestination, request)
+    }
+
+    public func deleteDestination(_ name: String) async throws {
+        let _: DeleteDestinationResponse = try await self.call(Methods.deleteDestination, DeleteDestinationRequest(name: name))
+    }
+
     // MARK: - Admin
 
     public func createModel(_ request: CreateModelRequest) async throws -> Model {

@@ -30,8 +30,14 @@ public struct Limits: Sendable, Hashable {
     public var maxDeadline: Duration = .seconds(3_600)
     /// Models in one ListModels page.
     public var maxPageSize: Int = 1_000
-    /// Bytes of a name (model, column).
+    /// Bytes of a name (model, column, destination, mapping).
     public var maxNameBytes: Int = 128
+    /// Mappings in one destination. Segment allows 50 actions per destination; room to spare.
+    public var maxDestinationMappings: Int = 100
+    /// Bytes of one mapping's field mappings (mapping-kit JSON).
+    public var maxMappingFieldsBytes: Int = 64 << 10
+    /// Bytes of one mapping's condition (FQL).
+    public var maxConditionBytes: Int = 4 << 10
 
     public init() {}
 }

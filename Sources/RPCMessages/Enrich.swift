@@ -63,12 +63,15 @@ public struct EnrichRequest: Sendable, Hashable {
     public var enrichments: [Enrichment]
     /// Events as UTF-8 JSON objects.
     public var events: [[UInt8]]
+    /// When set, events go through this destination's mappings; model, keyPath and enrichments stay empty.
+    public var destination: String
 
-    public init(model: String, keyPath: String, enrichments: [Enrichment], events: [[UInt8]]) {
+    public init(model: String = "", keyPath: String = "", enrichments: [Enrichment] = [], events: [[UInt8]], destination: String = "") {
         self.model = model
         self.keyPath = keyPath
         self.enrichments = enrichments
         self.events = events
+        self.destination = destination
     }
 }
 
@@ -93,6 +96,7 @@ public enum MissReason: UInt32, Sendable, Hashable, CaseIterable {
     case noKey = 1
     case notFound = 2
     case invalidEvent = 3
+    case noMappingMatched = 4
 
     public var name: String {
         switch self {
@@ -100,6 +104,7 @@ public enum MissReason: UInt32, Sendable, Hashable, CaseIterable {
         case .noKey: "no key"
         case .notFound: "not found"
         case .invalidEvent: "invalid event"
+        case .noMappingMatched: "no mapping matched"
         }
     }
 }
@@ -110,12 +115,15 @@ public struct EnrichedEvent: Sendable, Hashable {
     /// The event as UTF-8 JSON.
     public var event: [UInt8]
     public var error: String
+    /// With a destination: the mappings whose condition matched, with their outputs.
+    public var mappings: [MappingOutcome]
 
-    public init(outcome: EnrichOutcome, reason: MissReason = .none, event: [UInt8], error: String = "") {
+    public init(outcome: EnrichOutcome, reason: MissReason = .none, event: [UInt8], error: String = "", mappings: [MappingOutcome] = []) {
         self.outcome = outcome
         self.reason = reason
         self.event = event
         self.error = error
+        self.mappings = mappings
     }
 }
 

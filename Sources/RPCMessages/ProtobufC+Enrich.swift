@@ -118,7 +118,8 @@ extension EnrichRequest: ProtobufCBridged {
         }
         self.init(
             model: readString(c.model), keyPath: readString(c.key_path),
-            enrichments: readMessages(c.n_enrichments, c.enrichments, as: Enrichment.self), events: events
+            enrichments: readMessages(c.n_enrichments, c.enrichments, as: Enrichment.self), events: events,
+            destination: readString(c.destination)
         )
     }
     func fill(_ m: UnsafeMutablePointer<Enrich__V1__EnrichRequest>, _ arena: CArena) {
@@ -126,6 +127,7 @@ extension EnrichRequest: ProtobufCBridged {
         m.pointee.key_path = arena.string(self.keyPath)
         m.pointee.n_enrichments = self.enrichments.count
         m.pointee.enrichments = arena.messages(self.enrichments)
+        m.pointee.destination = arena.string(self.destination)
         m.pointee.n_events = self.events.count
         if !self.events.isEmpty {
             let pointer = arena.array(self.events.count, of: ProtobufCBinaryData.self)
@@ -148,7 +150,8 @@ extension EnrichedEvent: ProtobufCBridged {
         self.init(
             outcome: EnrichOutcome(rawValue: enumNumber(m.pointee.outcome)) ?? .unspecified,
             reason: MissReason(rawValue: enumNumber(m.pointee.reason)) ?? .none,
-            event: readBytes(m.pointee.event), error: readString(m.pointee.error)
+            event: readBytes(m.pointee.event), error: readString(m.pointee.error),
+            mappings: readMessages(m.pointee.n_mappings, m.pointee.mappings, as: MappingOutcome.self)
         )
     }
     func fill(_ m: UnsafeMutablePointer<Enrich__V1__EnrichedEvent>, _ arena: CArena) {
@@ -156,6 +159,8 @@ extension EnrichedEvent: ProtobufCBridged {
         m.pointee.reason = cEnum(self.reason.rawValue, as: Enrich__V1__MissReason.self)
         m.pointee.event = arena.bytes(self.event)
         m.pointee.error = arena.string(self.error)
+        m.pointee.n_mappings = self.mappings.count
+        m.pointee.mappings = arena.messages(self.mappings)
     }
 }
 

@@ -11,10 +11,19 @@ struct EnrichService: Sendable {
     let cache: ModelCache
     let catalog: Catalog
     let limits: Limits
+    let destinations: DestinationRegistry
+    let destinationService: DestinationService
 
     func register(into registry: inout ServiceRegistry) {
         registry.inline(Methods.lookup) { (request: LookupRequest, _) in try self.lookup(request) }
-        registry.inline(Methods.enrich) { (request: EnrichRequest, _) in try self.enrich(request) }
+        registry.inline(Methods.enrich) { (request: EnrichRequest, _) in
+            try Validation.count(request.events.count, of: "events", limit: self.limits.maxBatchEvents)
+            if !request.destination.isEmpty { return try self.enrichThroughDestination(request) }
+            return try self.enrich(request)
+        }
+        registry.inline(Methods.testMapping) { (request: TestMappingRequest, _) in
+            try self.testMapping(request, destinations: self.destinationService)
+        }
     }
 
     /// The snapshot being served for `model`, or the precise reason there is none.

@@ -9,6 +9,7 @@ public struct Services: Sendable {
     public static let version = "0.1.0"
 
     let admin: AdminService
+    let destinations: DestinationService
     let sync: SyncService
     let enrich: EnrichService
     let health: HealthService
@@ -23,7 +24,11 @@ public struct Services: Sendable {
         self.sync = SyncService(engine: engine) { model, limit in
             try catalog.runs(model: model, limit: limit).map(SyncRun.init)
         }
-        self.enrich = EnrichService(cache: cache, catalog: catalog, limits: limits)
+        let registry = DestinationRegistry(catalog: catalog)
+        self.destinations = DestinationService(catalog: catalog, registry: registry, limits: limits, now: now)
+        self.enrich = EnrichService(
+            cache: cache, catalog: catalog, limits: limits, destinations: registry, destinationService: self.destinations
+        )
         self.health = HealthService(cache: cache, version: Self.version)
     }
 
@@ -31,6 +36,7 @@ public struct Services: Sendable {
     public func registry() -> ServiceRegistry {
         var registry = ServiceRegistry()
         self.admin.register(into: &registry)
+        self.destinations.register(into: &registry)
         self.sync.register(into: &registry)
         self.enrich.register(into: &registry)
         self.health.register(into: &registry)

@@ -17,7 +17,7 @@ struct CatalogTests {
         let path = directory.file("catalog.sqlite")
         do {
             let catalog = try Catalog(path: path)
-            #expect(try catalog.appliedMigrations() == ["v1_models_and_sync_runs"])
+            #expect(try catalog.appliedMigrations() == ["v1_models_and_sync_runs", "v2_destinations_and_mappings"])
             try catalog.createModel(Self.model("users"))
         }
         let reopened = try Catalog(path: path)
@@ -69,5 +69,34 @@ struct CatalogTests {
         #expect(try catalog.model(named: "users").version == 1)
         try catalog.updateColumns(model: "users", columns: [CatalogColumn(name: "id", type: "string", sourceType: "TEXT")])
         #expect(try catalog.model(named: "users").version == 2)
+    }
+}
+
+@Suite("Catalog: destinations")
+struct DestinationCatalogTests {
+    static let mapping = MappingRecord(
+        name: "orders", condition: "type = \"track\"", matches: [MatchRecord(model: "products", matchProperty: "properties.sku")],
+        enrichments: [EnrichmentRecord(model: "products", column: "name", key: "properties.name")], fieldsJSON: "{\"a\":1}"
+    )
+
+    @Test("A destination is stored with its mappings in order, and updates replace them atomically")
+    func roundTripAndUpdate() throws {
+        let catalog = try Catalog.inMemory()
+        var second = Self.mapping
+        second.name = "second"
+        try catalog.createDestination(DestinationRecord(name: "d", mappings: [second, Self.mapping], createdAtMilliseconds: 5))
+        #expect(try catalog.destination(named: "d").mappings.map(\.name) == ["second", "orders"])
+        #expect(throws: CatalogError.destinationAlreadyExists(name: "d")) {
+            try catalog.createDestination(DestinationRecord(name: "d", mappings: [], createdAtMilliseconds: 5))
+        }
+        let updated = try catalog.updateDestination(name: "d", mappings: [Self.mapping], expectedVersion: 1)
+        #expect(updated.version == 2 && updated.mappings == [Self.mapping])
+        #expect(throws: CatalogError.versionConflict(name: "d", expected: 1, actual: 2)) {
+            try catalog.updateDestination(name: "d", mappings: [], expectedVersion: 1)
+        }
+        #expect(try catalog.destination(named: "d").mappings == [Self.mapping])
+        try catalog.deleteDestination(name: "d")
+        #expect(throws: CatalogError.destinationNotFound(name: "d")) { try catalog.destination(named: "d") }
+        #expect(throws: CatalogError.destinationNotFound(name: "d")) { try catalog.deleteDestination(name: "d") }
     }
 }

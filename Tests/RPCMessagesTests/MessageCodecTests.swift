@@ -50,6 +50,26 @@ struct MessageCodecTests {
         #expect(try self.roundTrip(status) == status)
     }
 
+    @Test("Destinations, their mappings and test-mapping results round-trip, optional members included")
+    func destinations() throws {
+        let mapping = DestinationMapping(
+            name: "m", condition: "type = \"track\"", matches: [ModelMatch(model: "p", matchProperty: "properties.sku")],
+            enrichments: [ColumnEnrichment(model: "p", column: "c", key: "k")], fieldsJSON: "{}"
+        )
+        let destination = Destination(name: "d", mappings: [mapping], version: 3, createdAtMilliseconds: 9,
+                                      stats: DestinationStats(events: 4, enriched: 1, partiallyEnriched: 1, notEnriched: 2, unmatched: 1))
+        #expect(try self.roundTrip(destination) == destination)
+        #expect(try self.roundTrip(Destination(name: "bare")) == Destination(name: "bare"))
+        let outcome = MappingOutcome(mapping: "m", conditionMatched: true, outcome: .partiallyEnriched,
+                                     entities: [EntityMatch(model: "p", keyPresent: true, key: "k", found: true, rowJSON: [123, 125])],
+                                     enrichedEvent: [1], output: [2], error: "e")
+        #expect(try self.roundTrip(TestMappingResponse(result: outcome)) == TestMappingResponse(result: outcome))
+        let request = TestMappingRequest(destination: "d", inlineMapping: mapping, event: [123, 125])
+        #expect(try self.roundTrip(request) == request)
+        let event = EnrichedEvent(outcome: .notEnriched, reason: .noMappingMatched, event: [1], mappings: [outcome])
+        #expect(try self.roundTrip(event) == event)
+    }
+
     @Test("An empty body decodes to a message of defaults")
     func emptyBody() throws {
         #expect(try LookupRequest(serializedBytes: [UInt8]()) == LookupRequest(model: ""))

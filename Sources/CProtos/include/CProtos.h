@@ -4,3 +4,4 @@
 #include "admin.pb-c.h"
 #include "sync.pb-c.h"
 #include "enrich.pb-c.h"
+#include "destinations.pb-c.h"

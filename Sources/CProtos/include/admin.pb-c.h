@@ -16,6 +16,7 @@ PROTOBUF_C__BEGIN_DECLS
 #endif
 
 #include "common.pb-c.h"
+#include "destinations.pb-c.h"
 
 typedef struct Enrich__V1__Model Enrich__V1__Model;
 typedef struct Enrich__V1__CreateModelRequest Enrich__V1__CreateModelRequest;
@@ -305,6 +306,26 @@ struct Enrich__V1__Admin_Service
                       const Enrich__V1__ListModelsRequest *input,
                       Enrich__V1__ListModelsResponse_Closure closure,
                       void *closure_data);
+  void (*create_destination)(Enrich__V1__Admin_Service *service,
+                             const Enrich__V1__CreateDestinationRequest *input,
+                             Enrich__V1__Destination_Closure closure,
+                             void *closure_data);
+  void (*get_destination)(Enrich__V1__Admin_Service *service,
+                          const Enrich__V1__GetDestinationRequest *input,
+                          Enrich__V1__Destination_Closure closure,
+                          void *closure_data);
+  void (*list_destinations)(Enrich__V1__Admin_Service *service,
+                            const Enrich__V1__ListDestinationsRequest *input,
+                            Enrich__V1__ListDestinationsResponse_Closure closure,
+                            void *closure_data);
+  void (*update_destination)(Enrich__V1__Admin_Service *service,
+                             const Enrich__V1__UpdateDestinationRequest *input,
+                             Enrich__V1__Destination_Closure closure,
+                             void *closure_data);
+  void (*delete_destination)(Enrich__V1__Admin_Service *service,
+                             const Enrich__V1__DeleteDestinationRequest *input,
+                             Enrich__V1__DeleteDestinationResponse_Closure closure,
+                             void *closure_data);
 };
 typedef void (*Enrich__V1__Admin_ServiceDestroy)(Enrich__V1__Admin_Service *);
 void enrich__v1__admin__init (Enrich__V1__Admin_Service *service,
@@ -315,7 +336,12 @@ void enrich__v1__admin__init (Enrich__V1__Admin_Service *service,
     { ENRICH__V1__ADMIN__BASE_INIT,\
       function_prefix__ ## create_model,\
       function_prefix__ ## get_model,\
-      function_prefix__ ## list_models  }
+      function_prefix__ ## list_models,\
+      function_prefix__ ## create_destination,\
+      function_prefix__ ## get_destination,\
+      function_prefix__ ## list_destinations,\
+      function_prefix__ ## update_destination,\
+      function_prefix__ ## delete_destination  }
 void enrich__v1__admin__create_model(ProtobufCService *service,
                                      const Enrich__V1__CreateModelRequest *input,
                                      Enrich__V1__Model_Closure closure,
@@ -328,6 +354,26 @@ void enrich__v1__admin__list_models(ProtobufCService *service,
                                     const Enrich__V1__ListModelsRequest *input,
                                     Enrich__V1__ListModelsResponse_Closure closure,
                                     void *closure_data);
+void enrich__v1__admin__create_destination(ProtobufCService *service,
+                                           const Enrich__V1__CreateDestinationRequest *input,
+                                           Enrich__V1__Destination_Closure closure,
+                                           void *closure_data);
+void enrich__v1__admin__get_destination(ProtobufCService *service,
+                                        const Enrich__V1__GetDestinationRequest *input,
+                                        Enrich__V1__Destination_Closure closure,
+                                        void *closure_data);
+void enrich__v1__admin__list_destinations(ProtobufCService *service,
+                                          const Enrich__V1__ListDestinationsRequest *input,
+                                          Enrich__V1__ListDestinationsResponse_Closure closure,
+                                          void *closure_data);
+void enrich__v1__admin__update_destination(ProtobufCService *service,
+                                           const Enrich__V1__UpdateDestinationRequest *input,
+                                           Enrich__V1__Destination_Closure closure,
+                                           void *closure_data);
+void enrich__v1__admin__delete_destination(ProtobufCService *service,
+                                           const Enrich__V1__DeleteDestinationRequest *input,
+                                           Enrich__V1__DeleteDestinationResponse_Closure closure,
+                                           void *closure_data);
 typedef struct Enrich__V1__Health_Service Enrich__V1__Health_Service;
 struct Enrich__V1__Health_Service
 {

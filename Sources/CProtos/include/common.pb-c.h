@@ -33,6 +33,16 @@ typedef enum _Enrich__V1__ColumnType {
   ENRICH__V1__COLUMN_TYPE__COLUMN_TYPE_TIMESTAMP = 5
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ENRICH__V1__COLUMN_TYPE)
 } Enrich__V1__ColumnType;
+/*
+ * How much an event was enriched, as Segment's delivery overview counts it.
+ */
+typedef enum _Enrich__V1__EnrichOutcome {
+  ENRICH__V1__ENRICH_OUTCOME__ENRICH_OUTCOME_UNSPECIFIED = 0,
+  ENRICH__V1__ENRICH_OUTCOME__ENRICH_OUTCOME_ENRICHED = 1,
+  ENRICH__V1__ENRICH_OUTCOME__ENRICH_OUTCOME_PARTIALLY_ENRICHED = 2,
+  ENRICH__V1__ENRICH_OUTCOME__ENRICH_OUTCOME_NOT_ENRICHED = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ENRICH__V1__ENRICH_OUTCOME)
+} Enrich__V1__EnrichOutcome;
 
 /* --- messages --- */
 
@@ -82,6 +92,7 @@ typedef void (*Enrich__V1__Column_Closure)
 /* --- descriptors --- */
 
 extern const ProtobufCEnumDescriptor    enrich__v1__column_type__descriptor;
+extern const ProtobufCEnumDescriptor    enrich__v1__enrich_outcome__descriptor;
 extern const ProtobufCMessageDescriptor enrich__v1__column__descriptor;
 
 PROTOBUF_C__END_DECLS

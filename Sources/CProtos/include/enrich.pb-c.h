@@ -16,6 +16,7 @@ PROTOBUF_C__BEGIN_DECLS
 #endif
 
 #include "common.pb-c.h"
+#include "destinations.pb-c.h"
 
 typedef struct Enrich__V1__LookupRequest Enrich__V1__LookupRequest;
 typedef struct Enrich__V1__ColumnValues Enrich__V1__ColumnValues;
@@ -28,13 +29,6 @@ typedef struct Enrich__V1__EnrichResponse Enrich__V1__EnrichResponse;
 
 /* --- enums --- */
 
-typedef enum _Enrich__V1__EnrichOutcome {
-  ENRICH__V1__ENRICH_OUTCOME__ENRICH_OUTCOME_UNSPECIFIED = 0,
-  ENRICH__V1__ENRICH_OUTCOME__ENRICH_OUTCOME_ENRICHED = 1,
-  ENRICH__V1__ENRICH_OUTCOME__ENRICH_OUTCOME_PARTIALLY_ENRICHED = 2,
-  ENRICH__V1__ENRICH_OUTCOME__ENRICH_OUTCOME_NOT_ENRICHED = 3
-    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ENRICH__V1__ENRICH_OUTCOME)
-} Enrich__V1__EnrichOutcome;
 typedef enum _Enrich__V1__MissReason {
   ENRICH__V1__MISS_REASON__MISS_REASON_NONE = 0,
   /*
@@ -48,7 +42,11 @@ typedef enum _Enrich__V1__MissReason {
   /*
    * The event is not a JSON object.
    */
-  ENRICH__V1__MISS_REASON__MISS_REASON_INVALID_EVENT = 3
+  ENRICH__V1__MISS_REASON__MISS_REASON_INVALID_EVENT = 3,
+  /*
+   * With a destination: no mapping's condition matched the event.
+   */
+  ENRICH__V1__MISS_REASON__MISS_REASON_NO_MAPPING_MATCHED = 4
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ENRICH__V1__MISS_REASON)
 } Enrich__V1__MissReason;
 
@@ -162,10 +160,15 @@ struct  Enrich__V1__EnrichRequest
    */
   size_t n_events;
   ProtobufCBinaryData *events;
+  /*
+   * When set, each event goes through this destination's mappings instead: model, key_path and enrichments
+   * must then be empty.
+   */
+  char *destination;
 };
 #define ENRICH__V1__ENRICH_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__enrich_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Enrich__V1__EnrichedEvent
@@ -181,10 +184,15 @@ struct  Enrich__V1__EnrichedEvent
    * Why the event is invalid, when reason is MISS_REASON_INVALID_EVENT.
    */
   char *error;
+  /*
+   * With a destination: each mapping whose condition matched, with its output.
+   */
+  size_t n_mappings;
+  Enrich__V1__MappingOutcome **mappings;
 };
 #define ENRICH__V1__ENRICHED_EVENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__enriched_event__descriptor) \
-    , ENRICH__V1__ENRICH_OUTCOME__ENRICH_OUTCOME_UNSPECIFIED, ENRICH__V1__MISS_REASON__MISS_REASON_NONE, {0,NULL}, (char *)protobuf_c_empty_string }
+    , ENRICH__V1__ENRICH_OUTCOME__ENRICH_OUTCOME_UNSPECIFIED, ENRICH__V1__MISS_REASON__MISS_REASON_NONE, {0,NULL}, (char *)protobuf_c_empty_string, 0,NULL }
 
 
 struct  Enrich__V1__EnrichResponse
@@ -369,6 +377,10 @@ struct Enrich__V1__Enrich_Service
                  const Enrich__V1__EnrichRequest *input,
                  Enrich__V1__EnrichResponse_Closure closure,
                  void *closure_data);
+  void (*test_mapping)(Enrich__V1__Enrich_Service *service,
+                       const Enrich__V1__TestMappingRequest *input,
+                       Enrich__V1__TestMappingResponse_Closure closure,
+                       void *closure_data);
 };
 typedef void (*Enrich__V1__Enrich_ServiceDestroy)(Enrich__V1__Enrich_Service *);
 void enrich__v1__enrich__init (Enrich__V1__Enrich_Service *service,
@@ -378,7 +390,8 @@ void enrich__v1__enrich__init (Enrich__V1__Enrich_Service *service,
 #define ENRICH__V1__ENRICH__INIT(function_prefix__) \
     { ENRICH__V1__ENRICH__BASE_INIT,\
       function_prefix__ ## lookup,\
-      function_prefix__ ## enrich  }
+      function_prefix__ ## enrich,\
+      function_prefix__ ## test_mapping  }
 void enrich__v1__enrich__lookup(ProtobufCService *service,
                                 const Enrich__V1__LookupRequest *input,
                                 Enrich__V1__LookupResponse_Closure closure,
@@ -387,10 +400,13 @@ void enrich__v1__enrich__enrich(ProtobufCService *service,
                                 const Enrich__V1__EnrichRequest *input,
                                 Enrich__V1__EnrichResponse_Closure closure,
                                 void *closure_data);
+void enrich__v1__enrich__test_mapping(ProtobufCService *service,
+                                      const Enrich__V1__TestMappingRequest *input,
+                                      Enrich__V1__TestMappingResponse_Closure closure,
+                                      void *closure_data);
 
 /* --- descriptors --- */
 
-extern const ProtobufCEnumDescriptor    enrich__v1__enrich_outcome__descriptor;
 extern const ProtobufCEnumDescriptor    enrich__v1__miss_reason__descriptor;
 extern const ProtobufCMessageDescriptor enrich__v1__lookup_request__descriptor;
 extern const ProtobufCMessageDescriptor enrich__v1__column_values__descriptor;

@@ -1,0 +1,107 @@
+import Catalog
+import EventJSON
+import Mapping
+import RPCCore
+import RPCMessages
+import Synchronization
+
+/// Compiled destinations (conditions parsed, field mappings validated) shared by the admin and enrich
+/// services, plus per-destination outcome counts. Entries are compiled on first use and dropped on writes.
+final class DestinationRegistry: Sendable {
+    struct Compiled: Sendable {
+        let name: String
+        let mappings: [CompiledDestinationMapping]
+        /// Schema and table of each model a mapping references, for Segment's long entity references.
+        let tables: [String: (schema: String, table: String)]
+    }
+
+    private let catalog: Catalog
+    private let compiled = Mutex<[String: Compiled]>([:])
+    private let counts = Mutex<[String: DestinationStats]>([:])
+
+    init(catalog: Catalog) { self.catalog = catalog }
+
+    /// The compiled destination, loading it from the catalog on a miss.
+    func destination(named name: String) throws -> Compiled {
+        if let hit = self.compiled.withLock({ $0[name] }) { return hit }
+        let record = try self.catalog.destination(named: name)
+        let compiled = try self.compile(name: name, record.mappings)
+        self.compiled.withLock { $0[name] = compiled }
+        return compiled
+    }
+
+    func invalidate(_ name: String) {
+        _ = self.compiled.withLock { $0.removeValue(forKey: name) }
+    }
+
+    /// Compiles stored or submitted mappings, checking every model and column they name against the catalog.
+    /// - Throws: `RPCError(.invalidArgument)` naming the mapping and what is wrong.
+    func compile(name: String, _ mappings: [MappingRecord]) throws -> Compiled {
+        var compiled: [CompiledDestinationMapping] = []
+        var tables: [String: (schema: String, table: String)] = [:]
+        for mapping in mappings {
+            let definition = try Self.definition(mapping)
+            do {
+                compiled.append(try CompiledDestinationMapping(definition))
+            } catch {
+                throw RPCError(.invalidArgument, error.description)
+            }
+            for match in mapping.matches {
+                guard let model = try? self.catalog.model(named: match.model) else {
+                    throw RPCError(.invalidArgument, "mapping '\(mapping.name)': model '\(match.model)' does not exist")
+                }
+                tables[model.name] = ("main", model.sourceTable.isEmpty ? model.name : model.sourceTable)
+                for enrichment in mapping.enrichments where enrichment.model == model.name {
+                    guard model.columns.contains(where: { $0.name == enrichment.column }) else {
+                        throw RPCError(
+                            .invalidArgument,
+                            "mapping '\(mapping.name)': column '\(enrichment.column)' does not exist in model '\(model.name)'"
+                        )
+                    }
+                }
+            }
+        }
+        return Compiled(name: name, mappings: compiled, tables: tables)
+    }
+
+    static func definition(_ mapping: MappingRecord) throws -> MappingDefinition {
+        var fields: JSONValue? = nil
+        if !mapping.fieldsJSON.isEmpty {
+            do {
+                fields = try JSONParser.parse(mapping.fieldsJSON)
+            } catch {
+                throw RPCError(.invalidArgument, "mapping '\(mapping.name)': field mappings are not valid JSON: \(error)")
+            }
+        }
+        return MappingDefinition(
+            name: mapping.name, condition: mapping.condition,
+            matches: mapping.matches.map { Mapping.ModelMatch(model: $0.model, matchProperty: $0.matchProperty) },
+            enrichments: mapping.enrichments.map { Mapping.ColumnEnrichment(model: $0.model, column: $0.column, key: $0.key) },
+            fields: fields
+        )
+    }
+
+    // MARK: - Outcome counts
+
+    func record(destination: String, outcome: EnrichmentOutcome, matched: Bool) {
+        self.counts.withLock { counts in
+            var stats = counts[destination] ?? DestinationStats()
+            stats.events += 1
+            switch outcome {
+            case .enriched: stats.enriched += 1
+            case .partiallyEnriched: stats.partiallyEnriched += 1
+            case .notEnriched: stats.notEnriched += 1
+            }
+            if !matched { stats.unmatched += 1 }
+            counts[destination] = stats
+        }
+    }
+
+    func stats(for destination: String) -> DestinationStats {
+        self.counts.withLock { $0[destination] ?? DestinationStats() }
+    }
+
+    func forgetStats(for destination: String) {
+        _ = self.counts.withLock { $0.removeValue(forKey: destination) }
+    }
+}

@@ -1,0 +1,153 @@
+import EventJSON
+import Mapping
+import ModelCache
+import RPCCore
+import RPCMessages
+
+/// Enrich through a destination's mappings, and the TestMapping dry run, which shares every step with it so
+/// it shows exactly what live traffic gets.
+extension EnrichService {
+    /// The snapshots a destination's mappings need, fetched once per request.
+    func snapshots(for compiled: DestinationRegistry.Compiled) -> [String: ModelSnapshot] {
+        var snapshots: [String: ModelSnapshot] = [:]
+        for model in compiled.tables.keys { snapshots[model] = self.cache.snapshot(of: model) }
+        return snapshots
+    }
+
+    /// Finds a model row for a key value: integers as integers, anything else by its text.
+    static func lookup(
+        snapshots: [String: ModelSnapshot], tables: [String: (schema: String, table: String)]
+    ) -> (Mapping.ModelMatch, MappingValue) -> EntityResult {
+        { match, key in
+            let text = key.jsString
+            guard let snapshot = snapshots[match.model] else { return .notFound(key: text) }
+            let lookupKey: LookupKey
+            if case .number(let number) = key { lookupKey = .int(Int64(number)) } else { lookupKey = .string(text) }
+            guard let row = snapshot.row(for: lookupKey) else { return .notFound(key: text) }
+            let location = tables[match.model] ?? ("main", match.model)
+            return .found(EntityRow(
+                model: match.model, schema: location.schema, table: location.table,
+                columns: snapshot.columns.map { (name: $0.schema.name, value: Self.json($0, row: row)) }
+            ))
+        }
+    }
+
+    static func outcome(_ outcome: EnrichmentOutcome) -> EnrichOutcome {
+        switch outcome {
+        case .enriched: .enriched
+        case .partiallyEnriched: .partiallyEnriched
+        case .notEnriched: .notEnriched
+        }
+    }
+
+    /// The wire form of one mapping's result; `details` adds the entity rows (TestMapping only).
+    static func message(_ result: MappingResult, details: Bool) -> MappingOutcome {
+        MappingOutcome(
+            mapping: result.mapping, conditionMatched: result.conditionMatched, outcome: Self.outcome(result.outcome),
+            entities: details ? result.entities.map { entity in
+                switch entity.result {
+                case .noKey: EntityMatch(model: entity.model)
+                case .notFound(let key): EntityMatch(model: entity.model, keyPresent: true, key: key)
+                case .found(let row):
+                    EntityMatch(
+                        model: entity.model, keyPresent: true, key: "", found: true,
+                        rowJSON: JSONWriter.bytes(.object(JSONObject(row.columns.map { ($0.name, $0.value) })))
+                    )
+                }
+            } : [],
+            enrichedEvent: details ? result.enrichedEvent.map(JSONWriter.bytes) ?? [] : [],
+            output: result.output.map(JSONWriter.bytes) ?? [], error: result.error ?? ""
+        )
+    }
+
+    func enrichThroughDestination(_ request: EnrichRequest) throws -> EnrichResponse {
+        guard request.model.isEmpty, request.keyPath.isEmpty, request.enrichments.isEmpty else {
+            throw RPCError(.invalidArgument, "with a destination, leave model, key_path and enrichments empty: its mappings say them")
+        }
+        let compiled = try self.destinations.destination(named: request.destination)
+        let lookup = Self.lookup(snapshots: self.snapshots(for: compiled), tables: compiled.tables)
+        return EnrichResponse(events: request.events.enumerated().map { position, bytes in
+            let (event, problem) = self.parseEvent(position: position, bytes: bytes)
+            guard let event else {
+                self.destinations.record(destination: request.destination, outcome: .notEnriched, matched: false)
+                return problem!  // parseEvent returns one of the two.
+            }
+            var matched: [MappingResult] = []
+            for mapping in compiled.mappings {
+                let result = mapping.apply(to: event, lookup: lookup)
+                if result.conditionMatched { matched.append(result) }
+            }
+            let total = matched.reduce(0) { $0 + $1.entities.count }
+            let found = matched.reduce(0) { count, result in
+                count + result.entities.filter { if case .found = $0.result { true } else { false } }.count
+            }
+            let outcome: EnrichmentOutcome = total > 0 && found == total ? .enriched : (found > 0 ? .partiallyEnriched : .notEnriched)
+            self.destinations.record(destination: request.destination, outcome: outcome, matched: !matched.isEmpty)
+            var reason = MissReason.none
+            if matched.isEmpty {
+                reason = .noMappingMatched
+            } else if outcome == .notEnriched {
+                let anyNotFound = matched.contains { $0.entities.contains { if case .notFound = $0.result { true } else { false } } }
+                reason = anyNotFound ? .notFound : .noKey
+            }
+            return EnrichedEvent(
+                outcome: Self.outcome(outcome), reason: reason, event: bytes,
+                mappings: matched.map { Self.message($0, details: false) }
+            )
+        })
+    }
+
+    /// Parses one event of a batch, or says why it is refused (size, JSON, not an object).
+    func parseEvent(position: Int, bytes: [UInt8]) -> (MappingValue?, EnrichedEvent?) {
+        guard bytes.count <= self.limits.maxEventBytes else {
+            return (nil, EnrichedEvent(
+                outcome: .notEnriched, reason: .invalidEvent, event: [],
+                error: "event \(position) is \(bytes.count) bytes; the limit is \(self.limits.maxEventBytes)"
+            ))
+        }
+        do {
+            let json = try JSONParser.parse(bytes)
+            guard case .object = json else {
+                return (nil, EnrichedEvent(outcome: .notEnriched, reason: .invalidEvent, event: bytes, error: "event \(position) is not a JSON object"))
+            }
+            return (MappingValue(json), nil)
+        } catch {
+            return (nil, EnrichedEvent(outcome: .notEnriched, reason: .invalidEvent, event: bytes, error: "event \(position): \(error)"))
+        }
+    }
+
+    func testMapping(_ request: TestMappingRequest, destinations service: DestinationService) throws -> TestMappingResponse {
+        guard request.event.count <= self.limits.maxEventBytes else {
+            throw RPCError(.invalidArgument, "the event is \(request.event.count) bytes; the limit is \(self.limits.maxEventBytes)")
+        }
+        let event: MappingValue
+        do {
+            event = MappingValue(try JSONParser.parse(request.event))
+        } catch {
+            throw RPCError(.invalidArgument, "the event is not valid JSON: \(error)")
+        }
+        guard case .object = event else { throw RPCError(.invalidArgument, "the event is not a JSON object") }
+        let compiled: DestinationRegistry.Compiled
+        let mapping: CompiledDestinationMapping
+        if let inline = request.inlineMapping {
+            guard request.mapping.isEmpty else {
+                throw RPCError(.invalidArgument, "give a saved mapping's name or an inline mapping, not both")
+            }
+            try Validation.name(inline.name, kind: "mapping", limit: self.limits.maxNameBytes)
+            try service.checkSizes(inline)
+            compiled = try self.destinations.compile(name: request.destination, [DestinationService.record(inline)])
+            mapping = compiled.mappings[0]
+        } else {
+            guard !request.destination.isEmpty, !request.mapping.isEmpty else {
+                throw RPCError(.invalidArgument, "name a destination and one of its mappings, or give an inline mapping")
+            }
+            compiled = try self.destinations.destination(named: request.destination)
+            guard let saved = compiled.mappings.first(where: { $0.definition.name == request.mapping }) else {
+                throw RPCError(.notFound, "destination '\(request.destination)' has no mapping '\(request.mapping)'")
+            }
+            mapping = saved
+        }
+        let lookup = Self.lookup(snapshots: self.snapshots(for: compiled), tables: compiled.tables)
+        return TestMappingResponse(result: Self.message(mapping.apply(to: event, lookup: lookup), details: true))
+    }
+}
