@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "enrichd", targets: ["enrichd"]),
         .executable(name: "enrichctl", targets: ["enrichctl"]),
         .executable(name: "enrich-load", targets: ["enrich-load"]),
+        .executable(name: "mapping-bench", targets: ["mapping-bench"]),
         .library(name: "EnrichClient", targets: ["EnrichClient"]),
     ],
     dependencies: [
@@ -103,6 +104,12 @@ let package = Package(
                 "EnrichClient", argumentParser,
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
+            swiftSettings: strictSettings
+        ),
+
+        .executableTarget(
+            name: "mapping-bench",
+            dependencies: ["Mapping", "ModelCache", "EventJSON"],
             swiftSettings: strictSettings
         ),
 

@@ -111,6 +111,10 @@ public struct CompiledDestinationMapping: Sendable {
     public let definition: MappingDefinition
     let subscription: Subscription?
     let fields: CompiledMapping?
+    /// Each match property split into keys once; nil keys mean the whole event.
+    let matchKeys: [[String]?]
+    /// Each enrichment's key path split once.
+    let enrichmentPaths: [[String]]
 
     /// Compiles and validates a definition.
     /// - Throws: `DestinationError` naming the part that is wrong, with the parser's or validator's message.
@@ -135,21 +139,32 @@ public struct CompiledDestinationMapping: Sendable {
         } else {
             self.fields = nil
         }
-        for match in definition.matches where PathLookup.mappingKeys(Resolver.removeFirstDollarDot(match.matchProperty)).isEmpty {
-            throw .invalidPath(mapping: definition.name, match.matchProperty)
+        var matchKeys: [[String]?] = []
+        for match in definition.matches {
+            guard let keys = MappingCaches.keys(forPath: match.matchProperty), !keys.isEmpty else {
+                throw .invalidPath(mapping: definition.name, match.matchProperty)
+            }
+            matchKeys.append(keys)
         }
+        self.matchKeys = matchKeys
+        var enrichmentPaths: [[String]] = []
         for enrichment in definition.enrichments {
-            guard JSONPath(enrichment.key) != nil else { throw .invalidPath(mapping: definition.name, enrichment.key) }
+            guard let path = JSONPath(enrichment.key) else { throw .invalidPath(mapping: definition.name, enrichment.key) }
+            enrichmentPaths.append(path.components)
             guard definition.matches.contains(where: { $0.model == enrichment.model }) else {
                 throw .enrichmentWithoutMatch(mapping: definition.name, model: enrichment.model)
             }
         }
+        self.enrichmentPaths = enrichmentPaths
     }
 
     /// The value at a model's match property, as a key, or nil when there is none (missing, null, or not a
     /// string or integer).
     public static func key(in event: MappingValue, at matchProperty: String) -> MappingValue? {
-        let value = PathLookup.mappingGet(event, Resolver.removeFirstDollarDot(matchProperty))
+        Self.key(PathLookup.mappingGet(event, Resolver.removeFirstDollarDot(matchProperty)))
+    }
+
+    static func key(_ value: MappingValue) -> MappingValue? {
         switch value {
         case .string(let text) where !text.isEmpty: return value
         case .number(let number) where number == number.rounded() && abs(number) < 9.2e18: return value
@@ -172,15 +187,16 @@ public struct CompiledDestinationMapping: Sendable {
         result.conditionMatched = true
         var entities = MappingObject()
         var found = 0
-        for match in self.definition.matches {
-            let entity: EntityResult = Self.key(in: event, at: match.matchProperty).map { lookup(match, $0) } ?? .noKey
+        for (match, keys) in zip(self.definition.matches, self.matchKeys) {
+            let value = keys.map { PathLookup.walk(event, $0) } ?? event
+            let entity: EntityResult = Self.key(value).map { lookup(match, $0) } ?? .noKey
             result.entities.append((match.model, entity))
             guard case .found(let row) = entity else { continue }
             found += 1
             entities[match.model] = Self.entityValue(row)
-            for enrichment in self.definition.enrichments where enrichment.model == match.model {
+            for (enrichment, path) in zip(self.definition.enrichments, self.enrichmentPaths) where enrichment.model == match.model {
                 let value = row.columns.first { $0.name == enrichment.column }?.value ?? .null
-                payload.set(MappingValue(value), at: JSONPath(enrichment.key)!.components[...])  // Path checked when compiled.
+                payload.set(MappingValue(value), at: path[...])
             }
         }
         let count = self.definition.matches.count

@@ -43,24 +43,32 @@ enum PathLookup {
     }
 
     /// Splits a mapping-kit path: on '.', on '[' before a quote or digit, on ']' after a quote or digit;
-    /// empty pieces dropped and every quote removed.
+    /// empty pieces dropped and every quote removed. Works on UTF-8 bytes: every delimiter is ASCII.
     static func mappingKeys(_ path: String) -> [String] {
-        let characters = Array(path)
-        var keys: [String] = []
-        var current = ""
-        for (index, character) in characters.enumerated() {
-            let next = index + 1 < characters.count ? characters[index + 1] : nil
-            let previous = index > 0 ? characters[index - 1] : nil
-            let isQuoteOrDigit: (Character?) -> Bool = { $0 == "'" || $0 == "\"" || ($0?.isASCII == true && $0?.isNumber == true) }
-            if character == "." || (character == "[" && isQuoteOrDigit(next)) || (character == "]" && isQuoteOrDigit(previous)) {
-                keys.append(current)
-                current = ""
-            } else {
-                current.append(character)
+        var path = path
+        return path.withUTF8 { bytes -> [String] in
+            var keys: [String] = []
+            var current: [UInt8] = []
+            var pieceHasBytes = false  // A piece of only quotes is kept (as ""), as upstream drops empties first.
+            func isQuoteOrDigit(_ index: Int) -> Bool {
+                guard index >= 0 && index < bytes.count else { return false }
+                let byte = bytes[index]
+                return byte == 0x27 || byte == 0x22 || (byte >= 0x30 && byte <= 0x39)
             }
+            for index in 0..<bytes.count {
+                let byte = bytes[index]
+                if byte == 0x2E || (byte == 0x5B && isQuoteOrDigit(index + 1)) || (byte == 0x5D && isQuoteOrDigit(index - 1)) {
+                    if pieceHasBytes { keys.append(String(decoding: current, as: UTF8.self)) }
+                    current.removeAll(keepingCapacity: true)
+                    pieceHasBytes = false
+                } else {
+                    pieceHasBytes = true
+                    if byte != 0x27 && byte != 0x22 { current.append(byte) }
+                }
+            }
+            if pieceHasBytes { keys.append(String(decoding: current, as: UTF8.self)) }
+            return keys
         }
-        keys.append(current)
-        return keys.filter { !$0.isEmpty }.map { $0.filter { $0 != "'" && $0 != "\"" } }
     }
 
     /// mapping-kit's `get`: "" and "." are the whole payload.

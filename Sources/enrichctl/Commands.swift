@@ -159,13 +159,21 @@ struct EnrichCommand: AsyncParsableCommand {
             """
     )
     @OptionGroup var connection: ConnectionOptions
-    @Argument(help: "Model name.") var model: String
-    @Option(help: "Dotted path of the event property holding the primary key.") var keyPath: String
+    @Argument(help: "Model name (leave out with --destination).") var model: String?
+    @Option(help: "Dotted path of the event property holding the primary key.") var keyPath: String?
     @Option(help: "column=dotted.key: copy a model column into the event (repeatable).") var enrich: [String] = []
+    @Option(help: "Send the events through this destination's mappings instead.") var destination: String?
     @Option(help: "An event as a JSON object (repeatable).") var event: [String] = []
 
     func validate() throws {
         guard !self.event.isEmpty else { throw ValidationError("give at least one --event") }
+        if self.destination != nil {
+            guard self.model == nil, self.keyPath == nil, self.enrich.isEmpty else {
+                throw ValidationError("--destination replaces the model, --key-path and --enrich")
+            }
+        } else {
+            guard self.model != nil, self.keyPath != nil else { throw ValidationError("give a model and --key-path, or --destination") }
+        }
         for pair in self.enrich where !pair.contains("=") {
             throw ValidationError("--enrich takes column=key, got '\(pair)'")
         }
@@ -177,17 +185,31 @@ struct EnrichCommand: AsyncParsableCommand {
                 let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
                 return Enrichment(column: parts[0], key: parts[1])
             }
-            let response = try await client.enrich(
-                model: self.model, keyPath: self.keyPath, enrichments: enrichments, events: self.event.map { Array($0.utf8) }
-            )
+            let events = self.event.map { Array($0.utf8) }
+            let response = if let destination = self.destination {
+                try await client.enrich(destination: destination, events: events)
+            } else {
+                try await client.enrich(model: self.model ?? "", keyPath: self.keyPath ?? "", enrichments: enrichments, events: events)
+            }
             if self.connection.json {
                 printJSON(.array(response.events.map { event in
                     var object = JSONObject([("outcome", .string(event.outcome.name))])
                     if event.reason != .none { object["reason"] = .string(event.reason.name) }
                     if !event.error.isEmpty { object["error"] = .string(event.error) }
                     object["event"] = (try? JSONParser.parse(event.event)) ?? .null
+                    if !event.mappings.isEmpty { object["mappings"] = .array(event.mappings.map(\.json)) }
                     return .object(object)
                 }))
+                return
+            }
+            if self.destination != nil {
+                print(Table.render(
+                    ["outcome", "reason", "mapping", "output"],
+                    response.events.flatMap { event in
+                        event.mappings.isEmpty ? [[event.outcome.name, event.error.isEmpty ? event.reason.name : event.error, "", ""]]
+                            : event.mappings.map { [event.outcome.name, event.reason.name, $0.mapping, String(decoding: $0.output, as: UTF8.self)] }
+                    }
+                ))
                 return
             }
             print(Table.render(

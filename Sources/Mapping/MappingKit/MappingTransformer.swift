@@ -5,7 +5,7 @@ public import EventJSON
 public struct CompiledMapping: Sendable {
     /// The mapping after root spreading and root-directive injection.
     let mapping: MappingValue
-    let liquid: LiquidCache
+    let caches: MappingCaches
 
     static let rootDirectiveKey = "__segment_internal_directive"
 
@@ -25,7 +25,7 @@ public struct CompiledMapping: Sendable {
             throw .runtime("\(error)")
         }
         self.mapping = processed
-        self.liquid = try LiquidCache(collecting: processed)
+        self.caches = try MappingCaches(collecting: processed)
     }
 
     /// The root is shallow-copied with object spread: arrays and strings become index-keyed objects, other
@@ -64,7 +64,7 @@ public struct CompiledMapping: Sendable {
 
     func apply(to payload: MappingValue) throws(MappingError) -> MappingValue {
         guard case .object = payload else { throw .payload("data must be an object, got \(payload.typeName)") }
-        var resolver = Resolver(liquid: self.liquid)
+        var resolver = Resolver(caches: self.caches)
         return Resolver.removeUndefined(try resolver.resolve(self.mapping, payload))
     }
 
@@ -78,12 +78,12 @@ public struct CompiledMapping: Sendable {
 
 /// Resolves a mapping against one payload. `steps` bounds the work one application may do.
 struct Resolver {
-    let liquid: LiquidCache
+    let caches: MappingCaches
     var steps = 0
     /// Most directive and value resolutions in one application; a mapping past this is refused as runaway.
     static let maxSteps = 100_000
 
-    init(liquid: LiquidCache) { self.liquid = liquid }
+    init(caches: MappingCaches) { self.caches = caches }
 
     static func isDirective(_ value: MappingValue) -> Bool {
         guard case .object(let object) = value else { return false }
@@ -121,6 +121,7 @@ struct Resolver {
 
     /// `path.replace('$.', '')`: the first occurrence anywhere, not only at the start.
     static func removeFirstDollarDot(_ path: String) -> String {
+        guard path.utf8.contains(UInt8(ascii: "$")) else { return path }
         let scalars = Array(path.unicodeScalars)
         guard scalars.count >= 2, let index = (0..<(scalars.count - 1)).first(where: { scalars[$0] == "$" && scalars[$0 + 1] == "." })
         else { return path }
@@ -131,9 +132,12 @@ struct Resolver {
         switch name {
         case "@path":
             let path = try self.resolveString(name, options, payload)
+            if let keys = self.caches.paths[path] { return keys.map { PathLookup.walk(payload, $0) } ?? payload }
             return PathLookup.mappingGet(payload, Self.removeFirstDollarDot(path))
         case "@template":
-            return .string(Placeholders.render(try self.resolveString(name, options, payload), payload))
+            let template = try self.resolveString(name, options, payload)
+            if let pieces = self.caches.templates[template] { return .string(MappingCaches.render(pieces, payload)) }
+            return .string(Placeholders.render(template, payload))
         case "@literal":
             return try self.resolve(options, payload)
         case "@if": return try self.runIf(options, payload)
@@ -156,7 +160,7 @@ struct Resolver {
             return Self.excludeNulls(try self.resolve(options, payload))
         case "@liquid":
             guard case .string(let template) = options else { throw .runtime("liquid template value must be a string") }
-            return .string(try self.liquid.render(template, payload))
+            return .string(try self.caches.liquid.render(template, payload))
         default:
             throw .runtime("\(name) is not a valid directive, got undefined")
         }
@@ -279,7 +283,11 @@ struct Resolver {
         let shape = elements.count > 1 ? elements[1] : .undefined
         let root: MappingValue
         if case .string(let text) = path {
-            root = PathLookup.mappingGet(payload, Self.removeFirstDollarDot(text))
+            if let keys = self.caches.paths[text] {
+                root = keys.map { PathLookup.walk(payload, $0) } ?? payload
+            } else {
+                root = PathLookup.mappingGet(payload, Self.removeFirstDollarDot(text))
+            }
         } else {
             root = try self.resolve(path, payload)
         }
