@@ -51,6 +51,10 @@ public final class EnrichClient: Sendable {
     public let configuration: Configuration
     private let connection: RPCClientConnection
 
+    /// The event loops clients use unless given others: one per core, and never fewer than one (some
+    /// containers report a core count of 0 through their cgroup files).
+    public static let defaultGroup: any EventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
+
     private init(configuration: Configuration, connection: RPCClientConnection) {
         self.configuration = configuration
         self.connection = connection
@@ -59,7 +63,7 @@ public final class EnrichClient: Sendable {
     /// Connects and completes the TLS handshake.
     /// - Throws: a connection error, or a TLS error naming why the server was not trusted.
     public static func connect(
-        _ configuration: Configuration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        _ configuration: Configuration, group: any EventLoopGroup = EnrichClient.defaultGroup
     ) async throws -> EnrichClient {
         let tls: TLSContext?
         switch configuration.security {

@@ -54,7 +54,11 @@ public final class EnrichServer: Sendable {
                 throw ServerError("\(error)")
             }
         }
-        self.group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads ?? System.coreCount)
+        // System.coreCount reads cgroup limits, and some containers report nonsense there (0 or less was seen
+        // here); never start with fewer than one event loop.
+        let threads = configuration.eventLoopThreads ?? System.coreCount
+        if threads < 1 { logger.warning("core count reported as \(threads); using one event loop") }
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         self.server = RPCServer(
             configuration: .init(host: configuration.host, port: configuration.port, tls: tls, limits: configuration.limits),
             registry: services.registry(), group: self.group, logger: logger

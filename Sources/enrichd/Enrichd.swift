@@ -63,6 +63,7 @@ struct Serve: AsyncParsableCommand {
             }
         }
         guard (0...65_535).contains(self.port) else { throw ValidationError("--port must be 0...65535") }
+        if let threads = self.threads, !(1...256).contains(threads) { throw ValidationError("--threads must be 1...256") }
         guard Logger.Level(rawValue: self.logLevel) != nil else { throw ValidationError("unknown --log-level \(self.logLevel)") }
     }
 
