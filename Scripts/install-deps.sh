@@ -17,8 +17,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 if [ "${1:-}" = "--python" ]; then
+    # .venv holds the Python SDK (installed from clients/python as a user would) and pytest.
     if [ ! -x .venv/bin/python ]; then
         python3 -m venv .venv
     fi
-    .venv/bin/python -c "import google.protobuf" 2>/dev/null || .venv/bin/pip install --quiet "protobuf>=4.21"
+    .venv/bin/python -c "import pytest" 2>/dev/null || .venv/bin/pip install --quiet "pytest>=7"
+    .venv/bin/pip install --quiet --force-reinstall --no-deps ./clients/python
+    .venv/bin/python -c "import google.protobuf" 2>/dev/null || .venv/bin/pip install --quiet "protobuf>=5.29,<8"
 fi

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test: the generated-code check, the Swift test suite, and the interop checks against a real server
-# (openssl s_client and the Python client). Installs missing Debian packages and the Python protobuf package first.
+# Runs every test: the generated-code checks, the Swift test suite, the interop checks against a real server
+# (openssl s_client and a Python script written from docs/PROTOCOL.md), and the Python SDK's pytest suite. Installs missing Debian packages and the Python protobuf package first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/install-deps.sh --python
 Scripts/gen-protos.sh --check
+Scripts/gen-python.sh --check
 # Our own code builds without warnings (dependencies' warnings are theirs): the equivalent of
 # -warnings-as-errors for this package only.
 mkdir -p .build
@@ -16,3 +17,5 @@ fi
 grep -q "Build complete" .build/build.log || { echo "build failed" >&2; exit 1; }
 swift test --skip-build 2>&1 | tee .build/swift-test.log
 Scripts/interop.sh
+# The Python SDK against a real server; pytest exits non-zero on failures and (5) when it collects no test.
+(cd clients/python && ../../.venv/bin/python -m pytest tests -q)

@@ -1,0 +1,205 @@
+"""Request building and response conversion, shared by :class:`~enrich_client.Client` and
+:class:`~enrich_client.AsyncClient`. Each function returns a :class:`Call`: the method, the request message, the
+response type and how to turn the response into plain Python values."""
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional
+
+from google.protobuf.json_format import MessageToDict
+
+from .proto import admin_pb2, common_pb2, destinations_pb2, enrich_pb2, sync_pb2
+
+OUTCOMES = {0: "unspecified", 1: "enriched", 2: "partially_enriched", 3: "not_enriched"}
+REASONS = {0: "", 1: "no_key", 2: "not_found", 3: "invalid_event", 4: "no_mapping_matched"}
+
+
+@dataclass
+class Call:
+    method: str
+    request: Any
+    response_type: Any
+    convert: Callable[[Any], Any] = lambda response: response
+
+
+@dataclass
+class EnrichResult:
+    """One event's result: ``outcome`` is "enriched", "partially_enriched" or "not_enriched"; ``reason`` says why
+    an event was not enriched ("no_key", "not_found", "invalid_event", "no_mapping_matched")."""
+
+    outcome: str
+    reason: str
+    event: Optional[Dict[str, Any]]
+    error: str = ""
+    #: With a destination: each matched mapping as {"mapping", "outcome", "output", "error"}.
+    mappings: List[Dict[str, Any]] = field(default_factory=list)
+
+
+def to_dict(message):
+    return MessageToDict(message, preserving_proto_field_name=True)
+
+
+def _json(data):
+    return json.loads(data) if data else None
+
+
+def _column_value(column, index):
+    if column.nulls[index]:
+        return None
+    kind = column.type
+    if kind in (common_pb2.COLUMN_TYPE_INT64, common_pb2.COLUMN_TYPE_TIMESTAMP):
+        return column.int64_values[index]
+    if kind == common_pb2.COLUMN_TYPE_DOUBLE:
+        return column.double_values[index]
+    if kind == common_pb2.COLUMN_TYPE_BOOL:
+        return column.bool_values[index]
+    return column.string_values[index]
+
+
+def lookup(model, keys, columns=None):
+    keys = list(keys)
+    request = enrich_pb2.LookupRequest(model=model, columns=list(columns or []))
+    if keys and all(isinstance(key, int) and not isinstance(key, bool) for key in keys):
+        request.int_keys.extend(keys)
+    else:
+        request.string_keys.extend(str(key) for key in keys)
+
+    def convert(response):
+        rows = []
+        for index, found in enumerate(response.found):
+            rows.append({c.name: _column_value(c, index) for c in response.columns} if found else None)
+        return rows
+
+    return Call("enrich.v1.Enrich/Lookup", request, enrich_pb2.LookupResponse, convert)
+
+
+def _mapping_outcome(outcome):
+    return {
+        "mapping": outcome.mapping,
+        "condition_matched": outcome.condition_matched,
+        "outcome": OUTCOMES.get(outcome.outcome, str(outcome.outcome)),
+        "entities": [
+            {"model": e.model, "key_present": e.key_present, "key": e.key, "found": e.found, "row": _json(e.row_json)}
+            for e in outcome.entities
+        ],
+        "enriched_event": _json(outcome.enriched_event),
+        "output": _json(outcome.output),
+        "error": outcome.error,
+    }
+
+
+def enrich(events, model="", key_path="", enrichments=None, destination=""):
+    request = enrich_pb2.EnrichRequest(model=model, key_path=key_path, destination=destination)
+    for column, key in (enrichments or {}).items():
+        request.enrichments.add(column=column, key=key)
+    request.events.extend(
+        event if isinstance(event, (bytes, bytearray)) else json.dumps(event, separators=(",", ":")).encode()
+        for event in events
+    )
+
+    def convert(response):
+        results = []
+        for event in response.events:
+            try:
+                parsed = _json(event.event)
+            except ValueError:
+                parsed = None
+            results.append(EnrichResult(
+                outcome=OUTCOMES.get(event.outcome, str(event.outcome)), reason=REASONS.get(event.reason, str(event.reason)),
+                event=parsed, error=event.error, mappings=[_mapping_outcome(m) for m in event.mappings],
+            ))
+        return results
+
+    return Call("enrich.v1.Enrich/Enrich", request, enrich_pb2.EnrichResponse, convert)
+
+
+def mapping_message(mapping):
+    """A destination mapping from a dict: name, condition, matches [{model, match_property}],
+    enrichments [{model, column, key}], fields (a mapping-kit dict)."""
+    message = destinations_pb2.DestinationMapping(name=mapping["name"], condition=mapping.get("condition", ""))
+    for match in mapping.get("matches", []):
+        message.matches.add(model=match["model"], match_property=match["match_property"])
+    for enrichment in mapping.get("enrichments", []):
+        message.enrichments.add(model=enrichment["model"], column=enrichment["column"], key=enrichment["key"])
+    if mapping.get("fields") is not None:
+        message.fields_json = json.dumps(mapping["fields"])
+    return message
+
+
+def test_mapping(event, destination="", mapping="", inline_mapping=None):
+    request = destinations_pb2.TestMappingRequest(
+        destination=destination, mapping=mapping,
+        event=event if isinstance(event, (bytes, bytearray)) else json.dumps(event).encode(),
+    )
+    if inline_mapping is not None:
+        request.inline_mapping.CopyFrom(mapping_message(inline_mapping))
+    return Call("enrich.v1.Enrich/TestMapping", request, destinations_pb2.TestMappingResponse,
+                lambda response: _mapping_outcome(response.result))
+
+
+def _destination(response):
+    result = to_dict(response)
+    for mapping in result.get("mappings", []):
+        mapping["fields"] = json.loads(mapping.pop("fields_json")) if mapping.get("fields_json") else None
+    return result
+
+
+def create_model(name, primary_key, table="", query="", warehouse=""):
+    request = admin_pb2.CreateModelRequest(name=name, table=table, query=query, primary_key=primary_key, warehouse=warehouse)
+    return Call("enrich.v1.Admin/CreateModel", request, admin_pb2.Model, to_dict)
+
+
+def get_model(name):
+    return Call("enrich.v1.Admin/GetModel", admin_pb2.GetModelRequest(name=name), admin_pb2.Model, to_dict)
+
+
+def list_models(page_size=0, page_token=""):
+    return Call("enrich.v1.Admin/ListModels", admin_pb2.ListModelsRequest(page_size=page_size, page_token=page_token),
+                admin_pb2.ListModelsResponse, to_dict)
+
+
+def create_destination(name, mappings):
+    request = destinations_pb2.CreateDestinationRequest(name=name, mappings=[mapping_message(m) for m in mappings])
+    return Call("enrich.v1.Admin/CreateDestination", request, destinations_pb2.Destination, _destination)
+
+
+def get_destination(name):
+    return Call("enrich.v1.Admin/GetDestination", destinations_pb2.GetDestinationRequest(name=name),
+                destinations_pb2.Destination, _destination)
+
+
+def list_destinations(page_size=0, page_token=""):
+    return Call("enrich.v1.Admin/ListDestinations",
+                destinations_pb2.ListDestinationsRequest(page_size=page_size, page_token=page_token),
+                destinations_pb2.ListDestinationsResponse, to_dict)
+
+
+def update_destination(name, mappings, expected_version=0):
+    request = destinations_pb2.UpdateDestinationRequest(
+        name=name, mappings=[mapping_message(m) for m in mappings], expected_version=expected_version)
+    return Call("enrich.v1.Admin/UpdateDestination", request, destinations_pb2.Destination, _destination)
+
+
+def delete_destination(name):
+    return Call("enrich.v1.Admin/DeleteDestination", destinations_pb2.DeleteDestinationRequest(name=name),
+                destinations_pb2.DeleteDestinationResponse, lambda response: None)
+
+
+def trigger_sync(model):
+    return Call("enrich.v1.Sync/TriggerSync", sync_pb2.TriggerSyncRequest(model=model), sync_pb2.SyncRun, to_dict)
+
+
+def get_sync_run(run_id):
+    return Call("enrich.v1.Sync/GetSyncRun", sync_pb2.GetSyncRunRequest(id=int(run_id)), sync_pb2.SyncRun, to_dict)
+
+
+def list_sync_runs(model, limit=0):
+    return Call("enrich.v1.Sync/ListSyncRuns", sync_pb2.ListSyncRunsRequest(model=model, limit=limit),
+                sync_pb2.ListSyncRunsResponse, lambda response: [to_dict(run) for run in response.runs])
+
+
+def watch_sync(run_id):
+    return Call("enrich.v1.Sync/WatchSync", sync_pb2.WatchSyncRequest(id=int(run_id)), sync_pb2.SyncRun, to_dict)
+
+
+def health():
+    return Call("enrich.v1.Health/Check", admin_pb2.HealthCheckRequest(), admin_pb2.HealthCheckResponse, to_dict)

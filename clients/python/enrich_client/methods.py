@@ -1,0 +1,83 @@
+"""The public calls, written once and shared by the synchronous and asyncio clients through ``_invoke`` and
+``_stream``."""
+from . import api
+
+
+class Methods:
+    """Every call the server offers. In :class:`~enrich_client.AsyncClient` each returns an awaitable (and
+    ``watch_sync`` an async iterator)."""
+
+    def _invoke(self, call, timeout=None):  # pragma: no cover - implemented by the clients
+        raise NotImplementedError
+
+    def _stream(self, call, timeout=None):  # pragma: no cover - implemented by the clients
+        raise NotImplementedError
+
+    # Enrich
+
+    def lookup(self, model, keys, columns=None, timeout=None):
+        """Rows of ``model`` for ``keys`` (ints or strings), in key order: a dict of column → value per found key,
+        None for a missing one. ``columns`` limits the columns (default: all). Timestamps are microseconds."""
+        return self._invoke(api.lookup(model, keys, columns), timeout)
+
+    def enrich(self, events, model="", key_path="", enrichments=None, destination="", timeout=None):
+        """Enrich events (dicts, or JSON bytes) with ``model`` rows matched at ``key_path``, copying columns as
+        ``enrichments`` ({column: "dotted.key"}) says; or send them through ``destination``'s mappings.
+        Returns one :class:`~enrich_client.EnrichResult` per event."""
+        return self._invoke(api.enrich(events, model, key_path, enrichments, destination), timeout)
+
+    def test_mapping(self, event, destination="", mapping="", inline_mapping=None, timeout=None):
+        """What ``event`` would become under a saved mapping (``destination`` + ``mapping``) or an
+        ``inline_mapping`` dict, without sending anything: condition verdict, rows found, output."""
+        return self._invoke(api.test_mapping(event, destination, mapping, inline_mapping), timeout)
+
+    # Models
+
+    def create_model(self, name, primary_key, table="", query="", warehouse="", timeout=None):
+        """Define a model over a table or a SQL query; its columns are introspected."""
+        return self._invoke(api.create_model(name, primary_key, table, query, warehouse), timeout)
+
+    def get_model(self, name, timeout=None):
+        return self._invoke(api.get_model(name), timeout)
+
+    def list_models(self, page_size=0, page_token="", timeout=None):
+        return self._invoke(api.list_models(page_size, page_token), timeout)
+
+    # Destinations
+
+    def create_destination(self, name, mappings, timeout=None):
+        """Create a destination from mapping dicts: {"name", "condition" (Segment FQL), "matches":
+        [{"model", "match_property"}], "enrichments": [{"model", "column", "key"}], "fields" (mapping-kit)}."""
+        return self._invoke(api.create_destination(name, mappings), timeout)
+
+    def get_destination(self, name, timeout=None):
+        return self._invoke(api.get_destination(name), timeout)
+
+    def list_destinations(self, page_size=0, page_token="", timeout=None):
+        return self._invoke(api.list_destinations(page_size, page_token), timeout)
+
+    def update_destination(self, name, mappings, expected_version=0, timeout=None):
+        """Replace a destination's mappings; refused (Aborted) when ``expected_version`` is stale."""
+        return self._invoke(api.update_destination(name, mappings, expected_version), timeout)
+
+    def delete_destination(self, name, timeout=None):
+        return self._invoke(api.delete_destination(name), timeout)
+
+    # Sync
+
+    def trigger_sync(self, model, timeout=None):
+        """Start a sync; returns the run (status "SYNC_STATUS_IN_PROGRESS")."""
+        return self._invoke(api.trigger_sync(model), timeout)
+
+    def get_sync_run(self, run_id, timeout=None):
+        return self._invoke(api.get_sync_run(run_id), timeout)
+
+    def list_sync_runs(self, model, limit=0, timeout=None):
+        return self._invoke(api.list_sync_runs(model, limit), timeout)
+
+    def watch_sync(self, run_id, timeout=3600.0):
+        """Progress of a run (dicts with rows_read, rows_expected, phase, status) until it finishes."""
+        return self._stream(api.watch_sync(run_id), timeout)
+
+    def health(self, timeout=None):
+        return self._invoke(api.health(), timeout)

@@ -1,0 +1,129 @@
+"""The synchronous client against a real enrichd over TLS."""
+import threading
+
+import pytest
+
+from enrich_client import (
+    Aborted, Client, DeadlineExceeded, InvalidArgument, NotFound, ResourceExhausted, StatusCode, Unavailable,
+)
+
+from conftest import PRODUCTS, sku
+
+ORDERS = {
+    "name": "orders",
+    "condition": 'type = "track" and event = "Order Completed"',
+    "matches": [{"model": "products", "match_property": "properties.sku"}, {"model": "users", "match_property": "userId"}],
+    "enrichments": [{"model": "users", "column": "plan", "key": "context.traits.plan"}],
+    "fields": {"product": {"@path": "$.__segment_entities.products.main.products.name"},
+               "plan": {"@path": "$.context.traits.plan"}},
+}
+
+
+def test_health(client):
+    assert client.health()["status"] == "SERVING"
+
+
+def test_lookup_by_string_and_int_keys(client):
+    rows = client.lookup("products", [sku(1), "SKU-nope", sku(PRODUCTS)], columns=["product_id", "name", "price"])
+    assert rows[1] is None
+    assert rows[0]["product_id"] == 1 and rows[2]["product_id"] == PRODUCTS
+    assert rows[0]["name"].endswith(" 1") and isinstance(rows[0]["price"], float)
+    users = client.lookup("users", [5, 999999], columns=["email", "age", "is_active"])
+    assert users[0]["email"].endswith("5@example.com") and users[1] is None
+
+
+def test_enrich_dicts_in_dicts_out(client):
+    results = client.enrich(
+        [{"type": "track", "userId": 7}, {"type": "track", "userId": "404404"}, {"type": "track"}, b"[1]"],
+        model="users", key_path="userId", enrichments={"plan": "traits.plan"})
+    assert [r.outcome for r in results] == ["enriched", "not_enriched", "not_enriched", "not_enriched"]
+    assert [r.reason for r in results] == ["", "not_found", "no_key", "invalid_event"]
+    assert results[0].event["traits"]["plan"] in {"free", "starter", "pro", "enterprise"}
+    assert results[0].event["userId"] == 7
+
+
+def test_destinations_and_test_mapping(client):
+    created = client.create_destination("py-dest", [ORDERS])
+    assert created["version"] == "1" and created["mappings"][0]["fields"] == ORDERS["fields"]
+    event = {"type": "track", "event": "Order Completed", "userId": "12", "properties": {"sku": sku(12)}}
+    results = client.enrich([event, {"type": "page"}], destination="py-dest")
+    assert [r.outcome for r in results] == ["enriched", "not_enriched"]
+    assert results[1].reason == "no_mapping_matched"
+    live = results[0].mappings[0]["output"]
+    assert live["product"].endswith(" 12")
+    dry = client.test_mapping(event, destination="py-dest", mapping="orders")
+    assert dry["output"] == live and dry["condition_matched"] and [e["found"] for e in dry["entities"]] == [True, True]
+    draft = dict(ORDERS, name="draft", condition='event = "Signed Up"')
+    assert client.test_mapping(event, inline_mapping=draft)["condition_matched"] is False
+    updated = client.update_destination("py-dest", [ORDERS, dict(ORDERS, name="second")], expected_version=1)
+    assert updated["version"] == "2"
+    with pytest.raises(Aborted):
+        client.update_destination("py-dest", [ORDERS], expected_version=1)
+    assert client.get_destination("py-dest")["stats"]["events"] == "2"
+    assert "py-dest" in [d["name"] for d in client.list_destinations()["destinations"]]
+    client.delete_destination("py-dest")
+    with pytest.raises(NotFound):
+        client.get_destination("py-dest")
+
+
+def test_sync_trigger_and_progress(client):
+    run = client.trigger_sync("products")
+    states = list(client.watch_sync(run["id"]))
+    assert states[-1]["status"] == "SYNC_STATUS_SUCCESS"
+    assert int(states[-1]["rows_added"]) == PRODUCTS
+    assert client.get_sync_run(run["id"])["status"] == "SYNC_STATUS_SUCCESS"
+    assert client.list_sync_runs("products", limit=1)[0]["id"] == run["id"]
+
+
+def test_errors_carry_code_and_message(client):
+    with pytest.raises(NotFound) as unknown:
+        client.lookup("ghost", ["1"])
+    assert unknown.value.code == StatusCode.NOT_FOUND and unknown.value.message == "model 'ghost' does not exist"
+    with pytest.raises(ResourceExhausted) as oversized:
+        client.enrich([{"userId": 1}] * 1001, model="users", key_path="userId")
+    assert oversized.value.message == "1001 events exceed the limit of 1000 per request"
+    with pytest.raises(InvalidArgument):
+        client.lookup("users", ["1"], columns=["nope"])
+    with pytest.raises(DeadlineExceeded):
+        client.lookup("products", [sku(n) for n in range(1, 5001)], timeout=0.000001)
+    assert client.health()["status"] == "SERVING"
+
+
+def test_threads_share_one_connection(client):
+    failures = []
+
+    def work(offset):
+        for n in range(offset, offset + 40):
+            rows = client.lookup("products", [sku(n)], columns=["product_id"])
+            if rows[0]["product_id"] != n:
+                failures.append(n)
+
+    threads = [threading.Thread(target=work, args=(1 + 100 * i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+
+
+def test_a_dropped_connection_fails_calls_in_flight_and_the_next_call_reconnects(server):
+    with Client(server["host"], server["port"], ca_file=server["ca_file"], timeout=10) as client:
+        run = client.trigger_sync("products")
+        watch = client.watch_sync(run["id"])
+        first = next(watch)
+        assert first["model"] == "products"
+        client._send_raw(bytes([0, 0, 0, 0, 99, 0, 0, 0, 1]))  # Unknown frame kind: the server closes.
+        with pytest.raises(InvalidArgument) as dropped:
+            for _ in watch:
+                pass
+        assert dropped.value.message == "protocol error: unknown frame kind 99"
+        assert client.lookup("products", [sku(3)])[0]["product_id"] == 3
+        for _ in client.watch_sync(run["id"]):
+            pass
+
+
+def test_untrusted_server_is_refused(server):
+    import ssl
+    other_ca = Client(server["host"], server["port"], ca_file=None, timeout=5)
+    with pytest.raises((ssl.SSLError, Unavailable, OSError)):
+        other_ca.health()
