@@ -38,7 +38,8 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 
-export ENRICH_SERVER="127.0.0.1:$port" ENRICH_CA_FILE=certs/ca.pem
+# The first start wrote an owner token to data/owner.token; enrichctl reads it through ENRICH_TOKEN_FILE.
+export ENRICH_SERVER="127.0.0.1:$port" ENRICH_CA_FILE=certs/ca.pem ENRICH_TOKEN_FILE=data/owner.token
 ctl="$bin/enrichctl"
 "$ctl" models get users >/dev/null 2>&1 || "$ctl" models create users --table users --primary-key id >/dev/null
 "$ctl" models get products >/dev/null 2>&1 || "$ctl" models create products --table products --primary-key sku >/dev/null
@@ -56,7 +57,7 @@ echo "==> enrich: an 'Order Completed' event for user 42 gains the user's plan a
     --event '{"type":"track","event":"Order Completed","userId":"42","properties":{"sku":"SKU-0000042"}}' --json
 echo
 echo "enrichd is still running (pid $(cat data/enrichd.pid)). Try:"
-echo "  export ENRICH_SERVER=127.0.0.1:$port ENRICH_CA_FILE=certs/ca.pem"
+echo "  export ENRICH_SERVER=127.0.0.1:$port ENRICH_CA_FILE=certs/ca.pem ENRICH_TOKEN_FILE=data/owner.token"
 echo "  $ctl --help"
-echo "  $bin/enrich-load --server 127.0.0.1:$port --ca-file certs/ca.pem --batch 100 --requests 20000"
+echo "  $bin/enrich-load --server 127.0.0.1:$port --ca-file certs/ca.pem --token \$(cat data/owner.token) --batch 100 --requests 20000"
 echo "Stop it with: kill \$(cat data/enrichd.pid)"

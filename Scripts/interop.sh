@@ -15,6 +15,7 @@ trap cleanup EXIT
 
 Scripts/gen-certs.sh "$work/certs" >/dev/null
 "$bin/enrichd" demo-data --warehouse "$work/data/warehouse.sqlite" --users 1000 --products 20000 >/dev/null
+export ENRICH_BOOTSTRAP_TOKEN="enr_interop_$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 "$bin/enrichd" serve --port 0 --data-dir "$work/data" --tls-cert "$work/certs/server.pem" \
     --tls-key "$work/certs/server-key.pem" >"$work/stdout" 2>"$work/stderr" &
 server_pid=$!
@@ -25,13 +26,14 @@ done
 port=$(sed -n 's/^enrichd listening on .*:\([0-9]*\)$/\1/p' "$work/stdout")
 [ -n "$port" ] || { echo "enrichd did not start:"; cat "$work/stderr"; exit 1; }
 ctl=("$bin/enrichctl")
-export ENRICH_SERVER="127.0.0.1:$port" ENRICH_CA_FILE="$work/certs/ca.pem"
+export ENRICH_SERVER="127.0.0.1:$port" ENRICH_CA_FILE="$work/certs/ca.pem" ENRICH_TOKEN="$ENRICH_BOOTSTRAP_TOKEN"
 "${ctl[@]}" models create products --table products --primary-key sku >/dev/null
 "${ctl[@]}" sync trigger products --watch 2>/dev/null | tail -1
 
 echo "openssl s_client handshake:"
-if echo | timeout 10 openssl s_client -connect "127.0.0.1:$port" -CAfile "$work/certs/ca.pem" \
-        -verify_return_error -verify_ip 127.0.0.1 -brief 2>&1 | tee "$work/s_client" | grep -q "Verification: OK"; then
+echo | timeout 10 openssl s_client -connect "127.0.0.1:$port" -CAfile "$work/certs/ca.pem" \
+    -verify_return_error -verify_ip 127.0.0.1 -brief >"$work/s_client" 2>&1 || true
+if grep -q "Verification: OK" "$work/s_client"; then
     grep -E "Protocol version|Verification" "$work/s_client"
 else
     cat "$work/s_client"; echo "openssl s_client could not complete a verified handshake"; exit 1

@@ -323,6 +323,276 @@ void   enrich__v1__health_check_response__free_unpacked
   assert(message->base.descriptor == &enrich__v1__health_check_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   enrich__v1__token__init
+                     (Enrich__V1__Token         *message)
+{
+  static const Enrich__V1__Token init_value = ENRICH__V1__TOKEN__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__token__get_packed_size
+                     (const Enrich__V1__Token *message)
+{
+  assert(message->base.descriptor == &enrich__v1__token__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__token__pack
+                     (const Enrich__V1__Token *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__token__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__token__pack_to_buffer
+                     (const Enrich__V1__Token *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__token__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__Token *
+       enrich__v1__token__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__Token *)
+     protobuf_c_message_unpack (&enrich__v1__token__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__token__free_unpacked
+                     (Enrich__V1__Token *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__token__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   enrich__v1__create_token_request__init
+                     (Enrich__V1__CreateTokenRequest         *message)
+{
+  static const Enrich__V1__CreateTokenRequest init_value = ENRICH__V1__CREATE_TOKEN_REQUEST__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__create_token_request__get_packed_size
+                     (const Enrich__V1__CreateTokenRequest *message)
+{
+  assert(message->base.descriptor == &enrich__v1__create_token_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__create_token_request__pack
+                     (const Enrich__V1__CreateTokenRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__create_token_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__create_token_request__pack_to_buffer
+                     (const Enrich__V1__CreateTokenRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__create_token_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__CreateTokenRequest *
+       enrich__v1__create_token_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__CreateTokenRequest *)
+     protobuf_c_message_unpack (&enrich__v1__create_token_request__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__create_token_request__free_unpacked
+                     (Enrich__V1__CreateTokenRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__create_token_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   enrich__v1__create_token_response__init
+                     (Enrich__V1__CreateTokenResponse         *message)
+{
+  static const Enrich__V1__CreateTokenResponse init_value = ENRICH__V1__CREATE_TOKEN_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__create_token_response__get_packed_size
+                     (const Enrich__V1__CreateTokenResponse *message)
+{
+  assert(message->base.descriptor == &enrich__v1__create_token_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__create_token_response__pack
+                     (const Enrich__V1__CreateTokenResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__create_token_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__create_token_response__pack_to_buffer
+                     (const Enrich__V1__CreateTokenResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__create_token_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__CreateTokenResponse *
+       enrich__v1__create_token_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__CreateTokenResponse *)
+     protobuf_c_message_unpack (&enrich__v1__create_token_response__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__create_token_response__free_unpacked
+                     (Enrich__V1__CreateTokenResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__create_token_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   enrich__v1__list_tokens_request__init
+                     (Enrich__V1__ListTokensRequest         *message)
+{
+  static const Enrich__V1__ListTokensRequest init_value = ENRICH__V1__LIST_TOKENS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__list_tokens_request__get_packed_size
+                     (const Enrich__V1__ListTokensRequest *message)
+{
+  assert(message->base.descriptor == &enrich__v1__list_tokens_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__list_tokens_request__pack
+                     (const Enrich__V1__ListTokensRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__list_tokens_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__list_tokens_request__pack_to_buffer
+                     (const Enrich__V1__ListTokensRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__list_tokens_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__ListTokensRequest *
+       enrich__v1__list_tokens_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__ListTokensRequest *)
+     protobuf_c_message_unpack (&enrich__v1__list_tokens_request__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__list_tokens_request__free_unpacked
+                     (Enrich__V1__ListTokensRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__list_tokens_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   enrich__v1__list_tokens_response__init
+                     (Enrich__V1__ListTokensResponse         *message)
+{
+  static const Enrich__V1__ListTokensResponse init_value = ENRICH__V1__LIST_TOKENS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__list_tokens_response__get_packed_size
+                     (const Enrich__V1__ListTokensResponse *message)
+{
+  assert(message->base.descriptor == &enrich__v1__list_tokens_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__list_tokens_response__pack
+                     (const Enrich__V1__ListTokensResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__list_tokens_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__list_tokens_response__pack_to_buffer
+                     (const Enrich__V1__ListTokensResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__list_tokens_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__ListTokensResponse *
+       enrich__v1__list_tokens_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__ListTokensResponse *)
+     protobuf_c_message_unpack (&enrich__v1__list_tokens_response__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__list_tokens_response__free_unpacked
+                     (Enrich__V1__ListTokensResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__list_tokens_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   enrich__v1__revoke_token_request__init
+                     (Enrich__V1__RevokeTokenRequest         *message)
+{
+  static const Enrich__V1__RevokeTokenRequest init_value = ENRICH__V1__REVOKE_TOKEN_REQUEST__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__revoke_token_request__get_packed_size
+                     (const Enrich__V1__RevokeTokenRequest *message)
+{
+  assert(message->base.descriptor == &enrich__v1__revoke_token_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__revoke_token_request__pack
+                     (const Enrich__V1__RevokeTokenRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__revoke_token_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__revoke_token_request__pack_to_buffer
+                     (const Enrich__V1__RevokeTokenRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__revoke_token_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__RevokeTokenRequest *
+       enrich__v1__revoke_token_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__RevokeTokenRequest *)
+     protobuf_c_message_unpack (&enrich__v1__revoke_token_request__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__revoke_token_request__free_unpacked
+                     (Enrich__V1__RevokeTokenRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__revoke_token_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor enrich__v1__model__field_descriptors[9] =
 {
   {
@@ -777,7 +1047,319 @@ const ProtobufCMessageDescriptor enrich__v1__health_check_response__descriptor =
   (ProtobufCMessageInit) enrich__v1__health_check_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor enrich__v1__admin__method_descriptors[8] =
+static const ProtobufCFieldDescriptor enrich__v1__token__field_descriptors[6] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__Token, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__Token, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "role",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__Token, role),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at_ms",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__Token, created_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expires_at_ms",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__Token, expires_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "revoked_at_ms",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__Token, revoked_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__token__field_indices_by_name[] = {
+  3,   /* field[3] = created_at_ms */
+  4,   /* field[4] = expires_at_ms */
+  0,   /* field[0] = id */
+  1,   /* field[1] = name */
+  5,   /* field[5] = revoked_at_ms */
+  2,   /* field[2] = role */
+};
+static const ProtobufCIntRange enrich__v1__token__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor enrich__v1__token__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.Token",
+  "Token",
+  "Enrich__V1__Token",
+  "enrich.v1",
+  sizeof(Enrich__V1__Token),
+  6,
+  enrich__v1__token__field_descriptors,
+  enrich__v1__token__field_indices_by_name,
+  1,  enrich__v1__token__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__token__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor enrich__v1__create_token_request__field_descriptors[3] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__CreateTokenRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "role",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__CreateTokenRequest, role),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ttl_seconds",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__CreateTokenRequest, ttl_seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__create_token_request__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+  1,   /* field[1] = role */
+  2,   /* field[2] = ttl_seconds */
+};
+static const ProtobufCIntRange enrich__v1__create_token_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor enrich__v1__create_token_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.CreateTokenRequest",
+  "CreateTokenRequest",
+  "Enrich__V1__CreateTokenRequest",
+  "enrich.v1",
+  sizeof(Enrich__V1__CreateTokenRequest),
+  3,
+  enrich__v1__create_token_request__field_descriptors,
+  enrich__v1__create_token_request__field_indices_by_name,
+  1,  enrich__v1__create_token_request__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__create_token_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor enrich__v1__create_token_response__field_descriptors[2] =
+{
+  {
+    "token",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__CreateTokenResponse, token),
+    &enrich__v1__token__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "secret",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__CreateTokenResponse, secret),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__create_token_response__field_indices_by_name[] = {
+  1,   /* field[1] = secret */
+  0,   /* field[0] = token */
+};
+static const ProtobufCIntRange enrich__v1__create_token_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor enrich__v1__create_token_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.CreateTokenResponse",
+  "CreateTokenResponse",
+  "Enrich__V1__CreateTokenResponse",
+  "enrich.v1",
+  sizeof(Enrich__V1__CreateTokenResponse),
+  2,
+  enrich__v1__create_token_response__field_descriptors,
+  enrich__v1__create_token_response__field_indices_by_name,
+  1,  enrich__v1__create_token_response__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__create_token_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define enrich__v1__list_tokens_request__field_descriptors NULL
+#define enrich__v1__list_tokens_request__field_indices_by_name NULL
+#define enrich__v1__list_tokens_request__number_ranges NULL
+const ProtobufCMessageDescriptor enrich__v1__list_tokens_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.ListTokensRequest",
+  "ListTokensRequest",
+  "Enrich__V1__ListTokensRequest",
+  "enrich.v1",
+  sizeof(Enrich__V1__ListTokensRequest),
+  0,
+  enrich__v1__list_tokens_request__field_descriptors,
+  enrich__v1__list_tokens_request__field_indices_by_name,
+  0,  enrich__v1__list_tokens_request__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__list_tokens_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor enrich__v1__list_tokens_response__field_descriptors[1] =
+{
+  {
+    "tokens",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Enrich__V1__ListTokensResponse, n_tokens),
+    offsetof(Enrich__V1__ListTokensResponse, tokens),
+    &enrich__v1__token__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__list_tokens_response__field_indices_by_name[] = {
+  0,   /* field[0] = tokens */
+};
+static const ProtobufCIntRange enrich__v1__list_tokens_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor enrich__v1__list_tokens_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.ListTokensResponse",
+  "ListTokensResponse",
+  "Enrich__V1__ListTokensResponse",
+  "enrich.v1",
+  sizeof(Enrich__V1__ListTokensResponse),
+  1,
+  enrich__v1__list_tokens_response__field_descriptors,
+  enrich__v1__list_tokens_response__field_indices_by_name,
+  1,  enrich__v1__list_tokens_response__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__list_tokens_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor enrich__v1__revoke_token_request__field_descriptors[1] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__RevokeTokenRequest, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__revoke_token_request__field_indices_by_name[] = {
+  0,   /* field[0] = id */
+};
+static const ProtobufCIntRange enrich__v1__revoke_token_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor enrich__v1__revoke_token_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.RevokeTokenRequest",
+  "RevokeTokenRequest",
+  "Enrich__V1__RevokeTokenRequest",
+  "enrich.v1",
+  sizeof(Enrich__V1__RevokeTokenRequest),
+  1,
+  enrich__v1__revoke_token_request__field_descriptors,
+  enrich__v1__revoke_token_request__field_indices_by_name,
+  1,  enrich__v1__revoke_token_request__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__revoke_token_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor enrich__v1__admin__method_descriptors[11] =
 {
   { "CreateModel", &enrich__v1__create_model_request__descriptor, &enrich__v1__model__descriptor },
   { "GetModel", &enrich__v1__get_model_request__descriptor, &enrich__v1__model__descriptor },
@@ -787,15 +1369,21 @@ static const ProtobufCMethodDescriptor enrich__v1__admin__method_descriptors[8] 
   { "ListDestinations", &enrich__v1__list_destinations_request__descriptor, &enrich__v1__list_destinations_response__descriptor },
   { "UpdateDestination", &enrich__v1__update_destination_request__descriptor, &enrich__v1__destination__descriptor },
   { "DeleteDestination", &enrich__v1__delete_destination_request__descriptor, &enrich__v1__delete_destination_response__descriptor },
+  { "CreateToken", &enrich__v1__create_token_request__descriptor, &enrich__v1__create_token_response__descriptor },
+  { "ListTokens", &enrich__v1__list_tokens_request__descriptor, &enrich__v1__list_tokens_response__descriptor },
+  { "RevokeToken", &enrich__v1__revoke_token_request__descriptor, &enrich__v1__token__descriptor },
 };
 const unsigned enrich__v1__admin__method_indices_by_name[] = {
   3,        /* CreateDestination */
   0,        /* CreateModel */
+  8,        /* CreateToken */
   7,        /* DeleteDestination */
   4,        /* GetDestination */
   1,        /* GetModel */
   5,        /* ListDestinations */
   2,        /* ListModels */
+  9,        /* ListTokens */
+  10,        /* RevokeToken */
   6         /* UpdateDestination */
 };
 const ProtobufCServiceDescriptor enrich__v1__admin__descriptor =
@@ -805,7 +1393,7 @@ const ProtobufCServiceDescriptor enrich__v1__admin__descriptor =
   "Admin",
   "Enrich__V1__Admin",
   "enrich.v1",
-  8,
+  11,
   enrich__v1__admin__method_descriptors,
   enrich__v1__admin__method_indices_by_name
 };
@@ -872,6 +1460,30 @@ void enrich__v1__admin__delete_destination(ProtobufCService *service,
 {
   assert(service->descriptor == &enrich__v1__admin__descriptor);
   service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void enrich__v1__admin__create_token(ProtobufCService *service,
+                                     const Enrich__V1__CreateTokenRequest *input,
+                                     Enrich__V1__CreateTokenResponse_Closure closure,
+                                     void *closure_data)
+{
+  assert(service->descriptor == &enrich__v1__admin__descriptor);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void enrich__v1__admin__list_tokens(ProtobufCService *service,
+                                    const Enrich__V1__ListTokensRequest *input,
+                                    Enrich__V1__ListTokensResponse_Closure closure,
+                                    void *closure_data)
+{
+  assert(service->descriptor == &enrich__v1__admin__descriptor);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void enrich__v1__admin__revoke_token(ProtobufCService *service,
+                                     const Enrich__V1__RevokeTokenRequest *input,
+                                     Enrich__V1__Token_Closure closure,
+                                     void *closure_data)
+{
+  assert(service->descriptor == &enrich__v1__admin__descriptor);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void enrich__v1__admin__init (Enrich__V1__Admin_Service *service,
                               Enrich__V1__Admin_ServiceDestroy destroy)

@@ -61,6 +61,7 @@ public final class Catalog: Sendable {
             }
         }
         Self.registerDestinationMigrations(&migrator)
+        Self.registerTokenMigrations(&migrator)
         return migrator
     }
 

@@ -4,6 +4,8 @@ public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
     case modelAlreadyExists(name: String)
     case runNotFound(id: Int64)
     case destinationNotFound(name: String)
+    case tokenNotFound(id: String)
+    case tokenAlreadyExists(name: String)
     case destinationAlreadyExists(name: String)
     /// An update named a version that is no longer current: someone else changed the object first.
     case versionConflict(name: String, expected: Int64, actual: Int64)
@@ -16,6 +18,8 @@ public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
         case .modelAlreadyExists(let name): "model '\(name)' already exists"
         case .runNotFound(let id): "sync run \(id) does not exist"
         case .destinationNotFound(let name): "destination '\(name)' does not exist"
+        case .tokenNotFound(let id): "token '\(id)' does not exist"
+        case .tokenAlreadyExists(let name): "a token named '\(name)' already exists"
         case .destinationAlreadyExists(let name): "destination '\(name)' already exists"
         case .versionConflict(let name, let expected, let actual):
             "'\(name)' is at version \(actual), not \(expected): it changed since you read it; read it again and retry"

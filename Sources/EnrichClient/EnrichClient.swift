@@ -154,6 +154,22 @@ public final class EnrichClient: Sendable {
         let _: DeleteDestinationResponse = try await self.call(Methods.deleteDestination, DeleteDestinationRequest(name: name))
     }
 
+    // MARK: - Tokens
+
+    /// Creates a token; the response's `secret` is the only time the token is shown.
+    public func createToken(name: String, role: String, ttlSeconds: UInt64 = 0) async throws -> CreateTokenResponse {
+        try await self.call(Methods.createToken, CreateTokenRequest(name: name, role: role, ttlSeconds: ttlSeconds))
+    }
+
+    public func listTokens() async throws -> [Token] {
+        let response: ListTokensResponse = try await self.call(Methods.listTokens, ListTokensRequest())
+        return response.tokens
+    }
+
+    public func revokeToken(id: String) async throws -> Token {
+        try await self.call(Methods.revokeToken, RevokeTokenRequest(id: id))
+    }
+
     // MARK: - Admin
 
     public func createModel(_ request: CreateModelRequest) async throws -> Model {

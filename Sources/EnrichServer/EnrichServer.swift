@@ -40,10 +40,19 @@ public final class EnrichServer: Sendable {
             ServerConfiguration.embeddedWarehouse: SQLiteWarehouse(path: configuration.resolvedWarehousePath)
         ]
         self.engine = SyncEngine(catalog: self.catalog, cache: self.cache, warehouses: warehouses, logger: logger)
-        let services = Services(
+        let services = try Services(
             catalog: self.catalog, cache: self.cache, engine: self.engine, limits: configuration.limits,
             defaultWarehouse: ServerConfiguration.embeddedWarehouse
         )
+        // A fresh install is never open: the first start creates an owner token.
+        if let secret = try services.authority.bootstrap(secret: configuration.bootstrapToken) {
+            if configuration.bootstrapToken == nil {
+                try Self.writeSecret(secret, to: configuration.resolvedOwnerTokenPath)
+                logger.notice("created the first owner token; it is in \(configuration.resolvedOwnerTokenPath) (mode 0600)")
+            } else {
+                logger.notice("created the first owner token from the bootstrap token given")
+            }
+        }
         var tls: TLSContext? = nil
         if let files = configuration.tls {
             do {
@@ -63,6 +72,16 @@ public final class EnrichServer: Sendable {
             configuration: .init(host: configuration.host, port: configuration.port, tls: tls, limits: configuration.limits),
             registry: services.registry(), group: self.group, logger: logger
         )
+    }
+
+    private static func writeSecret(_ secret: String, to path: String) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard descriptor >= 0 else { throw ServerError("cannot write the owner token to '\(path)': error \(errno)") }
+        defer { close(descriptor) }
+        let line = Array((secret + "\n").utf8)
+        guard write(descriptor, line, line.count) == line.count else {
+            throw ServerError("cannot write the owner token to '\(path)': error \(errno)")
+        }
     }
 
     private static func makeDirectory(_ path: String) throws {

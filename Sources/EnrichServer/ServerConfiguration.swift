@@ -24,11 +24,18 @@ public struct ServerConfiguration: Sendable {
     public var limits = Limits()
     /// Event-loop threads; one per core by default.
     public var eventLoopThreads: Int?
+    /// The owner token to create on first start (when the catalog has no token). When nil, a random one is
+    /// made and written to `ownerTokenPath`.
+    public var bootstrapToken: String?
+    /// Where a generated first owner token is written (mode 0600); `<data-dir>/owner.token` by default.
+    public var ownerTokenPath: String?
 
     public init() {}
 
     /// The catalog file actually used.
     public var resolvedCatalogPath: String { self.catalogPath ?? "\(self.dataDirectory)/catalog.sqlite" }
+    /// Where a generated owner token goes.
+    public var resolvedOwnerTokenPath: String { self.ownerTokenPath ?? "\(self.dataDirectory)/owner.token" }
     /// The embedded warehouse file actually used.
     public var resolvedWarehousePath: String { self.warehousePath ?? "\(self.dataDirectory)/warehouse.sqlite" }
 

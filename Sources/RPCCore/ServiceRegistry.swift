@@ -38,6 +38,8 @@ public struct RegisteredMethod: Sendable {
 /// The table from method names to handlers that a server serves.
 public struct ServiceRegistry: Sendable {
     public private(set) var methods: [String: RegisteredMethod] = [:]
+    /// Runs before every call (authentication and authorization); a thrown error is the call's status.
+    public var authorizer: (@Sendable (ServerContext) throws(RPCError) -> Void)?
 
     public init() {}
 

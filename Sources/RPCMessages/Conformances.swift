@@ -41,3 +41,9 @@ extension EntityMatch: RPCMessage {}
 extension MappingOutcome: RPCMessage {}
 extension TestMappingRequest: RPCMessage {}
 extension TestMappingResponse: RPCMessage {}
+extension Token: RPCMessage {}
+extension CreateTokenRequest: RPCMessage {}
+extension CreateTokenResponse: RPCMessage {}
+extension ListTokensRequest: RPCMessage {}
+extension ListTokensResponse: RPCMessage {}
+extension RevokeTokenRequest: RPCMessage {}

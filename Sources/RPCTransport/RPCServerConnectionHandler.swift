@@ -101,6 +101,15 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
             return
         }
         let serverContext = self.makeContext(id: id, header: header, method: method.descriptor)
+        if let authorize = self.registry.authorizer {
+            do {
+                try authorize(serverContext)
+            } catch {
+                self.logger.info("refused \(header.method): \(error)")
+                self.answer(context: context, id: id, error: error)
+                return
+            }
+        }
         switch method.handler {
         case .inline(let handler):
             do {

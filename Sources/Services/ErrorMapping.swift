@@ -10,8 +10,8 @@ public import Warehouses
 extension CatalogError: RPCErrorConvertible {
     public var rpcError: RPCError {
         switch self {
-        case .modelNotFound, .runNotFound, .destinationNotFound: RPCError(.notFound, self.description)
-        case .modelAlreadyExists, .destinationAlreadyExists: RPCError(.alreadyExists, self.description)
+        case .modelNotFound, .runNotFound, .destinationNotFound, .tokenNotFound: RPCError(.notFound, self.description)
+        case .modelAlreadyExists, .destinationAlreadyExists, .tokenAlreadyExists: RPCError(.alreadyExists, self.description)
         case .versionConflict: RPCError(.aborted, self.description)
         case .storage: RPCError(.internalError, "catalog storage error")
         }

@@ -13,11 +13,17 @@ public struct Services: Sendable {
     let sync: SyncService
     let enrich: EnrichService
     let health: HealthService
+    let tokens: TokenService
+    /// Checks every call's token and role.
+    public let authority: TokenAuthority
 
+    /// - Throws: when the catalog's tokens cannot be read.
     public init(
         catalog: Catalog, cache: ModelCache, engine: SyncEngine, limits: Limits, defaultWarehouse: String,
         now: @escaping @Sendable () -> Int64 = { WallClock.wallMilliseconds() }
-    ) {
+    ) throws {
+        self.authority = try TokenAuthority(catalog: catalog, now: now)
+        self.tokens = TokenService(authority: self.authority, catalog: catalog, limits: limits)
         self.admin = AdminService(
             catalog: catalog, cache: cache, engine: engine, limits: limits, defaultWarehouse: defaultWarehouse, now: now
         )
@@ -40,6 +46,9 @@ public struct Services: Sendable {
         self.sync.register(into: &registry)
         self.enrich.register(into: &registry)
         self.health.register(into: &registry)
+        self.tokens.register(into: &registry)
+        let authority = self.authority
+        registry.authorizer = { context throws(RPCError) in try authority.authorize(context) }
         return registry
     }
 }

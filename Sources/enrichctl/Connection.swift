@@ -12,11 +12,20 @@ struct ConnectionOptions: ParsableArguments {
     var caFile: String?
     @Option(help: "Name the server certificate must carry (default: the host).") var serverName: String?
     @Option(help: "API token (env ENRICH_TOKEN).") var token: String?
+    @Option(help: "File holding the API token (env ENRICH_TOKEN_FILE), e.g. data/owner.token.") var tokenFile: String?
     @Flag(help: "Connect without TLS, to a server run with --insecure-plaintext. INSECURE.") var insecurePlaintext = false
     @Option(help: "Deadline for each call, in seconds.") var timeout: Double = 30
     @Flag(help: "Print JSON instead of tables.") var json = false
 
     static func environment(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
+
+    /// --token, then ENRICH_TOKEN, then the first line of --token-file / ENRICH_TOKEN_FILE.
+    func resolvedToken() throws -> String? {
+        if let token = self.token ?? Self.environment("ENRICH_TOKEN") { return token }
+        guard let path = self.tokenFile ?? Self.environment("ENRICH_TOKEN_FILE") else { return nil }
+        let text = try readFile(path)
+        return String(text.split(separator: "\n").first ?? "").filter { !$0.isWhitespace }
+    }
 
     func connect() async throws -> EnrichClient {
         let server = self.server ?? Self.environment("ENRICH_SERVER") ?? "127.0.0.1:7443"
@@ -29,7 +38,7 @@ struct ConnectionOptions: ParsableArguments {
         do {
             return try await EnrichClient.connect(.init(
                 host: host, port: port, security: security, serverName: self.serverName,
-                token: self.token ?? Self.environment("ENRICH_TOKEN"), defaultTimeout: .milliseconds(Int64(self.timeout * 1_000))
+                token: try self.resolvedToken(), defaultTimeout: .milliseconds(Int64(self.timeout * 1_000))
             ))
         } catch {
             throw CommandFailure.unreachable("cannot connect to \(server): \(error)")

@@ -16,6 +16,8 @@ struct Enrichd: AsyncParsableCommand {
         discussion: """
             Start the server on the embedded warehouse with the development certificates:
               enrichd serve --tls-cert certs/server.pem --tls-key certs/server-key.pem
+            On first start it creates an owner token in data/owner.token (or from ENRICH_BOOTSTRAP_TOKEN); every
+            call but Health needs a token (enrichctl reads ENRICH_TOKEN or --token-file).
 
             Generate the demo warehouse (users: 100k rows, products: 1M rows):
               enrichd demo-data --warehouse data/warehouse.sqlite
@@ -48,6 +50,8 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Serve without TLS. INSECURE: tokens and data cross the network in the clear.")
     var insecurePlaintext = false
     @Option(help: "Event-loop threads (default: one per core).") var threads: Int?
+    @Option(help: "File for the owner token made on first start (default: <data-dir>/owner.token). Set ENRICH_BOOTSTRAP_TOKEN to choose the token instead.")
+    var ownerTokenFile: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
 
     func validate() throws {
@@ -82,6 +86,15 @@ struct Serve: AsyncParsableCommand {
         configuration.catalogPath = self.catalog
         configuration.warehousePath = self.warehouse
         configuration.eventLoopThreads = self.threads
+        configuration.ownerTokenPath = self.ownerTokenFile
+        if let preset = getenv("ENRICH_BOOTSTRAP_TOKEN") {
+            let token = String(cString: preset)
+            guard token.utf8.count >= 16 else {
+                writeStandardOutput("enrichd: ENRICH_BOOTSTRAP_TOKEN must be at least 16 characters\n")
+                throw ExitCode(1)
+            }
+            configuration.bootstrapToken = token
+        }
         if let cert = self.tlsCert, let key = self.tlsKey {
             configuration.tls = .init(certificateChain: cert, privateKey: key)
         } else {

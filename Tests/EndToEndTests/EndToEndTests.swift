@@ -23,6 +23,7 @@ struct ServerFixture {
         configuration.dataDirectory = directory.path
         configuration.limits = limits
         configuration.eventLoopThreads = 2
+        configuration.bootstrapToken = ServerFixture.ownerToken
         configuration.tls = .init(
             certificateChain: directory.write("server.pem", certificates.server.certificatePEM),
             privateKey: directory.write("server-key.pem", certificates.server.privateKeyPEM)
@@ -30,9 +31,20 @@ struct ServerFixture {
         let server = try EnrichServer(configuration: configuration, logger: Logger(label: "e2e"))
         let address = try await server.start()
         let client = try await EnrichClient.connect(.init(
-            host: "127.0.0.1", port: address.port, security: .tls(caFile: directory.write("ca.pem", certificates.ca.certificatePEM))
+            host: "127.0.0.1", port: address.port, security: .tls(caFile: directory.write("ca.pem", certificates.ca.certificatePEM)),
+            token: ServerFixture.ownerToken
         ))
         return ServerFixture(directory: directory, server: server, client: client, certificates: certificates)
+    }
+
+    static let ownerToken = "enr_test_owner_0123456789abcdef"
+
+    /// Another client on the same server with `token`.
+    func client(token: String?) async throws -> EnrichClient {
+        try await EnrichClient.connect(.init(
+            host: "127.0.0.1", port: self.client.configuration.port,
+            security: .tlsWithCAPEM(self.certificates.ca.certificatePEM), token: token
+        ))
     }
 
     private init(directory: TemporaryDirectory, server: EnrichServer, client: EnrichClient, certificates: TestCertificates) {

@@ -4,7 +4,7 @@
 Uses only the standard library (ssl, socket, struct) and the `protobuf` package. Message classes are generated
 from proto/ with protoc into a temporary directory at start-up.
 
-Usage: lookup_interop.py --port PORT --ca-file certs/ca.pem [--host 127.0.0.1]
+Usage: ENRICH_TOKEN=... lookup_interop.py --port PORT --ca-file certs/ca.pem [--host 127.0.0.1]
 The server must serve a synced model `products` keyed by sku (the demo data). Prints "N passed, N failed".
 """
 import argparse
@@ -20,6 +20,7 @@ import traceback
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 KIND_REQUEST, KIND_MESSAGE, KIND_STATUS, KIND_CANCEL = 1, 2, 3, 4
+TOKEN = os.environ.get("ENRICH_TOKEN", "")
 HEADER = struct.Struct(">IBI")  # payload length, kind, request id
 
 
@@ -61,7 +62,8 @@ class Connection:
         if request_id is None:
             request_id = self.next_id
             self.next_id += 1
-        header = rpc_pb2.RequestHeader(method=method, timeout_ms=timeout_ms).SerializeToString()
+        header = rpc_pb2.RequestHeader(method=method, timeout_ms=timeout_ms,
+                                       authorization="Bearer " + TOKEN if TOKEN else "").SerializeToString()
         payload = struct.pack(">I", len(header)) + header + message.SerializeToString()
         self.sock.sendall(HEADER.pack(len(payload), KIND_REQUEST, request_id) + payload)
         return request_id

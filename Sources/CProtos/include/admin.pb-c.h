@@ -25,6 +25,12 @@ typedef struct Enrich__V1__ListModelsRequest Enrich__V1__ListModelsRequest;
 typedef struct Enrich__V1__ListModelsResponse Enrich__V1__ListModelsResponse;
 typedef struct Enrich__V1__HealthCheckRequest Enrich__V1__HealthCheckRequest;
 typedef struct Enrich__V1__HealthCheckResponse Enrich__V1__HealthCheckResponse;
+typedef struct Enrich__V1__Token Enrich__V1__Token;
+typedef struct Enrich__V1__CreateTokenRequest Enrich__V1__CreateTokenRequest;
+typedef struct Enrich__V1__CreateTokenResponse Enrich__V1__CreateTokenResponse;
+typedef struct Enrich__V1__ListTokensRequest Enrich__V1__ListTokensRequest;
+typedef struct Enrich__V1__ListTokensResponse Enrich__V1__ListTokensResponse;
+typedef struct Enrich__V1__RevokeTokenRequest Enrich__V1__RevokeTokenRequest;
 
 
 /* --- enums --- */
@@ -129,6 +135,92 @@ struct  Enrich__V1__HealthCheckResponse
 #define ENRICH__V1__HEALTH_CHECK_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__health_check_response__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Enrich__V1__Token
+{
+  ProtobufCMessage base;
+  /*
+   * Public identifier, "tok_" and 12 hex digits.
+   */
+  char *id;
+  char *name;
+  /*
+   * workspace_owner, entities_admin, entities_read_only, source_admin, unify_read_only, unify_admin, enrich_only.
+   */
+  char *role;
+  int64_t created_at_ms;
+  /*
+   * 0 when the token does not expire.
+   */
+  int64_t expires_at_ms;
+  /*
+   * 0 while the token is valid.
+   */
+  int64_t revoked_at_ms;
+};
+#define ENRICH__V1__TOKEN__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__token__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0 }
+
+
+struct  Enrich__V1__CreateTokenRequest
+{
+  ProtobufCMessage base;
+  char *name;
+  char *role;
+  /*
+   * 0 for a token that does not expire.
+   */
+  uint64_t ttl_seconds;
+};
+#define ENRICH__V1__CREATE_TOKEN_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__create_token_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Enrich__V1__CreateTokenResponse
+{
+  ProtobufCMessage base;
+  Enrich__V1__Token *token;
+  /*
+   * The bearer token. Shown only here; keep it secret.
+   */
+  char *secret;
+};
+#define ENRICH__V1__CREATE_TOKEN_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__create_token_response__descriptor) \
+    , NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Enrich__V1__ListTokensRequest
+{
+  ProtobufCMessage base;
+};
+#define ENRICH__V1__LIST_TOKENS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__list_tokens_request__descriptor) \
+     }
+
+
+struct  Enrich__V1__ListTokensResponse
+{
+  ProtobufCMessage base;
+  size_t n_tokens;
+  Enrich__V1__Token **tokens;
+};
+#define ENRICH__V1__LIST_TOKENS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__list_tokens_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Enrich__V1__RevokeTokenRequest
+{
+  ProtobufCMessage base;
+  char *id;
+};
+#define ENRICH__V1__REVOKE_TOKEN_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__revoke_token_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
 
 
 /* Enrich__V1__Model methods */
@@ -264,6 +356,120 @@ Enrich__V1__HealthCheckResponse *
 void   enrich__v1__health_check_response__free_unpacked
                      (Enrich__V1__HealthCheckResponse *message,
                       ProtobufCAllocator *allocator);
+/* Enrich__V1__Token methods */
+void   enrich__v1__token__init
+                     (Enrich__V1__Token         *message);
+size_t enrich__v1__token__get_packed_size
+                     (const Enrich__V1__Token   *message);
+size_t enrich__v1__token__pack
+                     (const Enrich__V1__Token   *message,
+                      uint8_t             *out);
+size_t enrich__v1__token__pack_to_buffer
+                     (const Enrich__V1__Token   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__Token *
+       enrich__v1__token__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__token__free_unpacked
+                     (Enrich__V1__Token *message,
+                      ProtobufCAllocator *allocator);
+/* Enrich__V1__CreateTokenRequest methods */
+void   enrich__v1__create_token_request__init
+                     (Enrich__V1__CreateTokenRequest         *message);
+size_t enrich__v1__create_token_request__get_packed_size
+                     (const Enrich__V1__CreateTokenRequest   *message);
+size_t enrich__v1__create_token_request__pack
+                     (const Enrich__V1__CreateTokenRequest   *message,
+                      uint8_t             *out);
+size_t enrich__v1__create_token_request__pack_to_buffer
+                     (const Enrich__V1__CreateTokenRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__CreateTokenRequest *
+       enrich__v1__create_token_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__create_token_request__free_unpacked
+                     (Enrich__V1__CreateTokenRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Enrich__V1__CreateTokenResponse methods */
+void   enrich__v1__create_token_response__init
+                     (Enrich__V1__CreateTokenResponse         *message);
+size_t enrich__v1__create_token_response__get_packed_size
+                     (const Enrich__V1__CreateTokenResponse   *message);
+size_t enrich__v1__create_token_response__pack
+                     (const Enrich__V1__CreateTokenResponse   *message,
+                      uint8_t             *out);
+size_t enrich__v1__create_token_response__pack_to_buffer
+                     (const Enrich__V1__CreateTokenResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__CreateTokenResponse *
+       enrich__v1__create_token_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__create_token_response__free_unpacked
+                     (Enrich__V1__CreateTokenResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Enrich__V1__ListTokensRequest methods */
+void   enrich__v1__list_tokens_request__init
+                     (Enrich__V1__ListTokensRequest         *message);
+size_t enrich__v1__list_tokens_request__get_packed_size
+                     (const Enrich__V1__ListTokensRequest   *message);
+size_t enrich__v1__list_tokens_request__pack
+                     (const Enrich__V1__ListTokensRequest   *message,
+                      uint8_t             *out);
+size_t enrich__v1__list_tokens_request__pack_to_buffer
+                     (const Enrich__V1__ListTokensRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__ListTokensRequest *
+       enrich__v1__list_tokens_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__list_tokens_request__free_unpacked
+                     (Enrich__V1__ListTokensRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Enrich__V1__ListTokensResponse methods */
+void   enrich__v1__list_tokens_response__init
+                     (Enrich__V1__ListTokensResponse         *message);
+size_t enrich__v1__list_tokens_response__get_packed_size
+                     (const Enrich__V1__ListTokensResponse   *message);
+size_t enrich__v1__list_tokens_response__pack
+                     (const Enrich__V1__ListTokensResponse   *message,
+                      uint8_t             *out);
+size_t enrich__v1__list_tokens_response__pack_to_buffer
+                     (const Enrich__V1__ListTokensResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__ListTokensResponse *
+       enrich__v1__list_tokens_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__list_tokens_response__free_unpacked
+                     (Enrich__V1__ListTokensResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Enrich__V1__RevokeTokenRequest methods */
+void   enrich__v1__revoke_token_request__init
+                     (Enrich__V1__RevokeTokenRequest         *message);
+size_t enrich__v1__revoke_token_request__get_packed_size
+                     (const Enrich__V1__RevokeTokenRequest   *message);
+size_t enrich__v1__revoke_token_request__pack
+                     (const Enrich__V1__RevokeTokenRequest   *message,
+                      uint8_t             *out);
+size_t enrich__v1__revoke_token_request__pack_to_buffer
+                     (const Enrich__V1__RevokeTokenRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__RevokeTokenRequest *
+       enrich__v1__revoke_token_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__revoke_token_request__free_unpacked
+                     (Enrich__V1__RevokeTokenRequest *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Enrich__V1__Model_Closure)
@@ -286,6 +492,24 @@ typedef void (*Enrich__V1__HealthCheckRequest_Closure)
                   void *closure_data);
 typedef void (*Enrich__V1__HealthCheckResponse_Closure)
                  (const Enrich__V1__HealthCheckResponse *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__Token_Closure)
+                 (const Enrich__V1__Token *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__CreateTokenRequest_Closure)
+                 (const Enrich__V1__CreateTokenRequest *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__CreateTokenResponse_Closure)
+                 (const Enrich__V1__CreateTokenResponse *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__ListTokensRequest_Closure)
+                 (const Enrich__V1__ListTokensRequest *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__ListTokensResponse_Closure)
+                 (const Enrich__V1__ListTokensResponse *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__RevokeTokenRequest_Closure)
+                 (const Enrich__V1__RevokeTokenRequest *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -326,6 +550,18 @@ struct Enrich__V1__Admin_Service
                              const Enrich__V1__DeleteDestinationRequest *input,
                              Enrich__V1__DeleteDestinationResponse_Closure closure,
                              void *closure_data);
+  void (*create_token)(Enrich__V1__Admin_Service *service,
+                       const Enrich__V1__CreateTokenRequest *input,
+                       Enrich__V1__CreateTokenResponse_Closure closure,
+                       void *closure_data);
+  void (*list_tokens)(Enrich__V1__Admin_Service *service,
+                      const Enrich__V1__ListTokensRequest *input,
+                      Enrich__V1__ListTokensResponse_Closure closure,
+                      void *closure_data);
+  void (*revoke_token)(Enrich__V1__Admin_Service *service,
+                       const Enrich__V1__RevokeTokenRequest *input,
+                       Enrich__V1__Token_Closure closure,
+                       void *closure_data);
 };
 typedef void (*Enrich__V1__Admin_ServiceDestroy)(Enrich__V1__Admin_Service *);
 void enrich__v1__admin__init (Enrich__V1__Admin_Service *service,
@@ -341,7 +577,10 @@ void enrich__v1__admin__init (Enrich__V1__Admin_Service *service,
       function_prefix__ ## get_destination,\
       function_prefix__ ## list_destinations,\
       function_prefix__ ## update_destination,\
-      function_prefix__ ## delete_destination  }
+      function_prefix__ ## delete_destination,\
+      function_prefix__ ## create_token,\
+      function_prefix__ ## list_tokens,\
+      function_prefix__ ## revoke_token  }
 void enrich__v1__admin__create_model(ProtobufCService *service,
                                      const Enrich__V1__CreateModelRequest *input,
                                      Enrich__V1__Model_Closure closure,
@@ -374,6 +613,18 @@ void enrich__v1__admin__delete_destination(ProtobufCService *service,
                                            const Enrich__V1__DeleteDestinationRequest *input,
                                            Enrich__V1__DeleteDestinationResponse_Closure closure,
                                            void *closure_data);
+void enrich__v1__admin__create_token(ProtobufCService *service,
+                                     const Enrich__V1__CreateTokenRequest *input,
+                                     Enrich__V1__CreateTokenResponse_Closure closure,
+                                     void *closure_data);
+void enrich__v1__admin__list_tokens(ProtobufCService *service,
+                                    const Enrich__V1__ListTokensRequest *input,
+                                    Enrich__V1__ListTokensResponse_Closure closure,
+                                    void *closure_data);
+void enrich__v1__admin__revoke_token(ProtobufCService *service,
+                                     const Enrich__V1__RevokeTokenRequest *input,
+                                     Enrich__V1__Token_Closure closure,
+                                     void *closure_data);
 typedef struct Enrich__V1__Health_Service Enrich__V1__Health_Service;
 struct Enrich__V1__Health_Service
 {
@@ -405,6 +656,12 @@ extern const ProtobufCMessageDescriptor enrich__v1__list_models_request__descrip
 extern const ProtobufCMessageDescriptor enrich__v1__list_models_response__descriptor;
 extern const ProtobufCMessageDescriptor enrich__v1__health_check_request__descriptor;
 extern const ProtobufCMessageDescriptor enrich__v1__health_check_response__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__token__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__create_token_request__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__create_token_response__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__list_tokens_request__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__list_tokens_response__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__revoke_token_request__descriptor;
 extern const ProtobufCServiceDescriptor enrich__v1__admin__descriptor;
 extern const ProtobufCServiceDescriptor enrich__v1__health__descriptor;
 

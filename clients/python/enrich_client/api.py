@@ -203,3 +203,18 @@ def watch_sync(run_id):
 
 def health():
     return Call("enrich.v1.Health/Check", admin_pb2.HealthCheckRequest(), admin_pb2.HealthCheckResponse, to_dict)
+
+
+def create_token(name, role, ttl_seconds=0):
+    request = admin_pb2.CreateTokenRequest(name=name, role=role, ttl_seconds=ttl_seconds)
+    return Call("enrich.v1.Admin/CreateToken", request, admin_pb2.CreateTokenResponse,
+                lambda response: {"token": to_dict(response.token), "secret": response.secret})
+
+
+def list_tokens():
+    return Call("enrich.v1.Admin/ListTokens", admin_pb2.ListTokensRequest(), admin_pb2.ListTokensResponse,
+                lambda response: [to_dict(token) for token in response.tokens])
+
+
+def revoke_token(token_id):
+    return Call("enrich.v1.Admin/RevokeToken", admin_pb2.RevokeTokenRequest(id=token_id), admin_pb2.Token, to_dict)

@@ -79,5 +79,17 @@ class Methods:
         """Progress of a run (dicts with rows_read, rows_expected, phase, status) until it finishes."""
         return self._stream(api.watch_sync(run_id), timeout)
 
+    # Tokens (workspace owners only)
+
+    def create_token(self, name, role, ttl_seconds=0, timeout=None):
+        """Create a token with a role; returns {"token": {...}, "secret": "enr_..."}; the secret is shown once."""
+        return self._invoke(api.create_token(name, role, ttl_seconds), timeout)
+
+    def list_tokens(self, timeout=None):
+        return self._invoke(api.list_tokens(), timeout)
+
+    def revoke_token(self, token_id, timeout=None):
+        return self._invoke(api.revoke_token(token_id), timeout)
+
     def health(self, timeout=None):
         return self._invoke(api.health(), timeout)

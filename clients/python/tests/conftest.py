@@ -17,6 +17,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 ENRICHD = os.environ.get("ENRICHD", os.path.join(ROOT, ".build", "debug", "enrichd"))
 PRODUCTS = 20000
 USERS = 2000
+OWNER_TOKEN = "enr_pytest_owner_0123456789abcdef"
 
 
 @pytest.fixture(scope="session")
@@ -31,14 +32,15 @@ def server():
         [ENRICHD, "serve", "--port", "0", "--data-dir", os.path.join(work, "data"),
          "--tls-cert", os.path.join(work, "certs", "server.pem"),
          "--tls-key", os.path.join(work, "certs", "server-key.pem")],
-        stdout=subprocess.PIPE, stderr=log, text=True)
+        stdout=subprocess.PIPE, stderr=log, text=True, env=dict(os.environ, ENRICH_BOOTSTRAP_TOKEN=OWNER_TOKEN))
     line = process.stdout.readline()
     match = re.match(r"enrichd listening on .*:(\d+)$", line.strip())
     if not match:
         process.kill()
         raise RuntimeError(f"enrichd did not start: {line!r}; see {log.name}")
-    info = {"host": "127.0.0.1", "port": int(match.group(1)), "ca_file": os.path.join(work, "certs", "ca.pem")}
-    with Client(info["host"], info["port"], ca_file=info["ca_file"]) as client:
+    info = {"host": "127.0.0.1", "port": int(match.group(1)), "ca_file": os.path.join(work, "certs", "ca.pem"),
+            "token": OWNER_TOKEN}
+    with Client(info["host"], info["port"], ca_file=info["ca_file"], token=OWNER_TOKEN) as client:
         client.create_model("users", "id", table="users")
         client.create_model("products", "sku", table="products")
         for model in ("users", "products"):
@@ -58,7 +60,7 @@ def server():
 
 @pytest.fixture
 def client(server):
-    with Client(server["host"], server["port"], ca_file=server["ca_file"], timeout=10) as client:
+    with Client(server["host"], server["port"], ca_file=server["ca_file"], token=server["token"], timeout=10) as client:
         yield client
 
 

@@ -14,7 +14,7 @@ def run(coroutine):
 
 def test_async_calls(server):
     async def main():
-        async with AsyncClient(server["host"], server["port"], ca_file=server["ca_file"]) as client:
+        async with AsyncClient(server["host"], server["port"], ca_file=server["ca_file"], token=server["token"]) as client:
             assert (await client.health())["status"] == "SERVING"
             rows = await client.lookup("products", [sku(9)], columns=["product_id"])
             assert rows == [{"product_id": 9}]
@@ -28,7 +28,7 @@ def test_async_calls(server):
 def test_many_calls_in_flight_answered_out_of_order(server):
     """A slow streaming call and 100 lookups share one connection; the lookups finish while the stream runs."""
     async def main():
-        async with AsyncClient(server["host"], server["port"], ca_file=server["ca_file"]) as client:
+        async with AsyncClient(server["host"], server["port"], ca_file=server["ca_file"], token=server["token"]) as client:
             started = await client.trigger_sync("products")
             finished = []
 
@@ -54,7 +54,7 @@ def test_many_calls_in_flight_answered_out_of_order(server):
 
 def test_async_reconnects_after_the_server_drops_the_connection(server):
     async def main():
-        async with AsyncClient(server["host"], server["port"], ca_file=server["ca_file"]) as client:
+        async with AsyncClient(server["host"], server["port"], ca_file=server["ca_file"], token=server["token"]) as client:
             assert (await client.health())["status"] == "SERVING"
             await client._send_raw(bytes([0, 0, 0, 0, 99, 0, 0, 0, 1]))
             await asyncio.sleep(0.2)

@@ -4,7 +4,8 @@ import threading
 import pytest
 
 from enrich_client import (
-    Aborted, Client, DeadlineExceeded, InvalidArgument, NotFound, ResourceExhausted, StatusCode, Unavailable,
+    Aborted, Client, DeadlineExceeded, InvalidArgument, NotFound, PermissionDenied, ResourceExhausted, StatusCode,
+    Unauthenticated, Unavailable,
 )
 
 from conftest import PRODUCTS, sku
@@ -107,7 +108,7 @@ def test_threads_share_one_connection(client):
 
 
 def test_a_dropped_connection_fails_calls_in_flight_and_the_next_call_reconnects(server):
-    with Client(server["host"], server["port"], ca_file=server["ca_file"], timeout=10) as client:
+    with Client(server["host"], server["port"], ca_file=server["ca_file"], token=server["token"], timeout=10) as client:
         run = client.trigger_sync("products")
         watch = client.watch_sync(run["id"])
         first = next(watch)
@@ -127,3 +128,22 @@ def test_untrusted_server_is_refused(server):
     other_ca = Client(server["host"], server["port"], ca_file=None, timeout=5)
     with pytest.raises((ssl.SSLError, Unavailable, OSError)):
         other_ca.health()
+
+
+def test_permission_denied_and_unauthenticated(server, client):
+    created = client.create_token("py-enrich-only", "enrich_only")
+    assert created["secret"].startswith("enr_") and created["token"]["role"] == "enrich_only"
+    with Client(server["host"], server["port"], ca_file=server["ca_file"], token=created["secret"]) as limited:
+        assert limited.lookup("products", [sku(1)], columns=["product_id"]) == [{"product_id": 1}]
+        with pytest.raises(PermissionDenied) as denied:
+            limited.create_model("nope", "id", table="users")
+        assert denied.value.code == StatusCode.PERMISSION_DENIED
+        assert denied.value.message == "role enrich_only may not call enrich.v1.Admin/CreateModel"
+    client.revoke_token(created["token"]["id"])
+    with Client(server["host"], server["port"], ca_file=server["ca_file"], token=created["secret"]) as revoked:
+        with pytest.raises(Unauthenticated):
+            revoked.lookup("products", [sku(1)])
+    with Client(server["host"], server["port"], ca_file=server["ca_file"]) as anonymous:
+        assert anonymous.health()["status"] == "SERVING"
+        with pytest.raises(Unauthenticated):
+            anonymous.list_models()
