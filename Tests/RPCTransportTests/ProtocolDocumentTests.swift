@@ -16,7 +16,7 @@ struct ProtocolDocumentTests {
     /// The hex bytes of each labelled frame in the worked example.
     static func exampleFrames() throws -> [String: [UInt8]] {
         let document = try Self.readDocument()
-        let section = try #require(document.split(separator: "## 7.").last)
+        let section = try #require(document.split(separator: "## 8.").last)
         let block = try #require(section.split(separator: "```").dropFirst().first)
         var frames: [String: [UInt8]] = [:]
         var label = ""

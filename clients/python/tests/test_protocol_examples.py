@@ -10,7 +10,7 @@ from conftest import ROOT
 
 def example_frames():
     text = open(os.path.join(ROOT, "docs", "PROTOCOL.md")).read()
-    block = text.split("## 7.")[1].split("```")[1]
+    block = text.split("## 8.")[1].split("```")[1]
     frames, label = {}, None
     for line in block.splitlines():
         tokens = line.split()
