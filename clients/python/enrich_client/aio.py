@@ -2,7 +2,7 @@
 import asyncio
 import ssl
 
-from . import wire
+from . import api, wire
 from .client import make_ssl_context
 from .errors import DeadlineExceeded, StatusCode, Unavailable, error_for
 from .methods import Methods
@@ -109,25 +109,19 @@ class AsyncClient(Methods):
             elif kind == "error":
                 raise value
             else:
-                if value.code != StatusCode.OK:
-                    raise error_for(value.code, value.message)
-                response = call.response_type()
-                response.ParseFromString(body)
-                return call.convert(response)
+                api.check(value)
+                return api.response(call, body)
 
     async def _stream(self, call, timeout=None):
         request_id, waiter, deadline = await self._start(call, timeout)
         while True:
             kind, value = await self._next(request_id, waiter, deadline)
             if kind == "message":
-                response = call.response_type()
-                response.ParseFromString(value)
-                yield call.convert(response)
+                yield api.response(call, value)
             elif kind == "error":
                 raise value
-            elif value.code != StatusCode.OK:
-                raise error_for(value.code, value.message)
             else:
+                api.check(value)
                 return
 
     async def _send_raw(self, data):

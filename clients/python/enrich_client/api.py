@@ -21,6 +21,20 @@ class Call:
     convert: Callable[[Any], Any] = lambda response: response
 
 
+def response(call, body):
+    """Decodes a MESSAGE payload as the call's response type and converts it."""
+    message = call.response_type()
+    message.ParseFromString(body)
+    return call.convert(message)
+
+
+def check(status):
+    """Raises the typed error for a STATUS that is not OK."""
+    if status.code != 0:
+        from .errors import error_for
+        raise error_for(status.code, status.message)
+
+
 @dataclass
 class EnrichResult:
     """One event's result: ``outcome`` is "enriched", "partially_enriched" or "not_enriched"; ``reason`` says why

@@ -7,7 +7,7 @@ import ssl
 import threading
 import time
 
-from . import wire
+from . import api, wire
 from .errors import DeadlineExceeded, StatusCode, Unavailable, error_for
 from .methods import Methods
 
@@ -179,25 +179,19 @@ class Client(Methods):
             elif kind == "error":
                 raise value
             else:
-                if value.code != StatusCode.OK:
-                    raise error_for(value.code, value.message)
-                response = call.response_type()
-                response.ParseFromString(body)
-                return call.convert(response)
+                api.check(value)
+                return api.response(call, body)
 
     def _stream(self, call, timeout=None):
         request_id, waiter, deadline = self._start(call, timeout)
         while True:
             kind, value = self._next(request_id, waiter, deadline)
             if kind == "message":
-                response = call.response_type()
-                response.ParseFromString(value)
-                yield call.convert(response)
+                yield api.response(call, value)
             elif kind == "error":
                 raise value
-            elif value.code != StatusCode.OK:
-                raise error_for(value.code, value.message)
             else:
+                api.check(value)
                 return
 
     def _send_raw(self, data):
