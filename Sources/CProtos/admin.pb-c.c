@@ -593,6 +593,276 @@ void   enrich__v1__revoke_token_request__free_unpacked
   assert(message->base.descriptor == &enrich__v1__revoke_token_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   enrich__v1__update_model_request__init
+                     (Enrich__V1__UpdateModelRequest         *message)
+{
+  static const Enrich__V1__UpdateModelRequest init_value = ENRICH__V1__UPDATE_MODEL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__update_model_request__get_packed_size
+                     (const Enrich__V1__UpdateModelRequest *message)
+{
+  assert(message->base.descriptor == &enrich__v1__update_model_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__update_model_request__pack
+                     (const Enrich__V1__UpdateModelRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__update_model_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__update_model_request__pack_to_buffer
+                     (const Enrich__V1__UpdateModelRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__update_model_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__UpdateModelRequest *
+       enrich__v1__update_model_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__UpdateModelRequest *)
+     protobuf_c_message_unpack (&enrich__v1__update_model_request__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__update_model_request__free_unpacked
+                     (Enrich__V1__UpdateModelRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__update_model_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   enrich__v1__delete_model_request__init
+                     (Enrich__V1__DeleteModelRequest         *message)
+{
+  static const Enrich__V1__DeleteModelRequest init_value = ENRICH__V1__DELETE_MODEL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__delete_model_request__get_packed_size
+                     (const Enrich__V1__DeleteModelRequest *message)
+{
+  assert(message->base.descriptor == &enrich__v1__delete_model_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__delete_model_request__pack
+                     (const Enrich__V1__DeleteModelRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__delete_model_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__delete_model_request__pack_to_buffer
+                     (const Enrich__V1__DeleteModelRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__delete_model_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__DeleteModelRequest *
+       enrich__v1__delete_model_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__DeleteModelRequest *)
+     protobuf_c_message_unpack (&enrich__v1__delete_model_request__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__delete_model_request__free_unpacked
+                     (Enrich__V1__DeleteModelRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__delete_model_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   enrich__v1__delete_model_response__init
+                     (Enrich__V1__DeleteModelResponse         *message)
+{
+  static const Enrich__V1__DeleteModelResponse init_value = ENRICH__V1__DELETE_MODEL_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__delete_model_response__get_packed_size
+                     (const Enrich__V1__DeleteModelResponse *message)
+{
+  assert(message->base.descriptor == &enrich__v1__delete_model_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__delete_model_response__pack
+                     (const Enrich__V1__DeleteModelResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__delete_model_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__delete_model_response__pack_to_buffer
+                     (const Enrich__V1__DeleteModelResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__delete_model_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__DeleteModelResponse *
+       enrich__v1__delete_model_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__DeleteModelResponse *)
+     protobuf_c_message_unpack (&enrich__v1__delete_model_response__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__delete_model_response__free_unpacked
+                     (Enrich__V1__DeleteModelResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__delete_model_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   enrich__v1__audit_event__init
+                     (Enrich__V1__AuditEvent         *message)
+{
+  static const Enrich__V1__AuditEvent init_value = ENRICH__V1__AUDIT_EVENT__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__audit_event__get_packed_size
+                     (const Enrich__V1__AuditEvent *message)
+{
+  assert(message->base.descriptor == &enrich__v1__audit_event__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__audit_event__pack
+                     (const Enrich__V1__AuditEvent *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__audit_event__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__audit_event__pack_to_buffer
+                     (const Enrich__V1__AuditEvent *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__audit_event__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__AuditEvent *
+       enrich__v1__audit_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__AuditEvent *)
+     protobuf_c_message_unpack (&enrich__v1__audit_event__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__audit_event__free_unpacked
+                     (Enrich__V1__AuditEvent *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__audit_event__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   enrich__v1__list_audit_request__init
+                     (Enrich__V1__ListAuditRequest         *message)
+{
+  static const Enrich__V1__ListAuditRequest init_value = ENRICH__V1__LIST_AUDIT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__list_audit_request__get_packed_size
+                     (const Enrich__V1__ListAuditRequest *message)
+{
+  assert(message->base.descriptor == &enrich__v1__list_audit_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__list_audit_request__pack
+                     (const Enrich__V1__ListAuditRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__list_audit_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__list_audit_request__pack_to_buffer
+                     (const Enrich__V1__ListAuditRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__list_audit_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__ListAuditRequest *
+       enrich__v1__list_audit_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__ListAuditRequest *)
+     protobuf_c_message_unpack (&enrich__v1__list_audit_request__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__list_audit_request__free_unpacked
+                     (Enrich__V1__ListAuditRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__list_audit_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   enrich__v1__list_audit_response__init
+                     (Enrich__V1__ListAuditResponse         *message)
+{
+  static const Enrich__V1__ListAuditResponse init_value = ENRICH__V1__LIST_AUDIT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__list_audit_response__get_packed_size
+                     (const Enrich__V1__ListAuditResponse *message)
+{
+  assert(message->base.descriptor == &enrich__v1__list_audit_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__list_audit_response__pack
+                     (const Enrich__V1__ListAuditResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__list_audit_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__list_audit_response__pack_to_buffer
+                     (const Enrich__V1__ListAuditResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__list_audit_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__ListAuditResponse *
+       enrich__v1__list_audit_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__ListAuditResponse *)
+     protobuf_c_message_unpack (&enrich__v1__list_audit_response__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__list_audit_response__free_unpacked
+                     (Enrich__V1__ListAuditResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__list_audit_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor enrich__v1__model__field_descriptors[9] =
 {
   {
@@ -1359,11 +1629,469 @@ const ProtobufCMessageDescriptor enrich__v1__revoke_token_request__descriptor =
   (ProtobufCMessageInit) enrich__v1__revoke_token_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor enrich__v1__admin__method_descriptors[11] =
+static const ProtobufCFieldDescriptor enrich__v1__update_model_request__field_descriptors[5] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__UpdateModelRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "table",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__UpdateModelRequest, table),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "query",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__UpdateModelRequest, query),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "primary_key",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__UpdateModelRequest, primary_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expected_version",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__UpdateModelRequest, expected_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__update_model_request__field_indices_by_name[] = {
+  4,   /* field[4] = expected_version */
+  0,   /* field[0] = name */
+  3,   /* field[3] = primary_key */
+  2,   /* field[2] = query */
+  1,   /* field[1] = table */
+};
+static const ProtobufCIntRange enrich__v1__update_model_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor enrich__v1__update_model_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.UpdateModelRequest",
+  "UpdateModelRequest",
+  "Enrich__V1__UpdateModelRequest",
+  "enrich.v1",
+  sizeof(Enrich__V1__UpdateModelRequest),
+  5,
+  enrich__v1__update_model_request__field_descriptors,
+  enrich__v1__update_model_request__field_indices_by_name,
+  1,  enrich__v1__update_model_request__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__update_model_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor enrich__v1__delete_model_request__field_descriptors[1] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__DeleteModelRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__delete_model_request__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+};
+static const ProtobufCIntRange enrich__v1__delete_model_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor enrich__v1__delete_model_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.DeleteModelRequest",
+  "DeleteModelRequest",
+  "Enrich__V1__DeleteModelRequest",
+  "enrich.v1",
+  sizeof(Enrich__V1__DeleteModelRequest),
+  1,
+  enrich__v1__delete_model_request__field_descriptors,
+  enrich__v1__delete_model_request__field_indices_by_name,
+  1,  enrich__v1__delete_model_request__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__delete_model_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define enrich__v1__delete_model_response__field_descriptors NULL
+#define enrich__v1__delete_model_response__field_indices_by_name NULL
+#define enrich__v1__delete_model_response__number_ranges NULL
+const ProtobufCMessageDescriptor enrich__v1__delete_model_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.DeleteModelResponse",
+  "DeleteModelResponse",
+  "Enrich__V1__DeleteModelResponse",
+  "enrich.v1",
+  sizeof(Enrich__V1__DeleteModelResponse),
+  0,
+  enrich__v1__delete_model_response__field_descriptors,
+  enrich__v1__delete_model_response__field_indices_by_name,
+  0,  enrich__v1__delete_model_response__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__delete_model_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor enrich__v1__audit_event__field_descriptors[11] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__AuditEvent, id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "at_ms",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__AuditEvent, at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "token_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__AuditEvent, token_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "token_name",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__AuditEvent, token_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "peer",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__AuditEvent, peer),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "method",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__AuditEvent, method),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "object",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__AuditEvent, object),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "before_json",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__AuditEvent, before_json),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "after_json",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__AuditEvent, after_json),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "outcome_code",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__AuditEvent, outcome_code),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "outcome_message",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__AuditEvent, outcome_message),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__audit_event__field_indices_by_name[] = {
+  8,   /* field[8] = after_json */
+  1,   /* field[1] = at_ms */
+  7,   /* field[7] = before_json */
+  0,   /* field[0] = id */
+  5,   /* field[5] = method */
+  6,   /* field[6] = object */
+  9,   /* field[9] = outcome_code */
+  10,   /* field[10] = outcome_message */
+  4,   /* field[4] = peer */
+  2,   /* field[2] = token_id */
+  3,   /* field[3] = token_name */
+};
+static const ProtobufCIntRange enrich__v1__audit_event__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 11 }
+};
+const ProtobufCMessageDescriptor enrich__v1__audit_event__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.AuditEvent",
+  "AuditEvent",
+  "Enrich__V1__AuditEvent",
+  "enrich.v1",
+  sizeof(Enrich__V1__AuditEvent),
+  11,
+  enrich__v1__audit_event__field_descriptors,
+  enrich__v1__audit_event__field_indices_by_name,
+  1,  enrich__v1__audit_event__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__audit_event__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor enrich__v1__list_audit_request__field_descriptors[6] =
+{
+  {
+    "method",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__ListAuditRequest, method),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "token_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__ListAuditRequest, token_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "object",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__ListAuditRequest, object),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "since_ms",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__ListAuditRequest, since_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "before_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__ListAuditRequest, before_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "limit",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__ListAuditRequest, limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__list_audit_request__field_indices_by_name[] = {
+  4,   /* field[4] = before_id */
+  5,   /* field[5] = limit */
+  0,   /* field[0] = method */
+  2,   /* field[2] = object */
+  3,   /* field[3] = since_ms */
+  1,   /* field[1] = token_id */
+};
+static const ProtobufCIntRange enrich__v1__list_audit_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor enrich__v1__list_audit_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.ListAuditRequest",
+  "ListAuditRequest",
+  "Enrich__V1__ListAuditRequest",
+  "enrich.v1",
+  sizeof(Enrich__V1__ListAuditRequest),
+  6,
+  enrich__v1__list_audit_request__field_descriptors,
+  enrich__v1__list_audit_request__field_indices_by_name,
+  1,  enrich__v1__list_audit_request__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__list_audit_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor enrich__v1__list_audit_response__field_descriptors[1] =
+{
+  {
+    "events",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Enrich__V1__ListAuditResponse, n_events),
+    offsetof(Enrich__V1__ListAuditResponse, events),
+    &enrich__v1__audit_event__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__list_audit_response__field_indices_by_name[] = {
+  0,   /* field[0] = events */
+};
+static const ProtobufCIntRange enrich__v1__list_audit_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor enrich__v1__list_audit_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.ListAuditResponse",
+  "ListAuditResponse",
+  "Enrich__V1__ListAuditResponse",
+  "enrich.v1",
+  sizeof(Enrich__V1__ListAuditResponse),
+  1,
+  enrich__v1__list_audit_response__field_descriptors,
+  enrich__v1__list_audit_response__field_indices_by_name,
+  1,  enrich__v1__list_audit_response__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__list_audit_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor enrich__v1__admin__method_descriptors[14] =
 {
   { "CreateModel", &enrich__v1__create_model_request__descriptor, &enrich__v1__model__descriptor },
   { "GetModel", &enrich__v1__get_model_request__descriptor, &enrich__v1__model__descriptor },
   { "ListModels", &enrich__v1__list_models_request__descriptor, &enrich__v1__list_models_response__descriptor },
+  { "UpdateModel", &enrich__v1__update_model_request__descriptor, &enrich__v1__model__descriptor },
+  { "DeleteModel", &enrich__v1__delete_model_request__descriptor, &enrich__v1__delete_model_response__descriptor },
+  { "ListAudit", &enrich__v1__list_audit_request__descriptor, &enrich__v1__list_audit_response__descriptor },
   { "CreateDestination", &enrich__v1__create_destination_request__descriptor, &enrich__v1__destination__descriptor },
   { "GetDestination", &enrich__v1__get_destination_request__descriptor, &enrich__v1__destination__descriptor },
   { "ListDestinations", &enrich__v1__list_destinations_request__descriptor, &enrich__v1__list_destinations_response__descriptor },
@@ -1374,17 +2102,20 @@ static const ProtobufCMethodDescriptor enrich__v1__admin__method_descriptors[11]
   { "RevokeToken", &enrich__v1__revoke_token_request__descriptor, &enrich__v1__token__descriptor },
 };
 const unsigned enrich__v1__admin__method_indices_by_name[] = {
-  3,        /* CreateDestination */
+  6,        /* CreateDestination */
   0,        /* CreateModel */
-  8,        /* CreateToken */
-  7,        /* DeleteDestination */
-  4,        /* GetDestination */
+  11,        /* CreateToken */
+  10,        /* DeleteDestination */
+  4,        /* DeleteModel */
+  7,        /* GetDestination */
   1,        /* GetModel */
-  5,        /* ListDestinations */
+  5,        /* ListAudit */
+  8,        /* ListDestinations */
   2,        /* ListModels */
-  9,        /* ListTokens */
-  10,        /* RevokeToken */
-  6         /* UpdateDestination */
+  12,        /* ListTokens */
+  13,        /* RevokeToken */
+  9,        /* UpdateDestination */
+  3         /* UpdateModel */
 };
 const ProtobufCServiceDescriptor enrich__v1__admin__descriptor =
 {
@@ -1393,7 +2124,7 @@ const ProtobufCServiceDescriptor enrich__v1__admin__descriptor =
   "Admin",
   "Enrich__V1__Admin",
   "enrich.v1",
-  11,
+  14,
   enrich__v1__admin__method_descriptors,
   enrich__v1__admin__method_indices_by_name
 };
@@ -1421,13 +2152,37 @@ void enrich__v1__admin__list_models(ProtobufCService *service,
   assert(service->descriptor == &enrich__v1__admin__descriptor);
   service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void enrich__v1__admin__update_model(ProtobufCService *service,
+                                     const Enrich__V1__UpdateModelRequest *input,
+                                     Enrich__V1__Model_Closure closure,
+                                     void *closure_data)
+{
+  assert(service->descriptor == &enrich__v1__admin__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void enrich__v1__admin__delete_model(ProtobufCService *service,
+                                     const Enrich__V1__DeleteModelRequest *input,
+                                     Enrich__V1__DeleteModelResponse_Closure closure,
+                                     void *closure_data)
+{
+  assert(service->descriptor == &enrich__v1__admin__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void enrich__v1__admin__list_audit(ProtobufCService *service,
+                                   const Enrich__V1__ListAuditRequest *input,
+                                   Enrich__V1__ListAuditResponse_Closure closure,
+                                   void *closure_data)
+{
+  assert(service->descriptor == &enrich__v1__admin__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void enrich__v1__admin__create_destination(ProtobufCService *service,
                                            const Enrich__V1__CreateDestinationRequest *input,
                                            Enrich__V1__Destination_Closure closure,
                                            void *closure_data)
 {
   assert(service->descriptor == &enrich__v1__admin__descriptor);
-  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void enrich__v1__admin__get_destination(ProtobufCService *service,
                                         const Enrich__V1__GetDestinationRequest *input,
@@ -1435,7 +2190,7 @@ void enrich__v1__admin__get_destination(ProtobufCService *service,
                                         void *closure_data)
 {
   assert(service->descriptor == &enrich__v1__admin__descriptor);
-  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void enrich__v1__admin__list_destinations(ProtobufCService *service,
                                           const Enrich__V1__ListDestinationsRequest *input,
@@ -1443,7 +2198,7 @@ void enrich__v1__admin__list_destinations(ProtobufCService *service,
                                           void *closure_data)
 {
   assert(service->descriptor == &enrich__v1__admin__descriptor);
-  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void enrich__v1__admin__update_destination(ProtobufCService *service,
                                            const Enrich__V1__UpdateDestinationRequest *input,
@@ -1451,7 +2206,7 @@ void enrich__v1__admin__update_destination(ProtobufCService *service,
                                            void *closure_data)
 {
   assert(service->descriptor == &enrich__v1__admin__descriptor);
-  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void enrich__v1__admin__delete_destination(ProtobufCService *service,
                                            const Enrich__V1__DeleteDestinationRequest *input,
@@ -1459,7 +2214,7 @@ void enrich__v1__admin__delete_destination(ProtobufCService *service,
                                            void *closure_data)
 {
   assert(service->descriptor == &enrich__v1__admin__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void enrich__v1__admin__create_token(ProtobufCService *service,
                                      const Enrich__V1__CreateTokenRequest *input,
@@ -1467,7 +2222,7 @@ void enrich__v1__admin__create_token(ProtobufCService *service,
                                      void *closure_data)
 {
   assert(service->descriptor == &enrich__v1__admin__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void enrich__v1__admin__list_tokens(ProtobufCService *service,
                                     const Enrich__V1__ListTokensRequest *input,
@@ -1475,7 +2230,7 @@ void enrich__v1__admin__list_tokens(ProtobufCService *service,
                                     void *closure_data)
 {
   assert(service->descriptor == &enrich__v1__admin__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void enrich__v1__admin__revoke_token(ProtobufCService *service,
                                      const Enrich__V1__RevokeTokenRequest *input,
@@ -1483,7 +2238,7 @@ void enrich__v1__admin__revoke_token(ProtobufCService *service,
                                      void *closure_data)
 {
   assert(service->descriptor == &enrich__v1__admin__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void enrich__v1__admin__init (Enrich__V1__Admin_Service *service,
                               Enrich__V1__Admin_ServiceDestroy destroy)

@@ -62,6 +62,7 @@ public final class Catalog: Sendable {
         }
         Self.registerDestinationMigrations(&migrator)
         Self.registerTokenMigrations(&migrator)
+        Self.registerAuditMigrations(&migrator)
         return migrator
     }
 
@@ -117,6 +118,45 @@ public final class Catalog: Sendable {
             model.columns = columns
             model.version += 1
             try model.update(db)
+        }
+    }
+
+    /// Replaces a model's source and key (and columns) when its version is `expectedVersion` (0 skips the
+    /// check), bumping the version.
+    /// - Throws: `.modelNotFound`, `.versionConflict`.
+    public func updateModel(_ model: ModelRecord, expectedVersion: Int64) throws(CatalogError) -> ModelRecord {
+        try self.write { db in
+            guard let stored = try ModelRecord.fetchOne(db, key: model.name) else { throw CatalogError.modelNotFound(name: model.name) }
+            if expectedVersion != 0 && expectedVersion != stored.version {
+                throw CatalogError.versionConflict(name: model.name, expected: expectedVersion, actual: stored.version)
+            }
+            var updated = model
+            updated.createdAtMilliseconds = stored.createdAtMilliseconds
+            updated.version = stored.version + 1
+            try updated.update(db)
+            return updated
+        }
+    }
+
+    /// The destination mappings that match on `model`, as (destination, mapping) names.
+    public func mappingsUsing(model: String) throws(CatalogError) -> [(destination: String, mapping: String)] {
+        try self.read { db in
+            try DestinationMappingRow.order(Column("destination"), Column("position")).fetchAll(db)
+                .filter { row in row.matches.contains { $0.model == model } }
+                .map { (destination: $0.destination, mapping: $0.name) }
+        }
+    }
+
+    /// Deletes a model and its sync runs, unless a destination mapping uses it.
+    /// - Throws: `.modelNotFound`, `.modelInUse` naming the mappings.
+    public func deleteModel(name: String) throws(CatalogError) {
+        try self.write { db in
+            guard try ModelRecord.exists(db, key: name) else { throw CatalogError.modelNotFound(name: name) }
+            let users = try DestinationMappingRow.fetchAll(db).filter { $0.matches.contains { $0.model == name } }
+            guard users.isEmpty else {
+                throw CatalogError.modelInUse(name: name, by: users.map { "\($0.destination)/\($0.name)" })
+            }
+            _ = try ModelRecord.deleteOne(db, key: name)
         }
     }
 

@@ -5,6 +5,8 @@ public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
     case runNotFound(id: Int64)
     case destinationNotFound(name: String)
     case tokenNotFound(id: String)
+    /// A delete refused because other objects depend on this one; `by` names them.
+    case modelInUse(name: String, by: [String])
     case tokenAlreadyExists(name: String)
     case destinationAlreadyExists(name: String)
     /// An update named a version that is no longer current: someone else changed the object first.
@@ -19,6 +21,8 @@ public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
         case .runNotFound(let id): "sync run \(id) does not exist"
         case .destinationNotFound(let name): "destination '\(name)' does not exist"
         case .tokenNotFound(let id): "token '\(id)' does not exist"
+        case .modelInUse(let name, let users):
+            "model '\(name)' is used by destination mappings \(users.joined(separator: ", ")); change or delete them first"
         case .tokenAlreadyExists(let name): "a token named '\(name)' already exists"
         case .destinationAlreadyExists(let name): "destination '\(name)' already exists"
         case .versionConflict(let name, let expected, let actual):

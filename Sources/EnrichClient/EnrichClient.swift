@@ -184,6 +184,20 @@ public final class EnrichClient: Sendable {
         try await self.call(Methods.listModels, ListModelsRequest(pageSize: pageSize, pageToken: pageToken))
     }
 
+    public func updateModel(_ request: UpdateModelRequest) async throws -> Model {
+        try await self.call(Methods.updateModel, request)
+    }
+
+    public func deleteModel(_ name: String) async throws {
+        let _: DeleteModelResponse = try await self.call(Methods.deleteModel, DeleteModelRequest(name: name))
+    }
+
+    /// The audit trail, newest first, filtered as `request` says.
+    public func listAudit(_ request: ListAuditRequest = ListAuditRequest()) async throws -> [AuditEvent] {
+        let response: ListAuditResponse = try await self.call(Methods.listAudit, request)
+        return response.events
+    }
+
     public func health() async throws -> HealthCheckResponse {
         try await self.call(Methods.healthCheck, HealthCheckRequest())
     }

@@ -6,6 +6,7 @@ import NIOPosix
 import RPCTransport
 import Services
 public import SyncEngine
+import Synchronization
 import Warehouses
 
 #if canImport(Glibc)
@@ -21,6 +22,7 @@ public final class EnrichServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let server: RPCServer
     private let logger: Logger
+    private let pruner = Mutex<Task<Void, Never>?>(nil)
 
     /// Opens the catalog, loads TLS material and builds the services; nothing listens yet.
     /// - Throws: `ServerError` naming the file or setting that is wrong.
@@ -107,6 +109,7 @@ public final class EnrichServer: Sendable {
     /// - Returns: the bound address (the real port when configured with 0).
     @discardableResult
     public func start() async throws -> BoundAddress {
+        self.startAuditPruning()
         do {
             let address = try await self.server.start()
             return BoundAddress(host: address.ipAddress ?? self.configuration.host, port: address.port ?? 0)
@@ -115,8 +118,30 @@ public final class EnrichServer: Sendable {
         }
     }
 
+    /// Prunes audit events past the retention now and then every hour, until the server stops.
+    private func startAuditPruning() {
+        let catalog = self.catalog
+        let retention = self.configuration.auditRetention
+        let logger = self.logger
+        let task = Task {
+            while !Task.isCancelled {
+                let (seconds, _) = retention.components
+                let cutoff = WallClock.wallMilliseconds() - seconds * 1_000
+                do {
+                    let pruned = try catalog.pruneAudit(before: cutoff)
+                    if pruned > 0 { logger.info("pruned \(pruned) audit event(s) older than the retention") }
+                } catch {
+                    logger.warning("cannot prune the audit trail: \(error)")
+                }
+                try? await Task.sleep(for: .seconds(3_600))
+            }
+        }
+        self.pruner.withLock { $0 = task }
+    }
+
     /// Stops listening, stops running syncs and shuts the event loops down.
     public func stop() async {
+        self.pruner.withLock { $0?.cancel() }
         try? await self.server.stop()
         await self.engine.cancelAll()
         await self.engine.waitForRuns()

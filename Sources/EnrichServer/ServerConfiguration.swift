@@ -27,6 +27,8 @@ public struct ServerConfiguration: Sendable {
     /// The owner token to create on first start (when the catalog has no token). When nil, a random one is
     /// made and written to `ownerTokenPath`.
     public var bootstrapToken: String?
+    /// How long audit events are kept; older ones are pruned at start and every hour.
+    public var auditRetention: Duration = .seconds(90 * 86_400)
     /// Where a generated first owner token is written (mode 0600); `<data-dir>/owner.token` by default.
     public var ownerTokenPath: String?
 

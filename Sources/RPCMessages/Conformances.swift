@@ -47,3 +47,9 @@ extension CreateTokenResponse: RPCMessage {}
 extension ListTokensRequest: RPCMessage {}
 extension ListTokensResponse: RPCMessage {}
 extension RevokeTokenRequest: RPCMessage {}
+extension UpdateModelRequest: RPCMessage {}
+extension DeleteModelRequest: RPCMessage {}
+extension DeleteModelResponse: RPCMessage {}
+extension AuditEvent: RPCMessage {}
+extension ListAuditRequest: RPCMessage {}
+extension ListAuditResponse: RPCMessage {}

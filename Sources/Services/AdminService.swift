@@ -13,11 +13,58 @@ struct AdminService: Sendable {
     let limits: Limits
     let defaultWarehouse: String
     let now: @Sendable () -> Int64
+    let audit: AuditLog
 
     func register(into registry: inout ServiceRegistry) {
-        registry.unary(Methods.createModel) { (request: CreateModelRequest, _) in try await self.createModel(request) }
+        registry.unary(Methods.createModel) { (request: CreateModelRequest, context) in
+            try await self.audit.write(context, object: "model \(request.name)", before: { "" }) {
+                let model = try await self.createModel(request)
+                return (model, AuditLog.json(try? self.catalog.model(named: request.name)))
+            }
+        }
         registry.unary(Methods.getModel) { (request: GetModelRequest, _) in try self.getModel(request) }
         registry.unary(Methods.listModels) { (request: ListModelsRequest, _) in try self.listModels(request) }
+        registry.unary(Methods.updateModel) { (request: UpdateModelRequest, context) in
+            try await self.audit.write(
+                context, object: "model \(request.name)", before: { AuditLog.json(try? self.catalog.model(named: request.name)) }
+            ) {
+                let updated = try await self.updateModel(request)
+                return (Model(updated, cachedRows: self.cache.snapshot(of: updated.name)?.rowCount ?? 0), AuditLog.json(updated))
+            }
+        }
+        registry.unary(Methods.deleteModel) { (request: DeleteModelRequest, context) in
+            try await self.audit.write(
+                context, object: "model \(request.name)", before: { AuditLog.json(try? self.catalog.model(named: request.name)) }
+            ) {
+                try Validation.name(request.name, kind: "model", limit: self.limits.maxNameBytes)
+                guard !(await self.engine.isRunning(model: request.name)) else {
+                    throw RPCError(.failedPrecondition, "model '\(request.name)' is syncing; delete it when the run ends")
+                }
+                try self.catalog.deleteModel(name: request.name)
+                self.cache.remove(model: request.name)
+                return (DeleteModelResponse(), "")
+            }
+        }
+    }
+
+    /// Checks and introspects a model's new source, then stores it if the version is current.
+    func updateModel(_ request: UpdateModelRequest) async throws -> ModelRecord {
+        try Validation.name(request.name, kind: "model", limit: self.limits.maxNameBytes)
+        let current = try self.catalog.model(named: request.name)
+        let hasTable = !request.table.isEmpty
+        let hasQuery = !request.query.isEmpty
+        guard hasTable != hasQuery else {
+            throw RPCError(.invalidArgument, "a model reads exactly one of a table or a query; \(hasTable ? "both" : "neither") given")
+        }
+        guard !request.primaryKey.isEmpty else { throw RPCError(.invalidArgument, "primary key is empty") }
+        let source: ModelSource = hasTable ? .table(request.table) : .query(request.query)
+        let columns = try await self.engine.introspect(warehouse: current.warehouse, source: source, primaryKey: request.primaryKey)
+        var record = current
+        record.sourceTable = request.table
+        record.sourceQuery = request.query
+        record.primaryKey = request.primaryKey
+        record.columns = columns.map { CatalogColumn(name: $0.name, type: $0.type.rawValue, sourceType: $0.sourceType) }
+        return try self.catalog.updateModel(record, expectedVersion: Int64(clamping: request.expectedVersion))
     }
 
     func createModel(_ request: CreateModelRequest) async throws -> Model {

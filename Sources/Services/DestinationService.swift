@@ -11,18 +11,31 @@ struct DestinationService: Sendable {
     let registry: DestinationRegistry
     let limits: Limits
     let now: @Sendable () -> Int64
+    let audit: AuditLog
+
+    private func stored(_ name: String) -> String { AuditLog.json(try? self.catalog.destination(named: name)) }
 
     func register(into registry: inout ServiceRegistry) {
-        registry.unary(Methods.createDestination) { (request: CreateDestinationRequest, _) in try self.create(request) }
+        registry.unary(Methods.createDestination) { (request: CreateDestinationRequest, context) in
+            try await self.audit.write(context, object: "destination \(request.name)", before: { "" }) {
+                (try self.create(request), self.stored(request.name))
+            }
+        }
         registry.unary(Methods.getDestination) { (request: GetDestinationRequest, _) in try self.get(request) }
         registry.unary(Methods.listDestinations) { (request: ListDestinationsRequest, _) in try self.list(request) }
-        registry.unary(Methods.updateDestination) { (request: UpdateDestinationRequest, _) in try self.update(request) }
-        registry.unary(Methods.deleteDestination) { (request: DeleteDestinationRequest, _) in
-            try Validation.name(request.name, kind: "destination", limit: self.limits.maxNameBytes)
-            try self.catalog.deleteDestination(name: request.name)
-            self.registry.invalidate(request.name)
-            self.registry.forgetStats(for: request.name)
-            return DeleteDestinationResponse()
+        registry.unary(Methods.updateDestination) { (request: UpdateDestinationRequest, context) in
+            try await self.audit.write(context, object: "destination \(request.name)", before: { self.stored(request.name) }) {
+                (try self.update(request), self.stored(request.name))
+            }
+        }
+        registry.unary(Methods.deleteDestination) { (request: DeleteDestinationRequest, context) in
+            try await self.audit.write(context, object: "destination \(request.name)", before: { self.stored(request.name) }) {
+                try Validation.name(request.name, kind: "destination", limit: self.limits.maxNameBytes)
+                try self.catalog.deleteDestination(name: request.name)
+                self.registry.invalidate(request.name)
+                self.registry.forgetStats(for: request.name)
+                return (DeleteDestinationResponse(), "")
+            }
         }
     }
 

@@ -13,6 +13,7 @@ extension CatalogError: RPCErrorConvertible {
         case .modelNotFound, .runNotFound, .destinationNotFound, .tokenNotFound: RPCError(.notFound, self.description)
         case .modelAlreadyExists, .destinationAlreadyExists, .tokenAlreadyExists: RPCError(.alreadyExists, self.description)
         case .versionConflict: RPCError(.aborted, self.description)
+        case .modelInUse: RPCError(.failedPrecondition, self.description)
         case .storage: RPCError(.internalError, "catalog storage error")
         }
     }

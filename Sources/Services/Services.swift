@@ -16,6 +16,7 @@ public struct Services: Sendable {
     let tokens: TokenService
     /// Checks every call's token and role.
     public let authority: TokenAuthority
+    let audit: AuditLog
 
     /// - Throws: when the catalog's tokens cannot be read.
     public init(
@@ -23,15 +24,18 @@ public struct Services: Sendable {
         now: @escaping @Sendable () -> Int64 = { WallClock.wallMilliseconds() }
     ) throws {
         self.authority = try TokenAuthority(catalog: catalog, now: now)
-        self.tokens = TokenService(authority: self.authority, catalog: catalog, limits: limits)
+        let audit = AuditLog(catalog: catalog, authority: self.authority, now: now)
+        self.audit = audit
+        self.tokens = TokenService(authority: self.authority, catalog: catalog, limits: limits, audit: audit)
         self.admin = AdminService(
-            catalog: catalog, cache: cache, engine: engine, limits: limits, defaultWarehouse: defaultWarehouse, now: now
+            catalog: catalog, cache: cache, engine: engine, limits: limits, defaultWarehouse: defaultWarehouse, now: now,
+            audit: audit
         )
-        self.sync = SyncService(engine: engine) { model, limit in
+        self.sync = SyncService(engine: engine, catalogRuns: { model, limit in
             try catalog.runs(model: model, limit: limit).map(SyncRun.init)
-        }
+        }, audit: audit)
         let registry = DestinationRegistry(catalog: catalog)
-        self.destinations = DestinationService(catalog: catalog, registry: registry, limits: limits, now: now)
+        self.destinations = DestinationService(catalog: catalog, registry: registry, limits: limits, now: now, audit: audit)
         self.enrich = EnrichService(
             cache: cache, catalog: catalog, limits: limits, destinations: registry, destinationService: self.destinations
         )
@@ -48,7 +52,15 @@ public struct Services: Sendable {
         self.health.register(into: &registry)
         self.tokens.register(into: &registry)
         let authority = self.authority
-        registry.authorizer = { context throws(RPCError) in try authority.authorize(context) }
+        let audit = self.audit
+        registry.authorizer = { context throws(RPCError) in
+            do throws(RPCError) {
+                try authority.authorize(context)
+            } catch {
+                audit.refused(context, error: error)
+                throw error
+            }
+        }
         return registry
     }
 }

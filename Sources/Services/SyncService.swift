@@ -6,14 +6,18 @@ import SyncEngine
 struct SyncService: Sendable {
     let engine: SyncEngine
     let catalogRuns: @Sendable (String, Int) throws -> [SyncRun]
+    let audit: AuditLog
 
     /// Most runs one ListSyncRuns returns.
     static let maxListedRuns = 1_000
 
     func register(into registry: inout ServiceRegistry) {
-        registry.unary(Methods.triggerSync) { (request: TriggerSyncRequest, _) in
-            guard !request.model.isEmpty else { throw RPCError(.invalidArgument, "model name is empty") }
-            return SyncRun(try await self.engine.trigger(model: request.model))
+        registry.unary(Methods.triggerSync) { (request: TriggerSyncRequest, context) in
+            try await self.audit.write(context, object: "model \(request.model)", before: { "" }) {
+                guard !request.model.isEmpty else { throw RPCError(.invalidArgument, "model name is empty") }
+                let run = SyncRun(try await self.engine.trigger(model: request.model))
+                return (run, "{\"sync_run\":\(run.id)}")
+            }
         }
         registry.unary(Methods.getSyncRun) { (request: GetSyncRunRequest, _) in
             guard request.id > 0, request.id <= UInt64(Int64.max) else {

@@ -132,6 +132,9 @@ public actor SyncEngine {
         for task in tasks { await task.value }
     }
 
+    /// Whether a run of `model` is going.
+    public func isRunning(model: String) -> Bool { self.running[model] != nil }
+
     /// Asks running scans to stop; their runs end as failed.
     public func cancelAll() {
         for progress in self.running.values { progress.cancel() }

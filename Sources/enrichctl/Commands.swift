@@ -25,8 +25,51 @@ struct Health: AsyncParsableCommand {
 
 struct Models: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create, list and show models.", subcommands: [Create.self, List.self, Get.self]
+        abstract: "Create, list, show, change and delete models.", subcommands: [Create.self, List.self, Get.self, Update.self, Delete.self]
     )
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a model's table or query and key; columns are introspected again.",
+            discussion: "Example (refused if someone changed it since version 2):\n  enrichctl models update users --table users_v2 --primary-key id --expected-version 2"
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Model name.") var name: String
+        @Option(help: "Warehouse table to read.") var table: String?
+        @Option(help: "SQL query to read instead of a table.") var query: String?
+        @Option(help: "Primary-key column.") var primaryKey: String
+        @Option(help: "Version you read; refused if it changed (0 skips the check).") var expectedVersion: UInt64 = 0
+
+        func validate() throws {
+            guard (self.table == nil) != (self.query == nil) else { throw ValidationError("give exactly one of --table and --query") }
+        }
+
+        func run() async throws {
+            try await withClient(self.connection) { client in
+                let model = try await client.updateModel(UpdateModelRequest(
+                    name: self.name, table: self.table ?? "", query: self.query ?? "", primaryKey: self.primaryKey,
+                    expectedVersion: self.expectedVersion
+                ))
+                if self.connection.json { printJSON(model.json) } else { printModel(model) }
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a model and its sync history (refused while a destination mapping uses it).",
+            discussion: "Example:\n  enrichctl models delete old_users"
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Model name.") var name: String
+
+        func run() async throws {
+            try await withClient(self.connection) { client in
+                try await client.deleteModel(self.name)
+                if self.connection.json { printJSON(.object(JSONObject([("deleted", .string(self.name))]))) } else { print("deleted \(self.name)") }
+            }
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -50,6 +50,7 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Serve without TLS. INSECURE: tokens and data cross the network in the clear.")
     var insecurePlaintext = false
     @Option(help: "Event-loop threads (default: one per core).") var threads: Int?
+    @Option(help: "Days the audit trail keeps events (older ones are pruned hourly).") var auditRetentionDays = 90
     @Option(help: "File for the owner token made on first start (default: <data-dir>/owner.token). Set ENRICH_BOOTSTRAP_TOKEN to choose the token instead.")
     var ownerTokenFile: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
@@ -68,6 +69,7 @@ struct Serve: AsyncParsableCommand {
         }
         guard (0...65_535).contains(self.port) else { throw ValidationError("--port must be 0...65535") }
         if let threads = self.threads, !(1...256).contains(threads) { throw ValidationError("--threads must be 1...256") }
+        guard (1...3_650).contains(self.auditRetentionDays) else { throw ValidationError("--audit-retention-days must be 1...3650") }
         guard Logger.Level(rawValue: self.logLevel) != nil else { throw ValidationError("unknown --log-level \(self.logLevel)") }
     }
 
@@ -87,6 +89,7 @@ struct Serve: AsyncParsableCommand {
         configuration.warehousePath = self.warehouse
         configuration.eventLoopThreads = self.threads
         configuration.ownerTokenPath = self.ownerTokenFile
+        configuration.auditRetention = .seconds(Int64(self.auditRetentionDays) * 86_400)
         if let preset = getenv("ENRICH_BOOTSTRAP_TOKEN") {
             let token = String(cString: preset)
             guard token.utf8.count >= 16 else {

@@ -24,6 +24,9 @@ enum SampleCalls {
         case Methods.listTokens: _ = try await client.listTokens()
         case Methods.revokeToken: _ = try await client.revokeToken(id: "tok_ghost")
         case Methods.healthCheck: _ = try await client.health()
+        case Methods.updateModel: _ = try await client.updateModel(UpdateModelRequest(name: "ghost", table: "users", primaryKey: "id"))
+        case Methods.deleteModel: try await client.deleteModel("ghost")
+        case Methods.listAudit: _ = try await client.listAudit()
         default: Issue.record("no sample call for \(method)")
         }
     }
@@ -33,6 +36,7 @@ enum SampleCalls {
         Methods.listSyncRuns, Methods.watchSync, Methods.createDestination, Methods.getDestination,
         Methods.listDestinations, Methods.updateDestination, Methods.deleteDestination, Methods.testMapping,
         Methods.lookup, Methods.enrich, Methods.createToken, Methods.listTokens, Methods.revokeToken, Methods.healthCheck,
+        Methods.updateModel, Methods.deleteModel, Methods.listAudit,
     ]
 
     /// Which roles may call which method: the table the server must enforce, written out again independently.
@@ -52,6 +56,9 @@ enum SampleCalls {
             Methods.enrich.fullName: ["workspace_owner", "entities_admin", "enrich_only"],
             Methods.createToken.fullName: ["workspace_owner"], Methods.listTokens.fullName: ["workspace_owner"],
             Methods.revokeToken.fullName: ["workspace_owner"],
+            Methods.updateModel.fullName: ["workspace_owner", "entities_admin"],
+            Methods.deleteModel.fullName: ["workspace_owner", "entities_admin"],
+            Methods.listAudit.fullName: ["workspace_owner"],
         ]
     }()
 

@@ -31,6 +31,12 @@ typedef struct Enrich__V1__CreateTokenResponse Enrich__V1__CreateTokenResponse;
 typedef struct Enrich__V1__ListTokensRequest Enrich__V1__ListTokensRequest;
 typedef struct Enrich__V1__ListTokensResponse Enrich__V1__ListTokensResponse;
 typedef struct Enrich__V1__RevokeTokenRequest Enrich__V1__RevokeTokenRequest;
+typedef struct Enrich__V1__UpdateModelRequest Enrich__V1__UpdateModelRequest;
+typedef struct Enrich__V1__DeleteModelRequest Enrich__V1__DeleteModelRequest;
+typedef struct Enrich__V1__DeleteModelResponse Enrich__V1__DeleteModelResponse;
+typedef struct Enrich__V1__AuditEvent Enrich__V1__AuditEvent;
+typedef struct Enrich__V1__ListAuditRequest Enrich__V1__ListAuditRequest;
+typedef struct Enrich__V1__ListAuditResponse Enrich__V1__ListAuditResponse;
 
 
 /* --- enums --- */
@@ -221,6 +227,112 @@ struct  Enrich__V1__RevokeTokenRequest
 #define ENRICH__V1__REVOKE_TOKEN_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__revoke_token_request__descriptor) \
     , (char *)protobuf_c_empty_string }
+
+
+struct  Enrich__V1__UpdateModelRequest
+{
+  ProtobufCMessage base;
+  char *name;
+  /*
+   * Exactly one of table and query.
+   */
+  char *table;
+  char *query;
+  char *primary_key;
+  uint64_t expected_version;
+};
+#define ENRICH__V1__UPDATE_MODEL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__update_model_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Enrich__V1__DeleteModelRequest
+{
+  ProtobufCMessage base;
+  char *name;
+};
+#define ENRICH__V1__DELETE_MODEL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__delete_model_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Enrich__V1__DeleteModelResponse
+{
+  ProtobufCMessage base;
+};
+#define ENRICH__V1__DELETE_MODEL_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__delete_model_response__descriptor) \
+     }
+
+
+struct  Enrich__V1__AuditEvent
+{
+  ProtobufCMessage base;
+  uint64_t id;
+  int64_t at_ms;
+  /*
+   * Who: the token (empty when the call had no valid token).
+   */
+  char *token_id;
+  char *token_name;
+  /*
+   * From where.
+   */
+  char *peer;
+  /*
+   * What: the RPC and the object it named ("model users").
+   */
+  char *method;
+  char *object;
+  /*
+   * The object before and after, as JSON without secrets ("" when absent).
+   */
+  char *before_json;
+  char *after_json;
+  /*
+   * The outcome: a status code (0 OK) and its message.
+   */
+  uint32_t outcome_code;
+  char *outcome_message;
+};
+#define ENRICH__V1__AUDIT_EVENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__audit_event__descriptor) \
+    , 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Filters combine; empty ones do not filter.
+ */
+struct  Enrich__V1__ListAuditRequest
+{
+  ProtobufCMessage base;
+  char *method;
+  char *token_id;
+  char *object;
+  int64_t since_ms;
+  /*
+   * Events older than this id (the last id of the previous page).
+   */
+  uint64_t before_id;
+  /*
+   * 0 means 100; at most 1000.
+   */
+  uint32_t limit;
+};
+#define ENRICH__V1__LIST_AUDIT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__list_audit_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0 }
+
+
+struct  Enrich__V1__ListAuditResponse
+{
+  ProtobufCMessage base;
+  size_t n_events;
+  Enrich__V1__AuditEvent **events;
+};
+#define ENRICH__V1__LIST_AUDIT_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__list_audit_response__descriptor) \
+    , 0,NULL }
 
 
 /* Enrich__V1__Model methods */
@@ -470,6 +582,120 @@ Enrich__V1__RevokeTokenRequest *
 void   enrich__v1__revoke_token_request__free_unpacked
                      (Enrich__V1__RevokeTokenRequest *message,
                       ProtobufCAllocator *allocator);
+/* Enrich__V1__UpdateModelRequest methods */
+void   enrich__v1__update_model_request__init
+                     (Enrich__V1__UpdateModelRequest         *message);
+size_t enrich__v1__update_model_request__get_packed_size
+                     (const Enrich__V1__UpdateModelRequest   *message);
+size_t enrich__v1__update_model_request__pack
+                     (const Enrich__V1__UpdateModelRequest   *message,
+                      uint8_t             *out);
+size_t enrich__v1__update_model_request__pack_to_buffer
+                     (const Enrich__V1__UpdateModelRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__UpdateModelRequest *
+       enrich__v1__update_model_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__update_model_request__free_unpacked
+                     (Enrich__V1__UpdateModelRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Enrich__V1__DeleteModelRequest methods */
+void   enrich__v1__delete_model_request__init
+                     (Enrich__V1__DeleteModelRequest         *message);
+size_t enrich__v1__delete_model_request__get_packed_size
+                     (const Enrich__V1__DeleteModelRequest   *message);
+size_t enrich__v1__delete_model_request__pack
+                     (const Enrich__V1__DeleteModelRequest   *message,
+                      uint8_t             *out);
+size_t enrich__v1__delete_model_request__pack_to_buffer
+                     (const Enrich__V1__DeleteModelRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__DeleteModelRequest *
+       enrich__v1__delete_model_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__delete_model_request__free_unpacked
+                     (Enrich__V1__DeleteModelRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Enrich__V1__DeleteModelResponse methods */
+void   enrich__v1__delete_model_response__init
+                     (Enrich__V1__DeleteModelResponse         *message);
+size_t enrich__v1__delete_model_response__get_packed_size
+                     (const Enrich__V1__DeleteModelResponse   *message);
+size_t enrich__v1__delete_model_response__pack
+                     (const Enrich__V1__DeleteModelResponse   *message,
+                      uint8_t             *out);
+size_t enrich__v1__delete_model_response__pack_to_buffer
+                     (const Enrich__V1__DeleteModelResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__DeleteModelResponse *
+       enrich__v1__delete_model_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__delete_model_response__free_unpacked
+                     (Enrich__V1__DeleteModelResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Enrich__V1__AuditEvent methods */
+void   enrich__v1__audit_event__init
+                     (Enrich__V1__AuditEvent         *message);
+size_t enrich__v1__audit_event__get_packed_size
+                     (const Enrich__V1__AuditEvent   *message);
+size_t enrich__v1__audit_event__pack
+                     (const Enrich__V1__AuditEvent   *message,
+                      uint8_t             *out);
+size_t enrich__v1__audit_event__pack_to_buffer
+                     (const Enrich__V1__AuditEvent   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__AuditEvent *
+       enrich__v1__audit_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__audit_event__free_unpacked
+                     (Enrich__V1__AuditEvent *message,
+                      ProtobufCAllocator *allocator);
+/* Enrich__V1__ListAuditRequest methods */
+void   enrich__v1__list_audit_request__init
+                     (Enrich__V1__ListAuditRequest         *message);
+size_t enrich__v1__list_audit_request__get_packed_size
+                     (const Enrich__V1__ListAuditRequest   *message);
+size_t enrich__v1__list_audit_request__pack
+                     (const Enrich__V1__ListAuditRequest   *message,
+                      uint8_t             *out);
+size_t enrich__v1__list_audit_request__pack_to_buffer
+                     (const Enrich__V1__ListAuditRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__ListAuditRequest *
+       enrich__v1__list_audit_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__list_audit_request__free_unpacked
+                     (Enrich__V1__ListAuditRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Enrich__V1__ListAuditResponse methods */
+void   enrich__v1__list_audit_response__init
+                     (Enrich__V1__ListAuditResponse         *message);
+size_t enrich__v1__list_audit_response__get_packed_size
+                     (const Enrich__V1__ListAuditResponse   *message);
+size_t enrich__v1__list_audit_response__pack
+                     (const Enrich__V1__ListAuditResponse   *message,
+                      uint8_t             *out);
+size_t enrich__v1__list_audit_response__pack_to_buffer
+                     (const Enrich__V1__ListAuditResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__ListAuditResponse *
+       enrich__v1__list_audit_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__list_audit_response__free_unpacked
+                     (Enrich__V1__ListAuditResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Enrich__V1__Model_Closure)
@@ -511,6 +737,24 @@ typedef void (*Enrich__V1__ListTokensResponse_Closure)
 typedef void (*Enrich__V1__RevokeTokenRequest_Closure)
                  (const Enrich__V1__RevokeTokenRequest *message,
                   void *closure_data);
+typedef void (*Enrich__V1__UpdateModelRequest_Closure)
+                 (const Enrich__V1__UpdateModelRequest *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__DeleteModelRequest_Closure)
+                 (const Enrich__V1__DeleteModelRequest *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__DeleteModelResponse_Closure)
+                 (const Enrich__V1__DeleteModelResponse *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__AuditEvent_Closure)
+                 (const Enrich__V1__AuditEvent *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__ListAuditRequest_Closure)
+                 (const Enrich__V1__ListAuditRequest *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__ListAuditResponse_Closure)
+                 (const Enrich__V1__ListAuditResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -530,6 +774,18 @@ struct Enrich__V1__Admin_Service
                       const Enrich__V1__ListModelsRequest *input,
                       Enrich__V1__ListModelsResponse_Closure closure,
                       void *closure_data);
+  void (*update_model)(Enrich__V1__Admin_Service *service,
+                       const Enrich__V1__UpdateModelRequest *input,
+                       Enrich__V1__Model_Closure closure,
+                       void *closure_data);
+  void (*delete_model)(Enrich__V1__Admin_Service *service,
+                       const Enrich__V1__DeleteModelRequest *input,
+                       Enrich__V1__DeleteModelResponse_Closure closure,
+                       void *closure_data);
+  void (*list_audit)(Enrich__V1__Admin_Service *service,
+                     const Enrich__V1__ListAuditRequest *input,
+                     Enrich__V1__ListAuditResponse_Closure closure,
+                     void *closure_data);
   void (*create_destination)(Enrich__V1__Admin_Service *service,
                              const Enrich__V1__CreateDestinationRequest *input,
                              Enrich__V1__Destination_Closure closure,
@@ -573,6 +829,9 @@ void enrich__v1__admin__init (Enrich__V1__Admin_Service *service,
       function_prefix__ ## create_model,\
       function_prefix__ ## get_model,\
       function_prefix__ ## list_models,\
+      function_prefix__ ## update_model,\
+      function_prefix__ ## delete_model,\
+      function_prefix__ ## list_audit,\
       function_prefix__ ## create_destination,\
       function_prefix__ ## get_destination,\
       function_prefix__ ## list_destinations,\
@@ -593,6 +852,18 @@ void enrich__v1__admin__list_models(ProtobufCService *service,
                                     const Enrich__V1__ListModelsRequest *input,
                                     Enrich__V1__ListModelsResponse_Closure closure,
                                     void *closure_data);
+void enrich__v1__admin__update_model(ProtobufCService *service,
+                                     const Enrich__V1__UpdateModelRequest *input,
+                                     Enrich__V1__Model_Closure closure,
+                                     void *closure_data);
+void enrich__v1__admin__delete_model(ProtobufCService *service,
+                                     const Enrich__V1__DeleteModelRequest *input,
+                                     Enrich__V1__DeleteModelResponse_Closure closure,
+                                     void *closure_data);
+void enrich__v1__admin__list_audit(ProtobufCService *service,
+                                   const Enrich__V1__ListAuditRequest *input,
+                                   Enrich__V1__ListAuditResponse_Closure closure,
+                                   void *closure_data);
 void enrich__v1__admin__create_destination(ProtobufCService *service,
                                            const Enrich__V1__CreateDestinationRequest *input,
                                            Enrich__V1__Destination_Closure closure,
@@ -662,6 +933,12 @@ extern const ProtobufCMessageDescriptor enrich__v1__create_token_response__descr
 extern const ProtobufCMessageDescriptor enrich__v1__list_tokens_request__descriptor;
 extern const ProtobufCMessageDescriptor enrich__v1__list_tokens_response__descriptor;
 extern const ProtobufCMessageDescriptor enrich__v1__revoke_token_request__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__update_model_request__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__delete_model_request__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__delete_model_response__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__audit_event__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__list_audit_request__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__list_audit_response__descriptor;
 extern const ProtobufCServiceDescriptor enrich__v1__admin__descriptor;
 extern const ProtobufCServiceDescriptor enrich__v1__health__descriptor;
 

@@ -31,6 +31,9 @@ enum Permissions {
         let traffic: Set<Role> = [.workspaceOwner, .entitiesAdmin, .enrichOnly]
         return [
             Methods.createModel.fullName: manageEntities,
+            Methods.updateModel.fullName: manageEntities,
+            Methods.deleteModel.fullName: manageEntities,
+            Methods.listAudit.fullName: owner,
             Methods.getModel.fullName: readEntities,
             Methods.listModels.fullName: readEntities,
             Methods.triggerSync.fullName: manageEntities,

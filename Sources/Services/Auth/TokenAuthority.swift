@@ -75,6 +75,16 @@ public final class TokenAuthority: Sendable {
         return record
     }
 
+    /// Who a bearer token belongs to, for the audit trail: its id and name, or empty strings when it is not a
+    /// known token. Never fails.
+    func identity(_ bearer: String?) -> (id: String, name: String) {
+        guard let bearer, let record = self.byHash.withLock({ $0[SHA256.hex(bearer)] }) else { return ("", "") }
+        return (record.id, record.name)
+    }
+
+    /// A token's record by id, from the catalog.
+    func token(id: String) -> TokenRecord? { (try? self.catalog.tokens())?.first { $0.id == id } }
+
     /// The check the transport runs before every call.
     public func authorize(_ context: ServerContext) throws(RPCError) {
         let method = context.method.fullName

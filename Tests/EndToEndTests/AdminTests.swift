@@ -1,0 +1,84 @@
+import EnrichClient
+import EventJSON
+import Testing
+
+@Suite("Admin plane: model updates and deletes, and the audit trail")
+struct AdminTests {
+    @Test("Model updates need the current version; deletes are refused while a mapping uses the model")
+    func modelUpdateAndDelete() async throws {
+        let fixture = try await ServerFixture.start(users: 10, products: 10)
+        try await fixture.createAndSyncDemoModels()
+        let client = fixture.client
+        let updated = try await client.updateModel(UpdateModelRequest(
+            name: "users", query: "SELECT id, email FROM users", primaryKey: "id", expectedVersion: 1
+        ))
+        #expect(updated.version == 2 && updated.columns.map(\.name) == ["id", "email"] && updated.query.hasPrefix("SELECT"))
+        await expectRPCError(.aborted, "'users' is at version 2, not 1: it changed since you read it; read it again and retry") {
+            _ = try await client.updateModel(UpdateModelRequest(name: "users", table: "users", primaryKey: "id", expectedVersion: 1))
+        }
+        #expect(try await client.getModel("users").version == 2)
+
+        _ = try await client.createDestination(CreateDestinationRequest(name: "dest", mappings: [
+            DestinationMapping(name: "m1", matches: [ModelMatch(model: "products", matchProperty: "properties.sku")]),
+        ]))
+        await expectRPCError(
+            .failedPrecondition, "model 'products' is used by destination mappings dest/m1; change or delete them first"
+        ) { try await client.deleteModel("products") }
+        #expect(try await client.getModel("products").cachedRows == 10)
+        try await client.deleteModel("users")
+        await expectRPCError(.notFound, "model 'users' does not exist") { _ = try await client.getModel("users") }
+        await expectRPCError(.notFound, "model 'users' does not exist") { _ = try await client.lookup(model: "users", intKeys: [1]) }
+        await fixture.stop()
+    }
+
+    @Test("The audit trail shows a scripted scenario in order, with who, what, before and after, and no secret")
+    func auditScenario() async throws {
+        let fixture = try await ServerFixture.start(users: 10, products: 10)
+        let owner = fixture.client
+        _ = try await owner.createModel(CreateModelRequest(name: "users", table: "users", primaryKey: "id"))
+        _ = try await owner.updateModel(UpdateModelRequest(name: "users", table: "users", primaryKey: "email", expectedVersion: 1))
+        await expectRPCError(.aborted, "'users' is at version 2, not 1: it changed since you read it; read it again and retry") {
+            _ = try await owner.updateModel(UpdateModelRequest(name: "users", table: "users", primaryKey: "id", expectedVersion: 1))
+        }
+        let reader = try await owner.createToken(name: "reader", role: "entities_read_only")
+        let readerClient = try await fixture.client(token: reader.secret)
+        await expectRPCError(.permissionDenied, "role entities_read_only may not call enrich.v1.Admin/DeleteModel") {
+            try await readerClient.deleteModel("users")
+        }
+        try await owner.deleteModel("users")
+
+        let events = try await owner.listAudit().reversed().filter { !$0.method.hasSuffix("Token") }
+        #expect(events.map { "\($0.method.split(separator: "/").last!) \($0.object) \($0.outcomeCode)" } == [
+            "CreateModel model users 0",
+            "UpdateModel model users 0",
+            "UpdateModel model users 10",
+            "DeleteModel  7",
+            "DeleteModel model users 0",
+        ])
+        let created = try #require(events.first)
+        #expect(created.tokenName == "owner" && created.peer.hasPrefix("127.0.0.1:") && created.beforeJSON.isEmpty)
+        #expect(try JSONParser.parse(created.afterJSON)[path: JSONPath("primary_key")!] == .string("id"))
+        let update = events[1]
+        #expect(try JSONParser.parse(update.beforeJSON)[path: JSONPath("version")!] == .int(1))
+        #expect(try JSONParser.parse(update.afterJSON)[path: JSONPath("primary_key")!] == .string("email"))
+        #expect(events[3].tokenName == "reader" && events[3].outcomeMessage.contains("may not call"))
+        #expect(events[4].afterJSON.isEmpty && !events[4].beforeJSON.isEmpty)
+
+        // Token creation is audited without the secret or its hash.
+        let tokenEvents = try await owner.listAudit(ListAuditRequest(method: Methods.createToken.fullName))
+        #expect(tokenEvents.count == 1)
+        let everything = try await owner.listAudit(ListAuditRequest(limit: 1_000))
+        for event in everything {
+            #expect(!event.afterJSON.contains(reader.secret) && !event.beforeJSON.contains(reader.secret))
+            #expect(!event.afterJSON.contains(ServerFixture.ownerToken) && !event.afterJSON.contains("secret"))
+        }
+        let paged = try await owner.listAudit(ListAuditRequest(limit: 2))
+        let next = try await owner.listAudit(ListAuditRequest(beforeID: paged.last!.id, limit: 2))
+        #expect(paged.count == 2 && next.first!.id < paged.last!.id)
+        await expectRPCError(.permissionDenied, "role entities_read_only may not call enrich.v1.Admin/ListAudit") {
+            _ = try await readerClient.listAudit()
+        }
+        await readerClient.close()
+        await fixture.stop()
+    }
+}
