@@ -19,6 +19,8 @@ public final class EnrichClient: Sendable {
             case tls(caFile: String)
             /// TLS, verifying the server against CA certificates given as PEM text.
             case tlsWithCAPEM(String)
+            /// Mutual TLS: verifies the server against `caFile` and presents a client certificate and key.
+            case mutualTLS(caFile: String, certificateFile: String, keyFile: String)
             /// No encryption. Only for a server started with `--insecure-plaintext`.
             case insecurePlaintext
         }
@@ -74,6 +76,11 @@ public final class EnrichClient: Sendable {
         case .tlsWithCAPEM(let pem):
             tls = try TLSContext(configuration: .client(
                 trustRoots: .string(pem), serverName: configuration.serverName ?? configuration.host
+            ))
+        case .mutualTLS(let caFile, let certificateFile, let keyFile):
+            tls = try TLSContext(configuration: .client(
+                trustRoots: .file(caFile), serverName: configuration.serverName ?? configuration.host,
+                certificate: (chain: .file(certificateFile), key: .file(keyFile))
             ))
         case .insecurePlaintext:
             tls = nil

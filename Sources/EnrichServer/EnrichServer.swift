@@ -59,7 +59,8 @@ public final class EnrichServer: Sendable {
         if let files = configuration.tls {
             do {
                 tls = try TLSContext(configuration: .server(
-                    certificateChain: .file(files.certificateChain), privateKey: .file(files.privateKey)
+                    certificateChain: .file(files.certificateChain), privateKey: .file(files.privateKey),
+                    requiringClientCertificatesFrom: files.clientCA.map { .file($0) }
                 ))
             } catch {
                 throw ServerError("\(error)")

@@ -6,10 +6,13 @@ public struct ServerConfiguration: Sendable {
     public struct TLSFiles: Sendable {
         public var certificateChain: String
         public var privateKey: String
+        /// When set, clients must present a certificate signed by a CA in this PEM file (mutual TLS).
+        public var clientCA: String?
 
-        public init(certificateChain: String, privateKey: String) {
+        public init(certificateChain: String, privateKey: String, clientCA: String? = nil) {
             self.certificateChain = certificateChain
             self.privateKey = privateKey
+            self.clientCA = clientCA
         }
     }
 

@@ -21,13 +21,31 @@ public struct TLSConfiguration: Sendable, Hashable {
     }
 
     public var role: Role
+    /// Server only: require every client to present a certificate signed by these roots (mutual TLS).
+    public var clientTrustRoots: PEMSource?
+    /// Client only: the certificate and key to present to a server that asks for one.
+    public var clientCertificate: (chain: PEMSource, key: PEMSource)?
 
-    public static func server(certificateChain: PEMSource, privateKey: PEMSource) -> TLSConfiguration {
-        TLSConfiguration(role: .server(certificateChain: certificateChain, privateKey: privateKey))
+    public static func server(
+        certificateChain: PEMSource, privateKey: PEMSource, requiringClientCertificatesFrom roots: PEMSource? = nil
+    ) -> TLSConfiguration {
+        TLSConfiguration(role: .server(certificateChain: certificateChain, privateKey: privateKey), clientTrustRoots: roots)
     }
 
-    public static func client(trustRoots: PEMSource?, serverName: String?) -> TLSConfiguration {
-        TLSConfiguration(role: .client(trustRoots: trustRoots, serverName: serverName))
+    public static func client(
+        trustRoots: PEMSource?, serverName: String?, certificate: (chain: PEMSource, key: PEMSource)? = nil
+    ) -> TLSConfiguration {
+        TLSConfiguration(role: .client(trustRoots: trustRoots, serverName: serverName), clientCertificate: certificate)
+    }
+
+    public static func == (lhs: TLSConfiguration, rhs: TLSConfiguration) -> Bool {
+        lhs.role == rhs.role && lhs.clientTrustRoots == rhs.clientTrustRoots
+            && lhs.clientCertificate?.chain == rhs.clientCertificate?.chain && lhs.clientCertificate?.key == rhs.clientCertificate?.key
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(self.role)
+        hasher.combine(self.clientTrustRoots)
     }
 }
 
@@ -104,10 +122,22 @@ public final class TLSContext: @unchecked Sendable {
             guard SSL_CTX_check_private_key(context) == 1 else {
                 throw .configuration(drainErrorQueue(fallback: "private key does not match the certificate"))
             }
+            if let roots = configuration.clientTrustRoots {
+                // Mutual TLS: a client without a certificate signed by these roots fails the handshake.
+                try Self.trust(roots, context: context)
+                SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
+            }
         case .client(let roots, let serverName):
             self.serverName = serverName
             try Self.trust(roots, context: context)
             SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
+            if let certificate = configuration.clientCertificate {
+                try Self.useCertificate(certificate.chain, context: context)
+                try Self.usePrivateKey(certificate.key, context: context)
+                guard SSL_CTX_check_private_key(context) == 1 else {
+                    throw .configuration(drainErrorQueue(fallback: "client key does not match the client certificate"))
+                }
+            }
         }
     }
 
@@ -167,6 +197,7 @@ public final class TLSContext: @unchecked Sendable {
     private static func trust(_ source: PEMSource?, context: OpaquePointer) throws(TLSError) {
         switch source {
         case nil:
+            // 1 on success, 0 when the default locations cannot be read.
             guard SSL_CTX_set_default_verify_paths(context) == 1 else {
                 throw .configuration(drainErrorQueue(fallback: "cannot load the system trust roots"))
             }

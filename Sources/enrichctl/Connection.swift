@@ -11,6 +11,8 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "CA certificate (PEM) to verify the server (env ENRICH_CA_FILE; default certs/ca.pem).")
     var caFile: String?
     @Option(help: "Name the server certificate must carry (default: the host).") var serverName: String?
+    @Option(help: "Client certificate (PEM) for a server that requires mutual TLS (env ENRICH_CLIENT_CERT).") var clientCert: String?
+    @Option(help: "Client key (PEM) for --client-cert (env ENRICH_CLIENT_KEY).") var clientKey: String?
     @Option(help: "API token (env ENRICH_TOKEN).") var token: String?
     @Option(help: "File holding the API token (env ENRICH_TOKEN_FILE), e.g. data/owner.token.") var tokenFile: String?
     @Flag(help: "Connect without TLS, to a server run with --insecure-plaintext. INSECURE.") var insecurePlaintext = false
@@ -33,8 +35,13 @@ struct ConnectionOptions: ParsableArguments {
             throw ValidationError("--server must be host:port, got '\(server)'")
         }
         let host = String(server[..<colon])
-        let security: EnrichClient.Configuration.Security = self.insecurePlaintext
-            ? .insecurePlaintext : .tls(caFile: self.caFile ?? Self.environment("ENRICH_CA_FILE") ?? "certs/ca.pem")
+        let caFile = self.caFile ?? Self.environment("ENRICH_CA_FILE") ?? "certs/ca.pem"
+        var security: EnrichClient.Configuration.Security = self.insecurePlaintext ? .insecurePlaintext : .tls(caFile: caFile)
+        if let certificate = self.clientCert ?? Self.environment("ENRICH_CLIENT_CERT"),
+           let key = self.clientKey ?? Self.environment("ENRICH_CLIENT_KEY"), !self.insecurePlaintext
+        {
+            security = .mutualTLS(caFile: caFile, certificateFile: certificate, keyFile: key)
+        }
         do {
             return try await EnrichClient.connect(.init(
                 host: host, port: port, security: security, serverName: self.serverName,

@@ -47,6 +47,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Embedded warehouse SQLite file (default: <data-dir>/warehouse.sqlite).") var warehouse: String?
     @Option(help: "PEM file with the server certificate chain.") var tlsCert: String?
     @Option(help: "PEM file with the server private key.") var tlsKey: String?
+    @Option(help: "Require client certificates signed by a CA in this PEM file (mutual TLS).") var clientCA: String?
     @Flag(help: "Serve without TLS. INSECURE: tokens and data cross the network in the clear.")
     var insecurePlaintext = false
     @Option(help: "Event-loop threads (default: one per core).") var threads: Int?
@@ -57,7 +58,7 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         if self.insecurePlaintext {
-            guard self.tlsCert == nil && self.tlsKey == nil else {
+            guard self.tlsCert == nil && self.tlsKey == nil && self.clientCA == nil else {
                 throw ValidationError("--insecure-plaintext cannot be combined with --tls-cert/--tls-key")
             }
         } else {
@@ -99,7 +100,7 @@ struct Serve: AsyncParsableCommand {
             configuration.bootstrapToken = token
         }
         if let cert = self.tlsCert, let key = self.tlsKey {
-            configuration.tls = .init(certificateChain: cert, privateKey: key)
+            configuration.tls = .init(certificateChain: cert, privateKey: key, clientCA: self.clientCA)
         } else {
             logger.warning("INSECURE: serving plaintext without TLS (--insecure-plaintext)")
         }

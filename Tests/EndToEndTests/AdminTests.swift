@@ -1,5 +1,6 @@
 import EnrichClient
 import EventJSON
+import RPCTransport
 import Testing
 
 @Suite("Admin plane: model updates and deletes, and the audit trail")
@@ -28,6 +29,20 @@ struct AdminTests {
         try await client.deleteModel("users")
         await expectRPCError(.notFound, "model 'users' does not exist") { _ = try await client.getModel("users") }
         await expectRPCError(.notFound, "model 'users' does not exist") { _ = try await client.lookup(model: "users", intKeys: [1]) }
+        await fixture.stop()
+    }
+
+    @Test("With mutual TLS required, a client with a CA-signed certificate is served and one without is refused")
+    func mutualTLS() async throws {
+        let fixture = try await ServerFixture.start(users: 10, products: 10, requireClientCertificates: true)
+        #expect(try await fixture.client.health().status == "SERVING")
+        let withoutCertificate = try? await fixture.client(token: ServerFixture.ownerToken)
+        if let withoutCertificate {
+            // TLS 1.3 may finish the client's handshake before the server refuses; the first call then fails.
+            await #expect(throws: (any Error).self) { _ = try await withoutCertificate.health() }
+            await withoutCertificate.close()
+        }
+        #expect(try await fixture.client.health().status == "SERVING")
         await fixture.stop()
     }
 

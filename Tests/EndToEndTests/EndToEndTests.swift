@@ -14,7 +14,9 @@ struct ServerFixture {
     let client: EnrichClient
     let certificates: TestCertificates
 
-    static func start(limits: Limits = Limits(), users: Int = 1_000, products: Int = 2_000) async throws -> ServerFixture {
+    static func start(
+        limits: Limits = Limits(), users: Int = 1_000, products: Int = 2_000, requireClientCertificates: Bool = false
+    ) async throws -> ServerFixture {
         let directory = TemporaryDirectory()
         let certificates = try TestCertificates()
         try DemoData.generate(path: directory.file("warehouse.sqlite"), sizes: .init(users: users, products: products))
@@ -26,13 +28,21 @@ struct ServerFixture {
         configuration.bootstrapToken = ServerFixture.ownerToken
         configuration.tls = .init(
             certificateChain: directory.write("server.pem", certificates.server.certificatePEM),
-            privateKey: directory.write("server-key.pem", certificates.server.privateKeyPEM)
+            privateKey: directory.write("server-key.pem", certificates.server.privateKeyPEM),
+            clientCA: requireClientCertificates ? directory.write("client-ca.pem", certificates.ca.certificatePEM) : nil
         )
+        var security = EnrichClient.Configuration.Security.tls(caFile: directory.write("ca.pem", certificates.ca.certificatePEM))
+        if requireClientCertificates {
+            let issued = try CertificateFactory.make(commonName: "test client", subjectAltName: nil, isCA: false, issuer: certificates.ca)
+            security = .mutualTLS(
+                caFile: directory.file("ca.pem"), certificateFile: directory.write("client.pem", issued.certificatePEM),
+                keyFile: directory.write("client-key.pem", issued.privateKeyPEM)
+            )
+        }
         let server = try EnrichServer(configuration: configuration, logger: Logger(label: "e2e"))
         let address = try await server.start()
         let client = try await EnrichClient.connect(.init(
-            host: "127.0.0.1", port: address.port, security: .tls(caFile: directory.write("ca.pem", certificates.ca.certificatePEM)),
-            token: ServerFixture.ownerToken
+            host: "127.0.0.1", port: address.port, security: security, token: ServerFixture.ownerToken
         ))
         return ServerFixture(directory: directory, server: server, client: client, certificates: certificates)
     }

@@ -157,3 +157,55 @@ struct InMemoryTLSTests {
         #expect(logs.contains("handshake timed out"))
     }
 }
+
+@Suite("Mutual TLS in memory")
+struct MutualTLSTests {
+    static func serverRequiringClients(_ certificates: TestCertificates) throws -> TLSContext {
+        try TLSContext(configuration: .server(
+            certificateChain: .string(certificates.server.certificatePEM), privateKey: .string(certificates.server.privateKeyPEM),
+            requiringClientCertificatesFrom: .string(certificates.ca.certificatePEM)
+        ))
+    }
+
+    @Test("A client certificate signed by the configured CA is accepted")
+    func acceptedClient() throws {
+        let certificates = try TestCertificates()
+        let clientCertificate = try CertificateFactory.make(commonName: "app", subjectAltName: nil, isCA: false, issuer: certificates.ca)
+        let client = try TLSContext(configuration: .client(
+            trustRoots: .string(certificates.ca.certificatePEM), serverName: "127.0.0.1",
+            certificate: (chain: .string(clientCertificate.certificatePEM), key: .string(clientCertificate.privateKeyPEM))
+        ))
+        let pair = try BackToBack(clientContext: client, serverContext: try Self.serverRequiringClients(certificates))
+        try pair.connect()
+        try pair.interact()
+        try pair.client.writeAndFlush(ByteBuffer(string: "hi")).wait()
+        try pair.interact()
+        #expect(pair.serverEvents.received == ByteBuffer(string: "hi"))
+    }
+
+    @Test("A client without a certificate, or with one from another CA, is refused")
+    func refusedClients() throws {
+        let certificates = try TestCertificates()
+        let stranger = try CertificateFactory.make(commonName: "stranger", subjectAltName: nil, isCA: false, issuer: certificates.otherCA)
+        let clients = [
+            try certificates.clientContext(),
+            try TLSContext(configuration: .client(
+                trustRoots: .string(certificates.ca.certificatePEM), serverName: "127.0.0.1",
+                certificate: (chain: .string(stranger.certificatePEM), key: .string(stranger.privateKeyPEM))
+            )),
+        ]
+        for client in clients {
+            let logs = LogCapture()
+            let pair = try BackToBack(clientContext: client, serverContext: try Self.serverRequiringClients(certificates), logs: logs)
+            try pair.connect()
+            try pair.interact()
+            // TLS 1.3 finishes the client's side before the server checks the client certificate; the server
+            // then refuses, and no application data reaches it.
+            try? pair.client.writeAndFlush(ByteBuffer(string: "hi")).wait()
+            try pair.interact()
+            #expect(!pair.server.isActive)
+            #expect(pair.serverEvents.received.readableBytes == 0)
+            #expect(logs.contains("closing connection"))
+        }
+    }
+}
