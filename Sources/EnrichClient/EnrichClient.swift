@@ -1,6 +1,6 @@
 import Logging
 public import NIOCore
-public import NIOPosix
+import NIOPosix
 @_exported public import RPCCore
 @_exported public import RPCMessages
 import RPCTransport
