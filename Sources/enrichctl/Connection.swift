@@ -13,10 +13,12 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "Name the server certificate must carry (default: the host).") var serverName: String?
     @Option(help: "Client certificate (PEM) for a server that requires mutual TLS (env ENRICH_CLIENT_CERT).") var clientCert: String?
     @Option(help: "Client key (PEM) for --client-cert (env ENRICH_CLIENT_KEY).") var clientKey: String?
-    @Option(help: "API token (env ENRICH_TOKEN).") var token: String?
+    @Option(help: "API token (env ENRICH_TOKEN). Prefer --token-file or a profile: flags show in `ps`.") var token: String?
     @Option(help: "File holding the API token (env ENRICH_TOKEN_FILE), e.g. data/owner.token.") var tokenFile: String?
     @Flag(help: "Connect without TLS, to a server run with --insecure-plaintext. INSECURE.") var insecurePlaintext = false
     @Option(help: "Deadline for each call, in seconds.") var timeout: Double = 30
+    @Option(help: "Profile from the config file (env ENRICH_PROFILE; default \"default\"). See `enrichctl config --help`.")
+    var profile: String?
     @Flag(help: "Print JSON instead of tables.") var json = false
 
     static func environment(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
@@ -24,21 +26,28 @@ struct ConnectionOptions: ParsableArguments {
     /// --token, then ENRICH_TOKEN, then the first line of --token-file / ENRICH_TOKEN_FILE.
     func resolvedToken() throws -> String? {
         if let token = self.token ?? Self.environment("ENRICH_TOKEN") { return token }
-        guard let path = self.tokenFile ?? Self.environment("ENRICH_TOKEN_FILE") else { return nil }
+        guard let path = try self.setting(self.tokenFile, "ENRICH_TOKEN_FILE", "token_file") else { return nil }
         let text = try readFile(path)
         return String(text.split(separator: "\n").first ?? "").filter { !$0.isWhitespace }
     }
 
+    /// A setting: the flag, else the environment variable, else the profile's entry.
+    func setting(_ flag: String?, _ variable: String, _ key: String) throws -> String? {
+        if let flag { return flag }
+        if let value = Self.environment(variable) { return value }
+        return try Profiles.load(named: self.profile ?? Self.environment("ENRICH_PROFILE"))?[key]
+    }
+
     func connect() async throws -> EnrichClient {
-        let server = self.server ?? Self.environment("ENRICH_SERVER") ?? "127.0.0.1:7443"
+        let server = try self.setting(self.server, "ENRICH_SERVER", "server") ?? "127.0.0.1:7443"
         guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
             throw ValidationError("--server must be host:port, got '\(server)'")
         }
         let host = String(server[..<colon])
-        let caFile = self.caFile ?? Self.environment("ENRICH_CA_FILE") ?? "certs/ca.pem"
+        let caFile = try self.setting(self.caFile, "ENRICH_CA_FILE", "ca_file") ?? "certs/ca.pem"
         var security: EnrichClient.Configuration.Security = self.insecurePlaintext ? .insecurePlaintext : .tls(caFile: caFile)
-        if let certificate = self.clientCert ?? Self.environment("ENRICH_CLIENT_CERT"),
-           let key = self.clientKey ?? Self.environment("ENRICH_CLIENT_KEY"), !self.insecurePlaintext
+        if let certificate = try self.setting(self.clientCert, "ENRICH_CLIENT_CERT", "client_cert"),
+           let key = try self.setting(self.clientKey, "ENRICH_CLIENT_KEY", "client_key"), !self.insecurePlaintext
         {
             security = .mutualTLS(caFile: caFile, certificateFile: certificate, keyFile: key)
         }
