@@ -1133,7 +1133,7 @@ const ProtobufCMessageDescriptor enrich__v1__get_model_request__descriptor =
   (ProtobufCMessageInit) enrich__v1__get_model_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor enrich__v1__list_models_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor enrich__v1__list_models_request__field_descriptors[3] =
 {
   {
     "page_size",
@@ -1159,15 +1159,28 @@ static const ProtobufCFieldDescriptor enrich__v1__list_models_request__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "name_prefix",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__ListModelsRequest, name_prefix),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned enrich__v1__list_models_request__field_indices_by_name[] = {
+  2,   /* field[2] = name_prefix */
   0,   /* field[0] = page_size */
   1,   /* field[1] = page_token */
 };
 static const ProtobufCIntRange enrich__v1__list_models_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor enrich__v1__list_models_request__descriptor =
 {
@@ -1177,7 +1190,7 @@ const ProtobufCMessageDescriptor enrich__v1__list_models_request__descriptor =
   "Enrich__V1__ListModelsRequest",
   "enrich.v1",
   sizeof(Enrich__V1__ListModelsRequest),
-  2,
+  3,
   enrich__v1__list_models_request__field_descriptors,
   enrich__v1__list_models_request__field_indices_by_name,
   1,  enrich__v1__list_models_request__number_ranges,

@@ -1202,7 +1202,7 @@ const ProtobufCMessageDescriptor enrich__v1__get_destination_request__descriptor
   (ProtobufCMessageInit) enrich__v1__get_destination_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor enrich__v1__list_destinations_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor enrich__v1__list_destinations_request__field_descriptors[3] =
 {
   {
     "page_size",
@@ -1228,15 +1228,28 @@ static const ProtobufCFieldDescriptor enrich__v1__list_destinations_request__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "name_prefix",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__ListDestinationsRequest, name_prefix),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned enrich__v1__list_destinations_request__field_indices_by_name[] = {
+  2,   /* field[2] = name_prefix */
   0,   /* field[0] = page_size */
   1,   /* field[1] = page_token */
 };
 static const ProtobufCIntRange enrich__v1__list_destinations_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor enrich__v1__list_destinations_request__descriptor =
 {
@@ -1246,7 +1259,7 @@ const ProtobufCMessageDescriptor enrich__v1__list_destinations_request__descript
   "Enrich__V1__ListDestinationsRequest",
   "enrich.v1",
   sizeof(Enrich__V1__ListDestinationsRequest),
-  2,
+  3,
   enrich__v1__list_destinations_request__field_descriptors,
   enrich__v1__list_destinations_request__field_indices_by_name,
   1,  enrich__v1__list_destinations_request__number_ranges,

@@ -101,11 +101,13 @@ public final class Catalog: Sendable {
         return model
     }
 
-    /// Models in name order, starting after `name` (exclusive), at most `limit`.
-    public func listModels(after name: String?, limit: Int) throws(CatalogError) -> [ModelRecord] {
+    /// Models in name order, starting after `name` (exclusive), at most `limit`, optionally only names with a
+    /// prefix.
+    public func listModels(after name: String?, limit: Int, prefix: String = "") throws(CatalogError) -> [ModelRecord] {
         try self.read { db in
             var request = ModelRecord.order(Column("name"))
             if let name { request = request.filter(Column("name") > name) }
+            if !prefix.isEmpty { request = request.filter(Column("name").like(Self.likePattern(prefix), escape: "\\")) }
             return try request.limit(limit).fetchAll(db)
         }
     }
@@ -158,6 +160,16 @@ public final class Catalog: Sendable {
             }
             _ = try ModelRecord.deleteOne(db, key: name)
         }
+    }
+
+    /// A LIKE pattern matching names that start with `prefix`, with LIKE's wildcards escaped.
+    static func likePattern(_ prefix: String) -> String {
+        var pattern = ""
+        for character in prefix {
+            if character == "%" || character == "_" || character == "\\" { pattern.append("\\") }
+            pattern.append(character)
+        }
+        return pattern + "%"
     }
 
     // MARK: - Sync runs

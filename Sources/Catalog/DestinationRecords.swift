@@ -146,10 +146,11 @@ extension Catalog {
     }
 
     /// Destinations in name order after `name`, at most `limit`.
-    public func listDestinations(after name: String?, limit: Int) throws(CatalogError) -> [DestinationRecord] {
+    public func listDestinations(after name: String?, limit: Int, prefix: String = "") throws(CatalogError) -> [DestinationRecord] {
         try self.read { db in
             var request = DestinationRow.order(Column("name"))
             if let name { request = request.filter(Column("name") > name) }
+            if !prefix.isEmpty { request = request.filter(Column("name").like(Self.likePattern(prefix), escape: "\\")) }
             return try request.limit(limit).fetchAll(db).map { try Self.load(db, $0) }
         }
     }

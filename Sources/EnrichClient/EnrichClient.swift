@@ -149,8 +149,10 @@ public final class EnrichClient: Sendable {
         try await self.call(Methods.getDestination, GetDestinationRequest(name: name))
     }
 
-    public func listDestinations(pageSize: UInt32 = 0, pageToken: String = "") async throws -> ListDestinationsResponse {
-        try await self.call(Methods.listDestinations, ListDestinationsRequest(pageSize: pageSize, pageToken: pageToken))
+    public func listDestinations(pageSize: UInt32 = 0, pageToken: String = "", namePrefix: String = "") async throws -> ListDestinationsResponse {
+        try await self.call(
+            Methods.listDestinations, ListDestinationsRequest(pageSize: pageSize, pageToken: pageToken, namePrefix: namePrefix)
+        )
     }
 
     public func updateDestination(_ request: UpdateDestinationRequest) async throws -> Destination {
@@ -187,8 +189,8 @@ public final class EnrichClient: Sendable {
         try await self.call(Methods.getModel, GetModelRequest(name: name))
     }
 
-    public func listModels(pageSize: UInt32 = 0, pageToken: String = "") async throws -> ListModelsResponse {
-        try await self.call(Methods.listModels, ListModelsRequest(pageSize: pageSize, pageToken: pageToken))
+    public func listModels(pageSize: UInt32 = 0, pageToken: String = "", namePrefix: String = "") async throws -> ListModelsResponse {
+        try await self.call(Methods.listModels, ListModelsRequest(pageSize: pageSize, pageToken: pageToken, namePrefix: namePrefix))
     }
 
     public func updateModel(_ request: UpdateModelRequest) async throws -> Model {

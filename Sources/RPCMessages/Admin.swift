@@ -51,9 +51,12 @@ public struct GetModelRequest: Sendable, Hashable {
 public struct ListModelsRequest: Sendable, Hashable {
     public var pageSize: UInt32
     public var pageToken: String
-    public init(pageSize: UInt32 = 0, pageToken: String = "") {
+    /// Only models whose name starts with this.
+    public var namePrefix: String
+    public init(pageSize: UInt32 = 0, pageToken: String = "", namePrefix: String = "") {
         self.pageSize = pageSize
         self.pageToken = pageToken
+        self.namePrefix = namePrefix
     }
 }
 

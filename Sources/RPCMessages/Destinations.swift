@@ -83,9 +83,12 @@ public struct GetDestinationRequest: Sendable, Hashable {
 public struct ListDestinationsRequest: Sendable, Hashable {
     public var pageSize: UInt32
     public var pageToken: String
-    public init(pageSize: UInt32 = 0, pageToken: String = "") {
+    /// Only destinations whose name starts with this.
+    public var namePrefix: String
+    public init(pageSize: UInt32 = 0, pageToken: String = "", namePrefix: String = "") {
         self.pageSize = pageSize
         self.pageToken = pageToken
+        self.namePrefix = namePrefix
     }
 }
 

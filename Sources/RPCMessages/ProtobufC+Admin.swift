@@ -85,11 +85,14 @@ extension ListModelsRequest: ProtobufCBridged {
         enrich__v1__list_models_request__free_unpacked(m, nil)
     }
     init(c m: UnsafePointer<Enrich__V1__ListModelsRequest>) {
-        self.init(pageSize: m.pointee.page_size, pageToken: readString(m.pointee.page_token))
+        self.init(
+            pageSize: m.pointee.page_size, pageToken: readString(m.pointee.page_token), namePrefix: readString(m.pointee.name_prefix)
+        )
     }
     func fill(_ m: UnsafeMutablePointer<Enrich__V1__ListModelsRequest>, _ arena: CArena) {
         m.pointee.page_size = self.pageSize
         m.pointee.page_token = arena.string(self.pageToken)
+        m.pointee.name_prefix = arena.string(self.namePrefix)
     }
 }
 

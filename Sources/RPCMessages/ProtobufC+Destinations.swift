@@ -151,12 +151,14 @@ extension ListDestinationsRequest: ProtobufCBridged {
     init(c m: UnsafePointer<Enrich__V1__ListDestinationsRequest>) {
         self.init(
             pageSize: m.pointee.page_size,
-            pageToken: readString(m.pointee.page_token)
+            pageToken: readString(m.pointee.page_token),
+            namePrefix: readString(m.pointee.name_prefix)
         )
     }
     func fill(_ m: UnsafeMutablePointer<Enrich__V1__ListDestinationsRequest>, _ arena: CArena) {
         m.pointee.page_size = self.pageSize
         m.pointee.page_token = arena.string(self.pageToken)
+        m.pointee.name_prefix = arena.string(self.namePrefix)
     }
 }
 

@@ -99,7 +99,7 @@ struct AdminService: Sendable {
             throw RPCError(.invalidArgument, "page size \(size) exceeds the limit of \(self.limits.maxPageSize)")
         }
         // One extra row tells whether another page follows.
-        let records = try self.catalog.listModels(after: request.pageToken.isEmpty ? nil : request.pageToken, limit: size + 1)
+        let records = try self.catalog.listModels(after: request.pageToken.isEmpty ? nil : request.pageToken, limit: size + 1, prefix: request.namePrefix)
         let page = records.prefix(size)
         return ListModelsResponse(
             models: page.map { Model($0, cachedRows: self.cache.snapshot(of: $0.name)?.rowCount ?? 0) },

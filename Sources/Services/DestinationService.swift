@@ -110,7 +110,9 @@ struct DestinationService: Sendable {
         guard size <= self.limits.maxPageSize else {
             throw RPCError(.invalidArgument, "page size \(size) exceeds the limit of \(self.limits.maxPageSize)")
         }
-        let records = try self.catalog.listDestinations(after: request.pageToken.isEmpty ? nil : request.pageToken, limit: size + 1)
+        let records = try self.catalog.listDestinations(
+            after: request.pageToken.isEmpty ? nil : request.pageToken, limit: size + 1, prefix: request.namePrefix
+        )
         let page = records.prefix(size)
         return ListDestinationsResponse(
             destinations: page.map(self.message), nextPageToken: records.count > size ? page.last!.name : ""  // Non-empty page.

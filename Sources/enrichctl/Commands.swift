@@ -107,10 +107,11 @@ struct Models: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
         @Option(help: "Models per page (1-1000).") var pageSize: UInt32 = 100
         @Option(help: "Start after this model name (from a previous page).") var pageToken = ""
+        @Option(help: "Only models whose name starts with this.") var prefix = ""
 
         func run() async throws {
             try await withClient(self.connection) { client in
-                let page = try await client.listModels(pageSize: self.pageSize, pageToken: self.pageToken)
+                let page = try await client.listModels(pageSize: self.pageSize, pageToken: self.pageToken, namePrefix: self.prefix)
                 if self.connection.json {
                     printJSON(.object(JSONObject([
                         ("models", .array(page.models.map(\.json))), ("next_page_token", .string(page.nextPageToken)),

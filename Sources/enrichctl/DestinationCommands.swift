@@ -55,10 +55,11 @@ struct Destinations: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
         @Option(help: "Destinations per page (1-1000).") var pageSize: UInt32 = 100
         @Option(help: "Start after this name.") var pageToken = ""
+        @Option(help: "Only destinations whose name starts with this.") var prefix = ""
 
         func run() async throws {
             try await withClient(self.connection) { client in
-                let page = try await client.listDestinations(pageSize: self.pageSize, pageToken: self.pageToken)
+                let page = try await client.listDestinations(pageSize: self.pageSize, pageToken: self.pageToken, namePrefix: self.prefix)
                 if self.connection.json {
                     printJSON(.object(JSONObject([("destinations", .array(page.destinations.map(\.json))), ("next_page_token", .string(page.nextPageToken))])))
                     return

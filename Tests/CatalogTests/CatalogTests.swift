@@ -100,3 +100,20 @@ struct DestinationCatalogTests {
         #expect(throws: CatalogError.destinationNotFound(name: "d")) { try catalog.deleteDestination(name: "d") }
     }
 }
+
+@Suite("Catalog: filters")
+struct CatalogFilterTests {
+    @Test("Name prefixes filter lists, with LIKE's wildcards taken literally")
+    func prefixes() throws {
+        let catalog = try Catalog.inMemory()
+        for name in ["users", "users_v2", "usersX", "products", "u%s"] { try catalog.createModel(CatalogTests.model(name)) }
+        #expect(try catalog.listModels(after: nil, limit: 10, prefix: "users").map(\.name) == ["users", "usersX", "users_v2"])
+        #expect(try catalog.listModels(after: nil, limit: 10, prefix: "users_").map(\.name) == ["users_v2"])
+        #expect(try catalog.listModels(after: nil, limit: 10, prefix: "u%").map(\.name) == ["u%s"])
+        #expect(try catalog.listModels(after: "users", limit: 10, prefix: "users").map(\.name) == ["usersX", "users_v2"])
+        for name in ["braze", "brazil", "amplitude"] {
+            try catalog.createDestination(DestinationRecord(name: name, mappings: [], createdAtMilliseconds: 1))
+        }
+        #expect(try catalog.listDestinations(after: nil, limit: 10, prefix: "braz").map(\.name) == ["braze", "brazil"])
+    }
+}

@@ -104,10 +104,14 @@ struct  Enrich__V1__ListModelsRequest
    */
   uint32_t page_size;
   char *page_token;
+  /*
+   * Only models whose name starts with this.
+   */
+  char *name_prefix;
 };
 #define ENRICH__V1__LIST_MODELS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__list_models_request__descriptor) \
-    , 0, (char *)protobuf_c_empty_string }
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Enrich__V1__ListModelsResponse

@@ -166,9 +166,27 @@ def get_model(name):
     return Call("enrich.v1.Admin/GetModel", admin_pb2.GetModelRequest(name=name), admin_pb2.Model, to_dict)
 
 
-def list_models(page_size=0, page_token=""):
-    return Call("enrich.v1.Admin/ListModels", admin_pb2.ListModelsRequest(page_size=page_size, page_token=page_token),
-                admin_pb2.ListModelsResponse, to_dict)
+def list_models(page_size=0, page_token="", name_prefix=""):
+    request = admin_pb2.ListModelsRequest(page_size=page_size, page_token=page_token, name_prefix=name_prefix)
+    return Call("enrich.v1.Admin/ListModels", request, admin_pb2.ListModelsResponse, to_dict)
+
+
+def update_model(name, primary_key, table="", query="", expected_version=0):
+    request = admin_pb2.UpdateModelRequest(name=name, table=table, query=query, primary_key=primary_key,
+                                           expected_version=expected_version)
+    return Call("enrich.v1.Admin/UpdateModel", request, admin_pb2.Model, to_dict)
+
+
+def delete_model(name):
+    return Call("enrich.v1.Admin/DeleteModel", admin_pb2.DeleteModelRequest(name=name), admin_pb2.DeleteModelResponse,
+                lambda response: None)
+
+
+def list_audit(method="", token_id="", object="", since_ms=0, before_id=0, limit=0):
+    request = admin_pb2.ListAuditRequest(method=method, token_id=token_id, object=object, since_ms=since_ms,
+                                         before_id=before_id, limit=limit)
+    return Call("enrich.v1.Admin/ListAudit", request, admin_pb2.ListAuditResponse,
+                lambda response: [to_dict(event) for event in response.events])
 
 
 def create_destination(name, mappings):
@@ -181,9 +199,9 @@ def get_destination(name):
                 destinations_pb2.Destination, _destination)
 
 
-def list_destinations(page_size=0, page_token=""):
+def list_destinations(page_size=0, page_token="", name_prefix=""):
     return Call("enrich.v1.Admin/ListDestinations",
-                destinations_pb2.ListDestinationsRequest(page_size=page_size, page_token=page_token),
+                destinations_pb2.ListDestinationsRequest(page_size=page_size, page_token=page_token, name_prefix=name_prefix),
                 destinations_pb2.ListDestinationsResponse, to_dict)
 
 

@@ -40,8 +40,20 @@ class Methods:
     def get_model(self, name, timeout=None):
         return self._invoke(api.get_model(name), timeout)
 
-    def list_models(self, page_size=0, page_token="", timeout=None):
-        return self._invoke(api.list_models(page_size, page_token), timeout)
+    def list_models(self, page_size=0, page_token="", name_prefix="", timeout=None):
+        return self._invoke(api.list_models(page_size, page_token, name_prefix), timeout)
+
+    def update_model(self, name, primary_key, table="", query="", expected_version=0, timeout=None):
+        """Change a model's source or key; refused (Aborted) when ``expected_version`` is stale."""
+        return self._invoke(api.update_model(name, primary_key, table, query, expected_version), timeout)
+
+    def delete_model(self, name, timeout=None):
+        """Delete a model; refused (FailedPrecondition) while a destination mapping uses it."""
+        return self._invoke(api.delete_model(name), timeout)
+
+    def list_audit(self, method="", token_id="", object="", since_ms=0, before_id=0, limit=0, timeout=None):
+        """The audit trail of admin writes and refused attempts, newest first (workspace owners only)."""
+        return self._invoke(api.list_audit(method, token_id, object, since_ms, before_id, limit), timeout)
 
     # Destinations
 
@@ -53,8 +65,8 @@ class Methods:
     def get_destination(self, name, timeout=None):
         return self._invoke(api.get_destination(name), timeout)
 
-    def list_destinations(self, page_size=0, page_token="", timeout=None):
-        return self._invoke(api.list_destinations(page_size, page_token), timeout)
+    def list_destinations(self, page_size=0, page_token="", name_prefix="", timeout=None):
+        return self._invoke(api.list_destinations(page_size, page_token, name_prefix), timeout)
 
     def update_destination(self, name, mappings, expected_version=0, timeout=None):
         """Replace a destination's mappings; refused (Aborted) when ``expected_version`` is stale."""

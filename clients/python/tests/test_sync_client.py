@@ -147,3 +147,16 @@ def test_permission_denied_and_unauthenticated(server, client):
         assert anonymous.health()["status"] == "SERVING"
         with pytest.raises(Unauthenticated):
             anonymous.list_models()
+
+
+def test_audit_and_model_admin(client):
+    assert [m["name"] for m in client.list_models(name_prefix="prod")["models"]] == ["products"]
+    client.create_model("py_users", "id", table="users")
+    updated = client.update_model("py_users", "email", table="users", expected_version=1)
+    assert updated["primary_key"] == "email" and updated["version"] == "2"
+    with pytest.raises(Aborted):
+        client.update_model("py_users", "id", table="users", expected_version=1)
+    client.delete_model("py_users")
+    events = client.list_audit(object="model py_users")
+    assert [e["method"].split("/")[1] for e in reversed(events)] == ["CreateModel", "UpdateModel", "UpdateModel", "DeleteModel"]
+    assert events[1]["outcome_code"] == StatusCode.ABORTED

@@ -26,7 +26,7 @@ from . import common_pb2 as enrich_dot_v1_dot_common__pb2
 from . import destinations_pb2 as enrich_dot_v1_dot_destinations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x65nrich/v1/admin.proto\x12\tenrich.v1\x1a\x16\x65nrich/v1/common.proto\x1a\x1c\x65nrich/v1/destinations.proto\"\xbc\x01\n\x05Model\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\twarehouse\x18\x02 \x01(\t\x12\r\n\x05table\x18\x03 \x01(\t\x12\r\n\x05query\x18\x04 \x01(\t\x12\x13\n\x0bprimary_key\x18\x05 \x01(\t\x12\"\n\x07\x63olumns\x18\x06 \x03(\x0b\x32\x11.enrich.v1.Column\x12\x15\n\rcreated_at_ms\x18\x07 \x01(\x03\x12\x0f\n\x07version\x18\x08 \x01(\x04\x12\x13\n\x0b\x63\x61\x63hed_rows\x18\t \x01(\x04\"h\n\x12\x43reateModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\twarehouse\x18\x02 \x01(\t\x12\r\n\x05table\x18\x03 \x01(\t\x12\r\n\x05query\x18\x04 \x01(\t\x12\x13\n\x0bprimary_key\x18\x05 \x01(\t\"\x1f\n\x0fGetModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\":\n\x11ListModelsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\"O\n\x12ListModelsResponse\x12 \n\x06models\x18\x01 \x03(\x0b\x32\x10.enrich.v1.Model\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x14\n\x12HealthCheckRequest\"M\n\x13HealthCheckResponse\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x15\n\rmodels_loaded\x18\x03 \x01(\x04\"t\n\x05Token\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x15\n\rcreated_at_ms\x18\x04 \x01(\x03\x12\x15\n\rexpires_at_ms\x18\x05 \x01(\x03\x12\x15\n\rrevoked_at_ms\x18\x06 \x01(\x03\"E\n\x12\x43reateTokenRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x13\n\x0bttl_seconds\x18\x03 \x01(\x04\"F\n\x13\x43reateTokenResponse\x12\x1f\n\x05token\x18\x01 \x01(\x0b\x32\x10.enrich.v1.Token\x12\x0e\n\x06secret\x18\x02 \x01(\t\"\x13\n\x11ListTokensRequest\"6\n\x12ListTokensResponse\x12 \n\x06tokens\x18\x01 \x03(\x0b\x32\x10.enrich.v1.Token\" \n\x12RevokeTokenRequest\x12\n\n\x02id\x18\x01 \x01(\t\"o\n\x12UpdateModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05table\x18\x02 \x01(\t\x12\r\n\x05query\x18\x03 \x01(\t\x12\x13\n\x0bprimary_key\x18\x04 \x01(\t\x12\x18\n\x10\x65xpected_version\x18\x05 \x01(\x04\"\"\n\x12\x44\x65leteModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x15\n\x13\x44\x65leteModelResponse\"\xd3\x01\n\nAuditEvent\x12\n\n\x02id\x18\x01 \x01(\x04\x12\r\n\x05\x61t_ms\x18\x02 \x01(\x03\x12\x10\n\x08token_id\x18\x03 \x01(\t\x12\x12\n\ntoken_name\x18\x04 \x01(\t\x12\x0c\n\x04peer\x18\x05 \x01(\t\x12\x0e\n\x06method\x18\x06 \x01(\t\x12\x0e\n\x06object\x18\x07 \x01(\t\x12\x13\n\x0b\x62\x65\x66ore_json\x18\x08 \x01(\t\x12\x12\n\nafter_json\x18\t \x01(\t\x12\x14\n\x0coutcome_code\x18\n \x01(\r\x12\x17\n\x0foutcome_message\x18\x0b \x01(\t\"x\n\x10ListAuditRequest\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x10\n\x08token_id\x18\x02 \x01(\t\x12\x0e\n\x06object\x18\x03 \x01(\t\x12\x10\n\x08since_ms\x18\x04 \x01(\x03\x12\x11\n\tbefore_id\x18\x05 \x01(\x04\x12\r\n\x05limit\x18\x06 \x01(\r\":\n\x11ListAuditResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.enrich.v1.AuditEvent2\xa8\x08\n\x05\x41\x64min\x12>\n\x0b\x43reateModel\x12\x1d.enrich.v1.CreateModelRequest\x1a\x10.enrich.v1.Model\x12\x38\n\x08GetModel\x12\x1a.enrich.v1.GetModelRequest\x1a\x10.enrich.v1.Model\x12I\n\nListModels\x12\x1c.enrich.v1.ListModelsRequest\x1a\x1d.enrich.v1.ListModelsResponse\x12>\n\x0bUpdateModel\x12\x1d.enrich.v1.UpdateModelRequest\x1a\x10.enrich.v1.Model\x12L\n\x0b\x44\x65leteModel\x12\x1d.enrich.v1.DeleteModelRequest\x1a\x1e.enrich.v1.DeleteModelResponse\x12\x46\n\tListAudit\x12\x1b.enrich.v1.ListAuditRequest\x1a\x1c.enrich.v1.ListAuditResponse\x12P\n\x11\x43reateDestination\x12#.enrich.v1.CreateDestinationRequest\x1a\x16.enrich.v1.Destination\x12J\n\x0eGetDestination\x12 .enrich.v1.GetDestinationRequest\x1a\x16.enrich.v1.Destination\x12[\n\x10ListDestinations\x12\".enrich.v1.ListDestinationsRequest\x1a#.enrich.v1.ListDestinationsResponse\x12P\n\x11UpdateDestination\x12#.enrich.v1.UpdateDestinationRequest\x1a\x16.enrich.v1.Destination\x12^\n\x11\x44\x65leteDestination\x12#.enrich.v1.DeleteDestinationRequest\x1a$.enrich.v1.DeleteDestinationResponse\x12L\n\x0b\x43reateToken\x12\x1d.enrich.v1.CreateTokenRequest\x1a\x1e.enrich.v1.CreateTokenResponse\x12I\n\nListTokens\x12\x1c.enrich.v1.ListTokensRequest\x1a\x1d.enrich.v1.ListTokensResponse\x12>\n\x0bRevokeToken\x12\x1d.enrich.v1.RevokeTokenRequest\x1a\x10.enrich.v1.Token2P\n\x06Health\x12\x46\n\x05\x43heck\x12\x1d.enrich.v1.HealthCheckRequest\x1a\x1e.enrich.v1.HealthCheckResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x65nrich/v1/admin.proto\x12\tenrich.v1\x1a\x16\x65nrich/v1/common.proto\x1a\x1c\x65nrich/v1/destinations.proto\"\xbc\x01\n\x05Model\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\twarehouse\x18\x02 \x01(\t\x12\r\n\x05table\x18\x03 \x01(\t\x12\r\n\x05query\x18\x04 \x01(\t\x12\x13\n\x0bprimary_key\x18\x05 \x01(\t\x12\"\n\x07\x63olumns\x18\x06 \x03(\x0b\x32\x11.enrich.v1.Column\x12\x15\n\rcreated_at_ms\x18\x07 \x01(\x03\x12\x0f\n\x07version\x18\x08 \x01(\x04\x12\x13\n\x0b\x63\x61\x63hed_rows\x18\t \x01(\x04\"h\n\x12\x43reateModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\twarehouse\x18\x02 \x01(\t\x12\r\n\x05table\x18\x03 \x01(\t\x12\r\n\x05query\x18\x04 \x01(\t\x12\x13\n\x0bprimary_key\x18\x05 \x01(\t\"\x1f\n\x0fGetModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"O\n\x11ListModelsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x13\n\x0bname_prefix\x18\x03 \x01(\t\"O\n\x12ListModelsResponse\x12 \n\x06models\x18\x01 \x03(\x0b\x32\x10.enrich.v1.Model\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x14\n\x12HealthCheckRequest\"M\n\x13HealthCheckResponse\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x15\n\rmodels_loaded\x18\x03 \x01(\x04\"t\n\x05Token\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x15\n\rcreated_at_ms\x18\x04 \x01(\x03\x12\x15\n\rexpires_at_ms\x18\x05 \x01(\x03\x12\x15\n\rrevoked_at_ms\x18\x06 \x01(\x03\"E\n\x12\x43reateTokenRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x13\n\x0bttl_seconds\x18\x03 \x01(\x04\"F\n\x13\x43reateTokenResponse\x12\x1f\n\x05token\x18\x01 \x01(\x0b\x32\x10.enrich.v1.Token\x12\x0e\n\x06secret\x18\x02 \x01(\t\"\x13\n\x11ListTokensRequest\"6\n\x12ListTokensResponse\x12 \n\x06tokens\x18\x01 \x03(\x0b\x32\x10.enrich.v1.Token\" \n\x12RevokeTokenRequest\x12\n\n\x02id\x18\x01 \x01(\t\"o\n\x12UpdateModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05table\x18\x02 \x01(\t\x12\r\n\x05query\x18\x03 \x01(\t\x12\x13\n\x0bprimary_key\x18\x04 \x01(\t\x12\x18\n\x10\x65xpected_version\x18\x05 \x01(\x04\"\"\n\x12\x44\x65leteModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x15\n\x13\x44\x65leteModelResponse\"\xd3\x01\n\nAuditEvent\x12\n\n\x02id\x18\x01 \x01(\x04\x12\r\n\x05\x61t_ms\x18\x02 \x01(\x03\x12\x10\n\x08token_id\x18\x03 \x01(\t\x12\x12\n\ntoken_name\x18\x04 \x01(\t\x12\x0c\n\x04peer\x18\x05 \x01(\t\x12\x0e\n\x06method\x18\x06 \x01(\t\x12\x0e\n\x06object\x18\x07 \x01(\t\x12\x13\n\x0b\x62\x65\x66ore_json\x18\x08 \x01(\t\x12\x12\n\nafter_json\x18\t \x01(\t\x12\x14\n\x0coutcome_code\x18\n \x01(\r\x12\x17\n\x0foutcome_message\x18\x0b \x01(\t\"x\n\x10ListAuditRequest\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x10\n\x08token_id\x18\x02 \x01(\t\x12\x0e\n\x06object\x18\x03 \x01(\t\x12\x10\n\x08since_ms\x18\x04 \x01(\x03\x12\x11\n\tbefore_id\x18\x05 \x01(\x04\x12\r\n\x05limit\x18\x06 \x01(\r\":\n\x11ListAuditResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.enrich.v1.AuditEvent2\xa8\x08\n\x05\x41\x64min\x12>\n\x0b\x43reateModel\x12\x1d.enrich.v1.CreateModelRequest\x1a\x10.enrich.v1.Model\x12\x38\n\x08GetModel\x12\x1a.enrich.v1.GetModelRequest\x1a\x10.enrich.v1.Model\x12I\n\nListModels\x12\x1c.enrich.v1.ListModelsRequest\x1a\x1d.enrich.v1.ListModelsResponse\x12>\n\x0bUpdateModel\x12\x1d.enrich.v1.UpdateModelRequest\x1a\x10.enrich.v1.Model\x12L\n\x0b\x44\x65leteModel\x12\x1d.enrich.v1.DeleteModelRequest\x1a\x1e.enrich.v1.DeleteModelResponse\x12\x46\n\tListAudit\x12\x1b.enrich.v1.ListAuditRequest\x1a\x1c.enrich.v1.ListAuditResponse\x12P\n\x11\x43reateDestination\x12#.enrich.v1.CreateDestinationRequest\x1a\x16.enrich.v1.Destination\x12J\n\x0eGetDestination\x12 .enrich.v1.GetDestinationRequest\x1a\x16.enrich.v1.Destination\x12[\n\x10ListDestinations\x12\".enrich.v1.ListDestinationsRequest\x1a#.enrich.v1.ListDestinationsResponse\x12P\n\x11UpdateDestination\x12#.enrich.v1.UpdateDestinationRequest\x1a\x16.enrich.v1.Destination\x12^\n\x11\x44\x65leteDestination\x12#.enrich.v1.DeleteDestinationRequest\x1a$.enrich.v1.DeleteDestinationResponse\x12L\n\x0b\x43reateToken\x12\x1d.enrich.v1.CreateTokenRequest\x1a\x1e.enrich.v1.CreateTokenResponse\x12I\n\nListTokens\x12\x1c.enrich.v1.ListTokensRequest\x1a\x1d.enrich.v1.ListTokensResponse\x12>\n\x0bRevokeToken\x12\x1d.enrich.v1.RevokeTokenRequest\x1a\x10.enrich.v1.Token2P\n\x06Health\x12\x46\n\x05\x43heck\x12\x1d.enrich.v1.HealthCheckRequest\x1a\x1e.enrich.v1.HealthCheckResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,39 +40,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETMODELREQUEST']._serialized_start=387
   _globals['_GETMODELREQUEST']._serialized_end=418
   _globals['_LISTMODELSREQUEST']._serialized_start=420
-  _globals['_LISTMODELSREQUEST']._serialized_end=478
-  _globals['_LISTMODELSRESPONSE']._serialized_start=480
-  _globals['_LISTMODELSRESPONSE']._serialized_end=559
-  _globals['_HEALTHCHECKREQUEST']._serialized_start=561
-  _globals['_HEALTHCHECKREQUEST']._serialized_end=581
-  _globals['_HEALTHCHECKRESPONSE']._serialized_start=583
-  _globals['_HEALTHCHECKRESPONSE']._serialized_end=660
-  _globals['_TOKEN']._serialized_start=662
-  _globals['_TOKEN']._serialized_end=778
-  _globals['_CREATETOKENREQUEST']._serialized_start=780
-  _globals['_CREATETOKENREQUEST']._serialized_end=849
-  _globals['_CREATETOKENRESPONSE']._serialized_start=851
-  _globals['_CREATETOKENRESPONSE']._serialized_end=921
-  _globals['_LISTTOKENSREQUEST']._serialized_start=923
-  _globals['_LISTTOKENSREQUEST']._serialized_end=942
-  _globals['_LISTTOKENSRESPONSE']._serialized_start=944
-  _globals['_LISTTOKENSRESPONSE']._serialized_end=998
-  _globals['_REVOKETOKENREQUEST']._serialized_start=1000
-  _globals['_REVOKETOKENREQUEST']._serialized_end=1032
-  _globals['_UPDATEMODELREQUEST']._serialized_start=1034
-  _globals['_UPDATEMODELREQUEST']._serialized_end=1145
-  _globals['_DELETEMODELREQUEST']._serialized_start=1147
-  _globals['_DELETEMODELREQUEST']._serialized_end=1181
-  _globals['_DELETEMODELRESPONSE']._serialized_start=1183
-  _globals['_DELETEMODELRESPONSE']._serialized_end=1204
-  _globals['_AUDITEVENT']._serialized_start=1207
-  _globals['_AUDITEVENT']._serialized_end=1418
-  _globals['_LISTAUDITREQUEST']._serialized_start=1420
-  _globals['_LISTAUDITREQUEST']._serialized_end=1540
-  _globals['_LISTAUDITRESPONSE']._serialized_start=1542
-  _globals['_LISTAUDITRESPONSE']._serialized_end=1600
-  _globals['_ADMIN']._serialized_start=1603
-  _globals['_ADMIN']._serialized_end=2667
-  _globals['_HEALTH']._serialized_start=2669
-  _globals['_HEALTH']._serialized_end=2749
+  _globals['_LISTMODELSREQUEST']._serialized_end=499
+  _globals['_LISTMODELSRESPONSE']._serialized_start=501
+  _globals['_LISTMODELSRESPONSE']._serialized_end=580
+  _globals['_HEALTHCHECKREQUEST']._serialized_start=582
+  _globals['_HEALTHCHECKREQUEST']._serialized_end=602
+  _globals['_HEALTHCHECKRESPONSE']._serialized_start=604
+  _globals['_HEALTHCHECKRESPONSE']._serialized_end=681
+  _globals['_TOKEN']._serialized_start=683
+  _globals['_TOKEN']._serialized_end=799
+  _globals['_CREATETOKENREQUEST']._serialized_start=801
+  _globals['_CREATETOKENREQUEST']._serialized_end=870
+  _globals['_CREATETOKENRESPONSE']._serialized_start=872
+  _globals['_CREATETOKENRESPONSE']._serialized_end=942
+  _globals['_LISTTOKENSREQUEST']._serialized_start=944
+  _globals['_LISTTOKENSREQUEST']._serialized_end=963
+  _globals['_LISTTOKENSRESPONSE']._serialized_start=965
+  _globals['_LISTTOKENSRESPONSE']._serialized_end=1019
+  _globals['_REVOKETOKENREQUEST']._serialized_start=1021
+  _globals['_REVOKETOKENREQUEST']._serialized_end=1053
+  _globals['_UPDATEMODELREQUEST']._serialized_start=1055
+  _globals['_UPDATEMODELREQUEST']._serialized_end=1166
+  _globals['_DELETEMODELREQUEST']._serialized_start=1168
+  _globals['_DELETEMODELREQUEST']._serialized_end=1202
+  _globals['_DELETEMODELRESPONSE']._serialized_start=1204
+  _globals['_DELETEMODELRESPONSE']._serialized_end=1225
+  _globals['_AUDITEVENT']._serialized_start=1228
+  _globals['_AUDITEVENT']._serialized_end=1439
+  _globals['_LISTAUDITREQUEST']._serialized_start=1441
+  _globals['_LISTAUDITREQUEST']._serialized_end=1561
+  _globals['_LISTAUDITRESPONSE']._serialized_start=1563
+  _globals['_LISTAUDITRESPONSE']._serialized_end=1621
+  _globals['_ADMIN']._serialized_start=1624
+  _globals['_ADMIN']._serialized_end=2688
+  _globals['_HEALTH']._serialized_start=2690
+  _globals['_HEALTH']._serialized_end=2770
 # @@protoc_insertion_point(module_scope)

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from . import common_pb2 as enrich_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x65nrich/v1/destinations.proto\x12\tenrich.v1\x1a\x16\x65nrich/v1/common.proto\"3\n\nModelMatch\x12\r\n\x05model\x18\x01 \x01(\t\x12\x16\n\x0ematch_property\x18\x02 \x01(\t\">\n\x10\x43olumnEnrichment\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0e\n\x06\x63olumn\x18\x02 \x01(\t\x12\x0b\n\x03key\x18\x03 \x01(\t\"\xa4\x01\n\x12\x44\x65stinationMapping\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tcondition\x18\x02 \x01(\t\x12&\n\x07matches\x18\x03 \x03(\x0b\x32\x15.enrich.v1.ModelMatch\x12\x30\n\x0b\x65nrichments\x18\x04 \x03(\x0b\x32\x1b.enrich.v1.ColumnEnrichment\x12\x13\n\x0b\x66ields_json\x18\x05 \x01(\t\"y\n\x10\x44\x65stinationStats\x12\x0e\n\x06\x65vents\x18\x01 \x01(\x04\x12\x10\n\x08\x65nriched\x18\x02 \x01(\x04\x12\x1a\n\x12partially_enriched\x18\x03 \x01(\x04\x12\x14\n\x0cnot_enriched\x18\x04 \x01(\x04\x12\x11\n\tunmatched\x18\x05 \x01(\x04\"\xa0\x01\n\x0b\x44\x65stination\x12\x0c\n\x04name\x18\x01 \x01(\t\x12/\n\x08mappings\x18\x02 \x03(\x0b\x32\x1d.enrich.v1.DestinationMapping\x12\x0f\n\x07version\x18\x03 \x01(\x04\x12\x15\n\rcreated_at_ms\x18\x04 \x01(\x03\x12*\n\x05stats\x18\x05 \x01(\x0b\x32\x1b.enrich.v1.DestinationStats\"Y\n\x18\x43reateDestinationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12/\n\x08mappings\x18\x02 \x03(\x0b\x32\x1d.enrich.v1.DestinationMapping\"%\n\x15GetDestinationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"@\n\x17ListDestinationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\"a\n\x18ListDestinationsResponse\x12,\n\x0c\x64\x65stinations\x18\x01 \x03(\x0b\x32\x16.enrich.v1.Destination\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"s\n\x18UpdateDestinationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12/\n\x08mappings\x18\x02 \x03(\x0b\x32\x1d.enrich.v1.DestinationMapping\x12\x18\n\x10\x65xpected_version\x18\x03 \x01(\x04\"(\n\x18\x44\x65leteDestinationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x1b\n\x19\x44\x65leteDestinationResponse\"_\n\x0b\x45ntityMatch\x12\r\n\x05model\x18\x01 \x01(\t\x12\x13\n\x0bkey_present\x18\x02 \x01(\x08\x12\x0b\n\x03key\x18\x03 \x01(\t\x12\r\n\x05\x66ound\x18\x04 \x01(\x08\x12\x10\n\x08row_json\x18\x05 \x01(\x0c\"\xc8\x01\n\x0eMappingOutcome\x12\x0f\n\x07mapping\x18\x01 \x01(\t\x12\x19\n\x11\x63ondition_matched\x18\x02 \x01(\x08\x12)\n\x07outcome\x18\x03 \x01(\x0e\x32\x18.enrich.v1.EnrichOutcome\x12(\n\x08\x65ntities\x18\x04 \x03(\x0b\x32\x16.enrich.v1.EntityMatch\x12\x16\n\x0e\x65nriched_event\x18\x05 \x01(\x0c\x12\x0e\n\x06output\x18\x06 \x01(\x0c\x12\r\n\x05\x65rror\x18\x07 \x01(\t\"\x80\x01\n\x12TestMappingRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x0f\n\x07mapping\x18\x02 \x01(\t\x12\x35\n\x0einline_mapping\x18\x03 \x01(\x0b\x32\x1d.enrich.v1.DestinationMapping\x12\r\n\x05\x65vent\x18\x04 \x01(\x0c\"@\n\x13TestMappingResponse\x12)\n\x06result\x18\x01 \x01(\x0b\x32\x19.enrich.v1.MappingOutcomeb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x65nrich/v1/destinations.proto\x12\tenrich.v1\x1a\x16\x65nrich/v1/common.proto\"3\n\nModelMatch\x12\r\n\x05model\x18\x01 \x01(\t\x12\x16\n\x0ematch_property\x18\x02 \x01(\t\">\n\x10\x43olumnEnrichment\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0e\n\x06\x63olumn\x18\x02 \x01(\t\x12\x0b\n\x03key\x18\x03 \x01(\t\"\xa4\x01\n\x12\x44\x65stinationMapping\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tcondition\x18\x02 \x01(\t\x12&\n\x07matches\x18\x03 \x03(\x0b\x32\x15.enrich.v1.ModelMatch\x12\x30\n\x0b\x65nrichments\x18\x04 \x03(\x0b\x32\x1b.enrich.v1.ColumnEnrichment\x12\x13\n\x0b\x66ields_json\x18\x05 \x01(\t\"y\n\x10\x44\x65stinationStats\x12\x0e\n\x06\x65vents\x18\x01 \x01(\x04\x12\x10\n\x08\x65nriched\x18\x02 \x01(\x04\x12\x1a\n\x12partially_enriched\x18\x03 \x01(\x04\x12\x14\n\x0cnot_enriched\x18\x04 \x01(\x04\x12\x11\n\tunmatched\x18\x05 \x01(\x04\"\xa0\x01\n\x0b\x44\x65stination\x12\x0c\n\x04name\x18\x01 \x01(\t\x12/\n\x08mappings\x18\x02 \x03(\x0b\x32\x1d.enrich.v1.DestinationMapping\x12\x0f\n\x07version\x18\x03 \x01(\x04\x12\x15\n\rcreated_at_ms\x18\x04 \x01(\x03\x12*\n\x05stats\x18\x05 \x01(\x0b\x32\x1b.enrich.v1.DestinationStats\"Y\n\x18\x43reateDestinationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12/\n\x08mappings\x18\x02 \x03(\x0b\x32\x1d.enrich.v1.DestinationMapping\"%\n\x15GetDestinationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"U\n\x17ListDestinationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x13\n\x0bname_prefix\x18\x03 \x01(\t\"a\n\x18ListDestinationsResponse\x12,\n\x0c\x64\x65stinations\x18\x01 \x03(\x0b\x32\x16.enrich.v1.Destination\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"s\n\x18UpdateDestinationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12/\n\x08mappings\x18\x02 \x03(\x0b\x32\x1d.enrich.v1.DestinationMapping\x12\x18\n\x10\x65xpected_version\x18\x03 \x01(\x04\"(\n\x18\x44\x65leteDestinationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x1b\n\x19\x44\x65leteDestinationResponse\"_\n\x0b\x45ntityMatch\x12\r\n\x05model\x18\x01 \x01(\t\x12\x13\n\x0bkey_present\x18\x02 \x01(\x08\x12\x0b\n\x03key\x18\x03 \x01(\t\x12\r\n\x05\x66ound\x18\x04 \x01(\x08\x12\x10\n\x08row_json\x18\x05 \x01(\x0c\"\xc8\x01\n\x0eMappingOutcome\x12\x0f\n\x07mapping\x18\x01 \x01(\t\x12\x19\n\x11\x63ondition_matched\x18\x02 \x01(\x08\x12)\n\x07outcome\x18\x03 \x01(\x0e\x32\x18.enrich.v1.EnrichOutcome\x12(\n\x08\x65ntities\x18\x04 \x03(\x0b\x32\x16.enrich.v1.EntityMatch\x12\x16\n\x0e\x65nriched_event\x18\x05 \x01(\x0c\x12\x0e\n\x06output\x18\x06 \x01(\x0c\x12\r\n\x05\x65rror\x18\x07 \x01(\t\"\x80\x01\n\x12TestMappingRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x0f\n\x07mapping\x18\x02 \x01(\t\x12\x35\n\x0einline_mapping\x18\x03 \x01(\x0b\x32\x1d.enrich.v1.DestinationMapping\x12\r\n\x05\x65vent\x18\x04 \x01(\x0c\"@\n\x13TestMappingResponse\x12)\n\x06result\x18\x01 \x01(\x0b\x32\x19.enrich.v1.MappingOutcomeb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,21 +47,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETDESTINATIONREQUEST']._serialized_start=728
   _globals['_GETDESTINATIONREQUEST']._serialized_end=765
   _globals['_LISTDESTINATIONSREQUEST']._serialized_start=767
-  _globals['_LISTDESTINATIONSREQUEST']._serialized_end=831
-  _globals['_LISTDESTINATIONSRESPONSE']._serialized_start=833
-  _globals['_LISTDESTINATIONSRESPONSE']._serialized_end=930
-  _globals['_UPDATEDESTINATIONREQUEST']._serialized_start=932
-  _globals['_UPDATEDESTINATIONREQUEST']._serialized_end=1047
-  _globals['_DELETEDESTINATIONREQUEST']._serialized_start=1049
-  _globals['_DELETEDESTINATIONREQUEST']._serialized_end=1089
-  _globals['_DELETEDESTINATIONRESPONSE']._serialized_start=1091
-  _globals['_DELETEDESTINATIONRESPONSE']._serialized_end=1118
-  _globals['_ENTITYMATCH']._serialized_start=1120
-  _globals['_ENTITYMATCH']._serialized_end=1215
-  _globals['_MAPPINGOUTCOME']._serialized_start=1218
-  _globals['_MAPPINGOUTCOME']._serialized_end=1418
-  _globals['_TESTMAPPINGREQUEST']._serialized_start=1421
-  _globals['_TESTMAPPINGREQUEST']._serialized_end=1549
-  _globals['_TESTMAPPINGRESPONSE']._serialized_start=1551
-  _globals['_TESTMAPPINGRESPONSE']._serialized_end=1615
+  _globals['_LISTDESTINATIONSREQUEST']._serialized_end=852
+  _globals['_LISTDESTINATIONSRESPONSE']._serialized_start=854
+  _globals['_LISTDESTINATIONSRESPONSE']._serialized_end=951
+  _globals['_UPDATEDESTINATIONREQUEST']._serialized_start=953
+  _globals['_UPDATEDESTINATIONREQUEST']._serialized_end=1068
+  _globals['_DELETEDESTINATIONREQUEST']._serialized_start=1070
+  _globals['_DELETEDESTINATIONREQUEST']._serialized_end=1110
+  _globals['_DELETEDESTINATIONRESPONSE']._serialized_start=1112
+  _globals['_DELETEDESTINATIONRESPONSE']._serialized_end=1139
+  _globals['_ENTITYMATCH']._serialized_start=1141
+  _globals['_ENTITYMATCH']._serialized_end=1236
+  _globals['_MAPPINGOUTCOME']._serialized_start=1239
+  _globals['_MAPPINGOUTCOME']._serialized_end=1439
+  _globals['_TESTMAPPINGREQUEST']._serialized_start=1442
+  _globals['_TESTMAPPINGREQUEST']._serialized_end=1570
+  _globals['_TESTMAPPINGRESPONSE']._serialized_start=1572
+  _globals['_TESTMAPPINGRESPONSE']._serialized_end=1636
 # @@protoc_insertion_point(module_scope)
