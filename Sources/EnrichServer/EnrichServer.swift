@@ -41,7 +41,10 @@ public final class EnrichServer: Sendable {
         let warehouses: [String: any Warehouse] = [
             ServerConfiguration.embeddedWarehouse: SQLiteWarehouse(path: configuration.resolvedWarehousePath)
         ]
-        self.engine = SyncEngine(catalog: self.catalog, cache: self.cache, warehouses: warehouses, logger: logger)
+        self.engine = SyncEngine(
+            catalog: self.catalog, cache: self.cache, warehouses: warehouses,
+            snapshotFiles: SnapshotFiles(directory: "\(configuration.dataDirectory)/snapshots"), logger: logger
+        )
         let services = try Services(
             catalog: self.catalog, cache: self.cache, engine: self.engine, limits: configuration.limits,
             defaultWarehouse: ServerConfiguration.embeddedWarehouse
@@ -111,6 +114,14 @@ public final class EnrichServer: Sendable {
     @discardableResult
     public func start() async throws -> BoundAddress {
         self.startAuditPruning()
+        // Serve the last good data at once, before any warehouse is asked for anything.
+        let clock = ContinuousClock()
+        let started = clock.now
+        let models = ((try? self.catalog.listModels(after: nil, limit: Int.max)) ?? []).map(\.name)
+        let loaded = await self.engine.loadPersistedSnapshots(models: models)
+        if !loaded.isEmpty {
+            self.logger.info("serving \(loaded.count) persisted snapshot(s) after \(clock.now - started): \(loaded.joined(separator: ", "))")
+        }
         do {
             let address = try await self.server.start()
             return BoundAddress(host: address.ipAddress ?? self.configuration.host, port: address.port ?? 0)

@@ -1,7 +1,7 @@
 /// One bit per row, set where the value is NULL. Empty (no words) until the first NULL, so columns without
 /// NULLs cost nothing.
 public struct NullBitmap: Sendable, Hashable {
-    private(set) var words: [UInt64] = []
+    var words: [UInt64] = []
 
     public init() {}
 

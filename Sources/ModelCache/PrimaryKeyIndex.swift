@@ -7,6 +7,13 @@ struct PrimaryKeyIndex: Sendable {
     private var mask: Int
     private(set) var count = 0
 
+    /// An index from stored slots (snapshot files): a power-of-two table of row + 1 entries.
+    init(slots: [UInt32], count: Int) {
+        self.slots = slots
+        self.mask = slots.count - 1
+        self.count = count
+    }
+
     init(expectedRows: Int) {
         var capacity = 16
         while capacity < expectedRows * 2 { capacity <<= 1 }

@@ -11,6 +11,12 @@ public struct StringArena: Sendable {
 
     public init() {}
 
+    /// An arena from its parts (snapshot files); the caller has checked that the offsets fit the bytes.
+    init(bytes: [UInt8], offsets: [UInt32]) {
+        self.bytes = bytes
+        self.offsets = offsets
+    }
+
     public var count: Int { self.offsets.count - 1 }
 
     mutating func reserve(rows: Int) { self.offsets.reserveCapacity(rows + 1) }

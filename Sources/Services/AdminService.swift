@@ -42,6 +42,7 @@ struct AdminService: Sendable {
                 }
                 try self.catalog.deleteModel(name: request.name)
                 self.cache.remove(model: request.name)
+                await self.engine.forgetSnapshot(model: request.name)
                 return (DeleteModelResponse(), "")
             }
         }

@@ -22,6 +22,7 @@ public actor SyncEngine {
     private let catalog: Catalog
     private let cache: ModelCache
     private let warehouses: [String: any Warehouse]
+    private let snapshotFiles: SnapshotFiles?
     private let limits: Limits
     private let logger: Logger
     private let now: @Sendable () -> Int64
@@ -34,8 +35,10 @@ public actor SyncEngine {
     ///   - now: milliseconds since the epoch (injectable for tests).
     public init(
         catalog: Catalog, cache: ModelCache, warehouses: [String: any Warehouse], limits: Limits = Limits(),
-        logger: Logger, now: @escaping @Sendable () -> Int64 = { Int64(WallClock.wallMilliseconds()) }
+        snapshotFiles: SnapshotFiles? = nil, logger: Logger,
+        now: @escaping @Sendable () -> Int64 = { Int64(WallClock.wallMilliseconds()) }
     ) {
+        self.snapshotFiles = snapshotFiles
         self.catalog = catalog
         self.cache = cache
         self.warehouses = warehouses
@@ -132,6 +135,31 @@ public actor SyncEngine {
         for task in tasks { await task.value }
     }
 
+    /// Serves the persisted snapshots of these models, if any, before any sync runs. Unreadable files are
+    /// skipped with a warning. Returns the models loaded.
+    public func loadPersistedSnapshots(models: [String]) async -> [String] {
+        guard let files = self.snapshotFiles else { return [] }
+        var loaded: [String] = []
+        for model in models {
+            let result: Result<ModelSnapshot?, SnapshotFileError> = await Self.offload {
+                do throws(SnapshotFileError) { return .success(try files.load(model: model)) } catch { return .failure(error) }
+            }
+            switch result {
+            case .success(let snapshot?):
+                self.cache.publish(snapshot)
+                loaded.append(model)
+            case .success(nil):
+                break
+            case .failure(let error):
+                self.logger.warning("skipping persisted snapshot: \(error)")
+            }
+        }
+        return loaded
+    }
+
+    /// Deletes a model's persisted snapshot (after the model is deleted).
+    public func forgetSnapshot(model: String) { self.snapshotFiles?.remove(model: model) }
+
     /// Whether a run of `model` is going.
     public func isRunning(model: String) -> Bool { self.running[model] != nil }
 
@@ -155,6 +183,14 @@ public actor SyncEngine {
                 }
             }
             self.cache.publish(result.snapshot)
+            if let files = self.snapshotFiles {
+                // Persist off the actor; serving already uses the new snapshot, so a slow disk delays nothing.
+                let snapshot = result.snapshot
+                let saved: Result<Int, SnapshotFileError> = await Self.offload {
+                    do throws(SnapshotFileError) { return .success(try files.save(snapshot)) } catch { return .failure(error) }
+                }
+                if case .failure(let error) = saved { self.logger.warning("cannot persist snapshot of \(model.name): \(error)") }
+            }
             progress.update { run in
                 run.rowsAdded = Int64(result.snapshot.rowCount)
                 run.rowsFailed = Int64(result.rejected)

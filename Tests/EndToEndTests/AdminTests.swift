@@ -2,6 +2,13 @@ import EnrichClient
 import EventJSON
 import RPCTransport
 import Testing
+import Logging
+import RPCTesting
+import EnrichServer
+import Warehouses
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite("Admin plane: model updates and deletes, and the audit trail")
 struct AdminTests {
@@ -30,6 +37,29 @@ struct AdminTests {
         await expectRPCError(.notFound, "model 'users' does not exist") { _ = try await client.getModel("users") }
         await expectRPCError(.notFound, "model 'users' does not exist") { _ = try await client.lookup(model: "users", intKeys: [1]) }
         await fixture.stop()
+    }
+
+    @Test("A restarted server serves its persisted snapshots before the warehouse is reachable")
+    func restartServesPersistedData() async throws {
+        let fixture = try await ServerFixture.start(users: 50, products: 50)
+        try await fixture.createAndSyncDemoModels()
+        await fixture.stop()
+        #if canImport(Glibc)
+        _ = unlink(fixture.directory.file("warehouse.sqlite"))
+        #endif
+        var configuration = fixture.server.configuration
+        configuration.port = 0
+        let restarted = try EnrichServer(configuration: configuration, logger: Logger(label: "restart"))
+        let address = try await restarted.start()
+        let client = try await EnrichClient.connect(.init(
+            host: "127.0.0.1", port: address.port, security: .tlsWithCAPEM(fixture.certificates.ca.certificatePEM),
+            token: ServerFixture.ownerToken
+        ))
+        let rows = try await client.lookup(model: "products", stringKeys: [DemoData.sku(7)], columns: ["product_id"])
+        #expect(rows.found == [true] && rows.columns[0].int64Values == [7])
+        #expect(try await client.getModel("users").cachedRows == 50)
+        await client.close()
+        await restarted.stop()
     }
 
     @Test("With mutual TLS required, a client with a CA-signed certificate is served and one without is refused")

@@ -129,3 +129,39 @@ struct ModelCacheTests {
         #expect(held.residentBytes > 0)
     }
 }
+
+@Suite("Snapshot files")
+struct SnapshotSerializationTests {
+    static func sample() throws -> ModelSnapshot {
+        var builder = try SnapshotBuilder(schema: ModelCacheTests.schema, primaryKey: "sku")
+        for index in 0..<500 {
+            ModelCacheTests.push([
+                .string("K\(index)"), index % 7 == 0 ? .null : .int64(Int64(index) - 250), .double(Double(index) / 3),
+                index % 5 == 0 ? .null : .bool(index % 2 == 0), .timestamp(Int64(index) * 1_000_003),
+            ], into: &builder)
+        }
+        return try builder.build(model: "products", version: 42)
+    }
+
+    @Test("A snapshot survives serialization: every cell, the key index and the version")
+    func roundTrip() throws {
+        let original = try Self.sample()
+        let copy = try ModelSnapshot(deserializing: original.serialized())
+        #expect(copy.model == "products" && copy.version == 42 && copy.rowCount == 500)
+        for row in 0..<original.rowCount {
+            #expect(copy.columns.map { $0.value(at: row) } == original.columns.map { $0.value(at: row) })
+        }
+        #expect(copy.row(for: .string("K123")) == original.row(for: .string("K123")))
+        #expect(copy.row(for: .string("K999")) == nil)
+    }
+
+    @Test("Truncated, foreign and tampered bytes are refused, never half-loaded")
+    func corruptInput() throws {
+        let bytes = try Self.sample().serialized()
+        #expect(throws: SnapshotDecodingError.notASnapshot) { try ModelSnapshot(deserializing: Array("NOTSNAP!".utf8) + bytes.dropFirst(8)) }
+        for cut in [9, bytes.count / 2, bytes.count - 1] {
+            #expect(throws: SnapshotDecodingError.self) { try ModelSnapshot(deserializing: Array(bytes.prefix(cut))) }
+        }
+        #expect(throws: SnapshotDecodingError.self) { try ModelSnapshot(deserializing: bytes + [0]) }
+    }
+}

@@ -7,6 +7,10 @@ import SyncEngine
 import Testing
 import Warehouses
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A catalog, cache and engine over a SQLite warehouse file in a fresh directory.
 struct SyncFixture {
     let directory = TemporaryDirectory()
@@ -15,6 +19,8 @@ struct SyncFixture {
     let engine: SyncEngine
     let warehousePath: String
 
+    var snapshotDirectory: String { self.directory.file("snapshots") }
+
     init(limits: SyncEngine.Limits = SyncEngine.Limits(), setup: String) throws {
         self.warehousePath = self.directory.file("warehouse.sqlite")
         let queue = try DatabaseQueue(path: self.warehousePath)
@@ -22,7 +28,7 @@ struct SyncFixture {
         self.catalog = try Catalog(path: self.directory.file("catalog.sqlite"))
         self.engine = SyncEngine(
             catalog: self.catalog, cache: self.cache, warehouses: ["embedded": SQLiteWarehouse(path: self.warehousePath)],
-            limits: limits, logger: Logger(label: "test")
+            limits: limits, snapshotFiles: SnapshotFiles(directory: self.directory.file("snapshots")), logger: Logger(label: "test")
         )
     }
 
@@ -188,6 +194,42 @@ struct SyncEngineTests {
         await #expect(throws: SyncError.unknownWarehouse("pg")) {
             try await fixture.engine.introspect(warehouse: "pg", source: .table("three"), primaryKey: "a")
         }
+    }
+
+    @Test("A published snapshot is persisted, and a fresh engine serves it with the warehouse gone")
+    func persistedSnapshots() async throws {
+        let fixture = try SyncFixture(setup: Self.users)
+        try fixture.addModel("users", table: "users", key: "id")
+        _ = try await fixture.sync("users")
+        try fixture.execute("DROP TABLE users")
+        let cache = ModelCache()
+        let restarted = SyncEngine(
+            catalog: fixture.catalog, cache: cache, warehouses: [:],
+            snapshotFiles: SnapshotFiles(directory: fixture.snapshotDirectory), logger: Logger(label: "t")
+        )
+        #expect(await restarted.loadPersistedSnapshots(models: ["users", "ghost"]) == ["users"])
+        let snapshot = try #require(cache.snapshot(of: "users"))
+        #expect(snapshot.rowCount == 3 && snapshot.row(for: .int(3)) != nil)
+        #expect(snapshot.columns[1].value(at: snapshot.row(for: .int(1))!) == .string("a@x.io"))
+    }
+
+    @Test("A corrupt snapshot file is skipped, not served")
+    func corruptSnapshotFile() async throws {
+        let fixture = try SyncFixture(setup: Self.users)
+        try fixture.addModel("users", table: "users", key: "id")
+        _ = try await fixture.sync("users")
+        let path = SnapshotFiles(directory: fixture.snapshotDirectory).path(for: "users")
+        let file = fopen(path, "r+")
+        fseek(file, 40, SEEK_SET)
+        fputs("garbage garbage garbage", file)
+        fclose(file)
+        let cache = ModelCache()
+        let restarted = SyncEngine(
+            catalog: fixture.catalog, cache: cache, warehouses: [:],
+            snapshotFiles: SnapshotFiles(directory: fixture.snapshotDirectory), logger: Logger(label: "t")
+        )
+        #expect(await restarted.loadPersistedSnapshots(models: ["users"]).isEmpty)
+        #expect(cache.snapshot(of: "users") == nil)
     }
 
     @Test("Timestamps parse in the forms SQLite stores and format as ISO-8601")

@@ -1,0 +1,89 @@
+public import ModelCache
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Persists published snapshots in a directory, one file per model, so a restarted server serves its last
+/// good data before the warehouse is reachable. Files are written to a temporary name and renamed, so a crash
+/// mid-write leaves the previous file whole.
+public struct SnapshotFiles: Sendable {
+    public let directory: String
+
+    public init(directory: String) { self.directory = directory }
+
+    /// Largest snapshot file read back (16 GiB); a bigger one is refused rather than exhausting memory.
+    public static let maxFileBytes = 16 << 30
+
+    public func path(for model: String) -> String { "\(self.directory)/\(model).snapshot" }
+
+    /// Writes the snapshot; returns the bytes written.
+    /// - Throws: `SnapshotFileError.io` with the errno.
+    @discardableResult
+    public func save(_ snapshot: ModelSnapshot) throws(SnapshotFileError) -> Int {
+        _ = mkdir(self.directory, 0o755)
+        let bytes = snapshot.serialized()
+        let final = self.path(for: snapshot.model)
+        let temporary = final + ".tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard descriptor >= 0 else { throw .io("open \(temporary)", errno) }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, bytes.count - offset) }
+            guard written > 0 else {
+                let code = errno
+                close(descriptor)
+                unlink(temporary)
+                throw .io("write \(temporary)", code)
+            }
+            offset += written
+        }
+        guard fsync(descriptor) == 0, close(descriptor) == 0 else { throw .io("sync \(temporary)", errno) }
+        guard rename(temporary, final) == 0 else { throw .io("rename \(temporary)", errno) }
+        return bytes.count
+    }
+
+    /// The stored snapshot of `model`, or nil when there is none.
+    /// - Throws: `.io` when the file cannot be read, `.corrupt` when its contents do not decode.
+    public func load(model: String) throws(SnapshotFileError) -> ModelSnapshot? {
+        let path = self.path(for: model)
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else {
+            if errno == ENOENT { return nil }
+            throw .io("open \(path)", errno)
+        }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw .io("stat \(path)", errno) }
+        let size = Int(info.st_size)
+        guard size <= Self.maxFileBytes else { throw .corrupt(path, "file of \(size) bytes is over the limit") }
+        var bytes = [UInt8](repeating: 0, count: size)
+        var offset = 0
+        while offset < size {
+            let got = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + offset, size - offset) }
+            guard got > 0 else { throw .io("read \(path)", errno) }
+            offset += got
+        }
+        do {
+            let snapshot = try ModelSnapshot(deserializing: bytes)
+            guard snapshot.model == model else { throw SnapshotDecodingError.inconsistent("file holds model \(snapshot.model)") }
+            return snapshot
+        } catch {
+            throw .corrupt(path, "\(error)")
+        }
+    }
+
+    public func remove(model: String) { unlink(self.path(for: model)) }
+}
+
+public enum SnapshotFileError: Error, Equatable, Sendable, CustomStringConvertible {
+    case io(String, Int32)
+    case corrupt(String, String)
+
+    public var description: String {
+        switch self {
+        case .io(let what, let code): "\(what) failed: \(String(cString: strerror(code)))"
+        case .corrupt(let path, let reason): "snapshot \(path) is unreadable: \(reason)"
+        }
+    }
+}
