@@ -42,7 +42,7 @@ public final class EnrichServer: Sendable {
             ServerConfiguration.embeddedWarehouse: SQLiteWarehouse(path: configuration.resolvedWarehousePath)
         ]
         self.engine = SyncEngine(
-            catalog: self.catalog, cache: self.cache, warehouses: warehouses,
+            catalog: self.catalog, cache: self.cache, warehouses: warehouses, limits: configuration.syncLimits,
             snapshotFiles: SnapshotFiles(directory: "\(configuration.dataDirectory)/snapshots"), logger: logger
         )
         let services = try Services(

@@ -1,4 +1,5 @@
 public import RPCCore
+public import SyncEngine
 
 /// How `enrichd` runs: where it listens, where it keeps its files, its TLS material and its limits.
 public struct ServerConfiguration: Sendable {
@@ -25,6 +26,8 @@ public struct ServerConfiguration: Sendable {
     /// nil serves plaintext; `enrichd` sets it so only behind `--insecure-plaintext`.
     public var tls: TLSFiles?
     public var limits = Limits()
+    /// Model limits: columns, rows (Segment: 100M) and bytes per row (512 KiB).
+    public var syncLimits = SyncEngine.Limits()
     /// Event-loop threads; one per core by default.
     public var eventLoopThreads: Int?
     /// The owner token to create on first start (when the catalog has no token). When nil, a random one is

@@ -72,6 +72,35 @@ public final class ModelSnapshot: Sendable {
         }
     }
 
+    /// How this snapshot differs from `previous` by primary key: rows added, rows whose values changed, rows
+    /// removed. With no previous snapshot every row is added; when the schema changed, every kept row counts as
+    /// changed.
+    public func diff(from previous: ModelSnapshot?) -> (added: Int, changed: Int, removed: Int) {
+        guard let previous else { return (self.rowCount, 0, 0) }
+        let sameSchema = previous.schema == self.schema
+        var added = 0
+        var changed = 0
+        var kept = 0
+        let keys = self.columns[self.keyColumn]
+        for row in 0..<self.rowCount {
+            let key: LookupKey
+            switch keys.storage {
+            case .string(let arena): key = .string(arena.string(at: row))
+            case .int64(let values), .timestamp(let values): key = .int(values[row])
+            default: continue
+            }
+            guard let old = previous.row(for: key) else {
+                added += 1
+                continue
+            }
+            kept += 1
+            if !sameSchema || !self.columns.indices.allSatisfy({ self.columns[$0].value(at: row) == previous.columns[$0].value(at: old) }) {
+                changed += 1
+            }
+        }
+        return (added, changed, previous.rowCount - kept)
+    }
+
     /// Bytes this snapshot keeps resident: column buffers, null bitmaps, string arenas and the index.
     public var residentBytes: Int { self.columns.reduce(self.index.residentBytes) { $0 + $1.residentBytes } }
 }

@@ -86,10 +86,14 @@ public struct SnapshotBuilder: RowSink {
     public static let maxRecordedIssues = 100
     /// Most rows one snapshot can hold: the index stores row + 1 in a UInt32.
     public static let maxRows = Int(UInt32.max) - 1
+    /// Segment's limit on one row: 512 KiB.
+    public static let defaultMaxRowBytes = 512 << 10
 
     public let schema: [ColumnSchema]
     public let keyColumn: Int
     private let maxRows: Int
+    private let maxRowBytes: Int
+    private var rowBytes = 0
     private var columns: [ColumnBuilder]
     private var index: PrimaryKeyIndex
     private var rowCount = 0
@@ -105,9 +109,12 @@ public struct SnapshotBuilder: RowSink {
     ///   - expectedRows: sizes buffers up front (a hint).
     ///   - maxRows: most rows accepted; the scan fails past it.
     /// - Throws: `SnapshotError.unknownKeyColumn`, `.unsupportedKeyType`.
-    public init(schema: [ColumnSchema], primaryKey: String, expectedRows: Int = 0, maxRows: Int = SnapshotBuilder.maxRows)
-        throws(SnapshotError)
-    {
+    ///   - maxRowBytes: largest row accepted (8 bytes per fixed-width cell plus string bytes); larger rows are
+    ///     rejected and reported, as Segment does past 512 KiB.
+    public init(
+        schema: [ColumnSchema], primaryKey: String, expectedRows: Int = 0, maxRows: Int = SnapshotBuilder.maxRows,
+        maxRowBytes: Int = SnapshotBuilder.defaultMaxRowBytes
+    ) throws(SnapshotError) {
         guard let keyColumn = schema.firstIndex(where: { $0.name == primaryKey }) else {
             throw .unknownKeyColumn(primaryKey)
         }
@@ -118,6 +125,7 @@ public struct SnapshotBuilder: RowSink {
         self.schema = schema
         self.keyColumn = keyColumn
         self.maxRows = min(maxRows, Self.maxRows)
+        self.maxRowBytes = maxRowBytes
         self.columns = schema.map { ColumnBuilder(schema: $0) }
         self.index = PrimaryKeyIndex(expectedRows: expectedRows)
         for column in self.columns {
@@ -173,6 +181,7 @@ public struct SnapshotBuilder: RowSink {
 
     public mutating func appendString(_ column: Int, _ utf8: UnsafeRawBufferPointer) {
         let builder = self.columns[column]
+        self.rowBytes += utf8.count
         guard builder.strings.append(utf8) else {
             self.fatal = self.fatal ?? .columnTooLarge(column: builder.schema.name)
             _ = builder.strings.append(UnsafeRawBufferPointer(start: nil, count: 0))
@@ -184,6 +193,7 @@ public struct SnapshotBuilder: RowSink {
 
     public mutating func rejectRow(reason: String) {
         self.scanned += 1
+        self.rowBytes = 0
         self.dropPartialRow()
         self.record(RowIssue(rowNumber: self.scanned, key: nil, reason: reason))
     }
@@ -193,6 +203,14 @@ public struct SnapshotBuilder: RowSink {
         let row = self.rowCount
         let key = self.columns[self.keyColumn]
         precondition(self.columns.allSatisfy { $0.count == row + 1 }, "a scan appended a ragged row")
+        let bytes = self.rowBytes + 8 * self.columns.filter { $0.schema.type != .string }.count
+        self.rowBytes = 0
+        guard bytes <= self.maxRowBytes else {
+            let text = key.nulls.isNull(row) ? nil : self.keyText(row: row)
+            self.dropPartialRow()
+            self.record(RowIssue(rowNumber: self.scanned, key: text, reason: "row is \(bytes) bytes; the limit is \(self.maxRowBytes)"))
+            return
+        }
         if key.nulls.isNull(row) {
             self.dropPartialRow()
             self.record(RowIssue(rowNumber: self.scanned, key: nil, reason: "primary key is NULL"))

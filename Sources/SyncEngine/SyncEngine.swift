@@ -10,12 +10,15 @@ public actor SyncEngine {
     public struct Limits: Sendable {
         /// Most columns a model may have (Segment's limit).
         public var maxColumns: Int
-        /// Most rows a model may have; the run fails past it.
+        /// Most rows a model may have; the run fails past it (Segment: 100M).
         public var maxRows: Int
+        /// Largest row accepted; larger ones are left out and reported (Segment: 512 KiB).
+        public var maxRowBytes: Int
 
-        public init(maxColumns: Int = 512, maxRows: Int = 100_000_000) {
+        public init(maxColumns: Int = 512, maxRows: Int = 100_000_000, maxRowBytes: Int = SnapshotBuilder.defaultMaxRowBytes) {
             self.maxColumns = maxColumns
             self.maxRows = maxRows
+            self.maxRowBytes = maxRowBytes
         }
     }
 
@@ -182,6 +185,9 @@ public actor SyncEngine {
                     self.logger.warning("cannot record columns of \(model.name): \(error)")
                 }
             }
+            let previous = self.cache.snapshot(of: model.name)
+            let snapshot = result.snapshot
+            let difference = await Self.offload { snapshot.diff(from: previous) }
             self.cache.publish(result.snapshot)
             if let files = self.snapshotFiles {
                 // Persist off the actor; serving already uses the new snapshot, so a slow disk delays nothing.
@@ -192,7 +198,9 @@ public actor SyncEngine {
                 if case .failure(let error) = saved { self.logger.warning("cannot persist snapshot of \(model.name): \(error)") }
             }
             progress.update { run in
-                run.rowsAdded = Int64(result.snapshot.rowCount)
+                run.rowsAdded = Int64(difference.added)
+                run.rowsChanged = Int64(difference.changed)
+                run.rowsRemoved = Int64(difference.removed)
                 run.rowsFailed = Int64(result.rejected)
                 run.issues = result.issues.map { RunIssue(rowNumber: $0.rowNumber, key: $0.key, reason: $0.reason) }
                 run.phase = .done
@@ -213,7 +221,8 @@ public actor SyncEngine {
             "sync finished",
             metadata: [
                 "model": "\(model.name)", "run": "\(runID)", "status": "\(run.status.rawValue)",
-                "rows": "\(run.rowsAdded)", "failed": "\(run.rowsFailed)",
+                "added": "\(run.rowsAdded)", "changed": "\(run.rowsChanged)", "removed": "\(run.rowsRemoved)",
+                "failed": "\(run.rowsFailed)",
                 "ms": "\((run.finishedAtMilliseconds ?? 0) - run.startedAtMilliseconds)",
             ]
         )
@@ -244,7 +253,7 @@ public actor SyncEngine {
             do {
                 builder = try SnapshotBuilder(
                     schema: columns.map { ColumnSchema(name: $0.name, type: $0.type) }, primaryKey: model.primaryKey,
-                    expectedRows: min(expected ?? 0, limits.maxRows), maxRows: limits.maxRows
+                    expectedRows: min(expected ?? 0, limits.maxRows), maxRows: limits.maxRows, maxRowBytes: limits.maxRowBytes
                 )
             } catch { throw .snapshot(error) }
             do {

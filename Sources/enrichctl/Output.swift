@@ -75,12 +75,15 @@ extension SyncRun {
         return ms < 10_000 ? "\(ms) ms" : "\(ms / 1_000) s"
     }
 
-    static let tableHeaders = ["run", "model", "status", "phase", "started", "duration", "read", "added", "failed", "error"]
+    static let tableHeaders = [
+        "run", "model", "status", "phase", "started", "duration", "read", "added", "changed", "removed", "failed", "error",
+    ]
 
     var tableRow: [String] {
         [
             "\(self.id)", self.model, self.status.name, self.phase.name, time(self.startedAtMilliseconds),
-            self.durationText, "\(self.rowsRead)", "\(self.rowsAdded)", "\(self.rowsFailed)",
+            self.durationText, "\(self.rowsRead)", "\(self.rowsAdded)", "\(self.rowsChanged)", "\(self.rowsRemoved)",
+            "\(self.rowsFailed)",
             self.error.count > 60 ? String(self.error.prefix(57)) + "..." : self.error,
         ]
     }

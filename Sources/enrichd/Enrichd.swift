@@ -52,6 +52,8 @@ struct Serve: AsyncParsableCommand {
     var insecurePlaintext = false
     @Option(help: "Event-loop threads (default: one per core).") var threads: Int?
     @Option(help: "Days the audit trail keeps events (older ones are pruned hourly).") var auditRetentionDays = 90
+    @Option(help: "Most rows a model may have; a sync past it fails (Segment: 100000000).") var maxModelRows = 100_000_000
+    @Option(help: "Largest row in KiB; larger rows are left out of a sync and reported (Segment: 512).") var maxRowKib = 512
     @Option(help: "File for the owner token made on first start (default: <data-dir>/owner.token). Set ENRICH_BOOTSTRAP_TOKEN to choose the token instead.")
     var ownerTokenFile: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
@@ -71,6 +73,8 @@ struct Serve: AsyncParsableCommand {
         guard (0...65_535).contains(self.port) else { throw ValidationError("--port must be 0...65535") }
         if let threads = self.threads, !(1...256).contains(threads) { throw ValidationError("--threads must be 1...256") }
         guard (1...3_650).contains(self.auditRetentionDays) else { throw ValidationError("--audit-retention-days must be 1...3650") }
+        guard (1...4_000_000_000).contains(self.maxModelRows) else { throw ValidationError("--max-model-rows must be 1...4000000000") }
+        guard (1...65_536).contains(self.maxRowKib) else { throw ValidationError("--max-row-kib must be 1...65536") }
         guard Logger.Level(rawValue: self.logLevel) != nil else { throw ValidationError("unknown --log-level \(self.logLevel)") }
     }
 
@@ -91,6 +95,8 @@ struct Serve: AsyncParsableCommand {
         configuration.eventLoopThreads = self.threads
         configuration.ownerTokenPath = self.ownerTokenFile
         configuration.auditRetention = .seconds(Int64(self.auditRetentionDays) * 86_400)
+        configuration.syncLimits.maxRows = self.maxModelRows
+        configuration.syncLimits.maxRowBytes = self.maxRowKib << 10
         if let preset = getenv("ENRICH_BOOTSTRAP_TOKEN") {
             let token = String(cString: preset)
             guard token.utf8.count >= 16 else {

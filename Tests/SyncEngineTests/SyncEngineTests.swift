@@ -196,6 +196,53 @@ struct SyncEngineTests {
         }
     }
 
+    @Test("A re-sync counts rows added, changed and removed against the snapshot it replaces")
+    func diffCounts() async throws {
+        let fixture = try SyncFixture(setup: Self.users)
+        try fixture.addModel("users", table: "users", key: "id")
+        let first = try await fixture.sync("users")
+        #expect((first.rowsAdded, first.rowsChanged, first.rowsRemoved) == (3, 0, 0))
+        let unchanged = try await fixture.sync("users")
+        #expect((unchanged.rowsRead, unchanged.rowsAdded, unchanged.rowsChanged, unchanged.rowsRemoved) == (3, 0, 0, 0))
+        try fixture.execute("""
+            INSERT INTO users VALUES (4, 'd@x.io', 4, 1, '2024-01-01');
+            UPDATE users SET email = 'new@x.io' WHERE id = 1;
+            DELETE FROM users WHERE id = 2;
+            """)
+        let changed = try await fixture.sync("users")
+        #expect((changed.rowsRead, changed.rowsAdded, changed.rowsChanged, changed.rowsRemoved) == (3, 1, 1, 1))
+        #expect(fixture.cache.snapshot(of: "users")?.row(for: .int(2)) == nil)
+    }
+
+    @Test("Row size limit: a row of exactly the limit is kept, one byte more is left out and reported")
+    func rowSizeLimit() async throws {
+        // id (8) + score (8) + text: 8 + 8 + 84 = 100 bytes at the limit.
+        let fixture = try SyncFixture(
+            limits: SyncEngine.Limits(maxRowBytes: 100),
+            setup: """
+                CREATE TABLE t (id INTEGER PRIMARY KEY, score REAL, text TEXT);
+                INSERT INTO t VALUES (1, 1.0, '\(String(repeating: "a", count: 84))');
+                INSERT INTO t VALUES (2, 1.0, '\(String(repeating: "b", count: 85))');
+                """
+        )
+        try fixture.addModel("t", table: "t", key: "id")
+        let run = try await fixture.sync("t")
+        #expect(run.status == .partialSuccess && run.rowsAdded == 1 && run.rowsFailed == 1)
+        #expect(run.issues == [RunIssue(rowNumber: 2, key: "2", reason: "row is 101 bytes; the limit is 100")])
+    }
+
+    @Test("Row cap: N rows sync, N+1 fail the run and leave the served snapshot alone")
+    func rowCap() async throws {
+        let fixture = try SyncFixture(limits: SyncEngine.Limits(maxRows: 3), setup: Self.users)
+        try fixture.addModel("users", table: "users", key: "id")
+        #expect(try await fixture.sync("users").status == .success)
+        try fixture.execute("INSERT INTO users VALUES (4, 'd@x.io', 4, 1, '2024-01-01')")
+        let over = try await fixture.sync("users")
+        #expect(over.status == .failed)
+        #expect(over.error == "the source has more than 3 rows, the model row limit")
+        #expect(fixture.cache.snapshot(of: "users")?.rowCount == 3)
+    }
+
     @Test("A published snapshot is persisted, and a fresh engine serves it with the warehouse gone")
     func persistedSnapshots() async throws {
         let fixture = try SyncFixture(setup: Self.users)
