@@ -90,7 +90,7 @@ let package = Package(
         // MARK: - Executables (argument parsing only)
         .executableTarget(
             name: "enrichd",
-            dependencies: ["EnrichServer", "Warehouses", argumentParser, log],
+            dependencies: ["EnrichServer", "Warehouses", "SyncEngine", argumentParser, log],
             swiftSettings: strictSettings
         ),
         .executableTarget(

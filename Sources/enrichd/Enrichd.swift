@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import EnrichServer
 import Logging
+import SyncEngine
 import Warehouses
 
 #if canImport(Glibc)
