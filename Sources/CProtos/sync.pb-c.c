@@ -278,6 +278,186 @@ void   enrich__v1__watch_sync_request__free_unpacked
   assert(message->base.descriptor == &enrich__v1__watch_sync_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   enrich__v1__model_schedule__init
+                     (Enrich__V1__ModelSchedule         *message)
+{
+  static const Enrich__V1__ModelSchedule init_value = ENRICH__V1__MODEL_SCHEDULE__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__model_schedule__get_packed_size
+                     (const Enrich__V1__ModelSchedule *message)
+{
+  assert(message->base.descriptor == &enrich__v1__model_schedule__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__model_schedule__pack
+                     (const Enrich__V1__ModelSchedule *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__model_schedule__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__model_schedule__pack_to_buffer
+                     (const Enrich__V1__ModelSchedule *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__model_schedule__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__ModelSchedule *
+       enrich__v1__model_schedule__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__ModelSchedule *)
+     protobuf_c_message_unpack (&enrich__v1__model_schedule__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__model_schedule__free_unpacked
+                     (Enrich__V1__ModelSchedule *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__model_schedule__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   enrich__v1__set_schedule_request__init
+                     (Enrich__V1__SetScheduleRequest         *message)
+{
+  static const Enrich__V1__SetScheduleRequest init_value = ENRICH__V1__SET_SCHEDULE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__set_schedule_request__get_packed_size
+                     (const Enrich__V1__SetScheduleRequest *message)
+{
+  assert(message->base.descriptor == &enrich__v1__set_schedule_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__set_schedule_request__pack
+                     (const Enrich__V1__SetScheduleRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__set_schedule_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__set_schedule_request__pack_to_buffer
+                     (const Enrich__V1__SetScheduleRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__set_schedule_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__SetScheduleRequest *
+       enrich__v1__set_schedule_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__SetScheduleRequest *)
+     protobuf_c_message_unpack (&enrich__v1__set_schedule_request__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__set_schedule_request__free_unpacked
+                     (Enrich__V1__SetScheduleRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__set_schedule_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   enrich__v1__list_schedules_request__init
+                     (Enrich__V1__ListSchedulesRequest         *message)
+{
+  static const Enrich__V1__ListSchedulesRequest init_value = ENRICH__V1__LIST_SCHEDULES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__list_schedules_request__get_packed_size
+                     (const Enrich__V1__ListSchedulesRequest *message)
+{
+  assert(message->base.descriptor == &enrich__v1__list_schedules_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__list_schedules_request__pack
+                     (const Enrich__V1__ListSchedulesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__list_schedules_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__list_schedules_request__pack_to_buffer
+                     (const Enrich__V1__ListSchedulesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__list_schedules_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__ListSchedulesRequest *
+       enrich__v1__list_schedules_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__ListSchedulesRequest *)
+     protobuf_c_message_unpack (&enrich__v1__list_schedules_request__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__list_schedules_request__free_unpacked
+                     (Enrich__V1__ListSchedulesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__list_schedules_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   enrich__v1__list_schedules_response__init
+                     (Enrich__V1__ListSchedulesResponse         *message)
+{
+  static const Enrich__V1__ListSchedulesResponse init_value = ENRICH__V1__LIST_SCHEDULES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__list_schedules_response__get_packed_size
+                     (const Enrich__V1__ListSchedulesResponse *message)
+{
+  assert(message->base.descriptor == &enrich__v1__list_schedules_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__list_schedules_response__pack
+                     (const Enrich__V1__ListSchedulesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__list_schedules_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__list_schedules_response__pack_to_buffer
+                     (const Enrich__V1__ListSchedulesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__list_schedules_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__ListSchedulesResponse *
+       enrich__v1__list_schedules_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__ListSchedulesResponse *)
+     protobuf_c_message_unpack (&enrich__v1__list_schedules_response__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__list_schedules_response__free_unpacked
+                     (Enrich__V1__ListSchedulesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__list_schedules_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor enrich__v1__sync_run__field_descriptors[13] =
 {
   {
@@ -675,6 +855,177 @@ const ProtobufCMessageDescriptor enrich__v1__watch_sync_request__descriptor =
   (ProtobufCMessageInit) enrich__v1__watch_sync_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor enrich__v1__model_schedule__field_descriptors[3] =
+{
+  {
+    "model",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__ModelSchedule, model),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "schedule",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__ModelSchedule, schedule),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_run_ms",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__ModelSchedule, next_run_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__model_schedule__field_indices_by_name[] = {
+  0,   /* field[0] = model */
+  2,   /* field[2] = next_run_ms */
+  1,   /* field[1] = schedule */
+};
+static const ProtobufCIntRange enrich__v1__model_schedule__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor enrich__v1__model_schedule__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.ModelSchedule",
+  "ModelSchedule",
+  "Enrich__V1__ModelSchedule",
+  "enrich.v1",
+  sizeof(Enrich__V1__ModelSchedule),
+  3,
+  enrich__v1__model_schedule__field_descriptors,
+  enrich__v1__model_schedule__field_indices_by_name,
+  1,  enrich__v1__model_schedule__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__model_schedule__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor enrich__v1__set_schedule_request__field_descriptors[2] =
+{
+  {
+    "model",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__SetScheduleRequest, model),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "schedule",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__SetScheduleRequest, schedule),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__set_schedule_request__field_indices_by_name[] = {
+  0,   /* field[0] = model */
+  1,   /* field[1] = schedule */
+};
+static const ProtobufCIntRange enrich__v1__set_schedule_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor enrich__v1__set_schedule_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.SetScheduleRequest",
+  "SetScheduleRequest",
+  "Enrich__V1__SetScheduleRequest",
+  "enrich.v1",
+  sizeof(Enrich__V1__SetScheduleRequest),
+  2,
+  enrich__v1__set_schedule_request__field_descriptors,
+  enrich__v1__set_schedule_request__field_indices_by_name,
+  1,  enrich__v1__set_schedule_request__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__set_schedule_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define enrich__v1__list_schedules_request__field_descriptors NULL
+#define enrich__v1__list_schedules_request__field_indices_by_name NULL
+#define enrich__v1__list_schedules_request__number_ranges NULL
+const ProtobufCMessageDescriptor enrich__v1__list_schedules_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.ListSchedulesRequest",
+  "ListSchedulesRequest",
+  "Enrich__V1__ListSchedulesRequest",
+  "enrich.v1",
+  sizeof(Enrich__V1__ListSchedulesRequest),
+  0,
+  enrich__v1__list_schedules_request__field_descriptors,
+  enrich__v1__list_schedules_request__field_indices_by_name,
+  0,  enrich__v1__list_schedules_request__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__list_schedules_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor enrich__v1__list_schedules_response__field_descriptors[1] =
+{
+  {
+    "schedules",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Enrich__V1__ListSchedulesResponse, n_schedules),
+    offsetof(Enrich__V1__ListSchedulesResponse, schedules),
+    &enrich__v1__model_schedule__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__list_schedules_response__field_indices_by_name[] = {
+  0,   /* field[0] = schedules */
+};
+static const ProtobufCIntRange enrich__v1__list_schedules_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor enrich__v1__list_schedules_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.ListSchedulesResponse",
+  "ListSchedulesResponse",
+  "Enrich__V1__ListSchedulesResponse",
+  "enrich.v1",
+  sizeof(Enrich__V1__ListSchedulesResponse),
+  1,
+  enrich__v1__list_schedules_response__field_descriptors,
+  enrich__v1__list_schedules_response__field_indices_by_name,
+  1,  enrich__v1__list_schedules_response__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__list_schedules_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue enrich__v1__sync_status__enum_values_by_number[5] =
 {
   { "SYNC_STATUS_UNSPECIFIED", "ENRICH__V1__SYNC_STATUS__SYNC_STATUS_UNSPECIFIED", 0 },
@@ -741,16 +1092,20 @@ const ProtobufCEnumDescriptor enrich__v1__sync_phase__descriptor =
   enrich__v1__sync_phase__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor enrich__v1__sync__method_descriptors[4] =
+static const ProtobufCMethodDescriptor enrich__v1__sync__method_descriptors[6] =
 {
   { "TriggerSync", &enrich__v1__trigger_sync_request__descriptor, &enrich__v1__sync_run__descriptor },
   { "GetSyncRun", &enrich__v1__get_sync_run_request__descriptor, &enrich__v1__sync_run__descriptor },
   { "ListSyncRuns", &enrich__v1__list_sync_runs_request__descriptor, &enrich__v1__list_sync_runs_response__descriptor },
   { "WatchSync", &enrich__v1__watch_sync_request__descriptor, &enrich__v1__sync_run__descriptor },
+  { "SetSchedule", &enrich__v1__set_schedule_request__descriptor, &enrich__v1__model_schedule__descriptor },
+  { "ListSchedules", &enrich__v1__list_schedules_request__descriptor, &enrich__v1__list_schedules_response__descriptor },
 };
 const unsigned enrich__v1__sync__method_indices_by_name[] = {
   1,        /* GetSyncRun */
+  5,        /* ListSchedules */
   2,        /* ListSyncRuns */
+  4,        /* SetSchedule */
   0,        /* TriggerSync */
   3         /* WatchSync */
 };
@@ -761,7 +1116,7 @@ const ProtobufCServiceDescriptor enrich__v1__sync__descriptor =
   "Sync",
   "Enrich__V1__Sync",
   "enrich.v1",
-  4,
+  6,
   enrich__v1__sync__method_descriptors,
   enrich__v1__sync__method_indices_by_name
 };
@@ -796,6 +1151,22 @@ void enrich__v1__sync__watch_sync(ProtobufCService *service,
 {
   assert(service->descriptor == &enrich__v1__sync__descriptor);
   service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void enrich__v1__sync__set_schedule(ProtobufCService *service,
+                                    const Enrich__V1__SetScheduleRequest *input,
+                                    Enrich__V1__ModelSchedule_Closure closure,
+                                    void *closure_data)
+{
+  assert(service->descriptor == &enrich__v1__sync__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void enrich__v1__sync__list_schedules(ProtobufCService *service,
+                                      const Enrich__V1__ListSchedulesRequest *input,
+                                      Enrich__V1__ListSchedulesResponse_Closure closure,
+                                      void *closure_data)
+{
+  assert(service->descriptor == &enrich__v1__sync__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void enrich__v1__sync__init (Enrich__V1__Sync_Service *service,
                              Enrich__V1__Sync_ServiceDestroy destroy)

@@ -63,6 +63,7 @@ public final class Catalog: Sendable {
         Self.registerDestinationMigrations(&migrator)
         Self.registerTokenMigrations(&migrator)
         Self.registerAuditMigrations(&migrator)
+        Self.registerScheduleMigrations(&migrator)
         return migrator
     }
 
@@ -206,9 +207,13 @@ public final class Catalog: Sendable {
         }
     }
 
-    /// Marks runs left in progress by a previous process as failed; returns how many there were.
-    public func failInterruptedRuns(at milliseconds: Int64) throws(CatalogError) -> Int {
+    /// Marks runs left in progress by a previous process as failed; returns the models they belonged to, so the
+    /// caller can retry them.
+    public func failInterruptedRuns(at milliseconds: Int64) throws(CatalogError) -> [String] {
         try self.write { db in
+            let models = try String.fetchAll(
+                db, sql: "SELECT DISTINCT model FROM sync_run WHERE status = ? ORDER BY model", arguments: [RunStatus.inProgress.rawValue]
+            )
             try db.execute(
                 sql: """
                     UPDATE sync_run SET status = ?, finished_at_ms = ?, error = ?
@@ -219,7 +224,7 @@ public final class Catalog: Sendable {
                     RunStatus.inProgress.rawValue,
                 ]
             )
-            return db.changesCount
+            return models
         }
     }
 }

@@ -228,6 +228,17 @@ public final class EnrichClient: Sendable {
         return response.runs
     }
 
+    /// Sets a model's schedule ("manual", "every 1h", "daily 09:30 Europe/Paris", "weekly mon 09:30 UTC",
+    /// "cron */30 * * * *").
+    public func setSchedule(model: String, schedule: String) async throws -> ModelSchedule {
+        try await self.call(Methods.setSchedule, SetScheduleRequest(model: model, schedule: schedule))
+    }
+
+    public func listSchedules() async throws -> [ModelSchedule] {
+        let response: ListSchedulesResponse = try await self.call(Methods.listSchedules, ListSchedulesRequest())
+        return response.schedules
+    }
+
     /// Streams a run's progress until it finishes.
     public func watchSync(id: UInt64, timeout: Duration = .seconds(3_600)) -> AsyncThrowingStream<SyncRun, any Error> {
         self.connection.serverStreaming(Methods.watchSync, WatchSyncRequest(id: id), options: self.options(timeout))

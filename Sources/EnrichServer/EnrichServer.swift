@@ -23,6 +23,10 @@ public final class EnrichServer: Sendable {
     private let server: RPCServer
     private let logger: Logger
     private let pruner = Mutex<Task<Void, Never>?>(nil)
+    private let schedulerTask = Mutex<Task<Void, Never>?>(nil)
+    private let interruptedModels: [String]
+    /// Starts scheduled syncs.
+    public let scheduler: Scheduler
 
     /// Opens the catalog, loads TLS material and builds the services; nothing listens yet.
     /// - Throws: `ServerError` naming the file or setting that is wrong.
@@ -36,7 +40,10 @@ public final class EnrichServer: Sendable {
             throw ServerError("cannot open the catalog: \(error)")
         }
         let interrupted = try self.catalog.failInterruptedRuns(at: WallClock.wallMilliseconds())
-        if interrupted > 0 { logger.warning("marked \(interrupted) interrupted sync run(s) as failed") }
+        if !interrupted.isEmpty {
+            logger.warning("marked interrupted sync runs of \(interrupted.joined(separator: ", ")) as failed; they will be retried")
+        }
+        self.interruptedModels = interrupted
         self.cache = ModelCache()
         let warehouses: [String: any Warehouse] = [
             ServerConfiguration.embeddedWarehouse: SQLiteWarehouse(path: configuration.resolvedWarehousePath)
@@ -45,9 +52,10 @@ public final class EnrichServer: Sendable {
             catalog: self.catalog, cache: self.cache, warehouses: warehouses, limits: configuration.syncLimits,
             snapshotFiles: SnapshotFiles(directory: "\(configuration.dataDirectory)/snapshots"), logger: logger
         )
+        self.scheduler = Scheduler(engine: self.engine, catalog: self.catalog, logger: logger)
         let services = try Services(
-            catalog: self.catalog, cache: self.cache, engine: self.engine, limits: configuration.limits,
-            defaultWarehouse: ServerConfiguration.embeddedWarehouse
+            catalog: self.catalog, cache: self.cache, engine: self.engine, scheduler: self.scheduler,
+            limits: configuration.limits, defaultWarehouse: ServerConfiguration.embeddedWarehouse
         )
         // A fresh install is never open: the first start creates an owner token.
         if let secret = try services.authority.bootstrap(secret: configuration.bootstrapToken) {
@@ -122,6 +130,10 @@ public final class EnrichServer: Sendable {
         if !loaded.isEmpty {
             self.logger.info("serving \(loaded.count) persisted snapshot(s) after \(clock.now - started): \(loaded.joined(separator: ", "))")
         }
+        // Runs cut short by the last stop are retried once, then the schedules take over.
+        for model in self.interruptedModels { _ = try? await self.engine.trigger(model: model) }
+        let scheduler = self.scheduler
+        self.schedulerTask.withLock { $0 = Task { await scheduler.run() } }
         do {
             let address = try await self.server.start()
             return BoundAddress(host: address.ipAddress ?? self.configuration.host, port: address.port ?? 0)
@@ -154,6 +166,7 @@ public final class EnrichServer: Sendable {
     /// Stops listening, stops running syncs and shuts the event loops down.
     public func stop() async {
         self.pruner.withLock { $0?.cancel() }
+        self.schedulerTask.withLock { $0?.cancel() }
         try? await self.server.stop()
         await self.engine.cancelAll()
         await self.engine.waitForRuns()

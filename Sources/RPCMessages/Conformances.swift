@@ -53,3 +53,7 @@ extension DeleteModelResponse: RPCMessage {}
 extension AuditEvent: RPCMessage {}
 extension ListAuditRequest: RPCMessage {}
 extension ListAuditResponse: RPCMessage {}
+extension ModelSchedule: RPCMessage {}
+extension SetScheduleRequest: RPCMessage {}
+extension ListSchedulesRequest: RPCMessage {}
+extension ListSchedulesResponse: RPCMessage {}

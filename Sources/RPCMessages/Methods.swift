@@ -22,6 +22,8 @@ public enum Methods {
     public static let getSyncRun = MethodDescriptor(service: "enrich.v1.Sync", method: "GetSyncRun")
     public static let listSyncRuns = MethodDescriptor(service: "enrich.v1.Sync", method: "ListSyncRuns")
     public static let watchSync = MethodDescriptor(service: "enrich.v1.Sync", method: "WatchSync")
+    public static let setSchedule = MethodDescriptor(service: "enrich.v1.Sync", method: "SetSchedule")
+    public static let listSchedules = MethodDescriptor(service: "enrich.v1.Sync", method: "ListSchedules")
     public static let lookup = MethodDescriptor(service: "enrich.v1.Enrich", method: "Lookup")
     public static let enrich = MethodDescriptor(service: "enrich.v1.Enrich", method: "Enrich")
 }

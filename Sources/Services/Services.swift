@@ -20,7 +20,7 @@ public struct Services: Sendable {
 
     /// - Throws: when the catalog's tokens cannot be read.
     public init(
-        catalog: Catalog, cache: ModelCache, engine: SyncEngine, limits: Limits, defaultWarehouse: String,
+        catalog: Catalog, cache: ModelCache, engine: SyncEngine, scheduler: Scheduler, limits: Limits, defaultWarehouse: String,
         now: @escaping @Sendable () -> Int64 = { WallClock.wallMilliseconds() }
     ) throws {
         self.authority = try TokenAuthority(catalog: catalog, now: now)
@@ -33,7 +33,7 @@ public struct Services: Sendable {
         )
         self.sync = SyncService(engine: engine, catalogRuns: { model, limit in
             try catalog.runs(model: model, limit: limit).map(SyncRun.init)
-        }, audit: audit)
+        }, audit: audit, scheduler: scheduler, catalog: catalog, now: now)
         let registry = DestinationRegistry(catalog: catalog)
         self.destinations = DestinationService(catalog: catalog, registry: registry, limits: limits, now: now, audit: audit)
         self.enrich = EnrichService(

@@ -1,3 +1,4 @@
+import Catalog
 import RPCCore
 import RPCMessages
 import SyncEngine
@@ -7,6 +8,13 @@ struct SyncService: Sendable {
     let engine: SyncEngine
     let catalogRuns: @Sendable (String, Int) throws -> [SyncRun]
     let audit: AuditLog
+    let scheduler: Scheduler
+    let catalog: Catalog
+    let now: @Sendable () -> Int64
+
+    static func message(_ record: ScheduleRecord) -> ModelSchedule {
+        ModelSchedule(model: record.model, schedule: record.spec, nextRunMilliseconds: record.nextRunMilliseconds ?? 0)
+    }
 
     /// Most runs one ListSyncRuns returns.
     static let maxListedRuns = 1_000
@@ -31,6 +39,17 @@ struct SyncService: Sendable {
                 throw RPCError(.invalidArgument, "limit \(limit) exceeds \(Self.maxListedRuns)")
             }
             return ListSyncRunsResponse(runs: try self.catalogRuns(request.model, limit))
+        }
+        registry.unary(Methods.setSchedule) { (request: SetScheduleRequest, context) in
+            try await self.audit.write(context, object: "model \(request.model)", before: {
+                (try? self.catalog.schedules())?.first { $0.model == request.model }.map { "{\"schedule\":\"\($0.spec)\"}" } ?? ""
+            }) {
+                let record = try await self.scheduler.set(model: request.model, schedule: request.schedule, now: self.now())
+                return (Self.message(record), "{\"schedule\":\"\(record.spec)\"}")
+            }
+        }
+        registry.unary(Methods.listSchedules) { (_: ListSchedulesRequest, _) in
+            ListSchedulesResponse(schedules: try self.catalog.schedules().map(Self.message))
         }
         registry.serverStreaming(Methods.watchSync) { (request: WatchSyncRequest, _, writer: StreamWriter<SyncRun>) in
             guard request.id > 0, request.id <= UInt64(Int64.max) else {

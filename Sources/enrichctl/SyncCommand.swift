@@ -10,8 +10,50 @@ struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
         abstract: "Run syncs and read their history.",
-        subcommands: [Trigger.self, Status.self, Runs.self, Watch.self]
+        subcommands: [Trigger.self, Status.self, Runs.self, Watch.self, ScheduleCommand.self, Schedules.self]
     )
+
+    struct ScheduleCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "schedule",
+            abstract: "Set when a model syncs by itself.",
+            discussion: """
+                Schedules: manual | every 15m … every 24h | daily HH:MM [time zone] | weekly mon,thu HH:MM [time zone] |
+                cron <5 fields, UTC>. Examples:
+                  enrichctl sync schedule users "every 1h"
+                  enrichctl sync schedule products "daily 02:30 Europe/Paris"
+                  enrichctl sync schedule events "cron */30 * * * *"
+                """
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Model name.") var model: String
+        @Argument(help: "The schedule, quoted.") var schedule: String
+
+        func run() async throws {
+            try await withClient(self.connection) { client in
+                let set = try await client.setSchedule(model: self.model, schedule: self.schedule)
+                print(Table.render(["model", "schedule", "next run"], [[set.model, set.schedule, time(set.nextRunMilliseconds)]]))
+            }
+        }
+    }
+
+    struct Schedules: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List schedules and their next runs.", discussion: "Example:\n  enrichctl sync schedules")
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            try await withClient(self.connection) { client in
+                let schedules = try await client.listSchedules()
+                if self.connection.json {
+                    printJSON(.array(schedules.map { .object(JSONObject([
+                        ("model", .string($0.model)), ("schedule", .string($0.schedule)), ("next_run_ms", .int($0.nextRunMilliseconds)),
+                    ])) }))
+                    return
+                }
+                print(Table.render(["model", "schedule", "next run"], schedules.map { [$0.model, $0.schedule, time($0.nextRunMilliseconds)] }))
+            }
+        }
+    }
 
     struct Trigger: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

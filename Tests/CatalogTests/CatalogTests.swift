@@ -17,7 +17,7 @@ struct CatalogTests {
         let path = directory.file("catalog.sqlite")
         do {
             let catalog = try Catalog(path: path)
-            #expect(try catalog.appliedMigrations() == ["v1_models_and_sync_runs", "v2_destinations_and_mappings", "v3_api_tokens", "v4_audit_trail"])
+            #expect(try catalog.appliedMigrations() == ["v1_models_and_sync_runs", "v2_destinations_and_mappings", "v3_api_tokens", "v4_audit_trail", "v5_model_schedules"])
             try catalog.createModel(Self.model("users"))
         }
         let reopened = try Catalog(path: path)
@@ -53,7 +53,7 @@ struct CatalogTests {
         let second = try catalog.startRun(model: "users", at: 20)
         #expect(try catalog.run(id: first.id!) == first)
         #expect(try catalog.runs(model: "users", limit: 10).map(\.id) == [second.id, first.id])
-        #expect(try catalog.failInterruptedRuns(at: 30) == 1)
+        #expect(try catalog.failInterruptedRuns(at: 30) == ["users"])
         let interrupted = try catalog.run(id: second.id!)
         #expect(interrupted.status == .failed)
         #expect(interrupted.error == "interrupted: the server stopped during the run")

@@ -27,6 +27,8 @@ enum SampleCalls {
         case Methods.updateModel: _ = try await client.updateModel(UpdateModelRequest(name: "ghost", table: "users", primaryKey: "id"))
         case Methods.deleteModel: try await client.deleteModel("ghost")
         case Methods.listAudit: _ = try await client.listAudit()
+        case Methods.setSchedule: _ = try await client.setSchedule(model: "ghost", schedule: "every 1h")
+        case Methods.listSchedules: _ = try await client.listSchedules()
         default: Issue.record("no sample call for \(method)")
         }
     }
@@ -36,7 +38,7 @@ enum SampleCalls {
         Methods.listSyncRuns, Methods.watchSync, Methods.createDestination, Methods.getDestination,
         Methods.listDestinations, Methods.updateDestination, Methods.deleteDestination, Methods.testMapping,
         Methods.lookup, Methods.enrich, Methods.createToken, Methods.listTokens, Methods.revokeToken, Methods.healthCheck,
-        Methods.updateModel, Methods.deleteModel, Methods.listAudit,
+        Methods.updateModel, Methods.deleteModel, Methods.listAudit, Methods.setSchedule, Methods.listSchedules,
     ]
 
     /// Which roles may call which method: the table the server must enforce, written out again independently.
@@ -59,6 +61,8 @@ enum SampleCalls {
             Methods.updateModel.fullName: ["workspace_owner", "entities_admin"],
             Methods.deleteModel.fullName: ["workspace_owner", "entities_admin"],
             Methods.listAudit.fullName: ["workspace_owner"],
+            Methods.setSchedule.fullName: ["workspace_owner", "entities_admin"],
+            Methods.listSchedules.fullName: read,
         ]
     }()
 

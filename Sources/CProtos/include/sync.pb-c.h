@@ -22,6 +22,10 @@ typedef struct Enrich__V1__GetSyncRunRequest Enrich__V1__GetSyncRunRequest;
 typedef struct Enrich__V1__ListSyncRunsRequest Enrich__V1__ListSyncRunsRequest;
 typedef struct Enrich__V1__ListSyncRunsResponse Enrich__V1__ListSyncRunsResponse;
 typedef struct Enrich__V1__WatchSyncRequest Enrich__V1__WatchSyncRequest;
+typedef struct Enrich__V1__ModelSchedule Enrich__V1__ModelSchedule;
+typedef struct Enrich__V1__SetScheduleRequest Enrich__V1__SetScheduleRequest;
+typedef struct Enrich__V1__ListSchedulesRequest Enrich__V1__ListSchedulesRequest;
+typedef struct Enrich__V1__ListSchedulesResponse Enrich__V1__ListSchedulesResponse;
 
 
 /* --- enums --- */
@@ -122,6 +126,52 @@ struct  Enrich__V1__WatchSyncRequest
 #define ENRICH__V1__WATCH_SYNC_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__watch_sync_request__descriptor) \
     , 0 }
+
+
+struct  Enrich__V1__ModelSchedule
+{
+  ProtobufCMessage base;
+  char *model;
+  char *schedule;
+  /*
+   * When the next scheduled sync is due (ms since the epoch); 0 for manual.
+   */
+  int64_t next_run_ms;
+};
+#define ENRICH__V1__MODEL_SCHEDULE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__model_schedule__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Enrich__V1__SetScheduleRequest
+{
+  ProtobufCMessage base;
+  char *model;
+  char *schedule;
+};
+#define ENRICH__V1__SET_SCHEDULE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__set_schedule_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Enrich__V1__ListSchedulesRequest
+{
+  ProtobufCMessage base;
+};
+#define ENRICH__V1__LIST_SCHEDULES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__list_schedules_request__descriptor) \
+     }
+
+
+struct  Enrich__V1__ListSchedulesResponse
+{
+  ProtobufCMessage base;
+  size_t n_schedules;
+  Enrich__V1__ModelSchedule **schedules;
+};
+#define ENRICH__V1__LIST_SCHEDULES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__list_schedules_response__descriptor) \
+    , 0,NULL }
 
 
 /* Enrich__V1__SyncRun methods */
@@ -238,6 +288,82 @@ Enrich__V1__WatchSyncRequest *
 void   enrich__v1__watch_sync_request__free_unpacked
                      (Enrich__V1__WatchSyncRequest *message,
                       ProtobufCAllocator *allocator);
+/* Enrich__V1__ModelSchedule methods */
+void   enrich__v1__model_schedule__init
+                     (Enrich__V1__ModelSchedule         *message);
+size_t enrich__v1__model_schedule__get_packed_size
+                     (const Enrich__V1__ModelSchedule   *message);
+size_t enrich__v1__model_schedule__pack
+                     (const Enrich__V1__ModelSchedule   *message,
+                      uint8_t             *out);
+size_t enrich__v1__model_schedule__pack_to_buffer
+                     (const Enrich__V1__ModelSchedule   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__ModelSchedule *
+       enrich__v1__model_schedule__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__model_schedule__free_unpacked
+                     (Enrich__V1__ModelSchedule *message,
+                      ProtobufCAllocator *allocator);
+/* Enrich__V1__SetScheduleRequest methods */
+void   enrich__v1__set_schedule_request__init
+                     (Enrich__V1__SetScheduleRequest         *message);
+size_t enrich__v1__set_schedule_request__get_packed_size
+                     (const Enrich__V1__SetScheduleRequest   *message);
+size_t enrich__v1__set_schedule_request__pack
+                     (const Enrich__V1__SetScheduleRequest   *message,
+                      uint8_t             *out);
+size_t enrich__v1__set_schedule_request__pack_to_buffer
+                     (const Enrich__V1__SetScheduleRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__SetScheduleRequest *
+       enrich__v1__set_schedule_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__set_schedule_request__free_unpacked
+                     (Enrich__V1__SetScheduleRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Enrich__V1__ListSchedulesRequest methods */
+void   enrich__v1__list_schedules_request__init
+                     (Enrich__V1__ListSchedulesRequest         *message);
+size_t enrich__v1__list_schedules_request__get_packed_size
+                     (const Enrich__V1__ListSchedulesRequest   *message);
+size_t enrich__v1__list_schedules_request__pack
+                     (const Enrich__V1__ListSchedulesRequest   *message,
+                      uint8_t             *out);
+size_t enrich__v1__list_schedules_request__pack_to_buffer
+                     (const Enrich__V1__ListSchedulesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__ListSchedulesRequest *
+       enrich__v1__list_schedules_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__list_schedules_request__free_unpacked
+                     (Enrich__V1__ListSchedulesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Enrich__V1__ListSchedulesResponse methods */
+void   enrich__v1__list_schedules_response__init
+                     (Enrich__V1__ListSchedulesResponse         *message);
+size_t enrich__v1__list_schedules_response__get_packed_size
+                     (const Enrich__V1__ListSchedulesResponse   *message);
+size_t enrich__v1__list_schedules_response__pack
+                     (const Enrich__V1__ListSchedulesResponse   *message,
+                      uint8_t             *out);
+size_t enrich__v1__list_schedules_response__pack_to_buffer
+                     (const Enrich__V1__ListSchedulesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__ListSchedulesResponse *
+       enrich__v1__list_schedules_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__list_schedules_response__free_unpacked
+                     (Enrich__V1__ListSchedulesResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Enrich__V1__SyncRun_Closure)
@@ -257,6 +383,18 @@ typedef void (*Enrich__V1__ListSyncRunsResponse_Closure)
                   void *closure_data);
 typedef void (*Enrich__V1__WatchSyncRequest_Closure)
                  (const Enrich__V1__WatchSyncRequest *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__ModelSchedule_Closure)
+                 (const Enrich__V1__ModelSchedule *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__SetScheduleRequest_Closure)
+                 (const Enrich__V1__SetScheduleRequest *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__ListSchedulesRequest_Closure)
+                 (const Enrich__V1__ListSchedulesRequest *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__ListSchedulesResponse_Closure)
+                 (const Enrich__V1__ListSchedulesResponse *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -281,6 +419,14 @@ struct Enrich__V1__Sync_Service
                      const Enrich__V1__WatchSyncRequest *input,
                      Enrich__V1__SyncRun_Closure closure,
                      void *closure_data);
+  void (*set_schedule)(Enrich__V1__Sync_Service *service,
+                       const Enrich__V1__SetScheduleRequest *input,
+                       Enrich__V1__ModelSchedule_Closure closure,
+                       void *closure_data);
+  void (*list_schedules)(Enrich__V1__Sync_Service *service,
+                         const Enrich__V1__ListSchedulesRequest *input,
+                         Enrich__V1__ListSchedulesResponse_Closure closure,
+                         void *closure_data);
 };
 typedef void (*Enrich__V1__Sync_ServiceDestroy)(Enrich__V1__Sync_Service *);
 void enrich__v1__sync__init (Enrich__V1__Sync_Service *service,
@@ -292,7 +438,9 @@ void enrich__v1__sync__init (Enrich__V1__Sync_Service *service,
       function_prefix__ ## trigger_sync,\
       function_prefix__ ## get_sync_run,\
       function_prefix__ ## list_sync_runs,\
-      function_prefix__ ## watch_sync  }
+      function_prefix__ ## watch_sync,\
+      function_prefix__ ## set_schedule,\
+      function_prefix__ ## list_schedules  }
 void enrich__v1__sync__trigger_sync(ProtobufCService *service,
                                     const Enrich__V1__TriggerSyncRequest *input,
                                     Enrich__V1__SyncRun_Closure closure,
@@ -309,6 +457,14 @@ void enrich__v1__sync__watch_sync(ProtobufCService *service,
                                   const Enrich__V1__WatchSyncRequest *input,
                                   Enrich__V1__SyncRun_Closure closure,
                                   void *closure_data);
+void enrich__v1__sync__set_schedule(ProtobufCService *service,
+                                    const Enrich__V1__SetScheduleRequest *input,
+                                    Enrich__V1__ModelSchedule_Closure closure,
+                                    void *closure_data);
+void enrich__v1__sync__list_schedules(ProtobufCService *service,
+                                      const Enrich__V1__ListSchedulesRequest *input,
+                                      Enrich__V1__ListSchedulesResponse_Closure closure,
+                                      void *closure_data);
 
 /* --- descriptors --- */
 
@@ -320,6 +476,10 @@ extern const ProtobufCMessageDescriptor enrich__v1__get_sync_run_request__descri
 extern const ProtobufCMessageDescriptor enrich__v1__list_sync_runs_request__descriptor;
 extern const ProtobufCMessageDescriptor enrich__v1__list_sync_runs_response__descriptor;
 extern const ProtobufCMessageDescriptor enrich__v1__watch_sync_request__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__model_schedule__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__set_schedule_request__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__list_schedules_request__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__list_schedules_response__descriptor;
 extern const ProtobufCServiceDescriptor enrich__v1__sync__descriptor;
 
 PROTOBUF_C__END_DECLS

@@ -12,7 +12,8 @@ struct AuditLog: Sendable {
 
     /// The RPCs that change something.
     static let writeMethods: Set<String> = [
-        Methods.createModel, Methods.updateModel, Methods.deleteModel, Methods.triggerSync, Methods.createDestination,
+        Methods.createModel, Methods.updateModel, Methods.deleteModel, Methods.triggerSync, Methods.setSchedule,
+        Methods.createDestination,
         Methods.updateDestination, Methods.deleteDestination, Methods.createToken, Methods.revokeToken,
     ].reduce(into: Set<String>()) { $0.insert($1.fullName) }
 

@@ -37,6 +37,8 @@ enum Permissions {
             Methods.getModel.fullName: readEntities,
             Methods.listModels.fullName: readEntities,
             Methods.triggerSync.fullName: manageEntities,
+            Methods.setSchedule.fullName: manageEntities,
+            Methods.listSchedules.fullName: readEntities,
             Methods.getSyncRun.fullName: readEntities,
             Methods.listSyncRuns.fullName: readEntities,
             Methods.watchSync.fullName: readEntities,
