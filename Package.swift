@@ -137,7 +137,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["EnrichServer", "EnrichClient", "RPCTesting", "Warehouses", "RPCCore", "RPCMessages", "RPCTransport", "EventJSON", log] + nio,
+            dependencies: ["EnrichServer", "EnrichClient", "RPCTesting", "Warehouses", "RPCCore", "RPCMessages", "RPCTransport", "EventJSON", "ModelCache", log] + nio,
             swiftSettings: strictSettings
         ),
     ]

@@ -52,7 +52,7 @@ struct EnrichService: Sendable {
 
     // MARK: - Lookup
 
-    func lookup(_ request: LookupRequest) throws(RPCError) -> LookupResponse {
+    func lookup(_ request: LookupRequest) throws(RPCError) -> EncodedLookupResponse {
         guard request.stringKeys.isEmpty || request.intKeys.isEmpty else {
             throw RPCError(.invalidArgument, "send keys as string_keys or int_keys, not both")
         }
@@ -68,23 +68,7 @@ struct EnrichService: Sendable {
         } else {
             for key in request.intKeys { rows.append(snapshot.row(for: .int(key))) }
         }
-        return LookupResponse(
-            found: rows.map { $0 != nil },
-            columns: indexes.map { Self.gather(snapshot.columns[$0], rows: rows) }
-        )
-    }
-
-    /// One column's values for the given rows; a missing row reads as NULL.
-    static func gather(_ column: ColumnData, rows: [Int?]) -> ColumnValues {
-        var values = ColumnValues(name: column.schema.name, type: ColumnType(column.schema.type))
-        values.nulls = rows.map { row in row.map { column.nulls.isNull($0) } ?? true }
-        switch column.storage {
-        case .int64(let data), .timestamp(let data): values.int64Values = rows.map { $0.map { data[$0] } ?? 0 }
-        case .double(let data): values.doubleValues = rows.map { $0.map { data[$0] } ?? 0 }
-        case .bool(let data): values.boolValues = rows.map { $0.map { data[$0] } ?? false }
-        case .string(let arena): values.stringValues = rows.map { $0.map { arena.string(at: $0) } ?? "" }
-        }
-        return values
+        return EncodedLookupResponse(rows: rows, columns: indexes.map { snapshot.columns[$0] })
     }
 
     // MARK: - Enrich

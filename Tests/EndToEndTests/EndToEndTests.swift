@@ -1,6 +1,7 @@
 import EnrichClient
 import EnrichServer
 import EventJSON
+import ModelCache
 import Logging
 import RPCTesting
 import RPCTransport
@@ -148,6 +149,39 @@ struct EndToEndTests {
         let runs = try await fixture.client.listSyncRuns(model: "users")
         #expect(runs.count == 1 && runs[0].status == .success && runs[0].rowsAdded == 1_000)
         #expect(try await fixture.client.health().modelsLoaded == 2)
+        await fixture.stop()
+    }
+
+    @Test("Lookup answers every column type, NULLs and missing keys exactly as the cache holds them")
+    func lookupMatchesCache() async throws {
+        let fixture = try await ServerFixture.start(users: 300, products: 10)
+        try await fixture.createAndSyncDemoModels()
+        let keys: [Int64] = Array(1...300) + [0, 301, -5]
+        let response = try await fixture.client.lookup(model: "users", intKeys: keys)
+        let snapshot = try #require(fixture.server.cache.snapshot(of: "users"))
+        #expect(response.columns.map(\.name) == snapshot.schema.map(\.name))
+        for (index, key) in keys.enumerated() {
+            let row = snapshot.row(for: .int(key))
+            #expect(response.found[index] == (row != nil))
+            for (position, column) in response.columns.enumerated() {
+                let expected = row.map { snapshot.columns[position].value(at: $0) } ?? .null
+                let actual: CellValue
+                if column.nulls[index] {
+                    actual = .null
+                } else {
+                    switch column.type {
+                    case .int64: actual = .int64(column.int64Values[index])
+                    case .timestamp: actual = .timestamp(column.int64Values[index])
+                    case .double: actual = .double(column.doubleValues[index])
+                    case .bool: actual = .bool(column.boolValues[index])
+                    default: actual = .string(column.stringValues[index])
+                    }
+                }
+                #expect(actual == expected, "key \(key), column \(column.name)")
+            }
+        }
+        let none = try await fixture.client.lookup(model: "users", intKeys: [], columns: ["email"])
+        #expect(none.found.isEmpty && none.columns.map(\.name) == ["email"])
         await fixture.stop()
     }
 
