@@ -24,6 +24,7 @@ struct EnrichLoad: AsyncParsableCommand {
 
     enum Method: String, ExpressibleByArgument { case lookup, enrich }
     enum KeyFormat: String, ExpressibleByArgument { case int, sku }
+    enum Distribution: String, ExpressibleByArgument { case uniform, zipf }
 
     @Option(help: "Server as host:port. Only loopback addresses are accepted.") var server = "127.0.0.1:7443"
     @Option(help: "CA certificate (PEM) to verify the server.") var caFile = "certs/ca.pem"
@@ -35,7 +36,11 @@ struct EnrichLoad: AsyncParsableCommand {
     @Option(help: "Comma-separated columns (Lookup) or column=key pairs (Enrich).") var columns = ""
     @Option(help: "Event path of the key (Enrich).") var keyPath = "properties.sku"
     @Option(help: "int: keys 1...key-max; sku: SKU-0000001 style.") var keyFormat: KeyFormat = .sku
-    @Option(help: "Largest key drawn (uniformly from 1...key-max).") var keyMax = 1_000_000
+    @Option(help: "Largest key drawn (from 1...key-max).") var keyMax = 1_000_000
+    @Option(help: "uniform, or zipf (a few hot keys, as real traffic has).") var distribution: Distribution = .uniform
+    @Option(help: "Zipf exponent (with --distribution zipf).") var zipfExponent = 0.99
+    @Option(help: "Open loop: calls per second in total, sent on schedule whether or not answers came back, with latency measured from the scheduled time (no coordinated omission). 0: closed loop.")
+    var rate: Double = 0
     @Option(help: "Total calls to make (at most 10,000,000).") var requests = 10_000
     @Option(help: "Calls in flight at once (at most 4096).") var concurrency = 16
     @Option(help: "Connections to spread calls over (at most 64).") var connections = 2
@@ -48,6 +53,9 @@ struct EnrichLoad: AsyncParsableCommand {
         guard (1...64).contains(self.connections) else { throw ValidationError("--connections must be 1...64") }
         guard self.duration > 0 && self.duration <= 600 else { throw ValidationError("--duration must be in (0, 600]") }
         guard self.batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+        guard self.rate >= 0 && self.rate <= 1_000_000 else { throw ValidationError("--rate must be 0...1000000") }
+        guard (1...10_000_000).contains(self.keyMax) else { throw ValidationError("--key-max must be 1...10000000") }
+        guard self.zipfExponent > 0 && self.zipfExponent <= 3 else { throw ValidationError("--zipf-exponent must be in (0, 3]") }
         let host = self.server.split(separator: ":").first.map(String.init) ?? ""
         guard host == "127.0.0.1" || host == "localhost" || host.hasPrefix("127.") || host == "[::1]" else {
             throw ValidationError("enrich-load only targets loopback addresses (127.0.0.0/8, localhost, [::1])")
@@ -78,6 +86,7 @@ struct EnrichLoad: AsyncParsableCommand {
             let pieces = pair.split(separator: "=", maxSplits: 1).map(String.init)
             return Enrichment(column: pieces[0], key: pieces.count > 1 ? pieces[1] : "enriched.\(pieces[0])")
         }
+        let zipf = self.distribution == .zipf ? ZipfTable(count: self.keyMax, exponent: self.zipfExponent) : nil
         let clock = ContinuousClock()
         let deadline = clock.now + .milliseconds(Int64(self.duration * 1_000))
         let start = clock.now
@@ -87,9 +96,14 @@ struct EnrichLoad: AsyncParsableCommand {
                 let client = clients[worker % clients.count]
                 let count = min(perWorker, max(0, self.requests - worker * perWorker))
                 let command = self
+                // Open loop: worker w sends its i-th call at start + (i * concurrency + w) / rate.
+                let schedule = command.rate > 0
+                    ? (start: start, interval: Duration.seconds(Double(command.concurrency) / command.rate),
+                       offset: Duration.seconds(Double(worker) / command.rate))
+                    : nil
                 group.addTask {
                     try await command.work(client: client, count: count, seed: UInt64(worker + 1), deadline: deadline,
-                                           columns: columnList, enrichments: enrichments)
+                                           columns: columnList, enrichments: enrichments, zipf: zipf, schedule: schedule)
                 }
             }
             var all: [WorkerResult] = []
@@ -110,23 +124,35 @@ struct EnrichLoad: AsyncParsableCommand {
 
     func work(
         client: EnrichClient, count: Int, seed: UInt64, deadline: ContinuousClock.Instant, columns: [String],
-        enrichments: [Enrichment]
+        enrichments: [Enrichment], zipf: ZipfTable?,
+        schedule: (start: ContinuousClock.Instant, interval: Duration, offset: Duration)?
     ) async throws -> WorkerResult {
         var result = WorkerResult()
         result.latenciesMicroseconds.reserveCapacity(count)
         var state = seed &* 0x9E37_79B9_7F4A_7C15
-        func next() -> Int {
+        func random() -> UInt64 {
             state &+= 0x9E37_79B9_7F4A_7C15
             var z = state
             z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
             z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Int((z ^ (z >> 31)) % UInt64(self.keyMax)) + 1
+            return z ^ (z >> 31)
+        }
+        func next() -> Int {
+            if let zipf { return zipf.sample(Double(random() >> 11) / Double(1 << 53)) }
+            return Int(random() % UInt64(self.keyMax)) + 1
         }
         let clock = ContinuousClock()
-        for _ in 0..<count {
+        for call in 0..<count {
             if clock.now >= deadline { break }
             let keys = (0..<self.batch).map { _ in self.key(next()) }
-            let started = clock.now
+            var started = clock.now
+            if let schedule {
+                // Latency counts from when the call was due, so a slow answer also charges the calls it delayed.
+                let due = schedule.start + schedule.offset + schedule.interval * Double(call)
+                if due > deadline { break }
+                if due > started { try await Task.sleep(until: due, clock: .continuous) }
+                started = due
+            }
             do {
                 switch self.method {
                 case .lookup:
@@ -170,13 +196,15 @@ struct EnrichLoad: AsyncParsableCommand {
         if self.json {
             print("""
                 {"method":"\(self.method.rawValue)","batch":\(self.batch),"concurrency":\(self.concurrency),\
-                "connections":\(self.connections),"calls":\(calls),"errors":\(errors),"seconds":\(fixed(seconds, 3)),\
+                "connections":\(self.connections),"rate":\(fixed(self.rate, 1)),"distribution":"\(self.distribution.rawValue)",\
+                "calls":\(calls),"errors":\(errors),"seconds":\(fixed(seconds, 3)),\
                 "calls_per_second":\(fixed(callRate, 1)),"\(unit)_per_second":\(fixed(itemRate, 1)),\
                 "p50_ms":\(fixed(ms(50), 3)),"p90_ms":\(fixed(ms(90), 3)),"p99_ms":\(fixed(ms(99), 3)),\
                 "p999_ms":\(fixed(ms(99.9), 3)),"max_ms":\(fixed(maxMs, 3))}
                 """)
         } else {
-            print("method \(self.method.rawValue), batch \(self.batch), concurrency \(self.concurrency), connections \(self.connections)")
+            let loop = self.rate > 0 ? "open loop at \(fixed(self.rate, 0)) calls/s" : "closed loop"
+        print("method \(self.method.rawValue), batch \(self.batch), concurrency \(self.concurrency), connections \(self.connections), \(loop), keys \(self.distribution.rawValue)")
             print("calls \(calls) (\(errors) errors) in \(fixed(seconds, 2)) s")
             print("throughput  \(fixed(callRate, 0)) calls/s  \(fixed(itemRate, 0)) \(unit)/s")
             print("latency ms  p50 \(fixed(ms(50), 3))  p90 \(fixed(ms(90), 3))  p99 \(fixed(ms(99), 3))  p99.9 \(fixed(ms(99.9), 3))  max \(fixed(maxMs, 3))")
@@ -196,4 +224,32 @@ func fixed(_ value: Double, _ decimals: Int) -> String {
     let fraction = Int64(abs(scaled - Double(whole) * scale))
     let text = String(fraction)
     return "\(whole).\(String(repeating: "0", count: max(0, decimals - text.count)))\(text)"
+}
+
+
+/// Zipf-distributed ranks 1...count (rank k has weight 1/k^s), sampled by binary search over the cumulative
+/// weights, built once.
+final class ZipfTable: Sendable {
+    let cumulative: [Double]
+
+    init(count: Int, exponent: Double) {
+        var total = 0.0
+        var cumulative = [Double](repeating: 0, count: count)
+        for rank in 1...count {
+            total += 1 / pow(Double(rank), exponent)
+            cumulative[rank - 1] = total
+        }
+        self.cumulative = cumulative.map { $0 / total }
+    }
+
+    /// The rank for a uniform draw in [0, 1).
+    func sample(_ uniform: Double) -> Int {
+        var low = 0
+        var high = self.cumulative.count - 1
+        while low < high {
+            let middle = (low + high) / 2
+            if self.cumulative[middle] < uniform { low = middle + 1 } else { high = middle }
+        }
+        return low + 1
+    }
 }
