@@ -15,6 +15,7 @@ let nio: [Target.Dependency] = [
 let log: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let metrics: Target.Dependency = .product(name: "CoreMetrics", package: "swift-metrics")
 
 let package = Package(
     name: "enrich",
@@ -32,6 +33,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // Metrics: swift-metrics is the facade the libraries record through; swift-prometheus renders them in
+        // Prometheus's text format for /metrics. Both are small and standard on the server side of Swift.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: - C modules
@@ -50,7 +55,7 @@ let package = Package(
         .target(name: "RPCMessages", dependencies: ["RPCCore", "CProtos"], swiftSettings: strictSettings),
         .target(
             name: "RPCTransport",
-            dependencies: ["RPCCore", "RPCMessages", "COpenSSLShims", log] + nio,
+            dependencies: ["RPCCore", "RPCMessages", "COpenSSLShims", log, metrics] + nio,
             swiftSettings: strictSettings
         ),
 
@@ -66,19 +71,22 @@ let package = Package(
         ),
         .target(
             name: "SyncEngine",
-            dependencies: ["Catalog", "Warehouses", "ModelCache", log],
+            dependencies: ["Catalog", "Warehouses", "ModelCache", log, metrics],
             swiftSettings: strictSettings
         ),
 
         // MARK: - Services and server
         .target(
             name: "Services",
-            dependencies: ["RPCCore", "RPCMessages", "Catalog", "ModelCache", "SyncEngine", "EventJSON", "Mapping", log],
+            dependencies: ["RPCCore", "RPCMessages", "Catalog", "ModelCache", "SyncEngine", "EventJSON", "Mapping", log, metrics],
             swiftSettings: strictSettings
         ),
         .target(
             name: "EnrichServer",
-            dependencies: ["Services", "RPCTransport", "Catalog", "SyncEngine", "Warehouses", log] + nio,
+            dependencies: [
+                "Services", "RPCTransport", "Catalog", "SyncEngine", "Warehouses", log, metrics,
+                .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ] + nio,
             swiftSettings: strictSettings
         ),
         .target(

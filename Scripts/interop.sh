@@ -16,7 +16,7 @@ trap cleanup EXIT
 Scripts/gen-certs.sh "$work/certs" >/dev/null
 "$bin/enrichd" demo-data --warehouse "$work/data/warehouse.sqlite" --users 1000 --products 20000 >/dev/null
 export ENRICH_BOOTSTRAP_TOKEN="enr_interop_$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
-"$bin/enrichd" serve --port 0 --data-dir "$work/data" --tls-cert "$work/certs/server.pem" \
+"$bin/enrichd" serve --port 0 --metrics-port 0 --data-dir "$work/data" --tls-cert "$work/certs/server.pem" \
     --tls-key "$work/certs/server-key.pem" >"$work/stdout" 2>"$work/stderr" &
 server_pid=$!
 for _ in $(seq 1 100); do

@@ -1,8 +1,10 @@
 import Catalog
+import CoreMetrics
 public import Logging
 public import ModelCache
 import NIOCore
 import NIOPosix
+import Prometheus
 import RPCTransport
 import Services
 public import SyncEngine
@@ -23,6 +25,9 @@ public final class EnrichServer: Sendable {
     private let server: RPCServer
     private let logger: Logger
     private let pruner = Mutex<Task<Void, Never>?>(nil)
+    /// The metrics every part records into; rendered at `/metrics`.
+    let metricsRegistry = PrometheusCollectorRegistry()
+    private let metricsEndpoint = Mutex<MetricsEndpoint?>(nil)
     private let schedulerTask = Mutex<Task<Void, Never>?>(nil)
     private let interruptedModels: [String]
     /// Starts scheduled syncs.
@@ -48,14 +53,16 @@ public final class EnrichServer: Sendable {
         let warehouses: [String: any Warehouse] = [
             ServerConfiguration.embeddedWarehouse: SQLiteWarehouse(path: configuration.resolvedWarehousePath)
         ]
+        let factory: (any MetricsFactory)? = configuration.metricsPort == nil ? nil : PrometheusMetricsFactory(registry: self.metricsRegistry)
         self.engine = SyncEngine(
             catalog: self.catalog, cache: self.cache, warehouses: warehouses, limits: configuration.syncLimits,
-            snapshotFiles: SnapshotFiles(directory: "\(configuration.dataDirectory)/snapshots"), logger: logger
+            snapshotFiles: SnapshotFiles(directory: "\(configuration.dataDirectory)/snapshots"), metricsFactory: factory,
+            logger: logger
         )
         self.scheduler = Scheduler(engine: self.engine, catalog: self.catalog, logger: logger)
         let services = try Services(
             catalog: self.catalog, cache: self.cache, engine: self.engine, scheduler: self.scheduler,
-            limits: configuration.limits, defaultWarehouse: ServerConfiguration.embeddedWarehouse
+            limits: configuration.limits, defaultWarehouse: ServerConfiguration.embeddedWarehouse, metricsFactory: factory
         )
         // A fresh install is never open: the first start creates an owner token.
         if let secret = try services.authority.bootstrap(secret: configuration.bootstrapToken) {
@@ -83,7 +90,10 @@ public final class EnrichServer: Sendable {
         if threads < 1 { logger.warning("core count reported as \(threads); using one event loop") }
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         self.server = RPCServer(
-            configuration: .init(host: configuration.host, port: configuration.port, tls: tls, limits: configuration.limits),
+            configuration: .init(
+                host: configuration.host, port: configuration.port, tls: tls, limits: configuration.limits,
+                metrics: factory.map { RPCMetrics(factory: $0) }
+            ),
             registry: services.registry(), group: self.group, logger: logger
         )
     }
@@ -110,6 +120,9 @@ public final class EnrichServer: Sendable {
         }
     }
 
+    /// The port `/metrics` is served on, once started (nil when metrics are off).
+    public var metricsPort: Int? { self.metricsEndpoint.withLock { $0?.port } }
+
     /// Where the server listens.
     public struct BoundAddress: Sendable, CustomStringConvertible {
         public var host: String
@@ -134,6 +147,17 @@ public final class EnrichServer: Sendable {
         for model in self.interruptedModels { _ = try? await self.engine.trigger(model: model) }
         let scheduler = self.scheduler
         self.schedulerTask.withLock { $0 = Task { await scheduler.run() } }
+        if let metricsPort = self.configuration.metricsPort {
+            do {
+                let endpoint = try await MetricsEndpoint.start(
+                    host: self.configuration.host, port: metricsPort, registry: self.metricsRegistry, group: self.group
+                )
+                self.metricsEndpoint.withLock { $0 = endpoint }
+                self.logger.info("metrics at http://\(self.configuration.host):\(endpoint.port)/metrics")
+            } catch {
+                throw ServerError("cannot serve metrics on \(self.configuration.host):\(metricsPort): \(error)")
+            }
+        }
         do {
             let address = try await self.server.start()
             return BoundAddress(host: address.ipAddress ?? self.configuration.host, port: address.port ?? 0)
@@ -166,6 +190,7 @@ public final class EnrichServer: Sendable {
     /// Stops listening, stops running syncs and shuts the event loops down.
     public func stop() async {
         self.pruner.withLock { $0?.cancel() }
+        if let endpoint = self.metricsEndpoint.withLock({ $0 }) { await endpoint.stop() }
         self.schedulerTask.withLock { $0?.cancel() }
         try? await self.server.stop()
         await self.engine.cancelAll()

@@ -26,6 +26,8 @@ public struct ServerConfiguration: Sendable {
     /// nil serves plaintext; `enrichd` sets it so only behind `--insecure-plaintext`.
     public var tls: TLSFiles?
     public var limits = Limits()
+    /// Port of the Prometheus `/metrics` endpoint on `host`; 0 picks a free one, nil turns metrics off.
+    public var metricsPort: Int? = 9464
     /// Model limits: columns, rows (Segment: 100M) and bytes per row (512 KiB).
     public var syncLimits = SyncEngine.Limits()
     /// Event-loop threads; one per core by default.

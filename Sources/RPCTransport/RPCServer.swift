@@ -15,12 +15,15 @@ public final class RPCServer: Sendable {
         /// nil serves plaintext; only the explicitly named insecure flag of `enrichd` gets here.
         public var tls: TLSContext?
         public var limits: Limits
+        /// Where call counts and durations go; nil records nothing.
+        public var metrics: RPCMetrics?
 
-        public init(host: String, port: Int, tls: TLSContext?, limits: Limits) {
+        public init(host: String, port: Int, tls: TLSContext?, limits: Limits, metrics: RPCMetrics? = nil) {
             self.host = host
             self.port = port
             self.tls = tls
             self.limits = limits
+            self.metrics = metrics
         }
     }
 
@@ -85,7 +88,9 @@ public final class RPCServer: Sendable {
             try sync.addHandler(FramingHandler(
                 maxPayloadBytes: limits.maxFramePayloadBytes, partialFrameTimeout: limits.partialFrameTimeout
             ))
-            try sync.addHandler(RPCServerConnectionHandler(registry: registry, limits: limits, logger: logger))
+            try sync.addHandler(RPCServerConnectionHandler(
+                registry: registry, limits: limits, logger: logger, metrics: configuration.metrics
+            ))
             return channel.eventLoop.makeSucceededVoidFuture()
         } catch {
             logger.error("cannot set up connection: \(error)")

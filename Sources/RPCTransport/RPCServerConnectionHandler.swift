@@ -20,11 +20,15 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
     private var peer = "unknown"
     private var outbound: ByteBuffer?
     private var closing = false
+    private let metrics: RPCMetrics?
+    /// When each call in flight started and which method it is, for the metrics.
+    private var started: [UInt32: (method: String, at: NIODeadline)] = [:]
 
-    init(registry: ServiceRegistry, limits: Limits, logger: Logger) {
+    init(registry: ServiceRegistry, limits: Limits, logger: Logger, metrics: RPCMetrics? = nil) {
         self.registry = registry
         self.limits = limits
         self.logger = logger
+        self.metrics = metrics
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -101,6 +105,10 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
             return
         }
         let serverContext = self.makeContext(id: id, header: header, method: method.descriptor)
+        if let metrics = self.metrics {
+            metrics.started()
+            self.started[id] = (header.method, .now())
+        }
         if let authorize = self.registry.authorizer {
             do {
                 try authorize(serverContext)
@@ -116,6 +124,7 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
                 let response = try body.withUnsafeReadableBytes { try handler($0, serverContext) }
                 self.withOutbound(context: context) { Envelope.writeMessage(into: &$0, requestID: id, message: response) }
                 self.withOutbound(context: context) { Envelope.writeStatus(into: &$0, requestID: id, status: .ok) }
+                self.recordFinished(id: id, code: 0)
             } catch {
                 self.answer(context: context, id: id, error: error)
             }
@@ -181,13 +190,17 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
     private func finishCall(
         context: ChannelHandlerContext, id: UInt32, result: Result<[any RPCMessage], any Error>, logger: Logger
     ) {
-        guard self.inFlight.removeValue(forKey: id) != nil else { return }  // Cancelled by the client.
+        guard self.inFlight.removeValue(forKey: id) != nil else {
+            self.recordFinished(id: id, code: StatusCode.cancelled.rawValue)
+            return  // Cancelled by the client.
+        }
         switch result {
         case .success(let messages):
             for message in messages {
                 self.withOutbound(context: context) { Envelope.writeMessage(into: &$0, requestID: id, message: message) }
             }
             self.withOutbound(context: context) { Envelope.writeStatus(into: &$0, requestID: id, status: .ok) }
+            self.recordFinished(id: id, code: 0)
         case .failure(let error):
             self.answer(context: context, id: id, error: error)
         }
@@ -197,6 +210,12 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
     private func answer(context: ChannelHandlerContext, id: UInt32, error: any Error) {
         let status = Self.status(for: error, id: id, logger: self.logger)
         self.withOutbound(context: context) { Envelope.writeStatus(into: &$0, requestID: id, status: status) }
+        self.recordFinished(id: id, code: status.code.rawValue)
+    }
+
+    private func recordFinished(id: UInt32, code: UInt32) {
+        guard let metrics = self.metrics, let start = self.started.removeValue(forKey: id) else { return }
+        metrics.finished(method: start.method, code: code, nanoseconds: (NIODeadline.now() - start.at).nanoseconds)
     }
 
     /// The status a failed call ends with. Only RPC errors and domain errors that map themselves reach the
@@ -258,6 +277,7 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         for task in self.inFlight.values { task.cancel() }
         self.inFlight.removeAll()
+        for id in Array(self.started.keys) { self.recordFinished(id: id, code: StatusCode.cancelled.rawValue) }
         context.fireChannelInactive()
     }
 }

@@ -1,4 +1,5 @@
 import Catalog
+import CoreMetrics
 import EventJSON
 import Mapping
 import RPCCore
@@ -18,8 +19,13 @@ final class DestinationRegistry: Sendable {
     private let catalog: Catalog
     private let compiled = Mutex<[String: Compiled]>([:])
     private let counts = Mutex<[String: DestinationStats]>([:])
+    private let metricsFactory: (any MetricsFactory)?
+    private let counters = Mutex<[String: CoreMetrics.Counter]>([:])
 
-    init(catalog: Catalog) { self.catalog = catalog }
+    init(catalog: Catalog, metricsFactory: (any MetricsFactory)? = nil) {
+        self.catalog = catalog
+        self.metricsFactory = metricsFactory
+    }
 
     /// The compiled destination, loading it from the catalog on a miss.
     func destination(named name: String) throws -> Compiled {
@@ -84,6 +90,19 @@ final class DestinationRegistry: Sendable {
     // MARK: - Outcome counts
 
     func record(destination: String, outcome: EnrichmentOutcome, matched: Bool) {
+        if let factory = self.metricsFactory {
+            let key = "\(destination)|\(outcome.rawValue)"
+            let counter = self.counters.withLock { counters in
+                if let existing = counters[key] { return existing }
+                let made = CoreMetrics.Counter(
+                    label: "enrich_destination_events_total", dimensions: [("destination", destination), ("outcome", outcome.rawValue)],
+                    factory: factory
+                )
+                counters[key] = made
+                return made
+            }
+            counter.increment()
+        }
         self.counts.withLock { counts in
             var stats = counts[destination] ?? DestinationStats()
             stats.events += 1

@@ -1,4 +1,5 @@
 public import Catalog
+public import CoreMetrics
 public import ModelCache
 public import RPCCore
 import RPCMessages
@@ -21,7 +22,7 @@ public struct Services: Sendable {
     /// - Throws: when the catalog's tokens cannot be read.
     public init(
         catalog: Catalog, cache: ModelCache, engine: SyncEngine, scheduler: Scheduler, limits: Limits, defaultWarehouse: String,
-        now: @escaping @Sendable () -> Int64 = { WallClock.wallMilliseconds() }
+        metricsFactory: (any MetricsFactory)? = nil, now: @escaping @Sendable () -> Int64 = { WallClock.wallMilliseconds() }
     ) throws {
         self.authority = try TokenAuthority(catalog: catalog, now: now)
         let audit = AuditLog(catalog: catalog, authority: self.authority, now: now)
@@ -34,7 +35,7 @@ public struct Services: Sendable {
         self.sync = SyncService(engine: engine, catalogRuns: { model, limit in
             try catalog.runs(model: model, limit: limit).map(SyncRun.init)
         }, audit: audit, scheduler: scheduler, catalog: catalog, now: now)
-        let registry = DestinationRegistry(catalog: catalog)
+        let registry = DestinationRegistry(catalog: catalog, metricsFactory: metricsFactory)
         self.destinations = DestinationService(catalog: catalog, registry: registry, limits: limits, now: now, audit: audit)
         self.enrich = EnrichService(
             cache: cache, catalog: catalog, limits: limits, destinations: registry, destinationService: self.destinations

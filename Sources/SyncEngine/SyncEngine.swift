@@ -1,4 +1,5 @@
 public import Catalog
+public import CoreMetrics
 import Dispatch
 public import Logging
 public import ModelCache
@@ -26,6 +27,7 @@ public actor SyncEngine {
     private let cache: ModelCache
     private let warehouses: [String: any Warehouse]
     private let snapshotFiles: SnapshotFiles?
+    private let metricsFactory: (any MetricsFactory)?
     private let limits: Limits
     private let logger: Logger
     private let now: @Sendable () -> Int64
@@ -38,10 +40,11 @@ public actor SyncEngine {
     ///   - now: milliseconds since the epoch (injectable for tests).
     public init(
         catalog: Catalog, cache: ModelCache, warehouses: [String: any Warehouse], limits: Limits = Limits(),
-        snapshotFiles: SnapshotFiles? = nil, logger: Logger,
+        snapshotFiles: SnapshotFiles? = nil, metricsFactory: (any MetricsFactory)? = nil, logger: Logger,
         now: @escaping @Sendable () -> Int64 = { Int64(WallClock.wallMilliseconds()) }
     ) {
         self.snapshotFiles = snapshotFiles
+        self.metricsFactory = metricsFactory
         self.catalog = catalog
         self.cache = cache
         self.warehouses = warehouses
@@ -138,6 +141,23 @@ public actor SyncEngine {
         for task in tasks { await task.value }
     }
 
+    /// Sync durations and outcomes by model, and the served snapshot's rows and resident bytes.
+    private func recordMetrics(run: SyncRunRecord) {
+        guard let factory = self.metricsFactory else { return }
+        let model = [("model", run.model)]
+        CoreMetrics.Counter(label: "enrich_sync_runs_total", dimensions: model + [("status", run.status.rawValue)], factory: factory)
+            .increment()
+        CoreMetrics.Timer(label: "enrich_sync_duration", dimensions: model, factory: factory)
+            .recordMilliseconds((run.finishedAtMilliseconds ?? run.startedAtMilliseconds) - run.startedAtMilliseconds)
+        self.recordCacheMetrics(model: run.model)
+    }
+
+    func recordCacheMetrics(model: String) {
+        guard let factory = self.metricsFactory, let snapshot = self.cache.snapshot(of: model) else { return }
+        Gauge(label: "enrich_cache_rows", dimensions: [("model", model)], factory: factory).record(snapshot.rowCount)
+        Gauge(label: "enrich_cache_bytes", dimensions: [("model", model)], factory: factory).record(snapshot.residentBytes)
+    }
+
     /// Serves the persisted snapshots of these models, if any, before any sync runs. Unreadable files are
     /// skipped with a warning. Returns the models loaded.
     public func loadPersistedSnapshots(models: [String]) async -> [String] {
@@ -150,6 +170,7 @@ public actor SyncEngine {
             switch result {
             case .success(let snapshot?):
                 self.cache.publish(snapshot)
+                self.recordCacheMetrics(model: model)
                 loaded.append(model)
             case .success(nil):
                 break
@@ -216,6 +237,7 @@ public actor SyncEngine {
         }
         let run = progress.run
         do { try self.catalog.saveRun(run) } catch { self.logger.error("cannot record run \(runID): \(error)") }
+        self.recordMetrics(run: run)
         self.running[model.name] = nil
         self.logger.info(
             "sync finished",

@@ -52,6 +52,8 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Serve without TLS. INSECURE: tokens and data cross the network in the clear.")
     var insecurePlaintext = false
     @Option(help: "Event-loop threads (default: one per core).") var threads: Int?
+    @Option(help: "Port of the Prometheus /metrics endpoint on --host (0 picks a free one).") var metricsPort = 9464
+    @Flag(help: "Do not serve or record metrics.") var noMetrics = false
     @Option(help: "Days the audit trail keeps events (older ones are pruned hourly).") var auditRetentionDays = 90
     @Option(help: "Most rows a model may have; a sync past it fails (Segment: 100000000).") var maxModelRows = 100_000_000
     @Option(help: "Largest row in KiB; larger rows are left out of a sync and reported (Segment: 512).") var maxRowKib = 512
@@ -96,6 +98,7 @@ struct Serve: AsyncParsableCommand {
         configuration.eventLoopThreads = self.threads
         configuration.ownerTokenPath = self.ownerTokenFile
         configuration.auditRetention = .seconds(Int64(self.auditRetentionDays) * 86_400)
+        configuration.metricsPort = self.noMetrics ? nil : self.metricsPort
         configuration.syncLimits.maxRows = self.maxModelRows
         configuration.syncLimits.maxRowBytes = self.maxRowKib << 10
         if let preset = getenv("ENRICH_BOOTSTRAP_TOKEN") {

@@ -1,6 +1,7 @@
 import EnrichClient
 import EventJSON
 import RPCTransport
+import NIOCore
 import Testing
 import Logging
 import RPCTesting
@@ -60,6 +61,33 @@ struct AdminTests {
         #expect(try await client.getModel("users").cachedRows == 50)
         await client.close()
         await restarted.stop()
+    }
+
+    @Test("/metrics reports calls by method and status, cache rows, sync runs and destination outcomes")
+    func metrics() async throws {
+        let fixture = try await ServerFixture.start(users: 20, products: 20)
+        try await fixture.createAndSyncDemoModels()
+        _ = try await fixture.client.lookup(model: "users", intKeys: [1, 2])
+        await expectRPCError(.notFound, "model 'ghost' does not exist") { _ = try await fixture.client.lookup(model: "ghost", intKeys: [1]) }
+        _ = try await fixture.client.createDestination(CreateDestinationRequest(name: "d", mappings: [DestinationMapping(name: "all")]))
+        _ = try await fixture.client.enrich(destination: "d", events: [Array("{}".utf8)])
+        let port = try #require(fixture.server.metricsPort)
+        let raw = try await RawConnection.connect(port: port, tls: nil)
+        try await raw.send(Array("GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8))
+        #expect(await raw.wait { $0.isClosed })
+        let text = String(buffer: raw.received)
+        #expect(text.hasPrefix("HTTP/1.1 200 OK"))
+        for line in [
+            #"enrich_rpc_requests_total{method="enrich.v1.Enrich/Lookup",code="OK"} 1"#,
+            #"enrich_rpc_requests_total{method="enrich.v1.Enrich/Lookup",code="NOT_FOUND"} 1"#,
+            #"enrich_cache_rows{model="users"} 20"#,
+            #"enrich_sync_runs_total{model="users",status="success"} 1"#,
+            #"enrich_destination_events_total{destination="d",outcome="not_enriched"} 1"#,
+        ] {
+            #expect(text.contains(line), "missing \(line)")
+        }
+        #expect(text.contains("enrich_rpc_duration_bucket") || text.contains("enrich_rpc_duration{"))
+        await fixture.stop()
     }
 
     @Test("With mutual TLS required, a client with a CA-signed certificate is served and one without is refused")

@@ -27,6 +27,7 @@ struct ServerFixture {
         configuration.limits = limits
         configuration.eventLoopThreads = 2
         configuration.bootstrapToken = ServerFixture.ownerToken
+        configuration.metricsPort = 0
         configuration.tls = .init(
             certificateChain: directory.write("server.pem", certificates.server.certificatePEM),
             privateKey: directory.write("server-key.pem", certificates.server.privateKeyPEM),

@@ -29,7 +29,7 @@ def server():
                     "--users", str(USERS), "--products", str(PRODUCTS)], check=True, stdout=subprocess.DEVNULL)
     log = open(os.path.join(work, "enrichd.log"), "w")
     process = subprocess.Popen(
-        [ENRICHD, "serve", "--port", "0", "--data-dir", os.path.join(work, "data"),
+        [ENRICHD, "serve", "--port", "0", "--metrics-port", "0", "--data-dir", os.path.join(work, "data"),
          "--tls-cert", os.path.join(work, "certs", "server.pem"),
          "--tls-key", os.path.join(work, "certs", "server-key.pem")],
         stdout=subprocess.PIPE, stderr=log, text=True, env=dict(os.environ, ENRICH_BOOTSTRAP_TOKEN=OWNER_TOKEN))
