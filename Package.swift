@@ -25,6 +25,7 @@ let package = Package(
         .executable(name: "enrichctl", targets: ["enrichctl"]),
         .executable(name: "enrich-load", targets: ["enrich-load"]),
         .executable(name: "mapping-bench", targets: ["mapping-bench"]),
+        .executable(name: "sync-bench", targets: ["sync-bench"]),
         .library(name: "EnrichClient", targets: ["EnrichClient"]),
     ],
     dependencies: [
@@ -49,6 +50,9 @@ let package = Package(
             name: "COpenSSLShims",
             linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
         ),
+        // libpq rather than postgres-nio: warehouse scans are blocking by design (they run on their own thread,
+        // off the event loops), libpq's COPY streaming fits that directly, and it costs no build time.
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", providers: [.apt(["libpq-dev"])]),
 
         // MARK: - RPC
         .target(name: "RPCCore", swiftSettings: strictSettings),
@@ -66,7 +70,7 @@ let package = Package(
         .target(name: "Catalog", dependencies: [grdb], swiftSettings: strictSettings),
         .target(
             name: "Warehouses",
-            dependencies: ["ModelCache", .product(name: "GRDBSQLite", package: "GRDB.swift")],
+            dependencies: ["ModelCache", "CLibPQ", .product(name: "GRDBSQLite", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         .target(
@@ -118,6 +122,14 @@ let package = Package(
         .executableTarget(
             name: "mapping-bench",
             dependencies: ["Mapping", "ModelCache", "EventJSON"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "sync-bench",
+            dependencies: [
+                "SyncEngine", "Warehouses", "Catalog", "ModelCache", argumentParser, log,
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: strictSettings
         ),
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the generated-code checks, the Swift test suite, the interop checks against a real server
-# (openssl s_client and a Python script written from docs/PROTOCOL.md), and the Python SDK's pytest suite. Installs missing Debian packages and the Python protobuf package first.
+# (openssl s_client and a Python script written from docs/PROTOCOL.md), and the Python SDK's pytest suite. Starts
+# a throwaway PostgreSQL cluster for the connector tests. Installs missing Debian packages and the Python protobuf package first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/install-deps.sh --python
@@ -15,6 +16,15 @@ if grep -E "^$(pwd)/(Sources|Tests)/.*(warning|error):" .build/build.log; then
     exit 1
 fi
 grep -q "Build complete" .build/build.log || { echo "build failed" >&2; exit 1; }
+# A throwaway PostgreSQL cluster on loopback for the connector tests (stopped and removed on exit). Set
+# ENRICH_TEST_POSTGRES to use a server of your own instead.
+if [ -z "${ENRICH_TEST_POSTGRES:-}" ]; then
+    pgdir=$(mktemp -d /tmp/enrich-pg-XXXXXX)
+    trap 'Scripts/postgres.sh stop "$pgdir"; rm -rf "$pgdir"' EXIT
+    ENRICH_TEST_POSTGRES=$(Scripts/postgres.sh start "$pgdir")
+    export ENRICH_TEST_POSTGRES
+fi
+export ENRICH_REQUIRE_POSTGRES=1
 swift test --skip-build 2>&1 | tee .build/swift-test.log
 Scripts/interop.sh
 # The Python SDK against a real server; pytest exits non-zero on failures and (5) when it collects no test.

@@ -50,9 +50,12 @@ public final class EnrichServer: Sendable {
         }
         self.interruptedModels = interrupted
         self.cache = ModelCache()
-        let warehouses: [String: any Warehouse] = [
+        var warehouses: [String: any Warehouse] = [
             ServerConfiguration.embeddedWarehouse: SQLiteWarehouse(path: configuration.resolvedWarehousePath)
         ]
+        for (name, connection) in configuration.postgresWarehouses {
+            warehouses[name] = PostgresWarehouse(connectionString: connection)
+        }
         let factory: (any MetricsFactory)? = configuration.metricsPort == nil ? nil : PrometheusMetricsFactory(registry: self.metricsRegistry)
         self.engine = SyncEngine(
             catalog: self.catalog, cache: self.cache, warehouses: warehouses, limits: configuration.syncLimits,

@@ -23,6 +23,9 @@ public struct ServerConfiguration: Sendable {
     public var dataDirectory: String = "data"
     public var catalogPath: String?
     public var warehousePath: String?
+    /// PostgreSQL warehouses by the name models use, each a libpq connection string (no password: libpq reads
+    /// PGPASSWORD or ~/.pgpass).
+    public var postgresWarehouses: [String: String] = [:]
     /// nil serves plaintext; `enrichd` sets it so only behind `--insecure-plaintext`.
     public var tls: TLSFiles?
     public var limits = Limits()

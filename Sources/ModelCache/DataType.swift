@@ -28,3 +28,12 @@ public enum CellValue: Sendable, Hashable {
     /// Microseconds since the Unix epoch, UTC.
     case timestamp(Int64)
 }
+
+extension CellValue {
+    /// Whether a re-synced cell holds the same data: like `==`, except that NaN is the same as NaN (it is in
+    /// the warehouse), so a NaN cell does not count as a change on every sync.
+    public func isSame(as other: CellValue) -> Bool {
+        if case .double(let a) = self, case .double(let b) = other, a.isNaN, b.isNaN { return true }
+        return self == other
+    }
+}

@@ -94,7 +94,7 @@ public final class ModelSnapshot: Sendable {
                 continue
             }
             kept += 1
-            if !sameSchema || !self.columns.indices.allSatisfy({ self.columns[$0].value(at: row) == previous.columns[$0].value(at: old) }) {
+            if !sameSchema || !self.columns.indices.allSatisfy({ self.columns[$0].value(at: row).isSame(as: previous.columns[$0].value(at: old)) }) {
                 changed += 1
             }
         }

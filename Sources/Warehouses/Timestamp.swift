@@ -1,6 +1,6 @@
 /// Parsing and formatting of UTC times as microseconds since the Unix epoch, without Foundation.
 public enum Timestamp {
-    /// Parses "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS[.ffffff]]" with ' ' or 'T', and an optional 'Z' or ±HH:MM
+    /// Parses "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS[.ffffff]]" with ' ' or 'T', and an optional 'Z' or ±HH[[:]MM]
     /// offset. Returns nil for anything else.
     public static func parseMicroseconds(_ text: UnsafeRawBufferPointer) -> Int64? {
         var position = 0
@@ -48,8 +48,12 @@ public enum Timestamp {
                 let sign = text[position] == UInt8(ascii: "-") ? -1 : 1
                 position += 1
                 guard let oh = digits(2) else { return nil }
-                _ = take(UInt8(ascii: ":"))
-                guard let om = digits(2) else { return nil }
+                // ±HH:MM, ±HHMM or ±HH (PostgreSQL prints "+00").
+                var om = 0
+                if take(UInt8(ascii: ":")) || position < text.count {
+                    guard let minutes = digits(2) else { return nil }
+                    om = minutes
+                }
                 offsetSeconds = sign * (oh * 3_600 + om * 60)
             }
         }

@@ -20,6 +20,9 @@ struct Enrichd: AsyncParsableCommand {
             On first start it creates an owner token in data/owner.token (or from ENRICH_BOOTSTRAP_TOKEN); every
             call but Health needs a token (enrichctl reads ENRICH_TOKEN or --token-file).
 
+            Add a PostgreSQL warehouse named "dw" (models then say --warehouse dw):
+              enrichd serve ... --postgres 'dw=host=127.0.0.1 dbname=analytics user=enrich'
+
             Generate the demo warehouse (users: 100k rows, products: 1M rows):
               enrichd demo-data --warehouse data/warehouse.sqlite
             """,
@@ -46,6 +49,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Directory for the catalog and the embedded warehouse.") var dataDir = "data"
     @Option(help: "Catalog SQLite file (default: <data-dir>/catalog.sqlite).") var catalog: String?
     @Option(help: "Embedded warehouse SQLite file (default: <data-dir>/warehouse.sqlite).") var warehouse: String?
+    @Option(help: ArgumentHelp(
+        "A PostgreSQL warehouse models can name: NAME=CONNECTION (libpq syntax, repeatable).",
+        discussion: "Example: --postgres 'dw=host=10.0.0.5 dbname=analytics user=enrich'. Keep the password in PGPASSWORD or ~/.pgpass, not here.",
+        valueName: "name=connection"
+    ))
+    var postgres: [String] = []
     @Option(help: "PEM file with the server certificate chain.") var tlsCert: String?
     @Option(help: "PEM file with the server private key.") var tlsKey: String?
     @Option(help: "Require client certificates signed by a CA in this PEM file (mutual TLS).") var clientCA: String?
@@ -95,6 +104,20 @@ struct Serve: AsyncParsableCommand {
         configuration.dataDirectory = self.dataDir
         configuration.catalogPath = self.catalog
         configuration.warehousePath = self.warehouse
+        for entry in self.postgres {
+            guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex,
+                  entry[entry.index(after: equals)...].isEmpty == false
+            else {
+                writeStandardOutput("enrichd: --postgres wants NAME=CONNECTION, got '\(entry)'\n")
+                throw ExitCode(64)
+            }
+            let name = String(entry[..<equals])
+            guard name != ServerConfiguration.embeddedWarehouse, configuration.postgresWarehouses[name] == nil else {
+                writeStandardOutput("enrichd: warehouse name '\(name)' is already taken\n")
+                throw ExitCode(64)
+            }
+            configuration.postgresWarehouses[name] = String(entry[entry.index(after: equals)...])
+        }
         configuration.eventLoopThreads = self.threads
         configuration.ownerTokenPath = self.ownerTokenFile
         configuration.auditRetention = .seconds(Int64(self.auditRetentionDays) * 86_400)

@@ -16,7 +16,8 @@ struct ServerFixture {
     let certificates: TestCertificates
 
     static func start(
-        limits: Limits = Limits(), users: Int = 1_000, products: Int = 2_000, requireClientCertificates: Bool = false
+        limits: Limits = Limits(), users: Int = 1_000, products: Int = 2_000, requireClientCertificates: Bool = false,
+        postgres: [String: String] = [:]
     ) async throws -> ServerFixture {
         let directory = TemporaryDirectory()
         let certificates = try TestCertificates()
@@ -28,6 +29,7 @@ struct ServerFixture {
         configuration.eventLoopThreads = 2
         configuration.bootstrapToken = ServerFixture.ownerToken
         configuration.metricsPort = 0
+        configuration.postgresWarehouses = postgres
         configuration.tls = .init(
             certificateChain: directory.write("server.pem", certificates.server.certificatePEM),
             privateKey: directory.write("server-key.pem", certificates.server.privateKeyPEM),
@@ -314,4 +316,38 @@ struct EndToEndTests {
     }
 
     static func port(of fixture: ServerFixture) async throws -> Int { fixture.client.configuration.port }
+}
+
+@Suite("A PostgreSQL warehouse through the server", .enabled(if: TestPostgres.available))
+struct PostgresEndToEndTests {
+    @Test("A model on a PostgreSQL table syncs over RPC and answers lookups and enrichment")
+    func postgresModel() async throws {
+        let connection = try #require(TestPostgres.connectionString)
+        let warehouse = PostgresWarehouse(connectionString: connection)
+        let schema = "e2e_\(UInt64.random(in: 0..<UInt64.max))"
+        try warehouse.execute("""
+            CREATE SCHEMA \(schema);
+            CREATE TABLE \(schema).accounts AS
+                SELECT 'acct-' || g AS account_id, g * 10 AS seats, (g % 2 = 0) AS paying FROM generate_series(1, 500) g;
+            """)
+        defer { try? warehouse.execute("DROP SCHEMA \(schema) CASCADE") }
+        let fixture = try await ServerFixture.start(users: 10, products: 10, postgres: ["dw": connection])
+        let model = try await fixture.client.createModel(
+            CreateModelRequest(name: "accounts", warehouse: "dw", table: "\(schema).accounts", primaryKey: "account_id")
+        )
+        #expect(model.columns.map(\.name) == ["account_id", "seats", "paying"])
+        let run = try await fixture.client.triggerSync(model: "accounts")
+        var last: SyncRun?
+        for try await state in fixture.client.watchSync(id: run.id) { last = state }
+        #expect(last?.status == .success && last?.rowsAdded == 500)
+        let lookup = try await fixture.client.lookup(model: "accounts", stringKeys: ["acct-42", "acct-501"], columns: ["seats", "paying"])
+        #expect(lookup.found == [true, false])
+        #expect(lookup.columns[0].int64Values.first == 420)
+        #expect(lookup.columns[1].boolValues.first == true)
+
+        await expectRPCError(.notFound, "warehouse 'nope' does not exist") {
+            _ = try await fixture.client.createModel(CreateModelRequest(name: "x", warehouse: "nope", table: "t", primaryKey: "k"))
+        }
+        await fixture.stop()
+    }
 }

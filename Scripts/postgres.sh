@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster on 127.0.0.1 for tests and benchmarks, from Debian's postgresql package.
+#   Scripts/postgres.sh start DIR   initdb in DIR (trust auth, loopback only, a free port), start it and print
+#                                   its libpq connection string (also written to DIR/conninfo)
+#   Scripts/postgres.sh stop DIR    stop it (the directory stays; remove it yourself)
+# PostgreSQL refuses to run as root, so under root the cluster belongs to the `postgres` user the package creates.
+set -euo pipefail
+command=${1:-}
+dir=${2:-}
+[ -n "$command" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop DIR" >&2; exit 64; }
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[ -x "$bin/initdb" ] || { echo "PostgreSQL server not installed (apt-get install postgresql)" >&2; exit 69; }
+as_owner=()
+user=$(id -un)
+if [ "$(id -u)" -eq 0 ]; then
+    as_owner=(runuser -u postgres --)
+    user=postgres
+fi
+case "$command" in
+start)
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    [ "$(id -u)" -ne 0 ] || chown postgres "$dir"
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "${as_owner[@]}" "$bin/initdb" -D "$dir/cluster" -U "$user" --auth=trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
+        || { cat "$dir/initdb.log" >&2; exit 1; }
+    "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/cluster" -l "$dir/cluster/server.log" -w -t 30 \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/cluster -c fsync=off -c synchronous_commit=off" start >/dev/null \
+        || { cat "$dir/cluster/server.log" >&2; exit 1; }
+    echo "host=127.0.0.1 port=$port user=$user dbname=postgres" | tee "$dir/conninfo"
+    ;;
+stop)
+    [ -d "$dir/cluster" ] || exit 0
+    "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/cluster" -m fast -w stop >/dev/null || true
+    ;;
+*)
+    echo "usage: $0 start|stop DIR" >&2; exit 64 ;;
+esac
