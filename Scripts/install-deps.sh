@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libssl-dev libsqlite3-dev sqlite3 openssl libpq-dev postgresql)
+# Scripts/bench.sh compares against Redis.
+[ "${1:-}" = "--bench" ] && packages+=(redis-server redis-tools)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -65,7 +65,8 @@ public final class EnrichServer: Sendable {
         self.scheduler = Scheduler(engine: self.engine, catalog: self.catalog, logger: logger)
         let services = try Services(
             catalog: self.catalog, cache: self.cache, engine: self.engine, scheduler: self.scheduler,
-            limits: configuration.limits, defaultWarehouse: ServerConfiguration.embeddedWarehouse, metricsFactory: factory
+            limits: configuration.limits, defaultWarehouse: ServerConfiguration.embeddedWarehouse, metricsFactory: factory,
+            now: configuration.wallClock
         )
         // A fresh install is never open: the first start creates an owner token.
         if let secret = try services.authority.bootstrap(secret: configuration.bootstrapToken) {

@@ -26,6 +26,8 @@ public struct ServerConfiguration: Sendable {
     /// PostgreSQL warehouses by the name models use, each a libpq connection string (no password: libpq reads
     /// PGPASSWORD or ~/.pgpass).
     public var postgresWarehouses: [String: String] = [:]
+    /// Milliseconds since the Unix epoch, for token lifetimes and audit times; tests move it by hand.
+    public var wallClock: @Sendable () -> Int64 = { WallClock.wallMilliseconds() }
     /// nil serves plaintext; `enrichd` sets it so only behind `--insecure-plaintext`.
     public var tls: TLSFiles?
     public var limits = Limits()

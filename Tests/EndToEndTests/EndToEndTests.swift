@@ -17,7 +17,7 @@ struct ServerFixture {
 
     static func start(
         limits: Limits = Limits(), users: Int = 1_000, products: Int = 2_000, requireClientCertificates: Bool = false,
-        postgres: [String: String] = [:]
+        postgres: [String: String] = [:], wallClock: (@Sendable () -> Int64)? = nil
     ) async throws -> ServerFixture {
         let directory = TemporaryDirectory()
         let certificates = try TestCertificates()
@@ -30,6 +30,7 @@ struct ServerFixture {
         configuration.bootstrapToken = ServerFixture.ownerToken
         configuration.metricsPort = 0
         configuration.postgresWarehouses = postgres
+        if let wallClock { configuration.wallClock = wallClock }
         configuration.tls = .init(
             certificateChain: directory.write("server.pem", certificates.server.certificatePEM),
             privateKey: directory.write("server-key.pem", certificates.server.privateKeyPEM),

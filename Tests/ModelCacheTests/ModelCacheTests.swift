@@ -63,6 +63,42 @@ struct ModelCacheTests {
         }
     }
 
+    @Test("Diff counts added, changed and removed rows exactly as a naive cell-by-cell comparison does")
+    func diffMatchesNaive() throws {
+        var random = SystemRandomNumberGenerator()
+        func cell(_ type: DataType) -> CellValue {
+            if Int.random(in: 0..<6, using: &random) == 0 { return .null }
+            switch type {
+            case .string: return .string(["", "a", "b", "ab", "é"].randomElement(using: &random)!)
+            case .int64: return .int64(Int64.random(in: 0..<3, using: &random))
+            case .double: return .double([0, 1.5, .nan, -0.0].randomElement(using: &random)!)
+            case .bool: return .bool(Bool.random(using: &random))
+            case .timestamp: return .timestamp(Int64.random(in: 0..<2, using: &random))
+            }
+        }
+        func snapshot(_ keys: [Int]) throws -> (ModelSnapshot, [String: [CellValue]]) {
+            var builder = try SnapshotBuilder(schema: Self.schema, primaryKey: "sku")
+            var rows: [String: [CellValue]] = [:]
+            for key in keys {
+                let cells = [CellValue.string("k\(key)")] + Self.schema.dropFirst().map { cell($0.type) }
+                rows["k\(key)"] = cells
+                Self.push(cells, into: &builder)
+            }
+            return (try builder.build(model: "m", version: 1), rows)
+        }
+        for _ in 0..<20 {
+            let (old, oldRows) = try snapshot(Array(0..<300).filter { _ in Bool.random(using: &random) })
+            let (new, newRows) = try snapshot(Array(0..<300).filter { _ in Bool.random(using: &random) })
+            let kept = newRows.keys.filter { oldRows[$0] != nil }
+            let changed = kept.filter { key in !zip(newRows[key]!, oldRows[key]!).allSatisfy { $0.isSame(as: $1) } }
+            let diff = new.diff(from: old)
+            #expect(diff.added == newRows.count - kept.count)
+            #expect(diff.removed == oldRows.count - kept.count)
+            #expect(diff.changed == changed.count)
+            #expect(new.diff(from: new) == (0, 0, 0))
+        }
+    }
+
     @Test("Integer keys are found by integer or by their decimal text")
     func integerKeys() throws {
         var builder = try SnapshotBuilder(schema: [ColumnSchema(name: "id", type: .int64), ColumnSchema(name: "v", type: .string)], primaryKey: "id")

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Lookup speed and memory next to Redis, measured in one run on this machine (issue 6).
+#
+# Builds release binaries, generates the 1M-row, 10-column demo `products` table, serves it from enrichd (TLS)
+# and from a throwaway redis-server (TLS port, same certificates, hashes loaded with redis-cli --pipe), then runs
+# the same workload against both on 127.0.0.1 and prints a Markdown table with ratios:
+#   batch B lookups of 8 columns  vs  redis-benchmark HMGET of the same 8 fields, pipelined B deep,
+# at 1 connection and at 32 calls in flight, plus the cache's resident bytes next to Redis's used_memory and the
+# raw size of the data. Bounded: each measurement stops after REQUESTS calls or 20 s. Both servers are stopped
+# on exit. Options (environment): REQUESTS (default 20000 calls per measurement), OUT (also write the table).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+Scripts/install-deps.sh --bench
+requests=${REQUESTS:-20000}
+echo "building release binaries (a few minutes the first time)..." >&2
+swift build -c release 2>&1 | grep -E "error|Build complete" >&2 || true
+bin=$(swift build -c release --show-bin-path)
+work=$(mktemp -d /tmp/enrich-bench-XXXXXX)
+cleanup() {
+    [ -f "$work/enrichd.pid" ] && kill "$(cat "$work/enrichd.pid")" 2>/dev/null || true
+    [ -f "$work/redis.pid" ] && kill "$(cat "$work/redis.pid")" 2>/dev/null || true
+    sleep 0.2
+    rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+Scripts/gen-certs.sh "$work/certs" >/dev/null
+echo "generating 1M products..." >&2
+"$bin/enrichd" demo-data --warehouse "$work/data/warehouse.sqlite" --users 1000 --products 1000000 >/dev/null
+
+token=enr_bench_owner_0123456789abcdef
+metrics_port=$(free_port)
+ENRICH_BOOTSTRAP_TOKEN=$token "$bin/enrichd" serve --port 0 --metrics-port "$metrics_port" --data-dir "$work/data" \
+    --tls-cert "$work/certs/server.pem" --tls-key "$work/certs/server-key.pem" --log-level warning \
+    >"$work/enrichd.out" 2>"$work/enrichd.log" &
+echo $! >"$work/enrichd.pid"
+for _ in $(seq 1 100); do grep -q "listening on" "$work/enrichd.out" 2>/dev/null && break; sleep 0.1; done
+port=$(sed -n 's/^enrichd listening on .*:\([0-9]*\)$/\1/p' "$work/enrichd.out")
+[ -n "$port" ] || { cat "$work/enrichd.log" >&2; exit 1; }
+export ENRICH_SERVER="127.0.0.1:$port" ENRICH_CA_FILE="$work/certs/ca.pem" ENRICH_TOKEN="$token"
+"$bin/enrichctl" models create products --table products --primary-key sku >/dev/null
+"$bin/enrichctl" sync trigger products --watch >/dev/null
+
+redis_port=$(free_port)
+redis_tls=$(free_port)
+redis-server --bind 127.0.0.1 --port "$redis_port" --tls-port "$redis_tls" --tls-cert-file "$work/certs/server.pem" \
+    --tls-key-file "$work/certs/server-key.pem" --tls-ca-cert-file "$work/certs/ca.pem" --tls-auth-clients no \
+    --save "" --appendonly no --daemonize yes --pidfile "$work/redis.pid" --logfile "$work/redis.log" --dir "$work"
+for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+echo "loading Redis..." >&2
+python3 Scripts/bench/redis_load.py "$work/data/warehouse.sqlite" 2>"$work/raw" | redis-cli -p "$redis_port" --pipe >/dev/null
+read -r rows raw_bytes <"$work/raw"
+[ "$(redis-cli -p "$redis_port" dbsize)" = "$rows" ] || { echo "Redis holds $(redis-cli -p "$redis_port" dbsize) keys, expected $rows" >&2; exit 1; }
+
+columns=name,category,brand,price,in_stock,rating,weight_grams,created_at
+ours() {  # batch concurrency connections
+    "$bin/enrich-load" --server "127.0.0.1:$port" --ca-file "$work/certs/ca.pem" --token "$token" --model products \
+        --key-format sku --key-max 1000000 --batch "$1" --columns "$columns" --requests "$requests" \
+        --concurrency "$2" --connections "$3" --duration 20 --json
+}
+redis() {  # batch clients
+    timeout 60 redis-benchmark --tls --cacert "$work/certs/ca.pem" -h 127.0.0.1 -p "$redis_tls" -c "$2" -P "$1" \
+        -n $((requests * $1)) -r 1000000 --csv \
+        HMGET p:__rand_int__ ${columns//,/ } | tail -1
+}
+results="$work/results"
+: >"$results"
+for batch in 1 10 100 1000; do
+    for setup in "1 1" "32 4"; do
+        set -- $setup
+        # redis-benchmark's clients each keep one pipeline in flight: 32 clients match 32 calls in flight.
+        echo "lookup batch $batch, $1 in flight..." >&2
+        echo "ours $batch $1 $(ours "$batch" "$1" "$2")" >>"$results"
+        echo "redis $batch $1 $(redis "$batch" "$1")" >>"$results"
+    done
+done
+cache_bytes=$(python3 -c 'import sys, urllib.request, re; t = urllib.request.urlopen(sys.argv[1]).read().decode(); print(re.search(r"^enrich_cache_bytes\{model=\"products\"\} (\S+)", t, re.M).group(1).split(".")[0])' \
+    "http://127.0.0.1:$metrics_port/metrics")
+redis_memory=$(redis-cli -p "$redis_port" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
+python3 Scripts/bench/report.py "$results" "$rows" "$raw_bytes" "$cache_bytes" "$redis_memory" | tee "${OUT:-/dev/null}"

@@ -1,0 +1,57 @@
+"""Formats Scripts/bench.sh's measurements as a Markdown table with ratios (ours / Redis)."""
+import csv
+import io
+import json
+import platform
+import subprocess
+import sys
+import time
+
+
+def main() -> None:
+    results, rows, raw, cache, redis_memory = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+    ours, redis = {}, {}
+    for line in open(results):
+        kind, batch, inflight, payload = line.split(" ", 3)
+        key = (int(batch), int(inflight))
+        if kind == "ours":
+            data = json.loads(payload)
+            ours[key] = (data["keys_per_second"], data["p50_ms"], data["p99_ms"], data["errors"])
+        else:
+            fields = next(csv.reader(io.StringIO(payload.strip())))
+            # test, rps, avg, min, p50, p95, p99, max (ms)
+            redis[key] = (float(fields[1]), float(fields[4]), float(fields[6]))
+    cpu = "unknown"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    redis_version = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()[2]
+    print(f"# Benchmarks\n")
+    print(f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.system()} {platform.machine()}, "
+          f"{cores} cores ({cpu}), by `Scripts/bench.sh`: enrichd (release, TLS, 2 event loops) and Redis "
+          f"{redis_version.removeprefix('v=')} (TLS port, same certificate) on 127.0.0.1, load generators on the same cores.\n")
+    print("Workload: random keys out of 1,000,000 `products` rows, 8 of 10 columns per key. Ours: `enrich-load` "
+          "Lookup calls of B keys. Redis: `redis-benchmark` HMGET of the same 8 fields, pipelined B deep, so one "
+          "pipeline is the counterpart of one call. Latency is per call (per pipeline for Redis).\n")
+    print("| batch | in flight | ours keys/s | Redis keys/s | ratio | ours p50 / p99 ms | Redis p50 / p99 ms |")
+    print("|------:|----------:|------------:|-------------:|------:|------------------:|-------------------:|")
+    for key in sorted(ours):
+        o, r = ours[key], redis.get(key)
+        if r is None:
+            continue
+        errors = f" ({o[3]} errors)" if o[3] else ""
+        print(f"| {key[0]} | {key[1]} | {o[0]:,.0f}{errors} | {r[0]:,.0f} | {o[0] / r[0]:.2f}x | "
+              f"{o[1]:.3f} / {o[2]:.3f} | {r[1]:.3f} / {r[2]:.3f} |")
+    print()
+    print(f"Memory for {rows:,} rows: raw data {raw / 2**20:,.1f} MiB; enrichd cache {cache / 2**20:,.1f} MiB "
+          f"({cache / raw:.2f}x raw); Redis used_memory {redis_memory / 2**20:,.1f} MiB ({redis_memory / raw:.2f}x raw, "
+          f"{redis_memory / cache:.2f}x ours).")
+
+
+if __name__ == "__main__":
+    main()
