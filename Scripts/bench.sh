@@ -7,7 +7,8 @@
 #   batch B lookups of 8 columns  vs  redis-benchmark HMGET of the same 8 fields, pipelined B deep,
 # at 1 connection and at 32 calls in flight, plus the cache's resident bytes next to Redis's used_memory and the
 # raw size of the data. Bounded: each measurement stops after REQUESTS calls or 20 s. Both servers are stopped
-# on exit. Options (environment): REQUESTS (default 20000 calls per measurement), OUT (also write the table).
+# on exit. Options (environment): REQUESTS (default 20000 calls per measurement; Redis gets the same keys, at
+# most 4M), OUT (also write the table there), RESULTS (keep the raw measurements there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/install-deps.sh --bench
@@ -40,7 +41,7 @@ port=$(sed -n 's/^enrichd listening on .*:\([0-9]*\)$/\1/p' "$work/enrichd.out")
 [ -n "$port" ] || { cat "$work/enrichd.log" >&2; exit 1; }
 export ENRICH_SERVER="127.0.0.1:$port" ENRICH_CA_FILE="$work/certs/ca.pem" ENRICH_TOKEN="$token"
 "$bin/enrichctl" models create products --table products --primary-key sku >/dev/null
-"$bin/enrichctl" sync trigger products --watch >/dev/null
+"$bin/enrichctl" sync trigger products --watch >/dev/null 2>&1
 
 redis_port=$(free_port)
 redis_tls=$(free_port)
@@ -61,7 +62,7 @@ ours() {  # batch concurrency connections
 }
 redis() {  # batch clients
     timeout 60 redis-benchmark --tls --cacert "$work/certs/ca.pem" -h 127.0.0.1 -p "$redis_tls" -c "$2" -P "$1" \
-        -n $((requests * $1)) -r 1000000 --csv \
+        -n $(( requests * $1 < 4000000 ? requests * $1 : 4000000 )) -r 1000000 --csv \
         HMGET p:__rand_int__ ${columns//,/ } | tail -1
 }
 results="$work/results"
@@ -78,4 +79,5 @@ done
 cache_bytes=$(python3 -c 'import sys, urllib.request, re; t = urllib.request.urlopen(sys.argv[1]).read().decode(); print(re.search(r"^enrich_cache_bytes\{model=\"products\"\} (\S+)", t, re.M).group(1).split(".")[0])' \
     "http://127.0.0.1:$metrics_port/metrics")
 redis_memory=$(redis-cli -p "$redis_port" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
+cp "$results" "${RESULTS:-/dev/null}" 2>/dev/null || true
 python3 Scripts/bench/report.py "$results" "$rows" "$raw_bytes" "$cache_bytes" "$redis_memory" | tee "${OUT:-/dev/null}"

@@ -18,9 +18,10 @@ def main() -> None:
             data = json.loads(payload)
             ours[key] = (data["keys_per_second"], data["p50_ms"], data["p99_ms"], data["errors"])
         else:
-            fields = next(csv.reader(io.StringIO(payload.strip())))
-            # test, rps, avg, min, p50, p95, p99, max (ms)
-            redis[key] = (float(fields[1]), float(fields[4]), float(fields[6]))
+            fields = next(csv.reader(io.StringIO(payload.strip())), None)
+            # test, rps, avg, min, p50, p95, p99, max (ms); nothing when redis-benchmark failed or timed out.
+            if fields and len(fields) >= 7:
+                redis[key] = (float(fields[1]), float(fields[4]), float(fields[6]))
     cpu = "unknown"
     try:
         for line in open("/proc/cpuinfo"):
@@ -37,12 +38,14 @@ def main() -> None:
           f"{redis_version.removeprefix('v=')} (TLS port, same certificate) on 127.0.0.1, load generators on the same cores.\n")
     print("Workload: random keys out of 1,000,000 `products` rows, 8 of 10 columns per key. Ours: `enrich-load` "
           "Lookup calls of B keys. Redis: `redis-benchmark` HMGET of the same 8 fields, pipelined B deep, so one "
-          "pipeline is the counterpart of one call. Latency is per call (per pipeline for Redis).\n")
+          "pipeline is the counterpart of one call. Our latency is per call; Redis's is what redis-benchmark reports per "
+          "command, which at batch > 1 is not a pipeline's round trip (compare throughput there).\n")
     print("| batch | in flight | ours keys/s | Redis keys/s | ratio | ours p50 / p99 ms | Redis p50 / p99 ms |")
     print("|------:|----------:|------------:|-------------:|------:|------------------:|-------------------:|")
     for key in sorted(ours):
         o, r = ours[key], redis.get(key)
         if r is None:
+            print(f"| {key[0]} | {key[1]} | {o[0]:,.0f} | (no result) | — | {o[1]:.3f} / {o[2]:.3f} | — |")
             continue
         errors = f" ({o[3]} errors)" if o[3] else ""
         print(f"| {key[0]} | {key[1]} | {o[0]:,.0f}{errors} | {r[0]:,.0f} | {o[0] / r[0]:.2f}x | "
