@@ -863,6 +863,141 @@ void   enrich__v1__list_audit_response__free_unpacked
   assert(message->base.descriptor == &enrich__v1__list_audit_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   enrich__v1__list_warehouses_request__init
+                     (Enrich__V1__ListWarehousesRequest         *message)
+{
+  static const Enrich__V1__ListWarehousesRequest init_value = ENRICH__V1__LIST_WAREHOUSES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__list_warehouses_request__get_packed_size
+                     (const Enrich__V1__ListWarehousesRequest *message)
+{
+  assert(message->base.descriptor == &enrich__v1__list_warehouses_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__list_warehouses_request__pack
+                     (const Enrich__V1__ListWarehousesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__list_warehouses_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__list_warehouses_request__pack_to_buffer
+                     (const Enrich__V1__ListWarehousesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__list_warehouses_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__ListWarehousesRequest *
+       enrich__v1__list_warehouses_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__ListWarehousesRequest *)
+     protobuf_c_message_unpack (&enrich__v1__list_warehouses_request__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__list_warehouses_request__free_unpacked
+                     (Enrich__V1__ListWarehousesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__list_warehouses_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   enrich__v1__warehouse_info__init
+                     (Enrich__V1__WarehouseInfo         *message)
+{
+  static const Enrich__V1__WarehouseInfo init_value = ENRICH__V1__WAREHOUSE_INFO__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__warehouse_info__get_packed_size
+                     (const Enrich__V1__WarehouseInfo *message)
+{
+  assert(message->base.descriptor == &enrich__v1__warehouse_info__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__warehouse_info__pack
+                     (const Enrich__V1__WarehouseInfo *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__warehouse_info__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__warehouse_info__pack_to_buffer
+                     (const Enrich__V1__WarehouseInfo *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__warehouse_info__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__WarehouseInfo *
+       enrich__v1__warehouse_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__WarehouseInfo *)
+     protobuf_c_message_unpack (&enrich__v1__warehouse_info__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__warehouse_info__free_unpacked
+                     (Enrich__V1__WarehouseInfo *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__warehouse_info__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   enrich__v1__list_warehouses_response__init
+                     (Enrich__V1__ListWarehousesResponse         *message)
+{
+  static const Enrich__V1__ListWarehousesResponse init_value = ENRICH__V1__LIST_WAREHOUSES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__list_warehouses_response__get_packed_size
+                     (const Enrich__V1__ListWarehousesResponse *message)
+{
+  assert(message->base.descriptor == &enrich__v1__list_warehouses_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__list_warehouses_response__pack
+                     (const Enrich__V1__ListWarehousesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__list_warehouses_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__list_warehouses_response__pack_to_buffer
+                     (const Enrich__V1__ListWarehousesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__list_warehouses_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__ListWarehousesResponse *
+       enrich__v1__list_warehouses_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__ListWarehousesResponse *)
+     protobuf_c_message_unpack (&enrich__v1__list_warehouses_response__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__list_warehouses_response__free_unpacked
+                     (Enrich__V1__ListWarehousesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__list_warehouses_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor enrich__v1__model__field_descriptors[9] =
 {
   {
@@ -2097,7 +2232,173 @@ const ProtobufCMessageDescriptor enrich__v1__list_audit_response__descriptor =
   (ProtobufCMessageInit) enrich__v1__list_audit_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor enrich__v1__admin__method_descriptors[14] =
+static const ProtobufCFieldDescriptor enrich__v1__list_warehouses_request__field_descriptors[1] =
+{
+  {
+    "test",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__ListWarehousesRequest, test),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__list_warehouses_request__field_indices_by_name[] = {
+  0,   /* field[0] = test */
+};
+static const ProtobufCIntRange enrich__v1__list_warehouses_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor enrich__v1__list_warehouses_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.ListWarehousesRequest",
+  "ListWarehousesRequest",
+  "Enrich__V1__ListWarehousesRequest",
+  "enrich.v1",
+  sizeof(Enrich__V1__ListWarehousesRequest),
+  1,
+  enrich__v1__list_warehouses_request__field_descriptors,
+  enrich__v1__list_warehouses_request__field_indices_by_name,
+  1,  enrich__v1__list_warehouses_request__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__list_warehouses_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor enrich__v1__warehouse_info__field_descriptors[5] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__WarehouseInfo, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__WarehouseInfo, kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tested",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__WarehouseInfo, tested),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reachable",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__WarehouseInfo, reachable),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "detail",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__WarehouseInfo, detail),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__warehouse_info__field_indices_by_name[] = {
+  4,   /* field[4] = detail */
+  1,   /* field[1] = kind */
+  0,   /* field[0] = name */
+  3,   /* field[3] = reachable */
+  2,   /* field[2] = tested */
+};
+static const ProtobufCIntRange enrich__v1__warehouse_info__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor enrich__v1__warehouse_info__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.WarehouseInfo",
+  "WarehouseInfo",
+  "Enrich__V1__WarehouseInfo",
+  "enrich.v1",
+  sizeof(Enrich__V1__WarehouseInfo),
+  5,
+  enrich__v1__warehouse_info__field_descriptors,
+  enrich__v1__warehouse_info__field_indices_by_name,
+  1,  enrich__v1__warehouse_info__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__warehouse_info__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor enrich__v1__list_warehouses_response__field_descriptors[1] =
+{
+  {
+    "warehouses",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Enrich__V1__ListWarehousesResponse, n_warehouses),
+    offsetof(Enrich__V1__ListWarehousesResponse, warehouses),
+    &enrich__v1__warehouse_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__list_warehouses_response__field_indices_by_name[] = {
+  0,   /* field[0] = warehouses */
+};
+static const ProtobufCIntRange enrich__v1__list_warehouses_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor enrich__v1__list_warehouses_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.ListWarehousesResponse",
+  "ListWarehousesResponse",
+  "Enrich__V1__ListWarehousesResponse",
+  "enrich.v1",
+  sizeof(Enrich__V1__ListWarehousesResponse),
+  1,
+  enrich__v1__list_warehouses_response__field_descriptors,
+  enrich__v1__list_warehouses_response__field_indices_by_name,
+  1,  enrich__v1__list_warehouses_response__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__list_warehouses_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor enrich__v1__admin__method_descriptors[15] =
 {
   { "CreateModel", &enrich__v1__create_model_request__descriptor, &enrich__v1__model__descriptor },
   { "GetModel", &enrich__v1__get_model_request__descriptor, &enrich__v1__model__descriptor },
@@ -2113,6 +2414,7 @@ static const ProtobufCMethodDescriptor enrich__v1__admin__method_descriptors[14]
   { "CreateToken", &enrich__v1__create_token_request__descriptor, &enrich__v1__create_token_response__descriptor },
   { "ListTokens", &enrich__v1__list_tokens_request__descriptor, &enrich__v1__list_tokens_response__descriptor },
   { "RevokeToken", &enrich__v1__revoke_token_request__descriptor, &enrich__v1__token__descriptor },
+  { "ListWarehouses", &enrich__v1__list_warehouses_request__descriptor, &enrich__v1__list_warehouses_response__descriptor },
 };
 const unsigned enrich__v1__admin__method_indices_by_name[] = {
   6,        /* CreateDestination */
@@ -2126,6 +2428,7 @@ const unsigned enrich__v1__admin__method_indices_by_name[] = {
   8,        /* ListDestinations */
   2,        /* ListModels */
   12,        /* ListTokens */
+  14,        /* ListWarehouses */
   13,        /* RevokeToken */
   9,        /* UpdateDestination */
   3         /* UpdateModel */
@@ -2137,7 +2440,7 @@ const ProtobufCServiceDescriptor enrich__v1__admin__descriptor =
   "Admin",
   "Enrich__V1__Admin",
   "enrich.v1",
-  14,
+  15,
   enrich__v1__admin__method_descriptors,
   enrich__v1__admin__method_indices_by_name
 };
@@ -2252,6 +2555,14 @@ void enrich__v1__admin__revoke_token(ProtobufCService *service,
 {
   assert(service->descriptor == &enrich__v1__admin__descriptor);
   service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void enrich__v1__admin__list_warehouses(ProtobufCService *service,
+                                        const Enrich__V1__ListWarehousesRequest *input,
+                                        Enrich__V1__ListWarehousesResponse_Closure closure,
+                                        void *closure_data)
+{
+  assert(service->descriptor == &enrich__v1__admin__descriptor);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void enrich__v1__admin__init (Enrich__V1__Admin_Service *service,
                               Enrich__V1__Admin_ServiceDestroy destroy)

@@ -234,6 +234,12 @@ public final class EnrichClient: Sendable {
         try await self.call(Methods.setSchedule, SetScheduleRequest(model: model, schedule: schedule))
     }
 
+    /// The warehouses models can read from; with `test`, whether each answers now.
+    public func listWarehouses(test: Bool = false) async throws -> [WarehouseInfo] {
+        let response: ListWarehousesResponse = try await self.call(Methods.listWarehouses, ListWarehousesRequest(test: test))
+        return response.warehouses
+    }
+
     public func listSchedules() async throws -> [ModelSchedule] {
         let response: ListSchedulesResponse = try await self.call(Methods.listSchedules, ListSchedulesRequest())
         return response.schedules

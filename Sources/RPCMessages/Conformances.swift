@@ -57,3 +57,6 @@ extension ModelSchedule: RPCMessage {}
 extension SetScheduleRequest: RPCMessage {}
 extension ListSchedulesRequest: RPCMessage {}
 extension ListSchedulesResponse: RPCMessage {}
+extension ListWarehousesRequest: RPCMessage {}
+extension WarehouseInfo: RPCMessage {}
+extension ListWarehousesResponse: RPCMessage {}

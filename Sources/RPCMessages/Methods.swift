@@ -16,6 +16,7 @@ public enum Methods {
     public static let createToken = MethodDescriptor(service: "enrich.v1.Admin", method: "CreateToken")
     public static let listTokens = MethodDescriptor(service: "enrich.v1.Admin", method: "ListTokens")
     public static let revokeToken = MethodDescriptor(service: "enrich.v1.Admin", method: "RevokeToken")
+    public static let listWarehouses = MethodDescriptor(service: "enrich.v1.Admin", method: "ListWarehouses")
     public static let testMapping = MethodDescriptor(service: "enrich.v1.Enrich", method: "TestMapping")
     public static let healthCheck = MethodDescriptor(service: "enrich.v1.Health", method: "Check")
     public static let triggerSync = MethodDescriptor(service: "enrich.v1.Sync", method: "TriggerSync")

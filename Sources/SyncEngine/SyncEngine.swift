@@ -56,6 +56,20 @@ public actor SyncEngine {
     /// The names of the configured warehouses.
     public nonisolated var warehouseNames: [String] { self.warehouses.keys.sorted() }
 
+    /// The configured warehouses' names and kinds, by name.
+    public nonisolated var warehouseKinds: [(name: String, kind: String)] {
+        self.warehouses.sorted { $0.key < $1.key }.map { ($0.key, $0.value.kind) }
+    }
+
+    /// Connects to warehouse `name` off the cooperative pool: its version text, or why it cannot be reached.
+    /// - Throws: `.unknownWarehouse`.
+    public nonisolated func testWarehouse(_ name: String) async throws(SyncError) -> Result<String, WarehouseError> {
+        guard let warehouse = self.warehouses[name] else { throw .unknownWarehouse(name) }
+        return await Self.offload {
+            do throws(WarehouseError) { return .success(try warehouse.testConnection()) } catch { return .failure(error) }
+        }
+    }
+
     // MARK: - Models
 
     /// Reads a source's columns and checks them against a primary key and the limits.

@@ -25,6 +25,13 @@ public struct SQLiteWarehouse: Warehouse {
         guard try statement.step() else { throw .sourceNotFound(name) }
     }
 
+    public func testConnection() throws(WarehouseError) -> String {
+        let connection = try self.open()
+        let statement = try connection.prepare("SELECT sqlite_version()")
+        guard try statement.step() else { return "SQLite" }
+        return "SQLite " + statement.withText(0) { String(decoding: $0, as: UTF8.self) }
+    }
+
     public func describe(_ source: ModelSource) throws(WarehouseError) -> [SourceColumn] {
         let connection = try self.open()
         let sql: String

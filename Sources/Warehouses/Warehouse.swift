@@ -56,6 +56,10 @@ public protocol Warehouse: Sendable {
     /// "sqlite", "postgres", ...
     var kind: String { get }
 
+    /// Connects and returns the warehouse's version text, proving the path, credentials and network work.
+    /// - Throws: `.unavailable` with the reason.
+    func testConnection() throws(WarehouseError) -> String
+
     /// The columns of `source`, in order, with their cache types.
     /// - Throws: `.sourceNotFound`, `.invalidQuery`, `.unavailable`.
     func describe(_ source: ModelSource) throws(WarehouseError) -> [SourceColumn]

@@ -30,6 +30,7 @@ enum SampleCalls {
         case Methods.listAudit: _ = try await client.listAudit()
         case Methods.setSchedule: _ = try await client.setSchedule(model: "ghost", schedule: "every 1h")
         case Methods.listSchedules: _ = try await client.listSchedules()
+        case Methods.listWarehouses: _ = try await client.listWarehouses(test: true)
         default: Issue.record("no sample call for \(method)")
         }
     }
@@ -40,6 +41,7 @@ enum SampleCalls {
         Methods.listDestinations, Methods.updateDestination, Methods.deleteDestination, Methods.testMapping,
         Methods.lookup, Methods.enrich, Methods.createToken, Methods.listTokens, Methods.revokeToken, Methods.healthCheck,
         Methods.updateModel, Methods.deleteModel, Methods.listAudit, Methods.setSchedule, Methods.listSchedules,
+        Methods.listWarehouses,
     ]
 
     /// Which roles may call which method: the table the server must enforce, written out again independently.
@@ -64,6 +66,7 @@ enum SampleCalls {
             Methods.listAudit.fullName: ["workspace_owner"],
             Methods.setSchedule.fullName: ["workspace_owner", "entities_admin"],
             Methods.listSchedules.fullName: read,
+            Methods.listWarehouses.fullName: read,
         ]
     }()
 

@@ -332,7 +332,9 @@ struct PostgresEndToEndTests {
                 SELECT 'acct-' || g AS account_id, g * 10 AS seats, (g % 2 = 0) AS paying FROM generate_series(1, 500) g;
             """)
         defer { try? warehouse.execute("DROP SCHEMA \(schema) CASCADE") }
-        let fixture = try await ServerFixture.start(users: 10, products: 10, postgres: ["dw": connection])
+        let fixture = try await ServerFixture.start(
+            users: 10, products: 10, postgres: ["dw": connection, "down": "host=127.0.0.1 port=1 dbname=postgres connect_timeout=2"]
+        )
         let model = try await fixture.client.createModel(
             CreateModelRequest(name: "accounts", warehouse: "dw", table: "\(schema).accounts", primaryKey: "account_id")
         )
@@ -345,6 +347,15 @@ struct PostgresEndToEndTests {
         #expect(lookup.found == [true, false])
         #expect(lookup.columns[0].int64Values.first == 420)
         #expect(lookup.columns[1].boolValues.first == true)
+
+        // Listing names every warehouse; testing connects to each and says why one cannot be reached.
+        #expect(try await fixture.client.listWarehouses().map { [$0.name, $0.kind] } == [["down", "postgres"], ["dw", "postgres"], ["embedded", "sqlite"]])
+        let tested = try await fixture.client.listWarehouses(test: true)
+        #expect(tested.map(\.reachable) == [false, true, true])
+        #expect(tested[0].detail.hasPrefix("warehouse unavailable: cannot connect to PostgreSQL"))
+        #expect(tested[1].detail.hasPrefix("PostgreSQL "))
+        #expect(tested[2].detail.hasPrefix("SQLite 3."))
+        #expect(!tested.contains { $0.detail.contains(connection) })
 
         await expectRPCError(.notFound, "warehouse 'nope' does not exist") {
             _ = try await fixture.client.createModel(CreateModelRequest(name: "x", warehouse: "nope", table: "t", primaryKey: "k"))

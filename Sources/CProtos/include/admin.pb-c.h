@@ -37,6 +37,9 @@ typedef struct Enrich__V1__DeleteModelResponse Enrich__V1__DeleteModelResponse;
 typedef struct Enrich__V1__AuditEvent Enrich__V1__AuditEvent;
 typedef struct Enrich__V1__ListAuditRequest Enrich__V1__ListAuditRequest;
 typedef struct Enrich__V1__ListAuditResponse Enrich__V1__ListAuditResponse;
+typedef struct Enrich__V1__ListWarehousesRequest Enrich__V1__ListWarehousesRequest;
+typedef struct Enrich__V1__WarehouseInfo Enrich__V1__WarehouseInfo;
+typedef struct Enrich__V1__ListWarehousesResponse Enrich__V1__ListWarehousesResponse;
 
 
 /* --- enums --- */
@@ -336,6 +339,53 @@ struct  Enrich__V1__ListAuditResponse
 };
 #define ENRICH__V1__LIST_AUDIT_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__list_audit_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Enrich__V1__ListWarehousesRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Connect to each warehouse and report whether it answers (slower: up to the connect timeout each).
+   */
+  protobuf_c_boolean test;
+};
+#define ENRICH__V1__LIST_WAREHOUSES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__list_warehouses_request__descriptor) \
+    , 0 }
+
+
+struct  Enrich__V1__WarehouseInfo
+{
+  ProtobufCMessage base;
+  char *name;
+  /*
+   * "sqlite" or "postgres".
+   */
+  char *kind;
+  /*
+   * Set only when tested.
+   */
+  protobuf_c_boolean tested;
+  protobuf_c_boolean reachable;
+  /*
+   * When tested: the server's version when reachable, else why not.
+   */
+  char *detail;
+};
+#define ENRICH__V1__WAREHOUSE_INFO__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__warehouse_info__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Enrich__V1__ListWarehousesResponse
+{
+  ProtobufCMessage base;
+  size_t n_warehouses;
+  Enrich__V1__WarehouseInfo **warehouses;
+};
+#define ENRICH__V1__LIST_WAREHOUSES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__list_warehouses_response__descriptor) \
     , 0,NULL }
 
 
@@ -700,6 +750,63 @@ Enrich__V1__ListAuditResponse *
 void   enrich__v1__list_audit_response__free_unpacked
                      (Enrich__V1__ListAuditResponse *message,
                       ProtobufCAllocator *allocator);
+/* Enrich__V1__ListWarehousesRequest methods */
+void   enrich__v1__list_warehouses_request__init
+                     (Enrich__V1__ListWarehousesRequest         *message);
+size_t enrich__v1__list_warehouses_request__get_packed_size
+                     (const Enrich__V1__ListWarehousesRequest   *message);
+size_t enrich__v1__list_warehouses_request__pack
+                     (const Enrich__V1__ListWarehousesRequest   *message,
+                      uint8_t             *out);
+size_t enrich__v1__list_warehouses_request__pack_to_buffer
+                     (const Enrich__V1__ListWarehousesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__ListWarehousesRequest *
+       enrich__v1__list_warehouses_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__list_warehouses_request__free_unpacked
+                     (Enrich__V1__ListWarehousesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Enrich__V1__WarehouseInfo methods */
+void   enrich__v1__warehouse_info__init
+                     (Enrich__V1__WarehouseInfo         *message);
+size_t enrich__v1__warehouse_info__get_packed_size
+                     (const Enrich__V1__WarehouseInfo   *message);
+size_t enrich__v1__warehouse_info__pack
+                     (const Enrich__V1__WarehouseInfo   *message,
+                      uint8_t             *out);
+size_t enrich__v1__warehouse_info__pack_to_buffer
+                     (const Enrich__V1__WarehouseInfo   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__WarehouseInfo *
+       enrich__v1__warehouse_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__warehouse_info__free_unpacked
+                     (Enrich__V1__WarehouseInfo *message,
+                      ProtobufCAllocator *allocator);
+/* Enrich__V1__ListWarehousesResponse methods */
+void   enrich__v1__list_warehouses_response__init
+                     (Enrich__V1__ListWarehousesResponse         *message);
+size_t enrich__v1__list_warehouses_response__get_packed_size
+                     (const Enrich__V1__ListWarehousesResponse   *message);
+size_t enrich__v1__list_warehouses_response__pack
+                     (const Enrich__V1__ListWarehousesResponse   *message,
+                      uint8_t             *out);
+size_t enrich__v1__list_warehouses_response__pack_to_buffer
+                     (const Enrich__V1__ListWarehousesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__ListWarehousesResponse *
+       enrich__v1__list_warehouses_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__list_warehouses_response__free_unpacked
+                     (Enrich__V1__ListWarehousesResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Enrich__V1__Model_Closure)
@@ -758,6 +865,15 @@ typedef void (*Enrich__V1__ListAuditRequest_Closure)
                   void *closure_data);
 typedef void (*Enrich__V1__ListAuditResponse_Closure)
                  (const Enrich__V1__ListAuditResponse *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__ListWarehousesRequest_Closure)
+                 (const Enrich__V1__ListWarehousesRequest *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__WarehouseInfo_Closure)
+                 (const Enrich__V1__WarehouseInfo *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__ListWarehousesResponse_Closure)
+                 (const Enrich__V1__ListWarehousesResponse *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -822,6 +938,10 @@ struct Enrich__V1__Admin_Service
                        const Enrich__V1__RevokeTokenRequest *input,
                        Enrich__V1__Token_Closure closure,
                        void *closure_data);
+  void (*list_warehouses)(Enrich__V1__Admin_Service *service,
+                          const Enrich__V1__ListWarehousesRequest *input,
+                          Enrich__V1__ListWarehousesResponse_Closure closure,
+                          void *closure_data);
 };
 typedef void (*Enrich__V1__Admin_ServiceDestroy)(Enrich__V1__Admin_Service *);
 void enrich__v1__admin__init (Enrich__V1__Admin_Service *service,
@@ -843,7 +963,8 @@ void enrich__v1__admin__init (Enrich__V1__Admin_Service *service,
       function_prefix__ ## delete_destination,\
       function_prefix__ ## create_token,\
       function_prefix__ ## list_tokens,\
-      function_prefix__ ## revoke_token  }
+      function_prefix__ ## revoke_token,\
+      function_prefix__ ## list_warehouses  }
 void enrich__v1__admin__create_model(ProtobufCService *service,
                                      const Enrich__V1__CreateModelRequest *input,
                                      Enrich__V1__Model_Closure closure,
@@ -900,6 +1021,10 @@ void enrich__v1__admin__revoke_token(ProtobufCService *service,
                                      const Enrich__V1__RevokeTokenRequest *input,
                                      Enrich__V1__Token_Closure closure,
                                      void *closure_data);
+void enrich__v1__admin__list_warehouses(ProtobufCService *service,
+                                        const Enrich__V1__ListWarehousesRequest *input,
+                                        Enrich__V1__ListWarehousesResponse_Closure closure,
+                                        void *closure_data);
 typedef struct Enrich__V1__Health_Service Enrich__V1__Health_Service;
 struct Enrich__V1__Health_Service
 {
@@ -943,6 +1068,9 @@ extern const ProtobufCMessageDescriptor enrich__v1__delete_model_response__descr
 extern const ProtobufCMessageDescriptor enrich__v1__audit_event__descriptor;
 extern const ProtobufCMessageDescriptor enrich__v1__list_audit_request__descriptor;
 extern const ProtobufCMessageDescriptor enrich__v1__list_audit_response__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__list_warehouses_request__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__warehouse_info__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__list_warehouses_response__descriptor;
 extern const ProtobufCServiceDescriptor enrich__v1__admin__descriptor;
 extern const ProtobufCServiceDescriptor enrich__v1__health__descriptor;
 

@@ -36,6 +36,7 @@ enum Permissions {
             Methods.listAudit.fullName: owner,
             Methods.getModel.fullName: readEntities,
             Methods.listModels.fullName: readEntities,
+            Methods.listWarehouses.fullName: readEntities,
             Methods.triggerSync.fullName: manageEntities,
             Methods.setSchedule.fullName: manageEntities,
             Methods.listSchedules.fullName: readEntities,

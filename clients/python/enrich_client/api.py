@@ -243,6 +243,11 @@ def create_token(name, role, ttl_seconds=0):
                 lambda response: {"token": to_dict(response.token), "secret": response.secret})
 
 
+def list_warehouses(test=False):
+    return Call("enrich.v1.Admin/ListWarehouses", admin_pb2.ListWarehousesRequest(test=test),
+                admin_pb2.ListWarehousesResponse, lambda response: [to_dict(info) for info in response.warehouses])
+
+
 def list_tokens():
     return Call("enrich.v1.Admin/ListTokens", admin_pb2.ListTokensRequest(), admin_pb2.ListTokensResponse,
                 lambda response: [to_dict(token) for token in response.tokens])

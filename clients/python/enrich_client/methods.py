@@ -97,6 +97,10 @@ class Methods:
         """Create a token with a role; returns {"token": {...}, "secret": "enr_..."}; the secret is shown once."""
         return self._invoke(api.create_token(name, role, ttl_seconds), timeout)
 
+    def list_warehouses(self, test=False, timeout=None):
+        """The warehouses models can read from; with ``test``, whether each answers now (``reachable``, ``detail``)."""
+        return self._invoke(api.list_warehouses(test), timeout)
+
     def list_tokens(self, timeout=None):
         return self._invoke(api.list_tokens(), timeout)
 

@@ -162,3 +162,10 @@ def test_audit_and_model_admin(client):
     events = client.list_audit(object="model py_users")
     assert [e["method"].split("/")[1] for e in reversed(events)] == ["CreateModel", "UpdateModel", "UpdateModel", "DeleteModel"]
     assert events[1]["outcome_code"] == StatusCode.ABORTED
+
+
+def test_list_warehouses(client):
+    assert client.list_warehouses() == [{"name": "embedded", "kind": "sqlite"}]
+    [tested] = client.list_warehouses(test=True)
+    assert tested["tested"] and tested["reachable"]
+    assert tested["detail"].startswith("SQLite 3.")
