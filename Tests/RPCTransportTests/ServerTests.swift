@@ -5,6 +5,7 @@ import RPCCore
 import RPCMessages
 import RPCTesting
 import RPCTransport
+import Synchronization
 import Testing
 
 enum TestMethods {
@@ -12,6 +13,10 @@ enum TestMethods {
     static let sleep = MethodDescriptor(service: "test.Slow", method: "Sleep")
     static let count = MethodDescriptor(service: "test.Stream", method: "Count")
     static let fail = MethodDescriptor(service: "test.Fail", method: "Internal")
+    static let gated = MethodDescriptor(service: "test.Gate", method: "Wait")
+
+    /// Calls to `gated` wait here until a test opens it (only the out-of-order test uses it).
+    static let gate = Gate()
 
     struct Boom: Error {}
 
@@ -32,7 +37,38 @@ enum TestMethods {
             }
         }
         registry.unary(fail) { (_: LookupRequest, _) -> LookupResponse in throw Boom() }
+        registry.unary(gated) { (request: LookupRequest, _) in
+            await gate.wait()
+            return LookupResponse(found: [true], columns: [ColumnValues(name: request.model, type: .string)])
+        }
         return registry
+    }
+}
+
+/// Holds callers until opened; counts who is waiting.
+final class Gate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = self.state.withLock { state in
+                if state.open { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    var waiting: Int { self.state.withLock { $0.waiters.count } }
+
+    func open() {
+        let waiters = self.state.withLock { state in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
     }
 }
 
@@ -90,19 +126,21 @@ struct ServerTests {
 
     @Test("Calls on one connection are answered out of order, as each finishes")
     func outOfOrder() async throws {
+        // Deterministic, not timed: the first call is held at a gate on the server until the second, sent
+        // after it on the same connection, has been answered.
         let fixture = try await Fixture()
         let client = try await fixture.client()
         let finished = LogCapture()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                let _: LookupResponse = try await client.unary(TestMethods.sleep, LookupRequest(model: "slow", intKeys: [400]))
+                let _: LookupResponse = try await client.unary(TestMethods.gated, LookupRequest(model: "slow"))
                 finished.logger().info("slow")
             }
-            group.addTask {
-                try await Task.sleep(for: .milliseconds(50))
-                let _: LookupResponse = try await client.unary(TestMethods.sleep, LookupRequest(model: "fast", intKeys: [0]))
-                finished.logger().info("fast")
-            }
+            while TestMethods.gate.waiting == 0 { try await Task.sleep(for: .milliseconds(5)) }
+            let fast: LookupResponse = try await client.unary(TestMethods.echo, LookupRequest(model: "fast", stringKeys: ["k"]))
+            #expect(fast.columns.first?.name == "fast")
+            finished.logger().info("fast")
+            TestMethods.gate.open()
             try await group.waitForAll()
         }
         #expect(finished.messages == ["info: fast", "info: slow"])
