@@ -5,6 +5,8 @@
 # and from a throwaway redis-server (TLS port, same certificates, hashes loaded with redis-cli --pipe), then runs
 # the same workload against both on 127.0.0.1 and prints a Markdown table with ratios:
 #   batch B lookups of 8 columns  vs  redis-benchmark HMGET of the same 8 fields, pipelined B deep,
+#   and vs pgbench running SELECT <8 columns> FROM products WHERE sku = ANY(<B random SKUs>) on a throwaway
+#   PostgreSQL (plaintext loopback; libpq TLS would need the cluster's own certificate setup),
 # at 1 connection and at 32 calls in flight, plus the cache's resident bytes next to Redis's used_memory and the
 # raw size of the data. Bounded: each measurement stops after REQUESTS calls or 20 s. Both servers are stopped
 # on exit. Options (environment): REQUESTS (default 20000 calls per measurement; Redis gets the same keys, at
@@ -20,6 +22,7 @@ work=$(mktemp -d /tmp/enrich-bench-XXXXXX)
 cleanup() {
     [ -f "$work/enrichd.pid" ] && kill "$(cat "$work/enrichd.pid")" 2>/dev/null || true
     [ -f "$work/redis.pid" ] && kill "$(cat "$work/redis.pid")" 2>/dev/null || true
+    [ -n "${pg:-}" ] && Scripts/postgres.sh stop "$pg" && rm -rf "$pg"
     sleep 0.2
     rm -rf "$work"
 }
@@ -54,7 +57,23 @@ python3 Scripts/bench/redis_load.py "$work/data/warehouse.sqlite" 2>"$work/raw" 
 read -r rows raw_bytes <"$work/raw"
 [ "$(redis-cli -p "$redis_port" dbsize)" = "$rows" ] || { echo "Redis holds $(redis-cli -p "$redis_port" dbsize) keys, expected $rows" >&2; exit 1; }
 
+echo "loading PostgreSQL..." >&2
+pg=$(mktemp -d /tmp/enrich-bench-pg-XXXXXX)
+conninfo=$(Scripts/postgres.sh start "$pg")
+psql -q "$conninfo" -c "CREATE TABLE products (sku text PRIMARY KEY, product_id bigint, name text, category text,
+    brand text, price float8, in_stock boolean, rating float8, weight_grams bigint, created_at text)"
+sqlite3 -csv "$work/data/warehouse.sqlite" "SELECT * FROM products" | psql -q "$conninfo" -c "COPY products FROM STDIN CSV"
+psql -q "$conninfo" -c "VACUUM ANALYZE products"
+
 columns=name,category,brand,price,in_stock,rating,weight_grams,created_at
+postgres() {  # batch clients: transactions/s x batch = keys/s; pgbench reports the average latency only
+    cat >"$work/pgbench.sql" <<SQL
+SELECT $columns FROM products WHERE sku = ANY (
+    SELECT 'SKU-' || lpad((1 + floor(random() * 1000000))::int::text, 7, '0') FROM generate_series(1, $1));
+SQL
+    pgbench -n -M prepared -c "$2" -j 2 -T 5 -f "$work/pgbench.sql" "$conninfo" 2>/dev/null \
+        | awk -v b="$1" '/^latency average/ {lat=$4} /^tps/ {print $3 * b, lat}'
+}
 ours() {  # batch concurrency connections
     "$bin/enrich-load" --server "127.0.0.1:$port" --ca-file "$work/certs/ca.pem" --token "$token" --model products \
         --key-format sku --key-max 1000000 --batch "$1" --columns "$columns" --requests "$requests" \
@@ -74,6 +93,7 @@ for batch in 1 10 100 1000; do
         echo "lookup batch $batch, $1 in flight..." >&2
         echo "ours $batch $1 $(ours "$batch" "$1" "$2")" >>"$results"
         echo "redis $batch $1 $(redis "$batch" "$1")" >>"$results"
+        echo "postgres $batch $1 $(postgres "$batch" "$1")" >>"$results"
     done
 done
 cache_bytes=$(python3 -c 'import sys, urllib.request, re; t = urllib.request.urlopen(sys.argv[1]).read().decode(); print(re.search(r"^enrich_cache_bytes\{model=\"products\"\} (\S+)", t, re.M).group(1).split(".")[0])' \

@@ -10,10 +10,15 @@ import time
 
 def main() -> None:
     results, rows, raw, cache, redis_memory = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-    ours, redis = {}, {}
+    ours, redis, postgres = {}, {}, {}
     for line in open(results):
         kind, batch, inflight, payload = line.split(" ", 3)
         key = (int(batch), int(inflight))
+        if kind == "postgres":
+            parts = payload.split()
+            if len(parts) == 2:
+                postgres[key] = (float(parts[0]), float(parts[1]))
+            continue
         if kind == "ours":
             data = json.loads(payload)
             ours[key] = (data["keys_per_second"], data["p50_ms"], data["p99_ms"], data["errors"])
@@ -39,17 +44,21 @@ def main() -> None:
     print("Workload: random keys out of 1,000,000 `products` rows, 8 of 10 columns per key. Ours: `enrich-load` "
           "Lookup calls of B keys. Redis: `redis-benchmark` HMGET of the same 8 fields, pipelined B deep, so one "
           "pipeline is the counterpart of one call. Our latency is per call; Redis's is what redis-benchmark reports per "
-          "command, which at batch > 1 is not a pipeline's round trip (compare throughput there).\n")
-    print("| batch | in flight | ours keys/s | Redis keys/s | ratio | ours p50 / p99 ms | Redis p50 / p99 ms |")
-    print("|------:|----------:|------------:|-------------:|------:|------------------:|-------------------:|")
+          "command, which at batch > 1 is not a pipeline's round trip (compare throughput there). PostgreSQL: "
+          "pgbench, one `SELECT ... WHERE sku = ANY(B random SKUs)` per transaction, prepared, plaintext loopback "
+          "(TLS would only slow it), average latency per transaction.\n")
+    print("| batch | in flight | ours keys/s | Redis keys/s | ratio | ours p50 / p99 ms | Redis p50 / p99 ms | PostgreSQL keys/s (avg ms) | ratio |")
+    print("|------:|----------:|------------:|-------------:|------:|------------------:|-------------------:|---------------------------:|------:|")
     for key in sorted(ours):
         o, r = ours[key], redis.get(key)
-        if r is None:
-            print(f"| {key[0]} | {key[1]} | {o[0]:,.0f} | (no result) | — | {o[1]:.3f} / {o[2]:.3f} | — |")
-            continue
+        p = postgres.get(key)
+        pg = f"{p[0]:,.0f} ({p[1]:.3f}) | {o[0] / p[0]:.2f}x" if p and p[0] > 0 else "(no result) | —"
         errors = f" ({o[3]} errors)" if o[3] else ""
+        if r is None:
+            print(f"| {key[0]} | {key[1]} | {o[0]:,.0f}{errors} | (no result) | — | {o[1]:.3f} / {o[2]:.3f} | — | {pg} |")
+            continue
         print(f"| {key[0]} | {key[1]} | {o[0]:,.0f}{errors} | {r[0]:,.0f} | {o[0] / r[0]:.2f}x | "
-              f"{o[1]:.3f} / {o[2]:.3f} | {r[1]:.3f} / {r[2]:.3f} |")
+              f"{o[1]:.3f} / {o[2]:.3f} | {r[1]:.3f} / {r[2]:.3f} | {pg} |")
     print()
     print(f"Memory for {rows:,} rows: raw data {raw / 2**20:,.1f} MiB; enrichd cache {cache / 2**20:,.1f} MiB "
           f"({cache / raw:.2f}x raw); Redis used_memory {redis_memory / 2**20:,.1f} MiB ({redis_memory / raw:.2f}x raw, "
