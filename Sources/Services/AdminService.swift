@@ -67,41 +67,41 @@ struct AdminService: Sendable {
     func updateModel(_ request: UpdateModelRequest) async throws -> ModelRecord {
         try Validation.name(request.name, kind: "model", limit: self.limits.maxNameBytes)
         let current = try self.catalog.model(named: request.name)
-        let hasTable = !request.table.isEmpty
-        let hasQuery = !request.query.isEmpty
-        guard hasTable != hasQuery else {
-            throw RPCError(.invalidArgument, "a model reads exactly one of a table or a query; \(hasTable ? "both" : "neither") given")
-        }
-        guard !request.primaryKey.isEmpty else { throw RPCError(.invalidArgument, "primary key is empty") }
-        let source: ModelSource = hasTable ? .table(request.table) : .query(request.query)
-        let columns = try await self.engine.introspect(warehouse: current.warehouse, source: source, primaryKey: request.primaryKey)
+        let columns = try await self.introspect(
+            warehouse: current.warehouse, table: request.table, query: request.query, primaryKey: request.primaryKey
+        )
         var record = current
         record.sourceTable = request.table
         record.sourceQuery = request.query
         record.primaryKey = request.primaryKey
-        record.columns = columns.map { CatalogColumn(name: $0.name, type: $0.type.rawValue, sourceType: $0.sourceType) }
+        record.columns = columns
         return try self.catalog.updateModel(record, expectedVersion: Int64(clamping: request.expectedVersion))
     }
 
     func createModel(_ request: CreateModelRequest) async throws -> Model {
         try Validation.name(request.name, kind: "model", limit: self.limits.maxNameBytes)
         let warehouse = request.warehouse.isEmpty ? self.defaultWarehouse : request.warehouse
-        let hasTable = !request.table.isEmpty
-        let hasQuery = !request.query.isEmpty
-        guard hasTable != hasQuery else {
-            throw RPCError(.invalidArgument, "a model reads exactly one of a table or a query; \(hasTable ? "both" : "neither") given")
-        }
-        guard !request.primaryKey.isEmpty else { throw RPCError(.invalidArgument, "primary key is empty") }
-        let source: ModelSource = hasTable ? .table(request.table) : .query(request.query)
-        let columns = try await self.engine.introspect(warehouse: warehouse, source: source, primaryKey: request.primaryKey)
+        let columns = try await self.introspect(
+            warehouse: warehouse, table: request.table, query: request.query, primaryKey: request.primaryKey
+        )
         let record = ModelRecord(
             name: request.name, warehouse: warehouse, sourceTable: request.table, sourceQuery: request.query,
-            primaryKey: request.primaryKey,
-            columns: columns.map { CatalogColumn(name: $0.name, type: $0.type.rawValue, sourceType: $0.sourceType) },
-            createdAtMilliseconds: self.now()
+            primaryKey: request.primaryKey, columns: columns, createdAtMilliseconds: self.now()
         )
         try self.catalog.createModel(record)
         return Model(record, cachedRows: 0)
+    }
+
+    /// Checks that a model names exactly one of a table or a query and a primary key, then introspects that
+    /// source in `warehouse` (which also checks the key against the columns and the limits).
+    private func introspect(warehouse: String, table: String, query: String, primaryKey: String) async throws -> [CatalogColumn] {
+        let hasTable = !table.isEmpty
+        guard hasTable != !query.isEmpty else {
+            throw RPCError(.invalidArgument, "a model reads exactly one of a table or a query; \(hasTable ? "both" : "neither") given")
+        }
+        guard !primaryKey.isEmpty else { throw RPCError(.invalidArgument, "primary key is empty") }
+        let source: ModelSource = hasTable ? .table(table) : .query(query)
+        return try await self.engine.introspect(warehouse: warehouse, source: source, primaryKey: primaryKey).map(CatalogColumn.init)
     }
 
     func getModel(_ request: GetModelRequest) throws -> Model {

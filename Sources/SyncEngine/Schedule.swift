@@ -1,4 +1,5 @@
 import Foundation
+import Warehouses
 
 /// When a model syncs by itself: never (manual), every interval, at a time of day on chosen weekdays in a time
 /// zone, or on a cron expression (UTC).
@@ -186,7 +187,7 @@ public struct CronExpression: Sendable, Equatable {
         let limit = minute + 5 * 366 * 1_440
         while minute < limit {
             let days = Int(minute / 1_440)
-            let (_, month, day) = Self.civil(days)
+            let (_, month, day) = Timestamp.civilFromDays(days)
             let weekday = ((days % 7) + 11) % 7  // 1970-01-01 was a Thursday (4).
             let dayMatches: Bool
             if self.daysRestricted && self.weekdaysRestricted {
@@ -203,18 +204,5 @@ public struct CronExpression: Sendable, Equatable {
             minute += 1
         }
         return nil
-    }
-
-    /// Days since the epoch to (year, month, day), proleptic Gregorian (Howard Hinnant's civil_from_days).
-    static func civil(_ days: Int) -> (Int, Int, Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp + (mp < 10 ? 3 : -9)
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }

@@ -302,11 +302,18 @@ public actor SyncEngine {
             do { snapshot = try builder.build(model: model.name, version: runID) } catch { throw .snapshot(error) }
             return .success(ExtractResult(
                 snapshot: snapshot,
-                columns: columns.map { CatalogColumn(name: $0.name, type: $0.type.rawValue, sourceType: $0.sourceType) },
+                columns: columns.map(CatalogColumn.init),
                 rejected: builder.rejectedRows, issues: builder.issues
             ))
         } catch {
             return .failure(error)
         }
+    }
+}
+
+extension CatalogColumn {
+    /// The catalog's record of an introspected column.
+    public init(_ column: SourceColumn) {
+        self.init(name: column.name, type: column.type.rawValue, sourceType: column.sourceType)
     }
 }

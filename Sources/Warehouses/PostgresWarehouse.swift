@@ -340,8 +340,10 @@ final class PostgresConnection {
         var copies: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.map { strdup($0) } ?? nil }
         defer { copies.forEach { free($0) } }
         let result = copies.withUnsafeMutableBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(buffer.count, 1)) {
-                PQexecParams(self.handle, sql, Int32(parameters.count), nil, $0, nil, nil, 0)
+            // An empty array need not have a base address; libpq takes NULL for no parameters.
+            guard let base = buffer.baseAddress, !buffer.isEmpty else { return PQexecParams(self.handle, sql, 0, nil, nil, nil, nil, 0) }
+            return base.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
+                PQexecParams(self.handle, sql, Int32(buffer.count), nil, $0, nil, nil, 0)
             }
         }
         defer { PQclear(result) }

@@ -25,6 +25,17 @@ public struct SQLiteWarehouse: Warehouse {
         guard try statement.step() else { throw .sourceNotFound(name) }
     }
 
+    /// `SELECT list FROM` the source, after checking that a table source exists.
+    private func selectSQL(_ source: ModelSource, list: String, connection: SQLiteConnection) throws(WarehouseError) -> String {
+        switch source {
+        case .table(let name):
+            try self.requireTable(name, in: connection)
+            return "SELECT \(list) FROM \(Self.quote(name))"
+        case .query(let query):
+            return "SELECT \(list) FROM (\(query))"
+        }
+    }
+
     public func testConnection() throws(WarehouseError) -> String {
         let connection = try self.open()
         let statement = try connection.prepare("SELECT sqlite_version()")
@@ -34,15 +45,7 @@ public struct SQLiteWarehouse: Warehouse {
 
     public func describe(_ source: ModelSource) throws(WarehouseError) -> [SourceColumn] {
         let connection = try self.open()
-        let sql: String
-        switch source {
-        case .table(let name):
-            try self.requireTable(name, in: connection)
-            sql = "SELECT * FROM \(Self.quote(name))"
-        case .query(let query):
-            sql = "SELECT * FROM (\(query))"
-        }
-        let statement = try connection.prepare(sql)
+        let statement = try connection.prepare(try self.selectSQL(source, list: "*", connection: connection))
         // Expression columns have no declared type; the first row's storage classes stand in for it.
         let hasRow = try statement.step()
         return (0..<statement.columnCount).map { index in
@@ -92,15 +95,7 @@ public struct SQLiteWarehouse: Warehouse {
     ) throws(WarehouseError) {
         let connection = try self.open()
         let list = columns.map { Self.quote($0.name) }.joined(separator: ", ")
-        let sql: String
-        switch source {
-        case .table(let name):
-            try self.requireTable(name, in: connection)
-            sql = "SELECT \(list) FROM \(Self.quote(name))"
-        case .query(let query):
-            sql = "SELECT \(list) FROM (\(query))"
-        }
-        let statement = try connection.prepare(sql)
+        let statement = try connection.prepare(try self.selectSQL(source, list: list, connection: connection))
         let types = columns.map(\.type)
         var rows = 0
         while try statement.step() {

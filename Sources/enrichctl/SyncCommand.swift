@@ -130,7 +130,8 @@ func follow(client: EnrichClient, runID: UInt64, json: Bool) async throws {
     for try await run in client.watchSync(id: runID) {
         last = run
         guard !json else { continue }
-        let elapsed = Double((clock.now - start).components.attoseconds) / 1e18 + Double((clock.now - start).components.seconds)
+        let since = (clock.now - start).components  // one reading: seconds and fraction of the same instant
+        let elapsed = Double(since.seconds) + Double(since.attoseconds) / 1e18
         let rate = elapsed > 0 ? Int(Double(run.rowsRead) / elapsed) : 0
         let fraction = run.rowsExpected > 0 ? min(1, Double(run.rowsRead) / Double(run.rowsExpected)) : 0
         let filled = Int(fraction * 30)
