@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster on 127.0.0.1 for tests and benchmarks, from Debian's postgresql package.
-#   Scripts/postgres.sh start DIR   initdb in DIR (trust auth, loopback only, a free port), start it and print
+#   Scripts/postgres.sh start DIR   initdb in DIR (trust auth but SCRAM for the role
+#                                   enrich_password_test, loopback only, a free port), start it and print
 #                                   its libpq connection string (also written to DIR/conninfo)
 #   Scripts/postgres.sh stop DIR    stop it (the directory stays; remove it yourself)
 # PostgreSQL refuses to run as root, so under root the cluster belongs to the `postgres` user the package creates.
@@ -24,6 +25,10 @@ start)
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     "${as_owner[@]}" "$bin/initdb" -D "$dir/cluster" -U "$user" --auth=trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }
+    # One role must log in with a password (SCRAM), so tests can prove a stored password reaches the server.
+    { echo "host all enrich_password_test 127.0.0.1/32 scram-sha-256"; cat "$dir/cluster/pg_hba.conf"; } > "$dir/hba.tmp"
+    "${as_owner[@]}" cp "$dir/hba.tmp" "$dir/cluster/pg_hba.conf"
+    rm -f "$dir/hba.tmp"
     "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/cluster" -l "$dir/cluster/server.log" -w -t 30 \
         -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/cluster -c fsync=off -c synchronous_commit=off" start >/dev/null \
         || { cat "$dir/cluster/server.log" >&2; exit 1; }

@@ -998,6 +998,231 @@ void   enrich__v1__list_warehouses_response__free_unpacked
   assert(message->base.descriptor == &enrich__v1__list_warehouses_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   enrich__v1__create_warehouse_request__init
+                     (Enrich__V1__CreateWarehouseRequest         *message)
+{
+  static const Enrich__V1__CreateWarehouseRequest init_value = ENRICH__V1__CREATE_WAREHOUSE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__create_warehouse_request__get_packed_size
+                     (const Enrich__V1__CreateWarehouseRequest *message)
+{
+  assert(message->base.descriptor == &enrich__v1__create_warehouse_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__create_warehouse_request__pack
+                     (const Enrich__V1__CreateWarehouseRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__create_warehouse_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__create_warehouse_request__pack_to_buffer
+                     (const Enrich__V1__CreateWarehouseRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__create_warehouse_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__CreateWarehouseRequest *
+       enrich__v1__create_warehouse_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__CreateWarehouseRequest *)
+     protobuf_c_message_unpack (&enrich__v1__create_warehouse_request__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__create_warehouse_request__free_unpacked
+                     (Enrich__V1__CreateWarehouseRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__create_warehouse_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   enrich__v1__get_warehouse_request__init
+                     (Enrich__V1__GetWarehouseRequest         *message)
+{
+  static const Enrich__V1__GetWarehouseRequest init_value = ENRICH__V1__GET_WAREHOUSE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__get_warehouse_request__get_packed_size
+                     (const Enrich__V1__GetWarehouseRequest *message)
+{
+  assert(message->base.descriptor == &enrich__v1__get_warehouse_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__get_warehouse_request__pack
+                     (const Enrich__V1__GetWarehouseRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__get_warehouse_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__get_warehouse_request__pack_to_buffer
+                     (const Enrich__V1__GetWarehouseRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__get_warehouse_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__GetWarehouseRequest *
+       enrich__v1__get_warehouse_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__GetWarehouseRequest *)
+     protobuf_c_message_unpack (&enrich__v1__get_warehouse_request__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__get_warehouse_request__free_unpacked
+                     (Enrich__V1__GetWarehouseRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__get_warehouse_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   enrich__v1__update_warehouse_request__init
+                     (Enrich__V1__UpdateWarehouseRequest         *message)
+{
+  static const Enrich__V1__UpdateWarehouseRequest init_value = ENRICH__V1__UPDATE_WAREHOUSE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__update_warehouse_request__get_packed_size
+                     (const Enrich__V1__UpdateWarehouseRequest *message)
+{
+  assert(message->base.descriptor == &enrich__v1__update_warehouse_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__update_warehouse_request__pack
+                     (const Enrich__V1__UpdateWarehouseRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__update_warehouse_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__update_warehouse_request__pack_to_buffer
+                     (const Enrich__V1__UpdateWarehouseRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__update_warehouse_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__UpdateWarehouseRequest *
+       enrich__v1__update_warehouse_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__UpdateWarehouseRequest *)
+     protobuf_c_message_unpack (&enrich__v1__update_warehouse_request__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__update_warehouse_request__free_unpacked
+                     (Enrich__V1__UpdateWarehouseRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__update_warehouse_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   enrich__v1__delete_warehouse_request__init
+                     (Enrich__V1__DeleteWarehouseRequest         *message)
+{
+  static const Enrich__V1__DeleteWarehouseRequest init_value = ENRICH__V1__DELETE_WAREHOUSE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__delete_warehouse_request__get_packed_size
+                     (const Enrich__V1__DeleteWarehouseRequest *message)
+{
+  assert(message->base.descriptor == &enrich__v1__delete_warehouse_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__delete_warehouse_request__pack
+                     (const Enrich__V1__DeleteWarehouseRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__delete_warehouse_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__delete_warehouse_request__pack_to_buffer
+                     (const Enrich__V1__DeleteWarehouseRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__delete_warehouse_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__DeleteWarehouseRequest *
+       enrich__v1__delete_warehouse_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__DeleteWarehouseRequest *)
+     protobuf_c_message_unpack (&enrich__v1__delete_warehouse_request__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__delete_warehouse_request__free_unpacked
+                     (Enrich__V1__DeleteWarehouseRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__delete_warehouse_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   enrich__v1__delete_warehouse_response__init
+                     (Enrich__V1__DeleteWarehouseResponse         *message)
+{
+  static const Enrich__V1__DeleteWarehouseResponse init_value = ENRICH__V1__DELETE_WAREHOUSE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__delete_warehouse_response__get_packed_size
+                     (const Enrich__V1__DeleteWarehouseResponse *message)
+{
+  assert(message->base.descriptor == &enrich__v1__delete_warehouse_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__delete_warehouse_response__pack
+                     (const Enrich__V1__DeleteWarehouseResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__delete_warehouse_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__delete_warehouse_response__pack_to_buffer
+                     (const Enrich__V1__DeleteWarehouseResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__delete_warehouse_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__DeleteWarehouseResponse *
+       enrich__v1__delete_warehouse_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__DeleteWarehouseResponse *)
+     protobuf_c_message_unpack (&enrich__v1__delete_warehouse_response__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__delete_warehouse_response__free_unpacked
+                     (Enrich__V1__DeleteWarehouseResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__delete_warehouse_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor enrich__v1__model__field_descriptors[9] =
 {
   {
@@ -2232,7 +2457,7 @@ const ProtobufCMessageDescriptor enrich__v1__list_audit_response__descriptor =
   (ProtobufCMessageInit) enrich__v1__list_audit_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor enrich__v1__list_warehouses_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor enrich__v1__list_warehouses_request__field_descriptors[4] =
 {
   {
     "test",
@@ -2246,14 +2471,53 @@ static const ProtobufCFieldDescriptor enrich__v1__list_warehouses_request__field
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "page_size",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__ListWarehousesRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__ListWarehousesRequest, page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name_prefix",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__ListWarehousesRequest, name_prefix),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned enrich__v1__list_warehouses_request__field_indices_by_name[] = {
+  3,   /* field[3] = name_prefix */
+  1,   /* field[1] = page_size */
+  2,   /* field[2] = page_token */
   0,   /* field[0] = test */
 };
 static const ProtobufCIntRange enrich__v1__list_warehouses_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor enrich__v1__list_warehouses_request__descriptor =
 {
@@ -2263,14 +2527,14 @@ const ProtobufCMessageDescriptor enrich__v1__list_warehouses_request__descriptor
   "Enrich__V1__ListWarehousesRequest",
   "enrich.v1",
   sizeof(Enrich__V1__ListWarehousesRequest),
-  1,
+  4,
   enrich__v1__list_warehouses_request__field_descriptors,
   enrich__v1__list_warehouses_request__field_indices_by_name,
   1,  enrich__v1__list_warehouses_request__number_ranges,
   (ProtobufCMessageInit) enrich__v1__list_warehouses_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor enrich__v1__warehouse_info__field_descriptors[5] =
+static const ProtobufCFieldDescriptor enrich__v1__warehouse_info__field_descriptors[10] =
 {
   {
     "name",
@@ -2332,18 +2596,83 @@ static const ProtobufCFieldDescriptor enrich__v1__warehouse_info__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "connection",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__WarehouseInfo, connection),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "has_password",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__WarehouseInfo, has_password),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "builtin",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__WarehouseInfo, builtin),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at_ms",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__WarehouseInfo, created_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "version",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__WarehouseInfo, version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned enrich__v1__warehouse_info__field_indices_by_name[] = {
+  7,   /* field[7] = builtin */
+  5,   /* field[5] = connection */
+  8,   /* field[8] = created_at_ms */
   4,   /* field[4] = detail */
+  6,   /* field[6] = has_password */
   1,   /* field[1] = kind */
   0,   /* field[0] = name */
   3,   /* field[3] = reachable */
   2,   /* field[2] = tested */
+  9,   /* field[9] = version */
 };
 static const ProtobufCIntRange enrich__v1__warehouse_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor enrich__v1__warehouse_info__descriptor =
 {
@@ -2353,14 +2682,14 @@ const ProtobufCMessageDescriptor enrich__v1__warehouse_info__descriptor =
   "Enrich__V1__WarehouseInfo",
   "enrich.v1",
   sizeof(Enrich__V1__WarehouseInfo),
-  5,
+  10,
   enrich__v1__warehouse_info__field_descriptors,
   enrich__v1__warehouse_info__field_indices_by_name,
   1,  enrich__v1__warehouse_info__number_ranges,
   (ProtobufCMessageInit) enrich__v1__warehouse_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor enrich__v1__list_warehouses_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor enrich__v1__list_warehouses_response__field_descriptors[2] =
 {
   {
     "warehouses",
@@ -2374,14 +2703,27 @@ static const ProtobufCFieldDescriptor enrich__v1__list_warehouses_response__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "next_page_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__ListWarehousesResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned enrich__v1__list_warehouses_response__field_indices_by_name[] = {
+  1,   /* field[1] = next_page_token */
   0,   /* field[0] = warehouses */
 };
 static const ProtobufCIntRange enrich__v1__list_warehouses_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor enrich__v1__list_warehouses_response__descriptor =
 {
@@ -2391,14 +2733,288 @@ const ProtobufCMessageDescriptor enrich__v1__list_warehouses_response__descripto
   "Enrich__V1__ListWarehousesResponse",
   "enrich.v1",
   sizeof(Enrich__V1__ListWarehousesResponse),
-  1,
+  2,
   enrich__v1__list_warehouses_response__field_descriptors,
   enrich__v1__list_warehouses_response__field_indices_by_name,
   1,  enrich__v1__list_warehouses_response__number_ranges,
   (ProtobufCMessageInit) enrich__v1__list_warehouses_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor enrich__v1__admin__method_descriptors[15] =
+static const ProtobufCFieldDescriptor enrich__v1__create_warehouse_request__field_descriptors[4] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__CreateWarehouseRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__CreateWarehouseRequest, kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "connection",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__CreateWarehouseRequest, connection),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "password",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__CreateWarehouseRequest, password),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__create_warehouse_request__field_indices_by_name[] = {
+  2,   /* field[2] = connection */
+  1,   /* field[1] = kind */
+  0,   /* field[0] = name */
+  3,   /* field[3] = password */
+};
+static const ProtobufCIntRange enrich__v1__create_warehouse_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor enrich__v1__create_warehouse_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.CreateWarehouseRequest",
+  "CreateWarehouseRequest",
+  "Enrich__V1__CreateWarehouseRequest",
+  "enrich.v1",
+  sizeof(Enrich__V1__CreateWarehouseRequest),
+  4,
+  enrich__v1__create_warehouse_request__field_descriptors,
+  enrich__v1__create_warehouse_request__field_indices_by_name,
+  1,  enrich__v1__create_warehouse_request__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__create_warehouse_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor enrich__v1__get_warehouse_request__field_descriptors[2] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__GetWarehouseRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "test",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__GetWarehouseRequest, test),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__get_warehouse_request__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+  1,   /* field[1] = test */
+};
+static const ProtobufCIntRange enrich__v1__get_warehouse_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor enrich__v1__get_warehouse_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.GetWarehouseRequest",
+  "GetWarehouseRequest",
+  "Enrich__V1__GetWarehouseRequest",
+  "enrich.v1",
+  sizeof(Enrich__V1__GetWarehouseRequest),
+  2,
+  enrich__v1__get_warehouse_request__field_descriptors,
+  enrich__v1__get_warehouse_request__field_indices_by_name,
+  1,  enrich__v1__get_warehouse_request__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__get_warehouse_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor enrich__v1__update_warehouse_request__field_descriptors[5] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__UpdateWarehouseRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "connection",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__UpdateWarehouseRequest, connection),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "password",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__UpdateWarehouseRequest, password),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "clear_password",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__UpdateWarehouseRequest, clear_password),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expected_version",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__UpdateWarehouseRequest, expected_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__update_warehouse_request__field_indices_by_name[] = {
+  3,   /* field[3] = clear_password */
+  1,   /* field[1] = connection */
+  4,   /* field[4] = expected_version */
+  0,   /* field[0] = name */
+  2,   /* field[2] = password */
+};
+static const ProtobufCIntRange enrich__v1__update_warehouse_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor enrich__v1__update_warehouse_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.UpdateWarehouseRequest",
+  "UpdateWarehouseRequest",
+  "Enrich__V1__UpdateWarehouseRequest",
+  "enrich.v1",
+  sizeof(Enrich__V1__UpdateWarehouseRequest),
+  5,
+  enrich__v1__update_warehouse_request__field_descriptors,
+  enrich__v1__update_warehouse_request__field_indices_by_name,
+  1,  enrich__v1__update_warehouse_request__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__update_warehouse_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor enrich__v1__delete_warehouse_request__field_descriptors[1] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__DeleteWarehouseRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__delete_warehouse_request__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+};
+static const ProtobufCIntRange enrich__v1__delete_warehouse_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor enrich__v1__delete_warehouse_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.DeleteWarehouseRequest",
+  "DeleteWarehouseRequest",
+  "Enrich__V1__DeleteWarehouseRequest",
+  "enrich.v1",
+  sizeof(Enrich__V1__DeleteWarehouseRequest),
+  1,
+  enrich__v1__delete_warehouse_request__field_descriptors,
+  enrich__v1__delete_warehouse_request__field_indices_by_name,
+  1,  enrich__v1__delete_warehouse_request__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__delete_warehouse_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define enrich__v1__delete_warehouse_response__field_descriptors NULL
+#define enrich__v1__delete_warehouse_response__field_indices_by_name NULL
+#define enrich__v1__delete_warehouse_response__number_ranges NULL
+const ProtobufCMessageDescriptor enrich__v1__delete_warehouse_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.DeleteWarehouseResponse",
+  "DeleteWarehouseResponse",
+  "Enrich__V1__DeleteWarehouseResponse",
+  "enrich.v1",
+  sizeof(Enrich__V1__DeleteWarehouseResponse),
+  0,
+  enrich__v1__delete_warehouse_response__field_descriptors,
+  enrich__v1__delete_warehouse_response__field_indices_by_name,
+  0,  enrich__v1__delete_warehouse_response__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__delete_warehouse_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor enrich__v1__admin__method_descriptors[19] =
 {
   { "CreateModel", &enrich__v1__create_model_request__descriptor, &enrich__v1__model__descriptor },
   { "GetModel", &enrich__v1__get_model_request__descriptor, &enrich__v1__model__descriptor },
@@ -2415,15 +3031,22 @@ static const ProtobufCMethodDescriptor enrich__v1__admin__method_descriptors[15]
   { "ListTokens", &enrich__v1__list_tokens_request__descriptor, &enrich__v1__list_tokens_response__descriptor },
   { "RevokeToken", &enrich__v1__revoke_token_request__descriptor, &enrich__v1__token__descriptor },
   { "ListWarehouses", &enrich__v1__list_warehouses_request__descriptor, &enrich__v1__list_warehouses_response__descriptor },
+  { "CreateWarehouse", &enrich__v1__create_warehouse_request__descriptor, &enrich__v1__warehouse_info__descriptor },
+  { "GetWarehouse", &enrich__v1__get_warehouse_request__descriptor, &enrich__v1__warehouse_info__descriptor },
+  { "UpdateWarehouse", &enrich__v1__update_warehouse_request__descriptor, &enrich__v1__warehouse_info__descriptor },
+  { "DeleteWarehouse", &enrich__v1__delete_warehouse_request__descriptor, &enrich__v1__delete_warehouse_response__descriptor },
 };
 const unsigned enrich__v1__admin__method_indices_by_name[] = {
   6,        /* CreateDestination */
   0,        /* CreateModel */
   11,        /* CreateToken */
+  15,        /* CreateWarehouse */
   10,        /* DeleteDestination */
   4,        /* DeleteModel */
+  18,        /* DeleteWarehouse */
   7,        /* GetDestination */
   1,        /* GetModel */
+  16,        /* GetWarehouse */
   5,        /* ListAudit */
   8,        /* ListDestinations */
   2,        /* ListModels */
@@ -2431,7 +3054,8 @@ const unsigned enrich__v1__admin__method_indices_by_name[] = {
   14,        /* ListWarehouses */
   13,        /* RevokeToken */
   9,        /* UpdateDestination */
-  3         /* UpdateModel */
+  3,        /* UpdateModel */
+  17         /* UpdateWarehouse */
 };
 const ProtobufCServiceDescriptor enrich__v1__admin__descriptor =
 {
@@ -2440,7 +3064,7 @@ const ProtobufCServiceDescriptor enrich__v1__admin__descriptor =
   "Admin",
   "Enrich__V1__Admin",
   "enrich.v1",
-  15,
+  19,
   enrich__v1__admin__method_descriptors,
   enrich__v1__admin__method_indices_by_name
 };
@@ -2563,6 +3187,38 @@ void enrich__v1__admin__list_warehouses(ProtobufCService *service,
 {
   assert(service->descriptor == &enrich__v1__admin__descriptor);
   service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void enrich__v1__admin__create_warehouse(ProtobufCService *service,
+                                         const Enrich__V1__CreateWarehouseRequest *input,
+                                         Enrich__V1__WarehouseInfo_Closure closure,
+                                         void *closure_data)
+{
+  assert(service->descriptor == &enrich__v1__admin__descriptor);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void enrich__v1__admin__get_warehouse(ProtobufCService *service,
+                                      const Enrich__V1__GetWarehouseRequest *input,
+                                      Enrich__V1__WarehouseInfo_Closure closure,
+                                      void *closure_data)
+{
+  assert(service->descriptor == &enrich__v1__admin__descriptor);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void enrich__v1__admin__update_warehouse(ProtobufCService *service,
+                                         const Enrich__V1__UpdateWarehouseRequest *input,
+                                         Enrich__V1__WarehouseInfo_Closure closure,
+                                         void *closure_data)
+{
+  assert(service->descriptor == &enrich__v1__admin__descriptor);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void enrich__v1__admin__delete_warehouse(ProtobufCService *service,
+                                         const Enrich__V1__DeleteWarehouseRequest *input,
+                                         Enrich__V1__DeleteWarehouseResponse_Closure closure,
+                                         void *closure_data)
+{
+  assert(service->descriptor == &enrich__v1__admin__descriptor);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void enrich__v1__admin__init (Enrich__V1__Admin_Service *service,
                               Enrich__V1__Admin_ServiceDestroy destroy)

@@ -1,4 +1,7 @@
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The server's own state in SQLite: models and sync runs (later: destinations, tokens, audit).
 ///
@@ -17,6 +20,8 @@ public final class Catalog: Sendable {
             self.database = try DatabaseQueue(path: path, configuration: configuration)
             try self.database.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") }
             try Self.migrator.migrate(self.database)
+            // Warehouse passwords are stored here: only the server's user may read the file.
+            if path != ":memory:" { _ = chmod(path, 0o600) }
         } catch {
             throw .storage("cannot open catalog at '\(path)': \(error)")
         }
@@ -64,6 +69,7 @@ public final class Catalog: Sendable {
         Self.registerTokenMigrations(&migrator)
         Self.registerAuditMigrations(&migrator)
         Self.registerScheduleMigrations(&migrator)
+        Self.registerWarehouseMigrations(&migrator)
         return migrator
     }
 

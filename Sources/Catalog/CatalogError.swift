@@ -9,6 +9,12 @@ public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
     case modelInUse(name: String, by: [String])
     case tokenAlreadyExists(name: String)
     case destinationAlreadyExists(name: String)
+    case warehouseNotFound(name: String)
+    case warehouseAlreadyExists(name: String)
+    /// A warehouse delete refused because models read from it.
+    case warehouseInUse(name: String, models: [String])
+    /// The catalog already holds as many of this kind of object as allowed.
+    case limitReached(kind: String, limit: Int)
     /// An update named a version that is no longer current: someone else changed the object first.
     case versionConflict(name: String, expected: Int64, actual: Int64)
     /// The database failed underneath (disk full, corruption). The detail is for logs.
@@ -25,6 +31,11 @@ public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
             "model '\(name)' is used by destination mappings \(users.joined(separator: ", ")); change or delete them first"
         case .tokenAlreadyExists(let name): "a token named '\(name)' already exists"
         case .destinationAlreadyExists(let name): "destination '\(name)' already exists"
+        case .warehouseNotFound(let name): "warehouse '\(name)' does not exist"
+        case .warehouseAlreadyExists(let name): "warehouse '\(name)' already exists"
+        case .warehouseInUse(let name, let models):
+            "warehouse '\(name)' is read by models \(models.joined(separator: ", ")); delete them or move them first"
+        case .limitReached(let kind, let limit): "the catalog already holds the limit of \(limit) \(kind)s"
         case .versionConflict(let name, let expected, let actual):
             "'\(name)' is at version \(actual), not \(expected): it changed since you read it; read it again and retry"
         case .storage(let detail): "catalog storage error: \(detail)"

@@ -234,10 +234,33 @@ public final class EnrichClient: Sendable {
         try await self.call(Methods.setSchedule, SetScheduleRequest(model: model, schedule: schedule))
     }
 
-    /// The warehouses models can read from; with `test`, whether each answers now.
+    /// The warehouses models can read from (the first page of up to 100); with `test`, whether each answers now.
     public func listWarehouses(test: Bool = false) async throws -> [WarehouseInfo] {
-        let response: ListWarehousesResponse = try await self.call(Methods.listWarehouses, ListWarehousesRequest(test: test))
-        return response.warehouses
+        try await self.listWarehouses(ListWarehousesRequest(test: test)).warehouses
+    }
+
+    /// One page of warehouses.
+    public func listWarehouses(_ request: ListWarehousesRequest) async throws -> ListWarehousesResponse {
+        try await self.call(Methods.listWarehouses, request)
+    }
+
+    /// Connects a warehouse; the server tests the connection before storing it. The password is never
+    /// returned afterwards (`hasPassword` says whether one is stored).
+    public func createWarehouse(_ request: CreateWarehouseRequest) async throws -> WarehouseInfo {
+        try await self.call(Methods.createWarehouse, request)
+    }
+
+    /// A warehouse's settings; with `test`, whether it answers now.
+    public func getWarehouse(_ name: String, test: Bool = false) async throws -> WarehouseInfo {
+        try await self.call(Methods.getWarehouse, GetWarehouseRequest(name: name, test: test))
+    }
+
+    public func updateWarehouse(_ request: UpdateWarehouseRequest) async throws -> WarehouseInfo {
+        try await self.call(Methods.updateWarehouse, request)
+    }
+
+    public func deleteWarehouse(_ name: String) async throws {
+        let _: DeleteWarehouseResponse = try await self.call(Methods.deleteWarehouse, DeleteWarehouseRequest(name: name))
     }
 
     public func listSchedules() async throws -> [ModelSchedule] {

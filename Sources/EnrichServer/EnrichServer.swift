@@ -54,7 +54,21 @@ public final class EnrichServer: Sendable {
             ServerConfiguration.embeddedWarehouse: SQLiteWarehouse(path: configuration.resolvedWarehousePath)
         ]
         for (name, connection) in configuration.postgresWarehouses {
+            do { try PostgresWarehouse.validate(connectionString: connection) } catch {
+                throw ServerError("warehouse '\(name)': \(error)")
+            }
             warehouses[name] = PostgresWarehouse(connectionString: connection)
+        }
+        // Warehouses connected over Admin RPCs; one the flags also name is ambiguous, so the start stops.
+        for record in try self.catalog.warehouses() {
+            guard warehouses[record.name] == nil else {
+                throw ServerError("warehouse '\(record.name)' is in the catalog and also set when starting; drop one of them")
+            }
+            do {
+                warehouses[record.name] = try WarehouseKind(rawValue: record.kind)?.make(connection: record.connection, password: record.password)
+            } catch {
+                logger.error("warehouse '\(record.name)' cannot be loaded: \(error); its models will fail to sync")
+            }
         }
         let factory: (any MetricsFactory)? = configuration.metricsPort == nil ? nil : PrometheusMetricsFactory(registry: self.metricsRegistry)
         self.engine = SyncEngine(

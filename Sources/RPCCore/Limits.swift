@@ -38,6 +38,10 @@ public struct Limits: Sendable, Hashable {
     public var maxMappingFieldsBytes: Int = 64 << 10
     /// Bytes of one mapping's condition (FQL).
     public var maxConditionBytes: Int = 4 << 10
+    /// Warehouses the catalog holds (besides the embedded one).
+    public var maxWarehouses: Int = 64
+    /// Bytes of a warehouse's connection string or password.
+    public var maxConnectionBytes: Int = 4 << 10
 
     public init() {}
 }

@@ -60,3 +60,8 @@ extension ListSchedulesResponse: RPCMessage {}
 extension ListWarehousesRequest: RPCMessage {}
 extension WarehouseInfo: RPCMessage {}
 extension ListWarehousesResponse: RPCMessage {}
+extension CreateWarehouseRequest: RPCMessage {}
+extension GetWarehouseRequest: RPCMessage {}
+extension UpdateWarehouseRequest: RPCMessage {}
+extension DeleteWarehouseRequest: RPCMessage {}
+extension DeleteWarehouseResponse: RPCMessage {}

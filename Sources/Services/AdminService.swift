@@ -5,7 +5,7 @@ import RPCMessages
 import SyncEngine
 import Warehouses
 
-/// Admin RPCs: create, get and list models.
+/// Admin RPCs for models.
 struct AdminService: Sendable {
     let catalog: Catalog
     let cache: ModelCache
@@ -24,21 +24,6 @@ struct AdminService: Sendable {
         }
         registry.unary(Methods.getModel) { (request: GetModelRequest, _) in try self.getModel(request) }
         registry.unary(Methods.listModels) { (request: ListModelsRequest, _) in try self.listModels(request) }
-        registry.unary(Methods.listWarehouses) { (request: ListWarehousesRequest, _) in
-            var infos: [WarehouseInfo] = []
-            for (name, kind) in self.engine.warehouseKinds {
-                var info = WarehouseInfo(name: name, kind: kind)
-                if request.test {
-                    info.tested = true
-                    switch try await self.engine.testWarehouse(name) {
-                    case .success(let version): (info.reachable, info.detail) = (true, version)
-                    case .failure(let error): info.detail = error.description
-                    }
-                }
-                infos.append(info)
-            }
-            return ListWarehousesResponse(warehouses: infos)
-        }
         registry.unary(Methods.updateModel) { (request: UpdateModelRequest, context) in
             try await self.audit.write(
                 context, object: "model \(request.name)", before: { AuditLog.json(try? self.catalog.model(named: request.name)) }

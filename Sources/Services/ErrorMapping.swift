@@ -10,10 +10,13 @@ public import Warehouses
 extension CatalogError: RPCErrorConvertible {
     public var rpcError: RPCError {
         switch self {
-        case .modelNotFound, .runNotFound, .destinationNotFound, .tokenNotFound: RPCError(.notFound, self.description)
-        case .modelAlreadyExists, .destinationAlreadyExists, .tokenAlreadyExists: RPCError(.alreadyExists, self.description)
+        case .modelNotFound, .runNotFound, .destinationNotFound, .tokenNotFound, .warehouseNotFound:
+            RPCError(.notFound, self.description)
+        case .modelAlreadyExists, .destinationAlreadyExists, .tokenAlreadyExists, .warehouseAlreadyExists:
+            RPCError(.alreadyExists, self.description)
         case .versionConflict: RPCError(.aborted, self.description)
-        case .modelInUse: RPCError(.failedPrecondition, self.description)
+        case .modelInUse, .warehouseInUse: RPCError(.failedPrecondition, self.description)
+        case .limitReached: RPCError(.resourceExhausted, self.description)
         case .storage: RPCError(.internalError, "catalog storage error")
         }
     }
@@ -24,7 +27,7 @@ extension WarehouseError: RPCErrorConvertible {
         switch self {
         case .unavailable: RPCError(.unavailable, self.description)
         case .sourceNotFound: RPCError(.notFound, self.description)
-        case .invalidQuery: RPCError(.invalidArgument, self.description)
+        case .invalidQuery, .invalidConfiguration: RPCError(.invalidArgument, self.description)
         case .readFailed: RPCError(.unavailable, self.description)
         case .cancelled: RPCError(.cancelled, self.description)
         }

@@ -11,6 +11,7 @@ public struct Services: Sendable {
 
     let admin: AdminService
     let destinations: DestinationService
+    let warehouses: WarehouseService
     let sync: SyncService
     let enrich: EnrichService
     let health: HealthService
@@ -32,6 +33,7 @@ public struct Services: Sendable {
             catalog: catalog, cache: cache, engine: engine, limits: limits, defaultWarehouse: defaultWarehouse, now: now,
             audit: audit
         )
+        self.warehouses = WarehouseService(catalog: catalog, registry: engine.warehouses, limits: limits, now: now, audit: audit)
         self.sync = SyncService(engine: engine, catalogRuns: { model, limit in
             try catalog.runs(model: model, limit: limit).map(SyncRun.init)
         }, audit: audit, scheduler: scheduler, catalog: catalog, now: now)
@@ -48,6 +50,7 @@ public struct Services: Sendable {
         var registry = ServiceRegistry()
         self.admin.register(into: &registry)
         self.destinations.register(into: &registry)
+        self.warehouses.register(into: &registry)
         self.sync.register(into: &registry)
         self.enrich.register(into: &registry)
         self.health.register(into: &registry)

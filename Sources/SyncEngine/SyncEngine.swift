@@ -25,7 +25,8 @@ public actor SyncEngine {
 
     private let catalog: Catalog
     private let cache: ModelCache
-    private let warehouses: [String: any Warehouse]
+    /// The warehouses models read from; Admin RPCs change it while the server runs.
+    public nonisolated let warehouses: WarehouseRegistry
     private let snapshotFiles: SnapshotFiles?
     private let metricsFactory: (any MetricsFactory)?
     private let limits: Limits
@@ -47,25 +48,22 @@ public actor SyncEngine {
         self.metricsFactory = metricsFactory
         self.catalog = catalog
         self.cache = cache
-        self.warehouses = warehouses
+        self.warehouses = WarehouseRegistry(warehouses)
         self.limits = limits
         self.logger = logger
         self.now = now
-    }
-
-    /// The names of the configured warehouses.
-    public nonisolated var warehouseNames: [String] { self.warehouses.keys.sorted() }
-
-    /// The configured warehouses' names and kinds, by name.
-    public nonisolated var warehouseKinds: [(name: String, kind: String)] {
-        self.warehouses.sorted { $0.key < $1.key }.map { ($0.key, $0.value.kind) }
     }
 
     /// Connects to warehouse `name` off the cooperative pool: its version text, or why it cannot be reached.
     /// - Throws: `.unknownWarehouse`.
     public nonisolated func testWarehouse(_ name: String) async throws(SyncError) -> Result<String, WarehouseError> {
         guard let warehouse = self.warehouses[name] else { throw .unknownWarehouse(name) }
-        return await Self.offload {
+        return await Self.test(warehouse)
+    }
+
+    /// Connects to `warehouse` off the cooperative pool: its version text, or why it cannot be reached.
+    public nonisolated static func test(_ warehouse: any Warehouse) async -> Result<String, WarehouseError> {
+        await Self.offload {
             do throws(WarehouseError) { return .success(try warehouse.testConnection()) } catch { return .failure(error) }
         }
     }

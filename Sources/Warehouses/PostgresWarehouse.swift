@@ -9,28 +9,56 @@ import Glibc
 /// length), so the type holds only the connection string and is safe to share. Rows are streamed with
 /// `COPY (SELECT …) TO STDOUT`, PostgreSQL's bulk export, and converted cell by cell straight into the sink.
 ///
-/// The connection string is anything libpq accepts (`host=… port=… dbname=… user=…` or a `postgresql://` URL);
-/// a password is best left to `PGPASSWORD` or `~/.pgpass`, which libpq reads, so it is never stored or printed.
-/// Sessions are read-only, in UTC, with ISO dates.
+/// The connection string is anything libpq accepts (`host=… port=… dbname=… user=…` or a `postgresql://` URL)
+/// except a password, which is passed on its own (from the catalog) or left to `PGPASSWORD` / `~/.pgpass`, so
+/// the connection string can be shown. Sessions that read are read-only, in UTC, with ISO dates.
 public struct PostgresWarehouse: Warehouse {
     /// Seconds libpq waits to connect before the warehouse counts as unavailable.
     public static let connectTimeoutSeconds = 5
 
     public let connectionString: String
+    let password: String?
     public var kind: String { "postgres" }
 
-    public init(connectionString: String) { self.connectionString = connectionString }
+    public init(connectionString: String, password: String? = nil) {
+        self.connectionString = connectionString
+        self.password = password.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Checks that libpq can parse `connectionString` and that it carries no password (which belongs in its
+    /// own field, so the string can be shown and audited).
+    /// - Throws: `.invalidConfiguration` with libpq's reason.
+    public static func validate(connectionString: String) throws(WarehouseError) {
+        var error: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(connectionString, &error) else {
+            let reason = error.map { String(cString: $0).trimmingSuffixWhitespace() } ?? "out of memory"
+            if let error { PQfreemem(error) }
+            throw .invalidConfiguration("not a libpq connection string: \(reason)")
+        }
+        defer { PQconninfoFree(options) }
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if String(cString: keyword) == "password", let value = option.pointee.val, value.pointee != 0 {
+                throw .invalidConfiguration("the connection string holds a password; send it as the password instead")
+            }
+            option += 1
+        }
+    }
+
+    private func connect(readOnly: Bool) throws(WarehouseError) -> PostgresConnection {
+        try PostgresConnection(connectionString: self.connectionString, password: self.password, readOnly: readOnly)
+    }
 
     /// Runs SQL statements (several, separated by semicolons) on a fresh read-write connection. Used to set up
     /// tables in tests and benchmarks, and by operators' scripts; syncs never write.
     public func execute(_ sql: String) throws(WarehouseError) {
-        let connection = try PostgresConnection(connectionString: self.connectionString, readOnly: false)
+        let connection = try self.connect(readOnly: false)
         try connection.execute(sql)
     }
 
     /// The server's version string, proving the connection string, credentials and network path work.
     public func testConnection() throws(WarehouseError) -> String {
-        let connection = try PostgresConnection(connectionString: self.connectionString, readOnly: true)
+        let connection = try self.connect(readOnly: true)
         return try connection.rows("SELECT version()", []).first?.first.flatMap { $0 } ?? "unknown"
     }
 
@@ -64,7 +92,7 @@ public struct PostgresWarehouse: Warehouse {
     }
 
     public func describe(_ source: ModelSource) throws(WarehouseError) -> [SourceColumn] {
-        let connection = try PostgresConnection(connectionString: self.connectionString, readOnly: true)
+        let connection = try self.connect(readOnly: true)
         let sql = try self.selectSQL(source, list: "*", connection: connection) + " LIMIT 0"
         let fields: [(name: String, oid: UInt32)]
         do {
@@ -96,7 +124,7 @@ public struct PostgresWarehouse: Warehouse {
 
     public func estimatedRowCount(_ source: ModelSource) throws(WarehouseError) -> Int? {
         guard case .table(let name) = source else { return nil }
-        let connection = try PostgresConnection(connectionString: self.connectionString, readOnly: true)
+        let connection = try self.connect(readOnly: true)
         let reference = try self.requireTable(name, in: connection)
         // The planner's estimate: free, and -1 for a table never analyzed (then the bar has no total).
         let rows = try connection.rows("SELECT reltuples::int8 FROM pg_class WHERE oid = to_regclass($1)", [reference])
@@ -107,7 +135,7 @@ public struct PostgresWarehouse: Warehouse {
     public func scan<Sink: RowSink>(
         _ source: ModelSource, columns: [SourceColumn], into sink: inout Sink, progress: (Int) -> Bool
     ) throws(WarehouseError) {
-        let connection = try PostgresConnection(connectionString: self.connectionString, readOnly: true)
+        let connection = try self.connect(readOnly: true)
         let list = columns.map { SQLiteWarehouse.quote($0.name) }.joined(separator: ", ")
         let select = try self.selectSQL(source, list: list, connection: connection)
         do {
@@ -281,11 +309,15 @@ public struct PostgresWarehouse: Warehouse {
 final class PostgresConnection {
     private let handle: OpaquePointer
 
-    init(connectionString: String, readOnly: Bool) throws(WarehouseError) {
-        // Later entries override earlier ones; the expanded connection string comes last, so its own
-        // connect_timeout wins over ours.
-        let keys = ["connect_timeout", "application_name", "dbname"]
-        let values = [String(PostgresWarehouse.connectTimeoutSeconds), "enrichd", connectionString]
+    init(connectionString: String, password: String?, readOnly: Bool) throws(WarehouseError) {
+        // Later entries override earlier ones; the expanded connection string comes after our defaults, so its
+        // own connect_timeout wins over ours. It holds no password (validated), so the stored one goes last.
+        var keys = ["connect_timeout", "application_name", "dbname"]
+        var values = [String(PostgresWarehouse.connectTimeoutSeconds), "enrichd", connectionString]
+        if let password {
+            keys.append("password")
+            values.append(password)
+        }
         let connection = Self.withCStrings(keys) { keys in
             Self.withCStrings(values) { values in PQconnectdbParams(keys, values, 1) }
         }

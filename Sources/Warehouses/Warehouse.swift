@@ -38,6 +38,8 @@ public enum WarehouseError: Error, Equatable, Sendable, CustomStringConvertible 
     case readFailed(String)
     /// The scan was stopped by its caller.
     case cancelled
+    /// The warehouse's settings are not usable (bad connection string, password in the wrong place).
+    case invalidConfiguration(String)
 
     public var description: String {
         switch self {
@@ -46,6 +48,7 @@ public enum WarehouseError: Error, Equatable, Sendable, CustomStringConvertible 
         case .invalidQuery(let reason): "query failed: \(reason)"
         case .readFailed(let reason): "read failed: \(reason)"
         case .cancelled: "scan cancelled"
+        case .invalidConfiguration(let reason): "invalid warehouse settings: \(reason)"
         }
     }
 }
@@ -77,3 +80,32 @@ public protocol Warehouse: Sendable {
 
 /// How often a scan reports progress, in rows.
 public let progressInterval = 16_384
+
+/// The warehouse kinds an operator can connect, and the connector for each.
+public enum WarehouseKind: String, Sendable, CaseIterable {
+    case postgres
+    case sqlite
+    /// Behind the same seam, not built: refused as unimplemented.
+    case snowflake
+    case bigquery
+
+    /// Whether this server has a connector for the kind.
+    public var isImplemented: Bool { self == .postgres || self == .sqlite }
+
+    /// The connector for `connection` (and `password`), after checking the settings' shape. Nothing is
+    /// contacted here.
+    /// - Throws: `.invalidConfiguration`.
+    public func make(connection: String, password: String) throws(WarehouseError) -> any Warehouse {
+        switch self {
+        case .postgres:
+            try PostgresWarehouse.validate(connectionString: connection)
+            return PostgresWarehouse(connectionString: connection, password: password)
+        case .sqlite:
+            guard !connection.isEmpty else { throw .invalidConfiguration("a SQLite warehouse needs the database file's path") }
+            guard password.isEmpty else { throw .invalidConfiguration("SQLite files take no password") }
+            return SQLiteWarehouse(path: connection)
+        case .snowflake, .bigquery:
+            throw .invalidConfiguration("no \(self.rawValue) connector is built into this server")
+        }
+    }
+}

@@ -31,6 +31,11 @@ enum SampleCalls {
         case Methods.setSchedule: _ = try await client.setSchedule(model: "ghost", schedule: "every 1h")
         case Methods.listSchedules: _ = try await client.listSchedules()
         case Methods.listWarehouses: _ = try await client.listWarehouses(test: true)
+        case Methods.getWarehouse: _ = try await client.getWarehouse("embedded")
+        case Methods.createWarehouse:
+            _ = try await client.createWarehouse(CreateWarehouseRequest(name: "w\(unique)", kind: "sqlite", connection: "/nonexistent.sqlite"))
+        case Methods.updateWarehouse: _ = try await client.updateWarehouse(UpdateWarehouseRequest(name: "ghost", connection: "/x"))
+        case Methods.deleteWarehouse: try await client.deleteWarehouse("ghost")
         default: Issue.record("no sample call for \(method)")
         }
     }
@@ -41,7 +46,7 @@ enum SampleCalls {
         Methods.listDestinations, Methods.updateDestination, Methods.deleteDestination, Methods.testMapping,
         Methods.lookup, Methods.enrich, Methods.createToken, Methods.listTokens, Methods.revokeToken, Methods.healthCheck,
         Methods.updateModel, Methods.deleteModel, Methods.listAudit, Methods.setSchedule, Methods.listSchedules,
-        Methods.listWarehouses,
+        Methods.listWarehouses, Methods.getWarehouse, Methods.createWarehouse, Methods.updateWarehouse, Methods.deleteWarehouse,
     ]
 
     /// Which roles may call which method: the table the server must enforce, written out again independently.
@@ -67,6 +72,10 @@ enum SampleCalls {
             Methods.setSchedule.fullName: ["workspace_owner", "entities_admin"],
             Methods.listSchedules.fullName: read,
             Methods.listWarehouses.fullName: read,
+            Methods.getWarehouse.fullName: read,
+            Methods.createWarehouse.fullName: ["workspace_owner", "entities_admin"],
+            Methods.updateWarehouse.fullName: ["workspace_owner", "entities_admin"],
+            Methods.deleteWarehouse.fullName: ["workspace_owner", "entities_admin"],
         ]
     }()
 

@@ -17,11 +17,13 @@ struct ServerFixture {
 
     static func start(
         limits: Limits = Limits(), users: Int = 1_000, products: Int = 2_000, requireClientCertificates: Bool = false,
-        postgres: [String: String] = [:], wallClock: (@Sendable () -> Int64)? = nil
+        postgres: [String: String] = [:], wallClock: (@Sendable () -> Int64)? = nil, restarting previous: ServerFixture? = nil
     ) async throws -> ServerFixture {
-        let directory = TemporaryDirectory()
-        let certificates = try TestCertificates()
-        try DemoData.generate(path: directory.file("warehouse.sqlite"), sizes: .init(users: users, products: products))
+        let directory = previous?.directory ?? TemporaryDirectory()
+        let certificates = try previous?.certificates ?? TestCertificates()
+        if previous == nil {
+            try DemoData.generate(path: directory.file("warehouse.sqlite"), sizes: .init(users: users, products: products))
+        }
         var configuration = ServerConfiguration()
         configuration.port = 0
         configuration.dataDirectory = directory.path

@@ -40,6 +40,11 @@ typedef struct Enrich__V1__ListAuditResponse Enrich__V1__ListAuditResponse;
 typedef struct Enrich__V1__ListWarehousesRequest Enrich__V1__ListWarehousesRequest;
 typedef struct Enrich__V1__WarehouseInfo Enrich__V1__WarehouseInfo;
 typedef struct Enrich__V1__ListWarehousesResponse Enrich__V1__ListWarehousesResponse;
+typedef struct Enrich__V1__CreateWarehouseRequest Enrich__V1__CreateWarehouseRequest;
+typedef struct Enrich__V1__GetWarehouseRequest Enrich__V1__GetWarehouseRequest;
+typedef struct Enrich__V1__UpdateWarehouseRequest Enrich__V1__UpdateWarehouseRequest;
+typedef struct Enrich__V1__DeleteWarehouseRequest Enrich__V1__DeleteWarehouseRequest;
+typedef struct Enrich__V1__DeleteWarehouseResponse Enrich__V1__DeleteWarehouseResponse;
 
 
 /* --- enums --- */
@@ -349,10 +354,19 @@ struct  Enrich__V1__ListWarehousesRequest
    * Connect to each warehouse and report whether it answers (slower: up to the connect timeout each).
    */
   protobuf_c_boolean test;
+  /*
+   * 0 means the default page size (100); at most 1000.
+   */
+  uint32_t page_size;
+  char *page_token;
+  /*
+   * Only warehouses whose name starts with this.
+   */
+  char *name_prefix;
 };
 #define ENRICH__V1__LIST_WAREHOUSES_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__list_warehouses_request__descriptor) \
-    , 0 }
+    , 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Enrich__V1__WarehouseInfo
@@ -372,10 +386,25 @@ struct  Enrich__V1__WarehouseInfo
    * When tested: the server's version when reachable, else why not.
    */
   char *detail;
+  /*
+   * PostgreSQL: a libpq connection string without the password ("host=... port=... dbname=... user=...").
+   * SQLite: the database file's path.
+   */
+  char *connection;
+  /*
+   * Whether a password is stored. The password itself is never returned.
+   */
+  protobuf_c_boolean has_password;
+  /*
+   * The embedded warehouse enrichd starts with; it cannot be changed or deleted.
+   */
+  protobuf_c_boolean builtin;
+  int64_t created_at_ms;
+  uint64_t version;
 };
 #define ENRICH__V1__WAREHOUSE_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__warehouse_info__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
 
 
 struct  Enrich__V1__ListWarehousesResponse
@@ -383,10 +412,83 @@ struct  Enrich__V1__ListWarehousesResponse
   ProtobufCMessage base;
   size_t n_warehouses;
   Enrich__V1__WarehouseInfo **warehouses;
+  char *next_page_token;
 };
 #define ENRICH__V1__LIST_WAREHOUSES_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__list_warehouses_response__descriptor) \
-    , 0,NULL }
+    , 0,NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Enrich__V1__CreateWarehouseRequest
+{
+  ProtobufCMessage base;
+  char *name;
+  /*
+   * "postgres" or "sqlite". ("snowflake" and "bigquery" are refused as unimplemented.)
+   */
+  char *kind;
+  /*
+   * See WarehouseInfo.connection. A password inside it is refused: send it in `password`.
+   */
+  char *connection;
+  /*
+   * Stored in the catalog, never echoed back or written to the audit trail.
+   */
+  char *password;
+};
+#define ENRICH__V1__CREATE_WAREHOUSE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__create_warehouse_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Enrich__V1__GetWarehouseRequest
+{
+  ProtobufCMessage base;
+  char *name;
+  /*
+   * Also connect and report reachability (and write access to the state area) in `detail`.
+   */
+  protobuf_c_boolean test;
+};
+#define ENRICH__V1__GET_WAREHOUSE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__get_warehouse_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Enrich__V1__UpdateWarehouseRequest
+{
+  ProtobufCMessage base;
+  char *name;
+  char *connection;
+  /*
+   * Empty keeps the stored password unless `clear_password` is set.
+   */
+  char *password;
+  protobuf_c_boolean clear_password;
+  uint64_t expected_version;
+};
+#define ENRICH__V1__UPDATE_WAREHOUSE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__update_warehouse_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+
+
+struct  Enrich__V1__DeleteWarehouseRequest
+{
+  ProtobufCMessage base;
+  char *name;
+};
+#define ENRICH__V1__DELETE_WAREHOUSE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__delete_warehouse_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Enrich__V1__DeleteWarehouseResponse
+{
+  ProtobufCMessage base;
+};
+#define ENRICH__V1__DELETE_WAREHOUSE_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__delete_warehouse_response__descriptor) \
+     }
 
 
 /* Enrich__V1__Model methods */
@@ -807,6 +909,101 @@ Enrich__V1__ListWarehousesResponse *
 void   enrich__v1__list_warehouses_response__free_unpacked
                      (Enrich__V1__ListWarehousesResponse *message,
                       ProtobufCAllocator *allocator);
+/* Enrich__V1__CreateWarehouseRequest methods */
+void   enrich__v1__create_warehouse_request__init
+                     (Enrich__V1__CreateWarehouseRequest         *message);
+size_t enrich__v1__create_warehouse_request__get_packed_size
+                     (const Enrich__V1__CreateWarehouseRequest   *message);
+size_t enrich__v1__create_warehouse_request__pack
+                     (const Enrich__V1__CreateWarehouseRequest   *message,
+                      uint8_t             *out);
+size_t enrich__v1__create_warehouse_request__pack_to_buffer
+                     (const Enrich__V1__CreateWarehouseRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__CreateWarehouseRequest *
+       enrich__v1__create_warehouse_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__create_warehouse_request__free_unpacked
+                     (Enrich__V1__CreateWarehouseRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Enrich__V1__GetWarehouseRequest methods */
+void   enrich__v1__get_warehouse_request__init
+                     (Enrich__V1__GetWarehouseRequest         *message);
+size_t enrich__v1__get_warehouse_request__get_packed_size
+                     (const Enrich__V1__GetWarehouseRequest   *message);
+size_t enrich__v1__get_warehouse_request__pack
+                     (const Enrich__V1__GetWarehouseRequest   *message,
+                      uint8_t             *out);
+size_t enrich__v1__get_warehouse_request__pack_to_buffer
+                     (const Enrich__V1__GetWarehouseRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__GetWarehouseRequest *
+       enrich__v1__get_warehouse_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__get_warehouse_request__free_unpacked
+                     (Enrich__V1__GetWarehouseRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Enrich__V1__UpdateWarehouseRequest methods */
+void   enrich__v1__update_warehouse_request__init
+                     (Enrich__V1__UpdateWarehouseRequest         *message);
+size_t enrich__v1__update_warehouse_request__get_packed_size
+                     (const Enrich__V1__UpdateWarehouseRequest   *message);
+size_t enrich__v1__update_warehouse_request__pack
+                     (const Enrich__V1__UpdateWarehouseRequest   *message,
+                      uint8_t             *out);
+size_t enrich__v1__update_warehouse_request__pack_to_buffer
+                     (const Enrich__V1__UpdateWarehouseRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__UpdateWarehouseRequest *
+       enrich__v1__update_warehouse_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__update_warehouse_request__free_unpacked
+                     (Enrich__V1__UpdateWarehouseRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Enrich__V1__DeleteWarehouseRequest methods */
+void   enrich__v1__delete_warehouse_request__init
+                     (Enrich__V1__DeleteWarehouseRequest         *message);
+size_t enrich__v1__delete_warehouse_request__get_packed_size
+                     (const Enrich__V1__DeleteWarehouseRequest   *message);
+size_t enrich__v1__delete_warehouse_request__pack
+                     (const Enrich__V1__DeleteWarehouseRequest   *message,
+                      uint8_t             *out);
+size_t enrich__v1__delete_warehouse_request__pack_to_buffer
+                     (const Enrich__V1__DeleteWarehouseRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__DeleteWarehouseRequest *
+       enrich__v1__delete_warehouse_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__delete_warehouse_request__free_unpacked
+                     (Enrich__V1__DeleteWarehouseRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Enrich__V1__DeleteWarehouseResponse methods */
+void   enrich__v1__delete_warehouse_response__init
+                     (Enrich__V1__DeleteWarehouseResponse         *message);
+size_t enrich__v1__delete_warehouse_response__get_packed_size
+                     (const Enrich__V1__DeleteWarehouseResponse   *message);
+size_t enrich__v1__delete_warehouse_response__pack
+                     (const Enrich__V1__DeleteWarehouseResponse   *message,
+                      uint8_t             *out);
+size_t enrich__v1__delete_warehouse_response__pack_to_buffer
+                     (const Enrich__V1__DeleteWarehouseResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__DeleteWarehouseResponse *
+       enrich__v1__delete_warehouse_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__delete_warehouse_response__free_unpacked
+                     (Enrich__V1__DeleteWarehouseResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Enrich__V1__Model_Closure)
@@ -875,6 +1072,21 @@ typedef void (*Enrich__V1__WarehouseInfo_Closure)
 typedef void (*Enrich__V1__ListWarehousesResponse_Closure)
                  (const Enrich__V1__ListWarehousesResponse *message,
                   void *closure_data);
+typedef void (*Enrich__V1__CreateWarehouseRequest_Closure)
+                 (const Enrich__V1__CreateWarehouseRequest *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__GetWarehouseRequest_Closure)
+                 (const Enrich__V1__GetWarehouseRequest *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__UpdateWarehouseRequest_Closure)
+                 (const Enrich__V1__UpdateWarehouseRequest *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__DeleteWarehouseRequest_Closure)
+                 (const Enrich__V1__DeleteWarehouseRequest *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__DeleteWarehouseResponse_Closure)
+                 (const Enrich__V1__DeleteWarehouseResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -942,6 +1154,22 @@ struct Enrich__V1__Admin_Service
                           const Enrich__V1__ListWarehousesRequest *input,
                           Enrich__V1__ListWarehousesResponse_Closure closure,
                           void *closure_data);
+  void (*create_warehouse)(Enrich__V1__Admin_Service *service,
+                           const Enrich__V1__CreateWarehouseRequest *input,
+                           Enrich__V1__WarehouseInfo_Closure closure,
+                           void *closure_data);
+  void (*get_warehouse)(Enrich__V1__Admin_Service *service,
+                        const Enrich__V1__GetWarehouseRequest *input,
+                        Enrich__V1__WarehouseInfo_Closure closure,
+                        void *closure_data);
+  void (*update_warehouse)(Enrich__V1__Admin_Service *service,
+                           const Enrich__V1__UpdateWarehouseRequest *input,
+                           Enrich__V1__WarehouseInfo_Closure closure,
+                           void *closure_data);
+  void (*delete_warehouse)(Enrich__V1__Admin_Service *service,
+                           const Enrich__V1__DeleteWarehouseRequest *input,
+                           Enrich__V1__DeleteWarehouseResponse_Closure closure,
+                           void *closure_data);
 };
 typedef void (*Enrich__V1__Admin_ServiceDestroy)(Enrich__V1__Admin_Service *);
 void enrich__v1__admin__init (Enrich__V1__Admin_Service *service,
@@ -964,7 +1192,11 @@ void enrich__v1__admin__init (Enrich__V1__Admin_Service *service,
       function_prefix__ ## create_token,\
       function_prefix__ ## list_tokens,\
       function_prefix__ ## revoke_token,\
-      function_prefix__ ## list_warehouses  }
+      function_prefix__ ## list_warehouses,\
+      function_prefix__ ## create_warehouse,\
+      function_prefix__ ## get_warehouse,\
+      function_prefix__ ## update_warehouse,\
+      function_prefix__ ## delete_warehouse  }
 void enrich__v1__admin__create_model(ProtobufCService *service,
                                      const Enrich__V1__CreateModelRequest *input,
                                      Enrich__V1__Model_Closure closure,
@@ -1025,6 +1257,22 @@ void enrich__v1__admin__list_warehouses(ProtobufCService *service,
                                         const Enrich__V1__ListWarehousesRequest *input,
                                         Enrich__V1__ListWarehousesResponse_Closure closure,
                                         void *closure_data);
+void enrich__v1__admin__create_warehouse(ProtobufCService *service,
+                                         const Enrich__V1__CreateWarehouseRequest *input,
+                                         Enrich__V1__WarehouseInfo_Closure closure,
+                                         void *closure_data);
+void enrich__v1__admin__get_warehouse(ProtobufCService *service,
+                                      const Enrich__V1__GetWarehouseRequest *input,
+                                      Enrich__V1__WarehouseInfo_Closure closure,
+                                      void *closure_data);
+void enrich__v1__admin__update_warehouse(ProtobufCService *service,
+                                         const Enrich__V1__UpdateWarehouseRequest *input,
+                                         Enrich__V1__WarehouseInfo_Closure closure,
+                                         void *closure_data);
+void enrich__v1__admin__delete_warehouse(ProtobufCService *service,
+                                         const Enrich__V1__DeleteWarehouseRequest *input,
+                                         Enrich__V1__DeleteWarehouseResponse_Closure closure,
+                                         void *closure_data);
 typedef struct Enrich__V1__Health_Service Enrich__V1__Health_Service;
 struct Enrich__V1__Health_Service
 {
@@ -1071,6 +1319,11 @@ extern const ProtobufCMessageDescriptor enrich__v1__list_audit_response__descrip
 extern const ProtobufCMessageDescriptor enrich__v1__list_warehouses_request__descriptor;
 extern const ProtobufCMessageDescriptor enrich__v1__warehouse_info__descriptor;
 extern const ProtobufCMessageDescriptor enrich__v1__list_warehouses_response__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__create_warehouse_request__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__get_warehouse_request__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__update_warehouse_request__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__delete_warehouse_request__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__delete_warehouse_response__descriptor;
 extern const ProtobufCServiceDescriptor enrich__v1__admin__descriptor;
 extern const ProtobufCServiceDescriptor enrich__v1__health__descriptor;
 

@@ -15,6 +15,7 @@ struct AuditLog: Sendable {
         Methods.createModel, Methods.updateModel, Methods.deleteModel, Methods.triggerSync, Methods.setSchedule,
         Methods.createDestination,
         Methods.updateDestination, Methods.deleteDestination, Methods.createToken, Methods.revokeToken,
+        Methods.createWarehouse, Methods.updateWarehouse, Methods.deleteWarehouse,
     ].reduce(into: Set<String>()) { $0.insert($1.fullName) }
 
     private func record(_ context: ServerContext, object: String, before: String, after: String, error: (any Error)?) {
@@ -80,6 +81,15 @@ struct AuditLog: Sendable {
                     ("fields", (try? JSONParser.parse(mapping.fieldsJSON)) ?? .null),
                 ]))
             })),
+        ])))
+    }
+
+    /// A warehouse's settings: whether a password is stored, never the password.
+    static func json(_ warehouse: WarehouseRecord?) -> String {
+        guard let warehouse else { return "" }
+        return JSONWriter.string(.object(JSONObject([
+            ("name", .string(warehouse.name)), ("kind", .string(warehouse.kind)), ("connection", .string(warehouse.connection)),
+            ("has_password", .bool(!warehouse.password.isEmpty)), ("version", .int(warehouse.version)),
         ])))
     }
 

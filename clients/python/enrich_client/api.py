@@ -248,6 +248,27 @@ def list_warehouses(test=False):
                 admin_pb2.ListWarehousesResponse, lambda response: [to_dict(info) for info in response.warehouses])
 
 
+def create_warehouse(name, kind, connection, password=""):
+    request = admin_pb2.CreateWarehouseRequest(name=name, kind=kind, connection=connection, password=password)
+    return Call("enrich.v1.Admin/CreateWarehouse", request, admin_pb2.WarehouseInfo, to_dict)
+
+
+def get_warehouse(name, test=False):
+    return Call("enrich.v1.Admin/GetWarehouse", admin_pb2.GetWarehouseRequest(name=name, test=test),
+                admin_pb2.WarehouseInfo, to_dict)
+
+
+def update_warehouse(name, connection="", password="", clear_password=False, expected_version=0):
+    request = admin_pb2.UpdateWarehouseRequest(name=name, connection=connection, password=password,
+                                               clear_password=clear_password, expected_version=expected_version)
+    return Call("enrich.v1.Admin/UpdateWarehouse", request, admin_pb2.WarehouseInfo, to_dict)
+
+
+def delete_warehouse(name):
+    return Call("enrich.v1.Admin/DeleteWarehouse", admin_pb2.DeleteWarehouseRequest(name=name),
+                admin_pb2.DeleteWarehouseResponse, lambda response: None)
+
+
 def list_tokens():
     return Call("enrich.v1.Admin/ListTokens", admin_pb2.ListTokensRequest(), admin_pb2.ListTokensResponse,
                 lambda response: [to_dict(token) for token in response.tokens])

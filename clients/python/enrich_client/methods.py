@@ -101,6 +101,19 @@ class Methods:
         """The warehouses models can read from; with ``test``, whether each answers now (``reachable``, ``detail``)."""
         return self._invoke(api.list_warehouses(test), timeout)
 
+    def create_warehouse(self, name, kind, connection, password="", timeout=None):
+        """Connects a warehouse ("postgres" or "sqlite"); the server tests it first. The password is never returned."""
+        return self._invoke(api.create_warehouse(name, kind, connection, password), timeout)
+
+    def get_warehouse(self, name, test=False, timeout=None):
+        return self._invoke(api.get_warehouse(name, test), timeout)
+
+    def update_warehouse(self, name, connection="", password="", clear_password=False, expected_version=0, timeout=None):
+        return self._invoke(api.update_warehouse(name, connection, password, clear_password, expected_version), timeout)
+
+    def delete_warehouse(self, name, timeout=None):
+        return self._invoke(api.delete_warehouse(name), timeout)
+
     def list_tokens(self, timeout=None):
         return self._invoke(api.list_tokens(), timeout)
 

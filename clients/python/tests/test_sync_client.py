@@ -1,4 +1,5 @@
 """The synchronous client against a real enrichd over TLS."""
+import sqlite3
 import threading
 
 import pytest
@@ -165,7 +166,21 @@ def test_audit_and_model_admin(client):
 
 
 def test_list_warehouses(client):
-    assert client.list_warehouses() == [{"name": "embedded", "kind": "sqlite"}]
+    [embedded] = client.list_warehouses()
+    assert (embedded["name"], embedded["kind"], embedded["builtin"]) == ("embedded", "sqlite", True)
     [tested] = client.list_warehouses(test=True)
     assert tested["tested"] and tested["reachable"]
     assert tested["detail"].startswith("SQLite 3.")
+
+
+def test_warehouse_lifecycle(client, tmp_path):
+    path = str(tmp_path / "extra.sqlite")
+    with pytest.raises(Unavailable):
+        client.create_warehouse("py_extra", "sqlite", path)  # No such file yet: the connection test fails first.
+    sqlite3.connect(path).execute("CREATE TABLE t (id INTEGER PRIMARY KEY)").connection.commit()
+    created = client.create_warehouse("py_extra", "sqlite", path)
+    assert (created["kind"], created["connection"], int(created["version"])) == ("sqlite", path, 1)
+    assert client.get_warehouse("py_extra", test=True)["reachable"]
+    client.delete_warehouse("py_extra")
+    with pytest.raises(NotFound):
+        client.get_warehouse("py_extra")
