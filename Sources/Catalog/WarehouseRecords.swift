@@ -41,6 +41,19 @@ extension Catalog {
                 t.column("version", .integer).notNull()
             }
         }
+        migrator.registerMigration("v7_installation_id") { db in
+            try db.create(table: "installation") { t in t.primaryKey("id", .text) }
+            var generator = SystemRandomNumberGenerator()
+            let id = (0..<8).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16) }
+                .map { $0.count == 1 ? "0" + $0 : $0 }.joined()
+            try db.execute(sql: "INSERT INTO installation (id) VALUES (?)", arguments: [id])
+        }
+    }
+
+    /// This catalog's identity: 16 random hex digits made when it was created. Sync state in a shared warehouse
+    /// is keyed by it, so two servers (or test runs) never mistake each other's state for their own.
+    public func installationID() throws(CatalogError) -> String {
+        try self.read { db in try String.fetchOne(db, sql: "SELECT id FROM installation") ?? "unknown" }
     }
 
     /// Stores a new warehouse.

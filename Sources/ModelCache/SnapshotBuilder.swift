@@ -102,6 +102,8 @@ public struct SnapshotBuilder: RowSink {
     private var fatal: SnapshotError?
     public private(set) var issues: [RowIssue] = []
     public private(set) var rejectedRows = 0
+    /// Why the latest rejected row was left out (kept even past the recorded-issues cap).
+    public private(set) var lastRejection = ""
 
     /// - Parameters:
     ///   - schema: the columns, in scan order.
@@ -240,6 +242,7 @@ public struct SnapshotBuilder: RowSink {
 
     private mutating func record(_ issue: RowIssue) {
         self.rejectedRows += 1
+        self.lastRejection = issue.reason
         if self.issues.count < Self.maxRecordedIssues { self.issues.append(issue) }
     }
 

@@ -30,6 +30,7 @@ extension WarehouseError: RPCErrorConvertible {
         case .invalidQuery, .invalidConfiguration: RPCError(.invalidArgument, self.description)
         case .readFailed: RPCError(.unavailable, self.description)
         case .cancelled: RPCError(.cancelled, self.description)
+        case .stateNotWritable: RPCError(.failedPrecondition, self.description)
         }
     }
 }

@@ -32,6 +32,8 @@ public actor SyncEngine {
     private let limits: Limits
     private let logger: Logger
     private let now: @Sendable () -> Int64
+    /// How this server's models are named in warehouse state: "model@installation".
+    private let installation: String
     private var running: [String: RunProgress] = [:]
     private var runsByID: [Int64: RunProgress] = [:]
     private var finishedTasks: [Task<Void, Never>] = []
@@ -52,6 +54,7 @@ public actor SyncEngine {
         self.limits = limits
         self.logger = logger
         self.now = now
+        self.installation = (try? catalog.installationID()) ?? "unknown"
     }
 
     /// Connects to warehouse `name` off the cooperative pool: its version text, or why it cannot be reached.
@@ -101,11 +104,12 @@ public actor SyncEngine {
         }
     }
 
-    /// Runs blocking work on a Dispatch thread, so neither the event loops nor the cooperative pool block on
-    /// warehouse I/O.
+    /// Runs blocking work on a thread of its own, so neither the event loops nor the cooperative pool block on
+    /// warehouse I/O. Not Dispatch's global queue: on Linux it runs about one item per core, so two syncs
+    /// waiting on a warehouse lock could starve the work that would release it.
     static func offload<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: work()) }
+            BlockingThread.run { continuation.resume(returning: work()) }
         }
     }
 
@@ -113,7 +117,9 @@ public actor SyncEngine {
 
     /// Starts a sync of `model` and returns the run as it stands (in progress).
     /// - Throws: `.catalog(.modelNotFound)`, `.alreadyRunning`, `.unknownWarehouse`.
-    public func trigger(model name: String) throws(SyncError) -> SyncRunRecord {
+    /// With `full`, the run forgets the row checksums kept in the warehouse and reads every row (a full
+    /// resync); otherwise it reads only rows that changed since the served snapshot, when the state allows.
+    public func trigger(model name: String, full: Bool = false) throws(SyncError) -> SyncRunRecord {
         let model: ModelRecord
         do { model = try self.catalog.model(named: name) } catch { throw .catalog(error) }
         if let progress = self.running[name] { throw .alreadyRunning(model: name, runID: progress.run.id ?? 0) }
@@ -124,7 +130,8 @@ public actor SyncEngine {
         self.running[name] = progress
         self.runsByID[run.id!] = progress  // startRun returns the inserted id.
         self.logger.info("sync started", metadata: ["model": "\(name)", "run": "\(run.id!)"])
-        let task = Task { await self.execute(model: model, warehouse: warehouse, progress: progress) }
+        let stateKey = "\(name)@\(self.installation)"
+        let task = Task { await self.execute(model: model, stateKey: stateKey, warehouse: warehouse, progress: progress, full: full) }
         self.finishedTasks.append(task)
         return run
     }
@@ -204,11 +211,15 @@ public actor SyncEngine {
         for progress in self.running.values { progress.cancel() }
     }
 
-    private func execute(model: ModelRecord, warehouse: any Warehouse, progress: RunProgress) async {
+    private func execute(model: ModelRecord, stateKey: String, warehouse: any Warehouse, progress: RunProgress, full: Bool) async {
         let limits = self.limits
         let runID = UInt64(progress.run.id ?? 0)
+        let previous = self.cache.snapshot(of: model.name)
         let outcome: Result<ExtractResult, SyncError> = await Self.offload {
-            Self.extract(model: model, warehouse: warehouse, limits: limits, runID: runID, progress: progress)
+            Self.extract(
+                model: model, stateKey: stateKey, warehouse: warehouse, limits: limits, runID: runID, progress: progress,
+                previous: previous, full: full
+            )
         }
         switch outcome {
         case .success(let result):
@@ -218,9 +229,6 @@ public actor SyncEngine {
                     self.logger.warning("cannot record columns of \(model.name): \(error)")
                 }
             }
-            let previous = self.cache.snapshot(of: model.name)
-            let snapshot = result.snapshot
-            let difference = await Self.offload { snapshot.diff(from: previous) }
             self.cache.publish(result.snapshot)
             if let files = self.snapshotFiles {
                 // Persist off the actor; serving already uses the new snapshot, so a slow disk delays nothing.
@@ -230,14 +238,36 @@ public actor SyncEngine {
                 }
                 if case .failure(let error) = saved { self.logger.warning("cannot persist snapshot of \(model.name): \(error)") }
             }
+            // The warehouse state follows the published snapshot; if it cannot be written, the checkpoint stays
+            // behind and the next run reads everything again.
+            let commit = StateCommit(
+                checkpoint: StateCheckpoint(snapshotVersion: runID, rows: result.snapshot.rowCount, columns: result.fingerprint),
+                readAll: !result.incremental, accepted: result.accepted, removed: result.removedKeys, rejected: result.rejectedRows,
+                nowMilliseconds: self.now()
+            )
+            let session = result.session
+            let committed: Result<[FailedRowState], WarehouseError> = await Self.offload {
+                do throws(WarehouseError) { return .success(try session.session.commit(commit)) } catch { return .failure(error) }
+            }
+            var stateWarning: String?
+            var failures: [String: FailedRowState] = [:]
+            switch committed {
+            case .success(let states): failures = Dictionary(states.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+            case .failure(let error):
+                stateWarning = "the snapshot is served, but the sync state could not be saved in the warehouse (\(error)); the next run reads every row"
+                self.logger.warning("\(model.name): \(stateWarning!)")
+            }
             progress.update { run in
-                run.rowsAdded = Int64(difference.added)
-                run.rowsChanged = Int64(difference.changed)
-                run.rowsRemoved = Int64(difference.removed)
+                run.rowsAdded = Int64(result.difference.added)
+                run.rowsChanged = Int64(result.difference.changed)
+                run.rowsRemoved = Int64(result.difference.removed)
                 run.rowsFailed = Int64(result.rejected)
-                run.issues = result.issues.map { RunIssue(rowNumber: $0.rowNumber, key: $0.key, reason: $0.reason) }
+                run.issues = result.issues.map { issue in
+                    RunIssue(rowNumber: issue.rowNumber, key: issue.key, reason: Self.annotate(issue, failures[issue.key ?? ""]))
+                }
                 run.phase = .done
                 run.status = result.rejected > 0 ? .partialSuccess : .success
+                run.error = stateWarning
                 run.finishedAtMilliseconds = self.now()
             }
         case .failure(let error):
@@ -256,56 +286,176 @@ public actor SyncEngine {
             metadata: [
                 "model": "\(model.name)", "run": "\(runID)", "status": "\(run.status.rawValue)",
                 "added": "\(run.rowsAdded)", "changed": "\(run.rowsChanged)", "removed": "\(run.rowsRemoved)",
-                "failed": "\(run.rowsFailed)",
+                "failed": "\(run.rowsFailed)", "read": "\(run.rowsRead)",
                 "ms": "\((run.finishedAtMilliseconds ?? 0) - run.startedAtMilliseconds)",
             ]
         )
     }
 
+    /// A row issue's reason with where its retries stand.
+    static func annotate(_ issue: RowIssue, _ state: FailedRowState?) -> String {
+        guard let state else { return issue.reason }
+        if state.givenUp {
+            return "\(issue.reason) (given up after \(state.attempts) attempts; retried only if the row changes)"
+        }
+        return "\(issue.reason) (attempt \(state.attempts) of \(RetryPolicy.maxAttempts); retried on the next sync)"
+    }
+
+    /// Hands a warehouse session from the Dispatch thread that opened it to the one that commits it; only one
+    /// thread uses it at a time.
+    final class SessionBox: @unchecked Sendable {
+        let session: any SyncSession
+        init(_ session: any SyncSession) { self.session = session }
+    }
+
     struct ExtractResult: Sendable {
         var snapshot: ModelSnapshot
         var columns: [CatalogColumn]
+        var fingerprint: String
+        var incremental: Bool
+        var difference: (added: Int, changed: Int, removed: Int)
         var rejected: Int
         var issues: [RowIssue]
+        var accepted: [RowChecksum]
+        var rejectedRows: [RejectedRow]
+        var removedKeys: [String]
+        var session: SessionBox
     }
 
-    /// The blocking part of a run: introspect, scan into a builder, build the snapshot.
+    /// The blocking part of a run: open a warehouse session, read the rows that changed since the served
+    /// snapshot (or all of them), and build the new snapshot: the changes applied to the old one, or fresh.
     private static func extract(
-        model: ModelRecord, warehouse: any Warehouse, limits: Limits, runID: UInt64, progress: RunProgress
+        model: ModelRecord, stateKey: String, warehouse: any Warehouse, limits: Limits, runID: UInt64, progress: RunProgress,
+        previous: ModelSnapshot?, full: Bool
     ) -> Result<ExtractResult, SyncError> {
         do throws(SyncError) {
             let source: ModelSource = model.sourceQuery.isEmpty ? .table(model.sourceTable) : .query(model.sourceQuery)
+            let session: any SyncSession
             let columns: [SourceColumn]
             let expected: Int?
+            let checkpoint: StateCheckpoint?
             do {
-                columns = try warehouse.describe(source)
-                expected = try warehouse.estimatedRowCount(source)
+                session = try warehouse.openSyncSession(model: stateKey, source: source)
+                columns = try session.describe()
+                expected = try session.estimatedRowCount()
+                checkpoint = try session.checkpoint()
             } catch { throw .warehouse(error) }
             try Self.check(columns: columns, primaryKey: model.primaryKey, limits: limits)
-            progress.update { $0.rowsExpected = Int64(expected ?? 0) }
-            var builder: SnapshotBuilder
+            let schema = columns.map { ColumnSchema(name: $0.name, type: $0.type) }
+            let fingerprint = columns.map { "\($0.name):\($0.type.rawValue)" }.joined(separator: ",")
+            // Only changes are read when the state describes exactly the snapshot being served.
+            let incremental = !full && previous != nil && previous?.schema == schema
+                && checkpoint?.snapshotVersion == previous?.version && checkpoint?.columns == fingerprint
+            progress.update { $0.rowsExpected = incremental ? 0 : Int64(expected ?? 0) }
+            var sink: StateCapturingSink
             do {
-                builder = try SnapshotBuilder(
-                    schema: columns.map { ColumnSchema(name: $0.name, type: $0.type) }, primaryKey: model.primaryKey,
-                    expectedRows: min(expected ?? 0, limits.maxRows), maxRows: limits.maxRows, maxRowBytes: limits.maxRowBytes
-                )
+                sink = StateCapturingSink(builder: try SnapshotBuilder(
+                    schema: schema, primaryKey: model.primaryKey,
+                    expectedRows: incremental ? 0 : min(expected ?? 0, limits.maxRows), maxRows: limits.maxRows,
+                    maxRowBytes: limits.maxRowBytes
+                ))
             } catch { throw .snapshot(error) }
+            let removed: [String]
             do {
-                try warehouse.scan(source, columns: columns, into: &builder) { rows in
+                if !incremental { try session.resetRows() }
+                try session.scan(columns: columns, primaryKey: model.primaryKey, changedOnly: incremental, into: &sink) { rows in
                     progress.update { $0.rowsRead = Int64(rows) }
                     return !progress.isCancelled
                 }
+                removed = incremental ? try session.removedKeys(primaryKey: model.primaryKey) : []
             } catch { throw .warehouse(error) }
-            let snapshot: ModelSnapshot
-            do { snapshot = try builder.build(model: model.name, version: runID) } catch { throw .snapshot(error) }
+            let delta: ModelSnapshot
+            do { delta = try sink.builder.build(model: model.name, version: runID) } catch { throw .snapshot(error) }
+            var snapshot = delta
+            if incremental, let previous {
+                var dropping = [Bool](repeating: false, count: previous.rowCount)
+                let touched = sink.accepted.lazy.map(\.key) + sink.rejected.lazy.compactMap(\.key) + removed
+                for key in touched { if let row = Self.row(in: previous, keyText: key) { dropping[row] = true } }
+                do { snapshot = try previous.merging(delta, dropping: dropping, version: runID, maxRows: limits.maxRows) } catch {
+                    throw .snapshot(error)
+                }
+            }
             return .success(ExtractResult(
-                snapshot: snapshot,
-                columns: columns.map(CatalogColumn.init),
-                rejected: builder.rejectedRows, issues: builder.issues
+                snapshot: snapshot, columns: columns.map(CatalogColumn.init), fingerprint: fingerprint, incremental: incremental,
+                difference: snapshot.diff(from: previous), rejected: sink.builder.rejectedRows, issues: sink.issues,
+                accepted: sink.accepted, rejectedRows: sink.rejected, removedKeys: removed, session: SessionBox(session)
             ))
         } catch {
             return .failure(error)
         }
+    }
+
+    /// The row of `snapshot` whose key the warehouse rendered as `text`.
+    static func row(in snapshot: ModelSnapshot, keyText text: String) -> Int? {
+        switch snapshot.schema[snapshot.keyColumn].type {
+        case .string:
+            var text = text
+            return text.withUTF8 { snapshot.row(forUTF8: UnsafeRawBufferPointer($0)) }
+        case .timestamp:
+            return Timestamp.parseMicroseconds(text).flatMap { snapshot.row(forInt: $0) }
+        default:
+            return Int64(text).flatMap { snapshot.row(forInt: $0) }
+        }
+    }
+}
+
+/// Feeds a state-session scan into a snapshot builder: column 0 (the key as text) and column 1 (the row's
+/// checksum) are kept aside per row, the rest go to the builder, and each row ends up accepted or rejected.
+struct StateCapturingSink: RowSink {
+    var builder: SnapshotBuilder
+    private var key: String?
+    private var checksum: Int64 = 0
+    private(set) var accepted: [RowChecksum] = []
+    private(set) var rejected: [RejectedRow] = []
+    /// The first rejected rows with their keys (the builder cannot know a key when a cell before it failed).
+    private(set) var issues: [RowIssue] = []
+
+    init(builder: SnapshotBuilder) { self.builder = builder }
+
+    private mutating func reject(_ reason: String) {
+        self.rejected.append(RejectedRow(key: self.key, checksum: self.checksum, reason: reason))
+        if self.issues.count < SnapshotBuilder.maxRecordedIssues {
+            self.issues.append(RowIssue(rowNumber: self.builder.scannedRows, key: self.key, reason: reason))
+        }
+    }
+
+    mutating func appendNull(_ column: Int) {
+        switch column {
+        case 0: self.key = nil
+        case 1: self.checksum = 0
+        default: self.builder.appendNull(column - 2)
+        }
+    }
+
+    mutating func appendInt64(_ column: Int, _ value: Int64) {
+        if column == 1 { self.checksum = value } else { self.builder.appendInt64(column - 2, value) }
+    }
+
+    mutating func appendDouble(_ column: Int, _ value: Double) { self.builder.appendDouble(column - 2, value) }
+    mutating func appendBool(_ column: Int, _ value: Bool) { self.builder.appendBool(column - 2, value) }
+    mutating func appendTimestamp(_ column: Int, _ microseconds: Int64) { self.builder.appendTimestamp(column - 2, microseconds) }
+
+    mutating func appendString(_ column: Int, _ utf8: UnsafeRawBufferPointer) {
+        if column == 0 { self.key = String(decoding: utf8, as: UTF8.self) } else { self.builder.appendString(column - 2, utf8) }
+    }
+
+    mutating func endRow() {
+        let before = self.builder.rejectedRows
+        self.builder.endRow()
+        if self.builder.rejectedRows > before {
+            self.reject(self.builder.lastRejection)
+        } else if let key = self.key {
+            self.accepted.append(RowChecksum(key: key, checksum: self.checksum))
+        }
+        self.key = nil
+        self.checksum = 0
+    }
+
+    mutating func rejectRow(reason: String) {
+        self.builder.rejectRow(reason: reason)
+        self.reject(reason)
+        self.key = nil
+        self.checksum = 0
     }
 }
 

@@ -56,10 +56,72 @@ public struct PostgresWarehouse: Warehouse {
         try connection.execute(sql)
     }
 
-    /// The server's version string, proving the connection string, credentials and network path work.
+    /// The server's version string, proving the connection string, credentials and network path work, and that
+    /// the state schema can be created and written (probed in a transaction that is rolled back).
     public func testConnection() throws(WarehouseError) -> String {
-        let connection = try self.connect(readOnly: true)
-        return try connection.rows("SELECT version()", []).first?.first.flatMap { $0 } ?? "unknown"
+        let connection = try self.connect(readOnly: false)
+        let version = try connection.rows("SELECT version()", []).first?.first.flatMap { $0 } ?? "unknown"
+        do {
+            let present = try Self.statePresent(connection)
+            try connection.execute("BEGIN")
+            if !present { for statement in PostgresStateDialect.createStatements { try connection.execute(statement) } }
+            try connection.execute(
+                "INSERT INTO _enrich_state.checkpoints VALUES ('enrich probe', 0, 0, '', 0) ON CONFLICT (model) DO NOTHING"
+            )
+            try connection.execute("ROLLBACK")
+        } catch {
+            throw .stateNotWritable("cannot write the state schema _enrich_state: \(error)")
+        }
+        return version
+    }
+
+    /// Opens a sync of `model`: ensures the state schema, then reads in one repeatable-read transaction.
+    public func openSyncSession(model: String, source: ModelSource) throws(WarehouseError) -> any SyncSession {
+        let connection = try self.connect(readOnly: false)
+        try Self.ensureState(connection)
+        try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        let from: String
+        switch source {
+        case .table(let name): from = try self.requireTable(name, in: connection) + " AS s"
+        case .query(let query): from = "(\(query)) AS s"
+        }
+        return StateSession(
+            driver: connection, dialect: PostgresStateDialect(from: from), model: model, source: source,
+            describe: { () throws(WarehouseError) in try self.describe(source, on: connection) },
+            estimate: { () throws(WarehouseError) in try self.estimatedRowCount(source, on: connection) }
+        )
+    }
+
+    /// Creates the `_enrich_state` schema and tables when missing, so an administrator can set them up and grant
+    /// a less privileged sync user access to them.
+    public func prepareState() throws(WarehouseError) { try Self.ensureState(try self.connect(readOnly: false)) }
+
+    /// Whether the three state tables exist (then no CREATE right is needed).
+    static func statePresent(_ connection: PostgresConnection) throws(WarehouseError) -> Bool {
+        try connection.rows(
+            """
+            SELECT to_regclass('_enrich_state.checkpoints') IS NOT NULL AND to_regclass('_enrich_state.row_checksums') IS NOT NULL
+                AND to_regclass('_enrich_state.failed_rows') IS NOT NULL
+            """,
+            []
+        ).first?.first == "t"
+    }
+
+    /// Creates the state schema and tables when missing, in their own transaction (retried once: two syncs
+    /// creating them at once can collide).
+    static func ensureState(_ connection: PostgresConnection) throws(WarehouseError) {
+        guard !(try Self.statePresent(connection)) else { return }
+        for attempt in 0..<2 {
+            do {
+                try connection.execute("BEGIN")
+                for statement in PostgresStateDialect.createStatements { try connection.execute(statement) }
+                try connection.execute("COMMIT")
+                return
+            } catch {
+                try? connection.execute("ROLLBACK")
+                if attempt == 1 { throw .stateNotWritable("cannot create the state schema _enrich_state: \(error)") }
+            }
+        }
     }
 
     /// `schema.table` or `table` (in the session's search path), quoted for SQL.
@@ -92,7 +154,10 @@ public struct PostgresWarehouse: Warehouse {
     }
 
     public func describe(_ source: ModelSource) throws(WarehouseError) -> [SourceColumn] {
-        let connection = try self.connect(readOnly: true)
+        try self.describe(source, on: try self.connect(readOnly: true))
+    }
+
+    func describe(_ source: ModelSource, on connection: PostgresConnection) throws(WarehouseError) -> [SourceColumn] {
         let sql = try self.selectSQL(source, list: "*", connection: connection) + " LIMIT 0"
         let fields: [(name: String, oid: UInt32)]
         do {
@@ -123,8 +188,12 @@ public struct PostgresWarehouse: Warehouse {
     }
 
     public func estimatedRowCount(_ source: ModelSource) throws(WarehouseError) -> Int? {
+        guard case .table = source else { return nil }
+        return try self.estimatedRowCount(source, on: try self.connect(readOnly: true))
+    }
+
+    func estimatedRowCount(_ source: ModelSource, on connection: PostgresConnection) throws(WarehouseError) -> Int? {
         guard case .table(let name) = source else { return nil }
-        let connection = try self.connect(readOnly: true)
         let reference = try self.requireTable(name, in: connection)
         // The planner's estimate: free, and -1 for a table never analyzed (then the bar has no total).
         let rows = try connection.rows("SELECT reltuples::int8 FROM pg_class WHERE oid = to_regclass($1)", [reference])
@@ -144,26 +213,12 @@ public struct PostgresWarehouse: Warehouse {
             guard case .readFailed(let reason) = error, case .query = source else { throw error }
             throw .invalidQuery(reason)
         }
-        let types = columns.map(\.type)
-        var scratch: [UInt8] = []
-        var rows = 0
-        var cancelled = false
-        try connection.readCopyLines { line in
-            Self.readLine(line, types: types, scratch: &scratch, into: &sink)
-            rows += 1
-            if rows % progressInterval == 0, !progress(rows) {
-                cancelled = true
-                return false
-            }
-            return true
-        }
-        if cancelled { throw .cancelled }
-        _ = progress(rows)
+        try connection.readCopyRows(types: columns.map(\.type), names: columns.map(\.name), into: &sink, progress: progress)
     }
 
     /// Pushes one COPY text-format line (fields split by tabs, `\N` for NULL, backslash escapes) into `sink`.
     static func readLine<Sink: RowSink>(
-        _ line: UnsafeRawBufferPointer, types: [DataType], scratch: inout [UInt8], into sink: inout Sink
+        _ line: UnsafeRawBufferPointer, types: [DataType], names: [String], scratch: inout [UInt8], into sink: inout Sink
     ) {
         var end = line.count
         if end > 0, line[end - 1] == UInt8(ascii: "\n") { end -= 1 }
@@ -186,10 +241,10 @@ public struct PostgresWarehouse: Warehouse {
             }
             if escaped {
                 Self.unescape(field, into: &scratch)
-                let ok = scratch.withUnsafeBytes { Self.append(index, type, $0, into: &sink) }
+                let ok = scratch.withUnsafeBytes { Self.append(index, type, $0, names: names, into: &sink) }
                 guard ok else { return }
             } else {
-                guard Self.append(index, type, field, into: &sink) else { return }
+                guard Self.append(index, type, field, names: names, into: &sink) else { return }
             }
         }
         sink.endRow()
@@ -198,32 +253,32 @@ public struct PostgresWarehouse: Warehouse {
     /// Converts one field to its column's type; false (after rejecting the row) when it does not convert.
     @inline(__always)
     private static func append<Sink: RowSink>(
-        _ index: Int, _ type: DataType, _ text: UnsafeRawBufferPointer, into sink: inout Sink
+        _ index: Int, _ type: DataType, _ text: UnsafeRawBufferPointer, names: [String], into sink: inout Sink
     ) -> Bool {
         switch type {
         case .string:
             sink.appendString(index, text)
         case .int64:
             guard let value = Self.parseInt64(text) else {
-                sink.rejectRow(reason: "column \(index + 1): text is not an integer")
+                sink.rejectRow(reason: "column '\(names[index])': text is not an integer")
                 return false
             }
             sink.appendInt64(index, value)
         case .double:
             guard let value = Double(String(decoding: text, as: UTF8.self)) else {
-                sink.rejectRow(reason: "column \(index + 1): text is not a number")
+                sink.rejectRow(reason: "column '\(names[index])': text is not a number")
                 return false
             }
             sink.appendDouble(index, value)
         case .bool:
             guard text.count == 1, text[0] == UInt8(ascii: "t") || text[0] == UInt8(ascii: "f") else {
-                sink.rejectRow(reason: "column \(index + 1): text is not a boolean")
+                sink.rejectRow(reason: "column '\(names[index])': text is not a boolean")
                 return false
             }
             sink.appendBool(index, text[0] == UInt8(ascii: "t"))
         case .timestamp:
             guard let micros = Timestamp.parseMicroseconds(text) else {
-                sink.rejectRow(reason: "column \(index + 1): time out of range (\(String(decoding: text, as: UTF8.self)))")
+                sink.rejectRow(reason: "column '\(names[index])': time out of range (\(String(decoding: text, as: UTF8.self)))")
                 return false
             }
             sink.appendTimestamp(index, micros)
@@ -305,8 +360,24 @@ public struct PostgresWarehouse: Warehouse {
     }
 }
 
+/// The state schema's SQL for PostgreSQL: md5 of the row's text form, folded to 64 bits, as the checksum.
+struct PostgresStateDialect: StateDialect {
+    static let createStatements = ["CREATE SCHEMA IF NOT EXISTS _enrich_state"] + stateTableStatements(prefix: "_enrich_state.")
+    let from: String
+    var statePrefix: String { "_enrich_state." }
+    var createStatements: [String] { Self.createStatements }
+    func keyText(_ column: String) -> String { "(s.\(column))::text" }
+    func removedKeysSQL(checksums: String, model: String, key: String) -> String {
+        // NOT EXISTS plans as a hash anti-join; NOT IN would fall back to a rescan per key past work_mem.
+        "SELECT st.key FROM \(checksums) st WHERE st.model = \(model) AND NOT EXISTS (SELECT 1 FROM \(self.from) WHERE \(key) = st.key)"
+    }
+    func checksum(_ columns: [String]) -> String {
+        "('x' || left(md5(ROW(\(columns.joined(separator: ", ")))::text), 16))::bit(64)::bigint"
+    }
+}
+
 /// One libpq connection. Not thread-safe: owned by the call that opened it.
-final class PostgresConnection {
+final class PostgresConnection: StateDriver {
     private let handle: OpaquePointer
 
     init(connectionString: String, password: String?, readOnly: Bool) throws(WarehouseError) {
@@ -393,6 +464,85 @@ final class PostgresConnection {
         defer { PQclear(result) }
         guard PQresultStatus(result) == PGRES_TUPLES_OK else { throw self.failure(result) }
         return (0..<PQnfields(result)).map { (String(cString: PQfname(result, $0)), UInt32(PQftype(result, $0))) }
+    }
+
+    /// Streams `COPY (sql) TO STDOUT` into `sink`.
+    func scanQuery<Sink: RowSink>(_ sql: String, types: [DataType], names: [String], into sink: inout Sink, progress: (Int) -> Bool) throws(WarehouseError) {
+        try self.startCopyOut("COPY (\(sql)) TO STDOUT")
+        try self.readCopyRows(types: types, names: names, into: &sink, progress: progress)
+    }
+
+    /// Reads a started COPY's lines into `sink`, reporting progress every `progressInterval` rows.
+    func readCopyRows<Sink: RowSink>(types: [DataType], names: [String], into sink: inout Sink, progress: (Int) -> Bool) throws(WarehouseError) {
+        var scratch: [UInt8] = []
+        var rows = 0
+        var cancelled = false
+        try self.readCopyLines { line in
+            PostgresWarehouse.readLine(line, types: types, names: names, scratch: &scratch, into: &sink)
+            rows += 1
+            if rows % progressInterval == 0, !progress(rows) {
+                cancelled = true
+                return false
+            }
+            return true
+        }
+        if cancelled { throw .cancelled }
+        _ = progress(rows)
+    }
+
+    func rows(_ sql: String) throws(WarehouseError) -> [[String?]] { try self.rows(sql, []) }
+
+    func beginWrite() throws(WarehouseError) {
+        try self.execute("COMMIT")
+        try self.execute("BEGIN")
+    }
+
+    /// `COPY table (columns) FROM STDIN` of text cells, escaped for COPY's text format.
+    func insert(into table: String, columns: [String], rows: [[String?]]) throws(WarehouseError) {
+        guard !rows.isEmpty else { return }
+        let result = PQexec(self.handle, "COPY \(table) (\(columns.joined(separator: ", "))) FROM STDIN")
+        let status = PQresultStatus(result)
+        PQclear(result)
+        guard status == PGRES_COPY_IN else { throw self.failure(nil) }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 16)
+        func flush() -> Bool {
+            defer { buffer.removeAll(keepingCapacity: true) }
+            return buffer.withUnsafeBufferPointer { bytes in
+                bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                    PQputCopyData(self.handle, $0, Int32(bytes.count)) == 1
+                }
+            }
+        }
+        var ok = true
+        for row in rows where ok {
+            for (index, cell) in row.enumerated() {
+                if index > 0 { buffer.append(UInt8(ascii: "\t")) }
+                guard let cell else {
+                    buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "N")])
+                    continue
+                }
+                for byte in cell.utf8 {
+                    switch byte {
+                    case UInt8(ascii: "\\"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+                    case UInt8(ascii: "\t"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+                    case UInt8(ascii: "\n"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+                    case UInt8(ascii: "\r"): buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+                    default: buffer.append(byte)
+                    }
+                }
+            }
+            buffer.append(UInt8(ascii: "\n"))
+            if buffer.count >= 1 << 16 { ok = flush() }
+        }
+        if ok, !buffer.isEmpty { ok = flush() }
+        guard ok, PQputCopyEnd(self.handle, nil) == 1 else { throw self.failure(nil) }
+        var failure: WarehouseError?
+        while let result = PQgetResult(self.handle) {
+            if failure == nil, PQresultStatus(result) != PGRES_COMMAND_OK { failure = self.failure(result) }
+            PQclear(result)
+        }
+        if let failure { throw failure }
     }
 
     func startCopyOut(_ sql: String) throws(WarehouseError) {

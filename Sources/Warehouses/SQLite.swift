@@ -1,10 +1,11 @@
 import GRDBSQLite
+import ModelCache
 
 // The only file in Warehouses that calls SQLite's C API. It is used directly (not through GRDB) so a scan reads
 // each cell straight into the snapshot builder without boxing it.
 
 /// An open SQLite connection, closed when released. Not shared between threads.
-final class SQLiteConnection {
+final class SQLiteConnection: StateDriver {
     let handle: OpaquePointer
 
     /// Opens `path`. `create` makes the file when missing; otherwise a missing file is an error.
@@ -36,6 +37,72 @@ final class SQLiteConnection {
             sqlite3_free(error)
             throw .readFailed(message)
         }
+    }
+
+    func rows(_ sql: String) throws(WarehouseError) -> [[String?]] {
+        let statement = try self.prepare(sql)
+        var rows: [[String?]] = []
+        while try statement.step() {
+            rows.append((0..<statement.columnCount).map { index in
+                statement.storage(index) == .null ? nil : statement.withText(index) { String(decoding: $0, as: UTF8.self) }
+            })
+        }
+        return rows
+    }
+
+    func insert(into table: String, columns: [String], rows: [[String?]]) throws(WarehouseError) {
+        guard !rows.isEmpty else { return }
+        let placeholders = (1...columns.count).map { "?\($0)" }.joined(separator: ", ")
+        let statement = try self.prepare("INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders))")
+        for row in rows {
+            for (index, cell) in row.enumerated() {
+                if let cell { statement.bind(index + 1, cell) } else { statement.bindNull(index + 1) }
+            }
+            _ = try statement.step()
+            statement.reset()
+        }
+    }
+
+    func scanQuery<Sink: RowSink>(_ sql: String, types: [DataType], names: [String], into sink: inout Sink, progress: (Int) -> Bool) throws(WarehouseError) {
+        let statement = try self.prepare(sql)
+        var rows = 0
+        while try statement.step() {
+            SQLiteWarehouse.readRow(statement, types: types, names: names, into: &sink)
+            rows += 1
+            if rows % progressInterval == 0, !progress(rows) { throw .cancelled }
+        }
+        _ = progress(rows)
+    }
+
+    func beginWrite() throws(WarehouseError) { try self.execute("BEGIN IMMEDIATE") }
+
+    /// Registers `enrich_checksum(...)`: a 64-bit FNV-1a hash of its arguments' storage classes and bytes.
+    func registerChecksumFunction() {
+        sqlite3_create_function_v2(
+            self.handle, "enrich_checksum", -1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nil,
+            { context, count, values in
+                var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+                func mix(_ byte: UInt8) { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+                func mix(_ word: UInt64) { for shift in stride(from: 0, to: 64, by: 8) { mix(UInt8(truncatingIfNeeded: word >> UInt64(shift))) } }
+                for index in 0..<Int(count) {
+                    let value = values![index]
+                    let type = sqlite3_value_type(value)
+                    mix(UInt8(truncatingIfNeeded: type))
+                    switch type {
+                    case SQLITE_INTEGER: mix(UInt64(bitPattern: sqlite3_value_int64(value)))
+                    case SQLITE_FLOAT: mix(sqlite3_value_double(value).bitPattern)
+                    case SQLITE_TEXT, SQLITE_BLOB:
+                        let bytes = Int(sqlite3_value_bytes(value))
+                        mix(UInt64(bytes))
+                        if let pointer = type == SQLITE_TEXT ? UnsafeRawPointer(sqlite3_value_text(value)) : sqlite3_value_blob(value) {
+                            for offset in 0..<bytes { mix(pointer.load(fromByteOffset: offset, as: UInt8.self)) }
+                        }
+                    default: break
+                    }
+                }
+                sqlite3_result_int64(context, Int64(bitPattern: hash))
+            }, nil, nil, nil
+        )
     }
 
     func prepare(_ sql: String) throws(WarehouseError) -> SQLiteStatement {

@@ -36,15 +36,55 @@ public struct SQLiteWarehouse: Warehouse {
         }
     }
 
+    /// SQLite's version, after probing that the state tables can be created and written (in a transaction that
+    /// is rolled back).
     public func testConnection() throws(WarehouseError) -> String {
-        let connection = try self.open()
+        let connection = try SQLiteConnection(path: self.path, create: false)
         let statement = try connection.prepare("SELECT sqlite_version()")
-        guard try statement.step() else { return "SQLite" }
-        return "SQLite " + statement.withText(0) { String(decoding: $0, as: UTF8.self) }
+        let version = try statement.step() ? "SQLite " + statement.withText(0) { String(decoding: $0, as: UTF8.self) } : "SQLite"
+        do {
+            try connection.execute("BEGIN IMMEDIATE")
+            for create in SQLiteStateDialect.createStatements { try connection.execute(create) }
+            try connection.execute(
+                "INSERT INTO _enrich_state_checkpoints VALUES ('enrich probe', 0, 0, '', 0) ON CONFLICT (model) DO NOTHING"
+            )
+            try connection.execute("ROLLBACK")
+        } catch {
+            throw .stateNotWritable("cannot write the _enrich_state_ tables in '\(self.path)': \(error)")
+        }
+        return version
+    }
+
+    /// Opens a sync of `model`: ensures the state tables and registers the row checksum function. Reads run on
+    /// their own; the state is written in one immediate transaction at commit.
+    public func openSyncSession(model: String, source: ModelSource) throws(WarehouseError) -> any SyncSession {
+        let connection = try SQLiteConnection(path: self.path, create: false)
+        do {
+            for create in SQLiteStateDialect.createStatements { try connection.execute(create) }
+        } catch {
+            throw .stateNotWritable("cannot create the _enrich_state_ tables in '\(self.path)': \(error)")
+        }
+        connection.registerChecksumFunction()
+        let from: String
+        switch source {
+        case .table(let name):
+            try self.requireTable(name, in: connection)
+            from = Self.quote(name) + " AS s"
+        case .query(let query):
+            from = "(\(query)) AS s"
+        }
+        return StateSession(
+            driver: connection, dialect: SQLiteStateDialect(from: from), model: model, source: source,
+            describe: { () throws(WarehouseError) in try self.describe(source, on: connection) },
+            estimate: { () throws(WarehouseError) in try self.estimatedRowCount(source, on: connection) }
+        )
     }
 
     public func describe(_ source: ModelSource) throws(WarehouseError) -> [SourceColumn] {
-        let connection = try self.open()
+        try self.describe(source, on: try self.open())
+    }
+
+    func describe(_ source: ModelSource, on connection: SQLiteConnection) throws(WarehouseError) -> [SourceColumn] {
         let statement = try connection.prepare(try self.selectSQL(source, list: "*", connection: connection))
         // Expression columns have no declared type; the first row's storage classes stand in for it.
         let hasRow = try statement.step()
@@ -82,8 +122,12 @@ public struct SQLiteWarehouse: Warehouse {
     }
 
     public func estimatedRowCount(_ source: ModelSource) throws(WarehouseError) -> Int? {
+        guard case .table = source else { return nil }
+        return try self.estimatedRowCount(source, on: try self.open())
+    }
+
+    func estimatedRowCount(_ source: ModelSource, on connection: SQLiteConnection) throws(WarehouseError) -> Int? {
         guard case .table(let name) = source else { return nil }
-        let connection = try self.open()
         try self.requireTable(name, in: connection)
         let statement = try connection.prepare("SELECT count(*) FROM \(Self.quote(name))")
         guard try statement.step() else { return nil }
@@ -95,20 +139,12 @@ public struct SQLiteWarehouse: Warehouse {
     ) throws(WarehouseError) {
         let connection = try self.open()
         let list = columns.map { Self.quote($0.name) }.joined(separator: ", ")
-        let statement = try connection.prepare(try self.selectSQL(source, list: list, connection: connection))
-        let types = columns.map(\.type)
-        var rows = 0
-        while try statement.step() {
-            Self.readRow(statement, types: types, into: &sink)
-            rows += 1
-            if rows % progressInterval == 0, !progress(rows) { throw .cancelled }
-        }
-        _ = progress(rows)
+        try connection.scanQuery(try self.selectSQL(source, list: list, connection: connection), types: columns.map(\.type), names: columns.map(\.name), into: &sink, progress: progress)
     }
 
     /// Pushes one row's cells into `sink`, converting each to its column's type or rejecting the row.
     @inline(__always)
-    private static func readRow<Sink: RowSink>(_ statement: SQLiteStatement, types: [DataType], into sink: inout Sink) {
+    static func readRow<Sink: RowSink>(_ statement: SQLiteStatement, types: [DataType], names: [String], into sink: inout Sink) {
         for (index, type) in types.enumerated() {
             let storage = statement.storage(index)
             if storage == .null {
@@ -122,12 +158,12 @@ public struct SQLiteWarehouse: Warehouse {
                 case .float:
                     let value = statement.double(index)
                     guard value == value.rounded(), let exact = Int64(exactly: value) else {
-                        return sink.rejectRow(reason: "column \(index + 1): \(value) is not an integer")
+                        return sink.rejectRow(reason: "column '\(names[index])': \(value) is not an integer")
                     }
                     sink.appendInt64(index, exact)
                 default:
                     guard let value = statement.withText(index, { Int64(String(decoding: $0, as: UTF8.self)) }) else {
-                        return sink.rejectRow(reason: "column \(index + 1): text is not an integer")
+                        return sink.rejectRow(reason: "column '\(names[index])': text is not an integer")
                     }
                     sink.appendInt64(index, value)
                 }
@@ -136,7 +172,7 @@ public struct SQLiteWarehouse: Warehouse {
                 case .integer, .float: sink.appendDouble(index, statement.double(index))
                 default:
                     guard let value = statement.withText(index, { Double(String(decoding: $0, as: UTF8.self)) }) else {
-                        return sink.rejectRow(reason: "column \(index + 1): text is not a number")
+                        return sink.rejectRow(reason: "column '\(names[index])': text is not a number")
                     }
                     sink.appendDouble(index, value)
                 }
@@ -148,7 +184,7 @@ public struct SQLiteWarehouse: Warehouse {
                     switch text {
                     case "true", "t", "1", "yes": sink.appendBool(index, true)
                     case "false", "f", "0", "no": sink.appendBool(index, false)
-                    default: return sink.rejectRow(reason: "column \(index + 1): text is not a boolean")
+                    default: return sink.rejectRow(reason: "column '\(names[index])': text is not a boolean")
                     }
                 }
             case .string:
@@ -158,13 +194,13 @@ public struct SQLiteWarehouse: Warehouse {
                 case .integer:
                     // SQLite's convention for integer times: seconds since the Unix epoch.
                     let (value, overflow) = statement.int64(index).multipliedReportingOverflow(by: 1_000_000)
-                    guard !overflow else { return sink.rejectRow(reason: "column \(index + 1): time out of range") }
+                    guard !overflow else { return sink.rejectRow(reason: "column '\(names[index])': time out of range") }
                     sink.appendTimestamp(index, value)
                 case .float:
                     sink.appendTimestamp(index, Int64(statement.double(index) * 1_000_000))
                 default:
                     guard let micros = statement.withText(index, { Timestamp.parseMicroseconds($0) }) else {
-                        return sink.rejectRow(reason: "column \(index + 1): text is not an ISO-8601 time")
+                        return sink.rejectRow(reason: "column '\(names[index])': text is not an ISO-8601 time")
                     }
                     sink.appendTimestamp(index, micros)
                 }
@@ -172,4 +208,20 @@ public struct SQLiteWarehouse: Warehouse {
         }
         sink.endRow()
     }
+}
+
+/// The state tables' SQL for SQLite: a prefix instead of a schema, and `enrich_checksum(...)`, a function this
+/// process registers on the connection (FNV-1a over each value's storage class and bytes).
+struct SQLiteStateDialect: StateDialect {
+    static let createStatements = stateTableStatements(prefix: "_enrich_state_")
+    let from: String
+    var statePrefix: String { "_enrich_state_" }
+    var createStatements: [String] { Self.createStatements }
+    func keyText(_ column: String) -> String { "CAST(s.\(column) AS TEXT)" }
+    func removedKeysSQL(checksums: String, model: String, key: String) -> String {
+        // NOT IN builds one temporary index of the source's keys; a correlated NOT EXISTS would scan the source
+        // once per key.
+        "SELECT st.key FROM \(checksums) st WHERE st.model = \(model) AND st.key NOT IN (SELECT \(key) FROM \(self.from) WHERE \(key) IS NOT NULL)"
+    }
+    func checksum(_ columns: [String]) -> String { "enrich_checksum(\(columns.joined(separator: ", ")))" }
 }

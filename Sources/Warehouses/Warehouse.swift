@@ -40,6 +40,8 @@ public enum WarehouseError: Error, Equatable, Sendable, CustomStringConvertible 
     case cancelled
     /// The warehouse's settings are not usable (bad connection string, password in the wrong place).
     case invalidConfiguration(String)
+    /// The `_enrich_state` tables cannot be created or written (the connection's user lacks the rights).
+    case stateNotWritable(String)
 
     public var description: String {
         switch self {
@@ -49,6 +51,7 @@ public enum WarehouseError: Error, Equatable, Sendable, CustomStringConvertible 
         case .readFailed(let reason): "read failed: \(reason)"
         case .cancelled: "scan cancelled"
         case .invalidConfiguration(let reason): "invalid warehouse settings: \(reason)"
+        case .stateNotWritable(let reason): reason
         }
     }
 }
@@ -76,6 +79,10 @@ public protocol Warehouse: Sendable {
     func scan<Sink: RowSink>(
         _ source: ModelSource, columns: [SourceColumn], into sink: inout Sink, progress: (Int) -> Bool
     ) throws(WarehouseError)
+
+    /// Opens a sync of `model` that diffs against, and then updates, the state kept in the warehouse.
+    /// - Throws: `.stateNotWritable` when the state tables cannot be created, `.sourceNotFound`, `.unavailable`.
+    func openSyncSession(model: String, source: ModelSource) throws(WarehouseError) -> any SyncSession
 }
 
 /// How often a scan reports progress, in rows.

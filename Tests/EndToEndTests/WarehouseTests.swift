@@ -133,11 +133,20 @@ struct PostgresWarehouseAdminTests {
         let admin = PostgresWarehouse(connectionString: try #require(TestPostgres.connectionString))
         let password = "pw-\(UInt64.random(in: 0..<UInt64.max))"
         let schema = "pwtest_\(UInt64.random(in: 0..<UInt64.max))"
+        // The role reads the source and keeps the sync state in _enrich_state (created here by the admin).
+        try admin.prepareState()
         try admin.execute("""
-            DROP ROLE IF EXISTS \(Self.role); CREATE ROLE \(Self.role) LOGIN PASSWORD '\(password)';
+            DO $$ BEGIN
+                IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '\(Self.role)') THEN
+                    EXECUTE 'DROP OWNED BY \(Self.role) CASCADE'; EXECUTE 'DROP ROLE \(Self.role)';
+                END IF;
+            END $$;
+            CREATE ROLE \(Self.role) LOGIN PASSWORD '\(password)';
+            GRANT USAGE, CREATE ON SCHEMA _enrich_state TO \(Self.role);
             CREATE SCHEMA \(schema); CREATE TABLE \(schema).plans AS SELECT g AS id, 'plan ' || g AS label FROM generate_series(1, 20) g;
             GRANT USAGE ON SCHEMA \(schema) TO \(Self.role); GRANT SELECT ON ALL TABLES IN SCHEMA \(schema) TO \(Self.role);
             """)
+        try? admin.execute("GRANT ALL ON ALL TABLES IN SCHEMA _enrich_state TO \(Self.role)")
         defer { try? admin.execute("DROP SCHEMA \(schema) CASCADE") }
         let base = try #require(TestPostgres.connectionString).split(separator: " ").filter { !$0.hasPrefix("user=") }.joined(separator: " ")
         let connection = base + " user=\(Self.role)"

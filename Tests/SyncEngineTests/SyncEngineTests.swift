@@ -91,9 +91,9 @@ struct SyncEngineTests {
         #expect(run.rowsRead == 5)
         #expect(run.rowsAdded == 2 && run.rowsFailed == 3)
         #expect(run.issues == [
-            RunIssue(rowNumber: 3, key: "a", reason: "duplicate primary key"),
+            RunIssue(rowNumber: 3, key: "a", reason: "duplicate primary key (attempt 1 of 5; retried on the next sync)"),
             RunIssue(rowNumber: 4, key: nil, reason: "primary key is NULL"),
-            RunIssue(rowNumber: 5, key: nil, reason: "column 2: text is not an integer"),
+            RunIssue(rowNumber: 5, key: "c", reason: "column 'n': text is not an integer (attempt 1 of 5; retried on the next sync)"),
         ])
         #expect(fixture.cache.snapshot(of: "t")?.rowCount == 2)
     }
@@ -202,15 +202,16 @@ struct SyncEngineTests {
         try fixture.addModel("users", table: "users", key: "id")
         let first = try await fixture.sync("users")
         #expect((first.rowsAdded, first.rowsChanged, first.rowsRemoved) == (3, 0, 0))
+        // Re-syncs read only what changed, found by the checksums kept in the warehouse.
         let unchanged = try await fixture.sync("users")
-        #expect((unchanged.rowsRead, unchanged.rowsAdded, unchanged.rowsChanged, unchanged.rowsRemoved) == (3, 0, 0, 0))
+        #expect((unchanged.rowsRead, unchanged.rowsAdded, unchanged.rowsChanged, unchanged.rowsRemoved) == (0, 0, 0, 0))
         try fixture.execute("""
             INSERT INTO users VALUES (4, 'd@x.io', 4, 1, '2024-01-01');
             UPDATE users SET email = 'new@x.io' WHERE id = 1;
             DELETE FROM users WHERE id = 2;
             """)
         let changed = try await fixture.sync("users")
-        #expect((changed.rowsRead, changed.rowsAdded, changed.rowsChanged, changed.rowsRemoved) == (3, 1, 1, 1))
+        #expect((changed.rowsRead, changed.rowsAdded, changed.rowsChanged, changed.rowsRemoved) == (2, 1, 1, 1))
         #expect(fixture.cache.snapshot(of: "users")?.row(for: .int(2)) == nil)
     }
 
@@ -228,7 +229,7 @@ struct SyncEngineTests {
         try fixture.addModel("t", table: "t", key: "id")
         let run = try await fixture.sync("t")
         #expect(run.status == .partialSuccess && run.rowsAdded == 1 && run.rowsFailed == 1)
-        #expect(run.issues == [RunIssue(rowNumber: 2, key: "2", reason: "row is 101 bytes; the limit is 100")])
+        #expect(run.issues == [RunIssue(rowNumber: 2, key: "2", reason: "row is 101 bytes; the limit is 100 (attempt 1 of 5; retried on the next sync)")])
     }
 
     @Test("Row cap: N rows sync, N+1 fail the run and leave the served snapshot alone")

@@ -1,0 +1,355 @@
+public import ModelCache
+
+// Sync bookkeeping kept in the warehouse itself, as Segment keeps `_segment_reverse_etl`: per-row checksums of
+// what the cache holds, one checkpoint per model, and rows that failed with their retry count. Three tables,
+// `_enrich_state.{checkpoints,row_checksums,failed_rows}` in PostgreSQL (a schema) and
+// `_enrich_state_{checkpoints,row_checksums,failed_rows}` in SQLite (a prefix). A sync reads, diffs and writes
+// them in one warehouse transaction, and writes only after its snapshot is published: a crash in between leaves
+// the old checkpoint, whose version no longer matches the served snapshot, so the next run reads everything.
+
+/// The state a model's last successful sync left.
+public struct StateCheckpoint: Sendable, Hashable {
+    /// The version (run id) of the snapshot the row checksums describe.
+    public var snapshotVersion: UInt64
+    public var rows: Int
+    /// The columns (names and types) the checksums were computed over; a change forces a full read.
+    public var columns: String
+
+    public init(snapshotVersion: UInt64, rows: Int, columns: String) {
+        self.snapshotVersion = snapshotVersion
+        self.rows = rows
+        self.columns = columns
+    }
+}
+
+/// A source row the cache now holds: its key as the warehouse renders it as text, and its checksum.
+public struct RowChecksum: Sendable, Hashable {
+    public var key: String
+    public var checksum: Int64
+
+    public init(key: String, checksum: Int64) {
+        self.key = key
+        self.checksum = checksum
+    }
+}
+
+/// A source row a sync left out.
+public struct RejectedRow: Sendable, Hashable {
+    /// Nil when the primary key is NULL (such rows cannot be tracked and are reported on every run).
+    public var key: String?
+    public var checksum: Int64
+    public var reason: String
+
+    public init(key: String?, checksum: Int64, reason: String) {
+        self.key = key
+        self.checksum = checksum
+        self.reason = reason
+    }
+}
+
+/// A failed row's retry state, as `failed_rows` keeps it.
+public struct FailedRowState: Sendable, Hashable {
+    public var key: String
+    public var checksum: Int64
+    public var reason: String
+    public var attempts: Int
+    public var firstFailedAtMilliseconds: Int64
+    public var lastFailedAtMilliseconds: Int64
+    /// No longer retried unless the row changes.
+    public var givenUp: Bool
+
+    public init(
+        key: String, checksum: Int64, reason: String, attempts: Int, firstFailedAtMilliseconds: Int64,
+        lastFailedAtMilliseconds: Int64, givenUp: Bool
+    ) {
+        self.key = key
+        self.checksum = checksum
+        self.reason = reason
+        self.attempts = attempts
+        self.firstFailedAtMilliseconds = firstFailedAtMilliseconds
+        self.lastFailedAtMilliseconds = lastFailedAtMilliseconds
+        self.givenUp = givenUp
+    }
+}
+
+/// Segment's retry rule for failed records: retried on later syncs for up to 5 syncs or 14 days, then given up.
+public enum RetryPolicy {
+    public static let maxAttempts = 5
+    public static let maxAgeMilliseconds: Int64 = 14 * 24 * 3_600 * 1_000
+    /// Failed rows tracked per model; past it, further failures are counted and reported but not retried
+    /// individually (a broken source fails every row, and the state must not grow with it).
+    public static let maxTrackedFailures = 10_000
+
+    /// The failure states after a run: `previous` with `rejected` applied. A row that failed again counts one
+    /// more attempt; a row whose contents changed since it was given up starts over. With `readAll`, keys not
+    /// rejected this time are forgotten (they were read and accepted, or are gone); otherwise only keys in
+    /// `extracted` are.
+    public static func apply(
+        previous: [FailedRowState], rejected: [RejectedRow], extracted: Set<String>, readAll: Bool, now: Int64
+    ) -> [FailedRowState] {
+        var byKey: [String: FailedRowState] = [:]
+        for state in previous where !readAll && !extracted.contains(state.key) { byKey[state.key] = state }
+        let earlier = Dictionary(previous.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        var seen = Set<String>()
+        for row in rejected {
+            // A key with several rejected rows (duplicates) counts one attempt per run.
+            guard let key = row.key, seen.insert(key).inserted else { continue }
+            guard byKey.count < Self.maxTrackedFailures else { break }
+            var state = FailedRowState(
+                key: key, checksum: row.checksum, reason: row.reason, attempts: 1, firstFailedAtMilliseconds: now,
+                lastFailedAtMilliseconds: now, givenUp: false
+            )
+            if let old = earlier[key], !(old.givenUp && old.checksum != row.checksum) {
+                state.attempts = old.attempts + 1
+                state.firstFailedAtMilliseconds = old.firstFailedAtMilliseconds
+            }
+            state.givenUp = state.attempts >= Self.maxAttempts || now - state.firstFailedAtMilliseconds >= Self.maxAgeMilliseconds
+            byKey[key] = state
+        }
+        return byKey.values.sorted { $0.key < $1.key }
+    }
+}
+
+/// What a finished sync writes back.
+public struct StateCommit: Sendable {
+    public var checkpoint: StateCheckpoint
+    /// Whether the run read every row (the row checksums were reset at its start).
+    public var readAll: Bool
+    /// Rows the new snapshot holds that were read this run.
+    public var accepted: [RowChecksum]
+    /// Keys that were in the state and are no longer in the source.
+    public var removed: [String]
+    public var rejected: [RejectedRow]
+    public var nowMilliseconds: Int64
+
+    public init(
+        checkpoint: StateCheckpoint, readAll: Bool, accepted: [RowChecksum], removed: [String], rejected: [RejectedRow],
+        nowMilliseconds: Int64
+    ) {
+        self.checkpoint = checkpoint
+        self.readAll = readAll
+        self.accepted = accepted
+        self.removed = removed
+        self.rejected = rejected
+        self.nowMilliseconds = nowMilliseconds
+    }
+}
+
+/// One sync of one model against its warehouse, inside one warehouse transaction that `commit` ends. Released
+/// without a commit, the transaction rolls back and the state stays as it was.
+public protocol SyncSession: AnyObject {
+    func describe() throws(WarehouseError) -> [SourceColumn]
+    func estimatedRowCount() throws(WarehouseError) -> Int?
+    /// The last successful sync's checkpoint, or nil.
+    func checkpoint() throws(WarehouseError) -> StateCheckpoint?
+    /// Forgets the model's row checksums, so the next scan reads every row (a full resync).
+    func resetRows() throws(WarehouseError)
+    /// Pushes rows into `sink` as column 0 = the key as text, column 1 = the row's checksum (int64), then
+    /// `columns`. With `changedOnly`, only the rows of keys that are new, changed, or failed and not given up.
+    func scan<Sink: RowSink>(
+        columns: [SourceColumn], primaryKey: String, changedOnly: Bool, into sink: inout Sink, progress: (Int) -> Bool
+    ) throws(WarehouseError)
+    /// Keys the state holds that the source no longer has.
+    func removedKeys(primaryKey: String) throws(WarehouseError) -> [String]
+    /// Writes checksums, failures and the checkpoint, and commits. Returns the failure states of the rejected
+    /// rows (attempts, given up).
+    func commit(_ commit: StateCommit) throws(WarehouseError) -> [FailedRowState]
+}
+
+/// The SQL a state session needs that differs between warehouses.
+protocol StateDialect {
+    /// "_enrich_state." or "_enrich_state_".
+    var statePrefix: String { get }
+    /// Statements creating the state tables when missing.
+    var createStatements: [String] { get }
+    /// An expression rendering column `column` of alias `s` as text.
+    func keyText(_ column: String) -> String
+    /// An expression giving a 64-bit checksum of the listed (quoted) columns of alias `s`.
+    func checksum(_ columns: [String]) -> String
+    /// `FROM` clause target for the source, aliased `s` (checked to exist when the session opened).
+    var from: String { get }
+    /// Keys of `checksums` rows for `model` (a literal) that no source row's `key` (an expression over `s`) has.
+    /// Written per warehouse so each plans it as a hashed or indexed anti-join, never a scan per key.
+    func removedKeysSQL(checksums: String, model: String, key: String) -> String
+}
+
+/// The connection operations a state session needs; each warehouse implements them over its own client.
+protocol StateDriver: AnyObject {
+    func execute(_ sql: String) throws(WarehouseError)
+    func rows(_ sql: String) throws(WarehouseError) -> [[String?]]
+    /// Inserts rows of text cells (nil for NULL) into `table`'s `columns`.
+    func insert(into table: String, columns: [String], rows: [[String?]]) throws(WarehouseError)
+    func scanQuery<Sink: RowSink>(_ sql: String, types: [DataType], names: [String], into sink: inout Sink, progress: (Int) -> Bool) throws(WarehouseError)
+    /// Ends the reads and starts the transaction that writes the state.
+    func beginWrite() throws(WarehouseError)
+}
+
+/// A SQL string literal.
+func sqlLiteral(_ text: String) -> String {
+    "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") + "'"
+}
+
+func quoteIdentifier(_ identifier: String) -> String {
+    "\"" + identifier.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
+}
+
+/// The state logic, once for every warehouse: SQL from the dialect, I/O through the driver.
+final class StateSession<Driver: StateDriver, Dialect: StateDialect>: SyncSession {
+    let driver: Driver
+    let dialect: Dialect
+    let model: String
+    let source: ModelSource
+    private let describeSource: () throws(WarehouseError) -> [SourceColumn]
+    private let estimate: () throws(WarehouseError) -> Int?
+
+    init(
+        driver: Driver, dialect: Dialect, model: String, source: ModelSource,
+        describe: @escaping () throws(WarehouseError) -> [SourceColumn], estimate: @escaping () throws(WarehouseError) -> Int?
+    ) {
+        self.driver = driver
+        self.dialect = dialect
+        self.model = model
+        self.source = source
+        self.describeSource = describe
+        self.estimate = estimate
+    }
+
+    private var table: (String) -> String { { self.dialect.statePrefix + $0 } }
+    private var modelLiteral: String { sqlLiteral(self.model) }
+
+    func describe() throws(WarehouseError) -> [SourceColumn] { try self.describeSource() }
+    func estimatedRowCount() throws(WarehouseError) -> Int? { try self.estimate() }
+
+    func checkpoint() throws(WarehouseError) -> StateCheckpoint? {
+        let rows = try self.driver.rows(
+            "SELECT snapshot_version, row_count, columns FROM \(self.table("checkpoints")) WHERE model = \(self.modelLiteral)"
+        )
+        guard let row = rows.first, let version = row[0].flatMap({ Int64($0) }), let count = row[1].flatMap({ Int($0) }) else {
+            return nil
+        }
+        return StateCheckpoint(snapshotVersion: UInt64(bitPattern: version), rows: count, columns: row[2] ?? "")
+    }
+
+    func resetRows() throws(WarehouseError) {
+        try self.driver.execute("DELETE FROM \(self.table("row_checksums")) WHERE model = \(self.modelLiteral)")
+    }
+
+    /// `SELECT key, checksum, columns FROM source s`.
+    private func rowsSQL(columns: [SourceColumn], primaryKey: String) throws(WarehouseError) -> String {
+        let quoted = columns.map { "s." + quoteIdentifier($0.name) }
+        return "SELECT \(self.dialect.keyText(quoteIdentifier(primaryKey))) AS enrich_key, \(self.dialect.checksum(quoted)) AS enrich_checksum, "
+            + quoted.joined(separator: ", ") + " FROM " + self.dialect.from
+    }
+
+    func scan<Sink: RowSink>(
+        columns: [SourceColumn], primaryKey: String, changedOnly: Bool, into sink: inout Sink, progress: (Int) -> Bool
+    ) throws(WarehouseError) {
+        let rows = try self.rowsSQL(columns: columns, primaryKey: primaryKey)
+        var sql = rows
+        if changedOnly {
+            // Every row of a dirty key is read again, so a key with duplicate rows is judged on all of them.
+            sql = """
+                SELECT src.* FROM (\(rows)) src
+                WHERE src.enrich_key IS NULL OR src.enrich_key IN (
+                    SELECT d.enrich_key FROM (\(rows)) d
+                    LEFT JOIN \(self.table("row_checksums")) st ON st.model = \(self.modelLiteral) AND st.key = d.enrich_key
+                    LEFT JOIN \(self.table("failed_rows")) f
+                        ON f.model = \(self.modelLiteral) AND f.key = d.enrich_key AND f.given_up AND f.checksum = d.enrich_checksum
+                    WHERE (st.key IS NULL OR st.checksum <> d.enrich_checksum) AND f.key IS NULL
+                )
+                """
+        }
+        try self.driver.scanQuery(
+            sql, types: [.string, .int64] + columns.map(\.type), names: ["enrich_key", "enrich_checksum"] + columns.map(\.name),
+            into: &sink, progress: progress
+        )
+    }
+
+    func removedKeys(primaryKey: String) throws(WarehouseError) -> [String] {
+        let sql = self.dialect.removedKeysSQL(
+            checksums: self.table("row_checksums"), model: self.modelLiteral, key: self.dialect.keyText(quoteIdentifier(primaryKey))
+        )
+        return try self.driver.rows(sql).compactMap { $0.first ?? nil }
+    }
+
+    private func failures() throws(WarehouseError) -> [FailedRowState] {
+        try self.driver.rows("""
+            SELECT key, checksum, reason, attempts, first_failed_at_ms, last_failed_at_ms, given_up
+            FROM \(self.table("failed_rows")) WHERE model = \(self.modelLiteral)
+            """).compactMap { row in
+            guard let key = row[0], let checksum = row[1].flatMap({ Int64($0) }), let attempts = row[3].flatMap({ Int($0) }),
+                let first = row[4].flatMap({ Int64($0) }), let last = row[5].flatMap({ Int64($0) })
+            else { return nil }
+            let givenUp = row[6] == "t" || row[6] == "1" || row[6] == "true"
+            return FailedRowState(
+                key: key, checksum: checksum, reason: row[2] ?? "", attempts: attempts, firstFailedAtMilliseconds: first,
+                lastFailedAtMilliseconds: last, givenUp: givenUp
+            )
+        }
+    }
+
+    func commit(_ commit: StateCommit) throws(WarehouseError) -> [FailedRowState] {
+        let checksums = self.table("row_checksums")
+        try self.driver.beginWrite()
+        var extracted = Set(commit.accepted.map(\.key))
+        for row in commit.rejected { if let key = row.key { extracted.insert(key) } }
+        if !commit.readAll {
+            let stale = Array(extracted) + commit.removed
+            if !stale.isEmpty {
+                try self.driver.execute("CREATE TEMPORARY TABLE IF NOT EXISTS enrich_stale_keys (key text)")
+                try self.driver.execute("DELETE FROM enrich_stale_keys")
+                try self.driver.insert(into: "enrich_stale_keys", columns: ["key"], rows: stale.map { [$0] })
+                try self.driver.execute(
+                    "DELETE FROM \(checksums) WHERE model = \(self.modelLiteral) AND key IN (SELECT key FROM enrich_stale_keys)"
+                )
+            }
+        }
+        try self.driver.insert(
+            into: checksums, columns: ["model", "key", "checksum"],
+            rows: commit.accepted.map { [self.model, $0.key, String($0.checksum)] }
+        )
+        let failures = RetryPolicy.apply(
+            previous: try self.failures(), rejected: commit.rejected, extracted: extracted, readAll: commit.readAll,
+            now: commit.nowMilliseconds
+        )
+        try self.driver.execute("DELETE FROM \(self.table("failed_rows")) WHERE model = \(self.modelLiteral)")
+        try self.driver.insert(
+            into: self.table("failed_rows"),
+            columns: ["model", "key", "checksum", "reason", "attempts", "first_failed_at_ms", "last_failed_at_ms", "given_up"],
+            rows: failures.map {
+                [self.model, $0.key, String($0.checksum), $0.reason, String($0.attempts), String($0.firstFailedAtMilliseconds),
+                 String($0.lastFailedAtMilliseconds), $0.givenUp ? "1" : "0"]
+            }
+        )
+        let checkpoint = commit.checkpoint
+        try self.driver.execute("""
+            INSERT INTO \(self.table("checkpoints")) (model, snapshot_version, row_count, columns, synced_at_ms)
+            VALUES (\(self.modelLiteral), \(Int64(bitPattern: checkpoint.snapshotVersion)), \(checkpoint.rows),
+                    \(sqlLiteral(checkpoint.columns)), \(commit.nowMilliseconds))
+            ON CONFLICT (model) DO UPDATE SET snapshot_version = excluded.snapshot_version, row_count = excluded.row_count,
+                columns = excluded.columns, synced_at_ms = excluded.synced_at_ms
+            """)
+        try self.driver.execute("COMMIT")
+        let rejectedKeys = Set(commit.rejected.compactMap(\.key))
+        return failures.filter { rejectedKeys.contains($0.key) }
+    }
+}
+
+/// The state tables' definitions, shared by both dialects (`boolean` is an integer affinity in SQLite).
+func stateTableStatements(prefix: String) -> [String] {
+    [
+        """
+        CREATE TABLE IF NOT EXISTS \(prefix)checkpoints (model text PRIMARY KEY, snapshot_version bigint NOT NULL,
+            row_count bigint NOT NULL, columns text NOT NULL, synced_at_ms bigint NOT NULL)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS \(prefix)row_checksums (model text NOT NULL, key text NOT NULL, checksum bigint NOT NULL,
+            PRIMARY KEY (model, key))
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS \(prefix)failed_rows (model text NOT NULL, key text NOT NULL, checksum bigint NOT NULL,
+            reason text NOT NULL, attempts integer NOT NULL, first_failed_at_ms bigint NOT NULL,
+            last_failed_at_ms bigint NOT NULL, given_up boolean NOT NULL, PRIMARY KEY (model, key))
+        """,
+    ]
+}
