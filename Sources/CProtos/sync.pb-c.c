@@ -652,7 +652,7 @@ const ProtobufCMessageDescriptor enrich__v1__sync_run__descriptor =
   (ProtobufCMessageInit) enrich__v1__sync_run__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor enrich__v1__trigger_sync_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor enrich__v1__trigger_sync_request__field_descriptors[2] =
 {
   {
     "model",
@@ -666,14 +666,27 @@ static const ProtobufCFieldDescriptor enrich__v1__trigger_sync_request__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "full_resync",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__TriggerSyncRequest, full_resync),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned enrich__v1__trigger_sync_request__field_indices_by_name[] = {
+  1,   /* field[1] = full_resync */
   0,   /* field[0] = model */
 };
 static const ProtobufCIntRange enrich__v1__trigger_sync_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor enrich__v1__trigger_sync_request__descriptor =
 {
@@ -683,7 +696,7 @@ const ProtobufCMessageDescriptor enrich__v1__trigger_sync_request__descriptor =
   "Enrich__V1__TriggerSyncRequest",
   "enrich.v1",
   sizeof(Enrich__V1__TriggerSyncRequest),
-  1,
+  2,
   enrich__v1__trigger_sync_request__field_descriptors,
   enrich__v1__trigger_sync_request__field_indices_by_name,
   1,  enrich__v1__trigger_sync_request__number_ranges,

@@ -213,8 +213,9 @@ public final class EnrichClient: Sendable {
 
     // MARK: - Sync
 
-    public func triggerSync(model: String) async throws -> SyncRun {
-        try await self.call(Methods.triggerSync, TriggerSyncRequest(model: model))
+    /// Starts a sync; with `fullResync` it reads every row instead of only the changed ones.
+    public func triggerSync(model: String, fullResync: Bool = false) async throws -> SyncRun {
+        try await self.call(Methods.triggerSync, TriggerSyncRequest(model: model, fullResync: fullResync))
     }
 
     public func syncRun(id: UInt64) async throws -> SyncRun {

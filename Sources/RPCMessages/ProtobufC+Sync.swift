@@ -47,9 +47,12 @@ extension TriggerSyncRequest: ProtobufCBridged {
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__TriggerSyncRequest>) {
         enrich__v1__trigger_sync_request__free_unpacked(m, nil)
     }
-    init(c m: UnsafePointer<Enrich__V1__TriggerSyncRequest>) { self.init(model: readString(m.pointee.model)) }
+    init(c m: UnsafePointer<Enrich__V1__TriggerSyncRequest>) {
+        self.init(model: readString(m.pointee.model), fullResync: m.pointee.full_resync != 0)
+    }
     func fill(_ m: UnsafeMutablePointer<Enrich__V1__TriggerSyncRequest>, _ arena: CArena) {
         m.pointee.model = arena.string(self.model)
+        m.pointee.full_resync = self.fullResync ? 1 : 0
     }
 }
 

@@ -76,7 +76,11 @@ public struct SyncRun: Sendable, Hashable {
 
 public struct TriggerSyncRequest: Sendable, Hashable {
     public var model: String
-    public init(model: String) { self.model = model }
+    public var fullResync: Bool
+    public init(model: String, fullResync: Bool = false) {
+        self.model = model
+        self.fullResync = fullResync
+    }
 }
 
 public struct GetSyncRunRequest: Sendable, Hashable {

@@ -23,8 +23,8 @@ struct SyncService: Sendable {
         registry.unary(Methods.triggerSync) { (request: TriggerSyncRequest, context) in
             try await self.audit.write(context, object: "model \(request.model)", before: { "" }) {
                 guard !request.model.isEmpty else { throw RPCError(.invalidArgument, "model name is empty") }
-                let run = SyncRun(try await self.engine.trigger(model: request.model))
-                return (run, "{\"sync_run\":\(run.id)}")
+                let run = SyncRun(try await self.engine.trigger(model: request.model, full: request.fullResync))
+                return (run, "{\"sync_run\":\(run.id),\"full_resync\":\(request.fullResync)}")
             }
         }
         registry.unary(Methods.getSyncRun) { (request: GetSyncRunRequest, _) in

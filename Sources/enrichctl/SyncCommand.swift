@@ -62,15 +62,19 @@ struct SyncCommand: AsyncParsableCommand {
                 Examples:
                   enrichctl sync trigger products --watch      # progress bar, then a summary
                   enrichctl sync trigger products --json       # the run as started
+                  enrichctl sync trigger products --full --watch   # re-read every row, not only the changed ones
+                A run normally reads only the rows whose checksum changed since the served snapshot (the checksums
+                live in the warehouse, in _enrich_state); --full forgets them and reads everything.
                 """
         )
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Model name.") var model: String
         @Flag(help: "Follow the run until it finishes.") var watch = false
+        @Flag(help: "Full resync: read every row instead of only the changed ones.") var full = false
 
         func run() async throws {
             try await withClient(self.connection) { client in
-                let run = try await client.triggerSync(model: self.model)
+                let run = try await client.triggerSync(model: self.model, fullResync: self.full)
                 if self.watch {
                     try await follow(client: client, runID: run.id, json: self.connection.json)
                 } else if self.connection.json {

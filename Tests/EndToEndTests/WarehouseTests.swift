@@ -56,6 +56,13 @@ struct WarehouseAdminTests {
         var last: SyncRun?
         for try await state in client.watchSync(id: run.id) { last = state }
         #expect(last?.status == .success && last?.rowsAdded == 5)
+        // A re-sync reads nothing unchanged; a full resync reads every row again.
+        for (full, read) in [(false, UInt64(0)), (true, 5)] {
+            let run = try await client.triggerSync(model: "extra_users", fullResync: full)
+            var state: SyncRun?
+            for try await update in client.watchSync(id: run.id) { state = update }
+            #expect(state?.status == .success && state?.rowsRead == read && state?.rowsChanged == 0)
+        }
         await expectRPCError(.failedPrecondition, "warehouse 'extra' is read by models extra_users; delete them or move them first") {
             try await client.deleteWarehouse("extra")
         }

@@ -222,3 +222,66 @@ struct PostgresSyncTests {
         #expect(states.map(\.rowsRead) == states.map(\.rowsRead).sorted())
     }
 }
+
+@Suite("Sync state kept in PostgreSQL's _enrich_state schema", .enabled(if: TestPostgres.available))
+struct PostgresSyncStateTests {
+    @Test("Re-syncs read only changed rows; the merged snapshot equals a full read; failed rows are retried")
+    func incremental() async throws {
+        let fixture = try PostgresFixture(setup: """
+            CREATE TABLE items AS SELECT g AS id, 'item ' || g AS name, g % 7 AS qty, now() AS at FROM generate_series(1, 2000) g;
+            CREATE TABLE bad (id int, n text); INSERT INTO bad VALUES (1, 'x'), (2, 'y'), (2, 'z');
+            """)
+        try fixture.addModel("items", table: "items", key: "id")
+        #expect(try await fixture.sync("items").rowsRead == 2000)
+        try fixture.execute("""
+            UPDATE items SET qty = qty + 100 WHERE id % 10 = 0; DELETE FROM items WHERE id % 25 = 1;
+            INSERT INTO items VALUES (9000, 'new', 1, now()); UPDATE items SET name = name WHERE id = 3;
+            """)
+        let run = try await fixture.sync("items")
+        #expect((run.rowsRead, run.rowsAdded, run.rowsChanged, run.rowsRemoved) == (201, 1, 200, 80))
+        let merged = try #require(fixture.cache.snapshot(of: "items"))
+        let full = try await fixture.engine.trigger(model: "items", full: true)
+        await fixture.engine.waitForRuns()
+        #expect(try fixture.catalog.run(id: full.id!).rowsRead == 1921)
+        #expect(try #require(fixture.cache.snapshot(of: "items")).diff(from: merged) == (0, 0, 0))
+        #expect(try await fixture.sync("items").rowsRead == 0)
+
+        // The duplicate key 2 is retried with both its rows each time, and the first row stays served.
+        try fixture.addModel("bad", table: "bad", key: "id")
+        for attempt in 1...5 {
+            let run = try await fixture.sync("bad")
+            #expect(run.rowsRead == (attempt == 1 ? 3 : 2) && run.rowsFailed == 1 && run.rowsChanged == 0)
+        }
+        #expect(try await fixture.sync("bad").rowsRead == 0)
+        let owner = "bad@\(try fixture.catalog.installationID())"
+        let state = try PostgresConnection(connectionString: TestPostgres.connectionString!, password: nil, readOnly: true)
+            .rows("SELECT key, attempts, given_up FROM _enrich_state.failed_rows WHERE model = $1", [owner])
+        #expect(state == [["2", "5", "t"]])
+    }
+
+    @Test("A user who cannot write _enrich_state gets a failed run that says so; the served snapshot stays")
+    func stateNotWritable() async throws {
+        let fixture = try PostgresFixture(setup: "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 10) g;")
+        try fixture.addModel("t", table: "t", key: "id")
+        #expect(try await fixture.sync("t").status == .success)
+        let role = "enrich_nostate_test"
+        try fixture.warehouse.execute("""
+            DO $$ BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '\(role)') THEN EXECUTE 'CREATE ROLE \(role) LOGIN'; END IF;
+            END $$;
+            GRANT USAGE ON SCHEMA \(fixture.schema) TO \(role); GRANT SELECT ON ALL TABLES IN SCHEMA \(fixture.schema) TO \(role);
+            """)
+        let connection = TestPostgres.connectionString!.split(separator: " ").filter { !$0.hasPrefix("user=") }.joined(separator: " ")
+        let limited = PostgresWarehouse(connectionString: connection + " user=\(role)")
+        #expect(throws: WarehouseError.self) { _ = try limited.testConnection() }
+        let engine = SyncEngine(
+            catalog: fixture.catalog, cache: fixture.cache, warehouses: ["pg": limited], logger: Logger(label: "limited")
+        )
+        let run = try await engine.trigger(model: "t")
+        await engine.waitForRuns()
+        let record = try fixture.catalog.run(id: run.id!)
+        #expect(record.status == .failed)
+        #expect(record.error?.contains("_enrich_state") == true && record.error?.contains("permission denied") == true)
+        #expect(fixture.cache.snapshot(of: "t")?.rowCount == 10)
+    }
+}

@@ -21,14 +21,18 @@ struct SyncFixture {
 
     var snapshotDirectory: String { self.directory.file("snapshots") }
 
-    init(limits: SyncEngine.Limits = SyncEngine.Limits(), setup: String) throws {
+    init(
+        limits: SyncEngine.Limits = SyncEngine.Limits(), setup: String,
+        now: @escaping @Sendable () -> Int64 = { Int64(WallClock.wallMilliseconds()) }
+    ) throws {
         self.warehousePath = self.directory.file("warehouse.sqlite")
         let queue = try DatabaseQueue(path: self.warehousePath)
         try queue.write { try $0.execute(sql: setup) }
         self.catalog = try Catalog(path: self.directory.file("catalog.sqlite"))
         self.engine = SyncEngine(
             catalog: self.catalog, cache: self.cache, warehouses: ["embedded": SQLiteWarehouse(path: self.warehousePath)],
-            limits: limits, snapshotFiles: SnapshotFiles(directory: self.directory.file("snapshots")), logger: Logger(label: "test")
+            limits: limits, snapshotFiles: SnapshotFiles(directory: self.directory.file("snapshots")), logger: Logger(label: "test"),
+            now: now
         )
     }
 
@@ -43,9 +47,26 @@ struct SyncFixture {
         ))
     }
 
+    /// Rows of a warehouse query, as text.
+    func query(_ sql: String) throws -> [[String?]] {
+        try DatabaseQueue(path: self.warehousePath).read { db in
+            try Row.fetchAll(db, sql: sql).map { row in
+                (0..<row.count).map { index -> String? in
+                    switch (row[index] as DatabaseValue).storage {
+                    case .null: nil
+                    case .int64(let value): String(value)
+                    case .double(let value): String(value)
+                    case .string(let value): value
+                    case .blob: "<blob>"
+                    }
+                }
+            }
+        }
+    }
+
     /// Triggers a sync and waits for it to finish.
-    func sync(_ model: String) async throws -> SyncRunRecord {
-        let run = try await self.engine.trigger(model: model)
+    func sync(_ model: String, full: Bool = false) async throws -> SyncRunRecord {
+        let run = try await self.engine.trigger(model: model, full: full)
         await self.engine.waitForRuns()
         return try self.catalog.run(id: run.id!)
     }

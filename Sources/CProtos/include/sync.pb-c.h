@@ -80,10 +80,15 @@ struct  Enrich__V1__TriggerSyncRequest
 {
   ProtobufCMessage base;
   char *model;
+  /*
+   * Forget the row checksums kept in the warehouse and read every row (a full resync). Otherwise a run reads
+   * only rows that changed since the snapshot being served, whenever the warehouse state allows.
+   */
+  protobuf_c_boolean full_resync;
 };
 #define ENRICH__V1__TRIGGER_SYNC_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__trigger_sync_request__descriptor) \
-    , (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Enrich__V1__GetSyncRunRequest

@@ -216,8 +216,9 @@ def delete_destination(name):
                 destinations_pb2.DeleteDestinationResponse, lambda response: None)
 
 
-def trigger_sync(model):
-    return Call("enrich.v1.Sync/TriggerSync", sync_pb2.TriggerSyncRequest(model=model), sync_pb2.SyncRun, to_dict)
+def trigger_sync(model, full_resync=False):
+    return Call("enrich.v1.Sync/TriggerSync", sync_pb2.TriggerSyncRequest(model=model, full_resync=full_resync),
+                sync_pb2.SyncRun, to_dict)
 
 
 def get_sync_run(run_id):

@@ -77,9 +77,9 @@ class Methods:
 
     # Sync
 
-    def trigger_sync(self, model, timeout=None):
-        """Start a sync; returns the run (status "SYNC_STATUS_IN_PROGRESS")."""
-        return self._invoke(api.trigger_sync(model), timeout)
+    def trigger_sync(self, model, full_resync=False, timeout=None):
+        """Start a sync; returns the run (status "SYNC_STATUS_IN_PROGRESS"). ``full_resync`` reads every row."""
+        return self._invoke(api.trigger_sync(model, full_resync), timeout)
 
     def get_sync_run(self, run_id, timeout=None):
         return self._invoke(api.get_sync_run(run_id), timeout)
