@@ -40,9 +40,10 @@ struct AdminService: Sendable {
                 guard !(await self.engine.isRunning(model: request.name)) else {
                     throw RPCError(.failedPrecondition, "model '\(request.name)' is syncing; delete it when the run ends")
                 }
+                let warehouse = try? self.catalog.model(named: request.name).warehouse
                 try self.catalog.deleteModel(name: request.name)
                 self.cache.remove(model: request.name)
-                await self.engine.forgetSnapshot(model: request.name)
+                await self.engine.forget(model: request.name, warehouse: warehouse)
                 return (DeleteModelResponse(), "")
             }
         }

@@ -200,8 +200,18 @@ public actor SyncEngine {
         return loaded
     }
 
-    /// Deletes a model's persisted snapshot (after the model is deleted).
-    public func forgetSnapshot(model: String) { self.snapshotFiles?.remove(model: model) }
+    /// Deletes a model's persisted snapshot and the sync state kept for it in `warehouse` (after the model is
+    /// deleted). A warehouse that cannot be reached keeps its state; a model made later under the same name
+    /// starts with a full read anyway, since no snapshot of it is served.
+    public func forget(model: String, warehouse name: String?) async {
+        self.snapshotFiles?.remove(model: model)
+        guard let name, let warehouse = self.warehouses[name] else { return }
+        let key = "\(model)@\(self.installation)"
+        let result: Result<Void, WarehouseError> = await Self.offload {
+            do throws(WarehouseError) { return .success(try warehouse.forgetState(model: key)) } catch { return .failure(error) }
+        }
+        if case .failure(let error) = result { self.logger.warning("cannot remove the sync state of \(model) from \(name): \(error)") }
+    }
 
     /// Whether a run of `model` is going.
     public func isRunning(model: String) -> Bool { self.running[model] != nil }
@@ -221,8 +231,15 @@ public actor SyncEngine {
                 previous: previous, full: full
             )
         }
+        let clock = ContinuousClock()
+        var timings: [(String, Int64)] = []
+        func milliseconds(since start: ContinuousClock.Instant) -> Int64 {
+            let elapsed = clock.now - start
+            return elapsed.components.seconds * 1_000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+        }
         switch outcome {
         case .success(let result):
+            timings = result.timings
             progress.update { $0.phase = .load }
             if result.columns != model.columns {
                 do { try self.catalog.updateColumns(model: model.name, columns: result.columns) } catch {
@@ -230,6 +247,7 @@ public actor SyncEngine {
                 }
             }
             self.cache.publish(result.snapshot)
+            var start = clock.now
             if let files = self.snapshotFiles {
                 // Persist off the actor; serving already uses the new snapshot, so a slow disk delays nothing.
                 let snapshot = result.snapshot
@@ -245,10 +263,13 @@ public actor SyncEngine {
                 readAll: !result.incremental, accepted: result.accepted, removed: result.removedKeys, rejected: result.rejectedRows,
                 nowMilliseconds: self.now()
             )
+            timings.append(("save_ms", milliseconds(since: start)))
+            start = clock.now
             let session = result.session
             let committed: Result<[FailedRowState], WarehouseError> = await Self.offload {
                 do throws(WarehouseError) { return .success(try session.session.commit(commit)) } catch { return .failure(error) }
             }
+            timings.append(("state_ms", milliseconds(since: start)))
             var stateWarning: String?
             var failures: [String: FailedRowState] = [:]
             switch committed {
@@ -281,14 +302,16 @@ public actor SyncEngine {
         do { try self.catalog.saveRun(run) } catch { self.logger.error("cannot record run \(runID): \(error)") }
         self.recordMetrics(run: run)
         self.running[model.name] = nil
+        var phases: Logger.Metadata = [:]
+        for (phase, value) in timings { phases[phase] = "\(value)" }
         self.logger.info(
             "sync finished",
-            metadata: [
+            metadata: phases.merging([
                 "model": "\(model.name)", "run": "\(runID)", "status": "\(run.status.rawValue)",
                 "added": "\(run.rowsAdded)", "changed": "\(run.rowsChanged)", "removed": "\(run.rowsRemoved)",
                 "failed": "\(run.rowsFailed)", "read": "\(run.rowsRead)",
                 "ms": "\((run.finishedAtMilliseconds ?? 0) - run.startedAtMilliseconds)",
-            ]
+            ]) { first, _ in first }
         )
     }
 
@@ -320,6 +343,8 @@ public actor SyncEngine {
         var rejectedRows: [RejectedRow]
         var removedKeys: [String]
         var session: SessionBox
+        /// Milliseconds per phase, for the log.
+        var timings: [(String, Int64)]
     }
 
     /// The blocking part of a run: open a warehouse session, read the rows that changed since the served
@@ -328,6 +353,15 @@ public actor SyncEngine {
         model: ModelRecord, stateKey: String, warehouse: any Warehouse, limits: Limits, runID: UInt64, progress: RunProgress,
         previous: ModelSnapshot?, full: Bool
     ) -> Result<ExtractResult, SyncError> {
+        var timings: [(String, Int64)] = []
+        let clock = ContinuousClock()
+        var mark = clock.now
+        func lap(_ phase: String) {
+            let now = clock.now
+            let elapsed = now - mark
+            timings.append((phase, elapsed.components.seconds * 1_000 + elapsed.components.attoseconds / 1_000_000_000_000_000))
+            mark = now
+        }
         do throws(SyncError) {
             let source: ModelSource = model.sourceQuery.isEmpty ? .table(model.sourceTable) : .query(model.sourceQuery)
             let session: any SyncSession
@@ -340,6 +374,7 @@ public actor SyncEngine {
                 expected = try session.estimatedRowCount()
                 checkpoint = try session.checkpoint()
             } catch { throw .warehouse(error) }
+            lap("open_ms")
             try Self.check(columns: columns, primaryKey: model.primaryKey, limits: limits)
             let schema = columns.map { ColumnSchema(name: $0.name, type: $0.type) }
             let fingerprint = columns.map { "\($0.name):\($0.type.rawValue)" }.joined(separator: ",")
@@ -362,7 +397,9 @@ public actor SyncEngine {
                     progress.update { $0.rowsRead = Int64(rows) }
                     return !progress.isCancelled
                 }
+                lap("read_ms")
                 removed = incremental ? try session.removedKeys(primaryKey: model.primaryKey) : []
+                lap("removed_ms")
             } catch { throw .warehouse(error) }
             let delta: ModelSnapshot
             do { delta = try sink.builder.build(model: model.name, version: runID) } catch { throw .snapshot(error) }
@@ -375,10 +412,14 @@ public actor SyncEngine {
                     throw .snapshot(error)
                 }
             }
+            lap("build_ms")
+            let difference = snapshot.diff(from: previous)
+            lap("diff_ms")
             return .success(ExtractResult(
                 snapshot: snapshot, columns: columns.map(CatalogColumn.init), fingerprint: fingerprint, incremental: incremental,
-                difference: snapshot.diff(from: previous), rejected: sink.builder.rejectedRows, issues: sink.issues,
-                accepted: sink.accepted, rejectedRows: sink.rejected, removedKeys: removed, session: SessionBox(session)
+                difference: difference, rejected: sink.builder.rejectedRows, issues: sink.issues,
+                accepted: sink.accepted, rejectedRows: sink.rejected, removedKeys: removed, session: SessionBox(session),
+                timings: timings
             ))
         } catch {
             return .failure(error)

@@ -63,6 +63,17 @@ final class SQLiteConnection: StateDriver {
         }
     }
 
+    func insertChecksums(into table: String, _ rows: [RowChecksum]) throws(WarehouseError) {
+        guard !rows.isEmpty else { return }
+        let statement = try self.prepare("INSERT INTO \(table) (key, checksum) VALUES (?1, ?2)")
+        for row in rows {
+            statement.bind(1, row.key)
+            statement.bind(2, row.checksum)
+            _ = try statement.step()
+            statement.reset()
+        }
+    }
+
     func scanQuery<Sink: RowSink>(_ sql: String, types: [DataType], names: [String], into sink: inout Sink, progress: (Int) -> Bool) throws(WarehouseError) {
         let statement = try self.prepare(sql)
         var rows = 0

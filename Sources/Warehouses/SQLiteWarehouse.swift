@@ -84,6 +84,13 @@ public struct SQLiteWarehouse: Warehouse {
         try self.describe(source, on: try self.open())
     }
 
+    /// Removes the state of `model` (a sync state key): its checksum table, checkpoint and failed rows.
+    public func forgetState(model: String) throws(WarehouseError) {
+        let connection = try SQLiteConnection(path: self.path, create: false)
+        guard !(try connection.rows(SQLiteStateDialect(from: "").tableExists("_enrich_state_checkpoints"))).isEmpty else { return }
+        for statement in forgetStateStatements(prefix: "_enrich_state_", model: model) { try connection.execute(statement) }
+    }
+
     func describe(_ source: ModelSource, on connection: SQLiteConnection) throws(WarehouseError) -> [SourceColumn] {
         let statement = try connection.prepare(try self.selectSQL(source, list: "*", connection: connection))
         // Expression columns have no declared type; the first row's storage classes stand in for it.
@@ -218,10 +225,22 @@ struct SQLiteStateDialect: StateDialect {
     var statePrefix: String { "_enrich_state_" }
     var createStatements: [String] { Self.createStatements }
     func keyText(_ column: String) -> String { "CAST(s.\(column) AS TEXT)" }
-    func removedKeysSQL(checksums: String, model: String, key: String) -> String {
+    func analyze(_ table: String) -> String? { nil }
+    func removedKeysSQL(checksums: String, key: String) -> String {
         // NOT IN builds one temporary index of the source's keys; a correlated NOT EXISTS would scan the source
         // once per key.
-        "SELECT st.key FROM \(checksums) st WHERE st.model = \(model) AND st.key NOT IN (SELECT \(key) FROM \(self.from) WHERE \(key) IS NOT NULL)"
+        "SELECT st.key FROM \(checksums) st WHERE st.key NOT IN (SELECT \(key) FROM \(self.from) WHERE \(key) IS NOT NULL)"
     }
-    func checksum(_ columns: [String]) -> String { "enrich_checksum(\(columns.joined(separator: ", ")))" }
+    /// SQLite joins through indexes, so the key gets one, built after a bulk load (sorting once beats a B-tree
+    /// insert per row).
+    func rowsTable(_ name: String) -> (create: String, index: String?) {
+        (
+            "CREATE TABLE IF NOT EXISTS \(name) (key TEXT NOT NULL, checksum INTEGER NOT NULL)",
+            "CREATE UNIQUE INDEX IF NOT EXISTS \(name)_key ON \(name) (key)"
+        )
+    }
+    func tableExists(_ name: String) -> String { "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = \(sqlLiteral(name))" }
+    func checksum(_ columns: [SourceColumn]) -> String {
+        "enrich_checksum(\(columns.map { "s." + quoteIdentifier($0.name) }.joined(separator: ", ")))"
+    }
 }

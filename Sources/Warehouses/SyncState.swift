@@ -1,9 +1,11 @@
 public import ModelCache
 
 // Sync bookkeeping kept in the warehouse itself, as Segment keeps `_segment_reverse_etl`: per-row checksums of
-// what the cache holds, one checkpoint per model, and rows that failed with their retry count. Three tables,
-// `_enrich_state.{checkpoints,row_checksums,failed_rows}` in PostgreSQL (a schema) and
-// `_enrich_state_{checkpoints,row_checksums,failed_rows}` in SQLite (a prefix). A sync reads, diffs and writes
+// what the cache holds, one checkpoint per model, and rows that failed with their retry count:
+// `_enrich_state.{checkpoints,failed_rows,rows_<model hash>}` in PostgreSQL (a schema) and
+// `_enrich_state_{checkpoints,failed_rows,rows_<model hash>}` in SQLite (a prefix). Each model's checksums have a
+// table of their own, so a full read replaces it wholesale (drop, create, bulk load) instead of deleting and
+// re-inserting a million index entries. A sync reads, diffs and writes
 // them in one warehouse transaction, and writes only after its snapshot is published: a crash in between leaves
 // the old checkpoint, whose version no longer matches the served snapshot, so the next run reads everything.
 
@@ -164,13 +166,20 @@ protocol StateDialect {
     var createStatements: [String] { get }
     /// An expression rendering column `column` of alias `s` as text.
     func keyText(_ column: String) -> String
-    /// An expression giving a 64-bit checksum of the listed (quoted) columns of alias `s`.
-    func checksum(_ columns: [String]) -> String
+    /// An expression giving a 64-bit checksum of `columns` of alias `s`.
+    func checksum(_ columns: [SourceColumn]) -> String
+    /// Creates a model's checksum table (`index`: its key index, made after a bulk load, or nil when the
+    /// warehouse joins without one).
+    func rowsTable(_ name: String) -> (create: String, index: String?)
+    /// A query answering one row when table `name` exists.
+    func tableExists(_ name: String) -> String
     /// `FROM` clause target for the source, aliased `s` (checked to exist when the session opened).
     var from: String { get }
-    /// Keys of `checksums` rows for `model` (a literal) that no source row's `key` (an expression over `s`) has.
-    /// Written per warehouse so each plans it as a hashed or indexed anti-join, never a scan per key.
-    func removedKeysSQL(checksums: String, model: String, key: String) -> String
+    /// Keys in checksum table `checksums` that no source row's `key` (an expression over `s`) has. Written per
+    /// warehouse so each plans it as a hashed or indexed anti-join, never a scan per key.
+    func removedKeysSQL(checksums: String, key: String) -> String
+    /// A statement refreshing the planner's statistics of a temporary table, where the warehouse needs one.
+    func analyze(_ table: String) -> String?
 }
 
 /// The connection operations a state session needs; each warehouse implements them over its own client.
@@ -179,6 +188,8 @@ protocol StateDriver: AnyObject {
     func rows(_ sql: String) throws(WarehouseError) -> [[String?]]
     /// Inserts rows of text cells (nil for NULL) into `table`'s `columns`.
     func insert(into table: String, columns: [String], rows: [[String?]]) throws(WarehouseError)
+    /// Bulk-loads (key, checksum) pairs into a checksum table.
+    func insertChecksums(into table: String, _ rows: [RowChecksum]) throws(WarehouseError)
     func scanQuery<Sink: RowSink>(_ sql: String, types: [DataType], names: [String], into sink: inout Sink, progress: (Int) -> Bool) throws(WarehouseError)
     /// Ends the reads and starts the transaction that writes the state.
     func beginWrite() throws(WarehouseError)
@@ -216,11 +227,15 @@ final class StateSession<Driver: StateDriver, Dialect: StateDialect>: SyncSessio
 
     private var table: (String) -> String { { self.dialect.statePrefix + $0 } }
     private var modelLiteral: String { sqlLiteral(self.model) }
+    /// This model's checksum table.
+    private var rowsTable: String { self.table(rowsTableName(model: self.model)) }
 
     func describe() throws(WarehouseError) -> [SourceColumn] { try self.describeSource() }
     func estimatedRowCount() throws(WarehouseError) -> Int? { try self.estimate() }
 
     func checkpoint() throws(WarehouseError) -> StateCheckpoint? {
+        // Without its checksum table a checkpoint describes nothing.
+        guard !(try self.driver.rows(self.dialect.tableExists(self.rowsTable))).isEmpty else { return nil }
         let rows = try self.driver.rows(
             "SELECT snapshot_version, row_count, columns FROM \(self.table("checkpoints")) WHERE model = \(self.modelLiteral)"
         )
@@ -231,13 +246,14 @@ final class StateSession<Driver: StateDriver, Dialect: StateDialect>: SyncSessio
     }
 
     func resetRows() throws(WarehouseError) {
-        try self.driver.execute("DELETE FROM \(self.table("row_checksums")) WHERE model = \(self.modelLiteral)")
+        try self.driver.execute("DROP TABLE IF EXISTS \(self.rowsTable)")
+        try self.driver.execute(self.dialect.rowsTable(self.rowsTable).create)
     }
 
     /// `SELECT key, checksum, columns FROM source s`.
     private func rowsSQL(columns: [SourceColumn], primaryKey: String) throws(WarehouseError) -> String {
         let quoted = columns.map { "s." + quoteIdentifier($0.name) }
-        return "SELECT \(self.dialect.keyText(quoteIdentifier(primaryKey))) AS enrich_key, \(self.dialect.checksum(quoted)) AS enrich_checksum, "
+        return "SELECT \(self.dialect.keyText(quoteIdentifier(primaryKey))) AS enrich_key, \(self.dialect.checksum(columns)) AS enrich_checksum, "
             + quoted.joined(separator: ", ") + " FROM " + self.dialect.from
     }
 
@@ -247,17 +263,23 @@ final class StateSession<Driver: StateDriver, Dialect: StateDialect>: SyncSessio
         let rows = try self.rowsSQL(columns: columns, primaryKey: primaryKey)
         var sql = rows
         if changedOnly {
-            // Every row of a dirty key is read again, so a key with duplicate rows is judged on all of them.
-            sql = """
-                SELECT src.* FROM (\(rows)) src
-                WHERE src.enrich_key IS NULL OR src.enrich_key IN (
-                    SELECT d.enrich_key FROM (\(rows)) d
-                    LEFT JOIN \(self.table("row_checksums")) st ON st.model = \(self.modelLiteral) AND st.key = d.enrich_key
-                    LEFT JOIN \(self.table("failed_rows")) f
-                        ON f.model = \(self.modelLiteral) AND f.key = d.enrich_key AND f.given_up AND f.checksum = d.enrich_checksum
-                    WHERE (st.key IS NULL OR st.checksum <> d.enrich_checksum) AND f.key IS NULL
-                )
-                """
+            // First the dirty keys, into a temporary table the planner knows the size of (as one statement with
+            // `IN (subquery)`, PostgreSQL estimates the subquery large and re-runs it per row). Every row of a
+            // dirty key is then read again, so a key with duplicate rows is judged on all of them.
+            try self.driver.execute("DROP TABLE IF EXISTS enrich_dirty_keys")
+            try self.driver.execute("""
+                CREATE TEMPORARY TABLE enrich_dirty_keys AS
+                SELECT DISTINCT d.enrich_key AS key FROM (\(rows)) d
+                LEFT JOIN \(self.rowsTable) st ON st.key = d.enrich_key
+                LEFT JOIN \(self.table("failed_rows")) f
+                    ON f.model = \(self.modelLiteral) AND f.key = d.enrich_key AND f.given_up AND f.checksum = d.enrich_checksum
+                WHERE (st.key IS NULL OR st.checksum <> d.enrich_checksum) AND f.key IS NULL
+                """)
+            if let analyze = self.dialect.analyze("enrich_dirty_keys") { try self.driver.execute(analyze) }
+            sql = "SELECT src.* FROM (\(rows)) src WHERE src.enrich_key IN (SELECT key FROM enrich_dirty_keys WHERE key IS NOT NULL)"
+            if !(try self.driver.rows("SELECT 1 FROM enrich_dirty_keys WHERE key IS NULL LIMIT 1")).isEmpty {
+                sql += " UNION ALL SELECT src.* FROM (\(rows)) src WHERE src.enrich_key IS NULL"
+            }
         }
         try self.driver.scanQuery(
             sql, types: [.string, .int64] + columns.map(\.type), names: ["enrich_key", "enrich_checksum"] + columns.map(\.name),
@@ -266,9 +288,7 @@ final class StateSession<Driver: StateDriver, Dialect: StateDialect>: SyncSessio
     }
 
     func removedKeys(primaryKey: String) throws(WarehouseError) -> [String] {
-        let sql = self.dialect.removedKeysSQL(
-            checksums: self.table("row_checksums"), model: self.modelLiteral, key: self.dialect.keyText(quoteIdentifier(primaryKey))
-        )
+        let sql = self.dialect.removedKeysSQL(checksums: self.rowsTable, key: self.dialect.keyText(quoteIdentifier(primaryKey)))
         return try self.driver.rows(sql).compactMap { $0.first ?? nil }
     }
 
@@ -289,7 +309,7 @@ final class StateSession<Driver: StateDriver, Dialect: StateDialect>: SyncSessio
     }
 
     func commit(_ commit: StateCommit) throws(WarehouseError) -> [FailedRowState] {
-        let checksums = self.table("row_checksums")
+        let checksums = self.rowsTable
         try self.driver.beginWrite()
         var extracted = Set(commit.accepted.map(\.key))
         for row in commit.rejected { if let key = row.key { extracted.insert(key) } }
@@ -299,15 +319,11 @@ final class StateSession<Driver: StateDriver, Dialect: StateDialect>: SyncSessio
                 try self.driver.execute("CREATE TEMPORARY TABLE IF NOT EXISTS enrich_stale_keys (key text)")
                 try self.driver.execute("DELETE FROM enrich_stale_keys")
                 try self.driver.insert(into: "enrich_stale_keys", columns: ["key"], rows: stale.map { [$0] })
-                try self.driver.execute(
-                    "DELETE FROM \(checksums) WHERE model = \(self.modelLiteral) AND key IN (SELECT key FROM enrich_stale_keys)"
-                )
+                try self.driver.execute("DELETE FROM \(checksums) WHERE key IN (SELECT key FROM enrich_stale_keys)")
             }
         }
-        try self.driver.insert(
-            into: checksums, columns: ["model", "key", "checksum"],
-            rows: commit.accepted.map { [self.model, $0.key, String($0.checksum)] }
-        )
+        try self.driver.insertChecksums(into: checksums, commit.accepted)
+        if commit.readAll, let index = self.dialect.rowsTable(checksums).index { try self.driver.execute(index) }
         let failures = RetryPolicy.apply(
             previous: try self.failures(), rejected: commit.rejected, extracted: extracted, readAll: commit.readAll,
             now: commit.nowMilliseconds
@@ -330,9 +346,31 @@ final class StateSession<Driver: StateDriver, Dialect: StateDialect>: SyncSessio
                 columns = excluded.columns, synced_at_ms = excluded.synced_at_ms
             """)
         try self.driver.execute("COMMIT")
+        if commit.readAll, let analyze = self.dialect.analyze(checksums) {
+            // Fresh statistics after a bulk load; a user who does not own the table gets a warning, not an error.
+            try? self.driver.execute(analyze)
+        }
         let rejectedKeys = Set(commit.rejected.compactMap(\.key))
         return failures.filter { rejectedKeys.contains($0.key) }
     }
+}
+
+/// The name (without prefix) of a model's checksum table: "rows_" and a 64-bit FNV-1a hash of the model's state
+/// key in hex, so any model name makes a valid, short identifier.
+func rowsTableName(model: String) -> String {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in model.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+    let hex = String(hash, radix: 16)
+    return "rows_" + String(repeating: "0", count: 16 - hex.count) + hex
+}
+
+/// Statements removing everything the state holds for `model`: after the model is deleted.
+func forgetStateStatements(prefix: String, model: String) -> [String] {
+    [
+        "DROP TABLE IF EXISTS \(prefix)\(rowsTableName(model: model))",
+        "DELETE FROM \(prefix)checkpoints WHERE model = \(sqlLiteral(model))",
+        "DELETE FROM \(prefix)failed_rows WHERE model = \(sqlLiteral(model))",
+    ]
 }
 
 /// The state tables' definitions, shared by both dialects (`boolean` is an integer affinity in SQLite).
@@ -341,10 +379,6 @@ func stateTableStatements(prefix: String) -> [String] {
         """
         CREATE TABLE IF NOT EXISTS \(prefix)checkpoints (model text PRIMARY KEY, snapshot_version bigint NOT NULL,
             row_count bigint NOT NULL, columns text NOT NULL, synced_at_ms bigint NOT NULL)
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS \(prefix)row_checksums (model text NOT NULL, key text NOT NULL, checksum bigint NOT NULL,
-            PRIMARY KEY (model, key))
         """,
         """
         CREATE TABLE IF NOT EXISTS \(prefix)failed_rows (model text NOT NULL, key text NOT NULL, checksum bigint NOT NULL,

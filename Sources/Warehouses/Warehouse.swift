@@ -83,6 +83,9 @@ public protocol Warehouse: Sendable {
     /// Opens a sync of `model` that diffs against, and then updates, the state kept in the warehouse.
     /// - Throws: `.stateNotWritable` when the state tables cannot be created, `.sourceNotFound`, `.unavailable`.
     func openSyncSession(model: String, source: ModelSource) throws(WarehouseError) -> any SyncSession
+
+    /// Removes the state kept for `model` (a sync state key), after the model is deleted.
+    func forgetState(model: String) throws(WarehouseError)
 }
 
 /// How often a scan reports progress, in rows.

@@ -32,6 +32,7 @@ struct SyncBench: AsyncParsableCommand {
     @Option(help: "Seconds `sqlite3 -csv` took to export the table.") var sqliteExportSeconds: Double?
     @Option(help: "Seconds `COPY bench TO STDOUT` took.") var postgresExportSeconds: Double?
     @Option(help: "Scratch directory for the catalog and snapshots.") var work = "/tmp/enrich-sync-bench"
+    @Flag(help: "Log each sync's phases (open, read, removed keys, build, diff, save, state) in milliseconds.") var verbose = false
 
     static func columns(random: String, timestamp: String) -> String {
         """
@@ -61,7 +62,7 @@ struct SyncBench: AsyncParsableCommand {
         let catalog = try Catalog(path: "\(self.work)/catalog.sqlite")
         let snapshots = SnapshotFiles(directory: "\(self.work)/snapshots")
         var logger = Logger(label: "sync-bench")
-        logger.logLevel = .warning
+        logger.logLevel = self.verbose ? .info : .warning
         let warehouses: [String: any Warehouse] = ["sqlite": sqliteWarehouse, "postgres": postgresWarehouse]
         let engine = SyncEngine(
             catalog: catalog, cache: ModelCache(), warehouses: warehouses, snapshotFiles: snapshots, logger: logger

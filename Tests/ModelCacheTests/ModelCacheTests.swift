@@ -99,6 +99,53 @@ struct ModelCacheTests {
         }
     }
 
+    @Test("Merging drops marked rows, appends a delta and answers every key as a fresh build would")
+    func mergeMatchesRebuild() throws {
+        var random = SystemRandomNumberGenerator()
+        func row(_ key: Int) -> [CellValue] {
+            [
+                .string("K\(key)"), Bool.random(using: &random) ? .int64(Int64(key)) : .null, .double(Double(key) / 2),
+                Int.random(in: 0..<4, using: &random) == 0 ? .null : .bool(key % 2 == 0), .timestamp(Int64(key) * 1_000),
+            ]
+        }
+        var rows: [Int: [CellValue]] = [:]
+        var old = try SnapshotBuilder(schema: Self.schema, primaryKey: "sku")
+        for key in 0..<5_000 {
+            rows[key] = row(key)
+            Self.push(rows[key]!, into: &old)
+        }
+        let previous = try old.build(model: "m", version: 1)
+        // Change 500 keys, remove 300, add 200 new ones.
+        var delta = try SnapshotBuilder(schema: Self.schema, primaryKey: "sku")
+        var dropping = [Bool](repeating: false, count: previous.rowCount)
+        for key in stride(from: 0, to: 5_000, by: 10) {
+            rows[key] = row(key)
+            Self.push(rows[key]!, into: &delta)
+            dropping[try #require(previous.row(for: .string("K\(key)")))] = true
+        }
+        for key in stride(from: 3, to: 5_000, by: 17).prefix(300) where key % 10 != 0 {
+            rows[key] = nil
+            dropping[try #require(previous.row(for: .string("K\(key)")))] = true
+        }
+        for key in 10_000..<10_200 {
+            rows[key] = row(key)
+            Self.push(rows[key]!, into: &delta)
+        }
+        let merged = try previous.merging(try delta.build(model: "m", version: 2), dropping: dropping, version: 2)
+        #expect(merged.version == 2 && merged.rowCount == rows.count)
+        for key in 0..<10_200 {
+            guard let expected = rows[key] else {
+                #expect(merged.row(for: .string("K\(key)")) == nil)
+                continue
+            }
+            let found = try #require(merged.row(for: .string("K\(key)")))
+            #expect(merged.columns.map { $0.value(at: found) } == expected)
+        }
+        #expect(throws: SnapshotError.tooManyRows(limit: rows.count - 1)) {
+            _ = try previous.merging(try delta.build(model: "m", version: 2), dropping: dropping, version: 2, maxRows: rows.count - 1)
+        }
+    }
+
     @Test("Integer keys are found by integer or by their decimal text")
     func integerKeys() throws {
         var builder = try SnapshotBuilder(schema: [ColumnSchema(name: "id", type: .int64), ColumnSchema(name: "v", type: .string)], primaryKey: "id")

@@ -4,7 +4,7 @@ import ModelCache
 import Synchronization
 import SyncEngine
 import Testing
-import Warehouses
+@testable import Warehouses
 
 /// A clock tests move by hand.
 final class ManualClock: Sendable {
@@ -31,8 +31,13 @@ struct SyncStateTests {
         let owner = "items@\(try fixture.catalog.installationID())"
         let checkpoint = try fixture.query("SELECT snapshot_version, row_count, columns FROM _enrich_state_checkpoints WHERE model = '\(owner)'")
         #expect(checkpoint == [[String(run.id!), "1000", "id:int64,name:string,qty:int64"]])
-        #expect(try fixture.query("SELECT count(*), count(DISTINCT checksum) FROM _enrich_state_row_checksums WHERE model = '\(owner)'") == [["1000", "1000"]])
+        let table = "_enrich_state_" + rowsTableName(model: owner)
+        #expect(try fixture.query("SELECT count(*), count(DISTINCT checksum) FROM \(table)") == [["1000", "1000"]])
         #expect(fixture.cache.snapshot(of: "items")?.version == UInt64(run.id!))
+        // Deleting the model removes its state from the warehouse.
+        await fixture.engine.forget(model: "items", warehouse: "embedded")
+        #expect(try fixture.query("SELECT count(*) FROM _enrich_state_checkpoints").first == ["0"])
+        #expect(try fixture.query("SELECT count(*) FROM sqlite_master WHERE name = '\(table)'").first == ["0"])
     }
 
     @Test("A re-sync reads only changed rows and the merged snapshot equals a full read")
