@@ -81,7 +81,8 @@ public struct PostgresWarehouse: Warehouse {
         try Self.ensureState(connection)
         // Hash and merge joins only: the state tables' statistics can lag far behind a large first sync, and a
         // nested-loop anti-join planned on them would rescan the source once per key.
-        try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SET LOCAL enable_nestloop = off")
+        // 64 MB per hash keeps a million-key join in memory instead of spilling to batches on disk.
+        try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'")
         let from: String
         switch source {
         case .table(let name): from = try self.requireTable(name, in: connection) + " AS s"
@@ -376,10 +377,7 @@ struct PostgresStateDialect: StateDialect {
     var createStatements: [String] { Self.createStatements }
     func keyText(_ column: String) -> String { "(s.\(column))::text" }
     func analyze(_ table: String) -> String? { "ANALYZE \(table)" }
-    func removedKeysSQL(checksums: String, key: String) -> String {
-        // NOT EXISTS plans as a hash anti-join; NOT IN would fall back to a rescan per key past work_mem.
-        "SELECT st.key FROM \(checksums) st WHERE NOT EXISTS (SELECT 1 FROM \(self.from) WHERE \(key) = st.key)"
-    }
+    var fence: String { " OFFSET 0" }
     /// No index: every state query is a hash join over the whole table, and a bulk load without one is 6x faster.
     func rowsTable(_ name: String) -> (create: String, index: String?) {
         ("CREATE TABLE IF NOT EXISTS \(name) (key text NOT NULL, checksum bigint NOT NULL)", nil)

@@ -226,11 +226,7 @@ struct SQLiteStateDialect: StateDialect {
     var createStatements: [String] { Self.createStatements }
     func keyText(_ column: String) -> String { "CAST(s.\(column) AS TEXT)" }
     func analyze(_ table: String) -> String? { nil }
-    func removedKeysSQL(checksums: String, key: String) -> String {
-        // NOT IN builds one temporary index of the source's keys; a correlated NOT EXISTS would scan the source
-        // once per key.
-        "SELECT st.key FROM \(checksums) st WHERE st.key NOT IN (SELECT \(key) FROM \(self.from) WHERE \(key) IS NOT NULL)"
-    }
+    var fence: String { " LIMIT -1 OFFSET 0" }
     /// SQLite joins through indexes, so the key gets one, built after a bulk load (sorting once beats a B-tree
     /// insert per row).
     func rowsTable(_ name: String) -> (create: String, index: String?) {

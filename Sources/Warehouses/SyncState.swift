@@ -151,7 +151,7 @@ public protocol SyncSession: AnyObject {
     func scan<Sink: RowSink>(
         columns: [SourceColumn], primaryKey: String, changedOnly: Bool, into sink: inout Sink, progress: (Int) -> Bool
     ) throws(WarehouseError)
-    /// Keys the state holds that the source no longer has.
+    /// Keys the state holds that the source no longer has, as the preceding `changedOnly` scan found them.
     func removedKeys(primaryKey: String) throws(WarehouseError) -> [String]
     /// Writes checksums, failures and the checkpoint, and commits. Returns the failure states of the rejected
     /// rows (attempts, given up).
@@ -175,9 +175,9 @@ protocol StateDialect {
     func tableExists(_ name: String) -> String
     /// `FROM` clause target for the source, aliased `s` (checked to exist when the session opened).
     var from: String { get }
-    /// Keys in checksum table `checksums` that no source row's `key` (an expression over `s`) has. Written per
-    /// warehouse so each plans it as a hashed or indexed anti-join, never a scan per key.
-    func removedKeysSQL(checksums: String, key: String) -> String
+    /// A clause that keeps a subquery from being merged into its parent, so the checksum is computed once per
+    /// row instead of once per use (neither planner eliminates common subexpressions).
+    var fence: String { get }
     /// A statement refreshing the planner's statistics of a temporary table, where the warehouse needs one.
     func analyze(_ table: String) -> String?
 }
@@ -263,21 +263,27 @@ final class StateSession<Driver: StateDriver, Dialect: StateDialect>: SyncSessio
         let rows = try self.rowsSQL(columns: columns, primaryKey: primaryKey)
         var sql = rows
         if changedOnly {
-            // First the dirty keys, into a temporary table the planner knows the size of (as one statement with
-            // `IN (subquery)`, PostgreSQL estimates the subquery large and re-runs it per row). Every row of a
-            // dirty key is then read again, so a key with duplicate rows is judged on all of them.
-            try self.driver.execute("DROP TABLE IF EXISTS enrich_dirty_keys")
+            // One pass over the source and the checksum table (a full outer join) finds both the dirty keys (new,
+            // changed, or failed and not given up) and the removed ones, into a temporary table the planner then
+            // knows the size of. Every source row of a dirty key is read again, so a key with duplicate rows is
+            // judged on all of them.
+            try self.driver.execute("DROP TABLE IF EXISTS enrich_changes")
             try self.driver.execute("""
-                CREATE TEMPORARY TABLE enrich_dirty_keys AS
-                SELECT DISTINCT d.enrich_key AS key FROM (\(rows)) d
-                LEFT JOIN \(self.rowsTable) st ON st.key = d.enrich_key
+                CREATE TEMPORARY TABLE enrich_changes AS
+                SELECT DISTINCT CASE WHEN d.present IS NULL THEN 'removed' ELSE 'dirty' END AS kind,
+                    coalesce(d.enrich_key, st.key) AS key
+                FROM (SELECT enrich_key, enrich_checksum, 1 AS present FROM (\(rows)) r\(self.dialect.fence)) d
+                FULL JOIN \(self.rowsTable) st ON st.key = d.enrich_key
                 LEFT JOIN \(self.table("failed_rows")) f
                     ON f.model = \(self.modelLiteral) AND f.key = d.enrich_key AND f.given_up AND f.checksum = d.enrich_checksum
-                WHERE (st.key IS NULL OR st.checksum <> d.enrich_checksum) AND f.key IS NULL
+                WHERE d.present IS NULL OR ((st.key IS NULL OR st.checksum <> d.enrich_checksum) AND f.key IS NULL)
                 """)
-            if let analyze = self.dialect.analyze("enrich_dirty_keys") { try self.driver.execute(analyze) }
-            sql = "SELECT src.* FROM (\(rows)) src WHERE src.enrich_key IN (SELECT key FROM enrich_dirty_keys WHERE key IS NOT NULL)"
-            if !(try self.driver.rows("SELECT 1 FROM enrich_dirty_keys WHERE key IS NULL LIMIT 1")).isEmpty {
+            if let analyze = self.dialect.analyze("enrich_changes") { try self.driver.execute(analyze) }
+            sql = """
+                SELECT src.* FROM (\(rows)) src
+                WHERE src.enrich_key IN (SELECT key FROM enrich_changes WHERE kind = 'dirty' AND key IS NOT NULL)
+                """
+            if !(try self.driver.rows("SELECT 1 FROM enrich_changes WHERE kind = 'dirty' AND key IS NULL LIMIT 1")).isEmpty {
                 sql += " UNION ALL SELECT src.* FROM (\(rows)) src WHERE src.enrich_key IS NULL"
             }
         }
@@ -288,8 +294,8 @@ final class StateSession<Driver: StateDriver, Dialect: StateDialect>: SyncSessio
     }
 
     func removedKeys(primaryKey: String) throws(WarehouseError) -> [String] {
-        let sql = self.dialect.removedKeysSQL(checksums: self.rowsTable, key: self.dialect.keyText(quoteIdentifier(primaryKey)))
-        return try self.driver.rows(sql).compactMap { $0.first ?? nil }
+        // Found by the changed-rows scan, which must come first.
+        try self.driver.rows("SELECT key FROM enrich_changes WHERE kind = 'removed'").compactMap { $0.first ?? nil }
     }
 
     private func failures() throws(WarehouseError) -> [FailedRowState] {
