@@ -8,6 +8,11 @@ let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+/// The request hot path (decode, cache lookup, encode) is compiled optimized in every configuration, debug
+/// included, so the allocation-count tests in `swift test` measure the code that ships: unoptimized generic
+/// code allocates where the optimized build does not (iterating an array, for one).
+let hotPathSettings: [SwiftSetting] = strictSettings + [.unsafeFlags(["-O"])]
+
 let nio: [Target.Dependency] = [
     .product(name: "NIOCore", package: "swift-nio"),
     .product(name: "NIOPosix", package: "swift-nio"),
@@ -56,7 +61,7 @@ let package = Package(
 
         // MARK: - RPC
         .target(name: "RPCCore", swiftSettings: strictSettings),
-        .target(name: "RPCMessages", dependencies: ["RPCCore", "CProtos"], swiftSettings: strictSettings),
+        .target(name: "RPCMessages", dependencies: ["RPCCore", "CProtos"], swiftSettings: hotPathSettings),
         .target(
             name: "RPCTransport",
             dependencies: ["RPCCore", "RPCMessages", "COpenSSLShims", log, metrics] + nio,
@@ -66,7 +71,7 @@ let package = Package(
         // MARK: - Domain
         .target(name: "EventJSON", swiftSettings: strictSettings),
         .target(name: "Mapping", dependencies: ["EventJSON"], swiftSettings: strictSettings),
-        .target(name: "ModelCache", swiftSettings: strictSettings),
+        .target(name: "ModelCache", swiftSettings: hotPathSettings),
         .target(name: "Catalog", dependencies: [grdb], swiftSettings: strictSettings),
         .target(
             name: "Warehouses",
@@ -83,7 +88,7 @@ let package = Package(
         .target(
             name: "Services",
             dependencies: ["RPCCore", "RPCMessages", "Catalog", "ModelCache", "SyncEngine", "EventJSON", "Mapping", log, metrics],
-            swiftSettings: strictSettings
+            swiftSettings: hotPathSettings
         ),
         .target(
             name: "EnrichServer",
@@ -153,6 +158,13 @@ let package = Package(
         .testTarget(
             name: "SyncEngineTests",
             dependencies: ["SyncEngine", "Warehouses", "Catalog", "ModelCache", "RPCTesting", grdb, log],
+            swiftSettings: strictSettings
+        ),
+        // Counts the test process's allocations per thread (defines malloc); only AllocationTests uses it.
+        .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
+        .testTarget(
+            name: "AllocationTests",
+            dependencies: ["CAllocationCounter", "Services", "SyncEngine", "Catalog", "ModelCache", "RPCCore", "RPCMessages", log],
             swiftSettings: strictSettings
         ),
         .testTarget(

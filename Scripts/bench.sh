@@ -8,7 +8,8 @@
 #   and vs pgbench running SELECT <8 columns> FROM products WHERE sku = ANY(<B random SKUs>) on a throwaway
 #   PostgreSQL (plaintext loopback; libpq TLS would need the cluster's own certificate setup),
 # at 1 connection and at 32 calls in flight, plus the cache's resident bytes next to Redis's used_memory and the
-# raw size of the data. Bounded: each measurement stops after REQUESTS calls or 20 s. Both servers are stopped
+# raw size of the data; then Enrich of JSON events through a destination mapping (condition + two enrichments)
+# next to Redis fetching the same two fields. Bounded: each measurement stops after REQUESTS calls or 20 s. Both servers are stopped
 # on exit. Options (environment): REQUESTS (default 20000 calls per measurement; Redis gets the same keys, at
 # most 4M), OUT (also write the table there), RESULTS (keep the raw measurements there).
 set -euo pipefail
@@ -96,6 +97,31 @@ for batch in 1 10 100 1000; do
         echo "postgres $batch $1 $(postgres "$batch" "$1")" >>"$results"
     done
 done
+# Enrich: JSON track events through a destination mapping with an FQL condition and two enrichments from
+# products (name, price), next to Redis fetching the same two fields per event (HMGET, pipelined B deep).
+cat >"$work/mappings.json" <<'JSON'
+{"mappings": [{"name": "viewed", "condition": "type = \"track\" and event = \"Product Viewed\"",
+  "matches": [{"model": "products", "match_property": "properties.sku"}],
+  "enrichments": [{"model": "products", "column": "name", "key": "properties.product_name"},
+                  {"model": "products", "column": "price", "key": "properties.price"}]}]}
+JSON
+"$bin/enrichctl" destinations create bench --file "$work/mappings.json" >/dev/null
+enrich() {  # batch concurrency connections
+    "$bin/enrich-load" --server "127.0.0.1:$port" --ca-file "$work/certs/ca.pem" --token "$token" --method enrich \
+        --destination bench --key-format sku --key-max 1000000 --batch "$1" --requests "$requests" \
+        --concurrency "$2" --connections "$3" --duration 20 --json
+}
+redis2() {  # batch clients: the two enriched fields
+    timeout 60 redis-benchmark --tls --cacert "$work/certs/ca.pem" -h 127.0.0.1 -p "$redis_tls" -c "$2" -P "$1" \
+        -n $(( requests * $1 < 4000000 ? requests * $1 : 4000000 )) -r 1000000 --csv HMGET p:__rand_int__ name price | tail -1
+}
+for setup in "100 1 1" "100 32 4" "1000 32 4"; do
+    set -- $setup
+    echo "enrich batch $1, $2 in flight..." >&2
+    echo "enrich $1 $2 $(enrich "$1" "$2" "$3")" >>"$results"
+    echo "redis2 $1 $2 $(redis2 "$1" "$2")" >>"$results"
+done
+
 cache_bytes=$(python3 -c 'import sys, urllib.request, re; t = urllib.request.urlopen(sys.argv[1]).read().decode(); print(re.search(r"^enrich_cache_bytes\{model=\"products\"\} (\S+)", t, re.M).group(1).split(".")[0])' \
     "http://127.0.0.1:$metrics_port/metrics")
 redis_memory=$(redis-cli -p "$redis_port" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')

@@ -10,10 +10,19 @@ import time
 
 def main() -> None:
     results, rows, raw, cache, redis_memory = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-    ours, redis, postgres = {}, {}, {}
+    ours, redis, postgres, enrich, redis2 = {}, {}, {}, {}, {}
     for line in open(results):
         kind, batch, inflight, payload = line.split(" ", 3)
         key = (int(batch), int(inflight))
+        if kind == "enrich":
+            data = json.loads(payload)
+            enrich[key] = (data["events_per_second"], data["p50_ms"], data["p99_ms"], data["errors"], data["enriched"], data["calls"] * int(batch))
+            continue
+        if kind == "redis2":
+            fields = next(csv.reader(io.StringIO(payload.strip())), None)
+            if fields and len(fields) >= 7:
+                redis2[key] = float(fields[1])
+            continue
         if kind == "postgres":
             parts = payload.split()
             if len(parts) == 2:
@@ -60,6 +69,22 @@ def main() -> None:
         print(f"| {key[0]} | {key[1]} | {o[0]:,.0f}{errors} | {r[0]:,.0f} | {o[0] / r[0]:.2f}x | "
               f"{o[1]:.3f} / {o[2]:.3f} | {r[1]:.3f} / {r[2]:.3f} | {pg} |")
     print()
+    if enrich:
+        print("Enrich: `enrich-load --method enrich --destination bench`, batches of B JSON track events "
+              "(`{\"type\":\"track\",\"event\":\"Product Viewed\",...,\"properties\":{\"sku\":...}}`) through one "
+              "destination mapping: an FQL condition, a match on `properties.sku`, two enrichments (name, price). "
+              "Redis: HMGET of the same two fields per event, pipelined B deep (the lookups alone, no JSON). "
+              "Goal (issue 6): 500k events/s.\n")
+        print("| batch | in flight | ours events/s | enriched | ours p50 / p99 ms | Redis HMGET keys/s | ratio | of 500k goal |")
+        print("|------:|----------:|--------------:|---------:|------------------:|-------------------:|------:|-------------:|")
+        for key in sorted(enrich):
+            e, r = enrich[key], redis2.get(key)
+            share = f"{e[4] / e[5] * 100:.0f} %" if e[5] else "—"
+            errors = f" ({e[3]} errors)" if e[3] else ""
+            ratio = f"{e[0] / r:.2f}x" if r else "—"
+            redis_text = f"{r:,.0f}" if r else "(no result)"
+            print(f"| {key[0]} | {key[1]} | {e[0]:,.0f}{errors} | {share} | {e[1]:.3f} / {e[2]:.3f} | {redis_text} | {ratio} | {e[0] / 500000 * 100:.0f} % |")
+        print()
     print(f"Memory for {rows:,} rows: raw data {raw / 2**20:,.1f} MiB; enrichd cache {cache / 2**20:,.1f} MiB "
           f"({cache / raw:.2f}x raw); Redis used_memory {redis_memory / 2**20:,.1f} MiB ({redis_memory / raw:.2f}x raw, "
           f"{redis_memory / cache:.2f}x ours).")

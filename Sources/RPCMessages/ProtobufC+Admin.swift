@@ -3,8 +3,8 @@ import CProtos
 extension Model: ProtobufCBridged {
     static let protoName = "enrich.v1.Model"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__Model>) { enrich__v1__model__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__Model>? {
-        enrich__v1__model__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__Model>? {
+        enrich__v1__model__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__Model>) { enrich__v1__model__free_unpacked(m, nil) }
 
@@ -36,8 +36,8 @@ extension Model: ProtobufCBridged {
 extension CreateModelRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.CreateModelRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__CreateModelRequest>) { enrich__v1__create_model_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__CreateModelRequest>? {
-        enrich__v1__create_model_request__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__CreateModelRequest>? {
+        enrich__v1__create_model_request__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__CreateModelRequest>) {
         enrich__v1__create_model_request__free_unpacked(m, nil)
@@ -63,8 +63,8 @@ extension CreateModelRequest: ProtobufCBridged {
 extension GetModelRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.GetModelRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__GetModelRequest>) { enrich__v1__get_model_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__GetModelRequest>? {
-        enrich__v1__get_model_request__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__GetModelRequest>? {
+        enrich__v1__get_model_request__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__GetModelRequest>) {
         enrich__v1__get_model_request__free_unpacked(m, nil)
@@ -78,8 +78,8 @@ extension GetModelRequest: ProtobufCBridged {
 extension ListModelsRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.ListModelsRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListModelsRequest>) { enrich__v1__list_models_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListModelsRequest>? {
-        enrich__v1__list_models_request__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListModelsRequest>? {
+        enrich__v1__list_models_request__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListModelsRequest>) {
         enrich__v1__list_models_request__free_unpacked(m, nil)
@@ -99,8 +99,8 @@ extension ListModelsRequest: ProtobufCBridged {
 extension ListModelsResponse: ProtobufCBridged {
     static let protoName = "enrich.v1.ListModelsResponse"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListModelsResponse>) { enrich__v1__list_models_response__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListModelsResponse>? {
-        enrich__v1__list_models_response__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListModelsResponse>? {
+        enrich__v1__list_models_response__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListModelsResponse>) {
         enrich__v1__list_models_response__free_unpacked(m, nil)
@@ -121,8 +121,8 @@ extension ListModelsResponse: ProtobufCBridged {
 extension HealthCheckRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.HealthCheckRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__HealthCheckRequest>) { enrich__v1__health_check_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__HealthCheckRequest>? {
-        enrich__v1__health_check_request__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__HealthCheckRequest>? {
+        enrich__v1__health_check_request__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__HealthCheckRequest>) {
         enrich__v1__health_check_request__free_unpacked(m, nil)
@@ -134,8 +134,8 @@ extension HealthCheckRequest: ProtobufCBridged {
 extension HealthCheckResponse: ProtobufCBridged {
     static let protoName = "enrich.v1.HealthCheckResponse"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__HealthCheckResponse>) { enrich__v1__health_check_response__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__HealthCheckResponse>? {
-        enrich__v1__health_check_response__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__HealthCheckResponse>? {
+        enrich__v1__health_check_response__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__HealthCheckResponse>) {
         enrich__v1__health_check_response__free_unpacked(m, nil)

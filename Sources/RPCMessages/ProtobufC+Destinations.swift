@@ -5,7 +5,7 @@ import CProtos
 extension ModelMatch: ProtobufCBridged {
     static let protoName = "enrich.v1.ModelMatch"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ModelMatch>) { enrich__v1__model_match__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ModelMatch>? { enrich__v1__model_match__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ModelMatch>? { enrich__v1__model_match__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ModelMatch>) { enrich__v1__model_match__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ModelMatch>) {
         self.init(
@@ -22,7 +22,7 @@ extension ModelMatch: ProtobufCBridged {
 extension ColumnEnrichment: ProtobufCBridged {
     static let protoName = "enrich.v1.ColumnEnrichment"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ColumnEnrichment>) { enrich__v1__column_enrichment__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ColumnEnrichment>? { enrich__v1__column_enrichment__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ColumnEnrichment>? { enrich__v1__column_enrichment__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ColumnEnrichment>) { enrich__v1__column_enrichment__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ColumnEnrichment>) {
         self.init(
@@ -41,7 +41,7 @@ extension ColumnEnrichment: ProtobufCBridged {
 extension DestinationMapping: ProtobufCBridged {
     static let protoName = "enrich.v1.DestinationMapping"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__DestinationMapping>) { enrich__v1__destination_mapping__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__DestinationMapping>? { enrich__v1__destination_mapping__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__DestinationMapping>? { enrich__v1__destination_mapping__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__DestinationMapping>) { enrich__v1__destination_mapping__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__DestinationMapping>) {
         self.init(
@@ -66,7 +66,7 @@ extension DestinationMapping: ProtobufCBridged {
 extension DestinationStats: ProtobufCBridged {
     static let protoName = "enrich.v1.DestinationStats"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__DestinationStats>) { enrich__v1__destination_stats__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__DestinationStats>? { enrich__v1__destination_stats__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__DestinationStats>? { enrich__v1__destination_stats__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__DestinationStats>) { enrich__v1__destination_stats__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__DestinationStats>) {
         self.init(
@@ -89,7 +89,7 @@ extension DestinationStats: ProtobufCBridged {
 extension Destination: ProtobufCBridged {
     static let protoName = "enrich.v1.Destination"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__Destination>) { enrich__v1__destination__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__Destination>? { enrich__v1__destination__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__Destination>? { enrich__v1__destination__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__Destination>) { enrich__v1__destination__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__Destination>) {
         self.init(
@@ -113,7 +113,7 @@ extension Destination: ProtobufCBridged {
 extension CreateDestinationRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.CreateDestinationRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__CreateDestinationRequest>) { enrich__v1__create_destination_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__CreateDestinationRequest>? { enrich__v1__create_destination_request__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__CreateDestinationRequest>? { enrich__v1__create_destination_request__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__CreateDestinationRequest>) { enrich__v1__create_destination_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__CreateDestinationRequest>) {
         self.init(
@@ -131,7 +131,7 @@ extension CreateDestinationRequest: ProtobufCBridged {
 extension GetDestinationRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.GetDestinationRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__GetDestinationRequest>) { enrich__v1__get_destination_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__GetDestinationRequest>? { enrich__v1__get_destination_request__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__GetDestinationRequest>? { enrich__v1__get_destination_request__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__GetDestinationRequest>) { enrich__v1__get_destination_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__GetDestinationRequest>) {
         self.init(
@@ -146,7 +146,7 @@ extension GetDestinationRequest: ProtobufCBridged {
 extension ListDestinationsRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.ListDestinationsRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListDestinationsRequest>) { enrich__v1__list_destinations_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListDestinationsRequest>? { enrich__v1__list_destinations_request__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListDestinationsRequest>? { enrich__v1__list_destinations_request__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListDestinationsRequest>) { enrich__v1__list_destinations_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ListDestinationsRequest>) {
         self.init(
@@ -165,7 +165,7 @@ extension ListDestinationsRequest: ProtobufCBridged {
 extension ListDestinationsResponse: ProtobufCBridged {
     static let protoName = "enrich.v1.ListDestinationsResponse"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListDestinationsResponse>) { enrich__v1__list_destinations_response__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListDestinationsResponse>? { enrich__v1__list_destinations_response__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListDestinationsResponse>? { enrich__v1__list_destinations_response__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListDestinationsResponse>) { enrich__v1__list_destinations_response__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ListDestinationsResponse>) {
         self.init(
@@ -183,7 +183,7 @@ extension ListDestinationsResponse: ProtobufCBridged {
 extension UpdateDestinationRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.UpdateDestinationRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__UpdateDestinationRequest>) { enrich__v1__update_destination_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__UpdateDestinationRequest>? { enrich__v1__update_destination_request__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__UpdateDestinationRequest>? { enrich__v1__update_destination_request__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__UpdateDestinationRequest>) { enrich__v1__update_destination_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__UpdateDestinationRequest>) {
         self.init(
@@ -203,7 +203,7 @@ extension UpdateDestinationRequest: ProtobufCBridged {
 extension DeleteDestinationRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.DeleteDestinationRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__DeleteDestinationRequest>) { enrich__v1__delete_destination_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__DeleteDestinationRequest>? { enrich__v1__delete_destination_request__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__DeleteDestinationRequest>? { enrich__v1__delete_destination_request__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__DeleteDestinationRequest>) { enrich__v1__delete_destination_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__DeleteDestinationRequest>) {
         self.init(
@@ -218,7 +218,7 @@ extension DeleteDestinationRequest: ProtobufCBridged {
 extension DeleteDestinationResponse: ProtobufCBridged {
     static let protoName = "enrich.v1.DeleteDestinationResponse"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__DeleteDestinationResponse>) { enrich__v1__delete_destination_response__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__DeleteDestinationResponse>? { enrich__v1__delete_destination_response__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__DeleteDestinationResponse>? { enrich__v1__delete_destination_response__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__DeleteDestinationResponse>) { enrich__v1__delete_destination_response__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__DeleteDestinationResponse>) { self.init() }
     func fill(_ m: UnsafeMutablePointer<Enrich__V1__DeleteDestinationResponse>, _ arena: CArena) {}
@@ -227,7 +227,7 @@ extension DeleteDestinationResponse: ProtobufCBridged {
 extension EntityMatch: ProtobufCBridged {
     static let protoName = "enrich.v1.EntityMatch"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__EntityMatch>) { enrich__v1__entity_match__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__EntityMatch>? { enrich__v1__entity_match__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__EntityMatch>? { enrich__v1__entity_match__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__EntityMatch>) { enrich__v1__entity_match__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__EntityMatch>) {
         self.init(
@@ -250,7 +250,7 @@ extension EntityMatch: ProtobufCBridged {
 extension MappingOutcome: ProtobufCBridged {
     static let protoName = "enrich.v1.MappingOutcome"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__MappingOutcome>) { enrich__v1__mapping_outcome__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__MappingOutcome>? { enrich__v1__mapping_outcome__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__MappingOutcome>? { enrich__v1__mapping_outcome__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__MappingOutcome>) { enrich__v1__mapping_outcome__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__MappingOutcome>) {
         self.init(
@@ -278,7 +278,7 @@ extension MappingOutcome: ProtobufCBridged {
 extension TestMappingRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.TestMappingRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__TestMappingRequest>) { enrich__v1__test_mapping_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__TestMappingRequest>? { enrich__v1__test_mapping_request__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__TestMappingRequest>? { enrich__v1__test_mapping_request__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__TestMappingRequest>) { enrich__v1__test_mapping_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__TestMappingRequest>) {
         self.init(
@@ -299,7 +299,7 @@ extension TestMappingRequest: ProtobufCBridged {
 extension TestMappingResponse: ProtobufCBridged {
     static let protoName = "enrich.v1.TestMappingResponse"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__TestMappingResponse>) { enrich__v1__test_mapping_response__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__TestMappingResponse>? { enrich__v1__test_mapping_response__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__TestMappingResponse>? { enrich__v1__test_mapping_response__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__TestMappingResponse>) { enrich__v1__test_mapping_response__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__TestMappingResponse>) {
         self.init(

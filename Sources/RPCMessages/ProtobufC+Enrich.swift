@@ -3,8 +3,8 @@ import CProtos
 extension LookupRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.LookupRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__LookupRequest>) { enrich__v1__lookup_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__LookupRequest>? {
-        enrich__v1__lookup_request__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__LookupRequest>? {
+        enrich__v1__lookup_request__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__LookupRequest>) {
         enrich__v1__lookup_request__free_unpacked(m, nil)
@@ -30,8 +30,8 @@ extension LookupRequest: ProtobufCBridged {
 extension ColumnValues: ProtobufCBridged {
     static let protoName = "enrich.v1.ColumnValues"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ColumnValues>) { enrich__v1__column_values__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ColumnValues>? {
-        enrich__v1__column_values__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ColumnValues>? {
+        enrich__v1__column_values__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ColumnValues>) {
         enrich__v1__column_values__free_unpacked(m, nil)
@@ -65,8 +65,8 @@ extension ColumnValues: ProtobufCBridged {
 extension LookupResponse: ProtobufCBridged {
     static let protoName = "enrich.v1.LookupResponse"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__LookupResponse>) { enrich__v1__lookup_response__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__LookupResponse>? {
-        enrich__v1__lookup_response__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__LookupResponse>? {
+        enrich__v1__lookup_response__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__LookupResponse>) {
         enrich__v1__lookup_response__free_unpacked(m, nil)
@@ -88,8 +88,8 @@ extension LookupResponse: ProtobufCBridged {
 extension Enrichment: ProtobufCBridged {
     static let protoName = "enrich.v1.Enrichment"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__Enrichment>) { enrich__v1__enrichment__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__Enrichment>? {
-        enrich__v1__enrichment__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__Enrichment>? {
+        enrich__v1__enrichment__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__Enrichment>) { enrich__v1__enrichment__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__Enrichment>) {
@@ -104,8 +104,8 @@ extension Enrichment: ProtobufCBridged {
 extension EnrichRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.EnrichRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__EnrichRequest>) { enrich__v1__enrich_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__EnrichRequest>? {
-        enrich__v1__enrich_request__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__EnrichRequest>? {
+        enrich__v1__enrich_request__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__EnrichRequest>) {
         enrich__v1__enrich_request__free_unpacked(m, nil)
@@ -140,8 +140,8 @@ extension EnrichRequest: ProtobufCBridged {
 extension EnrichedEvent: ProtobufCBridged {
     static let protoName = "enrich.v1.EnrichedEvent"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__EnrichedEvent>) { enrich__v1__enriched_event__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__EnrichedEvent>? {
-        enrich__v1__enriched_event__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__EnrichedEvent>? {
+        enrich__v1__enriched_event__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__EnrichedEvent>) {
         enrich__v1__enriched_event__free_unpacked(m, nil)
@@ -167,8 +167,8 @@ extension EnrichedEvent: ProtobufCBridged {
 extension EnrichResponse: ProtobufCBridged {
     static let protoName = "enrich.v1.EnrichResponse"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__EnrichResponse>) { enrich__v1__enrich_response__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__EnrichResponse>? {
-        enrich__v1__enrich_response__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__EnrichResponse>? {
+        enrich__v1__enrich_response__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__EnrichResponse>) {
         enrich__v1__enrich_response__free_unpacked(m, nil)

@@ -5,7 +5,7 @@ import CProtos
 extension ModelSchedule: ProtobufCBridged {
     static let protoName = "enrich.v1.ModelSchedule"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ModelSchedule>) { enrich__v1__model_schedule__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ModelSchedule>? { enrich__v1__model_schedule__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ModelSchedule>? { enrich__v1__model_schedule__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ModelSchedule>) { enrich__v1__model_schedule__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ModelSchedule>) {
         self.init(
@@ -24,7 +24,7 @@ extension ModelSchedule: ProtobufCBridged {
 extension SetScheduleRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.SetScheduleRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__SetScheduleRequest>) { enrich__v1__set_schedule_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__SetScheduleRequest>? { enrich__v1__set_schedule_request__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__SetScheduleRequest>? { enrich__v1__set_schedule_request__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__SetScheduleRequest>) { enrich__v1__set_schedule_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__SetScheduleRequest>) {
         self.init(
@@ -41,7 +41,7 @@ extension SetScheduleRequest: ProtobufCBridged {
 extension ListSchedulesRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.ListSchedulesRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListSchedulesRequest>) { enrich__v1__list_schedules_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListSchedulesRequest>? { enrich__v1__list_schedules_request__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListSchedulesRequest>? { enrich__v1__list_schedules_request__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListSchedulesRequest>) { enrich__v1__list_schedules_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ListSchedulesRequest>) { self.init() }
     func fill(_ m: UnsafeMutablePointer<Enrich__V1__ListSchedulesRequest>, _ arena: CArena) {}
@@ -50,7 +50,7 @@ extension ListSchedulesRequest: ProtobufCBridged {
 extension ListSchedulesResponse: ProtobufCBridged {
     static let protoName = "enrich.v1.ListSchedulesResponse"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListSchedulesResponse>) { enrich__v1__list_schedules_response__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListSchedulesResponse>? { enrich__v1__list_schedules_response__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListSchedulesResponse>? { enrich__v1__list_schedules_response__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListSchedulesResponse>) { enrich__v1__list_schedules_response__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ListSchedulesResponse>) {
         self.init(

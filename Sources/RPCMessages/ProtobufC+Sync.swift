@@ -3,8 +3,8 @@ import CProtos
 extension SyncRun: ProtobufCBridged {
     static let protoName = "enrich.v1.SyncRun"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__SyncRun>) { enrich__v1__sync_run__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__SyncRun>? {
-        enrich__v1__sync_run__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__SyncRun>? {
+        enrich__v1__sync_run__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__SyncRun>) { enrich__v1__sync_run__free_unpacked(m, nil) }
 
@@ -41,8 +41,8 @@ extension SyncRun: ProtobufCBridged {
 extension TriggerSyncRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.TriggerSyncRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__TriggerSyncRequest>) { enrich__v1__trigger_sync_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__TriggerSyncRequest>? {
-        enrich__v1__trigger_sync_request__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__TriggerSyncRequest>? {
+        enrich__v1__trigger_sync_request__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__TriggerSyncRequest>) {
         enrich__v1__trigger_sync_request__free_unpacked(m, nil)
@@ -59,8 +59,8 @@ extension TriggerSyncRequest: ProtobufCBridged {
 extension GetSyncRunRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.GetSyncRunRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__GetSyncRunRequest>) { enrich__v1__get_sync_run_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__GetSyncRunRequest>? {
-        enrich__v1__get_sync_run_request__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__GetSyncRunRequest>? {
+        enrich__v1__get_sync_run_request__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__GetSyncRunRequest>) {
         enrich__v1__get_sync_run_request__free_unpacked(m, nil)
@@ -72,8 +72,8 @@ extension GetSyncRunRequest: ProtobufCBridged {
 extension ListSyncRunsRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.ListSyncRunsRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListSyncRunsRequest>) { enrich__v1__list_sync_runs_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListSyncRunsRequest>? {
-        enrich__v1__list_sync_runs_request__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListSyncRunsRequest>? {
+        enrich__v1__list_sync_runs_request__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListSyncRunsRequest>) {
         enrich__v1__list_sync_runs_request__free_unpacked(m, nil)
@@ -90,8 +90,8 @@ extension ListSyncRunsRequest: ProtobufCBridged {
 extension ListSyncRunsResponse: ProtobufCBridged {
     static let protoName = "enrich.v1.ListSyncRunsResponse"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListSyncRunsResponse>) { enrich__v1__list_sync_runs_response__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListSyncRunsResponse>? {
-        enrich__v1__list_sync_runs_response__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListSyncRunsResponse>? {
+        enrich__v1__list_sync_runs_response__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListSyncRunsResponse>) {
         enrich__v1__list_sync_runs_response__free_unpacked(m, nil)
@@ -108,8 +108,8 @@ extension ListSyncRunsResponse: ProtobufCBridged {
 extension WatchSyncRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.WatchSyncRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__WatchSyncRequest>) { enrich__v1__watch_sync_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__WatchSyncRequest>? {
-        enrich__v1__watch_sync_request__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__WatchSyncRequest>? {
+        enrich__v1__watch_sync_request__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__WatchSyncRequest>) {
         enrich__v1__watch_sync_request__free_unpacked(m, nil)

@@ -5,7 +5,7 @@ import CProtos
 extension Token: ProtobufCBridged {
     static let protoName = "enrich.v1.Token"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__Token>) { enrich__v1__token__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__Token>? { enrich__v1__token__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__Token>? { enrich__v1__token__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__Token>) { enrich__v1__token__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__Token>) {
         self.init(
@@ -30,7 +30,7 @@ extension Token: ProtobufCBridged {
 extension CreateTokenRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.CreateTokenRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__CreateTokenRequest>) { enrich__v1__create_token_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__CreateTokenRequest>? { enrich__v1__create_token_request__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__CreateTokenRequest>? { enrich__v1__create_token_request__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__CreateTokenRequest>) { enrich__v1__create_token_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__CreateTokenRequest>) {
         self.init(
@@ -49,7 +49,7 @@ extension CreateTokenRequest: ProtobufCBridged {
 extension CreateTokenResponse: ProtobufCBridged {
     static let protoName = "enrich.v1.CreateTokenResponse"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__CreateTokenResponse>) { enrich__v1__create_token_response__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__CreateTokenResponse>? { enrich__v1__create_token_response__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__CreateTokenResponse>? { enrich__v1__create_token_response__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__CreateTokenResponse>) { enrich__v1__create_token_response__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__CreateTokenResponse>) {
         self.init(
@@ -66,7 +66,7 @@ extension CreateTokenResponse: ProtobufCBridged {
 extension ListTokensRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.ListTokensRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListTokensRequest>) { enrich__v1__list_tokens_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListTokensRequest>? { enrich__v1__list_tokens_request__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListTokensRequest>? { enrich__v1__list_tokens_request__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListTokensRequest>) { enrich__v1__list_tokens_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ListTokensRequest>) { self.init() }
     func fill(_ m: UnsafeMutablePointer<Enrich__V1__ListTokensRequest>, _ arena: CArena) {}
@@ -75,7 +75,7 @@ extension ListTokensRequest: ProtobufCBridged {
 extension ListTokensResponse: ProtobufCBridged {
     static let protoName = "enrich.v1.ListTokensResponse"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListTokensResponse>) { enrich__v1__list_tokens_response__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListTokensResponse>? { enrich__v1__list_tokens_response__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListTokensResponse>? { enrich__v1__list_tokens_response__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListTokensResponse>) { enrich__v1__list_tokens_response__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ListTokensResponse>) {
         self.init(
@@ -91,7 +91,7 @@ extension ListTokensResponse: ProtobufCBridged {
 extension RevokeTokenRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.RevokeTokenRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__RevokeTokenRequest>) { enrich__v1__revoke_token_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__RevokeTokenRequest>? { enrich__v1__revoke_token_request__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__RevokeTokenRequest>? { enrich__v1__revoke_token_request__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__RevokeTokenRequest>) { enrich__v1__revoke_token_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__RevokeTokenRequest>) {
         self.init(

@@ -5,7 +5,7 @@ import CProtos
 extension ListWarehousesRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.ListWarehousesRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListWarehousesRequest>) { enrich__v1__list_warehouses_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListWarehousesRequest>? { enrich__v1__list_warehouses_request__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListWarehousesRequest>? { enrich__v1__list_warehouses_request__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListWarehousesRequest>) { enrich__v1__list_warehouses_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ListWarehousesRequest>) {
         self.init(
@@ -24,7 +24,7 @@ extension ListWarehousesRequest: ProtobufCBridged {
 extension WarehouseInfo: ProtobufCBridged {
     static let protoName = "enrich.v1.WarehouseInfo"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__WarehouseInfo>) { enrich__v1__warehouse_info__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__WarehouseInfo>? { enrich__v1__warehouse_info__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__WarehouseInfo>? { enrich__v1__warehouse_info__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__WarehouseInfo>) { enrich__v1__warehouse_info__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__WarehouseInfo>) {
         self.init(
@@ -51,7 +51,7 @@ extension WarehouseInfo: ProtobufCBridged {
 extension ListWarehousesResponse: ProtobufCBridged {
     static let protoName = "enrich.v1.ListWarehousesResponse"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListWarehousesResponse>) { enrich__v1__list_warehouses_response__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListWarehousesResponse>? { enrich__v1__list_warehouses_response__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListWarehousesResponse>? { enrich__v1__list_warehouses_response__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListWarehousesResponse>) { enrich__v1__list_warehouses_response__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ListWarehousesResponse>) {
         self.init(
@@ -69,7 +69,7 @@ extension ListWarehousesResponse: ProtobufCBridged {
 extension CreateWarehouseRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.CreateWarehouseRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__CreateWarehouseRequest>) { enrich__v1__create_warehouse_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__CreateWarehouseRequest>? { enrich__v1__create_warehouse_request__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__CreateWarehouseRequest>? { enrich__v1__create_warehouse_request__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__CreateWarehouseRequest>) { enrich__v1__create_warehouse_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__CreateWarehouseRequest>) {
         self.init(
@@ -88,7 +88,7 @@ extension CreateWarehouseRequest: ProtobufCBridged {
 extension GetWarehouseRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.GetWarehouseRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__GetWarehouseRequest>) { enrich__v1__get_warehouse_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__GetWarehouseRequest>? { enrich__v1__get_warehouse_request__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__GetWarehouseRequest>? { enrich__v1__get_warehouse_request__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__GetWarehouseRequest>) { enrich__v1__get_warehouse_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__GetWarehouseRequest>) {
         self.init(name: readString(m.pointee.name), test: m.pointee.test != 0)
@@ -102,7 +102,7 @@ extension GetWarehouseRequest: ProtobufCBridged {
 extension UpdateWarehouseRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.UpdateWarehouseRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__UpdateWarehouseRequest>) { enrich__v1__update_warehouse_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__UpdateWarehouseRequest>? { enrich__v1__update_warehouse_request__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__UpdateWarehouseRequest>? { enrich__v1__update_warehouse_request__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__UpdateWarehouseRequest>) { enrich__v1__update_warehouse_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__UpdateWarehouseRequest>) {
         self.init(
@@ -122,7 +122,7 @@ extension UpdateWarehouseRequest: ProtobufCBridged {
 extension DeleteWarehouseRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.DeleteWarehouseRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__DeleteWarehouseRequest>) { enrich__v1__delete_warehouse_request__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__DeleteWarehouseRequest>? { enrich__v1__delete_warehouse_request__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__DeleteWarehouseRequest>? { enrich__v1__delete_warehouse_request__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__DeleteWarehouseRequest>) { enrich__v1__delete_warehouse_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__DeleteWarehouseRequest>) {
         self.init(name: readString(m.pointee.name))
@@ -135,7 +135,7 @@ extension DeleteWarehouseRequest: ProtobufCBridged {
 extension DeleteWarehouseResponse: ProtobufCBridged {
     static let protoName = "enrich.v1.DeleteWarehouseResponse"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__DeleteWarehouseResponse>) { enrich__v1__delete_warehouse_response__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__DeleteWarehouseResponse>? { enrich__v1__delete_warehouse_response__unpack(nil, n, d) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__DeleteWarehouseResponse>? { enrich__v1__delete_warehouse_response__unpack(a, n, d) }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__DeleteWarehouseResponse>) { enrich__v1__delete_warehouse_response__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__DeleteWarehouseResponse>) {
         self.init()

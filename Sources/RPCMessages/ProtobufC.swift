@@ -86,12 +86,73 @@ final class CArena {
 
 /// A Swift message with a protobuf-c twin. Conformers give the generated init/unpack/free functions and copy
 /// fields both ways; this extension supplies `RPCMessage`.
+/// A bump allocator for one protobuf-c unpack. `alloc` hands out 16-byte-aligned pieces of a 16 KiB stack
+/// buffer, then of heap chunks that double in size (at least 64 KiB); `free` does nothing; everything goes when
+/// `with` returns. protobuf-c's default allocator would malloc every string and array of the message.
+enum DecodeArena {
+    static let stackBytes = 16 << 10
+    static let firstChunkBytes = 64 << 10
+
+    private struct State {
+        var base: UnsafeMutableRawPointer
+        var capacity: Int
+        var used: Int
+        /// Heap chunks, linked through their first 16 bytes.
+        var chunks: UnsafeMutableRawPointer?
+        var nextChunk: Int
+    }
+
+    static func with<Result>(_ body: (UnsafeMutablePointer<ProtobufCAllocator>) -> Result) -> Result {
+        withUnsafeTemporaryAllocation(byteCount: Self.stackBytes, alignment: 16) { buffer in
+            withUnsafeTemporaryAllocation(of: State.self, capacity: 1) { state in
+                state.baseAddress!.initialize(to: State(
+                    base: buffer.baseAddress!, capacity: Self.stackBytes, used: 0, chunks: nil, nextChunk: Self.firstChunkBytes
+                ))
+                defer {
+                    var chunk = state[0].chunks
+                    while let current = chunk {
+                        chunk = current.load(as: UnsafeMutableRawPointer?.self)
+                        free(current)
+                    }
+                }
+                return withUnsafeTemporaryAllocation(of: ProtobufCAllocator.self, capacity: 1) { allocator in
+                    allocator.baseAddress!.initialize(to: ProtobufCAllocator(
+                        alloc: { data, size in
+                            let state = data!.assumingMemoryBound(to: State.self)
+                            let size = max((size + 15) & ~15, 16)
+                            if state.pointee.used + size > state.pointee.capacity {
+                                let chunkBytes = max(state.pointee.nextChunk, size + 16)
+                                guard let chunk = malloc(chunkBytes) else { return nil }
+                                chunk.storeBytes(of: state.pointee.chunks, as: UnsafeMutableRawPointer?.self)
+                                state.pointee.chunks = chunk
+                                state.pointee.base = chunk + 16
+                                state.pointee.capacity = chunkBytes - 16
+                                state.pointee.used = 0
+                                state.pointee.nextChunk = chunkBytes * 2
+                            }
+                            let pointer = state.pointee.base + state.pointee.used
+                            state.pointee.used += size
+                            return pointer
+                        },
+                        free: { _, _ in },
+                        allocator_data: UnsafeMutableRawPointer(state.baseAddress!)
+                    ))
+                    return body(allocator.baseAddress!)
+                }
+            }
+        }
+    }
+}
+
 protocol ProtobufCBridged: RPCMessage {
     associatedtype CMessage
     /// The proto message name, for error messages.
     static var protoName: String { get }
     static func cInit(_ message: UnsafeMutablePointer<CMessage>)
-    static func cUnpack(_ length: Int, _ data: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>?
+    /// Unpacks with `allocator` (nil: malloc, freed by `cFree`).
+    static func cUnpack(
+        _ allocator: UnsafeMutablePointer<ProtobufCAllocator>?, _ length: Int, _ data: UnsafePointer<UInt8>
+    ) -> UnsafeMutablePointer<CMessage>?
     static func cFree(_ message: UnsafeMutablePointer<CMessage>)
     /// Copies the fields out of a C message.
     init(c message: UnsafePointer<CMessage>)
@@ -102,17 +163,22 @@ protocol ProtobufCBridged: RPCMessage {
 private let emptyInput: [UInt8] = [0]
 
 extension ProtobufCBridged {
+    /// Decodes with protobuf-c into a `DecodeArena`: the C tree's pieces come from one stack buffer (and, past
+    /// it, a few doubling heap chunks), so a message of N strings costs O(log N) mallocs instead of N.
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(RPCError) {
-        let unpacked: UnsafeMutablePointer<CMessage>? = emptyInput.withUnsafeBufferPointer { empty in
-            // protobuf-c wants a non-NULL pointer even for zero bytes.
-            let data = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? empty.baseAddress!
-            return Self.cUnpack(bytes.count, data)
+        let decoded: Self? = DecodeArena.with { allocator in
+            emptyInput.withUnsafeBufferPointer { empty in
+                // protobuf-c wants a non-NULL pointer even for zero bytes.
+                let data = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? empty.baseAddress!
+                guard let unpacked = Self.cUnpack(allocator, bytes.count, data) else { return nil }
+                // No free: the arena releases the whole tree at once.
+                return Self(c: unpacked)
+            }
         }
-        guard let unpacked else {
+        guard let decoded else {
             throw RPCError(.invalidArgument, "message body is not a valid \(Self.protoName) protobuf encoding")
         }
-        defer { Self.cFree(unpacked) }
-        self.init(c: unpacked)
+        self = decoded
     }
 
     public func withSerializedBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
@@ -193,8 +259,8 @@ struct MetadataEntry: ProtobufCBridged {
 
     static let protoName = "enrich.v1.MetadataEntry"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__MetadataEntry>) { enrich__v1__metadata_entry__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__MetadataEntry>? {
-        enrich__v1__metadata_entry__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__MetadataEntry>? {
+        enrich__v1__metadata_entry__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__MetadataEntry>) { enrich__v1__metadata_entry__free_unpacked(m, nil) }
 
@@ -212,8 +278,8 @@ struct MetadataEntry: ProtobufCBridged {
 extension RequestHeader: ProtobufCBridged {
     static let protoName = "enrich.v1.RequestHeader"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__RequestHeader>) { enrich__v1__request_header__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__RequestHeader>? {
-        enrich__v1__request_header__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__RequestHeader>? {
+        enrich__v1__request_header__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__RequestHeader>) { enrich__v1__request_header__free_unpacked(m, nil) }
 
@@ -236,8 +302,8 @@ extension RequestHeader: ProtobufCBridged {
 extension Status: ProtobufCBridged {
     static let protoName = "enrich.v1.Status"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__Status>) { enrich__v1__status__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__Status>? {
-        enrich__v1__status__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__Status>? {
+        enrich__v1__status__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__Status>) { enrich__v1__status__free_unpacked(m, nil) }
 
@@ -259,8 +325,8 @@ extension Status: ProtobufCBridged {
 extension Column: ProtobufCBridged {
     static let protoName = "enrich.v1.Column"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__Column>) { enrich__v1__column__init(m) }
-    static func cUnpack(_ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__Column>? {
-        enrich__v1__column__unpack(nil, n, d)
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__Column>? {
+        enrich__v1__column__unpack(a, n, d)
     }
     static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__Column>) { enrich__v1__column__free_unpacked(m, nil) }
 

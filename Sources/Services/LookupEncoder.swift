@@ -9,22 +9,26 @@ struct EncodedLookupResponse: RPCMessage {
     let bytes: [UInt8]
 
     init(rows: [Int?], columns: [ColumnData]) {
+        // Buffers are sized up front (strings from their arena offsets), so the encode allocates a fixed number
+        // of times per column whatever the batch: no doubling as the bytes grow.
+        let estimates = columns.map { Self.estimatedBytes(of: $0, rows: rows) }
         var writer = ProtobufWriter()
-        writer.bytes.reserveCapacity(64 + rows.count * (2 + columns.count * 10))
+        writer.bytes.reserveCapacity(64 + rows.count * 2 + estimates.reduce(0, +))
         // 1: found, packed bools.
-        writer.packed(field: 1, count: rows.count) { $0.varint(rows[$1] == nil ? 0 : 1) }
-        for column in columns {
+        writer.packed(field: 1, count: rows.count, elementBytes: 1) { $0.varint(rows[$1] == nil ? 0 : 1) }
+        for (column, estimate) in zip(columns, estimates) {
             var message = ProtobufWriter()
+            message.bytes.reserveCapacity(estimate)
             message.string(field: 1, column.schema.name)
             message.tag(field: 2, wireType: 0)
             message.varint(UInt64(ColumnType(column.schema.type).rawValue))
-            message.packed(field: 3, count: rows.count) { writer, index in
+            message.packed(field: 3, count: rows.count, elementBytes: 1) { writer, index in
                 writer.varint(rows[index].map { column.nulls.isNull($0) ? 1 : 0 } ?? 1)
             }
             switch column.storage {
             case .int64(let values), .timestamp(let values):
                 values.withUnsafeBufferPointer { values in
-                    message.packed(field: 4, count: rows.count) { writer, index in
+                    message.packed(field: 4, count: rows.count, elementBytes: 10) { writer, index in
                         let value = rows[index].map { values[$0] } ?? 0
                         writer.varint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))  // sint64: zigzag.
                     }
@@ -34,7 +38,7 @@ struct EncodedLookupResponse: RPCMessage {
                 message.varint(UInt64(rows.count * 8))
                 for row in rows { message.fixed64((row.map { values[$0] } ?? 0).bitPattern) }
             case .bool(let values):
-                message.packed(field: 6, count: rows.count) { writer, index in writer.varint(rows[index].map { values[$0] ? 1 : 0 } ?? 0) }
+                message.packed(field: 6, count: rows.count, elementBytes: 1) { writer, index in writer.varint(rows[index].map { values[$0] ? 1 : 0 } ?? 0) }
             case .string(let arena):
                 for row in rows {
                     message.tag(field: 7, wireType: 2)
@@ -53,6 +57,23 @@ struct EncodedLookupResponse: RPCMessage {
             writer.bytes.append(contentsOf: message.bytes)
         }
         self.bytes = writer.bytes
+    }
+
+    /// An upper bound of a column message's encoded size: name and type, the null flags, and the values (at
+    /// most 10 bytes per varint, 8 per double, the string bytes plus a tag and a length each).
+    static func estimatedBytes(of column: ColumnData, rows: [Int?]) -> Int {
+        let fixed = 32 + column.schema.name.utf8.count + rows.count * 2
+        switch column.storage {
+        case .int64, .timestamp: return fixed + 16 + rows.count * 10
+        case .double: return fixed + 16 + rows.count * 8
+        case .bool: return fixed + 16 + rows.count
+        case .string(let arena):
+            var bytes = 0
+            arena.offsets.withUnsafeBufferPointer { offsets in
+                for row in rows { if let row { bytes += Int(offsets[row + 1] - offsets[row]) } }
+            }
+            return fixed + bytes + rows.count * 6
+        }
     }
 
     init(serializedBytes bytes: UnsafeRawBufferPointer) throws(RPCError) { self.bytes = Array(bytes) }
@@ -88,11 +109,12 @@ struct ProtobufWriter {
         self.bytes.append(contentsOf: text.utf8)
     }
 
-    /// A packed repeated field of `count` varints, written by `element`; omitted when empty, as protobuf does.
-    mutating func packed(field: Int, count: Int, _ element: (inout ProtobufWriter, Int) -> Void) {
+    /// A packed repeated field of `count` varints (each at most `elementBytes`), written by `element`; omitted
+    /// when empty, as protobuf does.
+    mutating func packed(field: Int, count: Int, elementBytes: Int, _ element: (inout ProtobufWriter, Int) -> Void) {
         guard count > 0 else { return }
         var body = ProtobufWriter()
-        body.bytes.reserveCapacity(count * 2)
+        body.bytes.reserveCapacity(count * elementBytes)
         for index in 0..<count { element(&body, index) }
         self.tag(field: field, wireType: 2)
         self.varint(UInt64(body.bytes.count))

@@ -35,6 +35,8 @@ struct EnrichLoad: AsyncParsableCommand {
     @Option(help: "Keys per Lookup, or events per Enrich.") var batch = 100
     @Option(help: "Comma-separated columns (Lookup) or column=key pairs (Enrich).") var columns = ""
     @Option(help: "Event path of the key (Enrich).") var keyPath = "properties.sku"
+    @Option(help: "Enrich through this destination's mappings (conditions, matches, enrichments, field mappings) instead of --columns/--key-path.")
+    var destination = ""
     @Option(help: "int: keys 1...key-max; sku: SKU-0000001 style.") var keyFormat: KeyFormat = .sku
     @Option(help: "Largest key drawn (from 1...key-max).") var keyMax = 1_000_000
     @Option(help: "uniform, or zipf (a few hot keys, as real traffic has).") var distribution: Distribution = .uniform
@@ -120,6 +122,8 @@ struct EnrichLoad: AsyncParsableCommand {
         var items = 0
         var errors = 0
         var firstError: String?
+        /// Events answered `enriched` (Enrich only): proof the load exercised the whole mapping.
+        var enriched = 0
     }
 
     func work(
@@ -161,7 +165,10 @@ struct EnrichLoad: AsyncParsableCommand {
                     let events = keys.map { key in
                         Array(#"{"type":"track","event":"Product Viewed","userId":"u1","properties":{"sku":"\#(key)"}}"#.utf8)
                     }
-                    _ = try await client.enrich(model: self.model, keyPath: self.keyPath, enrichments: enrichments, events: events)
+                    let response = self.destination.isEmpty
+                        ? try await client.enrich(model: self.model, keyPath: self.keyPath, enrichments: enrichments, events: events)
+                        : try await client.enrich(destination: self.destination, events: events)
+                    for event in response.events where event.outcome == .enriched { result.enriched += 1 }
                 }
                 let latency = clock.now - started
                 result.latenciesMicroseconds.append(
@@ -178,9 +185,10 @@ struct EnrichLoad: AsyncParsableCommand {
 
     func report(_ results: [WorkerResult], elapsed: Duration) {
         var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
-        var calls = 0, items = 0, errors = 0
+        var calls = 0, items = 0, errors = 0, enriched = 0
         var firstError: String?
         for result in results {
+            enriched += result.enriched
             for latency in result.latenciesMicroseconds { _ = histogram.record(latency) }
             calls += result.latenciesMicroseconds.count
             items += result.items
@@ -197,7 +205,7 @@ struct EnrichLoad: AsyncParsableCommand {
             print("""
                 {"method":"\(self.method.rawValue)","batch":\(self.batch),"concurrency":\(self.concurrency),\
                 "connections":\(self.connections),"rate":\(fixed(self.rate, 1)),"distribution":"\(self.distribution.rawValue)",\
-                "calls":\(calls),"errors":\(errors),"seconds":\(fixed(seconds, 3)),\
+                "calls":\(calls),"errors":\(errors),"enriched":\(enriched),"seconds":\(fixed(seconds, 3)),\
                 "calls_per_second":\(fixed(callRate, 1)),"\(unit)_per_second":\(fixed(itemRate, 1)),\
                 "p50_ms":\(fixed(ms(50), 3)),"p90_ms":\(fixed(ms(90), 3)),"p99_ms":\(fixed(ms(99), 3)),\
                 "p999_ms":\(fixed(ms(99.9), 3)),"max_ms":\(fixed(maxMs, 3))}
@@ -205,7 +213,7 @@ struct EnrichLoad: AsyncParsableCommand {
         } else {
             let loop = self.rate > 0 ? "open loop at \(fixed(self.rate, 0)) calls/s" : "closed loop"
         print("method \(self.method.rawValue), batch \(self.batch), concurrency \(self.concurrency), connections \(self.connections), \(loop), keys \(self.distribution.rawValue)")
-            print("calls \(calls) (\(errors) errors) in \(fixed(seconds, 2)) s")
+            print("calls \(calls) (\(errors) errors) in \(fixed(seconds, 2)) s" + (self.method == .enrich ? ", \(enriched) events enriched" : ""))
             print("throughput  \(fixed(callRate, 0)) calls/s  \(fixed(itemRate, 0)) \(unit)/s")
             print("latency ms  p50 \(fixed(ms(50), 3))  p90 \(fixed(ms(90), 3))  p99 \(fixed(ms(99), 3))  p99.9 \(fixed(ms(99.9), 3))  max \(fixed(maxMs, 3))")
         }
