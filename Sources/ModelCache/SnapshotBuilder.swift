@@ -42,6 +42,17 @@ public enum SnapshotError: Error, Equatable, Sendable {
     case columnTooLarge(column: String)
 }
 
+/// `values` in a buffer of exactly its size when the spare capacity is more than a sixteenth (else as is).
+func fitted<T>(_ values: [T]) -> [T] {
+    guard values.capacity > values.count + values.count / 16 + 16 else { return values }
+    return [T](unsafeUninitializedCapacity: values.count) { buffer, initialized in
+        values.withUnsafeBufferPointer { source in
+            if let base = source.baseAddress { buffer.baseAddress!.initialize(from: base, count: source.count) }
+        }
+        initialized = values.count
+    }
+}
+
 /// Per-column buffers while a snapshot is being built. A class, so appends mutate in place.
 final class ColumnBuilder {
     let schema: ColumnSchema
@@ -65,15 +76,17 @@ final class ColumnBuilder {
         }
     }
 
+    /// The finished column, its buffers trimmed to their contents: arrays grow by doubling, and a snapshot
+    /// lives until the next sync, so slack would be resident the whole time (up to 2x the string bytes).
     func build() -> ColumnData {
         var column = ColumnData(schema: self.schema, reserving: 0)
         column.nulls = self.nulls
         switch self.schema.type {
-        case .int64: column.storage = .int64(self.ints)
-        case .timestamp: column.storage = .timestamp(self.ints)
-        case .double: column.storage = .double(self.doubles)
-        case .bool: column.storage = .bool(self.bools)
-        case .string: column.storage = .string(self.strings)
+        case .int64: column.storage = .int64(fitted(self.ints))
+        case .timestamp: column.storage = .timestamp(fitted(self.ints))
+        case .double: column.storage = .double(fitted(self.doubles))
+        case .bool: column.storage = .bool(fitted(self.bools))
+        case .string: column.storage = .string(StringArena(bytes: fitted(self.strings.bytes), offsets: fitted(self.strings.offsets)))
         }
         return column
     }

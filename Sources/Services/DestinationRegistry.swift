@@ -14,6 +14,9 @@ final class DestinationRegistry: Sendable {
         let mappings: [CompiledDestinationMapping]
         /// Schema and table of each model a mapping references, for Segment's long entity references.
         let tables: [String: (schema: String, table: String)]
+        /// The columns live traffic needs from each model's rows: the enrichments' columns, or nil (every column)
+        /// when a mapping of the model has field mappings, which may read any entity column.
+        let neededColumns: [String: Set<String>?]
     }
 
     private let catalog: Catalog
@@ -45,7 +48,19 @@ final class DestinationRegistry: Sendable {
     func compile(name: String, _ mappings: [MappingRecord]) throws -> Compiled {
         var compiled: [CompiledDestinationMapping] = []
         var tables: [String: (schema: String, table: String)] = [:]
+        var needed: [String: Set<String>?] = [:]
         for mapping in mappings {
+            for match in mapping.matches {
+                let existing = needed[match.model]  // nil: not seen yet; .some(nil): every column.
+                if case .some(.none) = existing { continue }
+                guard mapping.fieldsJSON.isEmpty else {
+                    needed[match.model] = .some(nil)
+                    continue
+                }
+                var columns = existing.flatMap { $0 } ?? []
+                for enrichment in mapping.enrichments where enrichment.model == match.model { columns.insert(enrichment.column) }
+                needed[match.model] = .some(columns)
+            }
             let definition = try Self.definition(mapping)
             do {
                 compiled.append(try CompiledDestinationMapping(definition))
@@ -67,7 +82,7 @@ final class DestinationRegistry: Sendable {
                 }
             }
         }
-        return Compiled(name: name, mappings: compiled, tables: tables)
+        return Compiled(name: name, mappings: compiled, tables: tables, neededColumns: needed)
     }
 
     static func definition(_ mapping: MappingRecord) throws -> MappingDefinition {

@@ -14,20 +14,29 @@ extension EnrichService {
         return snapshots
     }
 
-    /// Finds a model row for a key value: integers as integers, anything else by its text.
+    /// Finds a model row for a key value: integers as integers, anything else by its text. With `needed`, a
+    /// found row carries only the columns listed for its model (a model listed as nil, or missing, gets all).
     static func lookup(
-        snapshots: [String: ModelSnapshot], tables: [String: (schema: String, table: String)]
+        snapshots: [String: ModelSnapshot], tables: [String: (schema: String, table: String)],
+        needed: [String: Set<String>?] = [:]
     ) -> (Mapping.ModelMatch, MappingValue) -> EntityResult {
-        { match, key in
+        // Column positions per model, worked out once per request rather than per event.
+        var positions: [String: [Int]] = [:]
+        for (model, snapshot) in snapshots {
+            guard case .some(.some(let names)) = needed[model] else { continue }
+            positions[model] = snapshot.columns.indices.filter { names.contains(snapshot.columns[$0].schema.name) }
+        }
+        return { match, key in
             let text = key.jsString
             guard let snapshot = snapshots[match.model] else { return .notFound(key: text) }
             let lookupKey: LookupKey
             if case .number(let number) = key { lookupKey = .int(Int64(number)) } else { lookupKey = .string(text) }
             guard let row = snapshot.row(for: lookupKey) else { return .notFound(key: text) }
             let location = tables[match.model] ?? ("main", match.model)
+            let columns = positions[match.model].map { $0.map { snapshot.columns[$0] } } ?? snapshot.columns
             return .found(EntityRow(
                 model: match.model, schema: location.schema, table: location.table,
-                columns: snapshot.columns.map { (name: $0.schema.name, value: Self.json($0, row: row)) }
+                columns: columns.map { (name: $0.schema.name, value: Self.json($0, row: row)) }
             ))
         }
     }
@@ -65,7 +74,7 @@ extension EnrichService {
             throw RPCError(.invalidArgument, "with a destination, leave model, key_path and enrichments empty: its mappings say them")
         }
         let compiled = try self.destinations.destination(named: request.destination)
-        let lookup = Self.lookup(snapshots: self.snapshots(for: compiled), tables: compiled.tables)
+        let lookup = Self.lookup(snapshots: self.snapshots(for: compiled), tables: compiled.tables, needed: compiled.neededColumns)
         return EnrichResponse(events: request.events.enumerated().map { position, bytes in
             let (event, problem) = self.parseEvent(position: position, bytes: bytes)
             guard let event else {
