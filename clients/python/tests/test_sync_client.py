@@ -69,11 +69,16 @@ def test_destinations_and_test_mapping(client):
 
 
 def test_sync_trigger_and_progress(client):
+    # A re-sync of unchanged data reads nothing: the checksums in the warehouse say no row changed (zero fields
+    # are left out of the dict). A full resync reads every row and still adds or changes none.
     run = client.trigger_sync("products")
     states = list(client.watch_sync(run["id"]))
     assert states[-1]["status"] == "SYNC_STATUS_SUCCESS"
+    assert int(states[-1].get("rows_read", 0)) == 0
+    run = client.trigger_sync("products", full_resync=True)
+    states = list(client.watch_sync(run["id"]))
+    assert states[-1]["status"] == "SYNC_STATUS_SUCCESS"
     assert int(states[-1]["rows_read"]) == PRODUCTS
-    # A re-sync of unchanged data adds, changes and removes nothing (zero fields are left out of the dict).
     assert int(states[-1].get("rows_added", 0)) + int(states[-1].get("rows_changed", 0)) == 0
     assert client.get_sync_run(run["id"])["status"] == "SYNC_STATUS_SUCCESS"
     assert client.list_sync_runs("products", limit=1)[0]["id"] == run["id"]
