@@ -233,8 +233,8 @@ public actor SyncEngine {
         }
         let clock = ContinuousClock()
         var timings: [(String, Int64)] = []
-        func milliseconds(since start: ContinuousClock.Instant) -> Int64 {
-            let elapsed = clock.now - start
+        @Sendable func milliseconds(since start: ContinuousClock.Instant) -> Int64 {
+            let elapsed = ContinuousClock().now - start
             return elapsed.components.seconds * 1_000 + elapsed.components.attoseconds / 1_000_000_000_000_000
         }
         switch outcome {
@@ -247,29 +247,37 @@ public actor SyncEngine {
                 }
             }
             self.cache.publish(result.snapshot)
-            var start = clock.now
-            if let files = self.snapshotFiles {
-                // Persist off the actor; serving already uses the new snapshot, so a slow disk delays nothing.
-                let snapshot = result.snapshot
-                let saved: Result<Int, SnapshotFileError> = await Self.offload {
-                    do throws(SnapshotFileError) { return .success(try files.save(snapshot)) } catch { return .failure(error) }
-                }
-                if case .failure(let error) = saved { self.logger.warning("cannot persist snapshot of \(model.name): \(error)") }
-            }
-            // The warehouse state follows the published snapshot; if it cannot be written, the checkpoint stays
-            // behind and the next run reads everything again.
+            // Persisting the snapshot and writing the warehouse state run side by side. Either order is crash
+            // safe: until both are done, the persisted snapshot's version and the checkpoint disagree, and the
+            // next run reads everything. If the state cannot be written, the next run also reads everything.
             let commit = StateCommit(
                 checkpoint: StateCheckpoint(snapshotVersion: runID, rows: result.snapshot.rowCount, columns: result.fingerprint),
                 readAll: !result.incremental, accepted: result.accepted, removed: result.removedKeys, rejected: result.rejectedRows,
                 nowMilliseconds: self.now()
             )
-            timings.append(("save_ms", milliseconds(since: start)))
-            start = clock.now
             let session = result.session
-            let committed: Result<[FailedRowState], WarehouseError> = await Self.offload {
-                do throws(WarehouseError) { return .success(try session.session.commit(commit)) } catch { return .failure(error) }
-            }
-            timings.append(("state_ms", milliseconds(since: start)))
+            let snapshot = result.snapshot
+            let files = self.snapshotFiles
+            async let saving: (Result<Int, SnapshotFileError>?, Int64) = {
+                let start = clock.now
+                guard let files else { return (nil, 0) }
+                let saved: Result<Int, SnapshotFileError> = await Self.offload {
+                    do throws(SnapshotFileError) { return .success(try files.save(snapshot)) } catch { return .failure(error) }
+                }
+                return (saved, milliseconds(since: start))
+            }()
+            async let committing: (Result<[FailedRowState], WarehouseError>, Int64) = {
+                let start = clock.now
+                let committed: Result<[FailedRowState], WarehouseError> = await Self.offload {
+                    do throws(WarehouseError) { return .success(try session.session.commit(commit)) } catch { return .failure(error) }
+                }
+                return (committed, milliseconds(since: start))
+            }()
+            let (saved, saveMilliseconds) = await saving
+            let (committed, stateMilliseconds) = await committing
+            if case .failure(let error)? = saved { self.logger.warning("cannot persist snapshot of \(model.name): \(error)") }
+            timings.append(("save_ms", saveMilliseconds))
+            timings.append(("state_ms", stateMilliseconds))
             var stateWarning: String?
             var failures: [String: FailedRowState] = [:]
             switch committed {
