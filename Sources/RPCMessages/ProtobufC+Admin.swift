@@ -6,7 +6,6 @@ extension Model: ProtobufCBridged {
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__Model>? {
         enrich__v1__model__unpack(a, n, d)
     }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__Model>) { enrich__v1__model__free_unpacked(m, nil) }
 
     init(c m: UnsafePointer<Enrich__V1__Model>) {
         self.init(
@@ -39,9 +38,6 @@ extension CreateModelRequest: ProtobufCBridged {
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__CreateModelRequest>? {
         enrich__v1__create_model_request__unpack(a, n, d)
     }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__CreateModelRequest>) {
-        enrich__v1__create_model_request__free_unpacked(m, nil)
-    }
 
     init(c m: UnsafePointer<Enrich__V1__CreateModelRequest>) {
         self.init(
@@ -66,9 +62,6 @@ extension GetModelRequest: ProtobufCBridged {
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__GetModelRequest>? {
         enrich__v1__get_model_request__unpack(a, n, d)
     }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__GetModelRequest>) {
-        enrich__v1__get_model_request__free_unpacked(m, nil)
-    }
     init(c m: UnsafePointer<Enrich__V1__GetModelRequest>) { self.init(name: readString(m.pointee.name)) }
     func fill(_ m: UnsafeMutablePointer<Enrich__V1__GetModelRequest>, _ arena: CArena) {
         m.pointee.name = arena.string(self.name)
@@ -80,9 +73,6 @@ extension ListModelsRequest: ProtobufCBridged {
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListModelsRequest>) { enrich__v1__list_models_request__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListModelsRequest>? {
         enrich__v1__list_models_request__unpack(a, n, d)
-    }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListModelsRequest>) {
-        enrich__v1__list_models_request__free_unpacked(m, nil)
     }
     init(c m: UnsafePointer<Enrich__V1__ListModelsRequest>) {
         self.init(
@@ -101,9 +91,6 @@ extension ListModelsResponse: ProtobufCBridged {
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListModelsResponse>) { enrich__v1__list_models_response__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListModelsResponse>? {
         enrich__v1__list_models_response__unpack(a, n, d)
-    }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListModelsResponse>) {
-        enrich__v1__list_models_response__free_unpacked(m, nil)
     }
     init(c m: UnsafePointer<Enrich__V1__ListModelsResponse>) {
         self.init(
@@ -124,9 +111,6 @@ extension HealthCheckRequest: ProtobufCBridged {
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__HealthCheckRequest>? {
         enrich__v1__health_check_request__unpack(a, n, d)
     }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__HealthCheckRequest>) {
-        enrich__v1__health_check_request__free_unpacked(m, nil)
-    }
     init(c m: UnsafePointer<Enrich__V1__HealthCheckRequest>) { self.init() }
     func fill(_ m: UnsafeMutablePointer<Enrich__V1__HealthCheckRequest>, _ arena: CArena) {}
 }
@@ -136,9 +120,6 @@ extension HealthCheckResponse: ProtobufCBridged {
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__HealthCheckResponse>) { enrich__v1__health_check_response__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__HealthCheckResponse>? {
         enrich__v1__health_check_response__unpack(a, n, d)
-    }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__HealthCheckResponse>) {
-        enrich__v1__health_check_response__free_unpacked(m, nil)
     }
     init(c m: UnsafePointer<Enrich__V1__HealthCheckResponse>) {
         self.init(

@@ -6,7 +6,6 @@ extension UpdateModelRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.UpdateModelRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__UpdateModelRequest>) { enrich__v1__update_model_request__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__UpdateModelRequest>? { enrich__v1__update_model_request__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__UpdateModelRequest>) { enrich__v1__update_model_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__UpdateModelRequest>) {
         self.init(
             name: readString(m.pointee.name),
@@ -29,7 +28,6 @@ extension DeleteModelRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.DeleteModelRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__DeleteModelRequest>) { enrich__v1__delete_model_request__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__DeleteModelRequest>? { enrich__v1__delete_model_request__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__DeleteModelRequest>) { enrich__v1__delete_model_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__DeleteModelRequest>) {
         self.init(
             name: readString(m.pointee.name)
@@ -44,7 +42,6 @@ extension DeleteModelResponse: ProtobufCBridged {
     static let protoName = "enrich.v1.DeleteModelResponse"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__DeleteModelResponse>) { enrich__v1__delete_model_response__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__DeleteModelResponse>? { enrich__v1__delete_model_response__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__DeleteModelResponse>) { enrich__v1__delete_model_response__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__DeleteModelResponse>) { self.init() }
     func fill(_ m: UnsafeMutablePointer<Enrich__V1__DeleteModelResponse>, _ arena: CArena) {}
 }
@@ -53,7 +50,6 @@ extension AuditEvent: ProtobufCBridged {
     static let protoName = "enrich.v1.AuditEvent"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__AuditEvent>) { enrich__v1__audit_event__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__AuditEvent>? { enrich__v1__audit_event__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__AuditEvent>) { enrich__v1__audit_event__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__AuditEvent>) {
         self.init(
             id: m.pointee.id,
@@ -88,7 +84,6 @@ extension ListAuditRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.ListAuditRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListAuditRequest>) { enrich__v1__list_audit_request__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListAuditRequest>? { enrich__v1__list_audit_request__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListAuditRequest>) { enrich__v1__list_audit_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ListAuditRequest>) {
         self.init(
             method: readString(m.pointee.method),
@@ -113,7 +108,6 @@ extension ListAuditResponse: ProtobufCBridged {
     static let protoName = "enrich.v1.ListAuditResponse"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListAuditResponse>) { enrich__v1__list_audit_response__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListAuditResponse>? { enrich__v1__list_audit_response__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListAuditResponse>) { enrich__v1__list_audit_response__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ListAuditResponse>) {
         self.init(
             events: readMessages(m.pointee.n_events, m.pointee.events, as: AuditEvent.self)

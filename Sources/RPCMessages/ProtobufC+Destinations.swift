@@ -6,7 +6,6 @@ extension ModelMatch: ProtobufCBridged {
     static let protoName = "enrich.v1.ModelMatch"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ModelMatch>) { enrich__v1__model_match__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ModelMatch>? { enrich__v1__model_match__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ModelMatch>) { enrich__v1__model_match__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ModelMatch>) {
         self.init(
             model: readString(m.pointee.model),
@@ -23,7 +22,6 @@ extension ColumnEnrichment: ProtobufCBridged {
     static let protoName = "enrich.v1.ColumnEnrichment"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ColumnEnrichment>) { enrich__v1__column_enrichment__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ColumnEnrichment>? { enrich__v1__column_enrichment__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ColumnEnrichment>) { enrich__v1__column_enrichment__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ColumnEnrichment>) {
         self.init(
             model: readString(m.pointee.model),
@@ -42,7 +40,6 @@ extension DestinationMapping: ProtobufCBridged {
     static let protoName = "enrich.v1.DestinationMapping"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__DestinationMapping>) { enrich__v1__destination_mapping__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__DestinationMapping>? { enrich__v1__destination_mapping__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__DestinationMapping>) { enrich__v1__destination_mapping__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__DestinationMapping>) {
         self.init(
             name: readString(m.pointee.name),
@@ -67,7 +64,6 @@ extension DestinationStats: ProtobufCBridged {
     static let protoName = "enrich.v1.DestinationStats"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__DestinationStats>) { enrich__v1__destination_stats__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__DestinationStats>? { enrich__v1__destination_stats__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__DestinationStats>) { enrich__v1__destination_stats__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__DestinationStats>) {
         self.init(
             events: m.pointee.events,
@@ -90,7 +86,6 @@ extension Destination: ProtobufCBridged {
     static let protoName = "enrich.v1.Destination"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__Destination>) { enrich__v1__destination__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__Destination>? { enrich__v1__destination__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__Destination>) { enrich__v1__destination__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__Destination>) {
         self.init(
             name: readString(m.pointee.name),
@@ -114,7 +109,6 @@ extension CreateDestinationRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.CreateDestinationRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__CreateDestinationRequest>) { enrich__v1__create_destination_request__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__CreateDestinationRequest>? { enrich__v1__create_destination_request__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__CreateDestinationRequest>) { enrich__v1__create_destination_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__CreateDestinationRequest>) {
         self.init(
             name: readString(m.pointee.name),
@@ -132,7 +126,6 @@ extension GetDestinationRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.GetDestinationRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__GetDestinationRequest>) { enrich__v1__get_destination_request__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__GetDestinationRequest>? { enrich__v1__get_destination_request__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__GetDestinationRequest>) { enrich__v1__get_destination_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__GetDestinationRequest>) {
         self.init(
             name: readString(m.pointee.name)
@@ -147,7 +140,6 @@ extension ListDestinationsRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.ListDestinationsRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListDestinationsRequest>) { enrich__v1__list_destinations_request__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListDestinationsRequest>? { enrich__v1__list_destinations_request__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListDestinationsRequest>) { enrich__v1__list_destinations_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ListDestinationsRequest>) {
         self.init(
             pageSize: m.pointee.page_size,
@@ -166,7 +158,6 @@ extension ListDestinationsResponse: ProtobufCBridged {
     static let protoName = "enrich.v1.ListDestinationsResponse"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListDestinationsResponse>) { enrich__v1__list_destinations_response__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListDestinationsResponse>? { enrich__v1__list_destinations_response__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListDestinationsResponse>) { enrich__v1__list_destinations_response__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ListDestinationsResponse>) {
         self.init(
             destinations: readMessages(m.pointee.n_destinations, m.pointee.destinations, as: Destination.self),
@@ -184,7 +175,6 @@ extension UpdateDestinationRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.UpdateDestinationRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__UpdateDestinationRequest>) { enrich__v1__update_destination_request__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__UpdateDestinationRequest>? { enrich__v1__update_destination_request__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__UpdateDestinationRequest>) { enrich__v1__update_destination_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__UpdateDestinationRequest>) {
         self.init(
             name: readString(m.pointee.name),
@@ -204,7 +194,6 @@ extension DeleteDestinationRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.DeleteDestinationRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__DeleteDestinationRequest>) { enrich__v1__delete_destination_request__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__DeleteDestinationRequest>? { enrich__v1__delete_destination_request__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__DeleteDestinationRequest>) { enrich__v1__delete_destination_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__DeleteDestinationRequest>) {
         self.init(
             name: readString(m.pointee.name)
@@ -219,7 +208,6 @@ extension DeleteDestinationResponse: ProtobufCBridged {
     static let protoName = "enrich.v1.DeleteDestinationResponse"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__DeleteDestinationResponse>) { enrich__v1__delete_destination_response__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__DeleteDestinationResponse>? { enrich__v1__delete_destination_response__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__DeleteDestinationResponse>) { enrich__v1__delete_destination_response__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__DeleteDestinationResponse>) { self.init() }
     func fill(_ m: UnsafeMutablePointer<Enrich__V1__DeleteDestinationResponse>, _ arena: CArena) {}
 }
@@ -228,7 +216,6 @@ extension EntityMatch: ProtobufCBridged {
     static let protoName = "enrich.v1.EntityMatch"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__EntityMatch>) { enrich__v1__entity_match__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__EntityMatch>? { enrich__v1__entity_match__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__EntityMatch>) { enrich__v1__entity_match__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__EntityMatch>) {
         self.init(
             model: readString(m.pointee.model),
@@ -251,7 +238,6 @@ extension MappingOutcome: ProtobufCBridged {
     static let protoName = "enrich.v1.MappingOutcome"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__MappingOutcome>) { enrich__v1__mapping_outcome__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__MappingOutcome>? { enrich__v1__mapping_outcome__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__MappingOutcome>) { enrich__v1__mapping_outcome__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__MappingOutcome>) {
         self.init(
             mapping: readString(m.pointee.mapping),
@@ -279,7 +265,6 @@ extension TestMappingRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.TestMappingRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__TestMappingRequest>) { enrich__v1__test_mapping_request__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__TestMappingRequest>? { enrich__v1__test_mapping_request__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__TestMappingRequest>) { enrich__v1__test_mapping_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__TestMappingRequest>) {
         self.init(
             destination: readString(m.pointee.destination),
@@ -300,7 +285,6 @@ extension TestMappingResponse: ProtobufCBridged {
     static let protoName = "enrich.v1.TestMappingResponse"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__TestMappingResponse>) { enrich__v1__test_mapping_response__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__TestMappingResponse>? { enrich__v1__test_mapping_response__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__TestMappingResponse>) { enrich__v1__test_mapping_response__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__TestMappingResponse>) {
         self.init(
             result: m.pointee.result.map { MappingOutcome(c: $0) }

@@ -6,9 +6,6 @@ extension LookupRequest: ProtobufCBridged {
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__LookupRequest>? {
         enrich__v1__lookup_request__unpack(a, n, d)
     }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__LookupRequest>) {
-        enrich__v1__lookup_request__free_unpacked(m, nil)
-    }
     init(c m: UnsafePointer<Enrich__V1__LookupRequest>) {
         let c = m.pointee
         self.init(
@@ -32,9 +29,6 @@ extension ColumnValues: ProtobufCBridged {
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ColumnValues>) { enrich__v1__column_values__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ColumnValues>? {
         enrich__v1__column_values__unpack(a, n, d)
-    }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ColumnValues>) {
-        enrich__v1__column_values__free_unpacked(m, nil)
     }
     init(c m: UnsafePointer<Enrich__V1__ColumnValues>) {
         let c = m.pointee
@@ -68,9 +62,6 @@ extension LookupResponse: ProtobufCBridged {
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__LookupResponse>? {
         enrich__v1__lookup_response__unpack(a, n, d)
     }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__LookupResponse>) {
-        enrich__v1__lookup_response__free_unpacked(m, nil)
-    }
     init(c m: UnsafePointer<Enrich__V1__LookupResponse>) {
         self.init(
             found: readBooleans(m.pointee.n_found, m.pointee.found),
@@ -91,7 +82,6 @@ extension Enrichment: ProtobufCBridged {
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__Enrichment>? {
         enrich__v1__enrichment__unpack(a, n, d)
     }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__Enrichment>) { enrich__v1__enrichment__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__Enrichment>) {
         self.init(column: readString(m.pointee.column), key: readString(m.pointee.key))
     }
@@ -106,9 +96,6 @@ extension EnrichRequest: ProtobufCBridged {
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__EnrichRequest>) { enrich__v1__enrich_request__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__EnrichRequest>? {
         enrich__v1__enrich_request__unpack(a, n, d)
-    }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__EnrichRequest>) {
-        enrich__v1__enrich_request__free_unpacked(m, nil)
     }
     init(c m: UnsafePointer<Enrich__V1__EnrichRequest>) {
         let c = m.pointee
@@ -143,9 +130,6 @@ extension EnrichedEvent: ProtobufCBridged {
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__EnrichedEvent>? {
         enrich__v1__enriched_event__unpack(a, n, d)
     }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__EnrichedEvent>) {
-        enrich__v1__enriched_event__free_unpacked(m, nil)
-    }
     init(c m: UnsafePointer<Enrich__V1__EnrichedEvent>) {
         self.init(
             outcome: EnrichOutcome(rawValue: enumNumber(m.pointee.outcome)) ?? .unspecified,
@@ -169,9 +153,6 @@ extension EnrichResponse: ProtobufCBridged {
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__EnrichResponse>) { enrich__v1__enrich_response__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__EnrichResponse>? {
         enrich__v1__enrich_response__unpack(a, n, d)
-    }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__EnrichResponse>) {
-        enrich__v1__enrich_response__free_unpacked(m, nil)
     }
     init(c m: UnsafePointer<Enrich__V1__EnrichResponse>) {
         self.init(events: readMessages(m.pointee.n_events, m.pointee.events, as: EnrichedEvent.self))

@@ -6,7 +6,6 @@ extension ModelSchedule: ProtobufCBridged {
     static let protoName = "enrich.v1.ModelSchedule"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ModelSchedule>) { enrich__v1__model_schedule__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ModelSchedule>? { enrich__v1__model_schedule__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ModelSchedule>) { enrich__v1__model_schedule__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ModelSchedule>) {
         self.init(
             model: readString(m.pointee.model),
@@ -25,7 +24,6 @@ extension SetScheduleRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.SetScheduleRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__SetScheduleRequest>) { enrich__v1__set_schedule_request__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__SetScheduleRequest>? { enrich__v1__set_schedule_request__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__SetScheduleRequest>) { enrich__v1__set_schedule_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__SetScheduleRequest>) {
         self.init(
             model: readString(m.pointee.model),
@@ -42,7 +40,6 @@ extension ListSchedulesRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.ListSchedulesRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListSchedulesRequest>) { enrich__v1__list_schedules_request__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListSchedulesRequest>? { enrich__v1__list_schedules_request__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListSchedulesRequest>) { enrich__v1__list_schedules_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ListSchedulesRequest>) { self.init() }
     func fill(_ m: UnsafeMutablePointer<Enrich__V1__ListSchedulesRequest>, _ arena: CArena) {}
 }
@@ -51,7 +48,6 @@ extension ListSchedulesResponse: ProtobufCBridged {
     static let protoName = "enrich.v1.ListSchedulesResponse"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListSchedulesResponse>) { enrich__v1__list_schedules_response__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListSchedulesResponse>? { enrich__v1__list_schedules_response__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListSchedulesResponse>) { enrich__v1__list_schedules_response__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ListSchedulesResponse>) {
         self.init(
             schedules: readMessages(m.pointee.n_schedules, m.pointee.schedules, as: ModelSchedule.self)

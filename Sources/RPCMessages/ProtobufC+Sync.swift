@@ -6,7 +6,6 @@ extension SyncRun: ProtobufCBridged {
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__SyncRun>? {
         enrich__v1__sync_run__unpack(a, n, d)
     }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__SyncRun>) { enrich__v1__sync_run__free_unpacked(m, nil) }
 
     init(c m: UnsafePointer<Enrich__V1__SyncRun>) {
         let c = m.pointee
@@ -44,9 +43,6 @@ extension TriggerSyncRequest: ProtobufCBridged {
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__TriggerSyncRequest>? {
         enrich__v1__trigger_sync_request__unpack(a, n, d)
     }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__TriggerSyncRequest>) {
-        enrich__v1__trigger_sync_request__free_unpacked(m, nil)
-    }
     init(c m: UnsafePointer<Enrich__V1__TriggerSyncRequest>) {
         self.init(model: readString(m.pointee.model), fullResync: m.pointee.full_resync != 0)
     }
@@ -62,9 +58,6 @@ extension GetSyncRunRequest: ProtobufCBridged {
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__GetSyncRunRequest>? {
         enrich__v1__get_sync_run_request__unpack(a, n, d)
     }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__GetSyncRunRequest>) {
-        enrich__v1__get_sync_run_request__free_unpacked(m, nil)
-    }
     init(c m: UnsafePointer<Enrich__V1__GetSyncRunRequest>) { self.init(id: m.pointee.id) }
     func fill(_ m: UnsafeMutablePointer<Enrich__V1__GetSyncRunRequest>, _ arena: CArena) { m.pointee.id = self.id }
 }
@@ -74,9 +67,6 @@ extension ListSyncRunsRequest: ProtobufCBridged {
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListSyncRunsRequest>) { enrich__v1__list_sync_runs_request__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListSyncRunsRequest>? {
         enrich__v1__list_sync_runs_request__unpack(a, n, d)
-    }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListSyncRunsRequest>) {
-        enrich__v1__list_sync_runs_request__free_unpacked(m, nil)
     }
     init(c m: UnsafePointer<Enrich__V1__ListSyncRunsRequest>) {
         self.init(model: readString(m.pointee.model), limit: m.pointee.limit)
@@ -93,9 +83,6 @@ extension ListSyncRunsResponse: ProtobufCBridged {
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListSyncRunsResponse>? {
         enrich__v1__list_sync_runs_response__unpack(a, n, d)
     }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListSyncRunsResponse>) {
-        enrich__v1__list_sync_runs_response__free_unpacked(m, nil)
-    }
     init(c m: UnsafePointer<Enrich__V1__ListSyncRunsResponse>) {
         self.init(runs: readMessages(m.pointee.n_runs, m.pointee.runs, as: SyncRun.self))
     }
@@ -110,9 +97,6 @@ extension WatchSyncRequest: ProtobufCBridged {
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__WatchSyncRequest>) { enrich__v1__watch_sync_request__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__WatchSyncRequest>? {
         enrich__v1__watch_sync_request__unpack(a, n, d)
-    }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__WatchSyncRequest>) {
-        enrich__v1__watch_sync_request__free_unpacked(m, nil)
     }
     init(c m: UnsafePointer<Enrich__V1__WatchSyncRequest>) { self.init(id: m.pointee.id) }
     func fill(_ m: UnsafeMutablePointer<Enrich__V1__WatchSyncRequest>, _ arena: CArena) { m.pointee.id = self.id }

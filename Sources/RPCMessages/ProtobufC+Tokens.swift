@@ -6,7 +6,6 @@ extension Token: ProtobufCBridged {
     static let protoName = "enrich.v1.Token"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__Token>) { enrich__v1__token__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__Token>? { enrich__v1__token__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__Token>) { enrich__v1__token__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__Token>) {
         self.init(
             id: readString(m.pointee.id),
@@ -31,7 +30,6 @@ extension CreateTokenRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.CreateTokenRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__CreateTokenRequest>) { enrich__v1__create_token_request__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__CreateTokenRequest>? { enrich__v1__create_token_request__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__CreateTokenRequest>) { enrich__v1__create_token_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__CreateTokenRequest>) {
         self.init(
             name: readString(m.pointee.name),
@@ -50,7 +48,6 @@ extension CreateTokenResponse: ProtobufCBridged {
     static let protoName = "enrich.v1.CreateTokenResponse"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__CreateTokenResponse>) { enrich__v1__create_token_response__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__CreateTokenResponse>? { enrich__v1__create_token_response__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__CreateTokenResponse>) { enrich__v1__create_token_response__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__CreateTokenResponse>) {
         self.init(
             token: m.pointee.token.map { Token(c: $0) },
@@ -67,7 +64,6 @@ extension ListTokensRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.ListTokensRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListTokensRequest>) { enrich__v1__list_tokens_request__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListTokensRequest>? { enrich__v1__list_tokens_request__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListTokensRequest>) { enrich__v1__list_tokens_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ListTokensRequest>) { self.init() }
     func fill(_ m: UnsafeMutablePointer<Enrich__V1__ListTokensRequest>, _ arena: CArena) {}
 }
@@ -76,7 +72,6 @@ extension ListTokensResponse: ProtobufCBridged {
     static let protoName = "enrich.v1.ListTokensResponse"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListTokensResponse>) { enrich__v1__list_tokens_response__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListTokensResponse>? { enrich__v1__list_tokens_response__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListTokensResponse>) { enrich__v1__list_tokens_response__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ListTokensResponse>) {
         self.init(
             tokens: readMessages(m.pointee.n_tokens, m.pointee.tokens, as: Token.self)
@@ -92,7 +87,6 @@ extension RevokeTokenRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.RevokeTokenRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__RevokeTokenRequest>) { enrich__v1__revoke_token_request__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__RevokeTokenRequest>? { enrich__v1__revoke_token_request__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__RevokeTokenRequest>) { enrich__v1__revoke_token_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__RevokeTokenRequest>) {
         self.init(
             id: readString(m.pointee.id)

@@ -6,7 +6,6 @@ extension ListWarehousesRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.ListWarehousesRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListWarehousesRequest>) { enrich__v1__list_warehouses_request__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListWarehousesRequest>? { enrich__v1__list_warehouses_request__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListWarehousesRequest>) { enrich__v1__list_warehouses_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ListWarehousesRequest>) {
         self.init(
             test: m.pointee.test != 0, pageSize: m.pointee.page_size, pageToken: readString(m.pointee.page_token),
@@ -25,7 +24,6 @@ extension WarehouseInfo: ProtobufCBridged {
     static let protoName = "enrich.v1.WarehouseInfo"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__WarehouseInfo>) { enrich__v1__warehouse_info__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__WarehouseInfo>? { enrich__v1__warehouse_info__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__WarehouseInfo>) { enrich__v1__warehouse_info__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__WarehouseInfo>) {
         self.init(
             name: readString(m.pointee.name), kind: readString(m.pointee.kind), tested: m.pointee.tested != 0,
@@ -52,7 +50,6 @@ extension ListWarehousesResponse: ProtobufCBridged {
     static let protoName = "enrich.v1.ListWarehousesResponse"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListWarehousesResponse>) { enrich__v1__list_warehouses_response__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListWarehousesResponse>? { enrich__v1__list_warehouses_response__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__ListWarehousesResponse>) { enrich__v1__list_warehouses_response__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__ListWarehousesResponse>) {
         self.init(
             warehouses: readMessages(m.pointee.n_warehouses, m.pointee.warehouses, as: WarehouseInfo.self),
@@ -70,7 +67,6 @@ extension CreateWarehouseRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.CreateWarehouseRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__CreateWarehouseRequest>) { enrich__v1__create_warehouse_request__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__CreateWarehouseRequest>? { enrich__v1__create_warehouse_request__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__CreateWarehouseRequest>) { enrich__v1__create_warehouse_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__CreateWarehouseRequest>) {
         self.init(
             name: readString(m.pointee.name), kind: readString(m.pointee.kind), connection: readString(m.pointee.connection),
@@ -89,7 +85,6 @@ extension GetWarehouseRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.GetWarehouseRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__GetWarehouseRequest>) { enrich__v1__get_warehouse_request__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__GetWarehouseRequest>? { enrich__v1__get_warehouse_request__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__GetWarehouseRequest>) { enrich__v1__get_warehouse_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__GetWarehouseRequest>) {
         self.init(name: readString(m.pointee.name), test: m.pointee.test != 0)
     }
@@ -103,7 +98,6 @@ extension UpdateWarehouseRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.UpdateWarehouseRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__UpdateWarehouseRequest>) { enrich__v1__update_warehouse_request__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__UpdateWarehouseRequest>? { enrich__v1__update_warehouse_request__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__UpdateWarehouseRequest>) { enrich__v1__update_warehouse_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__UpdateWarehouseRequest>) {
         self.init(
             name: readString(m.pointee.name), connection: readString(m.pointee.connection), password: readString(m.pointee.password),
@@ -123,7 +117,6 @@ extension DeleteWarehouseRequest: ProtobufCBridged {
     static let protoName = "enrich.v1.DeleteWarehouseRequest"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__DeleteWarehouseRequest>) { enrich__v1__delete_warehouse_request__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__DeleteWarehouseRequest>? { enrich__v1__delete_warehouse_request__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__DeleteWarehouseRequest>) { enrich__v1__delete_warehouse_request__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__DeleteWarehouseRequest>) {
         self.init(name: readString(m.pointee.name))
     }
@@ -136,7 +129,6 @@ extension DeleteWarehouseResponse: ProtobufCBridged {
     static let protoName = "enrich.v1.DeleteWarehouseResponse"
     static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__DeleteWarehouseResponse>) { enrich__v1__delete_warehouse_response__init(m) }
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__DeleteWarehouseResponse>? { enrich__v1__delete_warehouse_response__unpack(a, n, d) }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__DeleteWarehouseResponse>) { enrich__v1__delete_warehouse_response__free_unpacked(m, nil) }
     init(c m: UnsafePointer<Enrich__V1__DeleteWarehouseResponse>) {
         self.init()
     }

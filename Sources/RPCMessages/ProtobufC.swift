@@ -149,11 +149,10 @@ protocol ProtobufCBridged: RPCMessage {
     /// The proto message name, for error messages.
     static var protoName: String { get }
     static func cInit(_ message: UnsafeMutablePointer<CMessage>)
-    /// Unpacks with `allocator` (nil: malloc, freed by `cFree`).
+    /// Unpacks with `allocator`; the decode path passes a `DecodeArena`, which frees the whole tree at once.
     static func cUnpack(
         _ allocator: UnsafeMutablePointer<ProtobufCAllocator>?, _ length: Int, _ data: UnsafePointer<UInt8>
     ) -> UnsafeMutablePointer<CMessage>?
-    static func cFree(_ message: UnsafeMutablePointer<CMessage>)
     /// Copies the fields out of a C message.
     init(c message: UnsafePointer<CMessage>)
     /// Copies the fields into an initialised C message, allocating in `arena`.
@@ -262,7 +261,6 @@ struct MetadataEntry: ProtobufCBridged {
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__MetadataEntry>? {
         enrich__v1__metadata_entry__unpack(a, n, d)
     }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__MetadataEntry>) { enrich__v1__metadata_entry__free_unpacked(m, nil) }
 
     init(c m: UnsafePointer<Enrich__V1__MetadataEntry>) {
         self.key = readString(m.pointee.key)
@@ -281,7 +279,6 @@ extension RequestHeader: ProtobufCBridged {
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__RequestHeader>? {
         enrich__v1__request_header__unpack(a, n, d)
     }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__RequestHeader>) { enrich__v1__request_header__free_unpacked(m, nil) }
 
     init(c m: UnsafePointer<Enrich__V1__RequestHeader>) {
         self.init(
@@ -305,7 +302,6 @@ extension Status: ProtobufCBridged {
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__Status>? {
         enrich__v1__status__unpack(a, n, d)
     }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__Status>) { enrich__v1__status__free_unpacked(m, nil) }
 
     init(c m: UnsafePointer<Enrich__V1__Status>) {
         self.init(
@@ -328,7 +324,6 @@ extension Column: ProtobufCBridged {
     static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__Column>? {
         enrich__v1__column__unpack(a, n, d)
     }
-    static func cFree(_ m: UnsafeMutablePointer<Enrich__V1__Column>) { enrich__v1__column__free_unpacked(m, nil) }
 
     init(c m: UnsafePointer<Enrich__V1__Column>) {
         self.init(

@@ -62,13 +62,8 @@ public struct PostgresWarehouse: Warehouse {
         let connection = try self.connect(readOnly: false)
         let version = try connection.rows("SELECT version()", []).first?.first.flatMap { $0 } ?? "unknown"
         do {
-            let present = try Self.statePresent(connection)
-            try connection.execute("BEGIN")
-            if !present { for statement in PostgresStateDialect.createStatements { try connection.execute(statement) } }
-            try connection.execute(
-                "INSERT INTO _enrich_state.checkpoints VALUES ('enrich probe', 0, 0, '', 0) ON CONFLICT (model) DO NOTHING"
-            )
-            try connection.execute("ROLLBACK")
+            let create = try Self.statePresent(connection) ? [] : PostgresStateDialect.createStatements
+            try probeStateWrites(connection, begin: "BEGIN", create: create, prefix: "_enrich_state.")
         } catch {
             throw .stateNotWritable("cannot write the state schema _enrich_state: \(error)")
         }

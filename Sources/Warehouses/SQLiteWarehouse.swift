@@ -43,12 +43,7 @@ public struct SQLiteWarehouse: Warehouse {
         let statement = try connection.prepare("SELECT sqlite_version()")
         let version = try statement.step() ? "SQLite " + statement.withText(0) { String(decoding: $0, as: UTF8.self) } : "SQLite"
         do {
-            try connection.execute("BEGIN IMMEDIATE")
-            for create in SQLiteStateDialect.createStatements { try connection.execute(create) }
-            try connection.execute(
-                "INSERT INTO _enrich_state_checkpoints VALUES ('enrich probe', 0, 0, '', 0) ON CONFLICT (model) DO NOTHING"
-            )
-            try connection.execute("ROLLBACK")
+            try probeStateWrites(connection, begin: "BEGIN IMMEDIATE", create: SQLiteStateDialect.createStatements, prefix: "_enrich_state_")
         } catch {
             throw .stateNotWritable("cannot write the _enrich_state_ tables in '\(self.path)': \(error)")
         }

@@ -379,6 +379,15 @@ func forgetStateStatements(prefix: String, model: String) -> [String] {
     ]
 }
 
+/// Proves the state tables can be created (`create`, when they are missing) and written, in a transaction that
+/// is rolled back: a connection test leaves nothing behind.
+func probeStateWrites(_ driver: some StateDriver, begin: String, create: [String], prefix: String) throws(WarehouseError) {
+    try driver.execute(begin)
+    for statement in create { try driver.execute(statement) }
+    try driver.execute("INSERT INTO \(prefix)checkpoints VALUES ('enrich probe', 0, 0, '', 0) ON CONFLICT (model) DO NOTHING")
+    try driver.execute("ROLLBACK")
+}
+
 /// The state tables' definitions, shared by both dialects (`boolean` is an integer affinity in SQLite).
 func stateTableStatements(prefix: String) -> [String] {
     [
