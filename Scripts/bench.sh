@@ -4,7 +4,7 @@
 # Builds release binaries, generates the 1M-row, 10-column demo `products` table, serves it from enrichd (TLS)
 # and from a throwaway redis-server (TLS port, same certificates, hashes loaded with redis-cli --pipe), then runs
 # the same workload against both on 127.0.0.1 and prints a Markdown table with ratios:
-#   batch B lookups of 8 columns  vs  redis-benchmark HMGET of the same 8 fields, pipelined B deep,
+#   batch B lookups of 8 (then 4) columns  vs  redis-benchmark HMGET of the same fields, pipelined B deep,
 #   and vs pgbench running SELECT <8 columns> FROM products WHERE sku = ANY(<B random SKUs>) on a throwaway
 #   PostgreSQL (plaintext loopback; libpq TLS would need the cluster's own certificate setup),
 # at 1 connection and at 32 calls in flight, plus the cache's resident bytes next to Redis's used_memory and the
@@ -66,7 +66,9 @@ psql -q "$conninfo" -c "CREATE TABLE products (sku text PRIMARY KEY, product_id 
 sqlite3 -csv "$work/data/warehouse.sqlite" "SELECT * FROM products" | psql -q "$conninfo" -c "COPY products FROM STDIN CSV"
 psql -q "$conninfo" -c "VACUUM ANALYZE products"
 
-columns=name,category,brand,price,in_stock,rating,weight_grams,created_at
+wide=name,category,brand,price,in_stock,rating,weight_grams,created_at
+narrow=name,brand,price,in_stock
+columns=$wide
 postgres() {  # batch clients: transactions/s x batch = keys/s; pgbench reports the average latency only
     cat >"$work/pgbench.sql" <<SQL
 SELECT $columns FROM products WHERE sku = ANY (
@@ -87,14 +89,17 @@ redis() {  # batch clients
 }
 results="$work/results"
 : >"$results"
-for batch in 1 10 100 1000; do
-    for setup in "1 1" "32 4"; do
-        set -- $setup
-        # redis-benchmark's clients each keep one pipeline in flight: 32 clients match 32 calls in flight.
-        echo "lookup batch $batch, $1 in flight..." >&2
-        echo "ours $batch $1 $(ours "$batch" "$1" "$2")" >>"$results"
-        echo "redis $batch $1 $(redis "$batch" "$1")" >>"$results"
-        echo "postgres $batch $1 $(postgres "$batch" "$1")" >>"$results"
+for columns in "$wide" "$narrow"; do
+    width=$(tr ',' '\n' <<<"$columns" | wc -l)
+    for batch in 1 10 100 1000; do
+        for setup in "1 1" "32 4"; do
+            set -- $setup
+            # redis-benchmark's clients each keep one pipeline in flight: 32 clients match 32 calls in flight.
+            echo "lookup of $width columns, batch $batch, $1 in flight..." >&2
+            echo "ours $batch $1 $width $(ours "$batch" "$1" "$2")" >>"$results"
+            echo "redis $batch $1 $width $(redis "$batch" "$1")" >>"$results"
+            echo "postgres $batch $1 $width $(postgres "$batch" "$1")" >>"$results"
+        done
     done
 done
 # Enrich: JSON track events through a destination mapping with an FQL condition and two enrichments from

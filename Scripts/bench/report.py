@@ -12,8 +12,13 @@ def main() -> None:
     results, rows, raw, cache, redis_memory = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
     ours, redis, postgres, enrich, redis2 = {}, {}, {}, {}, {}
     for line in open(results):
-        kind, batch, inflight, payload = line.split(" ", 3)
-        key = (int(batch), int(inflight))
+        kind = line.split(" ", 1)[0]
+        if kind in ("ours", "redis", "postgres"):
+            kind, batch, inflight, width, payload = line.split(" ", 4)
+            key = (-int(width), int(batch), int(inflight))  # 8 columns first
+        else:
+            kind, batch, inflight, payload = line.split(" ", 3)
+            key = (int(batch), int(inflight))
         if kind == "enrich":
             data = json.loads(payload)
             enrich[key] = (data["events_per_second"], data["p50_ms"], data["p99_ms"], data["errors"], data["enriched"], data["calls"] * int(batch))
@@ -50,23 +55,23 @@ def main() -> None:
     print(f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.system()} {platform.machine()}, "
           f"{cores} cores ({cpu}), by `Scripts/bench.sh`: enrichd (release, TLS, 2 event loops) and Redis "
           f"{redis_version.removeprefix('v=')} (TLS port, same certificate) on 127.0.0.1, load generators on the same cores.\n")
-    print("Workload: random keys out of 1,000,000 `products` rows, 8 of 10 columns per key. Ours: `enrich-load` "
+    print("Workload: random keys out of 1,000,000 `products` rows, 8 (then 4) of 10 columns per key. Ours: `enrich-load` "
           "Lookup calls of B keys. Redis: `redis-benchmark` HMGET of the same 8 fields, pipelined B deep, so one "
           "pipeline is the counterpart of one call. Our latency is per call; Redis's is what redis-benchmark reports per "
           "command, which at batch > 1 is not a pipeline's round trip (compare throughput there). PostgreSQL: "
           "pgbench, one `SELECT ... WHERE sku = ANY(B random SKUs)` per transaction, prepared, plaintext loopback "
           "(TLS would only slow it), average latency per transaction.\n")
-    print("| batch | in flight | ours keys/s | Redis keys/s | ratio | ours p50 / p99 ms | Redis p50 / p99 ms | PostgreSQL keys/s (avg ms) | ratio |")
-    print("|------:|----------:|------------:|-------------:|------:|------------------:|-------------------:|---------------------------:|------:|")
+    print("| columns | batch | in flight | ours keys/s | Redis keys/s | ratio | ours p50 / p99 ms | Redis p50 / p99 ms | PostgreSQL keys/s (avg ms) | ratio |")
+    print("|--------:|------:|----------:|------------:|-------------:|------:|------------------:|-------------------:|---------------------------:|------:|")
     for key in sorted(ours):
         o, r = ours[key], redis.get(key)
         p = postgres.get(key)
         pg = f"{p[0]:,.0f} ({p[1]:.3f}) | {o[0] / p[0]:.2f}x" if p and p[0] > 0 else "(no result) | —"
         errors = f" ({o[3]} errors)" if o[3] else ""
         if r is None:
-            print(f"| {key[0]} | {key[1]} | {o[0]:,.0f}{errors} | (no result) | — | {o[1]:.3f} / {o[2]:.3f} | — | {pg} |")
+            print(f"| {-key[0]} | {key[1]} | {key[2]} | {o[0]:,.0f}{errors} | (no result) | — | {o[1]:.3f} / {o[2]:.3f} | — | {pg} |")
             continue
-        print(f"| {key[0]} | {key[1]} | {o[0]:,.0f}{errors} | {r[0]:,.0f} | {o[0] / r[0]:.2f}x | "
+        print(f"| {-key[0]} | {key[1]} | {key[2]} | {o[0]:,.0f}{errors} | {r[0]:,.0f} | {o[0] / r[0]:.2f}x | "
               f"{o[1]:.3f} / {o[2]:.3f} | {r[1]:.3f} / {r[2]:.3f} | {pg} |")
     print()
     if enrich:

@@ -104,29 +104,47 @@ final class DestinationRegistry: Sendable {
 
     // MARK: - Outcome counts
 
-    func record(destination: String, outcome: EnrichmentOutcome, matched: Bool) {
-        if let factory = self.metricsFactory {
-            let key = "\(destination)|\(outcome.rawValue)"
-            let counter = self.counters.withLock { counters in
-                if let existing = counters[key] { return existing }
-                let made = CoreMetrics.Counter(
-                    label: "enrich_destination_events_total", dimensions: [("destination", destination), ("outcome", outcome.rawValue)],
-                    factory: factory
-                )
-                counters[key] = made
-                return made
+    /// Outcome counts of one request's events, recorded together: one lock and one counter update per outcome
+    /// per request, not per event.
+    struct Tally {
+        var enriched = 0
+        var partiallyEnriched = 0
+        var notEnriched = 0
+        var unmatched = 0
+
+        mutating func add(_ outcome: EnrichmentOutcome, matched: Bool) {
+            switch outcome {
+            case .enriched: self.enriched += 1
+            case .partiallyEnriched: self.partiallyEnriched += 1
+            case .notEnriched: self.notEnriched += 1
             }
-            counter.increment()
+            if !matched { self.unmatched += 1 }
+        }
+    }
+
+    func record(destination: String, _ tally: Tally) {
+        if let factory = self.metricsFactory {
+            for (outcome, count) in [(EnrichmentOutcome.enriched, tally.enriched), (.partiallyEnriched, tally.partiallyEnriched), (.notEnriched, tally.notEnriched)] where count > 0 {
+                let key = "\(destination)|\(outcome.rawValue)"
+                let counter = self.counters.withLock { counters in
+                    if let existing = counters[key] { return existing }
+                    let made = CoreMetrics.Counter(
+                        label: "enrich_destination_events_total", dimensions: [("destination", destination), ("outcome", outcome.rawValue)],
+                        factory: factory
+                    )
+                    counters[key] = made
+                    return made
+                }
+                counter.increment(by: count)
+            }
         }
         self.counts.withLock { counts in
             var stats = counts[destination] ?? DestinationStats()
-            stats.events += 1
-            switch outcome {
-            case .enriched: stats.enriched += 1
-            case .partiallyEnriched: stats.partiallyEnriched += 1
-            case .notEnriched: stats.notEnriched += 1
-            }
-            if !matched { stats.unmatched += 1 }
+            stats.events += UInt64(tally.enriched + tally.partiallyEnriched + tally.notEnriched)
+            stats.enriched += UInt64(tally.enriched)
+            stats.partiallyEnriched += UInt64(tally.partiallyEnriched)
+            stats.notEnriched += UInt64(tally.notEnriched)
+            stats.unmatched += UInt64(tally.unmatched)
             counts[destination] = stats
         }
     }

@@ -75,10 +75,12 @@ extension EnrichService {
         }
         let compiled = try self.destinations.destination(named: request.destination)
         let lookup = Self.lookup(snapshots: self.snapshots(for: compiled), tables: compiled.tables, needed: compiled.neededColumns)
+        var tally = DestinationRegistry.Tally()
+        defer { self.destinations.record(destination: request.destination, tally) }
         return EnrichResponse(events: request.events.enumerated().map { position, bytes in
             let (event, problem) = self.parseEvent(position: position, bytes: bytes)
             guard let event else {
-                self.destinations.record(destination: request.destination, outcome: .notEnriched, matched: false)
+                tally.add(.notEnriched, matched: false)
                 return problem!  // parseEvent returns one of the two.
             }
             var matched: [MappingResult] = []
@@ -91,7 +93,7 @@ extension EnrichService {
                 count + result.entities.filter { if case .found = $0.result { true } else { false } }.count
             }
             let outcome: EnrichmentOutcome = total > 0 && found == total ? .enriched : (found > 0 ? .partiallyEnriched : .notEnriched)
-            self.destinations.record(destination: request.destination, outcome: outcome, matched: !matched.isEmpty)
+            tally.add(outcome, matched: !matched.isEmpty)
             var reason = MissReason.none
             if matched.isEmpty {
                 reason = .noMappingMatched
