@@ -233,10 +233,6 @@ public actor SyncEngine {
         }
         let clock = ContinuousClock()
         var timings: [(String, Int64)] = []
-        @Sendable func milliseconds(since start: ContinuousClock.Instant) -> Int64 {
-            let elapsed = ContinuousClock().now - start
-            return elapsed.components.seconds * 1_000 + elapsed.components.attoseconds / 1_000_000_000_000_000
-        }
         switch outcome {
         case .success(let result):
             timings = result.timings
@@ -264,14 +260,14 @@ public actor SyncEngine {
                 let saved: Result<Int, SnapshotFileError> = await Self.offload {
                     do throws(SnapshotFileError) { return .success(try files.save(snapshot)) } catch { return .failure(error) }
                 }
-                return (saved, milliseconds(since: start))
+                return (saved, Self.milliseconds(clock.now - start))
             }()
             async let committing: (Result<[FailedRowState], WarehouseError>, Int64) = {
                 let start = clock.now
                 let committed: Result<[FailedRowState], WarehouseError> = await Self.offload {
                     do throws(WarehouseError) { return .success(try session.session.commit(commit)) } catch { return .failure(error) }
                 }
-                return (committed, milliseconds(since: start))
+                return (committed, Self.milliseconds(clock.now - start))
             }()
             let (saved, saveMilliseconds) = await saving
             let (committed, stateMilliseconds) = await committing
@@ -290,12 +286,12 @@ public actor SyncEngine {
                 run.rowsAdded = Int64(result.difference.added)
                 run.rowsChanged = Int64(result.difference.changed)
                 run.rowsRemoved = Int64(result.difference.removed)
-                run.rowsFailed = Int64(result.rejected)
+                run.rowsFailed = Int64(result.rejectedRows.count)
                 run.issues = result.issues.map { issue in
                     RunIssue(rowNumber: issue.rowNumber, key: issue.key, reason: Self.annotate(issue, failures[issue.key ?? ""]))
                 }
                 run.phase = .done
-                run.status = result.rejected > 0 ? .partialSuccess : .success
+                run.status = result.rejectedRows.isEmpty ? .success : .partialSuccess
                 run.error = stateWarning
                 run.finishedAtMilliseconds = self.now()
             }
@@ -345,7 +341,6 @@ public actor SyncEngine {
         var fingerprint: String
         var incremental: Bool
         var difference: (added: Int, changed: Int, removed: Int)
-        var rejected: Int
         var issues: [RowIssue]
         var accepted: [RowChecksum]
         var rejectedRows: [RejectedRow]
@@ -366,8 +361,7 @@ public actor SyncEngine {
         var mark = clock.now
         func lap(_ phase: String) {
             let now = clock.now
-            let elapsed = now - mark
-            timings.append((phase, elapsed.components.seconds * 1_000 + elapsed.components.attoseconds / 1_000_000_000_000_000))
+            timings.append((phase, Self.milliseconds(now - mark)))
             mark = now
         }
         do throws(SyncError) {
@@ -406,7 +400,7 @@ public actor SyncEngine {
                     return !progress.isCancelled
                 }
                 lap("read_ms")
-                removed = incremental ? try session.removedKeys(primaryKey: model.primaryKey) : []
+                removed = incremental ? try session.removedKeys() : []
                 lap("removed_ms")
             } catch { throw .warehouse(error) }
             let delta: ModelSnapshot
@@ -425,7 +419,7 @@ public actor SyncEngine {
             lap("diff_ms")
             return .success(ExtractResult(
                 snapshot: snapshot, columns: columns.map(CatalogColumn.init), fingerprint: fingerprint, incremental: incremental,
-                difference: difference, rejected: sink.builder.rejectedRows, issues: sink.issues,
+                difference: difference, issues: sink.issues,
                 accepted: sink.accepted, rejectedRows: sink.rejected, removedKeys: removed, session: SessionBox(session),
                 timings: timings
             ))
@@ -434,17 +428,16 @@ public actor SyncEngine {
         }
     }
 
-    /// The row of `snapshot` whose key the warehouse rendered as `text`.
+    /// Whole milliseconds of `duration`, for the phase timings in the log.
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    /// The row of `snapshot` whose key the warehouse rendered as `text`: a time is parsed, other keys go
+    /// through the snapshot's own text lookup (decimal text for an integer key).
     static func row(in snapshot: ModelSnapshot, keyText text: String) -> Int? {
-        switch snapshot.schema[snapshot.keyColumn].type {
-        case .string:
-            var text = text
-            return text.withUTF8 { snapshot.row(forUTF8: UnsafeRawBufferPointer($0)) }
-        case .timestamp:
-            return Timestamp.parseMicroseconds(text).flatMap { snapshot.row(forInt: $0) }
-        default:
-            return Int64(text).flatMap { snapshot.row(forInt: $0) }
-        }
+        guard snapshot.schema[snapshot.keyColumn].type == .timestamp else { return snapshot.row(for: .string(text)) }
+        return Timestamp.parseMicroseconds(text).flatMap { snapshot.row(forInt: $0) }
     }
 }
 

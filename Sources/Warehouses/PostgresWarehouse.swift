@@ -50,7 +50,7 @@ public struct PostgresWarehouse: Warehouse {
     }
 
     /// Runs SQL statements (several, separated by semicolons) on a fresh read-write connection. Used to set up
-    /// tables in tests and benchmarks, and by operators' scripts; syncs never write.
+    /// tables in tests and benchmarks, and by operators' scripts; syncs write only their `_enrich_state`.
     public func execute(_ sql: String) throws(WarehouseError) {
         let connection = try self.connect(readOnly: false)
         try connection.execute(sql)
@@ -63,7 +63,7 @@ public struct PostgresWarehouse: Warehouse {
         let version = try connection.rows("SELECT version()", []).first?.first.flatMap { $0 } ?? "unknown"
         do {
             let create = try Self.statePresent(connection) ? [] : PostgresStateDialect.createStatements
-            try probeStateWrites(connection, begin: "BEGIN", create: create, prefix: "_enrich_state.")
+            try probeStateWrites(connection, begin: "BEGIN", create: create, prefix: PostgresStateDialect.prefix)
         } catch {
             throw .stateNotWritable("cannot write the state schema _enrich_state: \(error)")
         }
@@ -84,7 +84,7 @@ public struct PostgresWarehouse: Warehouse {
         case .query(let query): from = "(\(query)) AS s"
         }
         return StateSession(
-            driver: connection, dialect: PostgresStateDialect(from: from), model: model, source: source,
+            driver: connection, dialect: PostgresStateDialect(from: from), model: model,
             describe: { () throws(WarehouseError) in try self.describe(source, on: connection) },
             estimate: { () throws(WarehouseError) in try self.estimatedRowCount(source, on: connection) }
         )
@@ -98,7 +98,7 @@ public struct PostgresWarehouse: Warehouse {
     public func forgetState(model: String) throws(WarehouseError) {
         let connection = try self.connect(readOnly: false)
         guard try Self.statePresent(connection) else { return }
-        for statement in forgetStateStatements(prefix: "_enrich_state.", model: model) { try connection.execute(statement) }
+        for statement in forgetStateStatements(prefix: PostgresStateDialect.prefix, model: model) { try connection.execute(statement) }
     }
 
     /// Whether the shared state tables exist (then no CREATE right is needed).
@@ -132,9 +132,9 @@ public struct PostgresWarehouse: Warehouse {
     static func reference(_ name: String) -> (schema: String?, table: String, sql: String) {
         let parts = name.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         if parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty {
-            return (parts[0], parts[1], SQLiteWarehouse.quote(parts[0]) + "." + SQLiteWarehouse.quote(parts[1]))
+            return (parts[0], parts[1], quoteIdentifier(parts[0]) + "." + quoteIdentifier(parts[1]))
         }
-        return (nil, name, SQLiteWarehouse.quote(name))
+        return (nil, name, quoteIdentifier(name))
     }
 
     private func requireTable(_ name: String, in connection: PostgresConnection) throws(WarehouseError) -> String {
@@ -209,7 +209,7 @@ public struct PostgresWarehouse: Warehouse {
         _ source: ModelSource, columns: [SourceColumn], into sink: inout Sink, progress: (Int) -> Bool
     ) throws(WarehouseError) {
         let connection = try self.connect(readOnly: true)
-        let list = columns.map { SQLiteWarehouse.quote($0.name) }.joined(separator: ", ")
+        let list = columns.map { quoteIdentifier($0.name) }.joined(separator: ", ")
         let select = try self.selectSQL(source, list: list, connection: connection)
         do {
             try connection.startCopyOut("COPY (\(select)) TO STDOUT")
@@ -366,10 +366,10 @@ public struct PostgresWarehouse: Warehouse {
 
 /// The state schema's SQL for PostgreSQL: md5 of the row's text form, folded to 64 bits, as the checksum.
 struct PostgresStateDialect: StateDialect {
-    static let createStatements = ["CREATE SCHEMA IF NOT EXISTS _enrich_state"] + stateTableStatements(prefix: "_enrich_state.")
+    static let prefix = "_enrich_state."
+    static let createStatements = ["CREATE SCHEMA IF NOT EXISTS _enrich_state"] + stateTableStatements(prefix: Self.prefix)
     let from: String
-    var statePrefix: String { "_enrich_state." }
-    var createStatements: [String] { Self.createStatements }
+    var statePrefix: String { Self.prefix }
     func keyText(_ column: String) -> String { "(s.\(column))::text" }
     func analyze(_ table: String) -> String? { "ANALYZE \(table)" }
     var fence: String { " OFFSET 0" }

@@ -8,11 +8,6 @@ public struct SQLiteWarehouse: Warehouse {
 
     public init(path: String) { self.path = path }
 
-    /// Quotes an identifier for SQL ("a""b" for a"b).
-    static func quote(_ identifier: String) -> String {
-        "\"" + identifier.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
-    }
-
     private func open() throws(WarehouseError) -> SQLiteConnection {
         try SQLiteConnection(path: self.path, create: false, readOnly: true)
     }
@@ -30,7 +25,7 @@ public struct SQLiteWarehouse: Warehouse {
         switch source {
         case .table(let name):
             try self.requireTable(name, in: connection)
-            return "SELECT \(list) FROM \(Self.quote(name))"
+            return "SELECT \(list) FROM \(quoteIdentifier(name))"
         case .query(let query):
             return "SELECT \(list) FROM (\(query))"
         }
@@ -43,7 +38,7 @@ public struct SQLiteWarehouse: Warehouse {
         let statement = try connection.prepare("SELECT sqlite_version()")
         let version = try statement.step() ? "SQLite " + statement.withText(0) { String(decoding: $0, as: UTF8.self) } : "SQLite"
         do {
-            try probeStateWrites(connection, begin: "BEGIN IMMEDIATE", create: SQLiteStateDialect.createStatements, prefix: "_enrich_state_")
+            try probeStateWrites(connection, begin: "BEGIN IMMEDIATE", create: SQLiteStateDialect.createStatements, prefix: SQLiteStateDialect.prefix)
         } catch {
             throw .stateNotWritable("cannot write the _enrich_state_ tables in '\(self.path)': \(error)")
         }
@@ -64,12 +59,12 @@ public struct SQLiteWarehouse: Warehouse {
         switch source {
         case .table(let name):
             try self.requireTable(name, in: connection)
-            from = Self.quote(name) + " AS s"
+            from = quoteIdentifier(name) + " AS s"
         case .query(let query):
             from = "(\(query)) AS s"
         }
         return StateSession(
-            driver: connection, dialect: SQLiteStateDialect(from: from), model: model, source: source,
+            driver: connection, dialect: SQLiteStateDialect(from: from), model: model,
             describe: { () throws(WarehouseError) in try self.describe(source, on: connection) },
             estimate: { () throws(WarehouseError) in try self.estimatedRowCount(source, on: connection) }
         )
@@ -82,8 +77,8 @@ public struct SQLiteWarehouse: Warehouse {
     /// Removes the state of `model` (a sync state key): its checksum table, checkpoint and failed rows.
     public func forgetState(model: String) throws(WarehouseError) {
         let connection = try SQLiteConnection(path: self.path, create: false)
-        guard !(try connection.rows(SQLiteStateDialect(from: "").tableExists("_enrich_state_checkpoints"))).isEmpty else { return }
-        for statement in forgetStateStatements(prefix: "_enrich_state_", model: model) { try connection.execute(statement) }
+        guard !(try connection.rows(SQLiteStateDialect(from: "").tableExists(SQLiteStateDialect.prefix + "checkpoints"))).isEmpty else { return }
+        for statement in forgetStateStatements(prefix: SQLiteStateDialect.prefix, model: model) { try connection.execute(statement) }
     }
 
     func describe(_ source: ModelSource, on connection: SQLiteConnection) throws(WarehouseError) -> [SourceColumn] {
@@ -131,7 +126,7 @@ public struct SQLiteWarehouse: Warehouse {
     func estimatedRowCount(_ source: ModelSource, on connection: SQLiteConnection) throws(WarehouseError) -> Int? {
         guard case .table(let name) = source else { return nil }
         try self.requireTable(name, in: connection)
-        let statement = try connection.prepare("SELECT count(*) FROM \(Self.quote(name))")
+        let statement = try connection.prepare("SELECT count(*) FROM \(quoteIdentifier(name))")
         guard try statement.step() else { return nil }
         return Int(statement.int64(0))
     }
@@ -140,7 +135,7 @@ public struct SQLiteWarehouse: Warehouse {
         _ source: ModelSource, columns: [SourceColumn], into sink: inout Sink, progress: (Int) -> Bool
     ) throws(WarehouseError) {
         let connection = try self.open()
-        let list = columns.map { Self.quote($0.name) }.joined(separator: ", ")
+        let list = columns.map { quoteIdentifier($0.name) }.joined(separator: ", ")
         try connection.scanQuery(try self.selectSQL(source, list: list, connection: connection), types: columns.map(\.type), names: columns.map(\.name), into: &sink, progress: progress)
     }
 
@@ -215,10 +210,10 @@ public struct SQLiteWarehouse: Warehouse {
 /// The state tables' SQL for SQLite: a prefix instead of a schema, and `enrich_checksum(...)`, a function this
 /// process registers on the connection (FNV-1a over each value's storage class and bytes).
 struct SQLiteStateDialect: StateDialect {
-    static let createStatements = stateTableStatements(prefix: "_enrich_state_")
+    static let prefix = "_enrich_state_"
+    static let createStatements = stateTableStatements(prefix: Self.prefix)
     let from: String
-    var statePrefix: String { "_enrich_state_" }
-    var createStatements: [String] { Self.createStatements }
+    var statePrefix: String { Self.prefix }
     func keyText(_ column: String) -> String { "CAST(s.\(column) AS TEXT)" }
     func analyze(_ table: String) -> String? { nil }
     var fence: String { " LIMIT -1 OFFSET 0" }

@@ -152,7 +152,7 @@ public protocol SyncSession: AnyObject {
         columns: [SourceColumn], primaryKey: String, changedOnly: Bool, into sink: inout Sink, progress: (Int) -> Bool
     ) throws(WarehouseError)
     /// Keys the state holds that the source no longer has, as the preceding `changedOnly` scan found them.
-    func removedKeys(primaryKey: String) throws(WarehouseError) -> [String]
+    func removedKeys() throws(WarehouseError) -> [String]
     /// Writes checksums, failures and the checkpoint, and commits. Returns the failure states of the rejected
     /// rows (attempts, given up).
     func commit(_ commit: StateCommit) throws(WarehouseError) -> [FailedRowState]
@@ -162,8 +162,6 @@ public protocol SyncSession: AnyObject {
 protocol StateDialect {
     /// "_enrich_state." or "_enrich_state_".
     var statePrefix: String { get }
-    /// Statements creating the state tables when missing.
-    var createStatements: [String] { get }
     /// An expression rendering column `column` of alias `s` as text.
     func keyText(_ column: String) -> String
     /// An expression giving a 64-bit checksum of `columns` of alias `s`.
@@ -200,6 +198,7 @@ func sqlLiteral(_ text: String) -> String {
     "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") + "'"
 }
 
+/// Quotes an identifier for SQL ("a""b" for a"b); PostgreSQL and SQLite agree on it.
 func quoteIdentifier(_ identifier: String) -> String {
     "\"" + identifier.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
 }
@@ -209,18 +208,16 @@ final class StateSession<Driver: StateDriver, Dialect: StateDialect>: SyncSessio
     let driver: Driver
     let dialect: Dialect
     let model: String
-    let source: ModelSource
     private let describeSource: () throws(WarehouseError) -> [SourceColumn]
     private let estimate: () throws(WarehouseError) -> Int?
 
     init(
-        driver: Driver, dialect: Dialect, model: String, source: ModelSource,
+        driver: Driver, dialect: Dialect, model: String,
         describe: @escaping () throws(WarehouseError) -> [SourceColumn], estimate: @escaping () throws(WarehouseError) -> Int?
     ) {
         self.driver = driver
         self.dialect = dialect
         self.model = model
-        self.source = source
         self.describeSource = describe
         self.estimate = estimate
     }
@@ -293,7 +290,7 @@ final class StateSession<Driver: StateDriver, Dialect: StateDialect>: SyncSessio
         )
     }
 
-    func removedKeys(primaryKey: String) throws(WarehouseError) -> [String] {
+    func removedKeys() throws(WarehouseError) -> [String] {
         // Found by the changed-rows scan, which must come first.
         try self.driver.rows("SELECT key FROM enrich_changes WHERE kind = 'removed'").compactMap { $0.first ?? nil }
     }
@@ -317,9 +314,11 @@ final class StateSession<Driver: StateDriver, Dialect: StateDialect>: SyncSessio
     func commit(_ commit: StateCommit) throws(WarehouseError) -> [FailedRowState] {
         let checksums = self.rowsTable
         try self.driver.beginWrite()
-        var extracted = Set(commit.accepted.map(\.key))
-        for row in commit.rejected { if let key = row.key { extracted.insert(key) } }
+        // The keys this run read, which the retry bookkeeping needs only when the run did not read everything.
+        var extracted = Set<String>()
         if !commit.readAll {
+            extracted = Set(commit.accepted.map(\.key))
+            for row in commit.rejected { if let key = row.key { extracted.insert(key) } }
             let stale = Array(extracted) + commit.removed
             if !stale.isEmpty {
                 try self.driver.execute("CREATE TEMPORARY TABLE IF NOT EXISTS enrich_stale_keys (key text)")

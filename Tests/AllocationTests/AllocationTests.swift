@@ -29,7 +29,8 @@ struct LookupHarness {
                 builder.appendInt64(1, Int64(row))
                 var name = "Deluxe product number \(row) with a long name"
                 name.withUTF8 { builder.appendString(2, UnsafeRawBufferPointer($0)) }
-                if row % 3 == 0 { builder.appendNull(3) } else { "Globex".utf8CString.withUnsafeBytes { builder.appendString(3, UnsafeRawBufferPointer(rebasing: $0.dropLast())) } }
+                var brand = "Globex"
+                if row % 3 == 0 { builder.appendNull(3) } else { brand.withUTF8 { builder.appendString(3, UnsafeRawBufferPointer($0)) } }
                 builder.appendDouble(4, Double(row) / 7)
                 builder.appendBool(5, row % 2 == 0)
                 builder.appendDouble(6, 4.5)
