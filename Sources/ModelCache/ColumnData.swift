@@ -55,7 +55,7 @@ public struct ColumnData: Sendable {
         }
     }
 
-    var residentBytes: Int {
+    public var residentBytes: Int {
         let values = switch self.storage {
         case .int64(let values), .timestamp(let values): values.capacity * 8
         case .double(let values): values.capacity * 8

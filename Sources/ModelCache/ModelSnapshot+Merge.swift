@@ -34,7 +34,7 @@ extension ModelSnapshot {
                 arena.reserve(rows: total)
                 for row in kept { guard a.withBytes(at: row, { arena.append($0) }) else { throw .columnTooLarge(column: old.schema.name) } }
                 for row in 0..<b.count { guard b.withBytes(at: row, { arena.append($0) }) else { throw .columnTooLarge(column: old.schema.name) } }
-                column.storage = .string(StringArena(bytes: fitted(arena.bytes), offsets: arena.offsets))
+                column.storage = .string(arena.trimmed())
             default:
                 preconditionFailure("schemas match, so storages do")
             }

@@ -33,7 +33,8 @@ extension ModelSnapshot {
             case .string(let arena):
                 writer.u64(UInt64(arena.bytes.count))
                 writer.bytes(arena.bytes)
-                for offset in arena.offsets { writer.u32(offset) }
+                writer.u32(0)
+                arena.forEachEnd { writer.u32($0) }
             }
         }
         writer.u64(UInt64(self.index.slots.count))

@@ -86,7 +86,7 @@ final class ColumnBuilder {
         case .timestamp: column.storage = .timestamp(fitted(self.ints))
         case .double: column.storage = .double(fitted(self.doubles))
         case .bool: column.storage = .bool(fitted(self.bools))
-        case .string: column.storage = .string(StringArena(bytes: fitted(self.strings.bytes), offsets: fitted(self.strings.offsets)))
+        case .string: column.storage = .string(self.strings.trimmed())
         }
         return column
     }

@@ -69,9 +69,7 @@ struct EncodedLookupResponse: RPCMessage {
         case .bool: return fixed + 16 + rows.count
         case .string(let arena):
             var bytes = 0
-            arena.offsets.withUnsafeBufferPointer { offsets in
-                for row in rows { if let row { bytes += Int(offsets[row + 1] - offsets[row]) } }
-            }
+            for row in rows { if let row { bytes += arena.length(at: row) } }
             return fixed + bytes + rows.count * 6
         }
     }

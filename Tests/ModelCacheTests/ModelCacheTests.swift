@@ -238,6 +238,45 @@ struct SnapshotSerializationTests {
         #expect(copy.row(for: .string("K999")) == nil)
     }
 
+    /// Strings of many lengths, with repeated keys rejected (and so removed again) at block boundaries.
+    static func strings(longAt long: Int?) throws -> (ModelSnapshot, [String]) {
+        var builder = try SnapshotBuilder(schema: [ColumnSchema(name: "k", type: .int64), ColumnSchema(name: "s", type: .string)], primaryKey: "k")
+        var kept: [String] = []
+        for index in 0..<1_000 {
+            let text = index == long ? String(repeating: "x", count: 256) : String(repeating: "é", count: index % 128)
+            ModelCacheTests.push([.int64(Int64(index)), .string(text)], into: &builder)
+            kept.append(text)
+            if index % 16 == 15 || index % 16 == 0 {  // a rejected duplicate right after a block edge
+                ModelCacheTests.push([.int64(Int64(index)), .string("rejected")], into: &builder)
+            }
+        }
+        return (try builder.build(model: "strings", version: 1), kept)
+    }
+
+    @Test("Strings are stored compactly up to 255 bytes, switch to offsets past it, and read back the same either way",
+          arguments: [nil, 0, 17, 999] as [Int?])
+    func compactStrings(longAt long: Int?) throws {
+        let (snapshot, kept) = try Self.strings(longAt: long)
+        let copy = try ModelSnapshot(deserializing: snapshot.serialized())
+        for (row, text) in kept.enumerated() {
+            #expect(snapshot.columns[1].value(at: row) == .string(text))
+            #expect(copy.columns[1].value(at: row) == .string(text))
+        }
+        let textBytes = kept.reduce(0) { $0 + $1.utf8.count }
+        guard case .string(let arena) = snapshot.columns[1].storage else {
+            Issue.record("column s is not stored as strings")
+            return
+        }
+        // 1,000 rows: one length byte each and a start per 16 rows (63 x 4) when compact; 1,001 offsets when not.
+        let overhead = snapshot.columns[1].residentBytes - textBytes
+        if long == nil {
+            #expect(overhead <= 1_000 + 63 * 4 + 64)
+        } else {
+            #expect(overhead >= 1_001 * 4)
+            #expect(arena.length(at: long!) == 256)
+        }
+    }
+
     @Test("Truncated, foreign and tampered bytes are refused, never half-loaded")
     func corruptInput() throws {
         let bytes = try Self.sample().serialized()
