@@ -77,7 +77,16 @@ extension EnrichService {
         let lookup = Self.lookup(snapshots: self.snapshots(for: compiled), tables: compiled.tables, needed: compiled.neededColumns)
         var tally = DestinationRegistry.Tally()
         defer { self.destinations.record(destination: request.destination, tally) }
+        // Mappings without field mappings read events through a tape (one node buffer for the whole batch) and
+        // splice enrichments into the event's bytes; events the tape refuses take the tree path, which says why.
+        let onTape = compiled.mappings.allSatisfy(\.runsOnTape)
+        var tape = JSONTape()
         return EnrichResponse(events: request.events.enumerated().map { position, bytes in
+            if onTape, bytes.count <= self.limits.maxEventBytes,
+               let enriched = Self.enrichOnTape(bytes, tape: &tape, mappings: compiled.mappings, lookup: lookup, tally: &tally)
+            {
+                return enriched
+            }
             let (event, problem) = self.parseEvent(position: position, bytes: bytes)
             guard let event else {
                 tally.add(.notEnriched, matched: false)
@@ -92,20 +101,55 @@ extension EnrichService {
             let found = matched.reduce(0) { count, result in
                 count + result.entities.filter { if case .found = $0.result { true } else { false } }.count
             }
-            let outcome: EnrichmentOutcome = total > 0 && found == total ? .enriched : (found > 0 ? .partiallyEnriched : .notEnriched)
-            tally.add(outcome, matched: !matched.isEmpty)
-            var reason = MissReason.none
-            if matched.isEmpty {
-                reason = .noMappingMatched
-            } else if outcome == .notEnriched {
-                let anyNotFound = matched.contains { $0.entities.contains { if case .notFound = $0.result { true } else { false } } }
-                reason = anyNotFound ? .notFound : .noKey
-            }
-            return EnrichedEvent(
-                outcome: Self.outcome(outcome), reason: reason, event: bytes,
-                mappings: matched.map { Self.message($0, details: false) }
+            let anyNotFound = matched.contains { $0.entities.contains { if case .notFound = $0.result { true } else { false } } }
+            return Self.enriched(
+                bytes, matched: matched.map { Self.message($0, details: false) }, models: total, found: found,
+                anyNotFound: anyNotFound, tally: &tally
             )
         })
+    }
+
+    /// One event through every mapping on a tape; nil when the event is not a JSON object the parser accepts
+    /// (the tree path then reports it).
+    static func enrichOnTape(
+        _ bytes: [UInt8], tape: inout JSONTape, mappings: [CompiledDestinationMapping],
+        lookup: (Mapping.ModelMatch, MappingValue) -> EntityResult, tally: inout DestinationRegistry.Tally
+    ) -> EnrichedEvent? {
+        bytes.withUnsafeBufferPointer { buffer -> EnrichedEvent? in
+            guard tape.parse(buffer), tape.nodes[0].kind == .object else { return nil }
+            let event = TapeEvent(tape: tape, bytes: buffer)
+            var matched: [MappingOutcome] = []
+            var models = 0, found = 0, notFound = 0
+            for mapping in mappings {
+                let result = mapping.apply(to: event, lookup: lookup)
+                guard result.conditionMatched else { continue }
+                models += result.models
+                found += result.found
+                notFound += result.notFound
+                matched.append(MappingOutcome(
+                    mapping: mapping.definition.name, conditionMatched: true, outcome: Self.outcome(result.outcome),
+                    output: result.output
+                ))
+            }
+            return Self.enriched(bytes, matched: matched, models: models, found: found, anyNotFound: notFound > 0, tally: &tally)
+        }
+    }
+
+    /// An event's answer from its matched mappings: enriched when every model of every matched mapping found
+    /// its row, partially when some did; otherwise why not.
+    static func enriched(
+        _ bytes: [UInt8], matched: [MappingOutcome], models: Int, found: Int, anyNotFound: Bool,
+        tally: inout DestinationRegistry.Tally
+    ) -> EnrichedEvent {
+        let outcome: EnrichmentOutcome = models > 0 && found == models ? .enriched : (found > 0 ? .partiallyEnriched : .notEnriched)
+        tally.add(outcome, matched: !matched.isEmpty)
+        var reason = MissReason.none
+        if matched.isEmpty {
+            reason = .noMappingMatched
+        } else if outcome == .notEnriched {
+            reason = anyNotFound ? .notFound : .noKey
+        }
+        return EnrichedEvent(outcome: Self.outcome(outcome), reason: reason, event: bytes, mappings: matched)
     }
 
     /// Parses one event of a batch, or says why it is refused (size, JSON, not an object).

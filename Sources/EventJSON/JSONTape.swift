@@ -1,0 +1,331 @@
+/// A validated JSON text as a flat list of nodes pointing into its bytes: what the enrich hot path reads an
+/// event through instead of building a tree.
+///
+/// `parse` accepts exactly the texts `JSONParser` accepts (same grammar, escapes, surrogate rule, UTF-8
+/// check and nesting limit) without allocating per value: the node buffer is reused from event to event.
+/// A node's value is decoded only when asked for, by running `JSONParser` over the node's own bytes, so
+/// decoding rules live in one place.
+///
+/// Layout: a container's members follow it in document order; an object's are key, value, key, value…; each
+/// node records `next`, the index just past its subtree, so siblings are one step apart.
+public struct JSONTape: Sendable {
+    public enum Kind: UInt8, Sendable {
+        case object, array, string, number, `true`, `false`, null
+    }
+
+    public struct Node: Sendable {
+        public var kind: Kind
+        /// A string holding an escape or a non-ASCII byte: compare it decoded, not byte for byte.
+        public var needsDecoding: Bool
+        /// The value's bytes, quotes and brackets included.
+        public var start: Int32
+        public var end: Int32
+        /// Index of the node after this one's subtree.
+        public var next: Int32
+        /// Members (objects: key-value pairs) or elements (arrays).
+        public var count: Int32
+    }
+
+    public private(set) var nodes: [Node] = []
+
+    public init() {}
+
+    /// Largest text a tape indexes (offsets are Int32).
+    public static let maxBytes = Int(Int32.max)
+
+    /// Indexes `bytes`, replacing what the tape held; false when `JSONParser` would refuse the text.
+    public mutating func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        self.nodes.removeAll(keepingCapacity: true)
+        guard bytes.count <= Self.maxBytes else { return false }
+        var scanner = Scanner(bytes: bytes)
+        scanner.skipWhitespace()
+        guard scanner.value(into: &self.nodes, depth: 0) else { return false }
+        scanner.skipWhitespace()
+        return scanner.position == bytes.count
+    }
+
+    // MARK: - Reading
+
+    /// The members of object node `index` as (key node, value node) pairs, in document order.
+    @inline(__always)
+    public func forEachMember(of index: Int, _ body: (_ key: Int, _ value: Int) -> Bool) {
+        var position = index + 1
+        let end = Int(self.nodes[index].next)
+        while position < end {
+            guard body(position, position + 1) else { return }
+            position = Int(self.nodes[position + 1].next)
+        }
+    }
+
+    /// The value of object node `index` under `key`: the last member with that key, as `JSONParser` keeps
+    /// the last of repeated keys.
+    public func member(_ key: String, of index: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        var found: Int? = nil
+        self.forEachMember(of: index) { keyNode, value in
+            if self.string(keyNode, equals: key, in: bytes) { found = value }
+            return true
+        }
+        return found
+    }
+
+    /// Whether string node `index` holds `key`. Compared as Swift compares strings (canonical equivalence),
+    /// byte for byte only where that is the same thing: both sides ASCII.
+    public func string(_ index: Int, equals key: String, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let node = self.nodes[index]
+        if !node.needsDecoding {
+            let content = UnsafeBufferPointer(rebasing: bytes[Int(node.start + 1)..<Int(node.end - 1)])
+            if content.elementsEqual(key.utf8) { return true }
+            if !key.utf8.contains(where: { $0 >= 0x80 }) { return false }
+        }
+        guard case .string(let text) = self.value(index, in: bytes) else { return false }
+        return text == key
+    }
+
+    /// Node `index` decoded, by `JSONParser` over the node's bytes.
+    public func value(_ index: Int, in bytes: UnsafeBufferPointer<UInt8>) -> JSONValue {
+        let node = self.nodes[index]
+        // The tape accepted these bytes, so the parser does too; null is unreachable, not a fallback in use.
+        return (try? JSONParser.parse(UnsafeBufferPointer(rebasing: bytes[Int(node.start)..<Int(node.end)]))) ?? .null
+    }
+
+    /// Element `offset` of array node `index`, if it has one.
+    public func element(_ offset: Int, of index: Int) -> Int? {
+        guard offset >= 0, offset < Int(self.nodes[index].count) else { return nil }
+        var position = index + 1
+        for _ in 0..<offset { position = Int(self.nodes[position].next) }
+        return position
+    }
+}
+
+extension JSONTape {
+    /// The recursive-descent scanner behind `parse`, mirroring `JSONParser` rule for rule.
+    fileprivate struct Scanner {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var position = 0
+
+        init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+        @inline(__always)
+        var current: UInt8? { self.position < self.bytes.count ? self.bytes[self.position] : nil }
+
+        @inline(__always)
+        mutating func skipWhitespace() {
+            while self.position < self.bytes.count {
+                let byte = self.bytes[self.position]
+                guard byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 else { return }
+                self.position += 1
+            }
+        }
+
+        mutating func value(into nodes: inout [Node], depth: Int) -> Bool {
+            guard let byte = self.current else { return false }
+            let start = Int32(self.position)
+            let index = nodes.count
+            nodes.append(Node(kind: .null, needsDecoding: false, start: start, end: start, next: 0, count: 0))
+            var kind = Kind.null
+            var needsDecoding = false
+            var count: Int32 = 0
+            switch byte {
+            case UInt8(ascii: "{"):
+                kind = .object
+                guard depth + 1 <= JSONParser.maxDepth else { return false }
+                self.position += 1
+                self.skipWhitespace()
+                if self.current == UInt8(ascii: "}") {
+                    self.position += 1
+                } else {
+                    while true {
+                        self.skipWhitespace()
+                        guard self.current == UInt8(ascii: "\"") else { return false }
+                        guard self.value(into: &nodes, depth: depth + 1) else { return false }  // the key
+                        self.skipWhitespace()
+                        guard self.current == UInt8(ascii: ":") else { return false }
+                        self.position += 1
+                        self.skipWhitespace()
+                        guard self.value(into: &nodes, depth: depth + 1) else { return false }
+                        count += 1
+                        self.skipWhitespace()
+                        guard let separator = self.current else { return false }
+                        self.position += 1
+                        if separator == UInt8(ascii: "}") { break }
+                        guard separator == UInt8(ascii: ",") else { return false }
+                    }
+                }
+            case UInt8(ascii: "["):
+                kind = .array
+                guard depth + 1 <= JSONParser.maxDepth else { return false }
+                self.position += 1
+                self.skipWhitespace()
+                if self.current == UInt8(ascii: "]") {
+                    self.position += 1
+                } else {
+                    while true {
+                        self.skipWhitespace()
+                        guard self.value(into: &nodes, depth: depth + 1) else { return false }
+                        count += 1
+                        self.skipWhitespace()
+                        guard let separator = self.current else { return false }
+                        self.position += 1
+                        if separator == UInt8(ascii: "]") { break }
+                        guard separator == UInt8(ascii: ",") else { return false }
+                    }
+                }
+            case UInt8(ascii: "\""):
+                kind = .string
+                guard let decoding = self.string() else { return false }
+                needsDecoding = decoding
+            case UInt8(ascii: "t"):
+                kind = .true
+                guard self.literal("true") else { return false }
+            case UInt8(ascii: "f"):
+                kind = .false
+                guard self.literal("false") else { return false }
+            case UInt8(ascii: "n"):
+                kind = .null
+                guard self.literal("null") else { return false }
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                kind = .number
+                guard self.number() else { return false }
+            default:
+                return false
+            }
+            nodes[index] = Node(
+                kind: kind, needsDecoding: needsDecoding, start: start, end: Int32(self.position),
+                next: Int32(nodes.count), count: count
+            )
+            return true
+        }
+
+        mutating func literal(_ text: StaticString) -> Bool {
+            let count = text.utf8CodeUnitCount
+            guard self.position + count <= self.bytes.count else { return false }
+            for offset in 0..<count where self.bytes[self.position + offset] != text.utf8Start[offset] { return false }
+            self.position += count
+            return true
+        }
+
+        @inline(__always)
+        mutating func digits() -> Int {
+            let start = self.position
+            while let byte = self.current, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") { self.position += 1 }
+            return self.position - start
+        }
+
+        mutating func number() -> Bool {
+            if self.current == UInt8(ascii: "-") { self.position += 1 }
+            guard let first = self.current, first >= UInt8(ascii: "0"), first <= UInt8(ascii: "9") else { return false }
+            if first == UInt8(ascii: "0") { self.position += 1 } else { _ = self.digits() }
+            if self.current == UInt8(ascii: ".") {
+                self.position += 1
+                guard self.digits() > 0 else { return false }
+            }
+            if self.current == UInt8(ascii: "e") || self.current == UInt8(ascii: "E") {
+                self.position += 1
+                if self.current == UInt8(ascii: "+") || self.current == UInt8(ascii: "-") { self.position += 1 }
+                guard self.digits() > 0 else { return false }
+            }
+            return true
+        }
+
+        mutating func hex4() -> UInt32? {
+            guard self.position + 4 <= self.bytes.count else { return nil }
+            var value: UInt32 = 0
+            for _ in 0..<4 {
+                let byte = self.bytes[self.position]
+                let digit: UInt32
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
+                default: return nil
+                }
+                value = value << 4 | digit
+                self.position += 1
+            }
+            return value
+        }
+
+        /// Scans a string from its opening quote; nil when invalid, else whether it must be decoded to compare.
+        /// The raw runs between escapes are checked as UTF-8 one by one, which is what checking the decoded
+        /// whole comes to: an escape always yields complete characters, so it can neither finish nor break a
+        /// raw sequence.
+        mutating func string() -> Bool? {
+            self.position += 1
+            var needsDecoding = false
+            var run = self.position
+            while true {
+                // ASCII without quotes, backslashes or controls: the common case, one compare per byte.
+                while self.position < self.bytes.count {
+                    let byte = self.bytes[self.position]
+                    guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") else { break }
+                    self.position += 1
+                }
+                guard let byte = self.current else { return nil }
+                switch byte {
+                case UInt8(ascii: "\""):
+                    guard Self.isValidUTF8(UnsafeBufferPointer(rebasing: self.bytes[run..<self.position])) else { return nil }
+                    self.position += 1
+                    return needsDecoding
+                case UInt8(ascii: "\\"):
+                    needsDecoding = true
+                    guard Self.isValidUTF8(UnsafeBufferPointer(rebasing: self.bytes[run..<self.position])) else { return nil }
+                    self.position += 1
+                    guard let escape = self.current else { return nil }
+                    self.position += 1
+                    switch escape {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                         UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                        break
+                    case UInt8(ascii: "u"):
+                        guard let code = self.hex4() else { return nil }
+                        if code >= 0xD800 && code < 0xDC00, self.position + 1 < self.bytes.count,
+                           self.bytes[self.position] == UInt8(ascii: "\\"), self.bytes[self.position + 1] == UInt8(ascii: "u")
+                        {
+                            self.position += 2
+                            guard let low = self.hex4(), low >= 0xDC00 && low < 0xE000 else { return nil }
+                        }
+                    default:
+                        return nil
+                    }
+                    run = self.position
+                case 0x80...:
+                    needsDecoding = true
+                    self.position += 1
+                default:
+                    return nil  // a control character
+                }
+            }
+        }
+
+        /// Strict UTF-8 (no overlongs, surrogates or values past U+10FFFF), as `String(validating:)` checks it.
+        static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+            var index = 0
+            let count = bytes.count
+            while index < count {
+                let lead = bytes[index]
+                if lead < 0x80 {
+                    index += 1
+                    continue
+                }
+                let length: Int
+                var low: UInt8 = 0x80, high: UInt8 = 0xBF
+                switch lead {
+                case 0xC2...0xDF: length = 2
+                case 0xE0: length = 3; low = 0xA0
+                case 0xE1...0xEC, 0xEE...0xEF: length = 3
+                case 0xED: length = 3; high = 0x9F
+                case 0xF0: length = 4; low = 0x90
+                case 0xF1...0xF3: length = 4
+                case 0xF4: length = 4; high = 0x8F
+                default: return false
+                }
+                guard index + length <= count else { return false }
+                let second = bytes[index + 1]
+                guard second >= low, second <= high else { return false }
+                for offset in 2..<max(2, length) where bytes[index + offset] & 0xC0 != 0x80 { return false }
+                index += length
+            }
+            return true
+        }
+    }
+}
