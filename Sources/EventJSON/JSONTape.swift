@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A validated JSON text as a flat list of nodes pointing into its bytes: what the enrich hot path reads an
 /// event through instead of building a tree.
 ///
@@ -44,57 +50,94 @@ public struct JSONTape: Sendable {
         return scanner.position == bytes.count
     }
 
-    // MARK: - Reading
+    /// Strict UTF-8, as `String(validating:)` checks it.
+    public static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool { Scanner.isValidUTF8(bytes) }
 
-    /// The members of object node `index` as (key node, value node) pairs, in document order.
+    /// Calls `body` with a view of this tape over `bytes`, the text it parsed.
     @inline(__always)
-    public func forEachMember(of index: Int, _ body: (_ key: Int, _ value: Int) -> Bool) {
-        var position = index + 1
-        let end = Int(self.nodes[index].next)
-        while position < end {
-            guard body(position, position + 1) else { return }
-            position = Int(self.nodes[position + 1].next)
+    public func withView<Result>(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (View) throws -> Result) rethrows -> Result {
+        try self.nodes.withUnsafeBufferPointer { try body(View(nodes: $0, bytes: bytes)) }
+    }
+
+    /// A parsed tape and its text, read through pointers: no reference counting on the hot path.
+    public struct View {
+        public let nodes: UnsafeBufferPointer<Node>
+        public let bytes: UnsafeBufferPointer<UInt8>
+
+        /// The value of object node `index` under `key`: the last member with that key, as `JSONParser` keeps
+        /// the last of repeated keys.
+        @inline(__always)
+        public func member(_ key: JSONKey, of index: Int) -> Int? {
+            var found: Int? = nil
+            var position = index + 1
+            let end = Int(self.nodes[index].next)
+            while position < end {
+                if self.string(position, equals: key) { found = position + 1 }
+                position = Int(self.nodes[position + 1].next)
+            }
+            return found
+        }
+
+        /// Element `offset` of array node `index`, if it has one.
+        public func element(_ offset: Int, of index: Int) -> Int? {
+            guard offset >= 0, offset < Int(self.nodes[index].count) else { return nil }
+            var position = index + 1
+            for _ in 0..<offset { position = Int(self.nodes[position].next) }
+            return position
+        }
+
+        /// Whether string node `index` holds `key`. Compared as Swift compares strings (canonical
+        /// equivalence), byte for byte only where that is the same thing: both sides ASCII.
+        @inline(__always)
+        public func string(_ index: Int, equals key: JSONKey) -> Bool {
+            let node = self.nodes[index]
+            if !node.needsDecoding {
+                let length = Int(node.end - node.start) - 2
+                if length == key.utf8.count {
+                    let same = key.utf8.withUnsafeBufferPointer { expected in
+                        length == 0 || memcmp(self.bytes.baseAddress! + Int(node.start) + 1, expected.baseAddress!, length) == 0
+                    }
+                    if same { return true }
+                }
+                if key.isASCII { return false }
+            }
+            guard case .string(let text) = self.value(index) else { return false }
+            return text == key.text
+        }
+
+        /// The bytes of string node `index` between its quotes.
+        public func content(_ index: Int) -> UnsafeBufferPointer<UInt8> {
+            let node = self.nodes[index]
+            return UnsafeBufferPointer(rebasing: self.bytes[Int(node.start + 1)..<Int(node.end - 1)])
+        }
+
+        /// Node `index` decoded, by `JSONParser` over the node's bytes.
+        public func value(_ index: Int) -> JSONValue {
+            let node = self.nodes[index]
+            // The tape accepted these bytes, so the parser does too; null is unreachable, not a fallback in use.
+            return (try? JSONParser.parse(UnsafeBufferPointer(rebasing: self.bytes[Int(node.start)..<Int(node.end)]))) ?? .null
         }
     }
+}
 
-    /// The value of object node `index` under `key`: the last member with that key, as `JSONParser` keeps
-    /// the last of repeated keys.
-    public func member(_ key: String, of index: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Int? {
-        var found: Int? = nil
-        self.forEachMember(of: index) { keyNode, value in
-            if self.string(keyNode, equals: key, in: bytes) { found = value }
-            return true
-        }
-        return found
+/// An object key looked up on a tape, prepared once: its text, its UTF-8 and whether it is all ASCII. A class,
+/// so handing one around costs one retain.
+public final class JSONKey: Sendable, Hashable, CustomStringConvertible {
+    public let text: String
+    public let utf8: [UInt8]
+    public let isASCII: Bool
+
+    public init(_ text: String) {
+        self.text = text
+        self.utf8 = Array(text.utf8)
+        self.isASCII = self.utf8.allSatisfy { $0 < 0x80 }
     }
 
-    /// Whether string node `index` holds `key`. Compared as Swift compares strings (canonical equivalence),
-    /// byte for byte only where that is the same thing: both sides ASCII.
-    public func string(_ index: Int, equals key: String, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        let node = self.nodes[index]
-        if !node.needsDecoding {
-            let content = UnsafeBufferPointer(rebasing: bytes[Int(node.start + 1)..<Int(node.end - 1)])
-            if content.elementsEqual(key.utf8) { return true }
-            if !key.utf8.contains(where: { $0 >= 0x80 }) { return false }
-        }
-        guard case .string(let text) = self.value(index, in: bytes) else { return false }
-        return text == key
-    }
+    public var description: String { self.text }
 
-    /// Node `index` decoded, by `JSONParser` over the node's bytes.
-    public func value(_ index: Int, in bytes: UnsafeBufferPointer<UInt8>) -> JSONValue {
-        let node = self.nodes[index]
-        // The tape accepted these bytes, so the parser does too; null is unreachable, not a fallback in use.
-        return (try? JSONParser.parse(UnsafeBufferPointer(rebasing: bytes[Int(node.start)..<Int(node.end)]))) ?? .null
-    }
-
-    /// Element `offset` of array node `index`, if it has one.
-    public func element(_ offset: Int, of index: Int) -> Int? {
-        guard offset >= 0, offset < Int(self.nodes[index].count) else { return nil }
-        var position = index + 1
-        for _ in 0..<offset { position = Int(self.nodes[position].next) }
-        return position
-    }
+    /// Keys are the same key when their texts are equal as Swift strings, as object keys are compared.
+    public static func == (lhs: JSONKey, rhs: JSONKey) -> Bool { lhs.text == rhs.text }
+    public func hash(into hasher: inout Hasher) { hasher.combine(self.text) }
 }
 
 extension JSONTape {

@@ -48,8 +48,20 @@ public enum JSONWriter {
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
     static func writeString(_ text: String, into output: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { Self.writeString(utf8: UnsafeRawBufferPointer($0), into: &output) }
+    }
+
+    /// Writes UTF-8 bytes as a JSON string, escaped as `write(.string(...))` escapes them. The caller has
+    /// checked the bytes are valid UTF-8 (`JSONTape.isValidUTF8`).
+    public static func writeString(utf8 bytes: UnsafeRawBufferPointer, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
+        var clean = 0  // bytes[clean..<index] need no escape and are copied in one go.
+        for index in 0..<bytes.count {
+            let byte = bytes[index]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            output.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[clean..<index]))
+            clean = index + 1
             switch byte {
             case UInt8(ascii: "\""): output.append(contentsOf: [0x5C, 0x22])
             case UInt8(ascii: "\\"): output.append(contentsOf: [0x5C, 0x5C])
@@ -58,13 +70,13 @@ public enum JSONWriter {
             case 0x09: output.append(contentsOf: [0x5C, UInt8(ascii: "t")])
             case 0x08: output.append(contentsOf: [0x5C, UInt8(ascii: "b")])
             case 0x0C: output.append(contentsOf: [0x5C, UInt8(ascii: "f")])
-            case 0..<0x20:
+            default:
                 output.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30])
                 output.append(Self.hexDigits[Int(byte >> 4)])
                 output.append(Self.hexDigits[Int(byte & 0xF)])
-            default: output.append(byte)
             }
         }
+        output.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[clean...]))
         output.append(UInt8(ascii: "\""))
     }
 }

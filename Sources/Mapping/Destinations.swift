@@ -107,7 +107,8 @@ public struct MappingResult: Sendable, Equatable {
 public let segmentEntitiesKey = "__segment_entities"
 
 /// A mapping compiled once: the condition parsed, the field mappings validated and their templates parsed.
-public struct CompiledDestinationMapping: Sendable {
+/// A class: it is shared by every request and event, and copying its many fields cost a retain each.
+public final class CompiledDestinationMapping: Sendable {
     public let definition: MappingDefinition
     let subscription: Subscription?
     let fields: CompiledMapping?
@@ -115,6 +116,12 @@ public struct CompiledDestinationMapping: Sendable {
     let matchKeys: [[String]?]
     /// Each enrichment's key path split once.
     let enrichmentPaths: [[String]]
+    /// The same paths and the condition, prepared for reading events on a tape.
+    let tapeCondition: TapeCondition?
+    let tapeMatchKeys: [[JSONKey]?]
+    let tapeEnrichmentKeys: [[JSONKey]]
+    /// The enrichments as edits when every match finds its row (the usual case), worked out once.
+    let tapeEdits: EditTree
 
     /// Compiles and validates a definition.
     /// - Throws: `DestinationError` naming the part that is wrong, with the parser's or validator's message.
@@ -156,6 +163,12 @@ public struct CompiledDestinationMapping: Sendable {
             }
         }
         self.enrichmentPaths = enrichmentPaths
+        let tapeEnrichmentKeys = enrichmentPaths.map { $0.map(JSONKey.init) }
+        self.tapeCondition = definition.condition.trimmingJSWhitespace().isEmpty
+            ? nil : (try? Subscription(definition.condition)).map { TapeCondition($0.condition) }
+        self.tapeMatchKeys = matchKeys.map { $0?.map(JSONKey.init) }
+        self.tapeEnrichmentKeys = tapeEnrichmentKeys
+        self.tapeEdits = EditTree(definition, keys: tapeEnrichmentKeys) { _ in true }
     }
 
     /// The value at a model's match property, as a key, or nil when there is none (missing, null, or not a

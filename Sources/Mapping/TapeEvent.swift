@@ -9,14 +9,12 @@ public import EventJSON
 /// their digits, which the tree path rounds through Double. Field mappings read the whole event and still take
 /// the tree path.
 public struct TapeEvent {
-    public let tape: JSONTape
-    public let bytes: UnsafeBufferPointer<UInt8>
+    public let view: JSONTape.View
 
-    /// `tape` must hold `bytes`, parsed, with an object at the root.
-    public init(tape: JSONTape, bytes: UnsafeBufferPointer<UInt8>) {
-        precondition(tape.nodes.first?.kind == .object, "a tape event is a JSON object")
-        self.tape = tape
-        self.bytes = bytes
+    /// `view` must be a parsed tape with an object at the root.
+    public init(_ view: JSONTape.View) {
+        precondition(view.nodes.first?.kind == .object, "a tape event is a JSON object")
+        self.view = view
     }
 
     /// A place reached by a walk: still a node on the tape, or a value already decoded (JavaScript's
@@ -30,29 +28,29 @@ public struct TapeEvent {
 
     func decoded(_ reference: Reference) -> MappingValue {
         switch reference {
-        case .node(let index): MappingValue(self.tape.value(index, in: self.bytes))
+        case .node(let index): MappingValue(self.view.value(index))
         case .value(let value): value
         }
     }
 
     /// `value[key]` in JavaScript (`PathLookup.property`), on the tape.
-    func property(_ reference: Reference, _ key: String) -> Reference {
+    func property(_ reference: Reference, _ key: JSONKey) -> Reference {
         guard case .node(let index) = reference else {
-            if case .value(let value) = reference { return .value(PathLookup.property(value, key)) }
+            if case .value(let value) = reference { return .value(PathLookup.property(value, key.text)) }
             return .value(.undefined)
         }
-        let node = self.tape.nodes[index]
+        let node = self.view.nodes[index]
         switch node.kind {
         case .object:
-            return self.tape.member(key, of: index, in: self.bytes).map(Reference.node) ?? .value(.undefined)
+            return self.view.member(key, of: index).map(Reference.node) ?? .value(.undefined)
         case .array:
-            if key == "length" { return .value(.number(Double(node.count))) }
-            guard let offset = PathLookup.arrayIndex(key), let element = self.tape.element(offset, of: index) else {
+            if key.text == "length" { return .value(.number(Double(node.count))) }
+            guard let offset = PathLookup.arrayIndex(key.text), let element = self.view.element(offset, of: index) else {
                 return .value(.undefined)
             }
             return .node(element)
         case .string:
-            return .value(PathLookup.property(self.decoded(reference), key))
+            return .value(PathLookup.property(self.decoded(reference), key.text))
         case .number, .true, .false, .null:
             return .value(.undefined)
         }
@@ -63,7 +61,7 @@ public struct TapeEvent {
             if case .value(let value) = reference { return value.isTruthy }
             return false
         }
-        let node = self.tape.nodes[index]
+        let node = self.view.nodes[index]
         switch node.kind {
         case .object, .array, .true: return true
         case .false, .null: return false
@@ -72,38 +70,89 @@ public struct TapeEvent {
         }
     }
 
-    /// `PathLookup.walk` on the tape.
-    func walk<Keys: Sequence<String>>(_ start: Reference, _ keys: Keys) -> Reference {
-        var current = start
+    /// `PathLookup.walk` on the tape, from the root.
+    func walk(_ keys: [JSONKey]) -> Reference {
+        var current = Self.root
         for key in keys {
             guard self.isTruthy(current) else { return current }
             current = self.property(current, key)
         }
         return current
     }
+}
 
-    /// destination-subscriptions' `get` (`PathLookup.conditionGet`) below `start`.
-    func conditionGet(_ start: Reference, _ path: String) -> MappingValue {
-        guard !path.isEmpty else { return .undefined }
-        let keys = path.split(whereSeparator: { $0 == "." || $0 == "[" || $0 == "]" }).lazy.map(String.init)
-        return self.decoded(self.walk(start, keys))
+/// A condition prepared for tapes: each leaf's path from the event's root as keys, and its expected text.
+indirect enum TapeCondition: Sendable {
+    case group(operator: String, children: [TapeCondition])
+    /// `path` nil: the leaf reads undefined (an empty property name).
+    case leaf(ConditionLeaf, path: [JSONKey]?, expected: JSONKey)
+
+    init(_ condition: Condition) {
+        switch condition {
+        case .group(let op, let children):
+            self = .group(operator: op, children: children.map(TapeCondition.init))
+        case .leaf(let leaf):
+            let root: String
+            switch leaf.type {
+            case .eventType: root = "type"
+            case .event: root = "event"
+            case .name: root = "name"
+            case .userId: root = "userId"
+            case .property: root = "properties"
+            case .trait: root = "traits"
+            case .context: root = "context"
+            }
+            var path: [JSONKey]? = [JSONKey(root)]
+            if leaf.type == .property || leaf.type == .trait || leaf.type == .context {
+                // destination-subscriptions' `get` below the root's member: split on '.', '[' and ']', empty
+                // pieces dropped; an empty name reads undefined. The root is an object, so walking from it
+                // is the same as `get` on its member.
+                let name = leaf.name ?? ""
+                let pieces = name.split(whereSeparator: { $0 == "." || $0 == "[" || $0 == "]" }).map { JSONKey(String($0)) }
+                path = name.isEmpty ? nil : [JSONKey(root)] + pieces
+            }
+            self = .leaf(leaf, path: path, expected: JSONKey(leaf.value?.jsString ?? "undefined"))
+        }
+    }
+
+    /// `Condition.matches` on a tape event. `=` and `!=` against a string on the tape compare its bytes.
+    func matches(_ event: TapeEvent) -> Bool {
+        switch self {
+        case .group(let op, let children):
+            switch op {
+            case "and": return children.allSatisfy { $0.matches(event) }
+            case "or": return children.contains { $0.matches(event) }
+            default: return false
+            }
+        case .leaf(let leaf, let path, let expected):
+            guard let path else { return leaf.compare(.undefined) }
+            let actual = event.walk(path)
+            if leaf.operator == "=" || leaf.operator == "!=", case .node(let index) = actual,
+               event.view.nodes[index].kind == .string
+            {
+                let equal = event.view.string(index, equals: expected)
+                return leaf.operator == "=" ? equal : !equal
+            }
+            return leaf.compare(event.decoded(actual))
+        }
     }
 }
 
-extension ConditionLeaf {
-    /// `actual(in:)` for a tape event.
-    func actual(in event: TapeEvent) -> MappingValue {
-        let root = TapeEvent.root
-        switch self.type {
-        case .eventType: return event.decoded(event.property(root, "type"))
-        case .event: return event.decoded(event.property(root, "event"))
-        case .name: return event.decoded(event.property(root, "name"))
-        case .userId: return event.decoded(event.property(root, "userId"))
-        case .property: return event.conditionGet(event.property(root, "properties"), self.name ?? "")
-        case .trait: return event.conditionGet(event.property(root, "traits"), self.name ?? "")
-        case .context: return event.conditionGet(event.property(root, "context"), self.name ?? "")
-        }
-    }
+/// The rows a mapping reads on the tape path, prepared by the caller for one mapping: found by key, with their
+/// enrichment columns written straight into the output.
+public protocol TapeRows {
+    /// The row of the mapping's match number `match` with this key, or nil.
+    func row(match: Int, key: TapeKey) -> Int?
+    /// Appends the column of enrichment number `enrichment` at `row` as JSON, byte for byte as
+    /// `JSONWriter.write(MappingValue(cell).json ?? .null)` writes the cell the tree path sets.
+    func write(enrichment: Int, row: Int, into output: inout [UInt8])
+}
+
+/// A key read from an event: a plain string's bytes straight from the tape, or a decoded value (a string or
+/// an integral number, as `CompiledDestinationMapping.key` admits).
+public enum TapeKey {
+    case utf8(UnsafeBufferPointer<UInt8>)
+    case value(MappingValue)
 }
 
 /// What a mapping did to one tape event: the counts behind its outcome, and its output bytes.
@@ -126,129 +175,201 @@ extension CompiledDestinationMapping {
     public var runsOnTape: Bool { self.fields == nil }
 
     /// `apply(to:lookup:)` for a tape event, for a mapping without field mappings: the same condition, keys,
-    /// lookups and enrichments, with the output spliced from the event's bytes.
-    public func apply(to event: TapeEvent, lookup: (ModelMatch, MappingValue) -> EntityResult) -> TapeMappingResult {
+    /// lookups and enrichments, with the output spliced from the event's bytes. `scratch` holds buffers reused
+    /// from event to event.
+    public func apply(to event: TapeEvent, rows: some TapeRows, scratch: inout TapeScratch) -> TapeMappingResult {
         precondition(self.runsOnTape, "field mappings run on the tree path")
         var result = TapeMappingResult()
-        if let condition = self.subscription?.condition {
-            guard condition.matches(actual: { $0.actual(in: event) }) else { return result }
+        if let condition = self.tapeCondition {
+            guard condition.matches(event) else { return result }
         }
         result.conditionMatched = true
-        var edits = EditTree()
-        for (match, keys) in zip(self.definition.matches, self.matchKeys) {
+        scratch.values.removeAll(keepingCapacity: true)
+        scratch.spans.removeAll(keepingCapacity: true)
+        scratch.found.removeAll(keepingCapacity: true)
+        for position in self.definition.matches.indices {
             result.models += 1
-            let value = keys.map { event.decoded(event.walk(TapeEvent.root, $0)) } ?? .undefined
-            guard let key = Self.key(value) else { continue }
-            guard case .found(let row) = lookup(match, key) else {
+            scratch.found.append(false)
+            guard let keys = self.tapeMatchKeys[position] else { continue }  // the whole event: never a key
+            let key: TapeKey
+            switch event.walk(keys) {
+            case .node(let index) where event.view.nodes[index].kind == .string && !event.view.nodes[index].needsDecoding:
+                let text = event.view.content(index)
+                guard !text.isEmpty else { continue }
+                key = .utf8(text)
+            case let reference:
+                guard let value = Self.key(event.decoded(reference)) else { continue }
+                key = .value(value)
+            }
+            guard let row = rows.row(match: position, key: key) else {
                 result.notFound += 1
                 continue
             }
             result.found += 1
-            for (enrichment, path) in zip(self.definition.enrichments, self.enrichmentPaths) where enrichment.model == match.model {
-                let value = row.columns.first { $0.name == enrichment.column }?.value ?? .null
-                var rendered: [UInt8] = []
-                JSONWriter.write(MappingValue(value).json ?? .null, into: &rendered)
-                edits.set(rendered, at: path[...])
+            scratch.found[position] = true
+            for (enrichment, definition) in self.definition.enrichments.enumerated() where definition.model == self.definition.matches[position].model {
+                while scratch.spans.count <= enrichment { scratch.spans.append(0..<0) }
+                let start = scratch.values.count
+                rows.write(enrichment: enrichment, row: row, into: &scratch.values)
+                scratch.spans[enrichment] = start..<scratch.values.count
             }
         }
-        result.output = edits.applied(to: event)
+        guard result.found > 0 else {
+            result.output = Array(event.view.bytes)
+            return result
+        }
+        if result.found == result.models {
+            result.output = self.tapeEdits.applied(to: event, scratch: &scratch)
+        } else {
+            let found = scratch.found
+            let edits = EditTree(self.definition, keys: self.tapeEnrichmentKeys) { found[$0] }
+            result.output = edits.applied(to: event, scratch: &scratch)
+        }
         return result
     }
 }
 
-/// Enrichments as edits to the event's objects, recorded in the order `MappingObject.set` applies them, so
-/// the result is what setting them one by one on the tree gives: a later value replaces an earlier one, and a
-/// path through a value that is not an object replaces it with a new object.
-struct EditTree {
-    struct Edit {
-        var key: String
-        /// A value replacing whatever is there (enrichment values are never objects).
-        var value: [UInt8]?
+/// Buffers the tape path reuses from event to event: enrichment values written back to back, where each one
+/// is, which matches found a row, and the splices being assembled.
+public struct TapeScratch {
+    var values: [UInt8] = []
+    var spans: [Range<Int>] = []
+    var found: [Bool] = []
+    /// Each splice replaces `range` with a value's slot, or with bytes rendered into `added`.
+    var splices: [(range: Range<Int>, edit: Int, value: Bool)] = []
+    var added: [UInt8] = []
+    var addedSpans: [Range<Int>] = []
+
+    public init() {}
+
+    /// Records `added[start...]` as one splice's bytes; returns its number.
+    mutating func addAddedSpan(_ start: Int) -> Int {
+        self.addedSpans.append(start..<self.added.count)
+        return self.addedSpans.count - 1
+    }
+}
+
+/// Enrichments as edits to the event's objects, in the order `MappingObject.set` applies them (match by
+/// match, then enrichment order), so the result is what setting them one by one on the tree gives: a later
+/// value replaces an earlier one, and a path through a value that is not an object replaces it with a new
+/// object. Values are slots (enrichment numbers) filled per event, so a mapping works its edits out once.
+struct EditTree: Sendable {
+    struct Edit: Sendable {
+        let key: JSONKey
+        /// The enrichment whose value replaces whatever is there (enrichment values are never objects).
+        var slot: Int?
         /// A new object replacing whatever is there, made of `children` only.
         var fresh = false
         var children: [Edit] = []
     }
 
-    var edits: [Edit] = []
+    private(set) var edits: [Edit] = []
 
-    mutating func set(_ value: [UInt8], at path: ArraySlice<String>) {
-        Self.set(value, at: path, in: &self.edits)
+    /// The edits of `definition`'s enrichments whose match `applies` (by match number).
+    init(_ definition: MappingDefinition, keys: [[JSONKey]], applies: (Int) -> Bool) {
+        for (position, match) in definition.matches.enumerated() where applies(position) {
+            for (enrichment, column) in definition.enrichments.enumerated() where column.model == match.model {
+                Self.set(slot: enrichment, at: keys[enrichment][...], in: &self.edits)
+            }
+        }
     }
 
-    private static func set(_ value: [UInt8], at path: ArraySlice<String>, in edits: inout [Edit]) {
+    private static func set(slot: Int, at path: ArraySlice<JSONKey>, in edits: inout [Edit]) {
         guard let key = path.first else { return }
         let position = edits.firstIndex { $0.key == key } ?? {
             edits.append(Edit(key: key))
             return edits.count - 1
         }()
         if path.count == 1 {
-            edits[position].value = value
+            edits[position].slot = slot
             edits[position].fresh = false
             edits[position].children = []
             return
         }
-        if edits[position].value != nil {
-            edits[position].value = nil
+        if edits[position].slot != nil {
+            edits[position].slot = nil
             edits[position].fresh = true
             edits[position].children = []
         }
-        Self.set(value, at: path.dropFirst(), in: &edits[position].children)
+        Self.set(slot: slot, at: path.dropFirst(), in: &edits[position].children)
     }
 
-    /// The event's bytes with the edits spliced in.
-    func applied(to event: TapeEvent) -> [UInt8] {
-        var splices: [(range: Range<Int>, bytes: [UInt8])] = []
-        Self.collect(self.edits, object: 0, event: event, into: &splices)
-        splices.sort { $0.range.lowerBound < $1.range.lowerBound }
+    /// The event's bytes with the edits spliced in, values taken from `scratch`.
+    func applied(to event: TapeEvent, scratch: inout TapeScratch) -> [UInt8] {
+        scratch.splices.removeAll(keepingCapacity: true)
+        scratch.added.removeAll(keepingCapacity: true)
+        scratch.addedSpans.removeAll(keepingCapacity: true)
+        Self.collect(self.edits, object: 0, event: event, scratch: &scratch)
+        if scratch.splices.count > 1 { scratch.splices.sort { $0.range.lowerBound < $1.range.lowerBound } }
+        let bytes = event.view.bytes
         var output: [UInt8] = []
-        output.reserveCapacity(event.bytes.count + splices.reduce(0) { $0 + $1.bytes.count })
+        output.reserveCapacity(bytes.count + scratch.added.count + scratch.values.count)
         var position = 0
-        for splice in splices {
-            output.append(contentsOf: event.bytes[position..<splice.range.lowerBound])
-            output.append(contentsOf: splice.bytes)
+        for splice in scratch.splices {
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[position..<splice.range.lowerBound]))
+            if splice.value {
+                output.append(contentsOf: scratch.values[scratch.spans[splice.edit]])
+            } else {
+                output.append(contentsOf: scratch.added[scratch.addedSpans[splice.edit]])
+            }
             position = splice.range.upperBound
         }
-        output.append(contentsOf: event.bytes[position...])
+        output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[position...]))
         return output
     }
 
     /// Splices for `edits` applied to object node `object`: values replaced in place (the last of repeated
     /// keys, the one a parser keeps), objects patched member by member, new members added before the '}'.
-    private static func collect(_ edits: [Edit], object: Int, event: TapeEvent, into splices: inout [(range: Range<Int>, bytes: [UInt8])]) {
-        let tape = event.tape
-        var added: [UInt8] = []
+    /// New or rebuilt JSON goes to `scratch.added`; a splice of a plain value points at its slot instead.
+    private static func collect(_ edits: [Edit], object: Int, event: TapeEvent, scratch: inout TapeScratch) {
+        let view = event.view
+        var hasNewMembers = false
         for edit in edits {
-            if let member = tape.member(edit.key, of: object, in: event.bytes) {
-                let node = tape.nodes[member]
-                if edit.value == nil, !edit.fresh, node.kind == .object {
-                    Self.collect(edit.children, object: member, event: event, into: &splices)
+            if let member = view.member(edit.key, of: object) {
+                let node = view.nodes[member]
+                if edit.slot == nil, !edit.fresh, node.kind == .object {
+                    Self.collect(edit.children, object: member, event: event, scratch: &scratch)
+                } else if let slot = edit.slot {
+                    scratch.splices.append((Int(node.start)..<Int(node.end), slot, true))
                 } else {
-                    splices.append((Int(node.start)..<Int(node.end), Self.rendered(edit)))
+                    let start = scratch.added.count
+                    Self.render(edit, into: &scratch.added, values: scratch)
+                    scratch.splices.append((Int(node.start)..<Int(node.end), scratch.addAddedSpan(start), false))
                 }
             } else {
-                if !added.isEmpty || tape.nodes[object].count > 0 { added.append(UInt8(ascii: ",")) }
-                JSONWriter.write(.string(edit.key), into: &added)
-                added.append(UInt8(ascii: ":"))
-                added.append(contentsOf: Self.rendered(edit))
+                hasNewMembers = true
             }
         }
-        if !added.isEmpty {
-            let close = Int(tape.nodes[object].end) - 1
-            splices.append((close..<close, added))
+        guard hasNewMembers else { return }
+        let start = scratch.added.count
+        var first = view.nodes[object].count == 0
+        for edit in edits where view.member(edit.key, of: object) == nil {
+            if !first { scratch.added.append(UInt8(ascii: ",")) }
+            first = false
+            Self.member(edit, into: &scratch.added, values: scratch)
         }
+        let close = Int(view.nodes[object].end) - 1
+        scratch.splices.append((close..<close, scratch.addAddedSpan(start), false))
+    }
+
+    /// `"key":value` for an edit.
+    private static func member(_ edit: Edit, into bytes: inout [UInt8], values: TapeScratch) {
+        edit.key.utf8.withUnsafeBytes { JSONWriter.writeString(utf8: $0, into: &bytes) }
+        bytes.append(UInt8(ascii: ":"))
+        Self.render(edit, into: &bytes, values: values)
     }
 
     /// An edit as JSON: its value, or an object of its children.
-    private static func rendered(_ edit: Edit) -> [UInt8] {
-        if let value = edit.value { return value }
-        var bytes: [UInt8] = [UInt8(ascii: "{")]
+    private static func render(_ edit: Edit, into bytes: inout [UInt8], values: TapeScratch) {
+        if let slot = edit.slot {
+            bytes.append(contentsOf: values.values[values.spans[slot]])
+            return
+        }
+        bytes.append(UInt8(ascii: "{"))
         for (position, child) in edit.children.enumerated() {
             if position > 0 { bytes.append(UInt8(ascii: ",")) }
-            JSONWriter.write(.string(child.key), into: &bytes)
-            bytes.append(UInt8(ascii: ":"))
-            bytes.append(contentsOf: Self.rendered(child))
+            Self.member(child, into: &bytes, values: values)
         }
         bytes.append(UInt8(ascii: "}"))
-        return bytes
     }
 }

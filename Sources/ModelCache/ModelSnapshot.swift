@@ -20,6 +20,9 @@ public final class ModelSnapshot: Sendable {
     public let rowCount: Int
     public let keyColumn: Int
     let index: PrimaryKeyIndex
+    /// The key column's strings, when keys are strings: held apart so a lookup borrows them instead of copying
+    /// the column (and retaining each of its buffers) on every call.
+    let keyStrings: StringArena?
 
     init(model: String, version: UInt64, columns: [ColumnData], rowCount: Int, keyColumn: Int, index: PrimaryKeyIndex) {
         precondition(columns.allSatisfy { $0.count == rowCount }, "ragged columns")
@@ -29,7 +32,11 @@ public final class ModelSnapshot: Sendable {
         self.rowCount = rowCount
         self.keyColumn = keyColumn
         self.index = index
+        if case .string(let arena) = columns[keyColumn].storage { self.keyStrings = arena } else { self.keyStrings = nil }
     }
+
+    /// Whether the key column holds strings.
+    public var hasStringKeys: Bool { self.keyStrings != nil }
 
     public var schema: [ColumnSchema] { self.columns.map(\.schema) }
 
@@ -53,7 +60,7 @@ public final class ModelSnapshot: Sendable {
     /// The row whose string key has these UTF-8 bytes; nil for an integer key column or a missing key.
     @inline(__always)
     public func row(forUTF8 key: UnsafeRawBufferPointer) -> Int? {
-        guard case .string(let arena) = self.columns[self.keyColumn].storage else { return nil }
+        guard let arena = self.keyStrings else { return nil }
         return self.index.find(hash: PrimaryKeyIndex.hash(key)) { row in
             arena.withBytes(at: row) { $0.elementsEqual(key) }
         }

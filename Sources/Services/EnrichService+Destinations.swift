@@ -74,16 +74,19 @@ extension EnrichService {
             throw RPCError(.invalidArgument, "with a destination, leave model, key_path and enrichments empty: its mappings say them")
         }
         let compiled = try self.destinations.destination(named: request.destination)
-        let lookup = Self.lookup(snapshots: self.snapshots(for: compiled), tables: compiled.tables, needed: compiled.neededColumns)
+        let snapshots = self.snapshots(for: compiled)
+        let lookup = Self.lookup(snapshots: snapshots, tables: compiled.tables, needed: compiled.neededColumns)
         var tally = DestinationRegistry.Tally()
         defer { self.destinations.record(destination: request.destination, tally) }
         // Mappings without field mappings read events through a tape (one node buffer for the whole batch) and
         // splice enrichments into the event's bytes; events the tape refuses take the tree path, which says why.
         let onTape = compiled.mappings.allSatisfy(\.runsOnTape)
+        let rows = onTape ? compiled.mappings.map { TapeLookup($0, snapshots: snapshots) } : []
         var tape = JSONTape()
+        var scratch = TapeScratch()
         return EnrichResponse(events: request.events.enumerated().map { position, bytes in
             if onTape, bytes.count <= self.limits.maxEventBytes,
-               let enriched = Self.enrichOnTape(bytes, tape: &tape, mappings: compiled.mappings, lookup: lookup, tally: &tally)
+               let enriched = Self.enrichOnTape(bytes, tape: &tape, scratch: &scratch, mappings: compiled.mappings, rows: rows, tally: &tally)
             {
                 return enriched
             }
@@ -112,26 +115,28 @@ extension EnrichService {
     /// One event through every mapping on a tape; nil when the event is not a JSON object the parser accepts
     /// (the tree path then reports it).
     static func enrichOnTape(
-        _ bytes: [UInt8], tape: inout JSONTape, mappings: [CompiledDestinationMapping],
-        lookup: (Mapping.ModelMatch, MappingValue) -> EntityResult, tally: inout DestinationRegistry.Tally
+        _ bytes: [UInt8], tape: inout JSONTape, scratch: inout TapeScratch, mappings: [CompiledDestinationMapping], rows: [TapeLookup],
+        tally: inout DestinationRegistry.Tally
     ) -> EnrichedEvent? {
         bytes.withUnsafeBufferPointer { buffer -> EnrichedEvent? in
             guard tape.parse(buffer), tape.nodes[0].kind == .object else { return nil }
-            let event = TapeEvent(tape: tape, bytes: buffer)
-            var matched: [MappingOutcome] = []
-            var models = 0, found = 0, notFound = 0
-            for mapping in mappings {
-                let result = mapping.apply(to: event, lookup: lookup)
-                guard result.conditionMatched else { continue }
-                models += result.models
-                found += result.found
-                notFound += result.notFound
-                matched.append(MappingOutcome(
-                    mapping: mapping.definition.name, conditionMatched: true, outcome: Self.outcome(result.outcome),
-                    output: result.output
-                ))
+            return tape.withView(buffer) { view in
+                let event = TapeEvent(view)
+                var matched: [MappingOutcome] = []
+                var models = 0, found = 0, notFound = 0
+                for (mapping, rows) in zip(mappings, rows) {
+                    let result = mapping.apply(to: event, rows: rows, scratch: &scratch)
+                    guard result.conditionMatched else { continue }
+                    models += result.models
+                    found += result.found
+                    notFound += result.notFound
+                    matched.append(MappingOutcome(
+                        mapping: mapping.definition.name, conditionMatched: true, outcome: Self.outcome(result.outcome),
+                        output: result.output
+                    ))
+                }
+                return Self.enriched(bytes, matched: matched, models: models, found: found, anyNotFound: notFound > 0, tally: &tally)
             }
-            return Self.enriched(bytes, matched: matched, models: models, found: found, anyNotFound: notFound > 0, tally: &tally)
         }
     }
 
@@ -204,5 +209,58 @@ extension EnrichService {
         }
         let lookup = Self.lookup(snapshots: self.snapshots(for: compiled), tables: compiled.tables)
         return TestMappingResponse(result: Self.message(mapping.apply(to: event, lookup: lookup), details: true))
+    }
+}
+
+/// One mapping's models and enrichment columns, resolved once per request for the tape path.
+struct TapeLookup: TapeRows {
+    /// The snapshot of each of the mapping's matches (nil: not synced; every key is then not found).
+    let snapshots: [ModelSnapshot?]
+    /// Each enrichment's column (nil: the snapshot lacks it, and the tree path would write null), held by
+    /// reference so reading one per event does not copy (and retain) its buffers.
+    let columns: [ColumnReference?]
+
+    final class ColumnReference {
+        let column: ColumnData
+        init(_ column: ColumnData) { self.column = column }
+    }
+
+    init(_ mapping: CompiledDestinationMapping, snapshots: [String: ModelSnapshot]) {
+        self.snapshots = mapping.definition.matches.map { snapshots[$0.model] }
+        self.columns = mapping.definition.enrichments.map { enrichment in
+            snapshots[enrichment.model].flatMap { snapshot in
+                snapshot.columnIndex(named: enrichment.column).map { ColumnReference(snapshot.columns[$0]) }
+            }
+        }
+    }
+
+    func row(match: Int, key: TapeKey) -> Int? {
+        guard let snapshot = self.snapshots[match] else { return nil }
+        switch key {
+        case .utf8(let bytes):
+            if snapshot.hasStringKeys { return snapshot.row(forUTF8: UnsafeRawBufferPointer(bytes)) }
+            return snapshot.row(for: .string(String(decoding: bytes, as: UTF8.self)))
+        case .value(.number(let number)):
+            return snapshot.row(for: .int(Int64(number)))
+        case .value(let value):
+            return snapshot.row(for: .string(value.jsString))
+        }
+    }
+
+    func write(enrichment: Int, row: Int, into output: inout [UInt8]) {
+        guard let reference = self.columns[enrichment], !reference.column.nulls.isNull(row) else {
+            output.append(contentsOf: "null".utf8)
+            return
+        }
+        let column = reference.column
+        if case .string(let arena) = column.storage {
+            let written = arena.withBytes(at: row) { bytes -> Bool in
+                guard JSONTape.isValidUTF8(bytes.assumingMemoryBound(to: UInt8.self)) else { return false }
+                JSONWriter.writeString(utf8: bytes, into: &output)
+                return true
+            }
+            if written { return }
+        }
+        JSONWriter.write(MappingValue(EnrichService.json(column, row: row)).json ?? .null, into: &output)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import EnrichClient
 import EventJSON
 import RPCTesting
@@ -86,6 +87,39 @@ struct DestinationTests {
         await expectRPCError(.invalidArgument, "the event is not a JSON object") {
             _ = try await client.testMapping(TestMappingRequest(destination: "dest", mapping: "orders", event: Self.bytes("[1]")))
         }
+        await fixture.stop()
+    }
+
+    @Test("Live traffic without field mappings (read on a tape, spliced) gets what test mapping's tree path gives, for every column type")
+    func tapeMatchesTree() async throws {
+        let fixture = try await ServerFixture.start()
+        try await fixture.createAndSyncDemoModels()
+        let client = fixture.client
+        let columns = ["sku", "product_id", "name", "category", "brand", "price", "in_stock", "rating", "weight_grams", "created_at"]
+        let mapping = DestinationMapping(
+            name: "all", condition: #"type = "track" and properties.sku exists"#,
+            matches: [ModelMatch(model: "products", matchProperty: "properties.sku"), ModelMatch(model: "users", matchProperty: "userId")],
+            enrichments: columns.map { ColumnEnrichment(model: "products", column: $0, key: "properties.p.\($0)") }
+                + [ColumnEnrichment(model: "products", column: "name", key: "properties.sku"),
+                   ColumnEnrichment(model: "users", column: "plan", key: "traits"),
+                   ColumnEnrichment(model: "users", column: "country", key: "traits.country")],
+            fieldsJSON: ""
+        )
+        _ = try await client.createDestination(CreateDestinationRequest(name: "all", mappings: [mapping]))
+        let events = (1...60).map { index in
+            Self.bytes(#"{"type":"track", "userId": \#(index % 7 == 0 ? "\"x\"" : String(index)), "traits": "old", "properties": {"sku":"SKU-\#(String(format: "%07d", index))", "n": 1.50}}"#)
+        }
+        let live = try await client.enrich(destination: "all", events: events)
+        var nulls = 0, partial = 0
+        for (event, answer) in zip(events, live.events) {
+            let tree = try await client.testMapping(TestMappingRequest(destination: "all", mapping: "all", event: event))
+            #expect(answer.outcome == tree.outcome)
+            let spliced = try JSONParser.parse(try #require(answer.mappings.first).output)
+            #expect(spliced == (try JSONParser.parse(tree.output)), "\(String(decoding: answer.mappings[0].output, as: UTF8.self))")
+            if spliced[path: JSONPath("properties.p.rating")!] == .null || spliced[path: JSONPath("properties.p.weight_grams")!] == .null { nulls += 1 }
+            if answer.outcome == .partiallyEnriched { partial += 1 }
+        }
+        #expect(nulls > 0 && partial > 0, "NULL cells and partial outcomes must both be exercised")
         await fixture.stop()
     }
 

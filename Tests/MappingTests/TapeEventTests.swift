@@ -97,7 +97,32 @@ struct TapeEventTests {
         var tape = JSONTape()
         return bytes.withUnsafeBufferPointer { buffer in
             guard tape.parse(buffer), tape.nodes[0].kind == .object else { return body(nil) }
-            return body(TapeEvent(tape: tape, bytes: buffer))
+            return tape.withView(buffer) { body(TapeEvent($0)) }
+        }
+    }
+
+    /// `lookup` behind the tape path's interface: rows found by the same rule, cells written as the tree
+    /// path writes them.
+    final class FakeRows: TapeRows {
+        let definition: MappingDefinition
+        var found: [EntityRow] = []
+
+        init(_ definition: MappingDefinition) { self.definition = definition }
+
+        func row(match: Int, key: TapeKey) -> Int? {
+            let value: MappingValue
+            switch key {
+            case .utf8(let bytes): value = .string(String(decoding: bytes, as: UTF8.self))
+            case .value(let decoded): value = decoded
+            }
+            guard case .found(let row) = TapeEventTests.lookup(self.definition.matches[match], value) else { return nil }
+            self.found.append(row)
+            return self.found.count - 1
+        }
+
+        func write(enrichment: Int, row: Int, into output: inout [UInt8]) {
+            let column = self.definition.enrichments[enrichment].column
+            JSONWriter.write(MappingValue(self.found[row].columns.first { $0.name == column }?.value ?? .null).json ?? .null, into: &output)
         }
     }
 
@@ -129,11 +154,12 @@ struct TapeEventTests {
 
     @Test("conditions.json: every vector whose event is an object matches on the tape as on the tree")
     func conditionVectors() throws {
+        var scratch = TapeScratch()
         var checked = 0
         for entry in try loadVectors("conditions.json") where entry["expect_error"]?.boolValue != true {
             guard let event = entry["event"], case .object = event, let text = entry["condition"]?.stringValue else { continue }
             let mapping = try CompiledDestinationMapping(MappingDefinition(name: "v", condition: text, matches: [], enrichments: [], fields: nil))
-            let matched = Self.tapeEvent(JSONWriter.string(event)) { $0.map { mapping.apply(to: $0, lookup: Self.lookup).conditionMatched } }
+            let matched = Self.tapeEvent(JSONWriter.string(event)) { $0.map { mapping.apply(to: $0, rows: FakeRows(mapping.definition), scratch: &scratch).conditionMatched } }
             #expect(matched == (entry["expect"]?.boolValue == true), "\(text) on \(JSONWriter.string(event))")
             checked += 1
         }
@@ -152,6 +178,7 @@ struct TapeEventTests {
                      "type = \"track\" and event = \"Product Viewed\"", "context.K != \"x\""]
         var random = SplitMix(state: 0x5EED)
         var matchedCount = 0, enrichedCount = 0
+        var scratch = TapeScratch()  // reused across events, as the service reuses it across a batch
         for round in 0..<10_000 {
             var generator = EventGenerator(random: random)
             let text = generator.event()
@@ -159,7 +186,7 @@ struct TapeEventTests {
             let condition = random.next() % 3 == 0 ? catalog[Int(random.next() % UInt64(catalog.count))] : local[Int(random.next() % UInt64(local.count))]
             let mapping = try CompiledDestinationMapping(Self.definitions(&random, condition: condition))
             let tree = mapping.apply(to: MappingValue(try JSONParser.parse(text)), lookup: Self.lookup)
-            let tape = try #require(Self.tapeEvent(text) { $0.map { mapping.apply(to: $0, lookup: Self.lookup) } }, "\(text)")
+            let tape = try #require(Self.tapeEvent(text) { $0.map { mapping.apply(to: $0, rows: FakeRows(mapping.definition), scratch: &scratch) } }, "\(text)")
             let context = "round \(round): \(text) with \(mapping.definition)"
             #expect(tape.conditionMatched == tree.conditionMatched, "\(context)")
             guard tree.conditionMatched else { continue }
@@ -175,6 +202,7 @@ struct TapeEventTests {
 
     @Test("The output keeps the sender's bytes and changes only the enrichment keys")
     func keepsBytes() throws {
+        var scratch = TapeScratch()
         let text = #"{ "type" : "track", "big": 12345678901234567890, "properties": {"sku": "SKU-1", "x": 1.50, "product_name": "old", "e": "\u00e9"} }"#
         let mapping = try CompiledDestinationMapping(MappingDefinition(
             name: "m", condition: "type = \"track\"", matches: [ModelMatch(model: "products", matchProperty: "properties.sku")],
@@ -182,7 +210,7 @@ struct TapeEventTests {
                           ColumnEnrichment(model: "products", column: "name", key: "traits.label")],
             fields: nil
         ))
-        let output = try #require(Self.tapeEvent(text) { $0.map { mapping.apply(to: $0, lookup: Self.lookup).output } })
+        let output = try #require(Self.tapeEvent(text) { $0.map { mapping.apply(to: $0, rows: FakeRows(mapping.definition), scratch: &scratch).output } })
         #expect(String(decoding: output, as: UTF8.self) ==
             #"{ "type" : "track", "big": 12345678901234567890, "properties": {"sku": "SKU-1", "x": 1.50, "product_name": 481.03, "e": "\u00e9"} ,"traits":{"label":"Deluxe \"SKU-1\" café"}}"#)
     }

@@ -4,20 +4,19 @@ extension Condition {
     /// Whether `event` matches. An undefined event never matches.
     public func matches(_ event: MappingValue) -> Bool {
         if case .undefined = event { return false }
-        return self.matches(actual: { $0.actual(in: event) })
+        return self.evaluate(event)
     }
 
-    /// Whether the event whose leaf values `actual` reads matches (an event that exists: a tape event).
-    func matches(actual: (ConditionLeaf) -> MappingValue) -> Bool {
+    private func evaluate(_ event: MappingValue) -> Bool {
         switch self {
         case .group(let op, let children):
             switch op {
-            case "and": return children.allSatisfy { $0.matches(actual: actual) }
-            case "or": return children.contains { $0.matches(actual: actual) }
+            case "and": return children.allSatisfy { $0.evaluate(event) }
+            case "or": return children.contains { $0.evaluate(event) }
             default: return false
             }
         case .leaf(let leaf):
-            return leaf.compare(actual(leaf))
+            return leaf.compare(leaf.actual(in: event))
         }
     }
 }
