@@ -296,6 +296,7 @@ extension JSONTape {
             self.position += 1
             var needsDecoding = false
             var run = self.position
+            var runIsASCII = true  // only runs with a byte past 0x7F need the UTF-8 check
             while true {
                 // ASCII without quotes, backslashes or controls: the common case, one compare per byte.
                 while self.position < self.bytes.count {
@@ -306,12 +307,12 @@ extension JSONTape {
                 guard let byte = self.current else { return nil }
                 switch byte {
                 case UInt8(ascii: "\""):
-                    guard Self.isValidUTF8(UnsafeBufferPointer(rebasing: self.bytes[run..<self.position])) else { return nil }
+                    guard runIsASCII || Self.isValidUTF8(UnsafeBufferPointer(rebasing: self.bytes[run..<self.position])) else { return nil }
                     self.position += 1
                     return needsDecoding
                 case UInt8(ascii: "\\"):
                     needsDecoding = true
-                    guard Self.isValidUTF8(UnsafeBufferPointer(rebasing: self.bytes[run..<self.position])) else { return nil }
+                    guard runIsASCII || Self.isValidUTF8(UnsafeBufferPointer(rebasing: self.bytes[run..<self.position])) else { return nil }
                     self.position += 1
                     guard let escape = self.current else { return nil }
                     self.position += 1
@@ -331,8 +332,10 @@ extension JSONTape {
                         return nil
                     }
                     run = self.position
+                    runIsASCII = true
                 case 0x80...:
                     needsDecoding = true
+                    runIsASCII = false
                     self.position += 1
                 default:
                     return nil  // a control character

@@ -324,51 +324,52 @@ struct EditTree: Sendable {
     private static func collect(_ edits: [Edit], object: Int, event: TapeEvent, scratch: inout TapeScratch) {
         let view = event.view
         var hasNewMembers = false
-        for edit in edits {
-            if let member = view.member(edit.key, of: object) {
-                let node = view.nodes[member]
-                if edit.slot == nil, !edit.fresh, node.kind == .object {
-                    Self.collect(edit.children, object: member, event: event, scratch: &scratch)
-                } else if let slot = edit.slot {
-                    scratch.splices.append((Int(node.start)..<Int(node.end), slot, true))
-                } else {
-                    let start = scratch.added.count
-                    Self.render(edit, into: &scratch.added, values: scratch)
-                    scratch.splices.append((Int(node.start)..<Int(node.end), scratch.addAddedSpan(start), false))
-                }
-            } else {
+        // Fields are read in place (`edits[i].key`), not by copying each edit and retaining what it holds.
+        for position in edits.indices {
+            guard let member = view.member(edits[position].key, of: object) else {
                 hasNewMembers = true
+                continue
+            }
+            let node = view.nodes[member]
+            if let slot = edits[position].slot {
+                scratch.splices.append((Int(node.start)..<Int(node.end), slot, true))
+            } else if !edits[position].fresh, node.kind == .object {
+                Self.collect(edits[position].children, object: member, event: event, scratch: &scratch)
+            } else {
+                let start = scratch.added.count
+                Self.render(edits[position], into: &scratch.added, values: scratch.values, spans: scratch.spans)
+                scratch.splices.append((Int(node.start)..<Int(node.end), scratch.addAddedSpan(start), false))
             }
         }
         guard hasNewMembers else { return }
         let start = scratch.added.count
         var first = view.nodes[object].count == 0
-        for edit in edits where view.member(edit.key, of: object) == nil {
+        for position in edits.indices where view.member(edits[position].key, of: object) == nil {
             if !first { scratch.added.append(UInt8(ascii: ",")) }
             first = false
-            Self.member(edit, into: &scratch.added, values: scratch)
+            Self.member(edits[position], into: &scratch.added, values: scratch.values, spans: scratch.spans)
         }
         let close = Int(view.nodes[object].end) - 1
         scratch.splices.append((close..<close, scratch.addAddedSpan(start), false))
     }
 
     /// `"key":value` for an edit.
-    private static func member(_ edit: Edit, into bytes: inout [UInt8], values: TapeScratch) {
+    private static func member(_ edit: Edit, into bytes: inout [UInt8], values: [UInt8], spans: [Range<Int>]) {
         edit.key.utf8.withUnsafeBytes { JSONWriter.writeString(utf8: $0, into: &bytes) }
         bytes.append(UInt8(ascii: ":"))
-        Self.render(edit, into: &bytes, values: values)
+        Self.render(edit, into: &bytes, values: values, spans: spans)
     }
 
     /// An edit as JSON: its value, or an object of its children.
-    private static func render(_ edit: Edit, into bytes: inout [UInt8], values: TapeScratch) {
+    private static func render(_ edit: Edit, into bytes: inout [UInt8], values: [UInt8], spans: [Range<Int>]) {
         if let slot = edit.slot {
-            bytes.append(contentsOf: values.values[values.spans[slot]])
+            bytes.append(contentsOf: values[spans[slot]])
             return
         }
         bytes.append(UInt8(ascii: "{"))
         for (position, child) in edit.children.enumerated() {
             if position > 0 { bytes.append(UInt8(ascii: ",")) }
-            Self.member(child, into: &bytes, values: values)
+            Self.member(child, into: &bytes, values: values, spans: spans)
         }
         bytes.append(UInt8(ascii: "}"))
     }

@@ -220,9 +220,17 @@ struct TapeLookup: TapeRows {
     /// reference so reading one per event does not copy (and retain) its buffers.
     let columns: [ColumnReference?]
 
+    /// A column's parts as separate constants, so the hot path borrows them rather than copying the column.
     final class ColumnReference {
         let column: ColumnData
-        init(_ column: ColumnData) { self.column = column }
+        let nulls: NullBitmap
+        let strings: StringArena?
+
+        init(_ column: ColumnData) {
+            self.column = column
+            self.nulls = column.nulls
+            if case .string(let arena) = column.storage { self.strings = arena } else { self.strings = nil }
+        }
     }
 
     init(_ mapping: CompiledDestinationMapping, snapshots: [String: ModelSnapshot]) {
@@ -248,19 +256,18 @@ struct TapeLookup: TapeRows {
     }
 
     func write(enrichment: Int, row: Int, into output: inout [UInt8]) {
-        guard let reference = self.columns[enrichment], !reference.column.nulls.isNull(row) else {
+        guard let reference = self.columns[enrichment], !reference.nulls.isNull(row) else {
             output.append(contentsOf: "null".utf8)
             return
         }
-        let column = reference.column
-        if case .string(let arena) = column.storage {
-            let written = arena.withBytes(at: row) { bytes -> Bool in
+        if reference.strings != nil {
+            let written = reference.strings!.withBytes(at: row) { bytes -> Bool in
                 guard JSONTape.isValidUTF8(bytes.assumingMemoryBound(to: UInt8.self)) else { return false }
                 JSONWriter.writeString(utf8: bytes, into: &output)
                 return true
             }
             if written { return }
         }
-        JSONWriter.write(MappingValue(EnrichService.json(column, row: row)).json ?? .null, into: &output)
+        JSONWriter.write(MappingValue(EnrichService.json(reference.column, row: row)).json ?? .null, into: &output)
     }
 }

@@ -64,6 +64,10 @@ struct EnrichLoad: AsyncParsableCommand {
         }
     }
 
+    /// A Product Viewed track event around its SKU, assembled from bytes so building the load costs little.
+    static let eventPrefix = Array(#"{"type":"track","event":"Product Viewed","userId":"u1","properties":{"sku":""#.utf8)
+    static let eventSuffix = Array(#""}}"#.utf8)
+
     func key(_ number: Int) -> String {
         switch self.keyFormat {
         case .int: return String(number)
@@ -162,9 +166,7 @@ struct EnrichLoad: AsyncParsableCommand {
                 case .lookup:
                     _ = try await client.lookup(model: self.model, stringKeys: keys, columns: columns)
                 case .enrich:
-                    let events = keys.map { key in
-                        Array(#"{"type":"track","event":"Product Viewed","userId":"u1","properties":{"sku":"\#(key)"}}"#.utf8)
-                    }
+                    let events = keys.map { key in Self.eventPrefix + key.utf8 + Self.eventSuffix }
                     let response = self.destination.isEmpty
                         ? try await client.enrich(model: self.model, keyPath: self.keyPath, enrichments: enrichments, events: events)
                         : try await client.enrich(destination: self.destination, events: events)
