@@ -67,7 +67,7 @@ public struct JSONTape: Sendable {
         /// The value of object node `index` under `key`: the last member with that key, as `JSONParser` keeps
         /// the last of repeated keys.
         @inline(__always)
-        public func member(_ key: JSONKey, of index: Int) -> Int? {
+        public func member(_ key: JSONKey.Reference, of index: Int) -> Int? {
             var found: Int? = nil
             var position = index + 1
             let end = Int(self.nodes[index].next)
@@ -89,15 +89,14 @@ public struct JSONTape: Sendable {
         /// Whether string node `index` holds `key`. Compared as Swift compares strings (canonical
         /// equivalence), byte for byte only where that is the same thing: both sides ASCII.
         @inline(__always)
-        public func string(_ index: Int, equals key: JSONKey) -> Bool {
+        public func string(_ index: Int, equals key: JSONKey.Reference) -> Bool {
             let node = self.nodes[index]
             if !node.needsDecoding {
                 let length = Int(node.end - node.start) - 2
-                if length == key.utf8.count {
-                    let same = key.utf8.withUnsafeBufferPointer { expected in
-                        length == 0 || memcmp(self.bytes.baseAddress! + Int(node.start) + 1, expected.baseAddress!, length) == 0
-                    }
-                    if same { return true }
+                if length == key.utf8.count
+                    && (length == 0 || memcmp(self.bytes.baseAddress! + Int(node.start) + 1, key.utf8.baseAddress!, length) == 0)
+                {
+                    return true
                 }
                 if key.isASCII { return false }
             }
@@ -120,17 +119,35 @@ public struct JSONTape: Sendable {
     }
 }
 
-/// An object key looked up on a tape, prepared once: its text, its UTF-8 and whether it is all ASCII. A class,
-/// so handing one around costs one retain.
-public final class JSONKey: Sendable, Hashable, CustomStringConvertible {
+/// An object key prepared once for tape lookups: its text, and its UTF-8 in memory the key owns. The hot path
+/// holds `reference`, a plain value with no reference counting; the key must outlive its references, which
+/// keeping the key beside them (as compiled mappings do) guarantees.
+public final class JSONKey: @unchecked Sendable, Hashable, CustomStringConvertible {
     public let text: String
-    public let utf8: [UInt8]
-    public let isASCII: Bool
+    private let storage: UnsafeMutableBufferPointer<UInt8>
+    private let isASCII: Bool
 
     public init(_ text: String) {
         self.text = text
-        self.utf8 = Array(text.utf8)
-        self.isASCII = self.utf8.allSatisfy { $0 < 0x80 }
+        let utf8 = Array(text.utf8)
+        self.storage = .allocate(capacity: max(utf8.count, 1))
+        _ = self.storage.initialize(from: utf8)
+        self.isASCII = utf8.allSatisfy { $0 < 0x80 }
+    }
+
+    deinit { self.storage.deallocate() }
+
+    /// What lookups read: pointer, length and ASCII-ness, copied freely.
+    public var reference: Reference {
+        Reference(utf8: UnsafeBufferPointer(rebasing: self.storage[0..<self.text.utf8.count]), isASCII: self.isASCII, owner: self)
+    }
+
+    public struct Reference: @unchecked Sendable {
+        public let utf8: UnsafeBufferPointer<UInt8>
+        public let isASCII: Bool
+        unowned(unsafe) let owner: JSONKey
+
+        public var text: String { self.owner.text }
     }
 
     public var description: String { self.text }

@@ -118,8 +118,10 @@ public final class CompiledDestinationMapping: Sendable {
     let enrichmentPaths: [[String]]
     /// The same paths and the condition, prepared for reading events on a tape.
     let tapeCondition: TapeCondition?
-    let tapeMatchKeys: [[JSONKey]?]
-    let tapeEnrichmentKeys: [[JSONKey]]
+    let tapeMatchKeys: [[JSONKey.Reference]?]
+    let tapeEnrichmentKeys: [[JSONKey.Reference]]
+    /// What the tape keys' references point into.
+    let tapeKeys: [JSONKey]
     /// The enrichments as edits when every match finds its row (the usual case), worked out once.
     let tapeEdits: EditTree
 
@@ -163,11 +165,14 @@ public final class CompiledDestinationMapping: Sendable {
             }
         }
         self.enrichmentPaths = enrichmentPaths
-        let tapeEnrichmentKeys = enrichmentPaths.map { $0.map(JSONKey.init) }
+        let enrichmentKeys = enrichmentPaths.map { $0.map(JSONKey.init) }
+        let matchKeyObjects = matchKeys.map { $0?.map(JSONKey.init) }
+        let tapeEnrichmentKeys = enrichmentKeys.map { $0.map(\.reference) }
         self.tapeCondition = definition.condition.trimmingJSWhitespace().isEmpty
             ? nil : (try? Subscription(definition.condition)).map { TapeCondition($0.condition) }
-        self.tapeMatchKeys = matchKeys.map { $0?.map(JSONKey.init) }
+        self.tapeMatchKeys = matchKeyObjects.map { $0?.map(\.reference) }
         self.tapeEnrichmentKeys = tapeEnrichmentKeys
+        self.tapeKeys = enrichmentKeys.flatMap { $0 } + matchKeyObjects.flatMap { $0 ?? [] }
         self.tapeEdits = EditTree(definition, keys: tapeEnrichmentKeys) { _ in true }
     }
 

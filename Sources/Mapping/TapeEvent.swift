@@ -34,7 +34,7 @@ public struct TapeEvent {
     }
 
     /// `value[key]` in JavaScript (`PathLookup.property`), on the tape.
-    func property(_ reference: Reference, _ key: JSONKey) -> Reference {
+    func property(_ reference: Reference, _ key: JSONKey.Reference) -> Reference {
         guard case .node(let index) = reference else {
             if case .value(let value) = reference { return .value(PathLookup.property(value, key.text)) }
             return .value(.undefined)
@@ -71,7 +71,7 @@ public struct TapeEvent {
     }
 
     /// `PathLookup.walk` on the tape, from the root.
-    func walk(_ keys: [JSONKey]) -> Reference {
+    func walk(_ keys: [JSONKey.Reference]) -> Reference {
         var current = Self.root
         for key in keys {
             guard self.isTruthy(current) else { return current }
@@ -84,8 +84,8 @@ public struct TapeEvent {
 /// A condition prepared for tapes: each leaf's path from the event's root as keys, and its expected text.
 indirect enum TapeCondition: Sendable {
     case group(operator: String, children: [TapeCondition])
-    /// `path` nil: the leaf reads undefined (an empty property name).
-    case leaf(ConditionLeaf, path: [JSONKey]?, expected: JSONKey)
+    /// `path` nil: the leaf reads undefined (an empty property name). `keys` owns what the references point at.
+    case leaf(ConditionLeaf, path: [JSONKey.Reference]?, expected: JSONKey.Reference, keys: [JSONKey])
 
     init(_ condition: Condition) {
         switch condition {
@@ -102,16 +102,18 @@ indirect enum TapeCondition: Sendable {
             case .trait: root = "traits"
             case .context: root = "context"
             }
-            var path: [JSONKey]? = [JSONKey(root)]
+            var keys = [JSONKey(root)]
+            var readsUndefined = false
             if leaf.type == .property || leaf.type == .trait || leaf.type == .context {
                 // destination-subscriptions' `get` below the root's member: split on '.', '[' and ']', empty
                 // pieces dropped; an empty name reads undefined. The root is an object, so walking from it
                 // is the same as `get` on its member.
                 let name = leaf.name ?? ""
-                let pieces = name.split(whereSeparator: { $0 == "." || $0 == "[" || $0 == "]" }).map { JSONKey(String($0)) }
-                path = name.isEmpty ? nil : [JSONKey(root)] + pieces
+                readsUndefined = name.isEmpty
+                keys += name.split(whereSeparator: { $0 == "." || $0 == "[" || $0 == "]" }).map { JSONKey(String($0)) }
             }
-            self = .leaf(leaf, path: path, expected: JSONKey(leaf.value?.jsString ?? "undefined"))
+            let expected = JSONKey(leaf.value?.jsString ?? "undefined")
+            self = .leaf(leaf, path: readsUndefined ? nil : keys.map(\.reference), expected: expected.reference, keys: keys + [expected])
         }
     }
 
@@ -124,7 +126,7 @@ indirect enum TapeCondition: Sendable {
             case "or": return children.contains { $0.matches(event) }
             default: return false
             }
-        case .leaf(let leaf, let path, let expected):
+        case .leaf(let leaf, let path, let expected, _):
             guard let path else { return leaf.compare(.undefined) }
             let actual = event.walk(path)
             if leaf.operator == "=" || leaf.operator == "!=", case .node(let index) = actual,
@@ -253,30 +255,46 @@ public struct TapeScratch {
 /// match, then enrichment order), so the result is what setting them one by one on the tree gives: a later
 /// value replaces an earlier one, and a path through a value that is not an object replaces it with a new
 /// object. Values are slots (enrichment numbers) filled per event, so a mapping works its edits out once.
+/// Stored flat (each node's children are a range of `nodes`) with each member's `"key":` written out ahead.
 struct EditTree: Sendable {
-    struct Edit: Sendable {
-        let key: JSONKey
+    struct Node: Sendable {
+        let key: JSONKey.Reference
+        /// `"key":`, escaped, in `prefixes`.
+        let prefix: Range<Int>
         /// The enrichment whose value replaces whatever is there (enrichment values are never objects).
+        let slot: Int?
+        /// A new object replacing whatever is there, made of the children only.
+        let fresh: Bool
+        let children: Range<Int>
+    }
+
+    private(set) var nodes: [Node] = []
+    private(set) var roots: Range<Int> = 0..<0
+    private(set) var prefixes: [UInt8] = []
+
+    /// The nested form while the edits are worked out.
+    private struct Edit {
+        let key: JSONKey.Reference
         var slot: Int?
-        /// A new object replacing whatever is there, made of `children` only.
         var fresh = false
         var children: [Edit] = []
     }
 
-    private(set) var edits: [Edit] = []
-
-    /// The edits of `definition`'s enrichments whose match `applies` (by match number).
-    init(_ definition: MappingDefinition, keys: [[JSONKey]], applies: (Int) -> Bool) {
+    /// The edits of `definition`'s enrichments whose match `applies` (by match number); `keys` are the
+    /// enrichments' paths.
+    init(_ definition: MappingDefinition, keys: [[JSONKey.Reference]], applies: (Int) -> Bool) {
+        var edits: [Edit] = []
         for (position, match) in definition.matches.enumerated() where applies(position) {
             for (enrichment, column) in definition.enrichments.enumerated() where column.model == match.model {
-                Self.set(slot: enrichment, at: keys[enrichment][...], in: &self.edits)
+                Self.set(slot: enrichment, at: keys[enrichment][...], in: &edits)
             }
         }
+        self.roots = self.flatten(edits)
     }
 
-    private static func set(slot: Int, at path: ArraySlice<JSONKey>, in edits: inout [Edit]) {
+    private static func set(slot: Int, at path: ArraySlice<JSONKey.Reference>, in edits: inout [Edit]) {
         guard let key = path.first else { return }
-        let position = edits.firstIndex { $0.key == key } ?? {
+        let position = edits.firstIndex { $0.key.text == key.text } ?? {
             edits.append(Edit(key: key))
             return edits.count - 1
         }()
@@ -294,12 +312,35 @@ struct EditTree: Sendable {
         Self.set(slot: slot, at: path.dropFirst(), in: &edits[position].children)
     }
 
+    /// Appends `edits` as consecutive nodes (their children after them); returns their range.
+    private mutating func flatten(_ edits: [Edit]) -> Range<Int> {
+        let start = self.nodes.count
+        var placeholders: [Int] = []
+        for edit in edits {
+            let prefixStart = self.prefixes.count
+            JSONWriter.writeString(utf8: UnsafeRawBufferPointer(edit.key.utf8), into: &self.prefixes)
+            self.prefixes.append(UInt8(ascii: ":"))
+            placeholders.append(self.nodes.count)
+            self.nodes.append(Node(key: edit.key, prefix: prefixStart..<self.prefixes.count, slot: edit.slot, fresh: edit.fresh, children: 0..<0))
+        }
+        for (edit, position) in zip(edits, placeholders) where !edit.children.isEmpty {
+            let children = self.flatten(edit.children)
+            let node = self.nodes[position]
+            self.nodes[position] = Node(key: node.key, prefix: node.prefix, slot: node.slot, fresh: node.fresh, children: children)
+        }
+        return start..<(start + edits.count)
+    }
+
     /// The event's bytes with the edits spliced in, values taken from `scratch`.
     func applied(to event: TapeEvent, scratch: inout TapeScratch) -> [UInt8] {
         scratch.splices.removeAll(keepingCapacity: true)
         scratch.added.removeAll(keepingCapacity: true)
         scratch.addedSpans.removeAll(keepingCapacity: true)
-        Self.collect(self.edits, object: 0, event: event, scratch: &scratch)
+        self.nodes.withUnsafeBufferPointer { nodes in
+            self.prefixes.withUnsafeBufferPointer { prefixes in
+                Self.collect(self.roots, object: 0, event: event, nodes: nodes, prefixes: prefixes, scratch: &scratch)
+            }
+        }
         if scratch.splices.count > 1 { scratch.splices.sort { $0.range.lowerBound < $1.range.lowerBound } }
         let bytes = event.view.bytes
         var output: [UInt8] = []
@@ -318,58 +359,58 @@ struct EditTree: Sendable {
         return output
     }
 
-    /// Splices for `edits` applied to object node `object`: values replaced in place (the last of repeated
-    /// keys, the one a parser keeps), objects patched member by member, new members added before the '}'.
-    /// New or rebuilt JSON goes to `scratch.added`; a splice of a plain value points at its slot instead.
-    private static func collect(_ edits: [Edit], object: Int, event: TapeEvent, scratch: inout TapeScratch) {
+    /// Splices for the edits `range` applied to object node `object`: values replaced in place (the last of
+    /// repeated keys, the one a parser keeps), objects patched member by member, new members added before the
+    /// '}'. New or rebuilt JSON goes to `scratch.added`; a splice of a plain value points at its slot instead.
+    private static func collect(
+        _ range: Range<Int>, object: Int, event: TapeEvent, nodes: UnsafeBufferPointer<Node>, prefixes: UnsafeBufferPointer<UInt8>,
+        scratch: inout TapeScratch
+    ) {
         let view = event.view
         var hasNewMembers = false
-        // Fields are read in place (`edits[i].key`), not by copying each edit and retaining what it holds.
-        for position in edits.indices {
-            guard let member = view.member(edits[position].key, of: object) else {
+        for position in range {
+            guard let member = view.member(nodes[position].key, of: object) else {
                 hasNewMembers = true
                 continue
             }
             let node = view.nodes[member]
-            if let slot = edits[position].slot {
+            if let slot = nodes[position].slot {
                 scratch.splices.append((Int(node.start)..<Int(node.end), slot, true))
-            } else if !edits[position].fresh, node.kind == .object {
-                Self.collect(edits[position].children, object: member, event: event, scratch: &scratch)
+            } else if !nodes[position].fresh, node.kind == .object {
+                Self.collect(nodes[position].children, object: member, event: event, nodes: nodes, prefixes: prefixes, scratch: &scratch)
             } else {
                 let start = scratch.added.count
-                Self.render(edits[position], into: &scratch.added, values: scratch.values, spans: scratch.spans)
+                Self.render(position, nodes: nodes, prefixes: prefixes, into: &scratch.added, values: scratch.values, spans: scratch.spans)
                 scratch.splices.append((Int(node.start)..<Int(node.end), scratch.addAddedSpan(start), false))
             }
         }
         guard hasNewMembers else { return }
         let start = scratch.added.count
         var first = view.nodes[object].count == 0
-        for position in edits.indices where view.member(edits[position].key, of: object) == nil {
+        for position in range where view.member(nodes[position].key, of: object) == nil {
             if !first { scratch.added.append(UInt8(ascii: ",")) }
             first = false
-            Self.member(edits[position], into: &scratch.added, values: scratch.values, spans: scratch.spans)
+            scratch.added.append(contentsOf: UnsafeBufferPointer(rebasing: prefixes[nodes[position].prefix]))
+            Self.render(position, nodes: nodes, prefixes: prefixes, into: &scratch.added, values: scratch.values, spans: scratch.spans)
         }
         let close = Int(view.nodes[object].end) - 1
         scratch.splices.append((close..<close, scratch.addAddedSpan(start), false))
     }
 
-    /// `"key":value` for an edit.
-    private static func member(_ edit: Edit, into bytes: inout [UInt8], values: [UInt8], spans: [Range<Int>]) {
-        edit.key.utf8.withUnsafeBytes { JSONWriter.writeString(utf8: $0, into: &bytes) }
-        bytes.append(UInt8(ascii: ":"))
-        Self.render(edit, into: &bytes, values: values, spans: spans)
-    }
-
-    /// An edit as JSON: its value, or an object of its children.
-    private static func render(_ edit: Edit, into bytes: inout [UInt8], values: [UInt8], spans: [Range<Int>]) {
-        if let slot = edit.slot {
+    /// Node `position` as JSON: its value, or an object of its children.
+    private static func render(
+        _ position: Int, nodes: UnsafeBufferPointer<Node>, prefixes: UnsafeBufferPointer<UInt8>, into bytes: inout [UInt8],
+        values: [UInt8], spans: [Range<Int>]
+    ) {
+        if let slot = nodes[position].slot {
             bytes.append(contentsOf: values[spans[slot]])
             return
         }
         bytes.append(UInt8(ascii: "{"))
-        for (position, child) in edit.children.enumerated() {
-            if position > 0 { bytes.append(UInt8(ascii: ",")) }
-            Self.member(child, into: &bytes, values: values, spans: spans)
+        for child in nodes[position].children {
+            if child > nodes[position].children.lowerBound { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: prefixes[nodes[child].prefix]))
+            Self.render(child, nodes: nodes, prefixes: prefixes, into: &bytes, values: values, spans: spans)
         }
         bytes.append(UInt8(ascii: "}"))
     }

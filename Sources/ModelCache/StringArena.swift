@@ -1,23 +1,25 @@
-/// Strings of one column stored back to back in one byte buffer.
+/// Strings of one column stored back to back in one byte buffer, with a second buffer saying where rows start.
 ///
-/// Where a row starts is kept compactly. While every string is shorter than 256 bytes (names, SKUs,
-/// categories: the usual case), the arena keeps one length byte per row plus the start of every block of
-/// `blockRows` rows as a UInt32: 1.25 bytes per row instead of a 4-byte offset, and a row's start is its
-/// block's start plus at most 15 lengths. The first longer string switches the column to one UInt32 offset
-/// per row. Offsets are UInt32 either way, so one column holds at most 4 GiB of text; `SnapshotBuilder`
-/// refuses rows past that (`SnapshotError.columnTooLarge`).
+/// While every string is shorter than 256 bytes (names, SKUs, categories: the usual case) the index is compact:
+/// per block of `blockRows` rows, the block's start as a UInt32 followed by one length byte per row, 20 bytes
+/// for 16 rows (1.25 bytes a row instead of a 4-byte offset). A row's start is its block's start plus at most
+/// 15 lengths, all in the same 20 bytes, so finding a row touches one cache line of index. The first longer
+/// string switches the index to one UInt32 offset per row (`count + 1` of them). Offsets are UInt32 either way,
+/// so one column holds at most 4 GiB of text; `SnapshotBuilder` refuses rows past that
+/// (`SnapshotError.columnTooLarge`). Two buffers, so copying an arena costs two retains.
 public struct StringArena: Sendable {
-    /// Rows per block start in the compact form.
+    /// Rows per block in the compact index.
     static let blockRows = 16
-    /// Longest string the compact form holds; one longer switches the arena to offsets.
+    /// Bytes per block in the compact index: the start, then the lengths.
+    static let blockBytes = 4 + blockRows
+    /// Longest string the compact index holds; one longer switches the arena to offsets.
     static let maxCompactLength = Int(UInt8.max)
 
     public private(set) var bytes: [UInt8] = []
-    /// Compact form: each row's length, and each block's start (`starts[i / blockRows]`). Empty when wide.
-    private var lengths: [UInt8] = []
-    private var starts: [UInt32] = []
-    /// Wide form: row i spans `offsets[i] ..< offsets[i + 1]`. Empty while compact.
-    private var offsets: [UInt32] = []
+    /// Compact: blocks of start + lengths. Wide: little-endian UInt32 offsets, row i spanning
+    /// `offset(i) ..< offset(i + 1)`.
+    private var index: [UInt8] = []
+    private(set) var isCompact = true
     public private(set) var count = 0
 
     /// Largest total of string bytes one column may hold.
@@ -37,11 +39,17 @@ public struct StringArena: Sendable {
         self = self.trimmed()
     }
 
-    var isCompact: Bool { self.offsets.isEmpty }
-
     mutating func reserve(rows: Int) {
-        self.lengths.reserveCapacity(rows)
-        self.starts.reserveCapacity(rows / Self.blockRows + 1)
+        self.index.reserveCapacity((rows / Self.blockRows + 1) * Self.blockBytes)
+    }
+
+    private mutating func appendUInt32(_ value: UInt32) {
+        withUnsafeBytes(of: value.littleEndian) { self.index.append(contentsOf: $0) }
+    }
+
+    @inline(__always)
+    private static func uint32(_ index: UnsafeRawBufferPointer, at offset: Int) -> Int {
+        Int(UInt32(littleEndian: index.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
     }
 
     /// Appends a string; false when the column would pass `maxBytes`.
@@ -49,59 +57,60 @@ public struct StringArena: Sendable {
         guard self.bytes.count + utf8.count <= Self.maxBytes else { return false }
         if self.isCompact && utf8.count > Self.maxCompactLength { self.widen() }
         if self.isCompact {
-            if self.count % Self.blockRows == 0 { self.starts.append(UInt32(self.bytes.count)) }
-            self.lengths.append(UInt8(utf8.count))
-            self.bytes.append(contentsOf: utf8)
+            if self.count % Self.blockRows == 0 { self.appendUInt32(UInt32(self.bytes.count)) }
+            self.index.append(UInt8(utf8.count))
         } else {
-            self.bytes.append(contentsOf: utf8)
-            self.offsets.append(UInt32(self.bytes.count))
+            if self.index.isEmpty { self.appendUInt32(0) }
+            self.appendUInt32(UInt32(self.bytes.count + utf8.count))
         }
+        self.bytes.append(contentsOf: utf8)
         self.count += 1
         return true
     }
 
     mutating func removeLast() {
+        let span = self.span(of: self.count - 1)
         self.count -= 1
+        self.bytes.removeSubrange(span.lowerBound...)
         if self.isCompact {
-            let length = Int(self.lengths.removeLast())
-            self.bytes.removeSubrange((self.bytes.count - length)...)
-            if self.count % Self.blockRows == 0 { self.starts.removeLast() }
+            self.index.removeLast(self.count % Self.blockRows == 0 ? 5 : 1)  // the length, and an emptied block's start
         } else {
-            self.offsets.removeLast()
-            self.bytes.removeSubrange(Int(self.offsets.last!)...)  // wide offsets always hold the leading 0.
+            self.index.removeLast(4)
         }
     }
 
-    /// Switches to one offset per row (a string longer than the compact form holds arrived).
+    /// Switches to one offset per row (a string longer than the compact index holds arrived).
     private mutating func widen() {
-        var offsets: [UInt32] = [0]
-        offsets.reserveCapacity(Swift.max(self.lengths.capacity, self.count) + 1)
-        var end: UInt32 = 0
-        for length in self.lengths {
-            end += UInt32(length)
-            offsets.append(end)
-        }
-        self.offsets = offsets
-        self.lengths = []
-        self.starts = []
+        var wide = StringArena()
+        wide.isCompact = false
+        wide.index.reserveCapacity((Swift.max(self.count, self.index.capacity) + 1) * 4)
+        wide.appendUInt32(0)
+        for row in 0..<self.count { wide.appendUInt32(UInt32(self.span(of: row).upperBound)) }
+        self.index = wide.index
+        self.isCompact = false
     }
 
-    /// Where row `index` starts and ends in `bytes`.
+    /// Where row `row` starts and ends in `bytes`.
     @inline(__always)
-    func span(of index: Int) -> Range<Int> {
-        if !self.isCompact { return Int(self.offsets[index])..<Int(self.offsets[index + 1]) }
-        return self.lengths.withUnsafeBufferPointer { lengths in
-            let block = index / Self.blockRows
-            var start = Int(self.starts[block])
-            for row in (block * Self.blockRows)..<index { start &+= Int(lengths[row]) }
-            return start..<(start &+ Int(lengths[index]))
+    func span(of row: Int) -> Range<Int> {
+        self.index.withUnsafeBytes { index in
+            if !self.isCompact {
+                return Self.uint32(index, at: row * 4)..<Self.uint32(index, at: row * 4 + 4)
+            }
+            let block = row / Self.blockRows
+            let base = block * Self.blockBytes
+            var start = Self.uint32(index, at: base)
+            let lengths = base + 4
+            for position in 0..<(row - block * Self.blockRows) { start &+= Int(index[lengths + position]) }
+            return start..<(start &+ Int(index[lengths + row - block * Self.blockRows]))
         }
     }
 
-    /// The UTF-8 length of row `index`.
+    /// The UTF-8 length of row `row`.
     @inline(__always)
-    public func length(at index: Int) -> Int {
-        self.isCompact ? Int(self.lengths[index]) : Int(self.offsets[index + 1] - self.offsets[index])
+    public func length(at row: Int) -> Int {
+        if self.isCompact { return Int(self.index[(row / Self.blockRows) * Self.blockBytes + 4 + row % Self.blockRows]) }
+        return self.span(of: row).count
     }
 
     /// Calls `body` with the UTF-8 bytes of row `index`, without copying.
@@ -118,26 +127,16 @@ public struct StringArena: Sendable {
     /// Calls `body` with each row's end offset in order (the `count + 1` offsets minus the leading 0), for
     /// writing the portable form without building it.
     func forEachEnd(_ body: (UInt32) -> Void) {
-        if !self.isCompact {
-            for offset in self.offsets.dropFirst() { body(offset) }
-            return
-        }
-        var end: UInt32 = 0
-        for length in self.lengths {
-            end += UInt32(length)
-            body(end)
-        }
+        for row in 0..<self.count { body(UInt32(self.span(of: row).upperBound)) }
     }
 
     /// This arena with its buffers trimmed to their contents (a snapshot lives until the next sync).
     func trimmed() -> StringArena {
         var arena = self
         arena.bytes = fitted(self.bytes)
-        arena.lengths = fitted(self.lengths)
-        arena.starts = fitted(self.starts)
-        arena.offsets = fitted(self.offsets)
+        arena.index = fitted(self.index)
         return arena
     }
 
-    var residentBytes: Int { self.bytes.capacity + self.lengths.capacity + (self.starts.capacity + self.offsets.capacity) * 4 }
+    var residentBytes: Int { self.bytes.capacity + self.index.capacity }
 }
