@@ -164,8 +164,8 @@ public struct TapeMappingResult {
     public var models = 0
     public var found = 0
     public var notFound = 0
-    /// The enriched event (the mapping's output: it has no field mappings).
-    public var output: [UInt8] = []
+    /// Where the enriched event (the mapping's output: it has no field mappings) is in `TapeScratch.outputs`.
+    public var output: Range<Int> = 0..<0
 
     public var outcome: EnrichmentOutcome {
         self.models > 0 && self.found == self.models ? .enriched : (self.found > 0 ? .partiallyEnriched : .notEnriched)
@@ -217,7 +217,9 @@ extension CompiledDestinationMapping {
             }
         }
         guard result.found > 0 else {
-            result.output = Array(event.view.bytes)
+            let start = scratch.outputs.count
+            scratch.outputs.append(contentsOf: event.view.bytes)
+            result.output = start..<scratch.outputs.count
             return result
         }
         if result.found == result.models {
@@ -232,8 +234,13 @@ extension CompiledDestinationMapping {
 }
 
 /// Buffers the tape path reuses from event to event: enrichment values written back to back, where each one
-/// is, which matches found a row, and the splices being assembled.
+/// is, which matches found a row, the splices being assembled, and the outputs of the current event's
+/// mappings (`startEvent` clears them).
 public struct TapeScratch {
+    public internal(set) var outputs: [UInt8] = []
+
+    public mutating func startEvent() { self.outputs.removeAll(keepingCapacity: true) }
+
     var values: [UInt8] = []
     var spans: [Range<Int>] = []
     var found: [Bool] = []
@@ -331,8 +338,9 @@ struct EditTree: Sendable {
         return start..<(start + edits.count)
     }
 
-    /// The event's bytes with the edits spliced in, values taken from `scratch`.
-    func applied(to event: TapeEvent, scratch: inout TapeScratch) -> [UInt8] {
+    /// The event's bytes with the edits spliced in, values taken from `scratch`, appended to `scratch.outputs`;
+    /// returns where.
+    func applied(to event: TapeEvent, scratch: inout TapeScratch) -> Range<Int> {
         scratch.splices.removeAll(keepingCapacity: true)
         scratch.added.removeAll(keepingCapacity: true)
         scratch.addedSpans.removeAll(keepingCapacity: true)
@@ -344,7 +352,10 @@ struct EditTree: Sendable {
         if scratch.splices.count > 1 { scratch.splices.sort { $0.range.lowerBound < $1.range.lowerBound } }
         let bytes = event.view.bytes
         var output: [UInt8] = []
-        output.reserveCapacity(bytes.count + scratch.added.count + scratch.values.count)
+        swap(&output, &scratch.outputs)  // appended to while the other buffers are read
+        defer { swap(&output, &scratch.outputs) }
+        let start = output.count
+        output.reserveCapacity(start + bytes.count + scratch.added.count + scratch.values.count)
         var position = 0
         for splice in scratch.splices {
             output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[position..<splice.range.lowerBound]))
@@ -356,7 +367,7 @@ struct EditTree: Sendable {
             position = splice.range.upperBound
         }
         output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[position...]))
-        return output
+        return start..<output.count
     }
 
     /// Splices for the edits `range` applied to object node `object`: values replaced in place (the last of

@@ -69,7 +69,7 @@ extension EnrichService {
         )
     }
 
-    func enrichThroughDestination(_ request: EnrichRequest) throws -> EnrichResponse {
+    func enrichThroughDestination(_ request: EnrichRequest) throws -> EncodedEnrichResponse {
         guard request.model.isEmpty, request.keyPath.isEmpty, request.enrichments.isEmpty else {
             throw RPCError(.invalidArgument, "with a destination, leave model, key_path and enrichments empty: its mappings say them")
         }
@@ -78,22 +78,18 @@ extension EnrichService {
         let lookup = Self.lookup(snapshots: snapshots, tables: compiled.tables, needed: compiled.neededColumns)
         var tally = DestinationRegistry.Tally()
         defer { self.destinations.record(destination: request.destination, tally) }
-        // Mappings without field mappings read events through a tape (one node buffer for the whole batch) and
-        // splice enrichments into the event's bytes; events the tape refuses take the tree path, which says why.
-        let onTape = compiled.mappings.allSatisfy(\.runsOnTape)
-        let rows = onTape ? compiled.mappings.map { TapeLookup($0, snapshots: snapshots) } : []
-        var tape = JSONTape()
-        var scratch = TapeScratch()
-        return EnrichResponse(events: request.events.enumerated().map { position, bytes in
-            if onTape, bytes.count <= self.limits.maxEventBytes,
-               let enriched = Self.enrichOnTape(bytes, tape: &tape, scratch: &scratch, mappings: compiled.mappings, rows: rows, tally: &tally)
-            {
-                return enriched
-            }
+        // Mappings without field mappings read events through a tape (one node buffer for the whole batch),
+        // splice enrichments into the event's bytes and write the answer straight into the response; events
+        // the tape refuses take the tree path, which says why.
+        var tape = TapeBatch(compiled.mappings, snapshots: snapshots)
+        var response = EnrichResponseWriter(reserving: request.events.reduce(64) { $0 + $1.count * 3 + 16 })
+        for (position, bytes) in request.events.enumerated() {
+            if bytes.count <= self.limits.maxEventBytes, tape.enrich(bytes, into: &response, tally: &tally) { continue }
             let (event, problem) = self.parseEvent(position: position, bytes: bytes)
             guard let event else {
                 tally.add(.notEnriched, matched: false)
-                return problem!  // parseEvent returns one of the two.
+                response.append(problem!)  // parseEvent returns one of the two.
+                continue
             }
             var matched: [MappingResult] = []
             for mapping in compiled.mappings {
@@ -105,56 +101,26 @@ extension EnrichService {
                 count + result.entities.filter { if case .found = $0.result { true } else { false } }.count
             }
             let anyNotFound = matched.contains { $0.entities.contains { if case .notFound = $0.result { true } else { false } } }
-            return Self.enriched(
-                bytes, matched: matched.map { Self.message($0, details: false) }, models: total, found: found,
-                anyNotFound: anyNotFound, tally: &tally
-            )
-        })
-    }
-
-    /// One event through every mapping on a tape; nil when the event is not a JSON object the parser accepts
-    /// (the tree path then reports it).
-    static func enrichOnTape(
-        _ bytes: [UInt8], tape: inout JSONTape, scratch: inout TapeScratch, mappings: [CompiledDestinationMapping], rows: [TapeLookup],
-        tally: inout DestinationRegistry.Tally
-    ) -> EnrichedEvent? {
-        bytes.withUnsafeBufferPointer { buffer -> EnrichedEvent? in
-            guard tape.parse(buffer), tape.nodes[0].kind == .object else { return nil }
-            return tape.withView(buffer) { view in
-                let event = TapeEvent(view)
-                var matched: [MappingOutcome] = []
-                var models = 0, found = 0, notFound = 0
-                for (mapping, rows) in zip(mappings, rows) {
-                    let result = mapping.apply(to: event, rows: rows, scratch: &scratch)
-                    guard result.conditionMatched else { continue }
-                    models += result.models
-                    found += result.found
-                    notFound += result.notFound
-                    matched.append(MappingOutcome(
-                        mapping: mapping.definition.name, conditionMatched: true, outcome: Self.outcome(result.outcome),
-                        output: result.output
-                    ))
-                }
-                return Self.enriched(bytes, matched: matched, models: models, found: found, anyNotFound: notFound > 0, tally: &tally)
-            }
+            let (outcome, reason) = Self.verdict(models: total, found: found, anyNotFound: anyNotFound, matched: !matched.isEmpty, tally: &tally)
+            response.append(EnrichedEvent(outcome: outcome, reason: reason, event: bytes, mappings: matched.map { Self.message($0, details: false) }))
         }
+        return response.finished()
     }
 
-    /// An event's answer from its matched mappings: enriched when every model of every matched mapping found
-    /// its row, partially when some did; otherwise why not.
-    static func enriched(
-        _ bytes: [UInt8], matched: [MappingOutcome], models: Int, found: Int, anyNotFound: Bool,
-        tally: inout DestinationRegistry.Tally
-    ) -> EnrichedEvent {
+    /// An event's outcome from its matched mappings, counted in `tally`: enriched when every model of every
+    /// matched mapping found its row, partially when some did; otherwise why not.
+    static func verdict(
+        models: Int, found: Int, anyNotFound: Bool, matched: Bool, tally: inout DestinationRegistry.Tally
+    ) -> (EnrichOutcome, MissReason) {
         let outcome: EnrichmentOutcome = models > 0 && found == models ? .enriched : (found > 0 ? .partiallyEnriched : .notEnriched)
-        tally.add(outcome, matched: !matched.isEmpty)
+        tally.add(outcome, matched: matched)
         var reason = MissReason.none
-        if matched.isEmpty {
+        if !matched {
             reason = .noMappingMatched
         } else if outcome == .notEnriched {
             reason = anyNotFound ? .notFound : .noKey
         }
-        return EnrichedEvent(outcome: Self.outcome(outcome), reason: reason, event: bytes, mappings: matched)
+        return (Self.outcome(outcome), reason)
     }
 
     /// Parses one event of a batch, or says why it is refused (size, JSON, not an object).
@@ -269,5 +235,77 @@ struct TapeLookup: TapeRows {
             if written { return }
         }
         JSONWriter.write(MappingValue(EnrichService.json(reference.column, row: row)).json ?? .null, into: &output)
+    }
+}
+
+/// A request's tape state: the tape, the scratch buffers and each mapping's rows and name, reused for every
+/// event of the batch.
+struct TapeBatch {
+    let mappings: [CompiledDestinationMapping]
+    /// Nil when a mapping has field mappings: every event then takes the tree path.
+    let rows: [TapeLookup]?
+    /// The mappings' names back to back, and where each one is.
+    let names: [UInt8]
+    let nameSpans: [Range<Int>]
+    var tape = JSONTape()
+    var scratch = TapeScratch()
+    /// The current event's matched mappings: which, their outcome, and their output in `scratch.outputs`.
+    var matched: [(mapping: Int, outcome: EnrichOutcome, output: Range<Int>)] = []
+
+    init(_ mappings: [CompiledDestinationMapping], snapshots: [String: ModelSnapshot]) {
+        self.mappings = mappings
+        self.rows = mappings.allSatisfy(\.runsOnTape) ? mappings.map { TapeLookup($0, snapshots: snapshots) } : nil
+        var names: [UInt8] = []
+        self.nameSpans = mappings.map { mapping in
+            let start = names.count
+            names.append(contentsOf: mapping.definition.name.utf8)
+            return start..<names.count
+        }
+        self.names = names
+    }
+
+    /// Enriches one event on the tape and writes its answer; false (nothing written) when the event is not a
+    /// JSON object the parser accepts, or a mapping needs the tree path.
+    mutating func enrich(_ bytes: [UInt8], into response: inout EnrichResponseWriter, tally: inout DestinationRegistry.Tally) -> Bool {
+        guard let rows = self.rows else { return false }
+        return bytes.withUnsafeBufferPointer { buffer -> Bool in
+            guard self.tape.parse(buffer), self.tape.nodes[0].kind == .object else { return false }
+            self.scratch.startEvent()
+            self.matched.removeAll(keepingCapacity: true)
+            var models = 0, found = 0, notFound = 0
+            var scratch = TapeScratch()
+            swap(&scratch, &self.scratch)  // used while the tape is borrowed
+            self.tape.withView(buffer) { view in
+                let event = TapeEvent(view)
+                for (index, mapping) in self.mappings.enumerated() {
+                    let result = mapping.apply(to: event, rows: rows[index], scratch: &scratch)
+                    guard result.conditionMatched else { continue }
+                    models += result.models
+                    found += result.found
+                    notFound += result.notFound
+                    self.matched.append((index, EnrichService.outcome(result.outcome), result.output))
+                }
+            }
+            swap(&scratch, &self.scratch)
+            let (outcome, reason) = EnrichService.verdict(
+                models: models, found: found, anyNotFound: notFound > 0, matched: !self.matched.isEmpty, tally: &tally
+            )
+            let matched = self.matched
+            let spans = self.nameSpans
+            self.scratch.outputs.withUnsafeBytes { outputs in
+                self.names.withUnsafeBytes { names in
+                    response.appendEvent(
+                        outcome: outcome, reason: reason, event: UnsafeRawBufferPointer(buffer), error: UnsafeRawBufferPointer(start: nil, count: 0),
+                        mappingCount: matched.count
+                    ) { position in
+                        EnrichResponseWriter.Mapping(
+                            name: UnsafeRawBufferPointer(rebasing: names[spans[matched[position].mapping]]), conditionMatched: true,
+                            outcome: matched[position].outcome, output: UnsafeRawBufferPointer(rebasing: outputs[matched[position].output])
+                        )
+                    }
+                }
+            }
+            return true
+        }
     }
 }

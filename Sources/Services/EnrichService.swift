@@ -19,7 +19,10 @@ struct EnrichService: Sendable {
         registry.inline(Methods.enrich) { (request: EnrichRequest, _) in
             try Validation.count(request.events.count, of: "events", limit: self.limits.maxBatchEvents)
             if !request.destination.isEmpty { return try self.enrichThroughDestination(request) }
-            return try self.enrich(request)
+            let response = try self.enrich(request)
+            var writer = EnrichResponseWriter(reserving: response.events.reduce(64) { $0 + $1.event.count + 16 })
+            for event in response.events { writer.append(event) }
+            return writer.finished()
         }
         registry.inline(Methods.testMapping) { (request: TestMappingRequest, _) in
             try self.testMapping(request, destinations: self.destinationService)
