@@ -167,10 +167,14 @@ struct EnrichLoad: AsyncParsableCommand {
                     _ = try await client.lookup(model: self.model, stringKeys: keys, columns: columns)
                 case .enrich:
                     let events = keys.map { key in Self.eventPrefix + key.utf8 + Self.eventSuffix }
-                    let response = self.destination.isEmpty
-                        ? try await client.enrich(model: self.model, keyPath: self.keyPath, enrichments: enrichments, events: events)
-                        : try await client.enrich(destination: self.destination, events: events)
-                    for event in response.events where event.outcome == .enriched { result.enriched += 1 }
+                    let request = self.destination.isEmpty
+                        ? EnrichRequest(model: self.model, keyPath: self.keyPath, enrichments: enrichments, events: events)
+                        : EnrichRequest(events: events, destination: self.destination)
+                    let counts = try await client.call(Methods.enrich, request, as: OutcomeCounts.self)
+                    guard counts.events == events.count else {
+                        throw RPCError(.dataLoss, "\(events.count) events sent, \(counts.events) answered")
+                    }
+                    result.enriched += counts.enriched
                 }
                 let latency = clock.now - started
                 result.latenciesMicroseconds.append(
