@@ -191,11 +191,15 @@ struct TapeLookup: TapeRows {
         let column: ColumnData
         let nulls: NullBitmap
         let strings: StringArena?
+        let doubles: [Double]?
+        let ints: [Int64]?
 
         init(_ column: ColumnData) {
             self.column = column
             self.nulls = column.nulls
             if case .string(let arena) = column.storage { self.strings = arena } else { self.strings = nil }
+            if case .double(let values) = column.storage { self.doubles = values } else { self.doubles = nil }
+            if case .int64(let values) = column.storage { self.ints = values } else { self.ints = nil }
         }
     }
 
@@ -234,7 +238,39 @@ struct TapeLookup: TapeRows {
             }
             if written { return }
         }
+        // Numbers as MappingValue(cell).json writes them: integral values up to 2^53 as integers, other finite
+        // doubles in Swift's shortest form (JSONWriter.format), without building the values on the way.
+        if let doubles = reference.doubles {
+            let value = doubles[row]
+            if value == value.rounded(), abs(value) <= 9_007_199_254_740_992 {
+                Self.writeDecimal(Int64(value), into: &output)
+                return
+            }
+            if value.isFinite {
+                output.append(contentsOf: JSONWriter.format(value).utf8)
+                return
+            }
+        }
+        if let ints = reference.ints, abs(ints[row]) <= 9_007_199_254_740_992 {
+            Self.writeDecimal(ints[row], into: &output)
+            return
+        }
         JSONWriter.write(MappingValue(EnrichService.json(reference.column, row: row)).json ?? .null, into: &output)
+    }
+
+    /// `String(value)`'s digits, appended without making the string.
+    static func writeDecimal(_ value: Int64, into output: inout [UInt8]) {
+        if value < 0 { output.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var count = 0
+            repeat {
+                digits[19 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: digits[(20 - count)...]))
+        }
     }
 }
 
