@@ -69,8 +69,8 @@ let package = Package(
         ),
 
         // MARK: - Domain
-        .target(name: "EventJSON", swiftSettings: strictSettings),
-        .target(name: "Mapping", dependencies: ["EventJSON"], swiftSettings: strictSettings),
+        .target(name: "EventJSON", swiftSettings: hotPathSettings),
+        .target(name: "Mapping", dependencies: ["EventJSON"], swiftSettings: hotPathSettings),
         .target(name: "ModelCache", swiftSettings: hotPathSettings),
         .target(name: "Catalog", dependencies: [grdb], swiftSettings: strictSettings),
         .target(

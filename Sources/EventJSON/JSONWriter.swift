@@ -42,7 +42,7 @@ public enum JSONWriter {
         if number == number.rounded(), abs(number) < 1e21 {
             if abs(number) < 9.007_199_254_740_992e15 { return String(Int64(number)) }
         }
-        return "\(number)"
+        return number.description  // what "\(number)" gives, without an interpolation buffer
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
