@@ -71,7 +71,7 @@ let package = Package(
         // MARK: - Domain
         .target(name: "EventJSON", swiftSettings: hotPathSettings),
         .target(name: "Mapping", dependencies: ["EventJSON"], swiftSettings: hotPathSettings),
-        .target(name: "ModelCache", swiftSettings: hotPathSettings),
+        .target(name: "ModelCache", dependencies: ["EventJSON"], swiftSettings: hotPathSettings),
         .target(name: "Catalog", dependencies: [grdb], swiftSettings: strictSettings),
         .target(
             name: "Warehouses",

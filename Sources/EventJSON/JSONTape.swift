@@ -50,9 +50,6 @@ public struct JSONTape: Sendable {
         return scanner.position == bytes.count
     }
 
-    /// Strict UTF-8, as `String(validating:)` checks it.
-    public static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool { Scanner.isValidUTF8(bytes) }
-
     /// Calls `body` with a view of this tape over `bytes`, the text it parsed.
     @inline(__always)
     public func withView<Result>(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (View) throws -> Result) rethrows -> Result {
@@ -324,12 +321,12 @@ extension JSONTape {
                 guard let byte = self.current else { return nil }
                 switch byte {
                 case UInt8(ascii: "\""):
-                    guard runIsASCII || Self.isValidUTF8(UnsafeBufferPointer(rebasing: self.bytes[run..<self.position])) else { return nil }
+                    guard runIsASCII || UTF8Text.isValid(UnsafeBufferPointer(rebasing: self.bytes[run..<self.position])) else { return nil }
                     self.position += 1
                     return needsDecoding
                 case UInt8(ascii: "\\"):
                     needsDecoding = true
-                    guard runIsASCII || Self.isValidUTF8(UnsafeBufferPointer(rebasing: self.bytes[run..<self.position])) else { return nil }
+                    guard runIsASCII || UTF8Text.isValid(UnsafeBufferPointer(rebasing: self.bytes[run..<self.position])) else { return nil }
                     self.position += 1
                     guard let escape = self.current else { return nil }
                     self.position += 1
@@ -360,42 +357,5 @@ extension JSONTape {
             }
         }
 
-        /// Strict UTF-8 (no overlongs, surrogates or values past U+10FFFF), as `String(validating:)` checks it.
-        static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-            var index = 0
-            let count = bytes.count
-            guard let base = bytes.baseAddress else { return true }
-            while index < count {
-                // Eight ASCII bytes at a time: the usual text needs no more than this.
-                while index + 8 <= count,
-                      UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
-                    index += 8
-                }
-                guard index < count else { break }
-                let lead = bytes[index]
-                if lead < 0x80 {
-                    index += 1
-                    continue
-                }
-                let length: Int
-                var low: UInt8 = 0x80, high: UInt8 = 0xBF
-                switch lead {
-                case 0xC2...0xDF: length = 2
-                case 0xE0: length = 3; low = 0xA0
-                case 0xE1...0xEC, 0xEE...0xEF: length = 3
-                case 0xED: length = 3; high = 0x9F
-                case 0xF0: length = 4; low = 0x90
-                case 0xF1...0xF3: length = 4
-                case 0xF4: length = 4; high = 0x8F
-                default: return false
-                }
-                guard index + length <= count else { return false }
-                let second = bytes[index + 1]
-                guard second >= low, second <= high else { return false }
-                for offset in 2..<max(2, length) where bytes[index + offset] & 0xC0 != 0x80 { return false }
-                index += length
-            }
-            return true
-        }
     }
 }

@@ -53,7 +53,7 @@ public enum JSONWriter {
     }
 
     /// Writes UTF-8 bytes as a JSON string, escaped as `write(.string(...))` escapes them. The caller has
-    /// checked the bytes are valid UTF-8 (`JSONTape.isValidUTF8`).
+    /// checked the bytes are valid UTF-8 (`UTF8Text.isValid`).
     public static func writeString(utf8 bytes: UnsafeRawBufferPointer, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         var clean = 0  // bytes[clean..<index] need no escape and are copied in one go.

@@ -124,6 +124,8 @@ public final class CompiledDestinationMapping: Sendable {
     let tapeKeys: [JSONKey]
     /// The enrichments as edits when every match finds its row (the usual case), worked out once.
     let tapeEdits: EditTree
+    /// For each match, the enrichments (by number) that read its model.
+    let enrichmentsOfMatch: [[Int]]
 
     /// Compiles and validates a definition.
     /// - Throws: `DestinationError` naming the part that is wrong, with the parser's or validator's message.
@@ -173,7 +175,9 @@ public final class CompiledDestinationMapping: Sendable {
         self.tapeMatchKeys = matchKeyObjects.map { $0?.map(\.reference) }
         self.tapeEnrichmentKeys = tapeEnrichmentKeys
         self.tapeKeys = enrichmentKeys.flatMap { $0 } + matchKeyObjects.flatMap { $0 ?? [] }
-        self.tapeEdits = EditTree(definition, keys: tapeEnrichmentKeys) { _ in true }
+        let enrichmentsOfMatch = definition.matches.map { match in definition.enrichments.indices.filter { definition.enrichments[$0].model == match.model } }
+        self.enrichmentsOfMatch = enrichmentsOfMatch
+        self.tapeEdits = EditTree(enrichmentsOfMatch, keys: tapeEnrichmentKeys) { _ in true }
     }
 
     /// The value at a model's match property, as a key, or nil when there is none (missing, null, or not a

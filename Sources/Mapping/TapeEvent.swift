@@ -83,14 +83,19 @@ public struct TapeEvent {
 
 /// A condition prepared for tapes: each leaf's path from the event's root as keys, and its expected text.
 indirect enum TapeCondition: Sendable {
-    case group(operator: String, children: [TapeCondition])
+    /// How a group combines its children (`and`, `or`; any other operator matches nothing, as upstream).
+    enum Combine: Sendable { case all, any, none }
+    /// Which leaf operators compare a string on the tape byte for byte.
+    enum Comparison: Sendable { case equal, notEqual, other }
+
+    case group(Combine, children: [TapeCondition])
     /// `path` nil: the leaf reads undefined (an empty property name). `keys` owns what the references point at.
-    case leaf(ConditionLeaf, path: [JSONKey.Reference]?, expected: JSONKey.Reference, keys: [JSONKey])
+    case leaf(ConditionLeaf, Comparison, path: [JSONKey.Reference]?, expected: JSONKey.Reference, keys: [JSONKey])
 
     init(_ condition: Condition) {
         switch condition {
         case .group(let op, let children):
-            self = .group(operator: op, children: children.map(TapeCondition.init))
+            self = .group(op == "and" ? .all : (op == "or" ? .any : .none), children: children.map(TapeCondition.init))
         case .leaf(let leaf):
             let root: String
             switch leaf.type {
@@ -113,27 +118,28 @@ indirect enum TapeCondition: Sendable {
                 keys += name.split(whereSeparator: { $0 == "." || $0 == "[" || $0 == "]" }).map { JSONKey(String($0)) }
             }
             let expected = JSONKey(leaf.value?.jsString ?? "undefined")
-            self = .leaf(leaf, path: readsUndefined ? nil : keys.map(\.reference), expected: expected.reference, keys: keys + [expected])
+            let comparison: Comparison = leaf.operator == "=" ? .equal : (leaf.operator == "!=" ? .notEqual : .other)
+            self = .leaf(
+                leaf, comparison, path: readsUndefined ? nil : keys.map(\.reference), expected: expected.reference, keys: keys + [expected]
+            )
         }
     }
 
     /// `Condition.matches` on a tape event. `=` and `!=` against a string on the tape compare its bytes.
     func matches(_ event: TapeEvent) -> Bool {
         switch self {
-        case .group(let op, let children):
-            switch op {
-            case "and": return children.allSatisfy { $0.matches(event) }
-            case "or": return children.contains { $0.matches(event) }
-            default: return false
+        case .group(let combine, let children):
+            switch combine {
+            case .all: return children.allSatisfy { $0.matches(event) }
+            case .any: return children.contains { $0.matches(event) }
+            case .none: return false
             }
-        case .leaf(let leaf, let path, let expected, _):
+        case .leaf(let leaf, let comparison, let path, let expected, _):
             guard let path else { return leaf.compare(.undefined) }
             let actual = event.walk(path)
-            if leaf.operator == "=" || leaf.operator == "!=", case .node(let index) = actual,
-               event.view.nodes[index].kind == .string
-            {
+            if comparison != .other, case .node(let index) = actual, event.view.nodes[index].kind == .string {
                 let equal = event.view.string(index, equals: expected)
-                return leaf.operator == "=" ? equal : !equal
+                return comparison == .equal ? equal : !equal
             }
             return leaf.compare(event.decoded(actual))
         }
@@ -209,7 +215,7 @@ extension CompiledDestinationMapping {
             }
             result.found += 1
             scratch.found[position] = true
-            for (enrichment, definition) in self.definition.enrichments.enumerated() where definition.model == self.definition.matches[position].model {
+            for enrichment in self.enrichmentsOfMatch[position] {
                 while scratch.spans.count <= enrichment { scratch.spans.append(0..<0) }
                 let start = scratch.values.count
                 rows.write(enrichment: enrichment, row: row, into: &scratch.values)
@@ -226,7 +232,7 @@ extension CompiledDestinationMapping {
             result.output = self.tapeEdits.applied(to: event, scratch: &scratch)
         } else {
             let found = scratch.found
-            let edits = EditTree(self.definition, keys: self.tapeEnrichmentKeys) { found[$0] }
+            let edits = EditTree(self.enrichmentsOfMatch, keys: self.tapeEnrichmentKeys) { found[$0] }
             result.output = edits.applied(to: event, scratch: &scratch)
         }
         return result
@@ -287,14 +293,12 @@ struct EditTree: Sendable {
         var children: [Edit] = []
     }
 
-    /// The edits of `definition`'s enrichments whose match `applies` (by match number); `keys` are the
-    /// enrichments' paths.
-    init(_ definition: MappingDefinition, keys: [[JSONKey.Reference]], applies: (Int) -> Bool) {
+    /// The edits of the enrichments of each match (`enrichmentsOfMatch`, by match number) whose match
+    /// `applies`; `keys` are the enrichments' paths.
+    init(_ enrichmentsOfMatch: [[Int]], keys: [[JSONKey.Reference]], applies: (Int) -> Bool) {
         var edits: [Edit] = []
-        for (position, match) in definition.matches.enumerated() where applies(position) {
-            for (enrichment, column) in definition.enrichments.enumerated() where column.model == match.model {
-                Self.set(slot: enrichment, at: keys[enrichment][...], in: &edits)
-            }
+        for (position, enrichments) in enrichmentsOfMatch.enumerated() where applies(position) {
+            for enrichment in enrichments { Self.set(slot: enrichment, at: keys[enrichment][...], in: &edits) }
         }
         self.roots = self.flatten(edits)
     }

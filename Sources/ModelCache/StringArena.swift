@@ -1,3 +1,5 @@
+import EventJSON
+
 /// Strings of one column stored back to back in one byte buffer, with a second buffer saying where rows start.
 ///
 /// While every string is shorter than 256 bytes (names, SKUs, categories: the usual case) the index is compact:
@@ -8,6 +10,10 @@
 /// so one column holds at most 4 GiB of text; `SnapshotBuilder` refuses rows past that
 /// (`SnapshotError.columnTooLarge`). Two buffers, so copying an arena costs two retains.
 public struct StringArena: Sendable {
+    /// Whether every row is valid UTF-8, worked out once when the arena is finished (`trimmed`), so a reader
+    /// writing rows into JSON need not check each one; false while building.
+    public private(set) var isValidUTF8 = false
+
     /// Rows per block in the compact index.
     static let blockRows = 16
     /// Bytes per block in the compact index: the start, then the lengths.
@@ -130,11 +136,21 @@ public struct StringArena: Sendable {
         for row in 0..<self.count { body(UInt32(self.span(of: row).upperBound)) }
     }
 
-    /// This arena with its buffers trimmed to their contents (a snapshot lives until the next sync).
+    /// This arena with its buffers trimmed to their contents (a snapshot lives until the next sync), and its
+    /// UTF-8 checked: the whole text is valid and every row starts on a character (not a continuation byte),
+    /// which together mean every row is valid on its own.
     func trimmed() -> StringArena {
         var arena = self
         arena.bytes = fitted(self.bytes)
         arena.index = fitted(self.index)
+        arena.isValidUTF8 = arena.bytes.withUnsafeBufferPointer { bytes in
+            guard UTF8Text.isValid(bytes) else { return false }
+            for row in 0..<arena.count {
+                let start = arena.span(of: row).lowerBound
+                if start < bytes.count && bytes[start] & 0xC0 == 0x80 { return false }
+            }
+            return true
+        }
         return arena
     }
 

@@ -178,8 +178,9 @@ extension EnrichService {
     }
 }
 
-/// One mapping's models and enrichment columns, resolved once per request for the tape path.
-struct TapeLookup: TapeRows {
+/// One mapping's models and enrichment columns, resolved once per request for the tape path. A class, so
+/// handing it to each event's mapping run costs one retain.
+final class TapeLookup: TapeRows {
     /// The snapshot of each of the mapping's matches (nil: not synced; every key is then not found).
     let snapshots: [ModelSnapshot?]
     /// Each enrichment's column (nil: the snapshot lacks it, and the tree path would write null), held by
@@ -231,8 +232,10 @@ struct TapeLookup: TapeRows {
             return
         }
         if reference.strings != nil {
+            // Arenas know whether all their rows are valid UTF-8; one that is not is checked row by row.
+            let valid = reference.strings!.isValidUTF8
             let written = reference.strings!.withBytes(at: row) { bytes -> Bool in
-                guard JSONTape.isValidUTF8(bytes.assumingMemoryBound(to: UInt8.self)) else { return false }
+                guard valid || UTF8Text.isValid(bytes.assumingMemoryBound(to: UInt8.self)) else { return false }
                 JSONWriter.writeString(utf8: bytes, into: &output)
                 return true
             }

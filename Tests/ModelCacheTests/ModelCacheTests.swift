@@ -278,6 +278,26 @@ struct SnapshotSerializationTests {
         }
     }
 
+    @Test("An arena knows whether every row is valid UTF-8, even when invalid rows join into valid text",
+          arguments: [([[0x61], [0xC3, 0xA9]], true), ([[0x61, 0xC3], [0xA9]], false), ([[0x61], [0xFF]], false), ([[], [0xE2, 0x82, 0xAC]], true)]
+              as [([[UInt8]], Bool)])
+    func utf8Validity(rows: [[UInt8]], valid: Bool) throws {
+        var builder = try SnapshotBuilder(schema: [ColumnSchema(name: "k", type: .int64), ColumnSchema(name: "s", type: .string)], primaryKey: "k")
+        for (index, bytes) in rows.enumerated() {
+            builder.appendInt64(0, Int64(index))
+            bytes.withUnsafeBytes { builder.appendString(1, $0) }
+            builder.endRow()
+        }
+        let snapshot = try builder.build(model: "utf8", version: 1)
+        for copy in [snapshot, try ModelSnapshot(deserializing: snapshot.serialized())] {
+            guard case .string(let arena) = copy.columns[1].storage else {
+                Issue.record("column s is not stored as strings")
+                return
+            }
+            #expect(arena.isValidUTF8 == valid)
+        }
+    }
+
     @Test("Truncated, foreign and tampered bytes are refused, never half-loaded")
     func corruptInput() throws {
         let bytes = try Self.sample().serialized()
