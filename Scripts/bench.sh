@@ -6,7 +6,7 @@
 # the same workload against both on 127.0.0.1 and prints a Markdown table with ratios:
 #   batch B lookups of 8 (then 4) columns  vs  redis-benchmark HMGET of the same fields, pipelined B deep,
 #   and vs pgbench running SELECT <8 columns> FROM products WHERE sku = ANY(<B random SKUs>) on a throwaway
-#   PostgreSQL (plaintext loopback; libpq TLS would need the cluster's own certificate setup),
+#   PostgreSQL (TLS, same certificate),
 # at 1 connection and at 32 calls in flight, plus the cache's resident bytes next to Redis's used_memory and the
 # raw size of the data; then Enrich of JSON events through a destination mapping (condition + two enrichments)
 # next to Redis fetching the same two fields. Bounded: each measurement stops after REQUESTS calls or 20 s. Both servers are stopped
@@ -60,7 +60,8 @@ read -r rows raw_bytes <"$work/raw"
 
 echo "loading PostgreSQL..." >&2
 pg=$(mktemp -d /tmp/enrich-bench-pg-XXXXXX)
-conninfo=$(Scripts/postgres.sh start "$pg")
+# TLS with the same certificate as the others, verified against the same CA.
+conninfo="$(Scripts/postgres.sh start "$pg" "$work/certs/server.pem" "$work/certs/server-key.pem") sslmode=verify-full sslrootcert=$work/certs/ca.pem"
 psql -q "$conninfo" -c "CREATE TABLE products (sku text PRIMARY KEY, product_id bigint, name text, category text,
     brand text, price float8, in_stock boolean, rating float8, weight_grams bigint, created_at text)"
 sqlite3 -csv "$work/data/warehouse.sqlite" "SELECT * FROM products" | psql -q "$conninfo" -c "COPY products FROM STDIN CSV"

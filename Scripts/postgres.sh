@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster on 127.0.0.1 for tests and benchmarks, from Debian's postgresql package.
-#   Scripts/postgres.sh start DIR   initdb in DIR (trust auth but SCRAM for the role
+#   Scripts/postgres.sh start DIR [CERT KEY]
+#                                   initdb in DIR (trust auth but SCRAM for the role
 #                                   enrich_password_test, loopback only, a free port), start it and print
-#                                   its libpq connection string (also written to DIR/conninfo)
+#                                   its libpq connection string (also written to DIR/conninfo); with a PEM
+#                                   certificate and key, it also serves TLS (connect with sslmode=require)
 #   Scripts/postgres.sh stop DIR    stop it (the directory stays; remove it yourself)
 # PostgreSQL refuses to run as root, so under root the cluster belongs to the `postgres` user the package creates.
 set -euo pipefail
 command=${1:-}
 dir=${2:-}
+tls_cert=${3:-}
+tls_key=${4:-}
 [ -n "$command" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop DIR" >&2; exit 64; }
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$bin/initdb" ] || { echo "PostgreSQL server not installed (apt-get install postgresql)" >&2; exit 69; }
@@ -29,8 +33,17 @@ start)
     { echo "host all enrich_password_test 127.0.0.1/32 scram-sha-256"; cat "$dir/cluster/pg_hba.conf"; } > "$dir/hba.tmp"
     "${as_owner[@]}" cp "$dir/hba.tmp" "$dir/cluster/pg_hba.conf"
     rm -f "$dir/hba.tmp"
+    options="-c listen_addresses=127.0.0.1 -p $port -k $dir/cluster -c fsync=off -c synchronous_commit=off"
+    if [ -n "$tls_cert" ]; then
+        # The server reads the key only if its owner alone can: copies owned by the cluster's user, mode 0600.
+        [ -f "$tls_cert" ] && [ -f "$tls_key" ] || { echo "TLS certificate or key missing: $tls_cert $tls_key" >&2; exit 66; }
+        install -m 0644 "$tls_cert" "$dir/server.crt"
+        install -m 0600 "$tls_key" "$dir/server.key"
+        [ "$(id -u)" -ne 0 ] || chown postgres "$dir/server.crt" "$dir/server.key"
+        options="$options -c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key"
+    fi
     "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/cluster" -l "$dir/cluster/server.log" -w -t 30 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/cluster -c fsync=off -c synchronous_commit=off" start >/dev/null \
+        -o "$options" start >/dev/null \
         || { cat "$dir/cluster/server.log" >&2; exit 1; }
     echo "host=127.0.0.1 port=$port user=$user dbname=postgres" | tee "$dir/conninfo"
     ;;

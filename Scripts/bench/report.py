@@ -59,8 +59,8 @@ def main() -> None:
           "Lookup calls of B keys. Redis: `redis-benchmark` HMGET of the same 8 fields, pipelined B deep, so one "
           "pipeline is the counterpart of one call. Our latency is per call; Redis's is what redis-benchmark reports per "
           "command, which at batch > 1 is not a pipeline's round trip (compare throughput there). PostgreSQL: "
-          "pgbench, one `SELECT ... WHERE sku = ANY(B random SKUs)` per transaction, prepared, plaintext loopback "
-          "(TLS would only slow it), average latency per transaction.\n")
+          "pgbench, one `SELECT ... WHERE sku = ANY(B random SKUs)` per transaction, prepared, over TLS "
+          "(sslmode=verify-full, same certificate and CA), average latency per transaction.\n")
     print("| columns | batch | in flight | ours keys/s | Redis keys/s | ratio | ours p50 / p99 ms | Redis p50 / p99 ms | PostgreSQL keys/s (avg ms) | ratio |")
     print("|--------:|------:|----------:|------------:|-------------:|------:|------------------:|-------------------:|---------------------------:|------:|")
     for key in sorted(ours):
