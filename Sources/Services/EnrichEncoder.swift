@@ -108,20 +108,10 @@ struct EnrichResponseWriter {
 
     // MARK: - Sizes and fields
 
-    static func varintSize(_ value: UInt64) -> Int {
-        var size = 1
-        var value = value
-        while value >= 0x80 {
-            value >>= 7
-            size += 1
-        }
-        return size
-    }
-
     /// A field number below 16 and its wire type take one byte.
-    static func enumSize(_ field: Int, _ value: UInt32) -> Int { value == 0 ? 0 : 1 + Self.varintSize(UInt64(value)) }
-    static func bytesSize(_ field: Int, _ count: Int) -> Int { count == 0 ? 0 : 1 + Self.varintSize(UInt64(count)) + count }
-    static func messageSize(_ size: Int) -> Int { 1 + Self.varintSize(UInt64(size)) + size }
+    static func enumSize(_ field: Int, _ value: UInt32) -> Int { value == 0 ? 0 : 1 + varintSize(UInt64(value)) }
+    static func bytesSize(_ field: Int, _ count: Int) -> Int { count == 0 ? 0 : 1 + varintSize(UInt64(count)) + count }
+    static func messageSize(_ size: Int) -> Int { 1 + varintSize(UInt64(size)) + size }
 
     static func mappingSize(_ parts: Mapping) -> Int {
         Self.bytesSize(1, parts.name.count) + Self.enumSize(2, parts.conditionMatched ? 1 : 0) + Self.enumSize(3, parts.outcome.rawValue)

@@ -9,69 +9,95 @@ struct EncodedLookupResponse: RPCMessage {
     let bytes: [UInt8]
 
     init(rows: [Int?], columns: [ColumnData]) {
-        // Buffers are sized up front (strings from their arena offsets), so the encode allocates a fixed number
-        // of times per column whatever the batch: no doubling as the bytes grow.
-        let estimates = columns.map { Self.estimatedBytes(of: $0, rows: rows) }
+        // Every message's size is worked out first, so the answer is written in one pass into one buffer of
+        // exactly its size: one allocation per call whatever the batch or the number of columns.
+        let count = rows.count
+        let sizes = columns.map { Self.size(of: $0, rows: rows) }
+        let found = count == 0 ? 0 : 1 + varintSize(UInt64(count)) + count
+        let total = found + sizes.reduce(0) { $0 + 1 + varintSize(UInt64($1)) + $1 }
         var writer = ProtobufWriter()
-        writer.bytes.reserveCapacity(64 + rows.count * 2 + estimates.reduce(0, +))
+        writer.bytes.reserveCapacity(total)
         // 1: found, packed bools.
-        writer.packed(field: 1, count: rows.count, elementBytes: 1) { $0.varint(rows[$1] == nil ? 0 : 1) }
-        for (column, estimate) in zip(columns, estimates) {
-            var message = ProtobufWriter()
-            message.bytes.reserveCapacity(estimate)
-            message.string(field: 1, column.schema.name)
-            message.tag(field: 2, wireType: 0)
-            message.varint(UInt64(ColumnType(column.schema.type).rawValue))
-            message.packed(field: 3, count: rows.count, elementBytes: 1) { writer, index in
-                writer.varint(rows[index].map { column.nulls.isNull($0) ? 1 : 0 } ?? 1)
+        if count > 0 {
+            writer.tag(field: 1, wireType: 2)
+            writer.varint(UInt64(count))
+            for row in rows { writer.bytes.append(row == nil ? 0 : 1) }
+        }
+        for (column, size) in zip(columns, sizes) {
+            writer.tag(field: 2, wireType: 2)
+            writer.varint(UInt64(size))
+            writer.string(field: 1, column.schema.name)
+            writer.tag(field: 2, wireType: 0)
+            writer.varint(UInt64(ColumnType(column.schema.type).rawValue))
+            if count > 0 {  // 3: nulls, packed bools (a missing row counts as null).
+                writer.tag(field: 3, wireType: 2)
+                writer.varint(UInt64(count))
+                for row in rows { writer.bytes.append(row.map { column.nulls.isNull($0) ? 1 : 0 } ?? 1) }
             }
             switch column.storage {
             case .int64(let values), .timestamp(let values):
+                guard count > 0 else { break }
                 values.withUnsafeBufferPointer { values in
-                    message.packed(field: 4, count: rows.count, elementBytes: 10) { writer, index in
-                        let value = rows[index].map { values[$0] } ?? 0
-                        writer.varint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))  // sint64: zigzag.
-                    }
+                    writer.tag(field: 4, wireType: 2)
+                    writer.varint(UInt64(rows.reduce(0) { $0 + varintSize(Self.zigzag(values, $1)) }))
+                    for row in rows { writer.varint(Self.zigzag(values, row)) }
                 }
             case .double(let values):
-                message.tag(field: 5, wireType: 2)
-                message.varint(UInt64(rows.count * 8))
-                for row in rows { message.fixed64((row.map { values[$0] } ?? 0).bitPattern) }
+                writer.tag(field: 5, wireType: 2)
+                writer.varint(UInt64(count * 8))
+                for row in rows { writer.fixed64((row.map { values[$0] } ?? 0).bitPattern) }
             case .bool(let values):
-                message.packed(field: 6, count: rows.count, elementBytes: 1) { writer, index in writer.varint(rows[index].map { values[$0] ? 1 : 0 } ?? 0) }
+                guard count > 0 else { break }
+                writer.tag(field: 6, wireType: 2)
+                writer.varint(UInt64(count))
+                for row in rows { writer.bytes.append(row.map { values[$0] ? 1 : 0 } ?? 0) }
             case .string(let arena):
                 for row in rows {
-                    message.tag(field: 7, wireType: 2)
+                    writer.tag(field: 7, wireType: 2)
                     if let row {
                         arena.withBytes(at: row) { text in
-                            message.varint(UInt64(text.count))
-                            message.bytes.append(contentsOf: text)
+                            writer.varint(UInt64(text.count))
+                            writer.bytes.append(contentsOf: text)
                         }
                     } else {
-                        message.varint(0)
+                        writer.varint(0)
                     }
                 }
             }
-            writer.tag(field: 2, wireType: 2)
-            writer.varint(UInt64(message.bytes.count))
-            writer.bytes.append(contentsOf: message.bytes)
         }
+        assert(writer.bytes.count == total, "LookupResponse size worked out as \(total), written \(writer.bytes.count)")
         self.bytes = writer.bytes
     }
 
-    /// An upper bound of a column message's encoded size: name and type, the null flags, and the values (at
-    /// most 10 bytes per varint, 8 per double, the string bytes plus a tag and a length each).
-    static func estimatedBytes(of column: ColumnData, rows: [Int?]) -> Int {
-        let fixed = 32 + column.schema.name.utf8.count + rows.count * 2
+    /// A row's int64 or timestamp as a sint64 (zigzag) varint; a missing row is 0.
+    @inline(__always)
+    static func zigzag(_ values: UnsafeBufferPointer<Int64>, _ row: Int?) -> UInt64 {
+        let value = row.map { values[$0] } ?? 0
+        return UInt64(bitPattern: (value << 1) ^ (value >> 63))
+    }
+
+    /// The encoded size of one column's `ColumnValues` message for these rows.
+    static func size(of column: ColumnData, rows: [Int?]) -> Int {
+        let count = rows.count
+        let name = column.schema.name.utf8.count
+        var size = 1 + varintSize(UInt64(name)) + name + 1 + varintSize(UInt64(ColumnType(column.schema.type).rawValue))
+        if count > 0 { size += 1 + varintSize(UInt64(count)) + count }  // nulls
         switch column.storage {
-        case .int64, .timestamp: return fixed + 16 + rows.count * 10
-        case .double: return fixed + 16 + rows.count * 8
-        case .bool: return fixed + 16 + rows.count
+        case .int64(let values), .timestamp(let values):
+            guard count > 0 else { break }
+            let body = values.withUnsafeBufferPointer { values in rows.reduce(0) { $0 + varintSize(Self.zigzag(values, $1)) } }
+            size += 1 + varintSize(UInt64(body)) + body
+        case .double:
+            size += 1 + varintSize(UInt64(count * 8)) + count * 8
+        case .bool:
+            if count > 0 { size += 1 + varintSize(UInt64(count)) + count }
         case .string(let arena):
-            var bytes = 0
-            for row in rows { if let row { bytes += arena.length(at: row) } }
-            return fixed + bytes + rows.count * 6
+            for row in rows {
+                let length = row.map { arena.length(at: $0) } ?? 0
+                size += 1 + varintSize(UInt64(length)) + length
+            }
         }
+        return size
     }
 
     init(serializedBytes bytes: UnsafeRawBufferPointer) throws(RPCError) { self.bytes = Array(bytes) }
@@ -81,7 +107,13 @@ struct EncodedLookupResponse: RPCMessage {
     }
 }
 
-/// The few protobuf encodings the lookup path writes by hand.
+/// How many bytes `value` takes as a protobuf varint.
+@inline(__always)
+func varintSize(_ value: UInt64) -> Int {
+    value == 0 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7
+}
+
+/// The few protobuf encodings the lookup and enrich paths write by hand.
 struct ProtobufWriter {
     var bytes: [UInt8] = []
 
@@ -105,17 +137,5 @@ struct ProtobufWriter {
         self.tag(field: field, wireType: 2)
         self.varint(UInt64(text.utf8.count))
         self.bytes.append(contentsOf: text.utf8)
-    }
-
-    /// A packed repeated field of `count` varints (each at most `elementBytes`), written by `element`; omitted
-    /// when empty, as protobuf does.
-    mutating func packed(field: Int, count: Int, elementBytes: Int, _ element: (inout ProtobufWriter, Int) -> Void) {
-        guard count > 0 else { return }
-        var body = ProtobufWriter()
-        body.bytes.reserveCapacity(count * elementBytes)
-        for index in 0..<count { element(&body, index) }
-        self.tag(field: field, wireType: 2)
-        self.varint(UInt64(body.bytes.count))
-        self.bytes.append(contentsOf: body.bytes)
     }
 }

@@ -93,7 +93,7 @@ struct AllocationTests {
         print("Lookup, string keys, 8 columns: \(small) allocations per call at 10 keys, \(large) at 1,000")
         // A per-key allocation anywhere on the path would add at least 990 here.
         #expect(large - small <= 8, "10 keys: \(small) allocations per call; 1,000 keys: \(large)")
-        #expect(small <= 64, "10 keys: \(small) allocations per call")
+        #expect(small <= 12, "10 keys: \(small) allocations per call")
     }
 
     @Test("Lookup with integer keys: allocations per call do not grow with the batch (10 vs 1,000 keys)")

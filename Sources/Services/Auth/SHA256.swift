@@ -44,9 +44,18 @@ enum SHA256 {
         return h.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> UInt32(24 - $0 * 8)) } }
     }
 
+    /// The digest of `text`'s UTF-8 in lowercase hex. Runs on every call (tokens are looked up by hash), so it
+    /// writes bytes, not Characters.
     static func hex(_ text: String) -> String {
-        let digits = Array("0123456789abcdef")
-        return String(Self.hash(Array(text.utf8)).flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] })
+        let digest = Self.hash(Array(text.utf8))
+        let digits: StaticString = "0123456789abcdef"
+        return String(unsafeUninitializedCapacity: digest.count * 2) { buffer in
+            for (index, byte) in digest.enumerated() {
+                buffer[2 * index] = digits.utf8Start[Int(byte >> 4)]
+                buffer[2 * index + 1] = digits.utf8Start[Int(byte & 15)]
+            }
+            return digest.count * 2
+        }
     }
 }
 
