@@ -150,18 +150,21 @@ public struct JSONParser {
         return .double(value)
     }
 
+    /// A hex digit's value (either case), or nil.
+    static func hexDigit(_ byte: UInt8) -> UInt32? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(byte - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(byte - UInt8(ascii: "A") + 10)
+        default: nil
+        }
+    }
+
     private mutating func parseHex4() throws(JSONParseError) -> UInt32 {
         guard self.position + 4 <= self.bytes.count else { throw self.error("truncated \\u escape") }
         var value: UInt32 = 0
         for _ in 0..<4 {
-            let byte = self.bytes[self.position]
-            let digit: UInt32
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
-            default: throw self.error("invalid hex digit in \\u escape")
-            }
+            guard let digit = Self.hexDigit(self.bytes[self.position]) else { throw self.error("invalid hex digit in \\u escape") }
             value = value << 4 | digit
             self.position += 1
         }

@@ -186,46 +186,30 @@ extension JSONTape {
             case UInt8(ascii: "{"):
                 kind = .object
                 guard depth + 1 <= JSONParser.maxDepth else { return false }
-                self.position += 1
-                self.skipWhitespace()
-                if self.current == UInt8(ascii: "}") {
+                var closed = self.opens(closing: UInt8(ascii: "}"))
+                while !closed {
+                    self.skipWhitespace()
+                    guard self.current == UInt8(ascii: "\"") else { return false }
+                    guard self.value(into: &nodes, depth: depth + 1) else { return false }  // the key
+                    self.skipWhitespace()
+                    guard self.current == UInt8(ascii: ":") else { return false }
                     self.position += 1
-                } else {
-                    while true {
-                        self.skipWhitespace()
-                        guard self.current == UInt8(ascii: "\"") else { return false }
-                        guard self.value(into: &nodes, depth: depth + 1) else { return false }  // the key
-                        self.skipWhitespace()
-                        guard self.current == UInt8(ascii: ":") else { return false }
-                        self.position += 1
-                        self.skipWhitespace()
-                        guard self.value(into: &nodes, depth: depth + 1) else { return false }
-                        count += 1
-                        self.skipWhitespace()
-                        guard let separator = self.current else { return false }
-                        self.position += 1
-                        if separator == UInt8(ascii: "}") { break }
-                        guard separator == UInt8(ascii: ",") else { return false }
-                    }
+                    self.skipWhitespace()
+                    guard self.value(into: &nodes, depth: depth + 1) else { return false }
+                    count += 1
+                    guard let end = self.separator(closing: UInt8(ascii: "}")) else { return false }
+                    closed = end
                 }
             case UInt8(ascii: "["):
                 kind = .array
                 guard depth + 1 <= JSONParser.maxDepth else { return false }
-                self.position += 1
-                self.skipWhitespace()
-                if self.current == UInt8(ascii: "]") {
-                    self.position += 1
-                } else {
-                    while true {
-                        self.skipWhitespace()
-                        guard self.value(into: &nodes, depth: depth + 1) else { return false }
-                        count += 1
-                        self.skipWhitespace()
-                        guard let separator = self.current else { return false }
-                        self.position += 1
-                        if separator == UInt8(ascii: "]") { break }
-                        guard separator == UInt8(ascii: ",") else { return false }
-                    }
+                var closed = self.opens(closing: UInt8(ascii: "]"))
+                while !closed {
+                    self.skipWhitespace()
+                    guard self.value(into: &nodes, depth: depth + 1) else { return false }
+                    count += 1
+                    guard let end = self.separator(closing: UInt8(ascii: "]")) else { return false }
+                    closed = end
                 }
             case UInt8(ascii: "\""):
                 kind = .string
@@ -251,6 +235,24 @@ extension JSONTape {
                 next: Int32(nodes.count), count: count
             )
             return true
+        }
+
+        /// Steps over an opening bracket; true when the container is empty (its closing bracket consumed too).
+        mutating func opens(closing: UInt8) -> Bool {
+            self.position += 1
+            self.skipWhitespace()
+            guard self.current == closing else { return false }
+            self.position += 1
+            return true
+        }
+
+        /// After a member: true at the closing bracket, false after a comma, nil at anything else.
+        mutating func separator(closing: UInt8) -> Bool? {
+            self.skipWhitespace()
+            guard let separator = self.current else { return nil }
+            self.position += 1
+            if separator == closing { return true }
+            return separator == UInt8(ascii: ",") ? false : nil
         }
 
         mutating func literal(_ text: StaticString) -> Bool {
@@ -288,14 +290,7 @@ extension JSONTape {
             guard self.position + 4 <= self.bytes.count else { return nil }
             var value: UInt32 = 0
             for _ in 0..<4 {
-                let byte = self.bytes[self.position]
-                let digit: UInt32
-                switch byte {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
-                default: return nil
-                }
+                guard let digit = JSONParser.hexDigit(self.bytes[self.position]) else { return nil }
                 value = value << 4 | digit
                 self.position += 1
             }
