@@ -82,6 +82,11 @@ public enum EnrichmentOutcome: String, Sendable, Equatable {
     case partiallyEnriched = "partially_enriched"
     /// None did, or no mapping matched.
     case notEnriched = "not_enriched"
+
+    /// The outcome when `found` of `models` looked-up models found their row.
+    public init(models: Int, found: Int) {
+        self = models > 0 && found == models ? .enriched : (found > 0 ? .partiallyEnriched : .notEnriched)
+    }
 }
 
 /// The result of one mapping for one event.
@@ -221,8 +226,7 @@ public final class CompiledDestinationMapping: Sendable {
                 payload.set(MappingValue(value), at: path[...])
             }
         }
-        let count = self.definition.matches.count
-        result.outcome = count > 0 && found == count ? .enriched : (found > 0 ? .partiallyEnriched : .notEnriched)
+        result.outcome = EnrichmentOutcome(models: self.definition.matches.count, found: found)
         result.enrichedEvent = MappingValue.object(payload).json
         guard let fields = self.fields else {
             result.output = result.enrichedEvent

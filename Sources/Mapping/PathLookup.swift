@@ -38,8 +38,12 @@ enum PathLookup {
     /// destination-subscriptions' `get`: the path split on '.', '[' and ']'; an empty path is undefined.
     static func conditionGet(_ root: MappingValue, _ path: String) -> MappingValue {
         guard !path.isEmpty else { return .undefined }
-        let keys = path.split(whereSeparator: { $0 == "." || $0 == "[" || $0 == "]" }).map(String.init)
-        return Self.walk(root, keys)
+        return Self.walk(root, Self.conditionKeys(path))
+    }
+
+    /// The keys of a destination-subscriptions path: split on '.', '[' and ']', empty pieces dropped.
+    static func conditionKeys(_ path: String) -> [String] {
+        path.split(whereSeparator: { $0 == "." || $0 == "[" || $0 == "]" }).map(String.init)
     }
 
     /// Splits a mapping-kit path: on '.', on '[' before a quote or digit, on ']' after a quote or digit;

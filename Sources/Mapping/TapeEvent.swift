@@ -110,12 +110,11 @@ indirect enum TapeCondition: Sendable {
             var keys = [JSONKey(root)]
             var readsUndefined = false
             if leaf.type == .property || leaf.type == .trait || leaf.type == .context {
-                // destination-subscriptions' `get` below the root's member: split on '.', '[' and ']', empty
-                // pieces dropped; an empty name reads undefined. The root is an object, so walking from it
-                // is the same as `get` on its member.
+                // destination-subscriptions' `get` below the root's member (`PathLookup.conditionGet`); an empty
+                // name reads undefined. The root is an object, so walking from it is the same as `get` on its member.
                 let name = leaf.name ?? ""
                 readsUndefined = name.isEmpty
-                keys += name.split(whereSeparator: { $0 == "." || $0 == "[" || $0 == "]" }).map { JSONKey(String($0)) }
+                keys += PathLookup.conditionKeys(name).map(JSONKey.init)
             }
             let expected = JSONKey(leaf.value?.jsString ?? "undefined")
             let comparison: Comparison = leaf.operator == "=" ? .equal : (leaf.operator == "!=" ? .notEqual : .other)
@@ -173,9 +172,7 @@ public struct TapeMappingResult {
     /// Where the enriched event (the mapping's output: it has no field mappings) is in `TapeScratch.outputs`.
     public var output: Range<Int> = 0..<0
 
-    public var outcome: EnrichmentOutcome {
-        self.models > 0 && self.found == self.models ? .enriched : (self.found > 0 ? .partiallyEnriched : .notEnriched)
-    }
+    public var outcome: EnrichmentOutcome { EnrichmentOutcome(models: self.models, found: self.found) }
 }
 
 extension CompiledDestinationMapping {
@@ -195,8 +192,8 @@ extension CompiledDestinationMapping {
         scratch.values.removeAll(keepingCapacity: true)
         scratch.spans.removeAll(keepingCapacity: true)
         scratch.found.removeAll(keepingCapacity: true)
+        result.models = self.definition.matches.count
         for position in self.definition.matches.indices {
-            result.models += 1
             scratch.found.append(false)
             guard let keys = self.tapeMatchKeys[position] else { continue }  // the whole event: never a key
             let key: TapeKey

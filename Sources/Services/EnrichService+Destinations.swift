@@ -112,7 +112,7 @@ extension EnrichService {
     static func verdict(
         models: Int, found: Int, anyNotFound: Bool, matched: Bool, tally: inout DestinationRegistry.Tally
     ) -> (EnrichOutcome, MissReason) {
-        let outcome: EnrichmentOutcome = models > 0 && found == models ? .enriched : (found > 0 ? .partiallyEnriched : .notEnriched)
+        let outcome = EnrichmentOutcome(models: models, found: found)
         tally.add(outcome, matched: matched)
         var reason = MissReason.none
         if !matched {
@@ -241,39 +241,17 @@ final class TapeLookup: TapeRows {
             }
             if written { return }
         }
-        // Numbers as MappingValue(cell).json writes them: integral values up to 2^53 as integers, other finite
-        // doubles in Swift's shortest form (JSONWriter.format), without building the values on the way.
+        // Numbers go through the same MappingValue rule as the tree path, read straight from the borrowed
+        // buffer rather than through a copy of the column.
         if let doubles = reference.doubles {
-            let value = doubles[row]
-            if value == value.rounded(), abs(value) <= 9_007_199_254_740_992 {
-                Self.writeDecimal(Int64(value), into: &output)
-                return
-            }
-            if value.isFinite {
-                output.append(contentsOf: JSONWriter.format(value).utf8)
-                return
-            }
+            JSONWriter.write(MappingValue.number(doubles[row]).json ?? .null, into: &output)
+            return
         }
-        if let ints = reference.ints, abs(ints[row]) <= 9_007_199_254_740_992 {
-            Self.writeDecimal(ints[row], into: &output)
+        if let ints = reference.ints {
+            JSONWriter.write(MappingValue.number(Double(ints[row])).json ?? .null, into: &output)
             return
         }
         JSONWriter.write(MappingValue(EnrichService.json(reference.column, row: row)).json ?? .null, into: &output)
-    }
-
-    /// `String(value)`'s digits, appended without making the string.
-    static func writeDecimal(_ value: Int64, into output: inout [UInt8]) {
-        if value < 0 { output.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var count = 0
-            repeat {
-                digits[19 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                count += 1
-            } while magnitude > 0
-            output.append(contentsOf: UnsafeBufferPointer(rebasing: digits[(20 - count)...]))
-        }
     }
 }
 
@@ -312,12 +290,10 @@ struct TapeBatch {
             self.scratch.startEvent()
             self.matched.removeAll(keepingCapacity: true)
             var models = 0, found = 0, notFound = 0
-            var scratch = TapeScratch()
-            swap(&scratch, &self.scratch)  // used while the tape is borrowed
             self.tape.withView(buffer) { view in
                 let event = TapeEvent(view)
                 for (index, mapping) in self.mappings.enumerated() {
-                    let result = mapping.apply(to: event, rows: rows[index], scratch: &scratch)
+                    let result = mapping.apply(to: event, rows: rows[index], scratch: &self.scratch)
                     guard result.conditionMatched else { continue }
                     models += result.models
                     found += result.found
@@ -325,7 +301,6 @@ struct TapeBatch {
                     self.matched.append((index, EnrichService.outcome(result.outcome), result.output))
                 }
             }
-            swap(&scratch, &self.scratch)
             let (outcome, reason) = EnrichService.verdict(
                 models: models, found: found, anyNotFound: notFound > 0, matched: !self.matched.isEmpty, tally: &tally
             )
