@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 Scripts/install-deps.sh --python
 Scripts/gen-protos.sh --check
 Scripts/gen-python.sh --check
+# The repository keeps its own copy of Segment's vectors; when their source is beside the clone, they must match.
+Scripts/refresh-vectors.sh --check
 # Our own code builds without warnings (dependencies' warnings are theirs): the equivalent of
 # -warnings-as-errors for this package only.
 mkdir -p .build

@@ -2,9 +2,10 @@ import EventJSON
 import RPCTesting
 import Testing
 
-/// Loads a vector file from ../shared/vectors (relative to the project root, where `swift test` runs).
+/// Loads one of Segment's vectors from the repository's copy, Tests/Fixtures/segment (relative to the project root,
+/// where `swift test` runs); `Scripts/refresh-vectors.sh` refreshes it from its source.
 func loadVectors(_ name: String) throws -> [JSONValue] {
-    let text = try #require(readTextFile("../shared/vectors/\(name)"), "../shared/vectors/\(name) is missing")
+    let text = try #require(readTextFile("Tests/Fixtures/segment/\(name)"), "Tests/Fixtures/segment/\(name) is missing")
     guard case .array(let entries) = try JSONParser.parse(text) else {
         Issue.record("\(name) is not a JSON array")
         return []
