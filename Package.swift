@@ -42,6 +42,8 @@ let package = Package(
         // Metrics: swift-metrics is the facade the libraries record through; swift-prometheus renders them in
         // Prometheus's text format for /metrics. Both are small and standard on the server side of Swift.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // Deque for the call layer's queues; swift-nio already builds it, so it costs nothing extra.
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
@@ -51,6 +53,8 @@ let package = Package(
             path: "Sources/CProtos",
             linkerSettings: [.linkedLibrary("protobuf-c")]
         ),
+        // A bounded walk over protobuf wire bytes, driven by protobuf-c's descriptors, before protobuf-c unpacks.
+        .target(name: "CProtoWire", linkerSettings: [.linkedLibrary("protobuf-c")]),
         .target(
             name: "COpenSSLShims",
             linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
@@ -59,12 +63,21 @@ let package = Package(
         // off the event loops), libpq's COPY streaming fits that directly, and it costs no build time.
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", providers: [.apt(["libpq-dev"])]),
 
+        // SHA-256, AES-256-GCM and the CSPRNG from the system's libcrypto (already linked for TLS).
+        .target(name: "SystemCrypto", dependencies: ["COpenSSLShims"], swiftSettings: strictSettings),
+
         // MARK: - RPC
         .target(name: "RPCCore", swiftSettings: strictSettings),
-        .target(name: "RPCMessages", dependencies: ["RPCCore", "CProtos"], swiftSettings: hotPathSettings),
+        .target(name: "RPCMessages", dependencies: ["RPCCore", "CProtos", "CProtoWire"], swiftSettings: hotPathSettings),
+        // The call layer: admission, authentication, cost classes, deadlines, backpressure, draining. No NIO.
+        .target(
+            name: "RPCCall",
+            dependencies: ["RPCCore", "RPCMessages", log, .product(name: "DequeModule", package: "swift-collections")],
+            swiftSettings: hotPathSettings
+        ),
         .target(
             name: "RPCTransport",
-            dependencies: ["RPCCore", "RPCMessages", "COpenSSLShims", log, metrics] + nio,
+            dependencies: ["RPCCore", "RPCMessages", "RPCCall", "COpenSSLShims", log, metrics] + nio,
             swiftSettings: strictSettings
         ),
 
@@ -87,13 +100,16 @@ let package = Package(
         // MARK: - Services and server
         .target(
             name: "Services",
-            dependencies: ["RPCCore", "RPCMessages", "Catalog", "ModelCache", "SyncEngine", "EventJSON", "Mapping", log, metrics],
+            dependencies: [
+                "RPCCore", "RPCMessages", "RPCCall", "Catalog", "ModelCache", "SyncEngine", "EventJSON", "Mapping", "Warehouses",
+                "SystemCrypto", log, metrics,
+            ],
             swiftSettings: hotPathSettings
         ),
         .target(
             name: "EnrichServer",
             dependencies: [
-                "Services", "RPCTransport", "Catalog", "SyncEngine", "Warehouses", log, metrics,
+                "Services", "RPCTransport", "RPCCore", "ModelCache", "Catalog", "SyncEngine", "Warehouses", log, metrics,
                 .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ] + nio,
             swiftSettings: strictSettings
@@ -141,13 +157,15 @@ let package = Package(
         // MARK: - Tests
         .target(
             name: "RPCTesting",
-            dependencies: ["RPCTransport", "RPCCore", "RPCMessages", log] + nio,
+            dependencies: ["RPCTransport", "RPCCore", "RPCMessages", "RPCCall", log] + nio,
             path: "Tests/RPCTesting",
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "RPCTransportTests",
-            dependencies: ["RPCTransport", "RPCTesting", "RPCCore", .product(name: "NIOEmbedded", package: "swift-nio")] + nio,
+            dependencies: [
+                "RPCTransport", "RPCTesting", "RPCCore", "RPCCall", "RPCMessages", .product(name: "NIOEmbedded", package: "swift-nio"),
+            ] + nio,
             swiftSettings: strictSettings
         ),
         .testTarget(name: "RPCMessagesTests", dependencies: ["RPCMessages", "RPCCore"], swiftSettings: strictSettings),
@@ -164,7 +182,10 @@ let package = Package(
         .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
         .testTarget(
             name: "AllocationTests",
-            dependencies: ["CAllocationCounter", "Services", "SyncEngine", "Catalog", "ModelCache", "RPCCore", "RPCMessages", log],
+            dependencies: [
+                "CAllocationCounter", "Services", "SyncEngine", "Catalog", "ModelCache", "RPCCore", "RPCMessages", "RPCCall",
+                "RPCTesting", "SystemCrypto", log,
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -70,6 +70,9 @@ public final class Catalog: Sendable {
         Self.registerAuditMigrations(&migrator)
         Self.registerScheduleMigrations(&migrator)
         Self.registerWarehouseMigrations(&migrator)
+        migrator.registerMigration("v8_interrupted_runs") { db in
+            try db.alter(table: "sync_run") { t in t.add(column: "interrupted", .boolean).notNull().defaults(to: false) }
+        }
         return migrator
     }
 
@@ -79,8 +82,20 @@ public final class Catalog: Sendable {
         do { return try self.database.read(body) } catch { throw Self.wrap(error) }
     }
 
+    /// One transaction. Under a `CommitDeadline`, the transaction checks the deadline as its last step and rolls
+    /// back when it has passed, so a caller told "deadline exceeded" knows nothing was changed.
     func write<T>(_ body: (Database) throws -> T) throws(CatalogError) -> T {
-        do { return try self.database.write(body) } catch { throw Self.wrap(error) }
+        // Read here, on the caller's task: GRDB may run the closure on its own queue's thread.
+        let deadline = CommitDeadline.current
+        do {
+            return try self.database.write { db in
+                let result = try body(db)
+                if let deadline, ContinuousClock.now >= deadline { throw CatalogError.deadlineExceeded }
+                return result
+            }
+        } catch {
+            throw Self.wrap(error)
+        }
     }
 
     private static func wrap(_ error: any Error) -> CatalogError {
@@ -213,16 +228,14 @@ public final class Catalog: Sendable {
         }
     }
 
-    /// Marks runs left in progress by a previous process as failed; returns the models they belonged to, so the
-    /// caller can retry them.
+    /// Marks runs a previous process left in progress (it crashed or was killed) as failed and interrupted, then
+    /// returns every model whose latest run was interrupted, by a crash or by a stop, so the caller can run them
+    /// again.
     public func failInterruptedRuns(at milliseconds: Int64) throws(CatalogError) -> [String] {
         try self.write { db in
-            let models = try String.fetchAll(
-                db, sql: "SELECT DISTINCT model FROM sync_run WHERE status = ? ORDER BY model", arguments: [RunStatus.inProgress.rawValue]
-            )
             try db.execute(
                 sql: """
-                    UPDATE sync_run SET status = ?, finished_at_ms = ?, error = ?
+                    UPDATE sync_run SET status = ?, finished_at_ms = ?, error = ?, interrupted = 1
                     WHERE status = ?
                     """,
                 arguments: [
@@ -230,7 +243,14 @@ public final class Catalog: Sendable {
                     RunStatus.inProgress.rawValue,
                 ]
             )
-            return models
+            return try String.fetchAll(
+                db,
+                sql: """
+                    SELECT r.model FROM sync_run r
+                    WHERE r.interrupted = 1 AND r.id = (SELECT MAX(id) FROM sync_run WHERE model = r.model)
+                    ORDER BY r.model
+                    """
+            )
         }
     }
 }

@@ -19,6 +19,8 @@ public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
     case versionConflict(name: String, expected: Int64, actual: Int64)
     /// The database failed underneath (disk full, corruption). The detail is for logs.
     case storage(String)
+    /// A write under a `CommitDeadline` reached its commit after the deadline and was rolled back.
+    case deadlineExceeded
 
     public var description: String {
         switch self {
@@ -39,6 +41,12 @@ public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
         case .versionConflict(let name, let expected, let actual):
             "'\(name)' is at version \(actual), not \(expected): it changed since you read it; read it again and retry"
         case .storage(let detail): "catalog storage error: \(detail)"
+        case .deadlineExceeded: "the deadline passed before the change was committed; nothing was changed"
         }
     }
+}
+
+/// The deadline catalog writes must commit by, set by the caller for the task (the services set the call's).
+public enum CommitDeadline {
+    @TaskLocal public static var current: ContinuousClock.Instant?
 }

@@ -93,6 +93,9 @@ public struct SyncRunRecord: Codable, Sendable, Hashable, FetchableRecord, Mutab
     public var error: String?
     /// The first rows left out (up to the builder's limit), with reasons.
     public var issues: [RunIssue]
+    /// Whether the run was cut short by the server stopping (or crashing); such a model is synced again at the
+    /// next start.
+    public var interrupted: Bool
 
     public init(model: String, startedAtMilliseconds: Int64) {
         self.id = nil
@@ -109,6 +112,7 @@ public struct SyncRunRecord: Codable, Sendable, Hashable, FetchableRecord, Mutab
         self.rowsFailed = 0
         self.error = nil
         self.issues = []
+        self.interrupted = false
     }
 
     public var isFinished: Bool { self.status != .inProgress }
@@ -119,5 +123,6 @@ public struct SyncRunRecord: Codable, Sendable, Hashable, FetchableRecord, Mutab
         case id, model, status, phase, startedAtMilliseconds = "started_at_ms", finishedAtMilliseconds = "finished_at_ms"
         case rowsExpected = "rows_expected", rowsRead = "rows_read", rowsAdded = "rows_added"
         case rowsChanged = "rows_changed", rowsRemoved = "rows_removed", rowsFailed = "rows_failed", error, issues
+        case interrupted
     }
 }

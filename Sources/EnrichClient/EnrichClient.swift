@@ -5,7 +5,13 @@ import NIOPosix
 @_exported public import RPCMessages
 import RPCTransport
 
-/// The Swift SDK: one TLS connection to `enrichd` carrying any number of concurrent calls.
+/// The Swift SDK: one TLS connection to `enrichd` carrying any number of concurrent calls, replaced when it
+/// breaks or the server drains it.
+///
+/// When the server says it is going away (docs/PROTOCOL.md, "Draining"), calls already sent get their answers on
+/// the old connection while new calls go to a new one; a call the server refused unstarted because of the drain
+/// is sent again on the new connection. A call that was in flight when a connection broke is not sent again (it
+/// may have run); it fails with UNAVAILABLE.
 ///
 /// ```swift
 /// let client = try await EnrichClient.connect(.init(host: "127.0.0.1", port: 7443, security: .tls(caFile: "ca.pem")))
@@ -35,10 +41,16 @@ public final class EnrichClient: Sendable {
         /// Deadline for calls that set none.
         public var defaultTimeout: Duration
         public var connectTimeout: Duration
+        /// How a broken or drained connection is replaced: attempts, and the backoff between them (doubling from
+        /// `reconnectBackoff` up to `maxReconnectBackoff`, with jitter).
+        public var reconnectAttempts: Int
+        public var reconnectBackoff: Duration
+        public var maxReconnectBackoff: Duration
 
         public init(
             host: String, port: Int, security: Security, serverName: String? = nil, token: String? = nil,
-            defaultTimeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(10)
+            defaultTimeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(10), reconnectAttempts: Int = 6,
+            reconnectBackoff: Duration = .milliseconds(50), maxReconnectBackoff: Duration = .seconds(2)
         ) {
             self.host = host
             self.port = port
@@ -47,19 +59,22 @@ public final class EnrichClient: Sendable {
             self.token = token
             self.defaultTimeout = defaultTimeout
             self.connectTimeout = connectTimeout
+            self.reconnectAttempts = reconnectAttempts
+            self.reconnectBackoff = reconnectBackoff
+            self.maxReconnectBackoff = maxReconnectBackoff
         }
     }
 
     public let configuration: Configuration
-    private let connection: RPCClientConnection
+    private let holder: ConnectionHolder
 
     /// The event loops clients use unless given others: one per core, and never fewer than one (some
     /// containers report a core count of 0 through their cgroup files).
     public static let defaultGroup: any EventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
 
-    private init(configuration: Configuration, connection: RPCClientConnection) {
+    private init(configuration: Configuration, holder: ConnectionHolder) {
         self.configuration = configuration
-        self.connection = connection
+        self.holder = holder
     }
 
     /// Connects and completes the TLS handshake.
@@ -85,25 +100,36 @@ public final class EnrichClient: Sendable {
         case .insecurePlaintext:
             tls = nil
         }
-        let connection = try await RPCClientConnection.connect(
-            host: configuration.host, port: configuration.port, tls: tls, group: group,
-            connectTimeout: configuration.connectTimeout
-        )
-        return EnrichClient(configuration: configuration, connection: connection)
+        let holder = ConnectionHolder(configuration: configuration, tls: tls, group: group)
+        _ = try await holder.connect()
+        return EnrichClient(configuration: configuration, holder: holder)
     }
 
-    /// Whether the connection is still open.
-    public var isConnected: Bool { self.connection.isActive }
+    /// Whether the current connection is open and takes new calls (a new one is made on the next call if not).
+    public var isConnected: Bool { get async { await self.holder.current?.isActive ?? false } }
+
+    /// Connections made so far, the first included.
+    public var connectionsMade: Int { get async { await self.holder.made } }
 
     private func options(_ timeout: Duration?) -> CallOptions {
         CallOptions(token: self.configuration.token, timeout: timeout ?? self.configuration.defaultTimeout)
     }
 
     /// Makes any unary call by method; the typed helpers below cover every method the server has.
-    public func call<Request: RPCMessage, Response: RPCMessage>(
+    public func call<Request: MessageSerializer, Response: MessageDeserializer>(
         _ method: MethodDescriptor, _ request: Request, timeout: Duration? = nil, as type: Response.Type = Response.self
     ) async throws -> Response {
-        try await self.connection.unary(method, request, options: self.options(timeout))
+        var attempt = 0
+        while true {
+            let connection = try await self.holder.connect()
+            do {
+                return try await connection.unary(method, request, options: self.options(timeout))
+            } catch let error as RPCError where error.metadata[ConnectionHolder.goAwayKey] != nil && error.metadata[ConnectionHolder.goAwayKey] != "stopped" {
+                // Refused unstarted because the server is draining: safe to send again on a new connection.
+                attempt += 1
+                guard attempt <= self.configuration.reconnectAttempts else { throw error }
+            }
+        }
     }
 
     // MARK: - Enrich
@@ -271,11 +297,80 @@ public final class EnrichClient: Sendable {
 
     /// Streams a run's progress until it finishes.
     public func watchSync(id: UInt64, timeout: Duration = .seconds(3_600)) -> AsyncThrowingStream<SyncRun, any Error> {
-        self.connection.serverStreaming(Methods.watchSync, WatchSyncRequest(id: id), options: self.options(timeout))
+        let (stream, continuation) = AsyncThrowingStream<SyncRun, any Error>.makeStream()
+        let task = Task {
+            do {
+                let connection = try await self.holder.connect()
+                let inner = connection.serverStreaming(
+                    Methods.watchSync, WatchSyncRequest(id: id), options: self.options(timeout), as: SyncRun.self
+                )
+                for try await run in inner { continuation.yield(run) }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
     }
 
     /// Closes the connection; calls in flight fail with UNAVAILABLE.
     public func close() async {
-        await self.connection.close()
+        await self.holder.close()
+    }
+}
+
+/// The client's current connection, replaced when it breaks or the server drains it, with bounded backoff.
+actor ConnectionHolder {
+    static let goAwayKey = "enrich-goaway"
+    let configuration: EnrichClient.Configuration
+    let tls: TLSContext?
+    let group: any EventLoopGroup
+    private(set) var current: RPCClientConnection?
+    private(set) var made = 0
+    private var closed = false
+
+    init(configuration: EnrichClient.Configuration, tls: TLSContext?, group: any EventLoopGroup) {
+        self.configuration = configuration
+        self.tls = tls
+        self.group = group
+    }
+
+    /// The current connection when it takes calls, else a new one.
+    /// - Throws: the last connect error once `reconnectAttempts` tries failed (the first connect tries once).
+    func connect() async throws -> RPCClientConnection {
+        if let current = self.current, current.isActive { return current }
+        guard !self.closed else { throw RPCError(.unavailable, "the client was closed") }
+        let attempts = self.made == 0 ? 1 : max(1, self.configuration.reconnectAttempts)
+        var backoff = self.configuration.reconnectBackoff
+        var lastError: (any Error)?
+        for attempt in 0..<attempts {
+            if attempt > 0 {
+                // Full jitter, so clients drained together do not reconnect in lockstep.
+                let nanoseconds = backoff.components.seconds * 1_000_000_000 + backoff.components.attoseconds / 1_000_000_000
+                try await Task.sleep(for: .nanoseconds(Int64.random(in: nanoseconds / 2...max(nanoseconds / 2, nanoseconds))))
+                backoff = min(backoff * 2, self.configuration.maxReconnectBackoff)
+            }
+            do {
+                let connection = try await RPCClientConnection.connect(
+                    host: self.configuration.host, port: self.configuration.port, tls: self.tls, group: self.group,
+                    connectTimeout: self.configuration.connectTimeout
+                )
+                let old = self.current
+                self.current = connection
+                self.made += 1
+                // A drained connection closes itself once its calls are answered; one that broke is closed here.
+                if let old, !old.isDraining { Task { await old.close() } }
+                return connection
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? RPCError(.unavailable, "cannot connect")
+    }
+
+    func close() async {
+        self.closed = true
+        await self.current?.close()
     }
 }

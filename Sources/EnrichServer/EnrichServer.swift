@@ -5,6 +5,7 @@ public import ModelCache
 import NIOCore
 import NIOPosix
 import Prometheus
+import RPCCore
 import RPCTransport
 import Services
 public import SyncEngine
@@ -32,6 +33,7 @@ public final class EnrichServer: Sendable {
     private let interruptedModels: [String]
     /// Starts scheduled syncs.
     public let scheduler: Scheduler
+    private let services: Services
 
     /// Opens the catalog, loads TLS material and builds the services; nothing listens yet.
     /// - Throws: `ServerError` naming the file or setting that is wrong.
@@ -107,12 +109,14 @@ public final class EnrichServer: Sendable {
         let threads = configuration.eventLoopThreads ?? System.coreCount
         if threads < 1 { logger.warning("core count reported as \(threads); using one event loop") }
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
+        let router = services.router()
+        self.services = services
         self.server = RPCServer(
             configuration: .init(
                 host: configuration.host, port: configuration.port, tls: tls, limits: configuration.limits,
-                metrics: factory.map { RPCMetrics(factory: $0) }
+                metrics: factory.map { RPCMetrics(factory: $0, router: router) }
             ),
-            registry: services.registry(), group: self.group, logger: logger
+            router: router, authenticator: services.authenticator, group: self.group, logger: logger
         )
     }
 
@@ -205,14 +209,22 @@ public final class EnrichServer: Sendable {
         self.pruner.withLock { $0 = task }
     }
 
-    /// Stops listening, stops running syncs and shuts the event loops down.
+    /// Stops gracefully: stops accepting and starting syncs, tells every connection the server is going away,
+    /// lets calls in flight finish for up to `ServerConfiguration.limits.drainGracePeriod` (answering what is
+    /// left UNAVAILABLE), interrupts running syncs (they run again at the next start), then shuts the event loops
+    /// down.
     public func stop() async {
-        self.pruner.withLock { $0?.cancel() }
-        if let endpoint = self.metricsEndpoint.withLock({ $0 }) { await endpoint.stop() }
         self.schedulerTask.withLock { $0?.cancel() }
-        try? await self.server.stop()
-        await self.engine.cancelAll()
+        self.pruner.withLock { $0?.cancel() }
+        let left = await self.server.drain(grace: self.configuration.limits.drainGracePeriod)
+        if left > 0 { self.logger.warning("\(left) connection(s) were still busy at the end of the grace period") }
+        await self.engine.interruptAll()
         await self.engine.waitForRuns()
+        await self.services.auditFlushed()
+        if let endpoint = self.metricsEndpoint.withLock({ $0 }) { await endpoint.stop() }
         try? await self.group.shutdownGracefully()
     }
+
+    /// Calls in flight are answered and connections closed; for tests of the drain.
+    public var openConnections: Int { self.server.connectionCount }
 }

@@ -8,6 +8,49 @@ public struct Limits: Sendable, Hashable {
     /// Requests in flight on one connection; one more is refused with RESOURCE_EXHAUSTED. Bounds the memory
     /// and tasks one client can pin.
     public var maxInFlightRequestsPerConnection: Int = 1_024
+    /// Bytes of a request's header (method, token, deadline, metadata), far below the frame limit: the header is
+    /// read before the token is checked, so this is all an unauthenticated client can make the server decode.
+    public var maxRequestHeaderBytes: Int = 8 << 10
+    /// Metadata entries in one request header.
+    public var maxMetadataEntries: Int = 32
+    /// Bounds applied while decoding any message (repeated entries, string bytes, nesting, unknown fields).
+    public var wire = WireLimits()
+
+    // MARK: Backpressure
+
+    /// Request bytes the calls in flight on one connection may hold; past it the connection is not read until
+    /// calls finish. Holds four maximum frames.
+    public var maxConnectionInFlightBytes: Int = 32 << 20
+    /// Request bytes the calls in flight on the whole server may hold; past it no connection is read until
+    /// calls finish. 512 MiB on a 24 GiB machine leaves the cache its room.
+    public var maxServerInFlightBytes: Int = 512 << 20
+    /// Answer bytes queued for one connection and not yet taken by the peer; past it the connection is not read
+    /// until the peer reads (a client that never reads costs at most this, plus the calls it already sent).
+    public var maxConnectionOutboundBytes: Int = 4 << 20
+    /// Bytes of one answer. A Lookup whose answer would be larger is refused before it is built; clients accept
+    /// frames of this size.
+    public var maxResponseBytes: Int = 32 << 20
+
+    // MARK: Where work runs
+
+    /// Longest an inline job runs on an event loop before it lets other connections go first. With one event's
+    /// or one chunk of keys' worst cost on top, no call holds a loop longer than `maxLoopHold`.
+    public var inlineSliceBudget: Duration = .microseconds(500)
+    /// The bound on any single hold of an event loop by one call, which the chaos script checks against the
+    /// `enrich_loop_slice_max_seconds` metric under the worst inputs the limits allow.
+    public var maxLoopHold: Duration = .milliseconds(2)
+    /// Pool calls running at once (catalog, warehouses, Liquid, TestMapping).
+    public var poolRunners: Int = 8
+    /// Pool calls waiting to run; one more is refused with RESOURCE_EXHAUSTED.
+    public var poolQueue: Int = 256
+    /// Pool calls one connection may have running or waiting; keeps one client from filling the queue.
+    public var maxPoolCallsPerConnection: Int = 32
+    /// Server streams (sync watches) open on one connection.
+    public var maxStreamsPerConnection: Int = 16
+    /// How often a stream's token is checked again: a revoked or expired token ends its streams within this.
+    public var streamRevalidationInterval: Duration = .milliseconds(250)
+    /// How long a draining server waits for calls in flight before answering them UNAVAILABLE and closing.
+    public var drainGracePeriod: Duration = .seconds(10)
     /// Connections served at once; one more is closed on accept. Each costs a TLS session (~40 KiB).
     public var maxConnections: Int = 4_096
     /// Keys in one Lookup. Matches Segment's largest batch and keeps one call under a millisecond.

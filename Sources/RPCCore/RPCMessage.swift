@@ -1,25 +1,92 @@
-/// A message that crosses the wire as protobuf bytes.
+/// Where a serializer puts its encoding: exactly `count` bytes, written in place by `fill`.
 ///
-/// Implementations live in RPCMessages, which bridges to protobuf-c; this protocol keeps RPCCore and the
-/// transport free of C types.
-public protocol RPCMessage: Sendable {
-    /// Decodes the message from protobuf bytes.
-    /// - Throws: `RPCError` with `.invalidArgument` when the bytes are not a valid encoding.
-    init(serializedBytes bytes: UnsafeRawBufferPointer) throws(RPCError)
-
-    /// Encodes the message and hands the bytes to `body`; the bytes are valid only inside `body`.
-    func withSerializedBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result
+/// The transport's outbound buffer conforms, so an answer is encoded straight into the bytes that go to the
+/// socket, with no intermediate array; `SerializedBytes` is the array-backed writer for everything else.
+public protocol SerializedMessageWriter {
+    /// Appends `count` bytes that `fill` writes; `fill` must initialise all of them.
+    mutating func appendSerialized(count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void)
 }
 
-extension RPCMessage {
-    /// Decodes the message from a byte array.
-    public init(serializedBytes bytes: [UInt8]) throws(RPCError) {
+/// A message that can be written as protobuf bytes.
+///
+/// Encode-only types (the hand-tuned Lookup and Enrich answers) conform to this alone; types that are also read
+/// from the wire conform to `MessageDeserializer` as well (`RPCMessage`).
+public protocol MessageSerializer: Sendable {
+    /// Writes the message's protobuf encoding into `writer`, sized up front.
+    func serialize(into writer: inout some SerializedMessageWriter)
+}
+
+/// A message that can be read from protobuf bytes.
+///
+/// Implementations apply `limits` while decoding (not after): a repeated field is refused at its N+1th entry, a
+/// string with a NUL byte or invalid UTF-8 is refused before any Swift value is made of it.
+public protocol MessageDeserializer: Sendable {
+    /// Decodes the message.
+    /// - Throws: `RPCError(.invalidArgument)` for bytes that are not a valid encoding or break `limits`
+    ///   (`.resourceExhausted` for a count over its limit).
+    init(serializedBytes bytes: UnsafeRawBufferPointer, limits: WireLimits) throws(RPCError)
+}
+
+/// A message that crosses the wire both ways.
+public typealias RPCMessage = MessageSerializer & MessageDeserializer
+
+/// Bounds applied while a message is decoded, so a hostile encoding cannot make the decoder allocate or loop in
+/// proportion to a count it chose. Sizes are already bounded by the frame; these bound what a frame can expand to.
+public struct WireLimits: Sendable, Hashable {
+    /// Entries one repeated field may hold in one message (and times a singular field may repeat).
+    public var maxRepeatedEntries: Int = 10_000
+    /// Bytes of one string field.
+    public var maxStringBytes: Int = 1 << 20
+    /// Messages nested inside messages.
+    public var maxNestingDepth: Int = 16
+    /// Fields of unknown numbers one message may carry (kept by the decoder for forward compatibility).
+    public var maxUnknownFields: Int = 64
+
+    public init() {}
+}
+
+/// An array-backed `SerializedMessageWriter`.
+public struct SerializedBytes: SerializedMessageWriter {
+    public var bytes: [UInt8] = []
+
+    public init() {}
+
+    public mutating func appendSerialized(count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) {
+        let written = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            fill(UnsafeMutableRawBufferPointer(buffer))
+            initialized = count
+        }
+        if self.bytes.isEmpty { self.bytes = written } else { self.bytes += written }
+    }
+}
+
+extension MessageSerializer {
+    /// The message's protobuf encoding as a byte array.
+    public func serializedBytes() -> [UInt8] {
+        var writer = SerializedBytes()
+        self.serialize(into: &writer)
+        return writer.bytes
+    }
+
+    /// Encodes the message and hands the bytes to `body`; the bytes are valid only inside `body`.
+    public func withSerializedBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try self.serializedBytes().withUnsafeBytes(body)
+    }
+}
+
+extension MessageDeserializer {
+    /// Decodes the message with the default `WireLimits`.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(RPCError) {
+        try self.init(serializedBytes: bytes, limits: WireLimits())
+    }
+
+    /// Decodes the message from a byte array with the default `WireLimits`.
+    public init(serializedBytes bytes: [UInt8], limits: WireLimits = WireLimits()) throws(RPCError) {
         let result: Result<Self, RPCError> = bytes.withUnsafeBytes { raw in
-            do throws(RPCError) { return .success(try Self(serializedBytes: raw)) } catch { return .failure(error) }
+            do throws(RPCError) { return .success(try Self(serializedBytes: raw, limits: limits)) } catch {
+                return .failure(error)
+            }
         }
         self = try result.get()
     }
-
-    /// The message's protobuf encoding as a byte array.
-    public func serializedBytes() -> [UInt8] { self.withSerializedBytes { Array($0) } }
 }

@@ -1,3 +1,4 @@
+import CProtoWire
 import CProtos
 import RPCCore
 
@@ -162,9 +163,19 @@ protocol ProtobufCBridged: RPCMessage {
 private let emptyInput: [UInt8] = [0]
 
 extension ProtobufCBridged {
-    /// Decodes with protobuf-c into a `DecodeArena`: the C tree's pieces come from one stack buffer (and, past
-    /// it, a few doubling heap chunks), so a message of N strings costs O(log N) mallocs instead of N.
-    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(RPCError) {
+    /// The message's protobuf-c descriptor, read from an initialised C message (its first member).
+    static var cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> {
+        withUnsafeTemporaryAllocation(of: CMessage.self, capacity: 1) { message in
+            Self.cInit(message.baseAddress!)
+            return CProtoWire_descriptor(message.baseAddress!)
+        }
+    }
+
+    /// Decodes with protobuf-c into a `DecodeArena`, after `WireCheck` has walked the bytes against `limits`:
+    /// the C tree's pieces come from one stack buffer (and, past it, a few doubling heap chunks), so a message of
+    /// N strings costs O(log N) mallocs instead of N, and N itself is bounded before protobuf-c counts it.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer, limits: WireLimits) throws(RPCError) {
+        try WireCheck.check(bytes, descriptor: Self.cDescriptor, limits: limits)
         let decoded: Self? = DecodeArena.with { allocator in
             emptyInput.withUnsafeBufferPointer { empty in
                 // protobuf-c wants a non-NULL pointer even for zero bytes.
@@ -180,16 +191,17 @@ extension ProtobufCBridged {
         self = decoded
     }
 
-    public func withSerializedBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+    /// Builds the C tree in an arena, sizes it, and packs it straight into the writer's bytes.
+    public func serialize(into writer: inout some SerializedMessageWriter) {
         let arena = CArena()
         let message = arena.message(self)
-        return try UnsafeMutableRawPointer(message).withMemoryRebound(to: ProtobufCMessage.self, capacity: 1) { base in
+        UnsafeMutableRawPointer(message).withMemoryRebound(to: ProtobufCMessage.self, capacity: 1) { base in
             let size = protobuf_c_message_get_packed_size(base)
-            let output = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 1), alignment: 8)
-            defer { output.deallocate() }
-            let written = protobuf_c_message_pack(base, output.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            precondition(written == size, "protobuf-c packed \(written) bytes after sizing \(size)")
-            return try body(UnsafeRawBufferPointer(rebasing: output[0..<written]))
+            writer.appendSerialized(count: size) { output in
+                guard size > 0 else { return }
+                let written = protobuf_c_message_pack(base, output.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                precondition(written == size, "protobuf-c packed \(written) bytes after sizing \(size)")
+            }
         }
     }
 }

@@ -25,23 +25,36 @@ public final class RPCClientConnection: Sendable {
     private let channel: any Channel
     private let handler: NIOLoopBound<RPCClientHandler>
     private let nextID = Atomic<UInt32>(0)
+    private let drainSignal: DrainSignal
 
-    private init(channel: any Channel, handler: NIOLoopBound<RPCClientHandler>) {
+    /// Set when the server announced it is going away (docs/PROTOCOL.md, "Draining").
+    final class DrainSignal: Sendable {
+        let received = Atomic<Bool>(false)
+    }
+
+    /// How long after its deadline a call still waits for the server's answer before giving up locally. The
+    /// server answers a write truthfully (committed and OK, or not committed and DEADLINE_EXCEEDED), so the
+    /// client lets that answer arrive rather than guessing first.
+    public static let deadlineGrace: Duration = .milliseconds(200)
+
+    private init(channel: any Channel, handler: NIOLoopBound<RPCClientHandler>, drainSignal: DrainSignal) {
         self.channel = channel
         self.handler = handler
+        self.drainSignal = drainSignal
     }
 
     /// Connects, and with TLS waits for the handshake to finish.
     /// - Throws: the connect error, or `TLSError` when the handshake fails (an untrusted certificate, say).
     public static func connect(
         host: String, port: Int, tls: TLSContext?, group: any EventLoopGroup,
-        maxFramePayloadBytes: Int = Limits().maxFramePayloadBytes, connectTimeout: Duration = .seconds(10),
+        maxFramePayloadBytes: Int = Limits().maxResponseBytes + (1 << 20), connectTimeout: Duration = .seconds(10),
         logger: Logger = Logger(label: "enrich.client")
     ) async throws -> RPCClientConnection {
         // The handler reports the end of the handshake through `ready`; it is made before connecting so a
         // handshake failure that closes the channel at once is still seen here.
         let ready = group.any().makePromise(of: Void.self)
         let handlerBox = Mutex<NIOLoopBound<RPCClientHandler>?>(nil)
+        let drainSignal = DrainSignal()
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(TimeAmount(connectTimeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -54,7 +67,7 @@ public final class RPCClientConnection: Sendable {
                     try sync.addHandler(FramingHandler(
                         maxPayloadBytes: maxFramePayloadBytes, partialFrameTimeout: .seconds(3_600)
                     ))
-                    let handler = RPCClientHandler(ready: ready, waitsForTLS: tls != nil)
+                    let handler = RPCClientHandler(ready: ready, waitsForTLS: tls != nil, drainSignal: drainSignal)
                     try sync.addHandler(handler)
                     handlerBox.withLock { $0 = NIOLoopBound(handler, eventLoop: channel.eventLoop) }
                     return channel.eventLoop.makeSucceededVoidFuture()
@@ -72,11 +85,15 @@ public final class RPCClientConnection: Sendable {
         // Wait for the handshake, so a bad certificate surfaces here and not on the first call.
         try await ready.futureResult.get()
         guard let bound = handlerBox.withLock({ $0 }) else { throw RPCError(.unavailable, "connection closed during setup") }
-        return RPCClientConnection(channel: channel, handler: bound)
+        return RPCClientConnection(channel: channel, handler: bound, drainSignal: drainSignal)
     }
 
-    /// Whether the connection is still open.
-    public var isActive: Bool { self.channel.isActive }
+    /// Whether the connection is open and takes new calls: false once closed, or once the server said it is
+    /// going away (calls already sent still get their answers).
+    public var isActive: Bool { self.channel.isActive && !self.drainSignal.received.load(ordering: .relaxed) }
+
+    /// Whether the server said it is going away.
+    public var isDraining: Bool { self.drainSignal.received.load(ordering: .relaxed) }
 
     private func allocateID() -> UInt32 {
         while true {
@@ -86,7 +103,7 @@ public final class RPCClientConnection: Sendable {
     }
 
     private func makeRequest(
-        id: UInt32, method: MethodDescriptor, request: some RPCMessage, options: CallOptions
+        id: UInt32, method: MethodDescriptor, request: some MessageSerializer, options: CallOptions
     ) -> ByteBuffer {
         var header = RequestHeader(method: method.fullName, metadata: options.metadata)
         if let token = options.token { header.authorization = "Bearer \(token)" }
@@ -102,15 +119,15 @@ public final class RPCClientConnection: Sendable {
     /// Makes a unary call.
     /// - Throws: `RPCError` with the server's status when it is not OK; `.unavailable` when the connection is
     ///   gone; `.deadlineExceeded` when the timeout passes first; `.cancelled` when the task is cancelled.
-    public func unary<Request: RPCMessage, Response: RPCMessage>(
+    public func unary<Request, Response>(
         _ method: MethodDescriptor, _ request: Request, options: CallOptions = CallOptions(),
         as responseType: Response.Type = Response.self
-    ) async throws -> Response {
+    ) async throws -> Response where Request: MessageSerializer, Response: MessageDeserializer {
         let id = self.allocateID()
         let frame = self.makeRequest(id: id, method: method, request: request, options: options)
         let promise = self.channel.eventLoop.makePromise(of: ByteBuffer.self)
         let handler = self.handler
-        let deadline = options.timeout.map { NIODeadline.now() + TimeAmount($0) }
+        let deadline = options.timeout.map { NIODeadline.now() + TimeAmount($0 + Self.deadlineGrace) }
         self.channel.eventLoop.execute {
             handler.value.start(id: id, call: .unary(promise, message: nil), frame: frame, deadline: deadline)
         }
@@ -124,7 +141,7 @@ public final class RPCClientConnection: Sendable {
     }
 
     /// Makes a server-streaming call; the stream ends after the server's OK status or throws its error.
-    public func serverStreaming<Request: RPCMessage, Response: RPCMessage>(
+    public func serverStreaming<Request: MessageSerializer, Response: MessageDeserializer>(
         _ method: MethodDescriptor, _ request: Request, options: CallOptions = CallOptions(),
         as responseType: Response.Type = Response.self
     ) -> AsyncThrowingStream<Response, any Error> {
@@ -141,7 +158,7 @@ public final class RPCClientConnection: Sendable {
         )
         let handler = self.handler
         let eventLoop = self.channel.eventLoop
-        let deadline = options.timeout.map { NIODeadline.now() + TimeAmount($0) }
+        let deadline = options.timeout.map { NIODeadline.now() + TimeAmount($0 + Self.deadlineGrace) }
         continuation.onTermination = { termination in
             if case .cancelled = termination {
                 eventLoop.execute { handler.value.abandon(id: id, error: RPCError(.cancelled, "call cancelled by the client")) }
@@ -177,11 +194,13 @@ final class RPCClientHandler: ChannelInboundHandler {
     private let readyPromise: EventLoopPromise<Void>
     private var closedError: (any Error)?
     private var context: ChannelHandlerContext?
+    private let drainSignal: RPCClientConnection.DrainSignal
 
     /// `ready` succeeds when calls can be made (after the TLS handshake when `waitsForTLS`), or fails with the
     /// reason the connection closed first. Completing a promise twice is harmless in NIO; only the first counts.
-    init(ready: EventLoopPromise<Void>, waitsForTLS: Bool) {
+    init(ready: EventLoopPromise<Void>, waitsForTLS: Bool, drainSignal: RPCClientConnection.DrainSignal) {
         self.readyPromise = ready
+        self.drainSignal = drainSignal
         if !waitsForTLS { ready.succeed(()) }
     }
 
@@ -190,6 +209,14 @@ final class RPCClientHandler: ChannelInboundHandler {
     func start(id: UInt32, call: Call, frame: ByteBuffer, deadline: NIODeadline?) {
         guard let context = self.context, context.channel.isActive else {
             Self.fail(call, with: self.closedError ?? RPCError(.unavailable, "connection is closed"))
+            return
+        }
+        guard !self.drainSignal.received.load(ordering: .relaxed) else {
+            // Never sent: the caller may retry it on a new connection.
+            Self.fail(call, with: RPCError(
+                .unavailable, "the server is shutting down; this connection takes no new calls",
+                metadata: Metadata([(Self.goAwayKey, "draining")])
+            ))
             return
         }
         var timer: Scheduled<Void>? = nil
@@ -240,6 +267,11 @@ final class RPCClientHandler: ChannelInboundHandler {
                 return
             }
             if frame.requestID == 0 {
+                if status.metadata[Self.goAwayKey] != nil {
+                    // The server is draining: calls in flight still get answers; new ones go elsewhere.
+                    self.drainSignal.received.store(true, ordering: .relaxed)
+                    return
+                }
                 // A connection-level error: every call on this connection fails with it.
                 self.closedError = RPCError(status.code, status.message, metadata: status.metadata)
                 return
@@ -283,6 +315,11 @@ final class RPCClientHandler: ChannelInboundHandler {
         self.context = nil
         context.fireChannelInactive()
     }
+}
+
+extension RPCClientHandler {
+    /// Metadata key of the drain signal (docs/PROTOCOL.md, "Draining").
+    static let goAwayKey = "enrich-goaway"
 }
 
 @available(*, unavailable)

@@ -1,13 +1,14 @@
 public import Logging
 public import NIOCore
 import NIOPosix
+public import RPCCall
 public import RPCCore
 import Synchronization
 
-/// A listening socket that serves a `ServiceRegistry` over the framed protocol, with TLS unless told otherwise.
+/// A listening socket that serves a `Router` over the framed protocol, with TLS unless told otherwise.
 ///
 /// Pipeline per connection: `OpenSSLHandler` (absent in plaintext mode) → `IdleStateHandler` →
-/// `FramingHandler` → `RPCServerConnectionHandler`.
+/// `RPCServerConnectionHandler`, which hands frames to the call layer (`ServerConnection`).
 public final class RPCServer: Sendable {
     public struct Configuration: Sendable {
         public var host: String
@@ -16,9 +17,9 @@ public final class RPCServer: Sendable {
         public var tls: TLSContext?
         public var limits: Limits
         /// Where call counts and durations go; nil records nothing.
-        public var metrics: RPCMetrics?
+        public var metrics: (any CallMetrics)?
 
-        public init(host: String, port: Int, tls: TLSContext?, limits: Limits, metrics: RPCMetrics? = nil) {
+        public init(host: String, port: Int, tls: TLSContext?, limits: Limits, metrics: (any CallMetrics)? = nil) {
             self.host = host
             self.port = port
             self.tls = tls
@@ -28,21 +29,36 @@ public final class RPCServer: Sendable {
     }
 
     private let configuration: Configuration
-    private let registry: ServiceRegistry
+    private let shared: ServerConnection<RPCServerConnectionHandler, ByteBuffer>.Shared
     private let group: any EventLoopGroup
     private let logger: Logger
     private let channel = Mutex<(any Channel)?>(nil)
-    private let openConnections = Atomic<Int>(0)
+    /// Every open connection, so a drain reaches each one.
+    private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
 
-    public init(configuration: Configuration, registry: ServiceRegistry, group: any EventLoopGroup, logger: Logger) {
+    public init(
+        configuration: Configuration, router: Router, authenticator: any CallAuthenticator, group: any EventLoopGroup,
+        logger: Logger
+    ) {
+        let limits = configuration.limits
         self.configuration = configuration
-        self.registry = registry
+        self.shared = .init(
+            router: router, authenticator: authenticator, limits: limits,
+            pool: WorkPool(maxRunning: limits.poolRunners, maxQueued: limits.poolQueue),
+            budget: ServerBudget(limit: limits.maxServerInFlightBytes), metrics: configuration.metrics, logger: logger
+        )
         self.group = group
         self.logger = logger
     }
 
     /// Connections open right now.
-    public var connectionCount: Int { self.openConnections.load(ordering: .relaxed) }
+    public var connectionCount: Int { self.connections.withLock { $0.count } }
+
+    /// The work pool's load, for health and tests.
+    public var poolLoad: (running: Int, queued: Int) { self.shared.pool.load }
+
+    /// Request bytes held by calls in flight across the server.
+    public var inFlightBytes: Int { self.shared.budget.inFlight }
 
     /// Binds and starts accepting connections.
     /// - Returns: the bound address (useful with port 0).
@@ -50,16 +66,15 @@ public final class RPCServer: Sendable {
     @discardableResult
     public func start() async throws -> SocketAddress {
         let configuration = self.configuration
-        let registry = self.registry
-        let logger = self.logger
+        let outbound = configuration.limits.maxConnectionOutboundBytes
         let bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
-            .childChannelInitializer { [self] channel in
-                self.initialize(channel: channel, configuration: configuration, registry: registry, logger: logger)
-            }
+            // Past the high mark the channel is unwritable and the call layer stops reading the connection.
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: outbound / 4, high: outbound))
+            .childChannelInitializer { [self] channel in self.initialize(channel: channel) }
         let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
         self.channel.withLock { $0 = channel }
         guard let address = channel.localAddress else { throw ChannelError.unknownLocalAddress }
@@ -67,13 +82,15 @@ public final class RPCServer: Sendable {
         return address
     }
 
-    private func initialize(
-        channel: any Channel, configuration: Configuration, registry: ServiceRegistry, logger: Logger
-    ) -> EventLoopFuture<Void> {
-        let limits = configuration.limits
-        let open = self.openConnections.add(1, ordering: .relaxed).newValue
-        channel.closeFuture.whenComplete { [self] _ in _ = self.openConnections.subtract(1, ordering: .relaxed) }
-        var logger = logger
+    private func initialize(channel: any Channel) -> EventLoopFuture<Void> {
+        let limits = self.configuration.limits
+        let key = ObjectIdentifier(channel)
+        let open = self.connections.withLock { connections in
+            connections[key] = channel
+            return connections.count
+        }
+        channel.closeFuture.whenComplete { [self] _ in _ = self.connections.withLock { $0.removeValue(forKey: key) } }
+        var logger = self.logger
         if let peer = channel.remoteAddress { logger[metadataKey: "peer"] = "\(peer)" }
         guard open <= limits.maxConnections else {
             logger.warning("refusing connection: \(open - 1) connections open (limit \(limits.maxConnections))")
@@ -81,16 +98,11 @@ public final class RPCServer: Sendable {
         }
         do {
             let sync = channel.pipeline.syncOperations
-            if let tls = configuration.tls {
+            if let tls = self.configuration.tls {
                 try sync.addHandler(OpenSSLHandler(context: tls, handshakeTimeout: limits.handshakeTimeout, logger: logger))
             }
             try sync.addHandler(IdleStateHandler(allTimeout: TimeAmount(limits.idleTimeout)))
-            try sync.addHandler(FramingHandler(
-                maxPayloadBytes: limits.maxFramePayloadBytes, partialFrameTimeout: limits.partialFrameTimeout
-            ))
-            try sync.addHandler(RPCServerConnectionHandler(
-                registry: registry, limits: limits, logger: logger, metrics: configuration.metrics
-            ))
+            try sync.addHandler(RPCServerConnectionHandler(shared: self.shared))
             return channel.eventLoop.makeSucceededVoidFuture()
         } catch {
             logger.error("cannot set up connection: \(error)")
@@ -98,12 +110,41 @@ public final class RPCServer: Sendable {
         }
     }
 
-    /// Stops accepting and closes the listening socket. Open connections finish on their own.
-    public func stop() async throws {
+    /// Stops accepting and closes the listening socket. Open connections are left alone.
+    public func stopAccepting() async {
         let channel = self.channel.withLock { channel in
             defer { channel = nil }
             return channel
         }
-        try await channel?.close()
+        try? await channel?.close()
+    }
+
+    /// Drains the server: stops accepting, tells every connection it is going away (calls in flight finish, new
+    /// calls are refused with the drain signal), waits up to `grace` for them to close, then answers what is
+    /// left UNAVAILABLE and closes it.
+    /// - Returns: the connections that were still open when the grace period ended.
+    @discardableResult
+    public func drain(grace: Duration) async -> Int {
+        await self.stopAccepting()
+        let open = self.connections.withLock { Array($0.values) }
+        for channel in open {
+            channel.pipeline.fireUserInboundEventTriggered(RPCServerConnectionHandler.LifecycleEvent.drain)
+        }
+        let deadline = ContinuousClock.now + grace
+        while ContinuousClock.now < deadline && self.connectionCount > 0 {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        let left = self.connections.withLock { Array($0.values) }
+        for channel in left {
+            channel.pipeline.fireUserInboundEventTriggered(RPCServerConnectionHandler.LifecycleEvent.terminate)
+        }
+        for channel in left { try? await channel.closeFuture.get() }
+        if !left.isEmpty { self.logger.warning("closed \(left.count) connection(s) whose calls outlived the \(grace) grace period") }
+        return left.count
+    }
+
+    /// Stops accepting and closes every connection at once (calls in flight are answered UNAVAILABLE).
+    public func stop() async throws {
+        await self.drain(grace: .zero)
     }
 }

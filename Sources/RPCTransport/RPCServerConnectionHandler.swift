@@ -1,316 +1,319 @@
 import Logging
 import NIOCore
+import RPCCall
 import RPCCore
 import RPCMessages
 
-/// Serves the calls of one connection: decodes each REQUEST, runs its method and writes MESSAGE and STATUS
-/// frames back, answering calls in whatever order they finish.
+/// The server end of one connection: splits the (decrypted) byte stream into frames, hands each to the call
+/// layer (`ServerConnection`), and writes what the call layer answers. It frames and moves bytes; everything a
+/// call means is decided above it.
 ///
-/// Inline methods run here on the event loop and their answers are flushed once per read burst; other methods
-/// run in tasks bounded by the call's deadline. Framing violations get a STATUS on request id 0, then a close.
-final class RPCServerConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = Frame
+/// Two things happen here because only the framing sees them: a connection that stalls on half a frame is
+/// closed after `partialFrameTimeout`; and the header of a large REQUEST is checked as soon as it arrives, before
+/// the rest of the frame is buffered, so a client without a valid token cannot make the server take in (and
+/// decrypt) megabytes first. Reading stops while the call layer says so (backpressure): pending `read`s are held
+/// and frames already buffered wait.
+final class RPCServerConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let registry: ServiceRegistry
-    private let limits: Limits
-    private var logger: Logger
-    /// Calls in flight; the value is nil for an inline call (it never outlives channelRead).
-    private var inFlight: [UInt32: Task<Void, Never>] = [:]
-    private var peer = "unknown"
-    private var outbound: ByteBuffer?
-    private var closing = false
-    private let metrics: RPCMetrics?
-    /// When each call in flight started and which method it is, for the metrics.
-    private var started: [UInt32: (method: String, at: NIODeadline)] = [:]
-
-    init(registry: ServiceRegistry, limits: Limits, logger: Logger, metrics: RPCMetrics? = nil) {
-        self.registry = registry
-        self.limits = limits
-        self.logger = logger
-        self.metrics = metrics
+    /// Sent through the pipeline to start a drain (`ServerConnection.drain`) or to end one (`terminate`).
+    enum LifecycleEvent {
+        case drain
+        case terminate
     }
 
-    func channelActive(context: ChannelHandlerContext) {
-        self.peer = context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
-        self.logger[metadataKey: "peer"] = "\(self.peer)"
-        context.fireChannelActive()
+    private let shared: ServerConnection<RPCServerConnectionHandler, ByteBuffer>.Shared
+    private var connection: ServerConnection<RPCServerConnectionHandler, ByteBuffer>?
+    private var context: ChannelHandlerContext?
+    private let decoder: FrameDecoder
+    private let partialFrameTimeout: TimeAmount
+    private var buffer: ByteBuffer?
+    private var partialTimer: Scheduled<Void>?
+    private var failed = false
+    private var outbound: ByteBuffer?
+    private var readingPaused = false
+    private var pendingRead = false
+    private var processing = false
+    /// The request id whose large frame's header was already checked, so it is checked once.
+    private var previewed: UInt32?
+    /// Bytes of a large frame being buffered, counted against the server's budget until it completes.
+    private var reservedPartialBytes = 0
+
+    /// Frames longer than this get their header checked before the rest is buffered.
+    static let previewThreshold = 64 << 10
+
+    init(shared: ServerConnection<RPCServerConnectionHandler, ByteBuffer>.Shared) {
+        self.shared = shared
+        self.decoder = FrameDecoder(maxPayloadBytes: shared.limits.maxFramePayloadBytes)
+        self.partialFrameTimeout = TimeAmount(shared.limits.partialFrameTimeout)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive, let address = context.channel.remoteAddress {
-            self.peer = "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
-            self.logger[metadataKey: "peer"] = "\(self.peer)"
+        self.context = context
+        let peer = context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
+        self.connection = ServerConnection(
+            shared: self.shared, executor: NIOCallExecutor(eventLoop: context.eventLoop), transport: self, peer: peer
+        )
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.connection?.connectionClosed()
+        self.connection = nil
+        self.context = nil
+    }
+
+    // MARK: - Inbound bytes
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !self.failed else { return }
+        var incoming = self.unwrapInboundIn(data)
+        if self.buffer == nil || self.buffer!.readableBytes == 0 {
+            self.buffer = incoming
+        } else {
+            self.buffer!.writeBuffer(&incoming)
+        }
+        self.processBuffer(context: context)
+    }
+
+    /// Decodes and dispatches the buffered frames, unless reading is paused.
+    private func processBuffer(context: ChannelHandlerContext) {
+        guard !self.processing else { return }
+        self.processing = true
+        defer { self.processing = false }
+        var progressed = false
+        do {
+            while !self.readingPaused, !self.failed, self.buffer != nil,
+                  let frame = try self.decoder.decode(buffer: &self.buffer!)
+            {
+                progressed = true
+                self.releasePartial()
+                self.dispatch(frame, context: context)
+            }
+        } catch {
+            self.failed = true
+            self.buffer = nil
+            self.partialTimer?.cancel()
+            self.releasePartial()
+            self.framingError(error)
+            return
+        }
+        guard !self.failed, self.buffer != nil else { return }
+        self.buffer!.discardReadBytes()
+        self.inspectPartialFrame(context: context)
+        self.armPartialTimer(context: context, progressed: progressed)
+    }
+
+    private func dispatch(_ frame: Frame, context: ChannelHandlerContext) {
+        guard let connection = self.connection else { return }
+        switch frame.kind {
+        case .request:
+            if self.previewed == frame.requestID { self.previewed = nil }
+            connection.receiveRequest(id: frame.requestID, payload: frame.payload)
+        case .cancel:
+            connection.receiveCancel(id: frame.requestID)
+        case .message, .status:
+            self.framingError(FramingError.unexpectedKind(frame.kind))
         }
     }
 
-    // MARK: - Inbound frames
+    /// Looks at the frame being buffered: a large REQUEST has its header checked as soon as it is all here, and
+    /// its bytes count against the server's budget while they arrive.
+    private func inspectPartialFrame(context: ChannelHandlerContext) {
+        guard let buffer = self.buffer, buffer.readableBytes >= Frame.headerBytes + 4,
+              let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self),
+              Int(length) > Self.previewThreshold,
+              let kind = buffer.getInteger(at: buffer.readerIndex + 4, as: UInt8.self), kind == Frame.Kind.request.rawValue,
+              let id = buffer.getInteger(at: buffer.readerIndex + 5, as: UInt32.self)
+        else { return }
+        if self.reservedPartialBytes == 0 {
+            self.reservedPartialBytes = Int(length)
+            self.shared.budget.reserve(Int(length))
+        }
+        guard self.previewed != id,
+              let headerLength = buffer.getInteger(at: buffer.readerIndex + Frame.headerBytes, as: UInt32.self)
+        else { return }
+        let headerStart = buffer.readerIndex + Frame.headerBytes + 4
+        // A header too long to be legal is refused by the call layer once the frame is whole; here it is enough
+        // not to wait for it.
+        guard Int(headerLength) <= self.shared.limits.maxRequestHeaderBytes else { return }
+        guard buffer.readableBytes >= Frame.headerBytes + 4 + Int(headerLength),
+              let header = buffer.getSlice(at: headerStart, length: Int(headerLength))
+        else { return }
+        self.previewed = id
+        if let refusal = self.connection?.preview(header: header) {
+            // The frame's rest would be read only to be refused: answer now and close, rather than buffer it.
+            self.writeStatus(id: id, refusal)
+            self.writeStatus(id: 0, Status(code: refusal.code, message: "closing the connection: \(refusal.message)"))
+            self.flush()
+            self.failed = true
+            self.buffer = nil
+            self.releasePartial()
+            context.close(promise: nil)
+        }
+    }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !self.closing else { return }
-        let frame = self.unwrapInboundIn(data)
-        switch frame.kind {
-        case .request:
-            self.startCall(context: context, frame: frame)
-        case .cancel:
-            self.inFlight.removeValue(forKey: frame.requestID)?.cancel()
-        case .message, .status:
-            self.protocolViolation(context: context, error: .unexpectedKind(frame.kind))
+    private func releasePartial() {
+        guard self.reservedPartialBytes > 0 else { return }
+        self.shared.budget.release(self.reservedPartialBytes)
+        self.reservedPartialBytes = 0
+    }
+
+    private func armPartialTimer(context: ChannelHandlerContext, progressed: Bool) {
+        let pending = self.buffer?.readableBytes ?? 0
+        if pending == 0 || progressed || self.readingPaused {
+            self.partialTimer?.cancel()
+            self.partialTimer = nil
+        }
+        // Frames that wait because reading is paused are whole; only an incomplete frame is on the clock.
+        guard pending > 0, self.partialTimer == nil, !self.readingPaused else { return }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        self.partialTimer = context.eventLoop.scheduleTask(in: self.partialFrameTimeout) {
+            let handler = bound.value
+            handler.partialTimer = nil
+            let buffered = handler.buffer?.readableBytes ?? 0
+            guard buffered > 0, !handler.failed else { return }
+            handler.failed = true
+            handler.framingError(FramingError.partialFrameTimeout(bufferedBytes: buffered))
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        self.flushOutbound(context: context)
+        self.flush()
         context.fireChannelReadComplete()
     }
 
-    private func flushOutbound(context: ChannelHandlerContext) {
-        guard let buffer = self.outbound, buffer.readableBytes > 0 else { return }
-        self.outbound = nil
-        context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
-    }
-
-    private func withOutbound(context: ChannelHandlerContext, _ body: (inout ByteBuffer) -> Void) {
-        if self.outbound == nil { self.outbound = context.channel.allocator.buffer(capacity: 4_096) }
-        body(&self.outbound!)
-    }
-
-    private func startCall(context: ChannelHandlerContext, frame: Frame) {
-        let id = frame.requestID
-        guard id != 0 else {
-            self.protocolViolation(context: context, error: .duplicateRequestID(0))
-            return
-        }
-        guard self.inFlight[id] == nil else {
-            self.protocolViolation(context: context, error: .duplicateRequestID(id))
-            return
-        }
-        guard self.inFlight.count < self.limits.maxInFlightRequestsPerConnection else {
-            self.answer(context: context, id: id, error: RPCError(
-                .resourceExhausted,
-                "too many requests in flight on this connection (limit \(self.limits.maxInFlightRequestsPerConnection))"
-            ))
-            return
-        }
-        let header: RequestHeader
-        let body: ByteBuffer
-        do {
-            (header, body) = try Envelope.parseRequest(frame.payload)
-        } catch {
-            self.answer(context: context, id: id, error: error)
-            return
-        }
-        guard let method = self.registry.method(named: header.method) else {
-            self.answer(context: context, id: id, error: RPCError(.unimplemented, "unknown method '\(header.method)'"))
-            return
-        }
-        let serverContext = self.makeContext(id: id, header: header, method: method.descriptor)
-        if let metrics = self.metrics {
-            metrics.started()
-            self.started[id] = (header.method, .now())
-        }
-        if let authorize = self.registry.authorizer {
-            do {
-                try authorize(serverContext)
-            } catch {
-                self.logger.info("refused \(header.method): \(error)")
-                self.answer(context: context, id: id, error: error)
-                return
-            }
-        }
-        switch method.handler {
-        case .inline(let handler):
-            do {
-                let response = try body.withUnsafeReadableBytes { try handler($0, serverContext) }
-                self.withOutbound(context: context) { Envelope.writeMessage(into: &$0, requestID: id, message: response) }
-                self.withOutbound(context: context) { Envelope.writeStatus(into: &$0, requestID: id, status: .ok) }
-                self.recordFinished(id: id, code: 0)
-            } catch {
-                self.answer(context: context, id: id, error: error)
-            }
-        case .unary(let prepare):
-            do {
-                let call = try body.withUnsafeReadableBytes { bytes throws(RPCError) in try prepare(bytes, serverContext) }
-                self.spawn(context: context, id: id, deadline: serverContext.deadline) { _ in [try await call.run()] }
-            } catch {
-                self.answer(context: context, id: id, error: error)
-            }
-        case .serverStreaming(let prepare):
-            do {
-                let call = try body.withUnsafeReadableBytes { bytes throws(RPCError) in try prepare(bytes, serverContext) }
-                self.spawn(context: context, id: id, deadline: serverContext.deadline) { write in
-                    try await call.run(write)
-                    return []
-                }
-            } catch {
-                self.answer(context: context, id: id, error: error)
-            }
-        }
-    }
-
-    private func makeContext(id: UInt32, header: RequestHeader, method: MethodDescriptor) -> ServerContext {
-        var timeout = header.timeoutMilliseconds == 0
-            ? self.limits.defaultDeadline : Duration.milliseconds(Int64(clamping: header.timeoutMilliseconds))
-        if timeout > self.limits.maxDeadline { timeout = self.limits.maxDeadline }
-        var token: String? = nil
-        if header.authorization.hasPrefix("Bearer ") { token = String(header.authorization.dropFirst(7)) }
-        return ServerContext(
-            requestID: id, method: method, bearerToken: token, metadata: header.metadata,
-            deadline: .now + timeout, peer: self.peer
-        )
-    }
-
-    /// Runs a call in a task; `body` returns the messages to send before an OK status (streaming calls write
-    /// theirs through the writer as they go and return none).
-    private func spawn(
-        context: ChannelHandlerContext, id: UInt32, deadline: ContinuousClock.Instant,
-        _ body: @escaping @Sendable (_ write: @escaping @Sendable (any RPCMessage) async throws -> Void) async throws -> [any RPCMessage]
-    ) {
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let eventLoop = context.eventLoop
-        let channel = context.channel
-        let logger = self.logger
-        let write: @Sendable (any RPCMessage) async throws -> Void = { message in
-            var buffer = channel.allocator.buffer(capacity: 256)
-            Envelope.writeMessage(into: &buffer, requestID: id, message: message)
-            try await channel.writeAndFlush(buffer)
-        }
-        let finish: @Sendable (Result<[any RPCMessage], any Error>) -> Void = { result in
-            eventLoop.execute {
-                let (handler, context) = bound.value
-                handler.finishCall(context: context, id: id, result: result, logger: logger)
-            }
-        }
-        let task = Task {
-            finish(await Result.catching { try await withDeadline(deadline) { try await body(write) } })
-        }
-        self.inFlight[id] = task
-    }
-
-    private func finishCall(
-        context: ChannelHandlerContext, id: UInt32, result: Result<[any RPCMessage], any Error>, logger: Logger
-    ) {
-        guard self.inFlight.removeValue(forKey: id) != nil else {
-            self.recordFinished(id: id, code: StatusCode.cancelled.rawValue)
-            return  // Cancelled by the client.
-        }
-        switch result {
-        case .success(let messages):
-            for message in messages {
-                self.withOutbound(context: context) { Envelope.writeMessage(into: &$0, requestID: id, message: message) }
-            }
-            self.withOutbound(context: context) { Envelope.writeStatus(into: &$0, requestID: id, status: .ok) }
-            self.recordFinished(id: id, code: 0)
-        case .failure(let error):
-            self.answer(context: context, id: id, error: error)
-        }
-        self.flushOutbound(context: context)
-    }
-
-    private func answer(context: ChannelHandlerContext, id: UInt32, error: any Error) {
-        let status = Self.status(for: error, id: id, logger: self.logger)
-        self.withOutbound(context: context) { Envelope.writeStatus(into: &$0, requestID: id, status: status) }
-        self.recordFinished(id: id, code: status.code.rawValue)
-    }
-
-    private func recordFinished(id: UInt32, code: UInt32) {
-        guard let metrics = self.metrics, let start = self.started.removeValue(forKey: id) else { return }
-        metrics.finished(method: start.method, code: code, nanoseconds: (NIODeadline.now() - start.at).nanoseconds)
-    }
-
-    /// The status a failed call ends with. Only RPC errors and domain errors that map themselves reach the
-    /// client; anything else is logged under the request id and reported as INTERNAL.
-    static func status(for error: any Error, id: UInt32, logger: Logger) -> Status {
-        switch error {
-        case let error as RPCError:
-            return Status(code: error.code, message: error.message, metadata: error.metadata)
-        case let error as any RPCErrorConvertible:
-            let rpc = error.rpcError
-            return Status(code: rpc.code, message: rpc.message, metadata: rpc.metadata)
-        case is CancellationError:
-            return Status(code: .cancelled, message: "call cancelled")
-        default:
-            logger.error("internal error in request \(id): \(String(reflecting: error))")
-            return Status(code: .internalError, message: "internal error (request \(id))")
-        }
-    }
-
-    // MARK: - Errors and lifecycle
-
-    private func protocolViolation(context: ChannelHandlerContext, error: FramingError) {
-        guard !self.closing else { return }
-        self.closing = true
-        self.logger.warning("closing connection: \(error)")
-        let code: StatusCode = switch error {
+    private func framingError(_ error: any Error) {
+        guard let framing = error as? FramingError else { return }
+        self.failed = true
+        self.shared.logger.warning("closing connection: \(framing)")
+        let code: StatusCode = switch framing {
         case .payloadTooLarge: .resourceExhausted
         case .partialFrameTimeout: .deadlineExceeded
         default: .invalidArgument
         }
-        self.withOutbound(context: context) {
-            Envelope.writeStatus(into: &$0, requestID: 0, status: Status(code: code, message: error.description))
-        }
-        self.flushOutbound(context: context)
-        context.close(promise: nil)
+        self.writeStatus(id: 0, Status(code: code, message: framing.description))
+        self.flush()
+        self.context?.close(promise: nil)
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        switch error {
-        case let framing as FramingError:
-            self.protocolViolation(context: context, error: framing)
-        case is TLSError:
-            context.close(promise: nil)  // The TLS handler logged it and is closing.
-        default:
-            self.logger.debug("closing connection after error: \(error)")
-            context.close(promise: nil)
-        }
+    // MARK: - Events
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        self.connection?.writabilityChanged()
+        context.fireChannelWritabilityChanged()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent, self.inFlight.isEmpty {
-            self.logger.debug("closing idle connection")
-            context.close(promise: nil)
+        if event is IdleStateHandler.IdleStateEvent {
+            if self.connection?.isIdle ?? true {
+                self.shared.logger.debug("closing idle connection")
+                context.close(promise: nil)
+            }
+            return
+        }
+        if let lifecycle = event as? LifecycleEvent {
+            switch lifecycle {
+            case .drain: self.connection?.drain()
+            case .terminate: self.connection?.terminate()
+            }
             return
         }
         context.fireUserInboundEventTriggered(event)
     }
 
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if !(error is TLSError) { self.shared.logger.debug("closing connection after error: \(error)") }
+        context.close(promise: nil)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
-        for task in self.inFlight.values { task.cancel() }
-        self.inFlight.removeAll()
-        for id in Array(self.started.keys) { self.recordFinished(id: id, code: StatusCode.cancelled.rawValue) }
+        self.partialTimer?.cancel()
+        self.releasePartial()
+        self.connection?.connectionClosed()
         context.fireChannelInactive()
     }
+
+    // MARK: - Outbound
+
+    func read(context: ChannelHandlerContext) {
+        if self.readingPaused {
+            self.pendingRead = true
+        } else {
+            context.read()
+        }
+    }
+}
+
+// MARK: - CallTransport
+
+extension RPCServerConnectionHandler: CallTransport {
+    private func withOutbound(_ body: (inout ByteBuffer) -> Void) {
+        guard let context = self.context else { return }
+        if self.outbound == nil { self.outbound = context.channel.allocator.buffer(capacity: 4_096) }
+        body(&self.outbound!)
+    }
+
+    func writeMessage(id: UInt32, _ message: some MessageSerializer) {
+        self.withOutbound { $0.writeFrame(kind: .message, requestID: id) { payload in message.serialize(into: &payload) } }
+    }
+
+    func writeStatus(id: UInt32, _ status: Status) {
+        self.withOutbound { buffer in
+            if status == .ok {
+                buffer.writeFrame(kind: .status, requestID: id, payload: ByteBuffer())
+            } else {
+                buffer.writeFrame(kind: .status, requestID: id) { payload in status.serialize(into: &payload) }
+            }
+        }
+    }
+
+    func flush() {
+        guard let context = self.context, let buffer = self.outbound, buffer.readableBytes > 0 else { return }
+        self.outbound = nil
+        context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func setReadingPaused(_ paused: Bool) {
+        guard paused != self.readingPaused, let context = self.context else { return }
+        self.readingPaused = paused
+        guard !paused else { return }
+        // Frames that arrived while paused go first, then the read that was held.
+        self.processBuffer(context: context)
+        self.flush()
+        if !self.readingPaused && self.pendingRead {
+            self.pendingRead = false
+            context.read()
+        }
+    }
+
+    func close() {
+        self.context?.close(promise: nil)
+    }
+
+    var isWritable: Bool { self.context?.channel.isWritable ?? false }
 }
 
 @available(*, unavailable)
 extension RPCServerConnectionHandler: Sendable {}
 
-/// Runs `body`, cancelling it and throwing DEADLINE_EXCEEDED when `deadline` passes first.
-func withDeadline<T: Sendable>(
-    _ deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    try await withThrowingTaskGroup(of: DeadlineOutcome<T>.self) { group in
-        group.addTask { .finished(try await body()) }
-        group.addTask {
-            try await Task.sleep(until: deadline, clock: .continuous)
-            return .timedOut
-        }
-        defer { group.cancelAll() }
-        switch try await group.next()! {  // Two tasks were added.
-        case .finished(let value): return value
-        case .timedOut: throw RPCError(.deadlineExceeded, "deadline exceeded")
-        }
+/// An event loop as the call layer's executor.
+struct NIOCallExecutor: CallExecutor {
+    let eventLoop: any EventLoop
+
+    func execute(_ work: @escaping @Sendable () -> Void) { self.eventLoop.execute(work) }
+
+    func schedule(at deadline: ContinuousClock.Instant, _ work: @escaping @Sendable () -> Void) -> any CallTimer {
+        let delay = deadline - ContinuousClock.now
+        let scheduled = self.eventLoop.scheduleTask(in: delay > .zero ? TimeAmount(delay) : .zero, work)
+        return ScheduledTimer(scheduled: scheduled)
     }
-}
 
-private enum DeadlineOutcome<T: Sendable>: Sendable {
-    case finished(T)
-    case timedOut
-}
+    var inExecutor: Bool { self.eventLoop.inEventLoop }
 
-extension Result where Failure == any Error {
-    /// Captures the outcome of an async throwing body.
-    static func catching(_ body: () async throws -> Success) async -> Self {
-        do { return .success(try await body()) } catch { return .failure(error) }
+    struct ScheduledTimer: CallTimer {
+        let scheduled: Scheduled<Void>
+        func cancel() { self.scheduled.cancel() }
     }
 }

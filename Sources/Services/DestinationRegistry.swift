@@ -30,6 +30,9 @@ final class DestinationRegistry: Sendable {
         self.metricsFactory = metricsFactory
     }
 
+    /// The compiled destination if it is cached (no catalog read).
+    func cached(named name: String) -> Compiled? { self.compiled.withLock { $0[name] } }
+
     /// The compiled destination, loading it from the catalog on a miss.
     func destination(named name: String) throws -> Compiled {
         if let hit = self.compiled.withLock({ $0[name] }) { return hit }

@@ -5,17 +5,7 @@ import RPCMessages
 /// structs or protobuf-c structs per event: the tape path hands over its buffers (the event, each mapping's
 /// output) and they are copied once, into the response. The bytes are exactly what `EnrichResponse` encodes to
 /// (the tests decode them with it).
-struct EncodedEnrichResponse: RPCMessage {
-    let bytes: [UInt8]
-
-    init(bytes: [UInt8]) { self.bytes = bytes }
-
-    init(serializedBytes bytes: UnsafeRawBufferPointer) throws(RPCError) { self.bytes = Array(bytes) }
-
-    func withSerializedBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
-        try self.bytes.withUnsafeBytes(body)
-    }
-}
+typealias EncodedEnrichResponse = PreEncodedMessage
 
 /// Writes `EnrichResponse.events` one at a time. Fields at their default value are left out, as protobuf does.
 struct EnrichResponseWriter {

@@ -1,6 +1,7 @@
 import EventJSON
 import Mapping
 import ModelCache
+import RPCCall
 import RPCCore
 import RPCMessages
 
@@ -69,42 +70,44 @@ extension EnrichService {
         )
     }
 
-    func enrichThroughDestination(_ request: EnrichRequest) throws -> EncodedEnrichResponse {
+    /// Enrich through a destination's mappings: inline when its compiled plan is cached and every mapping runs on
+    /// the tape; on the work pool when the plan must be read from the catalog first, or a mapping has field
+    /// mappings (which may render Liquid and read anything).
+    func enrichThroughDestination(_ request: EnrichRequestView, body: UnsafeRawBufferPointer) throws(RPCError) -> InlineOutcome {
         guard request.model.isEmpty, request.keyPath.isEmpty, request.enrichments.isEmpty else {
             throw RPCError(.invalidArgument, "with a destination, leave model, key_path and enrichments empty: its mappings say them")
         }
-        let compiled = try self.destinations.destination(named: request.destination)
-        let snapshots = self.snapshots(for: compiled)
-        let lookup = Self.lookup(snapshots: snapshots, tables: compiled.tables, needed: compiled.neededColumns)
-        var tally = DestinationRegistry.Tally()
-        defer { self.destinations.record(destination: request.destination, tally) }
-        // Mappings without field mappings read events through a tape (one node buffer for the whole batch),
-        // splice enrichments into the event's bytes and write the answer straight into the response; events
-        // the tape refuses take the tree path, which says why.
-        var tape = TapeBatch(compiled.mappings, snapshots: snapshots)
-        var response = EnrichResponseWriter(reserving: request.events.reduce(64) { $0 + $1.count * 3 + 16 })
-        for (position, bytes) in request.events.enumerated() {
-            if bytes.count <= self.limits.maxEventBytes, tape.enrich(bytes, into: &response, tally: &tally) { continue }
-            let (event, problem) = self.parseEvent(position: position, bytes: bytes)
-            guard let event else {
-                tally.add(.notEnriched, matched: false)
-                response.append(problem!)  // parseEvent returns one of the two.
-                continue
-            }
-            var matched: [MappingResult] = []
-            for mapping in compiled.mappings {
-                let result = mapping.apply(to: event, lookup: lookup)
-                if result.conditionMatched { matched.append(result) }
-            }
-            let total = matched.reduce(0) { $0 + $1.entities.count }
-            let found = matched.reduce(0) { count, result in
-                count + result.entities.filter { if case .found = $0.result { true } else { false } }.count
-            }
-            let anyNotFound = matched.contains { $0.entities.contains { if case .notFound = $0.result { true } else { false } } }
-            let (outcome, reason) = Self.verdict(models: total, found: found, anyNotFound: anyNotFound, matched: !matched.isEmpty, tally: &tally)
-            response.append(EnrichedEvent(outcome: outcome, reason: reason, event: bytes, mappings: matched.map { Self.message($0, details: false) }))
+        let name = request.destination.string(in: body)
+        let job = DestinationEnrichJob(service: self, destination: name, events: request.events)
+        if let compiled = self.destinations.cached(named: name), compiled.mappings.allSatisfy(\.runsOnTape) {
+            job.prepare(compiled)
+            return .job(job)
         }
-        return response.finished()
+        return .offload(job)
+    }
+
+    /// One event through every mapping on the tree path (field mappings, or an event the tape refused).
+    func enrichOnTree(
+        position: Int, bytes: UnsafeRawBufferPointer, compiled: DestinationRegistry.Compiled,
+        lookup: (Mapping.ModelMatch, MappingValue) -> EntityResult, tally: inout DestinationRegistry.Tally
+    ) -> EnrichedEvent {
+        let (event, problem) = self.parseEvent(position: position, bytes: bytes)
+        guard let event else {
+            tally.add(.notEnriched, matched: false)
+            return problem!  // parseEvent returns one of the two.
+        }
+        var matched: [MappingResult] = []
+        for mapping in compiled.mappings {
+            let result = mapping.apply(to: event, lookup: lookup)
+            if result.conditionMatched { matched.append(result) }
+        }
+        let total = matched.reduce(0) { $0 + $1.entities.count }
+        let found = matched.reduce(0) { count, result in
+            count + result.entities.filter { if case .found = $0.result { true } else { false } }.count
+        }
+        let anyNotFound = matched.contains { $0.entities.contains { if case .notFound = $0.result { true } else { false } } }
+        let (outcome, reason) = Self.verdict(models: total, found: found, anyNotFound: anyNotFound, matched: !matched.isEmpty, tally: &tally)
+        return EnrichedEvent(outcome: outcome, reason: reason, event: Array(bytes), mappings: matched.map { Self.message($0, details: false) })
     }
 
     /// An event's outcome from its matched mappings, counted in `tally`: enriched when every model of every
@@ -124,21 +127,23 @@ extension EnrichService {
     }
 
     /// Parses one event of a batch, or says why it is refused (size, JSON, not an object).
-    func parseEvent(position: Int, bytes: [UInt8]) -> (MappingValue?, EnrichedEvent?) {
+    func parseEvent(position: Int, bytes: UnsafeRawBufferPointer) -> (MappingValue?, EnrichedEvent?) {
         guard bytes.count <= self.limits.maxEventBytes else {
             return (nil, EnrichedEvent(
-                outcome: .notEnriched, reason: .invalidEvent, event: [],
+                outcome: .notEnriched, reason: .invalidEvent, event: Array(bytes),
                 error: "event \(position) is \(bytes.count) bytes; the limit is \(self.limits.maxEventBytes)"
             ))
         }
         do {
-            let json = try JSONParser.parse(bytes)
+            let json = try JSONParser.parse(bytes.assumingMemoryBound(to: UInt8.self))
             guard case .object = json else {
-                return (nil, EnrichedEvent(outcome: .notEnriched, reason: .invalidEvent, event: bytes, error: "event \(position) is not a JSON object"))
+                return (nil, EnrichedEvent(
+                    outcome: .notEnriched, reason: .invalidEvent, event: Array(bytes), error: "event \(position) is not a JSON object"
+                ))
             }
             return (MappingValue(json), nil)
         } catch {
-            return (nil, EnrichedEvent(outcome: .notEnriched, reason: .invalidEvent, event: bytes, error: "event \(position): \(error)"))
+            return (nil, EnrichedEvent(outcome: .notEnriched, reason: .invalidEvent, event: Array(bytes), error: "event \(position): \(error)"))
         }
     }
 
@@ -283,9 +288,11 @@ struct TapeBatch {
 
     /// Enriches one event on the tape and writes its answer; false (nothing written) when the event is not a
     /// JSON object the parser accepts, or a mapping needs the tree path.
-    mutating func enrich(_ bytes: [UInt8], into response: inout EnrichResponseWriter, tally: inout DestinationRegistry.Tally) -> Bool {
+    mutating func enrich(
+        _ bytes: UnsafeRawBufferPointer, into response: inout EnrichResponseWriter, tally: inout DestinationRegistry.Tally
+    ) -> Bool {
         guard let rows = self.rows else { return false }
-        return bytes.withUnsafeBufferPointer { buffer -> Bool in
+        return { (buffer: UnsafeBufferPointer<UInt8>) -> Bool in
             guard self.tape.parse(buffer), self.tape.nodes[0].kind == .object else { return false }
             self.scratch.startEvent()
             self.matched.removeAll(keepingCapacity: true)
@@ -320,6 +327,69 @@ struct TapeBatch {
                 }
             }
             return true
+        }(bytes.assumingMemoryBound(to: UInt8.self))
+    }
+}
+
+/// Enrich through a destination, an event at a time: on the tape when every mapping runs there, on the tree
+/// otherwise (and for events the tape refuses, which the tree explains).
+final class DestinationEnrichJob: InlineJob {
+    let service: EnrichService
+    let destination: String
+    let events: [ByteSpan]
+    private var compiled: DestinationRegistry.Compiled?
+    private var tape: TapeBatch?
+    private var lookup: ((Mapping.ModelMatch, MappingValue) -> EntityResult)?
+    private var writer: EnrichResponseWriter
+    private var tally = DestinationRegistry.Tally()
+    private var next = 0
+
+    init(service: EnrichService, destination: String, events: [ByteSpan]) {
+        self.service = service
+        self.destination = destination
+        self.events = events
+        self.writer = EnrichResponseWriter(reserving: events.reduce(64) { $0 + $1.count * 3 + 16 })
+    }
+
+    /// Takes the compiled plan and the snapshots its models are served from, once per request.
+    func prepare(_ compiled: DestinationRegistry.Compiled) {
+        let snapshots = self.service.snapshots(for: compiled)
+        self.compiled = compiled
+        self.tape = TapeBatch(compiled.mappings, snapshots: snapshots)
+        self.lookup = EnrichService.lookup(snapshots: snapshots, tables: compiled.tables, needed: compiled.neededColumns)
+    }
+
+    func step(payload: UnsafeRawBufferPointer, until: ContinuousClock.Instant) throws(RPCError) -> (any MessageSerializer)? {
+        if self.compiled == nil {
+            // Offloaded: the plan is read from the catalog here, on the work pool.
+            do { self.prepare(try self.service.destinations.destination(named: self.destination)) } catch {
+                throw EnrichService.rpcError(error)
+            }
+        }
+        guard let compiled = self.compiled, let lookup = self.lookup else { return nil }
+        let maxEventBytes = self.service.limits.maxEventBytes
+        while self.next < self.events.count {
+            let bytes = self.events[self.next].bytes(in: payload)
+            if !(bytes.count <= maxEventBytes && self.tape!.enrich(bytes, into: &self.writer, tally: &self.tally)) {  // Set by prepare.
+                self.writer.append(self.service.enrichOnTree(
+                    position: self.next, bytes: bytes, compiled: compiled, lookup: lookup, tally: &self.tally
+                ))
+            }
+            self.next += 1
+            if ContinuousClock.now >= until && self.next < self.events.count { return nil }
+        }
+        self.service.destinations.record(destination: self.destination, self.tally)
+        return self.writer.finished()
+    }
+}
+
+extension EnrichService {
+    /// An error from the catalog or the registry as the call's status.
+    static func rpcError(_ error: any Error) -> RPCError {
+        switch error {
+        case let error as RPCError: error
+        case let error as any RPCErrorConvertible: error.rpcError
+        default: RPCError(.internalError, "internal error")
         }
     }
 }

@@ -1,12 +1,14 @@
 import Catalog
 import EventJSON
 import ModelCache
+import RPCCall
 import RPCCore
 import RPCMessages
 import Warehouses
 
-/// Enrich RPCs. Both run inline on the event loop: they only read an immutable snapshot, and their work is
-/// bounded by the batch limits.
+/// Enrich RPCs. Lookup and Enrich run inline on the event loop (they read an immutable snapshot; their work is
+/// bounded by the batch limits and cut into slices by the call layer); Enrich through a destination whose
+/// mappings have field mappings (which may render Liquid) moves to the work pool, as does TestMapping.
 struct EnrichService: Sendable {
     let cache: ModelCache
     let catalog: Catalog
@@ -14,17 +16,10 @@ struct EnrichService: Sendable {
     let destinations: DestinationRegistry
     let destinationService: DestinationService
 
-    func register(into registry: inout ServiceRegistry) {
-        registry.inline(Methods.lookup) { (request: LookupRequest, _) in try self.lookup(request) }
-        registry.inline(Methods.enrich) { (request: EnrichRequest, _) in
-            try Validation.count(request.events.count, of: "events", limit: self.limits.maxBatchEvents)
-            if !request.destination.isEmpty { return try self.enrichThroughDestination(request) }
-            let response = try self.enrich(request)
-            var writer = EnrichResponseWriter(reserving: response.events.reduce(64) { $0 + $1.event.count + 16 })
-            for event in response.events { writer.append(event) }
-            return writer.finished()
-        }
-        registry.inline(Methods.testMapping) { (request: TestMappingRequest, _) in
+    func register(into router: inout Router) {
+        router.inline(Methods.lookup) { body, _ throws(RPCError) in try self.lookup(body) }
+        router.inline(Methods.enrich) { body, _ throws(RPCError) in try self.enrich(body) }
+        router.unary(Methods.testMapping) { (request: TestMappingRequest, _) in
             try self.testMapping(request, destinations: self.destinationService)
         }
     }
@@ -40,83 +35,81 @@ struct EnrichService: Sendable {
         throw RPCError(.failedPrecondition, "model '\(model)' has no synced data yet; run a sync first")
     }
 
-    private func columnIndexes(_ names: [String], in snapshot: ModelSnapshot) throws(RPCError) -> [Int] {
-        if names.isEmpty { return Array(snapshot.columns.indices) }
-        var indexes: [Int] = []
-        indexes.reserveCapacity(names.count)
-        for name in names {
-            guard let index = snapshot.columnIndex(named: name) else {
-                throw RPCError(.invalidArgument, "column '\(name)' does not exist in model '\(snapshot.model)'")
-            }
-            indexes.append(index)
-        }
-        return indexes
-    }
-
     // MARK: - Lookup
 
-    func lookup(_ request: LookupRequest) throws(RPCError) -> EncodedLookupResponse {
+    func lookup(_ body: UnsafeRawBufferPointer) throws(RPCError) -> InlineOutcome {
+        let request = try LookupRequestView.decode(
+            body, maxKeys: self.limits.maxLookupKeys, maxColumns: self.limits.maxRequestColumns, limits: self.limits.wire
+        )
         guard request.stringKeys.isEmpty || request.intKeys.isEmpty else {
             throw RPCError(.invalidArgument, "send keys as string_keys or int_keys, not both")
         }
-        let keyCount = request.stringKeys.count + request.intKeys.count
-        try Validation.count(keyCount, of: "keys", limit: self.limits.maxLookupKeys)
-        try Validation.count(request.columns.count, of: "columns", limit: self.limits.maxRequestColumns)
-        let snapshot = try self.snapshot(of: request.model)
-        let indexes = try self.columnIndexes(request.columns, in: snapshot)
-        var rows: [Int?] = []
-        rows.reserveCapacity(keyCount)
-        if request.intKeys.isEmpty {
-            for key in request.stringKeys { rows.append(snapshot.row(for: .string(key))) }
+        let snapshot = try self.snapshot(of: request.model.string(in: body))
+        var columns: [ColumnData] = []
+        if request.columns.isEmpty {
+            columns = snapshot.columns
         } else {
-            for key in request.intKeys { rows.append(snapshot.row(for: .int(key))) }
+            columns.reserveCapacity(request.columns.count)
+            for span in request.columns {
+                let name = span.string(in: body)
+                guard let index = snapshot.columnIndex(named: name) else {
+                    throw RPCError(.invalidArgument, "column '\(name)' does not exist in model '\(snapshot.model)'")
+                }
+                columns.append(snapshot.columns[index])
+            }
         }
-        return EncodedLookupResponse(rows: rows, columns: indexes.map { snapshot.columns[$0] })
+        return .job(LookupJob(request: request, snapshot: snapshot, columns: columns, maxResponseBytes: self.limits.maxResponseBytes))
     }
 
     // MARK: - Enrich
 
-    func enrich(_ request: EnrichRequest) throws(RPCError) -> EnrichResponse {
-        try Validation.count(request.events.count, of: "events", limit: self.limits.maxBatchEvents)
-        try Validation.count(request.enrichments.count, of: "enrichments", limit: self.limits.maxRequestColumns)
-        guard let keyPath = JSONPath(request.keyPath) else {
-            throw RPCError(.invalidArgument, "key path '\(request.keyPath)' is not a dotted path like 'properties.sku'")
+    func enrich(_ body: UnsafeRawBufferPointer) throws(RPCError) -> InlineOutcome {
+        let request = try EnrichRequestView.decode(
+            body, maxEvents: self.limits.maxBatchEvents, maxEnrichments: self.limits.maxRequestColumns, limits: self.limits.wire
+        )
+        if !request.destination.isEmpty { return try self.enrichThroughDestination(request, body: body) }
+        guard let keyPath = JSONPath(request.keyPath.string(in: body)) else {
+            throw RPCError(
+                .invalidArgument, "key path '\(request.keyPath.string(in: body))' is not a dotted path like 'properties.sku'"
+            )
         }
-        let snapshot = try self.snapshot(of: request.model)
+        let snapshot = try self.snapshot(of: request.model.string(in: body))
         var targets: [(column: ColumnData, path: JSONPath)] = []
-        for enrichment in request.enrichments {
-            guard let index = snapshot.columnIndex(named: enrichment.column) else {
-                throw RPCError(.invalidArgument, "column '\(enrichment.column)' does not exist in model '\(snapshot.model)'")
+        for (columnSpan, keySpan) in request.enrichments {
+            let column = columnSpan.string(in: body), key = keySpan.string(in: body)
+            guard let index = snapshot.columnIndex(named: column) else {
+                throw RPCError(.invalidArgument, "column '\(column)' does not exist in model '\(snapshot.model)'")
             }
-            guard let path = JSONPath(enrichment.key) else {
-                throw RPCError(.invalidArgument, "enrichment key '\(enrichment.key)' is not a dotted path")
+            guard let path = JSONPath(key) else {
+                throw RPCError(.invalidArgument, "enrichment key '\(key)' is not a dotted path")
             }
             targets.append((snapshot.columns[index], path))
         }
-        return EnrichResponse(events: request.events.enumerated().map { position, bytes in
-            self.enrichOne(position: position, bytes: bytes, keyPath: keyPath, snapshot: snapshot, targets: targets)
-        })
+        return .job(PlainEnrichJob(
+            events: request.events, keyPath: keyPath, snapshot: snapshot, targets: targets, limits: self.limits
+        ))
     }
 
-    private func enrichOne(
-        position: Int, bytes: [UInt8], keyPath: JSONPath, snapshot: ModelSnapshot,
-        targets: [(column: ColumnData, path: JSONPath)]
+    /// One event through a model's enrichments, on the tree: parsed, looked up, written back.
+    static func enrichOne(
+        position: Int, bytes: UnsafeRawBufferPointer, keyPath: JSONPath, snapshot: ModelSnapshot,
+        targets: [(column: ColumnData, path: JSONPath)], limits: Limits
     ) -> EnrichedEvent {
-        guard bytes.count <= self.limits.maxEventBytes else {
+        guard bytes.count <= limits.maxEventBytes else {
             return EnrichedEvent(
-                outcome: .notEnriched, reason: .invalidEvent, event: [],
-                error: "event \(position) is \(bytes.count) bytes; the limit is \(self.limits.maxEventBytes)"
+                outcome: .notEnriched, reason: .invalidEvent, event: Array(bytes),
+                error: "event \(position) is \(bytes.count) bytes; the limit is \(limits.maxEventBytes)"
             )
         }
         var event: JSONValue
         do {
-            event = try JSONParser.parse(bytes)
+            event = try JSONParser.parse(bytes.assumingMemoryBound(to: UInt8.self))
         } catch {
-            return EnrichedEvent(outcome: .notEnriched, reason: .invalidEvent, event: bytes, error: "event \(position): \(error)")
+            return EnrichedEvent(outcome: .notEnriched, reason: .invalidEvent, event: Array(bytes), error: "event \(position): \(error)")
         }
         guard case .object = event else {
             return EnrichedEvent(
-                outcome: .notEnriched, reason: .invalidEvent, event: bytes, error: "event \(position) is not a JSON object"
+                outcome: .notEnriched, reason: .invalidEvent, event: Array(bytes), error: "event \(position) is not a JSON object"
             )
         }
         let key: LookupKey
@@ -124,10 +117,10 @@ struct EnrichService: Sendable {
         case .string(let text): key = .string(text)
         case .int(let number): key = .int(number)
         case .double(let number) where number == number.rounded() && abs(number) < 9.2e18: key = .int(Int64(number))
-        default: return EnrichedEvent(outcome: .notEnriched, reason: .noKey, event: bytes)
+        default: return EnrichedEvent(outcome: .notEnriched, reason: .noKey, event: Array(bytes))
         }
         guard let row = snapshot.row(for: key) else {
-            return EnrichedEvent(outcome: .notEnriched, reason: .notFound, event: bytes)
+            return EnrichedEvent(outcome: .notEnriched, reason: .notFound, event: Array(bytes))
         }
         for target in targets { event.set(Self.json(target.column, row: row), at: target.path) }
         return EnrichedEvent(outcome: .enriched, event: JSONWriter.bytes(event))
@@ -143,5 +136,141 @@ struct EnrichService: Sendable {
         case .bool(let data): return .bool(data[row])
         case .string(let arena): return .string(arena.string(at: row))
         }
+    }
+}
+
+// MARK: - Jobs
+
+/// A Lookup in slices: keys are resolved to rows a chunk at a time, then the answer is sized; a small answer is
+/// written straight into the outbound buffer, a large one column by column (and row range by row range) into a
+/// buffer of its own, the clock checked between chunks.
+final class LookupJob: InlineJob {
+    let request: LookupRequestView
+    let snapshot: ModelSnapshot
+    let columns: [ColumnData]
+    let maxResponseBytes: Int
+    private var rows: [Int] = []
+    private var encoding: EncodedLookupResponse?
+    private var output: [UInt8] = []
+    private var written = 0
+    /// Encoding position in the large-answer path: the column, and the next key position within it (-1: the
+    /// column's start is not written yet).
+    private var column = -1
+    private var position = -1
+
+    /// Keys resolved between clock checks.
+    static let keysPerChunk = 256
+    /// Cells written between clock checks.
+    static let cellsPerChunk = 4_096
+    /// Answers of at most this many cells are written in one go, at serialization.
+    static let directCells = 32_768
+
+    init(request: LookupRequestView, snapshot: ModelSnapshot, columns: [ColumnData], maxResponseBytes: Int) {
+        self.request = request
+        self.snapshot = snapshot
+        self.columns = columns
+        self.maxResponseBytes = maxResponseBytes
+        self.rows.reserveCapacity(request.keyCount)
+    }
+
+    func step(payload: UnsafeRawBufferPointer, until: ContinuousClock.Instant) throws(RPCError) -> (any MessageSerializer)? {
+        let total = self.request.keyCount
+        while self.rows.count < total {
+            let end = min(total, self.rows.count + Self.keysPerChunk)
+            if self.request.intKeys.isEmpty {
+                for index in self.rows.count..<end { self.rows.append(self.row(stringKey: self.request.stringKeys[index], payload)) }
+            } else {
+                for index in self.rows.count..<end { self.rows.append(self.row(intKey: self.request.intKeys[index])) }
+            }
+            if ContinuousClock.now >= until { return nil }
+        }
+        if self.encoding == nil {
+            let encoding = EncodedLookupResponse(rows: self.rows, columns: self.columns)
+            guard encoding.total <= self.maxResponseBytes else {
+                throw RPCError(
+                    .resourceExhausted,
+                    "the answer would be \(encoding.total) bytes; the limit is \(self.maxResponseBytes): ask for fewer keys or columns"
+                )
+            }
+            if total * self.columns.count <= Self.directCells { return encoding }
+            self.encoding = encoding
+            self.output = [UInt8](repeating: 0, count: encoding.total)
+            if ContinuousClock.now >= until { return nil }
+        }
+        return self.encodeLarge(until: until)
+    }
+
+    private func encodeLarge(until: ContinuousClock.Instant) -> (any MessageSerializer)? {
+        guard let encoding = self.encoding else { return nil }
+        let keys = self.rows.count
+        let done: Bool = self.output.withUnsafeMutableBytes { buffer in
+            var writer = RawProtobufWriter(UnsafeMutableRawBufferPointer(rebasing: buffer[self.written...]))
+            defer { self.written += writer.offset }
+            if self.column < 0 {
+                encoding.writeFound(&writer)
+                self.column = 0
+            }
+            while self.column < encoding.columns.count {
+                if self.position < 0 {
+                    encoding.writeColumnStart(self.column, &writer)
+                    self.position = 0
+                }
+                let end = min(keys, self.position + Self.cellsPerChunk)
+                encoding.writeValues(self.column, rows: self.position..<end, &writer)
+                self.position = end
+                if self.position == keys {
+                    self.column += 1
+                    self.position = -1
+                }
+                if ContinuousClock.now >= until { return self.column == encoding.columns.count }
+            }
+            return true
+        }
+        guard done else { return nil }
+        precondition(self.written == encoding.total, "LookupResponse sized \(encoding.total), written \(self.written)")
+        return PreEncodedMessage(bytes: self.output)
+    }
+
+    private func row(stringKey span: ByteSpan, _ payload: UnsafeRawBufferPointer) -> Int {
+        let key = span.bytes(in: payload)
+        if self.snapshot.hasStringKeys { return self.snapshot.row(forUTF8: key) ?? -1 }
+        return self.snapshot.row(for: .string(String(decoding: key, as: UTF8.self))) ?? -1
+    }
+
+    private func row(intKey: Int64) -> Int {
+        self.snapshot.hasStringKeys ? self.snapshot.row(for: .int(intKey)) ?? -1 : self.snapshot.row(forInt: intKey) ?? -1
+    }
+}
+
+/// Enrich of a model's columns into events (no destination), an event at a time.
+final class PlainEnrichJob: InlineJob {
+    let events: [ByteSpan]
+    let keyPath: JSONPath
+    let snapshot: ModelSnapshot
+    let targets: [(column: ColumnData, path: JSONPath)]
+    let limits: Limits
+    private var next = 0
+    private var writer: EnrichResponseWriter
+
+    init(events: [ByteSpan], keyPath: JSONPath, snapshot: ModelSnapshot, targets: [(column: ColumnData, path: JSONPath)], limits: Limits) {
+        self.events = events
+        self.keyPath = keyPath
+        self.snapshot = snapshot
+        self.targets = targets
+        self.limits = limits
+        self.writer = EnrichResponseWriter(reserving: events.reduce(64) { $0 + $1.count + 16 })
+    }
+
+    func step(payload: UnsafeRawBufferPointer, until: ContinuousClock.Instant) throws(RPCError) -> (any MessageSerializer)? {
+        while self.next < self.events.count {
+            let event = EnrichService.enrichOne(
+                position: self.next, bytes: self.events[self.next].bytes(in: payload), keyPath: self.keyPath,
+                snapshot: self.snapshot, targets: self.targets, limits: self.limits
+            )
+            self.writer.append(event)
+            self.next += 1
+            if ContinuousClock.now >= until && self.next < self.events.count { return nil }
+        }
+        return self.writer.finished()
     }
 }

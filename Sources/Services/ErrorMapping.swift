@@ -18,6 +18,7 @@ extension CatalogError: RPCErrorConvertible {
         case .modelInUse, .warehouseInUse: RPCError(.failedPrecondition, self.description)
         case .limitReached: RPCError(.resourceExhausted, self.description)
         case .storage: RPCError(.internalError, "catalog storage error")
+        case .deadlineExceeded: RPCError(.deadlineExceeded, self.description)
         }
     }
 }

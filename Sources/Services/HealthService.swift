@@ -1,4 +1,5 @@
 import ModelCache
+import RPCCall
 import RPCCore
 import RPCMessages
 
@@ -6,9 +7,10 @@ import RPCMessages
 struct HealthService: Sendable {
     let cache: ModelCache
     let version: String
+    let limits: Limits
 
-    func register(into registry: inout ServiceRegistry) {
-        registry.inline(Methods.healthCheck) { (_: HealthCheckRequest, _) in
+    func register(into registry: inout Router) {
+        registry.inline(Methods.healthCheck, limits: self.limits.wire) { (_: HealthCheckRequest, _) throws(RPCError) in
             HealthCheckResponse(status: "SERVING", version: self.version, modelsLoaded: UInt64(self.cache.models.count))
         }
     }

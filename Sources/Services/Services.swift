@@ -1,6 +1,7 @@
 public import Catalog
 public import CoreMetrics
 public import ModelCache
+public import RPCCall
 public import RPCCore
 import RPCMessages
 public import SyncEngine
@@ -26,7 +27,7 @@ public struct Services: Sendable {
         metricsFactory: (any MetricsFactory)? = nil, now: @escaping @Sendable () -> Int64 = { WallClock.wallMilliseconds() }
     ) throws {
         self.authority = try TokenAuthority(catalog: catalog, now: now)
-        let audit = AuditLog(catalog: catalog, authority: self.authority, now: now)
+        let audit = AuditLog(catalog: catalog, now: now)
         self.audit = audit
         self.tokens = TokenService(authority: self.authority, catalog: catalog, limits: limits, audit: audit)
         self.admin = AdminService(
@@ -42,29 +43,25 @@ public struct Services: Sendable {
         self.enrich = EnrichService(
             cache: cache, catalog: catalog, limits: limits, destinations: registry, destinationService: self.destinations
         )
-        self.health = HealthService(cache: cache, version: Self.version)
+        self.health = HealthService(cache: cache, version: Self.version, limits: limits)
     }
 
-    /// The method table of every service.
-    public func registry() -> ServiceRegistry {
-        var registry = ServiceRegistry()
-        self.admin.register(into: &registry)
-        self.destinations.register(into: &registry)
-        self.warehouses.register(into: &registry)
-        self.sync.register(into: &registry)
-        self.enrich.register(into: &registry)
-        self.health.register(into: &registry)
-        self.tokens.register(into: &registry)
-        let authority = self.authority
-        let audit = self.audit
-        registry.authorizer = { context throws(RPCError) in
-            do throws(RPCError) {
-                try authority.authorize(context)
-            } catch {
-                audit.refused(context, error: error)
-                throw error
-            }
-        }
-        return registry
+    /// The method table of every service, each method with its cost class and access (`Permissions`).
+    public func router() -> Router {
+        var router = Router(access: Permissions.access(for:))
+        self.admin.register(into: &router)
+        self.destinations.register(into: &router)
+        self.warehouses.register(into: &router)
+        self.sync.register(into: &router)
+        self.enrich.register(into: &router)
+        self.health.register(into: &router)
+        self.tokens.register(into: &router)
+        return router
     }
+
+    /// Checks tokens for the call layer; refused writes go to the audit trail.
+    public var authenticator: any CallAuthenticator { ServicesAuthenticator(authority: self.authority, audit: self.audit) }
+
+    /// Waits until refused attempts queued for the audit trail are written (tests).
+    public func auditFlushed() async { await self.audit.refusals.flushed() }
 }

@@ -8,6 +8,7 @@ final class RunProgress: Sendable {
         var watchers: [Int: AsyncStream<SyncRunRecord>.Continuation] = [:]
         var nextWatcher = 0
         var cancelled = false
+        var interrupted = false
     }
 
     private let state: Mutex<State>
@@ -19,6 +20,17 @@ final class RunProgress: Sendable {
     var isCancelled: Bool { self.state.withLock { $0.cancelled } }
 
     func cancel() { self.state.withLock { $0.cancelled = true } }
+
+    /// Whether the run was stopped because the server is stopping (it runs again at the next start).
+    var isInterrupted: Bool { self.state.withLock { $0.interrupted } }
+
+    /// Stops the run because the server is stopping.
+    func interrupt() {
+        self.state.withLock { state in
+            state.cancelled = true
+            state.interrupted = true
+        }
+    }
 
     /// Changes the run and tells every watcher; a finished run ends their streams.
     func update(_ change: (inout SyncRunRecord) -> Void) {

@@ -36,7 +36,8 @@ public actor SyncEngine {
     private let installation: String
     private var running: [String: RunProgress] = [:]
     private var runsByID: [Int64: RunProgress] = [:]
-    private var finishedTasks: [Task<Void, Never>] = []
+    /// The task of each run going, removed when it ends (so the table does not grow with the server's life).
+    private var tasks: [Int64: Task<Void, Never>] = [:]
 
     /// - Parameters:
     ///   - warehouses: warehouses by name; models name theirs.
@@ -131,8 +132,11 @@ public actor SyncEngine {
         self.runsByID[run.id!] = progress  // startRun returns the inserted id.
         self.logger.info("sync started", metadata: ["model": "\(name)", "run": "\(run.id!)"])
         let stateKey = "\(name)@\(self.installation)"
-        let task = Task { await self.execute(model: model, stateKey: stateKey, warehouse: warehouse, progress: progress, full: full) }
-        self.finishedTasks.append(task)
+        // The run outlives the call that started it: it must not inherit that call's commit deadline.
+        let task = CommitDeadline.$current.withValue(nil) {
+            Task { await self.execute(model: model, stateKey: stateKey, warehouse: warehouse, progress: progress, full: full) }
+        }
+        self.tasks[run.id!] = task  // startRun returns the inserted id.
         return run
     }
 
@@ -155,9 +159,7 @@ public actor SyncEngine {
 
     /// Waits for every run started so far to finish. For tests and shutdown.
     public func waitForRuns() async {
-        let tasks = self.finishedTasks
-        self.finishedTasks.removeAll()
-        for task in tasks { await task.value }
+        while let task = self.tasks.values.first { await task.value }
     }
 
     /// Sync durations and outcomes by model, and the served snapshot's rows and resident bytes.
@@ -216,9 +218,15 @@ public actor SyncEngine {
     /// Whether a run of `model` is going.
     public func isRunning(model: String) -> Bool { self.running[model] != nil }
 
-    /// Asks running scans to stop; their runs end as failed.
+    /// Asks running scans to stop; their runs end as failed and write no sync state.
     public func cancelAll() {
         for progress in self.running.values { progress.cancel() }
+    }
+
+    /// Asks running scans to stop because the server is stopping; their runs end failed and interrupted, and
+    /// run again at the next start.
+    public func interruptAll() {
+        for progress in self.running.values { progress.interrupt() }
     }
 
     private func execute(model: ModelRecord, stateKey: String, warehouse: any Warehouse, progress: RunProgress, full: Bool) async {
@@ -296,9 +304,12 @@ public actor SyncEngine {
                 run.finishedAtMilliseconds = self.now()
             }
         case .failure(let error):
+            let interrupted = progress.isInterrupted
             progress.update { run in
                 run.status = .failed
-                run.error = error.description
+                run.error = interrupted
+                    ? "interrupted: the server stopped during the run; it runs again at the next start" : error.description
+                run.interrupted = interrupted
                 run.finishedAtMilliseconds = self.now()
             }
         }
@@ -306,6 +317,8 @@ public actor SyncEngine {
         do { try self.catalog.saveRun(run) } catch { self.logger.error("cannot record run \(runID): \(error)") }
         self.recordMetrics(run: run)
         self.running[model.name] = nil
+        self.runsByID[Int64(runID)] = nil  // The catalog has it now.
+        self.tasks[Int64(runID)] = nil
         var phases: Logger.Metadata = [:]
         for (phase, value) in timings { phases[phase] = "\(value)" }
         self.logger.info(

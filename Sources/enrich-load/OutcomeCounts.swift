@@ -4,11 +4,11 @@ import EnrichClient
 /// the framing of every field and counts each event's outcome, without building a struct, an array or a string
 /// per event (the SDK's `EnrichResponse` decode does all three). The load generator shares the machine's cores
 /// with the server, so what it spends per event is taken from the server being measured.
-struct OutcomeCounts: RPCMessage {
+struct OutcomeCounts: MessageDeserializer {
     private(set) var events = 0
     private(set) var enriched = 0
 
-    init(serializedBytes bytes: UnsafeRawBufferPointer) throws(RPCError) {
+    init(serializedBytes bytes: UnsafeRawBufferPointer, limits: WireLimits) throws(RPCError) {
         var reader = Reader(bytes: bytes)
         while !reader.isAtEnd {
             let (field, wireType) = try reader.tag()
@@ -27,10 +27,6 @@ struct OutcomeCounts: RPCMessage {
                 }
             }
         }
-    }
-
-    func withSerializedBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
-        preconditionFailure("a response type: only ever decoded")
     }
 
     private struct Reader {

@@ -17,7 +17,7 @@ struct CatalogTests {
         let path = directory.file("catalog.sqlite")
         do {
             let catalog = try Catalog(path: path)
-            #expect(try catalog.appliedMigrations() == ["v1_models_and_sync_runs", "v2_destinations_and_mappings", "v3_api_tokens", "v4_audit_trail", "v5_model_schedules", "v6_warehouses", "v7_installation_id"])
+            #expect(try catalog.appliedMigrations() == ["v1_models_and_sync_runs", "v2_destinations_and_mappings", "v3_api_tokens", "v4_audit_trail", "v5_model_schedules", "v6_warehouses", "v7_installation_id", "v8_interrupted_runs"])
             try catalog.createModel(Self.model("users"))
         }
         let reopened = try Catalog(path: path)

@@ -241,7 +241,7 @@ struct EndToEndTests {
             _ = try await client.lookup(model: "users", stringKeys: ["1"], intKeys: [1])
         }
         #expect(try await client.lookup(model: "users", intKeys: [1]).found == [true])
-        #expect(client.isConnected)
+        #expect(await client.isConnected)
         await fixture.stop()
     }
 
@@ -255,12 +255,12 @@ struct EndToEndTests {
         try await fixture.createAndSyncDemoModels()
         let client = fixture.client
         #expect(try await client.lookup(model: "users", intKeys: (1...50).map { Int64($0) }).found.count == 50)
-        await expectRPCError(.resourceExhausted, "51 keys exceed the limit of 50 per request") {
+        await expectRPCError(.resourceExhausted, "more than 50 keys (the limit per Lookup)") {
             _ = try await client.lookup(model: "users", intKeys: (1...51).map { Int64($0) })
         }
         let event = Array(#"{"userId":1}"#.utf8)
         #expect(try await client.enrich(model: "users", keyPath: "userId", enrichments: [], events: Array(repeating: event, count: 20)).events.count == 20)
-        await expectRPCError(.resourceExhausted, "21 events exceed the limit of 20 per request") {
+        await expectRPCError(.resourceExhausted, "more than 20 events (the limit per Enrich)") {
             _ = try await client.enrich(model: "users", keyPath: "userId", enrichments: [], events: Array(repeating: event, count: 21))
         }
         let padding = String(repeating: " ", count: 100 - event.count)
@@ -285,7 +285,7 @@ struct EndToEndTests {
         try await fixture.createAndSyncDemoModels()
         let client = fixture.client
         #expect(try await client.lookup(model: "users", intKeys: [1], columns: ["id", "email", "plan"]).columns.count == 3)
-        await expectRPCError(.resourceExhausted, "4 columns exceed the limit of 3 per request") {
+        await expectRPCError(.resourceExhausted, "more than 3 columns (the limit per request)") {
             _ = try await client.lookup(model: "users", intKeys: [1], columns: ["id", "email", "plan", "age"])
         }
         #expect(try await client.listModels(pageSize: 2).models.count == 2)

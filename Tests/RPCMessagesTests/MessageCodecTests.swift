@@ -77,7 +77,8 @@ struct MessageCodecTests {
 
     @Test("Bytes that are not protobuf are refused with INVALID_ARGUMENT")
     func garbage() {
-        #expect(throws: RPCError(.invalidArgument, "message body is not a valid enrich.v1.LookupRequest protobuf encoding")) {
+        // The wire check names the field and the byte where the encoding breaks.
+        #expect(throws: RPCError(.invalidArgument, "message body is not a valid protobuf encoding (enrich.v1.LookupRequest.model, byte 1)")) {
             try LookupRequest(serializedBytes: [0x0A, 0x05, 0x61])  // Field 1 claims 5 bytes, 1 follows.
         }
     }

@@ -1,8 +1,10 @@
 public import Logging
 import NIOCore
 import NIOPosix
+public import RPCCall
 public import RPCCore
 public import RPCTransport
+import Synchronization
 
 /// An `RPCServer` on 127.0.0.1 and a free port, for transport tests.
 public final class TestServer: Sendable {
@@ -10,11 +12,12 @@ public final class TestServer: Sendable {
     public let port: Int
 
     public static func start(
-        registry: ServiceRegistry, limits: Limits = Limits(), tls: TLSContext?, logger: Logger = Logger(label: "test-server")
+        router: Router, authenticator: any CallAuthenticator = TestAuthenticator(), limits: Limits = Limits(),
+        tls: TLSContext?, logger: Logger = Logger(label: "test-server"), metrics: (any CallMetrics)? = nil
     ) async throws -> TestServer {
         let server = RPCServer(
-            configuration: .init(host: "127.0.0.1", port: 0, tls: tls, limits: limits), registry: registry,
-            group: MultiThreadedEventLoopGroup.singleton, logger: logger
+            configuration: .init(host: "127.0.0.1", port: 0, tls: tls, limits: limits, metrics: metrics), router: router,
+            authenticator: authenticator, group: MultiThreadedEventLoopGroup.singleton, logger: logger
         )
         let address = try await server.start()
         return TestServer(server: server, port: address.port!)  // A bound socket has a port.
@@ -26,4 +29,50 @@ public final class TestServer: Sendable {
     }
 
     public func stop() async { try? await self.server.stop() }
+}
+
+/// An authenticator for tests: a fixed table from token to caller, and a generation the test can bump.
+public final class TestAuthenticator: CallAuthenticator {
+    private let tokens: Mutex<[String: AuthenticatedToken]>
+    private let changes = Atomic<UInt64>(0)
+    private let lookups = Atomic<Int>(0)
+    private let refusals = Mutex<[String]>([])
+
+    /// `tokens`: secret → role bit. Each gets a principal named after its secret.
+    public init(tokens: [String: RoleSet] = [:]) {
+        self.tokens = Mutex(tokens.reduce(into: [:]) { table, entry in
+            table[entry.key] = AuthenticatedToken(
+                principal: Principal(tokenID: "tok_\(entry.key)", tokenName: entry.key, role: "role\(entry.value.rawValue)", roleBit: entry.value),
+                expiresAtMilliseconds: nil
+            )
+        })
+    }
+
+    public var generation: UInt64 { self.changes.load(ordering: .acquiring) }
+
+    /// How many times a token was looked up here (connection caches skip this).
+    public var lookupCount: Int { self.lookups.load(ordering: .relaxed) }
+
+    /// Refused writes reported for the audit trail, as "method: message".
+    public var refused: [String] { self.refusals.withLock { $0 } }
+
+    public func authenticate(token: UnsafeRawBufferPointer) throws(RPCError) -> AuthenticatedToken {
+        self.lookups.add(1, ordering: .relaxed)
+        guard !token.isEmpty else { throw RPCError(.unauthenticated, "missing token") }
+        let text = String(decoding: token, as: UTF8.self)
+        guard let accepted = self.tokens.withLock({ $0[text] }) else { throw RPCError(.unauthenticated, "unknown token") }
+        return accepted
+    }
+
+    /// Removes a token, as a revocation does.
+    public func revoke(_ token: String) {
+        _ = self.tokens.withLock { $0.removeValue(forKey: token) }
+        self.changes.add(1, ordering: .releasing)
+    }
+
+    public func refused(_ context: ServerContext, error: RPCError) {
+        self.refusals.withLock { $0.append("\(context.method.fullName): \(error.message)") }
+    }
+
+    public func nowMilliseconds() -> Int64 { 0 }
 }

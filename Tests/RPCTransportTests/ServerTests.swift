@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import RPCCall
 import RPCCore
 import RPCMessages
 import RPCTesting
@@ -22,9 +23,9 @@ enum TestMethods {
 
     /// echo: found = one true per key; sleep: waits intKeys[0] ms and answers with the model name;
     /// count: streams intKeys[0] health responses; fail: throws an error that is not an RPCError.
-    static func registry() -> ServiceRegistry {
-        var registry = ServiceRegistry()
-        registry.inline(echo) { (request: LookupRequest, _) in
+    static func registry() -> Router {
+        var registry = Router(access: { _ in .open })
+        registry.inline(echo, limits: WireLimits()) { (request: LookupRequest, _) throws(RPCError) in
             LookupResponse(found: request.stringKeys.map { _ in true }, columns: [ColumnValues(name: request.model, type: .string)])
         }
         registry.unary(sleep) { (request: LookupRequest, _) in
@@ -82,7 +83,7 @@ struct Fixture {
         self.certificates = try TestCertificates()
         self.logs = LogCapture()
         self.server = try await TestServer.start(
-            registry: TestMethods.registry(), limits: limits, tls: tls ? try self.certificates.serverContext() : nil,
+            router: TestMethods.registry(), limits: limits, tls: tls ? try self.certificates.serverContext() : nil,
             logger: self.logs.logger()
         )
     }
@@ -99,7 +100,7 @@ struct Fixture {
     }
 
     /// A whole REQUEST frame for `method` with `message`.
-    static func request(id: UInt32, method: String, message: some RPCMessage) -> ByteBuffer {
+    static func request(id: UInt32, method: String, message: some MessageSerializer) -> ByteBuffer {
         var buffer = ByteBuffer()
         Envelope.writeRequest(into: &buffer, requestID: id, header: RequestHeader(method: method), message: message)
         return buffer
@@ -217,7 +218,7 @@ struct ServerTests {
         #expect(reply.kind == .status && reply.requestID == 9)
         let status = try Fixture.status(of: reply)
         #expect(status.code == .invalidArgument)
-        #expect(status.message == "message body is not a valid enrich.v1.LookupRequest protobuf encoding")
+        #expect(status.message == "message body is not a valid protobuf encoding (enrich.v1.LookupRequest, byte 0)")
         #expect(!raw.isClosed)
         await raw.close()
         await fixture.server.stop()

@@ -1,14 +1,22 @@
 import Catalog
 import EventJSON
+import RPCCall
 import RPCCore
 import RPCMessages
+import Synchronization
 
 /// Records every admin write, and every refused attempt at one, in the catalog's audit trail: who (token id
 /// and name), what (RPC, object, before and after without secrets), when, from where, and the outcome.
 struct AuditLog: Sendable {
     let catalog: Catalog
-    let authority: TokenAuthority
     let now: @Sendable () -> Int64
+    let refusals: RefusalRecorder
+
+    init(catalog: Catalog, now: @escaping @Sendable () -> Int64) {
+        self.catalog = catalog
+        self.now = now
+        self.refusals = RefusalRecorder(catalog: catalog, now: now)
+    }
 
     /// The RPCs that change something.
     static let writeMethods: Set<String> = [
@@ -19,7 +27,7 @@ struct AuditLog: Sendable {
     ].reduce(into: Set<String>()) { $0.insert($1.fullName) }
 
     private func record(_ context: ServerContext, object: String, before: String, after: String, error: (any Error)?) {
-        let who = self.authority.identity(context.bearerToken)
+        let who = (id: context.principal?.tokenID ?? "", name: context.principal?.tokenName ?? "")
         let status: (Int, String) = switch error {
         case nil: (0, "")
         case let error as RPCError: (Int(error.code.rawValue), error.message)
@@ -35,21 +43,33 @@ struct AuditLog: Sendable {
         _ = try? self.catalog.recordAudit(event)
     }
 
-    /// A call refused before it ran (no token, a bad token, a role without the right).
+    /// A call refused before it ran (no token, a bad token, a role without the right). Called on an event loop:
+    /// the record is queued for `refusals` to write, never written here.
     func refused(_ context: ServerContext, error: RPCError) {
         guard Self.writeMethods.contains(context.method.fullName) else { return }
-        self.record(context, object: "", before: "", after: "", error: error)
+        let who = (id: context.principal?.tokenID ?? "", name: context.principal?.tokenName ?? "")
+        self.refusals.enqueue(AuditRecord(
+            atMilliseconds: self.now(), tokenID: who.id, tokenName: who.name, peer: context.peer,
+            method: context.method.fullName, object: "", before: "", after: "",
+            outcomeCode: Int(error.code.rawValue), outcomeMessage: error.message
+        ))
     }
 
     /// Runs a write and records it, whether it succeeds or fails. `before` reads the object's state first;
     /// `body` returns the result and the object's state after.
+    ///
+    /// The body runs with the call's deadline as the catalog's commit deadline: a transaction that would commit
+    /// after it rolls back instead, so the answer is the truth — committed and OK, or not committed and
+    /// DEADLINE_EXCEEDED — however late it arrives.
     func write<Result: Sendable>(
         _ context: ServerContext, object: String, before: () -> String,
         _ body: () async throws -> (Result, after: String)
     ) async throws -> Result {
         let previous = before()
+        // Refusals queued before this write go into the trail before it, keeping the trail in causal order.
+        self.refusals.writePending()
         do {
-            let (result, after) = try await body()
+            let (result, after) = try await CommitDeadline.$current.withValue(context.deadline) { try await body() }
             self.record(context, object: object, before: previous, after: after, error: nil)
             return result
         } catch {
@@ -101,5 +121,89 @@ struct AuditLog: Sendable {
             ("expires_at_ms", token.expiresAtMilliseconds.map { .int($0) } ?? .null),
             ("revoked_at_ms", token.revokedAtMilliseconds.map { .int($0) } ?? .null),
         ])))
+    }
+}
+
+/// Writes refused attempts into the audit trail off the event loops, at a bounded cost: records wait in a queue
+/// of at most `maxQueued` and are written by one task; a flood past that (a client hammering writes with a bad
+/// token) is counted and summarised in one record per batch instead of costing a catalog write per attempt.
+final class RefusalRecorder: Sendable {
+    static let maxQueued = 1_000
+    private let catalog: Catalog
+    private let now: @Sendable () -> Int64
+    private struct State {
+        var queue: [AuditRecord] = []
+        var dropped = 0
+        var writing = false
+    }
+    private let state = Mutex(State())
+    /// Held while records are written, so batches reach the catalog in the order they were taken.
+    private let writer = Mutex(())
+
+    init(catalog: Catalog, now: @escaping @Sendable () -> Int64) {
+        self.catalog = catalog
+        self.now = now
+    }
+
+    /// Writes what is queued now, on the caller's thread (a pool task about to record a write).
+    func writePending() {
+        guard self.state.withLock({ !$0.queue.isEmpty || $0.dropped > 0 }) else { return }
+        self.writer.withLock { _ in
+            let (batch, dropped) = self.state.withLock { state in
+                defer {
+                    state.queue.removeAll()
+                    state.dropped = 0
+                }
+                return (state.queue, state.dropped)
+            }
+            self.write(batch, dropped: dropped)
+        }
+    }
+
+    func enqueue(_ record: AuditRecord) {
+        let start: Bool = self.state.withLock { state in
+            if state.queue.count < Self.maxQueued { state.queue.append(record) } else { state.dropped += 1 }
+            guard !state.writing else { return false }
+            state.writing = true
+            return true
+        }
+        if start { Task { self.drain() } }
+    }
+
+    private func drain() {
+        while true {
+            let more: Bool = self.writer.withLock { _ in
+                let next: (batch: [AuditRecord], dropped: Int)? = self.state.withLock { state in
+                    guard !state.queue.isEmpty || state.dropped > 0 else {
+                        state.writing = false
+                        return nil
+                    }
+                    defer {
+                        state.queue.removeAll()
+                        state.dropped = 0
+                    }
+                    return (state.queue, state.dropped)
+                }
+                guard let (batch, dropped) = next else { return false }
+                self.write(batch, dropped: dropped)
+                return true
+            }
+            if !more { return }
+        }
+    }
+
+    private func write(_ batch: [AuditRecord], dropped: Int) {
+        for record in batch { _ = try? self.catalog.recordAudit(record) }
+        guard dropped > 0 else { return }
+        _ = try? self.catalog.recordAudit(AuditRecord(
+            atMilliseconds: self.now(), tokenID: "", tokenName: "", peer: "", method: "", object: "", before: "", after: "",
+            outcomeCode: Int(StatusCode.resourceExhausted.rawValue),
+            outcomeMessage: "\(dropped) further refused attempts were not recorded one by one (more than \(Self.maxQueued) waiting)"
+        ))
+    }
+
+    /// Waits until every queued refusal is written (tests).
+    func flushed() async {
+        while self.state.withLock({ $0.writing }) { try? await Task.sleep(for: .milliseconds(5)) }
     }
 }

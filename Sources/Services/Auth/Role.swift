@@ -1,3 +1,4 @@
+import RPCCall
 import RPCCore
 import RPCMessages
 
@@ -19,8 +20,21 @@ public enum Role: String, CaseIterable, Sendable {
     case enrichOnly = "enrich_only"
 }
 
+extension Role {
+    /// The role as one bit of a `RoleSet`, numbered by its place in `allCases`.
+    var bit: RoleSet { RoleSet(rawValue: 1 << UInt64(Role.allCases.firstIndex(of: self)!)) }  // Every case is in allCases.
+}
+
 /// One table from methods to the roles allowed to call them. Methods not listed need no token (Health).
 enum Permissions {
+    /// Who may call `method`: open methods need no token; a method in neither list has no access rule, which
+    /// the router treats as a programming error when it is registered.
+    static func access(for method: MethodDescriptor) -> Access? {
+        if Self.open.contains(method.fullName) { return .open }
+        guard let roles = Self.table[method.fullName] else { return nil }
+        return .roles(RoleSet(roles.map(\.bit)))
+    }
+
     static let table: [String: Set<Role>] = {
         let owner: Set<Role> = [.workspaceOwner]
         let readEntities: Set<Role> = [.workspaceOwner, .entitiesAdmin, .entitiesReadOnly, .sourceAdmin, .unifyReadOnly, .unifyAdmin]

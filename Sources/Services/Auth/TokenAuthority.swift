@@ -1,13 +1,18 @@
 public import Catalog
-public import RPCCore
+import RPCCall
+import RPCCore
 import Synchronization
+import SystemCrypto
 
-/// Checks bearer tokens and roles for every call. Valid tokens are cached by hash in memory, so the check on
-/// the hot path is a hash of the token and a dictionary lookup; writes through this type refresh the cache.
+/// Checks bearer tokens for the call layer and keeps them: valid tokens are cached in memory by the hex SHA-256
+/// of their secret (computed with libcrypto), so a check is a hash and a dictionary lookup; connections cache
+/// the last token they accepted on top of that (`CallAuthenticator`), and every change here bumps `generation`
+/// so those caches look again.
 public final class TokenAuthority: Sendable {
     private let catalog: Catalog
     private let now: @Sendable () -> Int64
     private let byHash: Mutex<[String: TokenRecord]>
+    private let changes = Atomic<UInt64>(0)
 
     /// Loads every token from the catalog.
     public init(catalog: Catalog, now: @escaping @Sendable () -> Int64) throws {
@@ -19,18 +24,18 @@ public final class TokenAuthority: Sendable {
     /// Whether any token exists (a fresh install has none until bootstrap).
     public var hasTokens: Bool { self.byHash.withLock { !$0.isEmpty } }
 
-    /// Makes a random secret: "enr_" and 48 hex digits (192 bits from the system's CSPRNG).
-    static func makeSecret() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let digits = Array("0123456789abcdef")
-        return "enr_" + String((0..<48).map { _ in digits[Int(generator.next() % 16)] })
-    }
+    /// Changes whenever a token is created or revoked.
+    public var generation: UInt64 { self.changes.load(ordering: .acquiring) }
 
-    static func makeID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let digits = Array("0123456789abcdef")
-        return "tok_" + String((0..<12).map { _ in digits[Int(generator.next() % 16)] })
-    }
+    /// The hex SHA-256 of a secret, as the catalog stores it.
+    static func hash(_ secret: UnsafeRawBufferPointer) -> String { SystemCrypto.hex(SystemCrypto.sha256(secret)) }
+
+    static func hash(_ secret: String) -> String { SystemCrypto.hex(SystemCrypto.sha256(secret)) }
+
+    /// Makes a random secret: "enr_" and 48 hex digits (192 bits from the system's CSPRNG).
+    static func makeSecret() -> String { "enr_" + SystemCrypto.hex(SystemCrypto.randomBytes(24)) }
+
+    static func makeID() -> String { "tok_" + SystemCrypto.hex(SystemCrypto.randomBytes(6)) }
 
     /// Creates the first owner token when there is none: `secret` if given, a new random one otherwise.
     /// - Returns: the secret when a token was created, nil when tokens already existed.
@@ -45,27 +50,33 @@ public final class TokenAuthority: Sendable {
     func create(name: String, role: Role, ttlSeconds: UInt64, secret: String) throws -> TokenRecord {
         let now = self.now()
         let record = TokenRecord(
-            id: Self.makeID(), name: name, role: role.rawValue, secretHash: SHA256.hex(secret), createdAtMilliseconds: now,
+            id: Self.makeID(), name: name, role: role.rawValue, secretHash: Self.hash(secret), createdAtMilliseconds: now,
             expiresAtMilliseconds: ttlSeconds == 0 ? nil : now + Int64(clamping: ttlSeconds) * 1_000
         )
         try self.catalog.createToken(record)
         self.byHash.withLock { $0[record.secretHash] = record }
+        self.changes.add(1, ordering: .releasing)
         return record
     }
 
     func revoke(id: String) throws -> TokenRecord {
         let record = try self.catalog.revokeToken(id: id, at: self.now())
         self.byHash.withLock { $0[record.secretHash] = record }
+        self.changes.add(1, ordering: .releasing)
         return record
     }
 
     /// The token's record when it is valid now.
-    /// - Throws: `RPCError(.unauthenticated)` naming what is wrong (missing, unknown, expired, revoked).
-    func authenticate(_ bearer: String?) throws(RPCError) -> TokenRecord {
-        guard let bearer, !bearer.isEmpty else {
+    /// - Throws: `RPCError(.unauthenticated)` naming what is wrong (missing, malformed, unknown, expired, revoked).
+    func record(forToken token: UnsafeRawBufferPointer) throws(RPCError) -> TokenRecord {
+        guard !token.isEmpty else {
             throw RPCError(.unauthenticated, "missing token: send \"authorization: Bearer <token>\"")
         }
-        guard let record = self.byHash.withLock({ $0[SHA256.hex(bearer)] }) else {
+        // Tokens are printable ASCII; a control byte (a NUL once let "token\0garbage" through) is refused outright.
+        guard token.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw RPCError(.unauthenticated, "malformed token: it contains a control, space or non-ASCII byte")
+        }
+        guard let record = self.byHash.withLock({ $0[Self.hash(token)] }) else {
             throw RPCError(.unauthenticated, "unknown token")
         }
         if record.revokedAtMilliseconds != nil { throw RPCError(.unauthenticated, "token \(record.id) was revoked") }
@@ -75,26 +86,31 @@ public final class TokenAuthority: Sendable {
         return record
     }
 
-    /// Who a bearer token belongs to, for the audit trail: its id and name, or empty strings when it is not a
-    /// known token. Never fails.
-    func identity(_ bearer: String?) -> (id: String, name: String) {
-        guard let bearer, let record = self.byHash.withLock({ $0[SHA256.hex(bearer)] }) else { return ("", "") }
-        return (record.id, record.name)
-    }
-
     /// A token's record by id, from the catalog.
     func token(id: String) -> TokenRecord? { (try? self.catalog.tokens())?.first { $0.id == id } }
 
-    /// The check the transport runs before every call.
-    public func authorize(_ context: ServerContext) throws(RPCError) {
-        let method = context.method.fullName
-        if Permissions.open.contains(method) { return }
-        let record = try self.authenticate(context.bearerToken)
-        guard let allowed = Permissions.table[method] else {
-            throw RPCError(.permissionDenied, "\(method) is not open to any role")
+    func nowMilliseconds() -> Int64 { self.now() }
+}
+
+/// The call layer's authenticator: tokens from `TokenAuthority`, refusals of writes into the audit trail.
+struct ServicesAuthenticator: CallAuthenticator {
+    let authority: TokenAuthority
+    let audit: AuditLog
+
+    var generation: UInt64 { self.authority.generation }
+
+    func authenticate(token: UnsafeRawBufferPointer) throws(RPCError) -> AuthenticatedToken {
+        let record = try self.authority.record(forToken: token)
+        guard let role = Role(rawValue: record.role) else {
+            throw RPCError(.permissionDenied, "token \(record.id) has role '\(record.role)', which this server does not know")
         }
-        guard let role = Role(rawValue: record.role), allowed.contains(role) else {
-            throw RPCError(.permissionDenied, "role \(record.role) may not call \(method)")
-        }
+        return AuthenticatedToken(
+            principal: Principal(tokenID: record.id, tokenName: record.name, role: record.role, roleBit: role.bit),
+            expiresAtMilliseconds: record.expiresAtMilliseconds
+        )
     }
+
+    func refused(_ context: ServerContext, error: RPCError) { self.audit.refused(context, error: error) }
+
+    func nowMilliseconds() -> Int64 { self.authority.nowMilliseconds() }
 }

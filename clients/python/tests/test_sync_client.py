@@ -90,7 +90,7 @@ def test_errors_carry_code_and_message(client):
     assert unknown.value.code == StatusCode.NOT_FOUND and unknown.value.message == "model 'ghost' does not exist"
     with pytest.raises(ResourceExhausted) as oversized:
         client.enrich([{"userId": 1}] * 1001, model="users", key_path="userId")
-    assert oversized.value.message == "1001 events exceed the limit of 1000 per request"
+    assert oversized.value.message == "more than 1000 events (the limit per Enrich)"
     with pytest.raises(InvalidArgument):
         client.lookup("users", ["1"], columns=["nope"])
     with pytest.raises(DeadlineExceeded):
