@@ -168,6 +168,9 @@ let package = Package(
             ] + nio,
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "RPCCallTests", dependencies: ["RPCCall", "RPCCore", "RPCMessages", "RPCTesting"], swiftSettings: strictSettings
+        ),
         .testTarget(name: "RPCMessagesTests", dependencies: ["RPCMessages", "RPCCore"], swiftSettings: strictSettings),
         .testTarget(name: "EventJSONTests", dependencies: ["EventJSON"], swiftSettings: strictSettings),
         .testTarget(name: "MappingTests", dependencies: ["Mapping", "EventJSON", "RPCTesting"], swiftSettings: strictSettings),

@@ -291,8 +291,21 @@ extension ServerConnection {
         self.close()
     }
 
+    /// Closes a draining connection once it has been idle for `drainLinger`: a request the client sent before it
+    /// read the drain signal still arrives and is answered (refused with the signal, so it is retried elsewhere)
+    /// rather than lost to a close. Clients close drained connections themselves once their calls are answered;
+    /// this is for those that do not.
     func closeAfterDrain() {
         self.currentTransport?.flush()
-        self.close()
+        self.lingerTimer?.cancel()
+        let bound = ExecutorBound(self, executor: self.executor)
+        self.lingerTimer = self.executor.schedule(at: .now + Self.drainLinger) {
+            let connection = bound.value
+            guard connection.calls.isEmpty else { return }  // A call arrived after all; its end re-arms this.
+            connection.close()
+        }
     }
+
+    /// How long a draining, idle connection stays open for requests already on their way.
+    static var drainLinger: Duration { .milliseconds(250) }
 }

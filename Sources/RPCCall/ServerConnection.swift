@@ -83,6 +83,7 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
     var readingPaused = false
     var budgetWaiter: UInt64?
     var draining = false
+    var lingerTimer: (any CallTimer)?
     private var authCache = AuthCache()
     /// The method of the previous request, to skip the name lookup when the next one asks for the same.
     private var lastMethod: Router.Method?
@@ -110,6 +111,7 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
         guard let transport = self.transport else { return }
         if self.draining {
             transport.writeStatus(id: id, Self.goingAway(for: "this call"))
+            if self.calls.isEmpty { self.closeAfterDrain() }  // Linger again: more may be on their way.
             return
         }
         guard id != 0 else {
@@ -460,6 +462,7 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
 
     /// The transport went away: every call is cancelled and what they held is released.
     public func connectionClosed() {
+        self.lingerTimer?.cancel()
         for id in Array(self.calls.keys) { self.end(id: id, status: nil) }
         if let waiter = self.budgetWaiter { self.shared.budget.withdraw(waiter) }
         self.budgetWaiter = nil

@@ -207,16 +207,16 @@ final class RPCClientHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
     func start(id: UInt32, call: Call, frame: ByteBuffer, deadline: NIODeadline?) {
-        guard let context = self.context, context.channel.isActive else {
-            Self.fail(call, with: self.closedError ?? RPCError(.unavailable, "connection is closed"))
-            return
-        }
         guard !self.drainSignal.received.load(ordering: .relaxed) else {
             // Never sent: the caller may retry it on a new connection.
             Self.fail(call, with: RPCError(
                 .unavailable, "the server is shutting down; this connection takes no new calls",
                 metadata: Metadata([(Self.goAwayKey, "draining")])
             ))
+            return
+        }
+        guard let context = self.context, context.channel.isActive else {
+            Self.fail(call, with: self.closedError ?? RPCError(.unavailable, "connection is closed"))
             return
         }
         var timer: Scheduled<Void>? = nil
@@ -268,8 +268,10 @@ final class RPCClientHandler: ChannelInboundHandler {
             }
             if frame.requestID == 0 {
                 if status.metadata[Self.goAwayKey] != nil {
-                    // The server is draining: calls in flight still get answers; new ones go elsewhere.
+                    // The server is draining: calls in flight still get answers; new ones go elsewhere, and the
+                    // connection closes once the last answer is in.
                     self.drainSignal.received.store(true, ordering: .relaxed)
+                    if self.calls.isEmpty { context.close(promise: nil) }
                     return
                 }
                 // A connection-level error: every call on this connection fails with it.
@@ -278,6 +280,7 @@ final class RPCClientHandler: ChannelInboundHandler {
             }
             guard let entry = self.calls.removeValue(forKey: frame.requestID) else { return }
             entry.timer?.cancel()
+            if self.calls.isEmpty && self.drainSignal.received.load(ordering: .relaxed) { context.close(promise: nil) }
             guard status.code == .ok else {
                 Self.fail(entry.call, with: RPCError(status.code, status.message, metadata: status.metadata))
                 return

@@ -253,7 +253,12 @@ extension RPCServerConnectionHandler: CallTransport {
         guard let context = self.context else { return }
         if self.outbound == nil { self.outbound = context.channel.allocator.buffer(capacity: 4_096) }
         body(&self.outbound!)
+        // Answers made in one read burst are flushed together at its end; past this many bytes they go at once,
+        // so the channel's writability (and with it backpressure) sees them before the burst makes more.
+        if self.outbound!.readableBytes >= self.flushThreshold { self.flush() }
     }
+
+    private var flushThreshold: Int { min(64 << 10, max(4_096, self.shared.limits.maxConnectionOutboundBytes / 4)) }
 
     func writeMessage(id: UInt32, _ message: some MessageSerializer) {
         self.withOutbound { $0.writeFrame(kind: .message, requestID: id) { payload in message.serialize(into: &payload) } }

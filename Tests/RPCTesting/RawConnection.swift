@@ -22,12 +22,17 @@ public final class RawConnection: Sendable {
     }
 
 
-    /// Connects to 127.0.0.1:`port`; with `tls`, runs the handshake first (failures show in `errors`).
-    public static func connect(port: Int, tls: TLSContext?, group: (any EventLoopGroup)? = nil)
+    /// Connects to 127.0.0.1:`port`; with `tls`, runs the handshake first (failures show in `errors`). With
+    /// `reading: false` the connection reads nothing after the handshake until `startReading()`: a peer that never
+    /// takes its answers.
+    public static func connect(port: Int, tls: TLSContext?, group: (any EventLoopGroup)? = nil, reading: Bool = true)
         async throws -> RawConnection
     {
         let box = StateBox()
-        let channel = try await ClientBootstrap(group: group ?? MultiThreadedEventLoopGroup.singleton)
+        var bootstrap = ClientBootstrap(group: group ?? MultiThreadedEventLoopGroup.singleton)
+        // A peer that does not read keeps a small receive buffer, so the server's output backs up sooner.
+        if !reading { bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: 16_384) }
+        let channel = try await bootstrap
             .channelInitializer { channel in
                 do {
                     if let tls {
@@ -35,7 +40,7 @@ public final class RawConnection: Sendable {
                             OpenSSLHandler(context: tls, handshakeTimeout: .seconds(10), logger: .init(label: "raw"))
                         )
                     }
-                    try channel.pipeline.syncOperations.addHandler(Collector(box: box))
+                    try channel.pipeline.syncOperations.addHandler(Collector(box: box, reading: reading, tls: tls != nil))
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
                     return channel.eventLoop.makeFailedFuture(error)
@@ -49,14 +54,45 @@ public final class RawConnection: Sendable {
         let state = Mutex<State>(State())
     }
 
-    final class Collector: ChannelInboundHandler, Sendable {
+    final class Collector: ChannelDuplexHandler, @unchecked Sendable {
         typealias InboundIn = ByteBuffer
+        typealias OutboundIn = ByteBuffer
         let box: StateBox
-        init(box: StateBox) { self.box = box }
+        /// Event-loop state: whether reads pass, and whether one was held back.
+        var reading: Bool
+        var handshakeDone: Bool
+        var heldRead = false
+        init(box: StateBox, reading: Bool, tls: Bool) {
+            self.box = box
+            self.reading = reading
+            self.handshakeDone = !tls
+        }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var buffer = self.unwrapInboundIn(data)
             _ = self.box.state.withLock { $0.received.writeBuffer(&buffer) }
+        }
+
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if event is TLSUserEvent { self.handshakeDone = true }
+            context.fireUserInboundEventTriggered(event)
+        }
+
+        /// Holds reads back once the handshake is done (or at once without TLS) while not reading.
+        func read(context: ChannelHandlerContext) {
+            if self.reading || !self.handshakeDone {
+                context.read()
+            } else {
+                self.heldRead = true
+            }
+        }
+
+        func resume(context: ChannelHandlerContext) {
+            self.reading = true
+            if self.heldRead {
+                self.heldRead = false
+                context.read()
+            }
         }
 
         func channelInactive(context: ChannelHandlerContext) {
@@ -67,6 +103,19 @@ public final class RawConnection: Sendable {
             self.box.state.withLock { $0.errors.append("\(error)") }
             context.close(promise: nil)
         }
+    }
+
+    /// Starts reading after `connect(reading: false)`.
+    public func startReading() async throws {
+        try await self.channel.eventLoop.submit {
+            let context = try self.channel.pipeline.syncOperations.context(handlerType: Collector.self)
+            (context.handler as! Collector).resume(context: context)  // The context holds a Collector.
+        }.get()
+    }
+
+    /// Writes without waiting for the bytes to leave (a peer that stops reading would make the wait endless).
+    public func sendWithoutWaiting(_ buffer: ByteBuffer) {
+        self.channel.writeAndFlush(buffer, promise: nil)
     }
 
     public func send(_ bytes: [UInt8]) async throws {
