@@ -123,7 +123,7 @@ let package = Package(
         // MARK: - Executables (argument parsing only)
         .executableTarget(
             name: "enrichd",
-            dependencies: ["EnrichServer", "Warehouses", "SyncEngine", argumentParser, log],
+            dependencies: ["EnrichServer", "Warehouses", "SyncEngine", "RPCCore", argumentParser, log],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -134,7 +134,7 @@ let package = Package(
         .executableTarget(
             name: "enrich-load",
             dependencies: [
-                "EnrichClient", argumentParser,
+                "EnrichClient", "RPCTransport", argumentParser,
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: strictSettings

@@ -131,11 +131,14 @@ public final class CompiledDestinationMapping: Sendable {
     let tapeEdits: EditTree
     /// For each match, the enrichments (by number) that read its model.
     let enrichmentsOfMatch: [[Int]]
+    /// What evaluating the condition may cost per event.
+    public let conditionBudget: ConditionBudget
 
     /// Compiles and validates a definition.
     /// - Throws: `DestinationError` naming the part that is wrong, with the parser's or validator's message.
-    public init(_ definition: MappingDefinition) throws(DestinationError) {
+    public init(_ definition: MappingDefinition, conditionBudget: ConditionBudget = ConditionBudget()) throws(DestinationError) {
         self.definition = definition
+        self.conditionBudget = conditionBudget
         if definition.condition.trimmingJSWhitespace().isEmpty {
             self.subscription = nil
         } else {
@@ -210,7 +213,15 @@ public final class CompiledDestinationMapping: Sendable {
             result.error = "the event is not a JSON object"
             return result
         }
-        guard self.subscription?.matches(event) ?? true else { return result }
+        if let subscription = self.subscription {
+            var budget = self.conditionBudget
+            do throws(ConditionBudgetExceeded) {
+                guard try subscription.condition.matches(event, budget: &budget) else { return result }
+            } catch {
+                result.error = error.description
+                return result
+            }
+        }
         result.conditionMatched = true
         var entities = MappingObject()
         var found = 0

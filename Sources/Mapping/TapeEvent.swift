@@ -124,23 +124,29 @@ indirect enum TapeCondition: Sendable {
         }
     }
 
-    /// `Condition.matches` on a tape event. `=` and `!=` against a string on the tape compare its bytes.
-    func matches(_ event: TapeEvent) -> Bool {
+    /// `Condition.matches` on a tape event, within `budget`. `=` and `!=` against a string on the tape compare
+    /// its bytes.
+    func matches(_ event: TapeEvent, budget: inout ConditionBudget) throws(ConditionBudgetExceeded) -> Bool {
         switch self {
         case .group(let combine, let children):
             switch combine {
-            case .all: return children.allSatisfy { $0.matches(event) }
-            case .any: return children.contains { $0.matches(event) }
+            case .all:
+                for child in children where !(try child.matches(event, budget: &budget)) { return false }
+                return true
+            case .any:
+                for child in children where try child.matches(event, budget: &budget) { return true }
+                return false
             case .none: return false
             }
         case .leaf(let leaf, let comparison, let path, let expected, _):
-            guard let path else { return leaf.compare(.undefined) }
+            try budget.leaf()
+            guard let path else { return try leaf.compare(.undefined, budget: &budget) }
             let actual = event.walk(path)
             if comparison != .other, case .node(let index) = actual, event.view.nodes[index].kind == .string {
                 let equal = event.view.string(index, equals: expected)
                 return comparison == .equal ? equal : !equal
             }
-            return leaf.compare(event.decoded(actual))
+            return try leaf.compare(event.decoded(actual), budget: &budget)
         }
     }
 }
@@ -173,6 +179,10 @@ public struct TapeMappingResult {
     public var output: Range<Int> = 0..<0
 
     public var outcome: EnrichmentOutcome { EnrichmentOutcome(models: self.models, found: self.found) }
+
+    /// Why the mapping could not run on this event (its condition went over budget); the caller takes the tree
+    /// path, which reports it.
+    public var error: ConditionBudgetExceeded?
 }
 
 extension CompiledDestinationMapping {
@@ -186,7 +196,13 @@ extension CompiledDestinationMapping {
         precondition(self.runsOnTape, "field mappings run on the tree path")
         var result = TapeMappingResult()
         if let condition = self.tapeCondition {
-            guard condition.matches(event) else { return result }
+            var budget = self.conditionBudget
+            do throws(ConditionBudgetExceeded) {
+                guard try condition.matches(event, budget: &budget) else { return result }
+            } catch {
+                result.error = error
+                return result
+            }
         }
         result.conditionMatched = true
         scratch.values.removeAll(keepingCapacity: true)

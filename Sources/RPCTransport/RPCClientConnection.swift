@@ -32,6 +32,10 @@ public final class RPCClientConnection: Sendable {
         let received = Atomic<Bool>(false)
     }
 
+    /// Metadata key on errors the client made itself (the server never answered): "not-sent" for a call that
+    /// never left (safe to retry), "lost" for one sent and not answered before the connection closed.
+    public static let clientErrorKey = "enrich-client-error"
+
     /// How long after its deadline a call still waits for the server's answer before giving up locally. The
     /// server answers a write truthfully (committed and OK, or not committed and DEADLINE_EXCEEDED), so the
     /// client lets that answer arrive rather than guessing first.
@@ -216,7 +220,9 @@ final class RPCClientHandler: ChannelInboundHandler {
             return
         }
         guard let context = self.context, context.channel.isActive else {
-            Self.fail(call, with: self.closedError ?? RPCError(.unavailable, "connection is closed"))
+            Self.fail(call, with: RPCError(
+                .unavailable, "connection is closed", metadata: Metadata([(RPCClientConnection.clientErrorKey, "not-sent")])
+            ))
             return
         }
         var timer: Scheduled<Void>? = nil
@@ -307,7 +313,11 @@ final class RPCClientHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        let error = self.closedError ?? RPCError(.unavailable, "connection closed by the server")
+        // Calls sent and not answered: they may or may not have run. A server that drains answers every call, so
+        // this is a crash, a network failure, or a server that does not drain.
+        let error = self.closedError ?? RPCError(
+            .unavailable, "the connection closed before the server answered", metadata: Metadata([(RPCClientConnection.clientErrorKey, "lost")])
+        )
         self.readyPromise.fail(error)
         let calls = self.calls
         self.calls.removeAll()

@@ -97,9 +97,14 @@ extension EnrichService {
             return problem!  // parseEvent returns one of the two.
         }
         var matched: [MappingResult] = []
+        var failed: [MappingResult] = []
         for mapping in compiled.mappings {
             let result = mapping.apply(to: event, lookup: lookup)
-            if result.conditionMatched { matched.append(result) }
+            if result.conditionMatched {
+                matched.append(result)
+            } else if result.error != nil {
+                failed.append(result)  // Its condition could not be decided (over budget): reported, not counted.
+            }
         }
         let total = matched.reduce(0) { $0 + $1.entities.count }
         let found = matched.reduce(0) { count, result in
@@ -107,7 +112,9 @@ extension EnrichService {
         }
         let anyNotFound = matched.contains { $0.entities.contains { if case .notFound = $0.result { true } else { false } } }
         let (outcome, reason) = Self.verdict(models: total, found: found, anyNotFound: anyNotFound, matched: !matched.isEmpty, tally: &tally)
-        return EnrichedEvent(outcome: outcome, reason: reason, event: Array(bytes), mappings: matched.map { Self.message($0, details: false) })
+        return EnrichedEvent(
+            outcome: outcome, reason: reason, event: Array(bytes), mappings: (matched + failed).map { Self.message($0, details: false) }
+        )
     }
 
     /// An event's outcome from its matched mappings, counted in `tally`: enriched when every model of every
@@ -297,10 +304,15 @@ struct TapeBatch {
             self.scratch.startEvent()
             self.matched.removeAll(keepingCapacity: true)
             var models = 0, found = 0, notFound = 0
+            var refused = false
             self.tape.withView(buffer) { view in
                 let event = TapeEvent(view)
                 for (index, mapping) in self.mappings.enumerated() {
                     let result = mapping.apply(to: event, rows: rows[index], scratch: &self.scratch)
+                    if result.error != nil {
+                        refused = true  // The tree path reports it.
+                        return
+                    }
                     guard result.conditionMatched else { continue }
                     models += result.models
                     found += result.found
@@ -308,6 +320,7 @@ struct TapeBatch {
                     self.matched.append((index, EnrichService.outcome(result.outcome), result.output))
                 }
             }
+            if refused { return false }
             let (outcome, reason) = EnrichService.verdict(
                 models: models, found: found, anyNotFound: notFound > 0, matched: !self.matched.isEmpty, tally: &tally
             )

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EnrichClient
 import Histogram
+import RPCTransport
 
 #if canImport(Glibc)
 import Glibc
@@ -26,10 +27,11 @@ struct EnrichLoad: AsyncParsableCommand {
     enum KeyFormat: String, ExpressibleByArgument { case int, sku }
     enum Distribution: String, ExpressibleByArgument { case uniform, zipf }
 
-    @Option(help: "Server as host:port. Only loopback addresses are accepted.") var server = "127.0.0.1:7443"
-    @Option(help: "CA certificate (PEM) to verify the server.") var caFile = "certs/ca.pem"
+    @Option(help: "Server as host:port (or ENRICH_SERVER). Only loopback addresses are accepted.") var server: String?
+    @Option(help: "CA certificate (PEM) to verify the server (or ENRICH_CA_FILE; default certs/ca.pem).") var caFile: String?
     @Flag(help: "Connect without TLS (server run with --insecure-plaintext).") var insecurePlaintext = false
-    @Option(help: "API token.") var token: String?
+    @Option(help: "File holding the API token (or ENRICH_TOKEN_FILE, or the token itself in ENRICH_TOKEN).") var tokenFile: String?
+    @Option(help: "API token. Visible to every user in the process list: prefer --token-file or ENRICH_TOKEN.") var token: String?
     @Option(help: "lookup or enrich.") var method: Method = .lookup
     @Option(help: "Model to query.") var model = "products"
     @Option(help: "Keys per Lookup, or events per Enrich.") var batch = 100
@@ -49,6 +51,20 @@ struct EnrichLoad: AsyncParsableCommand {
     @Option(help: "Stop after this many seconds even if calls remain (at most 600).") var duration: Double = 60
     @Flag(help: "Print JSON instead of a table.") var json = false
 
+    /// The server, from the flag, then ENRICH_SERVER, then the default.
+    var resolvedServer: String { self.server ?? environment("ENRICH_SERVER") ?? "127.0.0.1:7443" }
+
+    /// The token, from --token-file, --token, ENRICH_TOKEN_FILE, ENRICH_TOKEN (first found).
+    func resolvedToken() throws -> String? {
+        if let file = self.tokenFile ?? (self.token == nil ? environment("ENRICH_TOKEN_FILE") : nil) {
+            guard let text = readFile(file) else { throw ValidationError("cannot read the token file '\(file)'") }
+            let token = text.trimmingWhitespace()
+            guard !token.isEmpty else { throw ValidationError("the token file '\(file)' is empty") }
+            return token
+        }
+        return self.token ?? environment("ENRICH_TOKEN")
+    }
+
     func validate() throws {
         guard (1...10_000_000).contains(self.requests) else { throw ValidationError("--requests must be 1...10000000") }
         guard (1...4_096).contains(self.concurrency) else { throw ValidationError("--concurrency must be 1...4096") }
@@ -58,7 +74,7 @@ struct EnrichLoad: AsyncParsableCommand {
         guard self.rate >= 0 && self.rate <= 1_000_000 else { throw ValidationError("--rate must be 0...1000000") }
         guard (1...10_000_000).contains(self.keyMax) else { throw ValidationError("--key-max must be 1...10000000") }
         guard self.zipfExponent > 0 && self.zipfExponent <= 3 else { throw ValidationError("--zipf-exponent must be in (0, 3]") }
-        let host = self.server.split(separator: ":").first.map(String.init) ?? ""
+        let host = self.resolvedServer.split(separator: ":").first.map(String.init) ?? ""
         guard host == "127.0.0.1" || host == "localhost" || host.hasPrefix("127.") || host == "[::1]" else {
             throw ValidationError("enrich-load only targets loopback addresses (127.0.0.0/8, localhost, [::1])")
         }
@@ -78,13 +94,15 @@ struct EnrichLoad: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let parts = self.server.split(separator: ":")
+        let parts = self.resolvedServer.split(separator: ":")
         guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--server must be host:port") }
+        let token = try self.resolvedToken()
+        let caFile = self.caFile ?? environment("ENRICH_CA_FILE") ?? "certs/ca.pem"
         var clients: [EnrichClient] = []
         for _ in 0..<self.connections {
             clients.append(try await EnrichClient.connect(.init(
                 host: String(parts[0]), port: port,
-                security: self.insecurePlaintext ? .insecurePlaintext : .tls(caFile: self.caFile), token: self.token
+                security: self.insecurePlaintext ? .insecurePlaintext : .tls(caFile: caFile), token: token
             )))
         }
         let columnList = self.columns.split(separator: ",").map(String.init)
@@ -126,6 +144,9 @@ struct EnrichLoad: AsyncParsableCommand {
         var items = 0
         var errors = 0
         var firstError: String?
+        /// Failed calls by kind: "status CODE" (the server answered), "lost" (sent, the connection closed with no
+        /// answer: must stay 0 against a server that drains), "not sent" (no connection to send it on).
+        var failures: [String: Int] = [:]
         /// Events answered `enriched` (Enrich only): proof the load exercised the whole mapping.
         var enriched = 0
     }
@@ -184,16 +205,29 @@ struct EnrichLoad: AsyncParsableCommand {
             } catch {
                 result.errors += 1
                 if result.firstError == nil { result.firstError = "\(error)" }
+                result.failures[Self.kind(of: error), default: 0] += 1
             }
         }
         return result
+    }
+
+    /// How a call failed, for the failure table.
+    static func kind(of error: any Error) -> String {
+        guard let error = error as? RPCError else { return "not sent" }
+        switch error.metadata[RPCClientConnection.clientErrorKey] {
+        case "lost": return "lost"
+        case "not-sent": return "not sent"
+        default: return "status \(error.code)"
+        }
     }
 
     func report(_ results: [WorkerResult], elapsed: Duration) {
         var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
         var calls = 0, items = 0, errors = 0, enriched = 0
         var firstError: String?
+        var failures: [String: Int] = [:]
         for result in results {
+            failures.merge(result.failures, uniquingKeysWith: +)
             enriched += result.enriched
             for latency in result.latenciesMicroseconds { _ = histogram.record(latency) }
             calls += result.latenciesMicroseconds.count
@@ -214,7 +248,8 @@ struct EnrichLoad: AsyncParsableCommand {
                 "calls":\(calls),"errors":\(errors),"enriched":\(enriched),"seconds":\(fixed(seconds, 3)),\
                 "calls_per_second":\(fixed(callRate, 1)),"\(unit)_per_second":\(fixed(itemRate, 1)),\
                 "p50_ms":\(fixed(ms(50), 3)),"p90_ms":\(fixed(ms(90), 3)),"p99_ms":\(fixed(ms(99), 3)),\
-                "p999_ms":\(fixed(ms(99.9), 3)),"max_ms":\(fixed(maxMs, 3))}
+                "p999_ms":\(fixed(ms(99.9), 3)),"max_ms":\(fixed(maxMs, 3)),"lost":\(failures["lost", default: 0]),\
+                "failures":{\(failures.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ","))}}
                 """)
         } else {
             let loop = self.rate > 0 ? "open loop at \(fixed(self.rate, 0)) calls/s" : "closed loop"
@@ -223,7 +258,10 @@ struct EnrichLoad: AsyncParsableCommand {
             print("throughput  \(fixed(callRate, 0)) calls/s  \(fixed(itemRate, 0)) \(unit)/s")
             print("latency ms  p50 \(fixed(ms(50), 3))  p90 \(fixed(ms(90), 3))  p99 \(fixed(ms(99), 3))  p99.9 \(fixed(ms(99.9), 3))  max \(fixed(maxMs, 3))")
         }
-        if let firstError { print("first error: \(firstError)") }
+        if !self.json && !failures.isEmpty {
+            print("failures    " + failures.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
+        }
+        if let firstError, !self.json { print("first error: \(firstError)") }
     }
 }
 
@@ -265,5 +303,36 @@ final class ZipfTable: Sendable {
             if self.cumulative[middle] < uniform { low = middle + 1 } else { high = middle }
         }
         return low + 1
+    }
+}
+
+/// An environment variable, or nil when unset or empty.
+func environment(_ name: String) -> String? {
+    guard let value = getenv(name) else { return nil }
+    let text = String(cString: value)
+    return text.isEmpty ? nil : text
+}
+
+/// A small file's contents, or nil when it cannot be read.
+func readFile(_ path: String) -> String? {
+    guard let file = fopen(path, "r") else { return nil }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4_096)
+    while true {
+        let count = fread(&chunk, 1, chunk.count, file)
+        if count <= 0 { break }
+        bytes += chunk[0..<count]
+        if bytes.count > 1 << 20 { return nil }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var scalars = Substring(self)
+        while let first = scalars.first, first.isWhitespace { scalars.removeFirst() }
+        while let last = scalars.last, last.isWhitespace { scalars.removeLast() }
+        return String(scalars)
     }
 }

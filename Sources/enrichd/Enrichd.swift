@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import EnrichServer
 import Logging
+import RPCCore
 import SyncEngine
 import Warehouses
 
@@ -69,6 +70,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "File for the owner token made on first start (default: <data-dir>/owner.token). Set ENRICH_BOOTSTRAP_TOKEN to choose the token instead.")
     var ownerTokenFile: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+    @Option(help: ArgumentHelp(
+        "Seconds a stop (SIGTERM or SIGINT) lets calls in flight finish before answering them UNAVAILABLE.",
+        discussion: "On the first signal the server stops accepting, tells every client it is going away (they reconnect elsewhere), finishes calls in flight within this grace, interrupts running syncs (rerun at the next start) and exits. A second signal exits at once."
+    ))
+    var drainGraceSeconds: Double = 10
 
     func validate() throws {
         if self.insecurePlaintext {
@@ -88,6 +94,9 @@ struct Serve: AsyncParsableCommand {
         guard (1...4_000_000_000).contains(self.maxModelRows) else { throw ValidationError("--max-model-rows must be 1...4000000000") }
         guard (1...65_536).contains(self.maxRowKib) else { throw ValidationError("--max-row-kib must be 1...65536") }
         guard Logger.Level(rawValue: self.logLevel) != nil else { throw ValidationError("unknown --log-level \(self.logLevel)") }
+        guard self.drainGraceSeconds >= 0 && self.drainGraceSeconds <= 3_600 else {
+            throw ValidationError("--drain-grace-seconds must be 0...3600")
+        }
     }
 
     func run() async throws {
@@ -124,6 +133,7 @@ struct Serve: AsyncParsableCommand {
         configuration.metricsPort = self.noMetrics ? nil : self.metricsPort
         configuration.syncLimits.maxRows = self.maxModelRows
         configuration.syncLimits.maxRowBytes = self.maxRowKib << 10
+        configuration.limits.drainGracePeriod = .milliseconds(Int64(self.drainGraceSeconds * 1_000))
         if let preset = getenv("ENRICH_BOOTSTRAP_TOKEN") {
             let token = String(cString: preset)
             guard token.utf8.count >= 16 else {
@@ -148,8 +158,9 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         await waitForTerminationSignal()
-        logger.info("shutting down")
+        logger.notice("stopping: draining connections (grace \(self.drainGraceSeconds) s); a second signal exits at once")
         await server.stop()
+        logger.notice("stopped")
     }
 }
 
@@ -173,7 +184,27 @@ func waitForTerminationSignal() async {
     }
     var iterator = signals.makeAsyncIterator()
     _ = await iterator.next()
-    withExtendedLifetime(sources) {}
+    // The drain runs after this returns; a second signal means "now".
+    let second = sources.map { source in
+        let again = DispatchSource.makeSignalSource(signal: Int32(source.handle), queue: queue)
+        again.setEventHandler {
+            writeStandardError("enrichd: second signal, exiting without draining\n")
+            _exit(1)
+        }
+        return again
+    }
+    for source in sources { source.cancel() }
+    for source in second { source.resume() }
+    signalSourcesKeptAlive = second
+}
+
+/// The second-signal sources, kept for the rest of the process.
+nonisolated(unsafe) var signalSourcesKeptAlive: [any DispatchSourceSignal] = []
+
+/// Writes straight to file descriptor 2.
+func writeStandardError(_ text: String) {
+    var text = text
+    text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
 }
 
 struct DemoDataCommand: ParsableCommand {

@@ -11,6 +11,19 @@ struct CatalogTests {
         )
     }
 
+    @Test("A write whose commit deadline has passed rolls back and says so; one within it commits; without one, none applies")
+    func commitDeadline() throws {
+        let catalog = try Catalog.inMemory()
+        #expect(throws: CatalogError.deadlineExceeded) {
+            try CommitDeadline.$current.withValue(.now - .milliseconds(1)) { try catalog.createModel(Self.model("late")) }
+        }
+        #expect(throws: CatalogError.modelNotFound(name: "late")) { try catalog.model(named: "late") }
+        try CommitDeadline.$current.withValue(.now + .seconds(30)) { try catalog.createModel(Self.model("early")) }
+        #expect(try catalog.model(named: "early").name == "early")
+        try catalog.createModel(Self.model("unbounded"))
+        #expect(try catalog.model(named: "unbounded").name == "unbounded")
+    }
+
     @Test("Migrations are named and applied once; reopening the file keeps the data")
     func migrationsAndReopen() throws {
         let directory = TemporaryDirectory()

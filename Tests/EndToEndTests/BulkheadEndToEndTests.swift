@@ -1,6 +1,7 @@
 import EnrichClient
 import EnrichServer
 import RPCTesting
+import RPCTransport
 import Synchronization
 import Testing
 
@@ -64,7 +65,7 @@ struct BulkheadEndToEndTests {
                             _ = try await client.lookup(model: "products", stringKeys: ["SKU-0000001", "SKU-0000042"], columns: ["name"])
                             outcome = "ok"
                         } catch let error as RPCError {
-                            outcome = error.message == "connection closed by the server" ? "LOST" : "\(error.code)"
+                            outcome = error.metadata[RPCClientConnection.clientErrorKey] == "lost" ? "LOST" : "\(error.code)"
                         } catch {
                             outcome = "not sent (\(type(of: error)))"
                         }

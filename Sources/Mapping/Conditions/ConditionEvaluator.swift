@@ -3,20 +3,32 @@
 extension Condition {
     /// Whether `event` matches. An undefined event never matches.
     public func matches(_ event: MappingValue) -> Bool {
-        if case .undefined = event { return false }
-        return self.evaluate(event)
+        var budget = ConditionBudget(maxScanBytes: .max, maxLeaves: .max)
+        return (try? self.matches(event, budget: &budget)) ?? false
     }
 
-    private func evaluate(_ event: MappingValue) -> Bool {
+    /// Whether `event` matches, within `budget`.
+    /// - Throws: `ConditionBudgetExceeded` when deciding would cost more than the budget allows.
+    public func matches(_ event: MappingValue, budget: inout ConditionBudget) throws(ConditionBudgetExceeded) -> Bool {
+        if case .undefined = event { return false }
+        return try self.evaluate(event, budget: &budget)
+    }
+
+    private func evaluate(_ event: MappingValue, budget: inout ConditionBudget) throws(ConditionBudgetExceeded) -> Bool {
         switch self {
         case .group(let op, let children):
             switch op {
-            case "and": return children.allSatisfy { $0.evaluate(event) }
-            case "or": return children.contains { $0.evaluate(event) }
+            case "and":
+                for child in children where !(try child.evaluate(event, budget: &budget)) { return false }
+                return true
+            case "or":
+                for child in children where try child.evaluate(event, budget: &budget) { return true }
+                return false
             default: return false
             }
         case .leaf(let leaf):
-            return leaf.compare(leaf.actual(in: event))
+            try budget.leaf()
+            return try leaf.compare(leaf.actual(in: event), budget: &budget)
         }
     }
 }
@@ -35,6 +47,12 @@ extension ConditionLeaf {
     }
 
     func compare(_ actual: MappingValue) -> Bool {
+        var budget = ConditionBudget(maxScanBytes: .max, maxLeaves: .max)
+        return (try? self.compare(actual, budget: &budget)) ?? false
+    }
+
+    /// The leaf's comparison; string operators charge the text they examine to `budget`.
+    func compare(_ actual: MappingValue, budget: inout ConditionBudget) throws(ConditionBudgetExceeded) -> Bool {
         let expected = self.value
         switch self.operator {
         case "=":
@@ -57,13 +75,16 @@ extension ConditionLeaf {
         case "contains", "not_contains", "starts_with", "not_starts_with", "ends_with", "not_ends_with":
             guard case .string(let text) = actual else { return false }
             let needle = expected?.jsString ?? "undefined"
-            switch self.operator {
-            case "contains": return needle.isEmpty || text.contains(needle)
-            case "not_contains": return !(needle.isEmpty || text.contains(needle))
-            case "starts_with": return text.hasPrefix(needle)
-            case "not_starts_with": return !text.hasPrefix(needle)
-            case "ends_with": return text.hasSuffix(needle)
-            default: return !text.hasSuffix(needle)
+            try budget.scan(text.utf8.count)
+            return TextSearch.withUTF8(text, needle) { text, needle in
+                switch self.operator {
+                case "contains": TextSearch.contains(text, needle)
+                case "not_contains": !TextSearch.contains(text, needle)
+                case "starts_with": TextSearch.hasPrefix(text, needle)
+                case "not_starts_with": !TextSearch.hasPrefix(text, needle)
+                case "ends_with": TextSearch.hasSuffix(text, needle)
+                default: !TextSearch.hasSuffix(text, needle)
+                }
             }
         case "exists": return !actual.isNullish
         case "not_exists": return actual.isNullish
