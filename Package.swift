@@ -77,7 +77,10 @@ let package = Package(
         ),
         .target(
             name: "RPCTransport",
-            dependencies: ["RPCCore", "RPCMessages", "RPCCall", "COpenSSLShims", log, metrics] + nio,
+            dependencies: [
+                "RPCCore", "RPCMessages", "RPCCall", "COpenSSLShims", log, metrics,
+                .product(name: "DequeModule", package: "swift-collections"),
+            ] + nio,
             swiftSettings: strictSettings
         ),
 

@@ -297,6 +297,27 @@ extension JSONTape {
             return value
         }
 
+        /// Moves past whole 8-byte words of plain string content: ASCII from 0x20, no quote, no backslash (SWAR:
+        /// a word has a zero byte after XOR with a repeated byte exactly when it holds that byte).
+        @inline(__always)
+        mutating func skipPlainASCII() {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            @inline(__always) func hasZero(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
+            let base = UnsafeRawPointer(self.bytes.baseAddress!)
+            while self.position + 8 <= self.bytes.count {
+                let word = base.loadUnaligned(fromByteOffset: self.position, as: UInt64.self)
+                // Any byte >= 0x80, or < 0x20 (subtracting 0x20 from each byte borrows into its high bit), or a
+                // quote, or a backslash: let the byte loop handle this word.
+                if word & highs != 0 || (word &- 0x2020_2020_2020_2020) & ~word & highs != 0
+                    || hasZero(word ^ (0x22 &* ones)) || hasZero(word ^ (0x5C &* ones))
+                {
+                    return
+                }
+                self.position += 8
+            }
+        }
+
         /// Scans a string from its opening quote; nil when invalid, else whether it must be decoded to compare.
         /// The raw runs between escapes are checked as UTF-8 one by one, which is what checking the decoded
         /// whole comes to: an escape always yields complete characters, so it can neither finish nor break a
@@ -307,7 +328,9 @@ extension JSONTape {
             var run = self.position
             var runIsASCII = true  // only runs with a byte past 0x7F need the UTF-8 check
             while true {
-                // ASCII without quotes, backslashes or controls: the common case, one compare per byte.
+                // ASCII without quotes, backslashes or controls: the common case, eight bytes per step while
+                // none of the eight is special, then one byte at a time.
+                self.skipPlainASCII()
                 while self.position < self.bytes.count {
                     let byte = self.bytes[self.position]
                     guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") else { break }

@@ -142,9 +142,17 @@ indirect enum TapeCondition: Sendable {
             try budget.leaf()
             guard let path else { return try leaf.compare(.undefined, budget: &budget) }
             let actual = event.walk(path)
-            if comparison != .other, case .node(let index) = actual, event.view.nodes[index].kind == .string {
-                let equal = event.view.string(index, equals: expected)
-                return comparison == .equal ? equal : !equal
+            if case .node(let index) = actual, event.view.nodes[index].kind == .string {
+                if comparison != .other {
+                    let equal = event.view.string(index, equals: expected)
+                    return comparison == .equal ? equal : !equal
+                }
+                // A string operator on a string without escapes reads the event's own bytes: no decoding, no copy.
+                if !event.view.nodes[index].needsDecoding, let answer = try leaf.compareText(
+                    UnsafeRawBufferPointer(event.view.content(index)), expected: UnsafeRawBufferPointer(expected.utf8), budget: &budget
+                ) {
+                    return answer
+                }
             }
             return try leaf.compare(event.decoded(actual), budget: &budget)
         }
@@ -259,6 +267,13 @@ public struct TapeScratch {
     public internal(set) var outputs: [UInt8] = []
 
     public mutating func startEvent() { self.outputs.removeAll(keepingCapacity: true) }
+
+    /// Appends bytes the caller writes into the answer (a mapping's error text) to `outputs`; returns where.
+    public mutating func appendOutput(_ bytes: some Collection<UInt8>) -> Range<Int> {
+        let start = self.outputs.count
+        self.outputs.append(contentsOf: bytes)
+        return start..<self.outputs.count
+    }
 
     var values: [UInt8] = []
     var spans: [Range<Int>] = []

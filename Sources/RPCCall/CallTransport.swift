@@ -3,8 +3,12 @@ public import RPCMessages
 
 /// The thread a connection's calls run on (an event loop), as the call layer sees it.
 public protocol CallExecutor: Sendable {
-    /// Runs `work` on the executor, after the I/O it is processing now.
+    /// Runs `work` on the executor, after what it is doing now (possibly before it next polls for I/O).
     func execute(_ work: @escaping @Sendable () -> Void)
+    /// Runs `work` on the executor after it has next polled for I/O, and at most one such piece of work per
+    /// poll across every connection it serves: how inline jobs take turns, so a connection's I/O never waits
+    /// behind more than one slice of somebody else's job.
+    func executeAfterIO(_ work: @escaping @Sendable () -> Void)
     /// Runs `work` on the executor at `deadline`, unless cancelled first.
     func schedule(at deadline: ContinuousClock.Instant, _ work: @escaping @Sendable () -> Void) -> any CallTimer
     /// Whether the caller is on the executor now.

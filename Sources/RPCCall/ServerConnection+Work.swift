@@ -53,7 +53,11 @@ extension ServerConnection {
                 }
                 switch prepared {
                 case .success(let run):
-                    do { result = .success(try await run()) } catch { result = .failure(error) }
+                    // The handler runs in a task of its own, so a deadline or a cancel can stop it and free the
+                    // pool's runner.
+                    let work = Task { try await run() }
+                    executor.execute { bound.value.registerCancel(id: id, serial: serial) { work.cancel() } }
+                    do { result = .success(try await work.value) } catch { result = .failure(error) }
                 case .failure(let error):
                     result = .failure(error)
                 }

@@ -58,6 +58,8 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
         let deadline: ContinuousClock.Instant
         let started: ContinuousClock.Instant
         var task: Task<Void, Never>?
+        /// Cancels a pool call's handler (its task is made on the pool and registered here after).
+        var cancelWork: (@Sendable () -> Void)?
         var timer: (any CallTimer)?
         /// A stream's write waiting for the transport to drain.
         var pendingWrite: CheckedContinuation<Void, any Error>?
@@ -268,6 +270,7 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
     ) {
         guard case .inline(let handler) = method.handler else { preconditionFailure("inline method without an inline handler") }
         let sliceStart = ContinuousClock.now
+        let sliceCPU = Self.threadCPUNanoseconds()
         guard sliceStart < context.deadline else {
             self.finish(id: id, method: method, started: sliceStart, status: Status(code: .deadlineExceeded, message: "deadline exceeded"))
             return
@@ -285,7 +288,7 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
             let until = min(sliceStart + self.limits.inlineSliceBudget, context.deadline)
             let result: Result<(any MessageSerializer)?, RPCError>
             do throws(RPCError) { result = .success(try job.step(payload: body, until: until)) } catch { result = .failure(error) }
-            self.recordSlice(since: sliceStart)
+            self.recordSlice(sinceCPU: sliceCPU)
             switch result {
             case .success(let response?):
                 self.transport?.writeMessage(id: id, response)
@@ -313,8 +316,8 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
         guard !self.sliceScheduled, !self.jobs.isEmpty else { return }
         self.sliceScheduled = true
         let bound = ExecutorBound(self, executor: self.executor)
-        // After the I/O the loop is processing: other connections get their turn between slices.
-        self.executor.execute { bound.value.runSlice() }
+        // After the loop polls for I/O, one slice per poll: other connections get their turn between slices.
+        self.executor.executeAfterIO { bound.value.runSlice() }
     }
 
     /// Gives the next waiting job one slice, then queues it again if it is not done.
@@ -325,6 +328,7 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
             return
         }
         let sliceStart = ContinuousClock.now
+        let sliceCPU = Self.threadCPUNanoseconds()
         guard sliceStart < call.deadline else {
             self.end(id: id, status: Status(code: .deadlineExceeded, message: "deadline exceeded"))
             self.transport?.flush()
@@ -339,7 +343,7 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
                 return .failure(error)
             }
         }
-        self.recordSlice(since: sliceStart)
+        self.recordSlice(sinceCPU: sliceCPU)
         switch result {
         case .success(let response?):
             self.transport?.writeMessage(id: id, response)
@@ -354,9 +358,10 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
         self.scheduleSlice()
     }
 
-    private func recordSlice(since start: ContinuousClock.Instant) {
-        let elapsed = ContinuousClock.now - start
-        let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+    /// Records the CPU time a slice held the executor's thread (CPU, not wall time: a slice the kernel preempts
+    /// holds the loop no longer for it).
+    private func recordSlice(sinceCPU start: Int64) {
+        let nanoseconds = Self.threadCPUNanoseconds() - start
         if nanoseconds > self.longestSliceNanoseconds {
             self.longestSliceNanoseconds = nanoseconds
             self.shared.metrics?.inlineSlice(nanoseconds: nanoseconds)
@@ -390,6 +395,7 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
         guard let call = self.calls.removeValue(forKey: id) else { return }
         call.timer?.cancel()
         call.task?.cancel()
+        call.cancelWork?()
         call.pendingWrite?.resume(throwing: CancellationError())
         switch call.kind {
         case .inline: break
@@ -497,5 +503,26 @@ extension ServerConnection {
                 return Self.status(error)
             }
         }
+    }
+}
+
+extension ServerConnection {
+    /// CPU time of the calling thread, in nanoseconds.
+    static func threadCPUNanoseconds() -> Int64 {
+        var time = timespec()
+        // 0 on success; CLOCK_THREAD_CPUTIME_ID is always available on Linux.
+        guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time) == 0 else { return 0 }
+        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+    }
+}
+
+extension ServerConnection {
+    /// Records how to cancel a pool call's handler; cancels it at once when the call already ended.
+    func registerCancel(id: UInt32, serial: UInt64, _ cancel: @escaping @Sendable () -> Void) {
+        guard let call = self.calls[id], call.serial == serial else {
+            cancel()
+            return
+        }
+        self.calls[id]?.cancelWork = cancel
     }
 }

@@ -35,6 +35,8 @@ public final class RPCServer: Sendable {
     private let channel = Mutex<(any Channel)?>(nil)
     /// Every open connection, so a drain reaches each one.
     private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+    /// Each event loop's inline turns, shared by the connections on it.
+    private let turns: [ObjectIdentifier: LoopTurns]
 
     public init(
         configuration: Configuration, router: Router, authenticator: any CallAuthenticator, group: any EventLoopGroup,
@@ -49,6 +51,9 @@ public final class RPCServer: Sendable {
         )
         self.group = group
         self.logger = logger
+        var turns: [ObjectIdentifier: LoopTurns] = [:]
+        for loop in group.makeIterator() { turns[ObjectIdentifier(loop)] = LoopTurns(eventLoop: loop) }
+        self.turns = turns
     }
 
     /// Connections open right now.
@@ -102,7 +107,9 @@ public final class RPCServer: Sendable {
                 try sync.addHandler(OpenSSLHandler(context: tls, handshakeTimeout: limits.handshakeTimeout, logger: logger))
             }
             try sync.addHandler(IdleStateHandler(allTimeout: TimeAmount(limits.idleTimeout)))
-            try sync.addHandler(RPCServerConnectionHandler(shared: self.shared))
+            // A loop outside the group (never, with ServerBootstrap) would get turns of its own.
+            let turns = self.turns[ObjectIdentifier(channel.eventLoop)] ?? LoopTurns(eventLoop: channel.eventLoop)
+            try sync.addHandler(RPCServerConnectionHandler(shared: self.shared, turns: turns))
             return channel.eventLoop.makeSucceededVoidFuture()
         } catch {
             logger.error("cannot set up connection: \(error)")

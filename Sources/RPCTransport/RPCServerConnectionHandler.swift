@@ -1,3 +1,4 @@
+import DequeModule
 import Logging
 import NIOCore
 import RPCCall
@@ -44,8 +45,11 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
     /// Frames longer than this get their header checked before the rest is buffered.
     static let previewThreshold = 64 << 10
 
-    init(shared: ServerConnection<RPCServerConnectionHandler, ByteBuffer>.Shared) {
+    private let turns: LoopTurns
+
+    init(shared: ServerConnection<RPCServerConnectionHandler, ByteBuffer>.Shared, turns: LoopTurns) {
         self.shared = shared
+        self.turns = turns
         self.decoder = FrameDecoder(maxPayloadBytes: shared.limits.maxFramePayloadBytes)
         self.partialFrameTimeout = TimeAmount(shared.limits.partialFrameTimeout)
     }
@@ -54,7 +58,8 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
         self.context = context
         let peer = context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
         self.connection = ServerConnection(
-            shared: self.shared, executor: NIOCallExecutor(eventLoop: context.eventLoop), transport: self, peer: peer
+            shared: self.shared, executor: NIOCallExecutor(eventLoop: context.eventLoop, turns: self.turns), transport: self,
+            peer: peer
         )
     }
 
@@ -135,14 +140,24 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
               let headerLength = buffer.getInteger(at: buffer.readerIndex + Frame.headerBytes, as: UInt32.self)
         else { return }
         let headerStart = buffer.readerIndex + Frame.headerBytes + 4
-        // A header too long to be legal is refused by the call layer once the frame is whole; here it is enough
-        // not to wait for it.
-        guard Int(headerLength) <= self.shared.limits.maxRequestHeaderBytes else { return }
-        guard buffer.readableBytes >= Frame.headerBytes + 4 + Int(headerLength),
-              let header = buffer.getSlice(at: headerStart, length: Int(headerLength))
-        else { return }
         self.previewed = id
-        if let refusal = self.connection?.preview(header: header) {
+        var refusal: Status?
+        if Int(headerLength) > self.shared.limits.maxRequestHeaderBytes {
+            // Refused whatever else it holds: say so now rather than take in the rest of the frame.
+            refusal = Status(
+                code: .invalidArgument,
+                message: "request header of \(headerLength) bytes exceeds the limit of \(self.shared.limits.maxRequestHeaderBytes) bytes"
+            )
+        } else {
+            guard buffer.readableBytes >= Frame.headerBytes + 4 + Int(headerLength),
+                  let header = buffer.getSlice(at: headerStart, length: Int(headerLength))
+            else {
+                self.previewed = nil  // not all here yet
+                return
+            }
+            refusal = self.connection?.preview(header: header)
+        }
+        if let refusal {
             // The frame's rest would be read only to be refused: answer now and close, rather than buffer it.
             self.writeStatus(id: id, refusal)
             self.writeStatus(id: 0, Status(code: refusal.code, message: "closing the connection: \(refusal.message)"))
@@ -306,8 +321,11 @@ extension RPCServerConnectionHandler: Sendable {}
 /// An event loop as the call layer's executor.
 struct NIOCallExecutor: CallExecutor {
     let eventLoop: any EventLoop
+    let turns: LoopTurns
 
     func execute(_ work: @escaping @Sendable () -> Void) { self.eventLoop.execute(work) }
+
+    func executeAfterIO(_ work: @escaping @Sendable () -> Void) { self.turns.enqueue(work) }
 
     func schedule(at deadline: ContinuousClock.Instant, _ work: @escaping @Sendable () -> Void) -> any CallTimer {
         let delay = deadline - ContinuousClock.now
@@ -320,5 +338,42 @@ struct NIOCallExecutor: CallExecutor {
     struct ScheduledTimer: CallTimer {
         let scheduled: Scheduled<Void>
         func cancel() { self.scheduled.cancel() }
+    }
+}
+
+/// Inline jobs' turns on one event loop: one slice per loop iteration, across every connection of the loop.
+///
+/// NIO runs every task submitted while it runs tasks before it polls for I/O again, so jobs that resubmitted
+/// themselves with `execute` would run back to back until all were done, and a Health call arriving meanwhile
+/// would wait for all of them. Here the next slice is a timer a few microseconds ahead: the loop finds nothing
+/// due, polls (and serves whatever I/O is ready), then runs exactly one slice, and so on.
+final class LoopTurns: @unchecked Sendable {
+    // Touched only on `eventLoop`.
+    private let eventLoop: any EventLoop
+    private var queue = Deque<@Sendable () -> Void>()
+    private var armed = false
+
+    /// How far ahead the next turn is scheduled: enough that the loop polls first, short enough to cost nothing
+    /// worth measuring when no I/O is waiting.
+    static let gap = TimeAmount.microseconds(20)
+
+    init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
+
+    func enqueue(_ work: @escaping @Sendable () -> Void) {
+        self.eventLoop.assertInEventLoop()
+        self.queue.append(work)
+        self.arm()
+    }
+
+    private func arm() {
+        guard !self.armed, !self.queue.isEmpty else { return }
+        self.armed = true
+        self.eventLoop.scheduleTask(in: Self.gap) { self.turn() }
+    }
+
+    private func turn() {
+        self.armed = false
+        if let work = self.queue.popFirst() { work() }
+        self.arm()
     }
 }

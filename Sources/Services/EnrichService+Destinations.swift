@@ -97,14 +97,13 @@ extension EnrichService {
             return problem!  // parseEvent returns one of the two.
         }
         var matched: [MappingResult] = []
-        var failed: [MappingResult] = []
+        // In mapping order: the matched ones, and those whose condition could not be decided (over budget),
+        // which are reported but not counted.
+        var reported: [MappingResult] = []
         for mapping in compiled.mappings {
             let result = mapping.apply(to: event, lookup: lookup)
-            if result.conditionMatched {
-                matched.append(result)
-            } else if result.error != nil {
-                failed.append(result)  // Its condition could not be decided (over budget): reported, not counted.
-            }
+            if result.conditionMatched { matched.append(result) }
+            if result.conditionMatched || result.error != nil { reported.append(result) }
         }
         let total = matched.reduce(0) { $0 + $1.entities.count }
         let found = matched.reduce(0) { count, result in
@@ -113,7 +112,7 @@ extension EnrichService {
         let anyNotFound = matched.contains { $0.entities.contains { if case .notFound = $0.result { true } else { false } } }
         let (outcome, reason) = Self.verdict(models: total, found: found, anyNotFound: anyNotFound, matched: !matched.isEmpty, tally: &tally)
         return EnrichedEvent(
-            outcome: outcome, reason: reason, event: Array(bytes), mappings: (matched + failed).map { Self.message($0, details: false) }
+            outcome: outcome, reason: reason, event: Array(bytes), mappings: reported.map { Self.message($0, details: false) }
         )
     }
 
@@ -278,8 +277,9 @@ struct TapeBatch {
     let nameSpans: [Range<Int>]
     var tape = JSONTape()
     var scratch = TapeScratch()
-    /// The current event's matched mappings: which, their outcome, and their output in `scratch.outputs`.
-    var matched: [(mapping: Int, outcome: EnrichOutcome, output: Range<Int>)] = []
+    /// The current event's matched mappings (and those whose condition could not be decided): which, their
+    /// outcome, and their output (or error text, when `failed`) in `scratch.outputs`.
+    var matched: [(mapping: Int, outcome: EnrichOutcome, output: Range<Int>, failed: Bool)] = []
 
     init(_ mappings: [CompiledDestinationMapping], snapshots: [String: ModelSnapshot]) {
         self.mappings = mappings
@@ -303,26 +303,27 @@ struct TapeBatch {
             guard self.tape.parse(buffer), self.tape.nodes[0].kind == .object else { return false }
             self.scratch.startEvent()
             self.matched.removeAll(keepingCapacity: true)
-            var models = 0, found = 0, notFound = 0
-            var refused = false
+            var models = 0, found = 0, notFound = 0, conditionsMatched = 0
             self.tape.withView(buffer) { view in
                 let event = TapeEvent(view)
                 for (index, mapping) in self.mappings.enumerated() {
                     let result = mapping.apply(to: event, rows: rows[index], scratch: &self.scratch)
-                    if result.error != nil {
-                        refused = true  // The tree path reports it.
-                        return
+                    if let error = result.error {
+                        // The condition could not be decided within its budget: reported as the mapping's error.
+                        let text = self.scratch.appendOutput(error.description.utf8)
+                        self.matched.append((index, .notEnriched, text, true))
+                        continue
                     }
                     guard result.conditionMatched else { continue }
                     models += result.models
                     found += result.found
                     notFound += result.notFound
-                    self.matched.append((index, EnrichService.outcome(result.outcome), result.output))
+                    conditionsMatched += 1
+                    self.matched.append((index, EnrichService.outcome(result.outcome), result.output, false))
                 }
             }
-            if refused { return false }
             let (outcome, reason) = EnrichService.verdict(
-                models: models, found: found, anyNotFound: notFound > 0, matched: !self.matched.isEmpty, tally: &tally
+                models: models, found: found, anyNotFound: notFound > 0, matched: conditionsMatched > 0, tally: &tally
             )
             let matched = self.matched
             let spans = self.nameSpans
@@ -332,9 +333,12 @@ struct TapeBatch {
                         outcome: outcome, reason: reason, event: UnsafeRawBufferPointer(buffer), error: UnsafeRawBufferPointer(start: nil, count: 0),
                         mappingCount: matched.count
                     ) { position in
-                        EnrichResponseWriter.Mapping(
-                            name: UnsafeRawBufferPointer(rebasing: names[spans[matched[position].mapping]]), conditionMatched: true,
-                            outcome: matched[position].outcome, output: UnsafeRawBufferPointer(rebasing: outputs[matched[position].output])
+                        let entry = matched[position]
+                        let bytes = UnsafeRawBufferPointer(rebasing: outputs[entry.output])
+                        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+                        return EnrichResponseWriter.Mapping(
+                            name: UnsafeRawBufferPointer(rebasing: names[spans[entry.mapping]]), conditionMatched: !entry.failed,
+                            outcome: entry.outcome, output: entry.failed ? empty : bytes, error: entry.failed ? bytes : empty
                         )
                     }
                 }

@@ -229,6 +229,9 @@ final class QueueExecutor: CallExecutor {
 
     func execute(_ work: @escaping @Sendable () -> Void) { self.pending.withLock { $0.work.append(work) } }
 
+    /// There is no I/O to poll in process: the work simply waits its turn.
+    func executeAfterIO(_ work: @escaping @Sendable () -> Void) { self.execute(work) }
+
     func schedule(at deadline: ContinuousClock.Instant, _ work: @escaping @Sendable () -> Void) -> any CallTimer {
         let id = self.pending.withLock { pending in
             pending.nextTimer += 1

@@ -97,8 +97,17 @@ enum TextSearch {
     }
 
     /// Runs `body` with the UTF-8 of both strings.
-    static func withUTF8<T>(_ a: String, _ b: String, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> T) -> T {
+    static func withUTF8<T, E: Error>(
+        _ a: String, _ b: String, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(E) -> T
+    ) throws(E) -> T {
         var a = a, b = b
-        return a.withUTF8 { a in b.withUTF8 { b in body(UnsafeRawBufferPointer(a), UnsafeRawBufferPointer(b)) } }
+        let result: Result<T, E> = a.withUTF8 { a in
+            b.withUTF8 { b in
+                do throws(E) { return .success(try body(UnsafeRawBufferPointer(a), UnsafeRawBufferPointer(b))) } catch {
+                    return .failure(error)
+                }
+            }
+        }
+        return try result.get()
     }
 }

@@ -75,22 +75,36 @@ extension ConditionLeaf {
         case "contains", "not_contains", "starts_with", "not_starts_with", "ends_with", "not_ends_with":
             guard case .string(let text) = actual else { return false }
             let needle = expected?.jsString ?? "undefined"
-            try budget.scan(text.utf8.count)
-            return TextSearch.withUTF8(text, needle) { text, needle in
-                switch self.operator {
-                case "contains": TextSearch.contains(text, needle)
-                case "not_contains": !TextSearch.contains(text, needle)
-                case "starts_with": TextSearch.hasPrefix(text, needle)
-                case "not_starts_with": !TextSearch.hasPrefix(text, needle)
-                case "ends_with": TextSearch.hasSuffix(text, needle)
-                default: !TextSearch.hasSuffix(text, needle)
-                }
+            return try TextSearch.withUTF8(text, needle) { text, needle throws(ConditionBudgetExceeded) in
+                try self.compareText(text, expected: needle, budget: &budget)!  // A string operator answers.
             }
         case "exists": return !actual.isNullish
         case "not_exists": return actual.isNullish
         case "is_true": return actual == .bool(true)
         case "is_false": return actual == .bool(false)
         default: return false
+        }
+    }
+}
+
+extension ConditionLeaf {
+    /// A string operator on a string's UTF-8, charging its length to `budget`; nil for any other operator.
+    func compareText(
+        _ text: UnsafeRawBufferPointer, expected needle: UnsafeRawBufferPointer, budget: inout ConditionBudget
+    ) throws(ConditionBudgetExceeded) -> Bool? {
+        switch self.operator {
+        case "contains", "not_contains", "starts_with", "not_starts_with", "ends_with", "not_ends_with":
+            try budget.scan(text.count)
+        default:
+            return nil
+        }
+        switch self.operator {
+        case "contains": return TextSearch.contains(text, needle)
+        case "not_contains": return !TextSearch.contains(text, needle)
+        case "starts_with": return TextSearch.hasPrefix(text, needle)
+        case "not_starts_with": return !TextSearch.hasPrefix(text, needle)
+        case "ends_with": return TextSearch.hasSuffix(text, needle)
+        default: return !TextSearch.hasSuffix(text, needle)
         }
     }
 }
