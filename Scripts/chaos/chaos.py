@@ -252,7 +252,7 @@ HOSTILE = {
 }
 LIMITS = {
     "baseline": "-",
-    "never-reading": "maxConnectionOutboundBytes (reading stops)",
+    "never-reading": "maxConnectionOutboundBytes, 4 MiB per client (reading stops)",
     "heavy-conditions": "inlineSliceBudget + condition budget",
     "preauth-header": "maxRequestHeaderBytes (refused at the header)",
     "preauth-frames": "token checked at the header of a large frame",
@@ -262,6 +262,10 @@ LIMITS = {
 
 
 def run_hostile(name, args, stop_at, queue):
+    # Hostile clients stand for machines elsewhere: at low priority they use the CPU the server leaves, instead
+    # of taking it from the server and the prober (--equal-priority measures that too).
+    if not args.equal_priority:
+        os.nice(15)
     seen = {}
     try:
         HOSTILE[name](args, stop_at, seen)
@@ -415,6 +419,11 @@ def run_case(args, name):
 
 
 def probe_into(args, stop_at, result):
+    if not args.equal_priority:
+        try:
+            os.nice(-5)  # the well-behaved client is not starved by the hostile ones sharing its machine
+        except PermissionError:
+            pass
     local = {}
     probe(args, stop_at, local)
     result.update(local)
@@ -454,6 +463,8 @@ def main():
     parser.add_argument("--never-reading-seconds", type=float, default=60)
     parser.add_argument("--cases", default="baseline,never-reading,heavy-conditions,preauth-header,preauth-frames,slowloris,pool-flood,all-at-once")
     parser.add_argument("--out")
+    parser.add_argument("--equal-priority", action="store_true",
+                        help="run hostile clients and the prober at the server's priority (they share its two cores)")
     args = parser.parse_args()
     results = []
     for name in args.cases.split(","):
@@ -462,15 +473,19 @@ def main():
     print("case sigterm-under-load...", file=sys.stderr, flush=True)
     sigterm = sigterm_under_load(args)
 
-    lines = ["| case | limit hit (what the hostile clients saw) | Health p50/p99, open connection (ms) | Health p50/p99, fresh connection (ms) | RSS before -> after (peak) MiB | longest slice (ms) | verdict |",
+    lines = [("Hostile clients at nice 15, the prober at nice -5: they stand for clients on other machines, so the "
+              "hostile ones use CPU the server leaves instead of the server's and the prober's."
+              if not args.equal_priority else "Hostile clients, prober and server at equal priority on the same two cores."),
+             "",
+             "| case | limit hit (what the hostile clients saw) | Health p50/p99, open connection (ms) | Health p50/p99, fresh connection (ms) | RSS before -> after (peak) MiB | longest slice (ms) | verdict |",
              "|---|---|---|---|---|---|---|"]
     failed = False
     for r in results:
         verdict = []
         if r["fresh_p99"] > 10:
             verdict.append("fresh p99 > 10 ms")
-        if r["case"] == "never-reading" and (r["rss_peak_mib"] - r["rss_before_mib"]) * (1 << 20) > 4 * (4 << 20) + (16 << 20):
-            verdict.append("RSS grew past the output limits")
+        if r["case"] == "never-reading" and (r["rss_peak_mib"] - r["rss_before_mib"]) / 4 > 4:
+            verdict.append("RSS grew more than the 4 MiB output limit per never-reading client")
         if r["slice_max_ms"] > 2:
             verdict.append("a slice held a loop > 2 ms")
         if r["probe_failures"]:

@@ -365,6 +365,10 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
         if nanoseconds > self.longestSliceNanoseconds {
             self.longestSliceNanoseconds = nanoseconds
             self.shared.metrics?.inlineSlice(nanoseconds: nanoseconds)
+            let bound = self.limits.maxLoopHold
+            if Duration.nanoseconds(nanoseconds) > bound {
+                self.logger.warning("an inline slice held the event loop for \(nanoseconds / 1_000) µs of CPU (bound \(bound))")
+            }
         }
     }
 

@@ -24,8 +24,9 @@ public struct Limits: Sendable, Hashable {
     /// Request bytes the calls in flight on the whole server may hold; past it no connection is read until
     /// calls finish. 512 MiB on a 24 GiB machine leaves the cache its room.
     public var maxServerInFlightBytes: Int = 512 << 20
-    /// Answer bytes queued for one connection and not yet taken by the peer; past it the connection is not read
-    /// until the peer reads (a client that never reads costs at most this, plus the calls it already sent).
+    /// What one connection's unsent answers may cost: the connection stops being read once half of this waits
+    /// for the peer (the other half covers what is being answered meanwhile), and resumes when the peer reads.
+    /// A client that never reads costs at most about this, plus one answer larger than it.
     public var maxConnectionOutboundBytes: Int = 4 << 20
     /// Bytes of one answer. A Lookup whose answer would be larger is refused before it is built; clients accept
     /// frames of this size.
@@ -35,7 +36,7 @@ public struct Limits: Sendable, Hashable {
 
     /// Longest an inline job runs on an event loop before it lets other connections go first. With one event's
     /// or one chunk of keys' worst cost on top, no call holds a loop longer than `maxLoopHold`.
-    public var inlineSliceBudget: Duration = .microseconds(500)
+    public var inlineSliceBudget: Duration = .microseconds(250)
     /// The bound on any single hold of an event loop by one call, which the chaos script checks against the
     /// `enrich_loop_slice_max_seconds` metric under the worst inputs the limits allow.
     public var maxLoopHold: Duration = .milliseconds(2)

@@ -76,9 +76,11 @@ public final class RPCServer: Sendable {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 16)
-            // Past the high mark the channel is unwritable and the call layer stops reading the connection.
-            .childChannelOption(.writeBufferWaterMark, value: .init(low: outbound / 4, high: outbound))
+            .childChannelOption(.maxMessagesPerRead, value: 4)
+            // Past the high mark the channel is unwritable and the call layer stops reading the connection. The
+            // mark is half the limit: what is already being answered when it is crossed (an answer, TLS records,
+            // a read burst of requests) fits in the other half.
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: outbound / 8, high: outbound / 2))
             .childChannelInitializer { [self] channel in self.initialize(channel: channel) }
         let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
         self.channel.withLock { $0 = channel }

@@ -77,6 +77,14 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
         if self.buffer == nil || self.buffer!.readableBytes == 0 {
             self.buffer = incoming
         } else {
+            // A large frame arriving in pieces gets its whole size reserved once (the header gave it), rather
+            // than the buffer doubling and copying as it grows.
+            if let length = self.buffer!.getInteger(at: self.buffer!.readerIndex, as: UInt32.self),
+               Int(length) <= self.shared.limits.maxFramePayloadBytes
+            {
+                let needed = Frame.headerBytes + Int(length) - self.buffer!.readableBytes
+                if needed > self.buffer!.writableBytes { self.buffer!.reserveCapacity(minimumWritableBytes: needed) }
+            }
             self.buffer!.writeBuffer(&incoming)
         }
         self.processBuffer(context: context)

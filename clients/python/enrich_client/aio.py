@@ -4,7 +4,7 @@ import ssl
 
 from . import api, wire
 from .client import make_ssl_context
-from .errors import DeadlineExceeded, StatusCode, Unavailable, error_for
+from .errors import GOAWAY_KEY, DeadlineExceeded, EnrichError, StatusCode, Unavailable, error_for
 from .methods import Methods
 
 
@@ -12,7 +12,8 @@ class AsyncClient(Methods):
     """An asyncio connection to enrichd. Use ``async with AsyncClient(...) as client:`` or call ``close()``.
 
     Every call is a coroutine (``watch_sync`` an async iterator). A dropped connection fails the calls in flight
-    with :class:`~enrich_client.Unavailable`; the next call reconnects.
+    with :class:`~enrich_client.Unavailable`; the next call reconnects. When the server drains, calls in flight
+    finish on the old connection, new ones go to a new one, and a call refused unstarted is sent again there.
     """
 
     def __init__(self, host="127.0.0.1", port=7443, *, ca_file=None, cadata=None, token=None, timeout=30.0,
@@ -30,12 +31,15 @@ class AsyncClient(Methods):
         self._next_id = 0
         self._connect_lock = None
         self._connection_error = None
+        self._draining = set()
+        #: The connection (its writer) each call in flight was sent on.
+        self._owners = {}
 
     async def _ensure_connected(self):
         if self._connect_lock is None:
             self._connect_lock = asyncio.Lock()
         async with self._connect_lock:
-            if self._writer is not None and not self._writer.is_closing():
+            if self._writer is not None and not self._writer.is_closing() and self._writer not in self._draining:
                 return
             reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(self.host, self.port, ssl=self._context,
@@ -54,22 +58,35 @@ class AsyncClient(Methods):
                 if not data:
                     break
                 for kind, request_id, payload in frames.feed(data):
-                    self._dispatch(kind, request_id, payload)
+                    self._dispatch(kind, request_id, payload, writer)
         except (OSError, ValueError, asyncio.IncompleteReadError) as exc:
             error = exc
         if self._writer is writer:
             self._writer = None
-        pending, self._pending = self._pending, {}
+        self._draining.discard(writer)
+        owners = self._owners
+        failed = [rid for rid, owner in owners.items() if owner is writer]
         failure = self._connection_error or Unavailable(
             StatusCode.UNAVAILABLE, f"connection closed by the server{': ' + str(error) if error else ''}")
-        for waiter in pending.values():
-            waiter.put_nowait(("error", failure))
+        for rid in failed:
+            owners.pop(rid, None)
+            waiter = self._pending.pop(rid, None)
+            if waiter is not None:
+                waiter.put_nowait(("error", failure))
         writer.close()
 
-    def _dispatch(self, kind, request_id, payload):
+    def _dispatch(self, kind, request_id, payload, writer=None):
+        owners = self._owners
         if kind == wire.KIND_STATUS and request_id == 0:
             status = wire.decode_status(payload)
-            self._connection_error = error_for(status.code, status.message)
+            metadata = {entry.key: entry.value for entry in status.metadata}
+            if GOAWAY_KEY in metadata:
+                # Draining: calls in flight finish here; new calls go to a new connection.
+                self._draining.add(writer)
+                if not any(owner is writer for owner in owners.values()):
+                    writer.close()
+                return
+            self._connection_error = error_for(status.code, status.message, metadata)
             return
         waiter = self._pending.get(request_id)
         if waiter is None:
@@ -78,7 +95,10 @@ class AsyncClient(Methods):
             waiter.put_nowait(("message", payload))
         elif kind == wire.KIND_STATUS:
             del self._pending[request_id]
+            owners.pop(request_id, None)
             waiter.put_nowait(("status", wire.decode_status(payload)))
+            if writer in self._draining and not any(owner is writer for owner in owners.values()):
+                writer.close()
 
     async def _start(self, call, timeout):
         timeout = self.timeout if timeout is None else timeout
@@ -87,8 +107,9 @@ class AsyncClient(Methods):
         request_id = self._next_id
         waiter = asyncio.Queue()
         self._pending[request_id] = waiter
+        self._owners[request_id] = self._writer
         self._writer.write(wire.encode_request(request_id, call.method, call.request, self.token, timeout))
-        return request_id, waiter, asyncio.get_running_loop().time() + timeout
+        return request_id, waiter, asyncio.get_running_loop().time() + timeout + wire.DEADLINE_GRACE
 
     async def _next(self, request_id, waiter, deadline):
         try:
@@ -100,6 +121,15 @@ class AsyncClient(Methods):
             raise DeadlineExceeded(StatusCode.DEADLINE_EXCEEDED, "deadline exceeded") from None
 
     async def _invoke(self, call, timeout=None):
+        for attempt in range(wire.MAX_RESENDS + 1):
+            try:
+                return await self._invoke_once(call, timeout)
+            except EnrichError as error:
+                if not error.never_started or attempt == wire.MAX_RESENDS:
+                    raise
+                await asyncio.sleep(min(0.05 * (2 ** attempt), 1.0))
+
+    async def _invoke_once(self, call, timeout=None):
         request_id, waiter, deadline = await self._start(call, timeout)
         body = b""
         while True:

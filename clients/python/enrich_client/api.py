@@ -32,7 +32,7 @@ def check(status):
     """Raises the typed error for a STATUS that is not OK."""
     if status.code != 0:
         from .errors import error_for
-        raise error_for(status.code, status.message)
+        raise error_for(status.code, status.message, {entry.key: entry.value for entry in status.metadata})
 
 
 @dataclass

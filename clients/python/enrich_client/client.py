@@ -8,7 +8,7 @@ import threading
 import time
 
 from . import api, wire
-from .errors import DeadlineExceeded, StatusCode, Unavailable, error_for
+from .errors import GOAWAY_KEY, DeadlineExceeded, EnrichError, StatusCode, Unavailable, error_for
 from .methods import Methods
 
 
@@ -26,7 +26,9 @@ class Client(Methods):
     >>> client.lookup("users", [1, 2], columns=["plan"])
 
     A dropped connection fails the calls in flight with :class:`~enrich_client.Unavailable`; the next call
-    reconnects. ``timeout`` (seconds) is every call's default deadline.
+    reconnects. When the server drains (docs/PROTOCOL.md, "Draining"), calls in flight finish on the old
+    connection, new ones go to a new connection, and a call the server refused unstarted is sent again there.
+    ``timeout`` (seconds) is every call's default deadline.
     """
 
     def __init__(self, host="127.0.0.1", port=7443, *, ca_file=None, cadata=None, token=None, timeout=30.0,
@@ -43,6 +45,7 @@ class Client(Methods):
         self._pending = {}
         self._next_id = 0
         self._connection_error = None
+        self._connections = set()
 
     # Connection
     #
@@ -58,6 +61,7 @@ class Client(Methods):
         wake_read.setblocking(False)
         connection = _Connection(sock, wake_write)
         self._socket = connection
+        self._connections.add(connection)
         self._connection_error = None
         threading.Thread(target=self._io_loop, args=(connection, wake_read), daemon=True,
                          name="enrich-client-io").start()
@@ -86,6 +90,7 @@ class Client(Methods):
         except (OSError, ValueError) as exc:
             error = exc
         with self._lock:
+            self._connections.discard(connection)
             if self._socket is connection:
                 self._socket = None
             failed = {rid: w for rid, w in self._pending.items() if w[0] is connection}
@@ -100,6 +105,13 @@ class Client(Methods):
                 closable.close()
             except OSError:
                 pass
+
+    def _connection_of(self, sock):
+        with self._lock:
+            for connection in list(self._connections):
+                if connection.sock is sock:
+                    return connection
+        return None
 
     @staticmethod
     def _send_some(sock, data):
@@ -120,17 +132,34 @@ class Client(Methods):
             if not data:
                 return False
             for kind, request_id, payload in frames.feed(data):
-                self._dispatch(kind, request_id, payload)
+                self._dispatch(kind, request_id, payload, self._connection_of(sock))
 
-    def _dispatch(self, kind, request_id, payload):
+    def _dispatch(self, kind, request_id, payload, connection=None):
         if kind == wire.KIND_STATUS and request_id == 0:
             status = wire.decode_status(payload)
-            self._connection_error = error_for(status.code, status.message)
+            metadata = {entry.key: entry.value for entry in status.metadata}
+            if GOAWAY_KEY in metadata:
+                # Draining: answers to calls in flight still come; new calls go to a new connection, and this
+                # one closes once its last answer is in.
+                with self._lock:
+                    if connection is not None:
+                        connection.draining = True
+                        if self._socket is connection:
+                            self._socket = None
+                        if not any(w[0] is connection for w in self._pending.values()):
+                            connection.closed = True
+                            connection.wake()
+                return
+            self._connection_error = error_for(status.code, status.message, metadata)
             return
         with self._lock:
             entry = self._pending.get(request_id)
             if entry is not None and kind == wire.KIND_STATUS:
                 del self._pending[request_id]
+                owner = entry[0]
+                if owner.draining and not any(w[0] is owner for w in self._pending.values()):
+                    owner.closed = True
+                    owner.wake()
         if entry is None:
             return
         if kind == wire.KIND_MESSAGE:
@@ -157,7 +186,7 @@ class Client(Methods):
             request_id = self._next_id
             self._pending[request_id] = (self._socket, waiter)
             self._send_locked(wire.encode_request(request_id, call.method, call.request, self.token, timeout))
-        return request_id, waiter, time.monotonic() + timeout
+        return request_id, waiter, time.monotonic() + timeout + wire.DEADLINE_GRACE
 
     def _next(self, request_id, waiter, deadline):
         try:
@@ -170,6 +199,15 @@ class Client(Methods):
             raise DeadlineExceeded(StatusCode.DEADLINE_EXCEEDED, "deadline exceeded") from None
 
     def _invoke(self, call, timeout=None):
+        for attempt in range(wire.MAX_RESENDS + 1):
+            try:
+                return self._invoke_once(call, timeout)
+            except EnrichError as error:
+                if not error.never_started or attempt == wire.MAX_RESENDS:
+                    raise
+                time.sleep(min(0.05 * (2 ** attempt), 1.0))
+
+    def _invoke_once(self, call, timeout=None):
         request_id, waiter, deadline = self._start(call, timeout)
         body = b""
         while True:
@@ -222,6 +260,7 @@ class _Connection:
         self.wake_write = wake_write
         self.outbound = bytearray()
         self.closed = False
+        self.draining = False
 
     def wake(self):
         try:

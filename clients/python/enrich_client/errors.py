@@ -29,10 +29,18 @@ class EnrichError(Exception):
 
     code = StatusCode.UNKNOWN
 
-    def __init__(self, code, message):
+    def __init__(self, code, message, metadata=None):
         super().__init__(f"{StatusCode(code).name if code in StatusCode._value2member_map_ else code}: {message}")
         self.code = StatusCode(code) if code in StatusCode._value2member_map_ else code
         self.message = message
+        #: The status's metadata as a dict (``enrich-goaway`` marks calls the server refused while draining).
+        self.metadata = dict(metadata or {})
+
+    @property
+    def never_started(self):
+        """True when the server refused the call unstarted because it is draining: sending it again on a new
+        connection is safe (docs/PROTOCOL.md, "Draining")."""
+        return self.metadata.get("enrich-goaway") == "draining"
 
 
 class InvalidArgument(EnrichError):
@@ -104,6 +112,9 @@ _BY_CODE = {
 }
 
 
-def error_for(code, message):
+def error_for(code, message, metadata=None):
     """The most specific error class for a status code."""
-    return _BY_CODE.get(code, EnrichError)(code, message)
+    return _BY_CODE.get(code, EnrichError)(code, message, metadata)
+
+
+GOAWAY_KEY = "enrich-goaway"

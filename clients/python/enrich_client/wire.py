@@ -14,8 +14,13 @@ KIND_CANCEL = 4
 
 HEADER = struct.Struct(">IBI")
 HEADER_BYTES = HEADER.size
-#: Largest response payload accepted; matches the server's default frame limit.
-MAX_PAYLOAD_BYTES = 8 << 20
+#: Largest response payload accepted: the server's answer limit (32 MiB) and room for the envelope.
+MAX_PAYLOAD_BYTES = 33 << 20
+#: How long past a call's deadline the client still waits for the server's answer: a write answers the truth
+#: (committed and OK, or not committed and DEADLINE_EXCEEDED), which a local timeout could not tell.
+DEADLINE_GRACE = 0.2
+#: Calls refused unstarted by a draining server are sent again on a new connection this many times.
+MAX_RESENDS = 6
 
 
 def encode_request(request_id, method, message, token=None, timeout=None, metadata=None):
