@@ -184,6 +184,11 @@ let package = Package(
             dependencies: ["SyncEngine", "Warehouses", "Catalog", "ModelCache", "RPCTesting", grdb, log],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "EnrichmentTests",
+            dependencies: ["Services", "ModelCache", "EventJSON", "Mapping", "RPCCore", "RPCMessages"],
+            swiftSettings: strictSettings
+        ),
         // Counts the test process's allocations per thread (defines malloc); only AllocationTests uses it.
         .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
         .testTarget(

@@ -1,5 +1,6 @@
 import Catalog
 import EventJSON
+import Mapping
 import ModelCache
 import RPCCall
 import RPCCore
@@ -242,15 +243,20 @@ final class LookupJob: InlineJob {
     }
 }
 
-/// Enrich of a model's columns into events (no destination), an event at a time.
+/// Enrich of a model's columns into events (no destination), an event at a time, on the tape: the key read and
+/// the values spliced into the sender's bytes (`TapePlainEnrichment`), so nothing outside the enriched keys is
+/// rewritten. An event the tape refuses (not JSON, not an object, too large) takes the tree path, which says why.
 final class PlainEnrichJob: InlineJob {
     let events: [ByteSpan]
     let keyPath: JSONPath
     let snapshot: ModelSnapshot
     let targets: [(column: ColumnData, path: JSONPath)]
     let limits: Limits
+    let plan: TapePlainEnrichment
     private var next = 0
     private var writer: EnrichResponseWriter
+    private var tape = JSONTape()
+    private var scratch = TapeScratch()
 
     init(events: [ByteSpan], keyPath: JSONPath, snapshot: ModelSnapshot, targets: [(column: ColumnData, path: JSONPath)], limits: Limits) {
         self.events = events
@@ -258,19 +264,83 @@ final class PlainEnrichJob: InlineJob {
         self.snapshot = snapshot
         self.targets = targets
         self.limits = limits
+        self.plan = TapePlainEnrichment(keyPath: keyPath.components, targets: targets.map(\.path.components))
         self.writer = EnrichResponseWriter(reserving: events.reduce(64) { $0 + $1.count + 16 })
     }
 
     func step(payload: UnsafeRawBufferPointer, until: ContinuousClock.Instant) throws(RPCError) -> (any MessageSerializer)? {
         while self.next < self.events.count {
-            let event = EnrichService.enrichOne(
-                position: self.next, bytes: self.events[self.next].bytes(in: payload), keyPath: self.keyPath,
-                snapshot: self.snapshot, targets: self.targets, limits: self.limits
-            )
-            self.writer.append(event)
+            let bytes = self.events[self.next].bytes(in: payload)
+            if !(bytes.count <= self.limits.maxEventBytes && self.enrichOnTape(bytes)) {
+                self.writer.append(EnrichService.enrichOne(
+                    position: self.next, bytes: bytes, keyPath: self.keyPath, snapshot: self.snapshot, targets: self.targets,
+                    limits: self.limits
+                ))
+            }
             self.next += 1
             if ContinuousClock.now >= until && self.next < self.events.count { return nil }
         }
         return self.writer.finished()
+    }
+
+    /// Enriches one event on the tape and writes its answer; false (nothing written) when the tape refuses it.
+    private func enrichOnTape(_ raw: UnsafeRawBufferPointer) -> Bool {
+        let bytes = raw.assumingMemoryBound(to: UInt8.self)
+        guard self.tape.parse(bytes), self.tape.nodes[0].kind == .object else { return false }
+        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+        self.scratch.startEvent()
+        let (outcome, reason, output): (EnrichOutcome, MissReason, Range<Int>?) = self.tape.withView(bytes) { view in
+            let event = TapeEvent(view)
+            guard let key = self.plan.key(in: event) else { return (.notEnriched, .noKey, nil) }
+            let row: Int?
+            switch key {
+            case .utf8(let text):
+                row = self.snapshot.hasStringKeys
+                    ? self.snapshot.row(forUTF8: UnsafeRawBufferPointer(text))
+                    : self.snapshot.row(for: .string(String(decoding: text, as: UTF8.self)))
+            case .string(let text): row = self.snapshot.row(for: .string(text))
+            case .int(let number): row = self.snapshot.row(for: .int(number))
+            }
+            guard let row else { return (.notEnriched, .notFound, nil) }
+            let spliced = self.plan.splice(event, scratch: &self.scratch) { target, output in
+                PlainCells.write(self.targets[target].column, row: row, into: &output)
+            }
+            return (.enriched, .none, spliced)
+        }
+        if let output {
+            self.scratch.outputs.withUnsafeBytes { outputs in
+                self.writer.appendEvent(
+                    outcome: outcome, reason: reason, event: UnsafeRawBufferPointer(rebasing: outputs[output]), error: empty,
+                    mappingCount: 0
+                ) { _ in preconditionFailure("no mappings") }
+            }
+        } else {
+            self.writer.appendEvent(outcome: outcome, reason: reason, event: raw, error: empty, mappingCount: 0) { _ in
+                preconditionFailure("no mappings")
+            }
+        }
+        return true
+    }
+}
+
+/// A cell as the plain Enrich path writes it into an event: exactly `JSONWriter.write(EnrichService.json(...))`
+/// (integers with all their digits, timestamps as ISO-8601 strings), strings copied and escaped straight from
+/// the arena.
+enum PlainCells {
+    static func write(_ column: ColumnData, row: Int, into output: inout [UInt8]) {
+        if column.nulls.isNull(row) {
+            output.append(contentsOf: "null".utf8)
+            return
+        }
+        if case .string(let arena) = column.storage {
+            let valid = arena.isValidUTF8
+            let written = arena.withBytes(at: row) { bytes -> Bool in
+                guard valid || UTF8Text.isValid(bytes.assumingMemoryBound(to: UInt8.self)) else { return false }
+                JSONWriter.writeString(utf8: bytes, into: &output)
+                return true
+            }
+            if written { return }
+        }
+        JSONWriter.write(EnrichService.json(column, row: row), into: &output)
     }
 }

@@ -9,8 +9,14 @@ struct LiquidTemplate: Sendable {
     static let maxTemplateCharacters = 1_000
     /// Most nodes and filter calls one render may evaluate.
     static let maxRenderSteps = 10_000
-    /// Longest output one render may produce.
+    /// Longest output one render may produce (UTF-8 bytes).
     static let maxOutputCharacters = 100_000
+    /// Largest value a render may make: every filter result, every `assign` and `capture` (UTF-8 bytes). Without
+    /// it, `assign x = x | append: x` repeated doubles a variable past any memory.
+    static let maxValueCharacters = 100_000
+    /// Bytes of text one render may produce in all, across every filter result and captured block: bounds the
+    /// work of a template that makes many large values and throws them away.
+    static let maxProducedCharacters = 1_000_000
 
     static let disabledTags: Set<String> = ["case", "for", "include", "layout", "render", "tablerow"]
     static let disabledFilters: Set<String> = [

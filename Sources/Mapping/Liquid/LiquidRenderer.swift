@@ -3,8 +3,35 @@ struct LiquidContext {
     let scope: MappingValue
     var locals = MappingObject()
     var steps = 0
+    /// Text produced so far (filter results, captures), against `maxProducedCharacters`.
+    var produced = 0
 
     init(scope: MappingValue) { self.scope = scope }
+
+    /// Counts a value the render made against the value and production limits.
+    mutating func charge(_ value: MappingValue) throws(LiquidError) {
+        let size: Int
+        switch value {
+        case .string(let text): size = text.utf8.count
+        case .array(let elements):
+            var total = 0
+            for element in elements { if case .string(let text) = element { total += text.utf8.count + 1 } else { total += 8 } }
+            size = total
+        default: return
+        }
+        try Self.checkValue(size)
+        self.produced += size
+        guard self.produced <= LiquidTemplate.maxProducedCharacters else {
+            throw LiquidError("liquid template produced more than \(LiquidTemplate.maxProducedCharacters) bytes of text")
+        }
+    }
+
+    /// Refuses a value larger than `maxValueCharacters` (before it is made, when the caller can size it first).
+    static func checkValue(_ size: Int) throws(LiquidError) {
+        guard size <= LiquidTemplate.maxValueCharacters else {
+            throw LiquidError("liquid value of \(size) bytes exceeds the limit of \(LiquidTemplate.maxValueCharacters)")
+        }
+    }
 
     private mutating func step() throws(LiquidError) {
         self.steps += 1
@@ -18,11 +45,20 @@ struct LiquidContext {
             try self.step()
             switch node {
             case .text(let text): output += text
-            case .output(let value): output += Self.stringify(try self.evaluate(value))
-            case .assign(let name, let value): self.locals[name] = try self.evaluate(value)
+            case .output(let value):
+                let text = Self.stringify(try self.evaluate(value))
+                guard output.utf8.count + text.utf8.count <= LiquidTemplate.maxOutputCharacters else {
+                    throw LiquidError("liquid output exceeded \(LiquidTemplate.maxOutputCharacters) characters")
+                }
+                output += text
+            case .assign(let name, let value):
+                let assigned = try self.evaluate(value)
+                if case .string(let text) = assigned { try Self.checkValue(text.utf8.count) }
+                self.locals[name] = assigned
             case .capture(let name, let body):
                 var captured = ""
                 try self.render(body, into: &captured)
+                try self.charge(.string(captured))
                 self.locals[name] = .string(captured)
             case .branches(let branches):
                 for branch in branches {
@@ -104,6 +140,7 @@ struct LiquidContext {
             var arguments: [MappingValue] = []
             for argument in filter.arguments { arguments.append(try self.evaluate(argument)) }
             value = try LiquidFilters.apply(filter.name, value, arguments)
+            try self.charge(value)
         }
         return value
     }
@@ -219,7 +256,7 @@ enum LiquidFilters {
         case "replace", "replace_first", "remove", "remove_first":
             let pattern = LiquidContext.stringify(argument(0))
             let replacement = name.hasPrefix("remove") ? "" : LiquidContext.stringify(argument(1))
-            return .string(Self.replace(text, pattern, replacement, all: !name.hasSuffix("_first")))
+            return .string(try Self.replace(text, pattern, replacement, all: !name.hasSuffix("_first")))
         case "split":
             let separator = LiquidContext.stringify(argument(0))
             if separator.isEmpty { return .array(text.map { .string(String($0)) }) }
@@ -227,7 +264,12 @@ enum LiquidFilters {
         case "join":
             guard case .array(let elements) = value else { return value }
             let separator = arguments.isEmpty ? " " : LiquidContext.stringify(argument(0))
-            return .string(elements.map(LiquidContext.stringify).joined(separator: separator))
+            let parts = elements.map(LiquidContext.stringify)
+            // Sized before it is made: a long separator between many parts multiplies.
+            try LiquidContext.checkValue(
+                parts.reduce(0) { $0 + $1.utf8.count } + max(0, parts.count - 1) * separator.utf8.count
+            )
+            return .string(parts.joined(separator: separator))
         case "first":
             if case .array(let elements) = value { return elements.first ?? .undefined }
             return text.isEmpty ? .undefined : .string(String(text.prefix(1)))
@@ -279,9 +321,11 @@ enum LiquidFilters {
         }
     }
 
-    static func replace(_ text: String, _ pattern: String, _ replacement: String, all: Bool) -> String {
+    static func replace(_ text: String, _ pattern: String, _ replacement: String, all: Bool) throws(LiquidError) -> String {
         guard !pattern.isEmpty else { return text }
         let parts = text.split(separator: pattern, maxSplits: all ? Int.max : 1, omittingEmptySubsequences: false)
+        // Sized before it is made: a long replacement of a short, frequent pattern multiplies the text.
+        try LiquidContext.checkValue(parts.reduce(0) { $0 + $1.utf8.count } + (parts.count - 1) * replacement.utf8.count)
         return parts.joined(separator: replacement)
     }
 }

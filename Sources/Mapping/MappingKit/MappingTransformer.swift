@@ -80,10 +80,31 @@ public struct CompiledMapping: Sendable {
 struct Resolver {
     let caches: MappingCaches
     var steps = 0
+    /// Text made so far by directives (`@template`, `@replace`, `@json`, `@case`, `@flatten` keys, `@liquid`).
+    var produced = 0
     /// Most directive and value resolutions in one application; a mapping past this is refused as runaway.
     static let maxSteps = 100_000
+    /// Largest string one directive may make (UTF-8 bytes): eight times the largest event.
+    static let maxValueBytes = 256 << 10
+    /// Text all directives of one application may make together: bounds a mapping that makes many large values.
+    static let maxProducedBytes = 1 << 20
 
     init(caches: MappingCaches) { self.caches = caches }
+
+    /// Counts a string a directive made against the value and production limits.
+    mutating func charge(_ name: String, _ text: String) throws(MappingError) {
+        try self.charge(name, bytes: text.utf8.count)
+    }
+
+    mutating func charge(_ name: String, bytes: Int) throws(MappingError) {
+        guard bytes <= Self.maxValueBytes else {
+            throw .runtime("\(name) made a value of \(bytes) bytes; the limit is \(Self.maxValueBytes)")
+        }
+        self.produced += bytes
+        guard self.produced <= Self.maxProducedBytes else {
+            throw .runtime("the mapping made more than \(Self.maxProducedBytes) bytes of text for this event")
+        }
+    }
 
     static func isDirective(_ value: MappingValue) -> Bool {
         guard case .object(let object) = value else { return false }
@@ -136,8 +157,14 @@ struct Resolver {
             return PathLookup.mappingGet(payload, Self.removeFirstDollarDot(path))
         case "@template":
             let template = try self.resolveString(name, options, payload)
-            if let pieces = self.caches.templates[template] { return .string(MappingCaches.render(pieces, payload)) }
-            return .string(Placeholders.render(template, payload))
+            let rendered: String
+            if let pieces = self.caches.templates[template] {
+                rendered = MappingCaches.render(pieces, payload)
+            } else {
+                rendered = Placeholders.render(template, payload)
+            }
+            try self.charge(name, rendered)
+            return .string(rendered)
         case "@literal":
             return try self.resolve(options, payload)
         case "@if": return try self.runIf(options, payload)
@@ -160,7 +187,9 @@ struct Resolver {
             return Self.excludeNulls(try self.resolve(options, payload))
         case "@liquid":
             guard case .string(let template) = options else { throw .runtime("liquid template value must be a string") }
-            return .string(try self.caches.liquid.render(template, payload))
+            let rendered = try self.caches.liquid.render(template, payload)
+            try self.charge(name, rendered)
+            return .string(rendered)
         default:
             throw .runtime("\(name) is not a valid directive, got undefined")
         }
@@ -190,11 +219,14 @@ struct Resolver {
         guard options["value"].isTruthy else { return .undefined }
         let value = try self.resolve(options["value"], payload)
         guard case .string(let text) = value else { return value }
+        let changed: String
         switch options["operator"] {
-        case .string("lower"): return .string(text.lowercased())
-        case .string("upper"): return .string(text.uppercased())
+        case .string("lower"): changed = text.lowercased()
+        case .string("upper"): changed = text.uppercased()
         default: throw .runtime("operator key should have a value of \"lower\" or \"upper\"")
         }
+        try self.charge("@case", changed)
+        return .string(changed)
     }
 
     private mutating func runReplace(_ options: MappingValue, _ payload: MappingValue) throws(MappingError) -> MappingValue {
@@ -216,8 +248,10 @@ struct Resolver {
               case .bool(let isGlobal) = global
         else { return .string("") }
         var result = try Self.replace(text, patternText, replacementText, global: isGlobal, ignoreCase: caseless)
+        try self.charge("@replace", result)
         if case .string(let second) = pattern2, !second.isEmpty, case .string(let secondReplacement) = replacement2 {
             result = try Self.replace(result, second, secondReplacement, global: isGlobal, ignoreCase: caseless)
+            try self.charge("@replace", result)
         }
         return .string(result)
     }
@@ -237,6 +271,9 @@ struct Resolver {
         func fold(_ unit: UTF16.CodeUnit) -> UTF16.CodeUnit {
             ignoreCase && unit >= 0x41 && unit <= 0x5A ? unit + 0x20 : unit
         }
+        // `$\``` and `$'` copy the text around each match; only a replacement that uses them pays for that.
+        let units = Array(replacement.utf16)
+        let usesContext = zip(units, units.dropFirst()).contains { $0 == 0x24 && ($1 == 0x60 || $1 == 0x27) }
         var output: [UTF16.CodeUnit] = []
         var index = 0
         var replaced = false
@@ -244,21 +281,28 @@ struct Resolver {
             let fits = !needle.isEmpty && index + needle.count <= haystack.count && (!replaced || global)
             if fits && (0..<needle.count).allSatisfy({ fold(haystack[index + $0]) == fold(needle[$0]) }) {
                 let match = Array(haystack[index..<(index + needle.count)])
-                output += Self.expand(replacement, match: match, before: Array(haystack[..<index]),
-                                      after: Array(haystack[(index + needle.count)...]))
+                output += Self.expand(
+                    units, match: match, before: usesContext ? haystack[..<index] : [],
+                    after: usesContext ? haystack[(index + needle.count)...] : []
+                )
                 index += needle.count
                 replaced = true
             } else {
                 output.append(haystack[index])
                 index += 1
             }
+            // Stopped as soon as it is too large, so a replacement that copies the context cannot run away.
+            guard output.count <= Self.maxValueBytes else {
+                throw .runtime("@replace made a value of more than \(Self.maxValueBytes) characters; the limit is \(Self.maxValueBytes)")
+            }
         }
         return String(decoding: output, as: UTF16.self)
     }
 
     /// `$$`, `$&`, `` $` `` and `$'` as String.prototype.replace reads them; `$1` stays literal (no groups).
-    static func expand(_ replacement: String, match: [UTF16.CodeUnit], before: [UTF16.CodeUnit], after: [UTF16.CodeUnit]) -> [UTF16.CodeUnit] {
-        let units = Array(replacement.utf16)
+    static func expand(
+        _ units: [UTF16.CodeUnit], match: [UTF16.CodeUnit], before: ArraySlice<UTF16.CodeUnit>, after: ArraySlice<UTF16.CodeUnit>
+    ) -> [UTF16.CodeUnit] {
         var output: [UTF16.CodeUnit] = []
         var index = 0
         while index < units.count {
@@ -310,7 +354,9 @@ struct Resolver {
         let value = try self.resolve(options["value"], payload)
         switch options["mode"] {
         case .string("encode"):
-            return JSText.stringify(value).map(MappingValue.string) ?? .undefined
+            guard let text = JSText.stringify(value) else { return .undefined }
+            try self.charge("@json", text)
+            return .string(text)
         case .string("decode"):
             guard case .string(let text) = value else { return value }
             return JSText.parse(text) ?? value
@@ -328,11 +374,15 @@ struct Resolver {
         let value = try self.resolve(options["value"], payload)
         var output = MappingObject()
         let omitArrays = options["omitArrays"].isTruthy
+        // The keys are new text: a deep value with a long separator repeats its prefixes in every key, so they
+        // are counted as they are made.
+        var keyBytes = 0
         if Self.isExpandable(value, omitArrays: omitArrays) {
-            Self.flatten(value, prefix: "", separator: separator, omitArrays: omitArrays, into: &output)
+            try Self.flatten(value, prefix: "", separator: separator, omitArrays: omitArrays, into: &output, keyBytes: &keyBytes)
         } else {
             output[""] = value
         }
+        try self.charge("@flatten", bytes: keyBytes)
         return .object(output)
     }
 
@@ -344,7 +394,10 @@ struct Resolver {
         }
     }
 
-    static func flatten(_ value: MappingValue, prefix: String, separator: String, omitArrays: Bool, into output: inout MappingObject) {
+    static func flatten(
+        _ value: MappingValue, prefix: String, separator: String, omitArrays: Bool, into output: inout MappingObject,
+        keyBytes: inout Int
+    ) throws(MappingError) {
         let entries: [(String, MappingValue)]
         switch value {
         case .object(let object): entries = object.entries.map { ($0.key, $0.value) }
@@ -352,8 +405,15 @@ struct Resolver {
         default: return
         }
         for (key, member) in entries {
+            keyBytes += prefix.utf8.count + key.utf8.count + separator.utf8.count
+            guard keyBytes <= Self.maxValueBytes else {
+                throw .runtime("@flatten made more than \(Self.maxValueBytes) bytes of keys; the limit is \(Self.maxValueBytes)")
+            }
             if Self.isExpandable(member, omitArrays: omitArrays) {
-                Self.flatten(member, prefix: prefix + key + separator, separator: separator, omitArrays: omitArrays, into: &output)
+                try Self.flatten(
+                    member, prefix: prefix + key + separator, separator: separator, omitArrays: omitArrays, into: &output,
+                    keyBytes: &keyBytes
+                )
             } else {
                 output[prefix + key] = member
             }
