@@ -112,7 +112,7 @@ let package = Package(
         .target(
             name: "EnrichServer",
             dependencies: [
-                "Services", "RPCTransport", "RPCCore", "ModelCache", "Catalog", "SyncEngine", "Warehouses", log, metrics,
+                "Services", "RPCTransport", "RPCCore", "ModelCache", "Catalog", "SyncEngine", "Warehouses", "SystemCrypto", log, metrics,
                 .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ] + nio,
             swiftSettings: strictSettings
@@ -126,7 +126,7 @@ let package = Package(
         // MARK: - Executables (argument parsing only)
         .executableTarget(
             name: "enrichd",
-            dependencies: ["EnrichServer", "Warehouses", "SyncEngine", "RPCCore", argumentParser, log],
+            dependencies: ["EnrichServer", "Warehouses", "SyncEngine", "RPCCore", "SystemCrypto", argumentParser, log],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -178,7 +178,7 @@ let package = Package(
         .testTarget(name: "EventJSONTests", dependencies: ["EventJSON"], swiftSettings: strictSettings),
         .testTarget(name: "MappingTests", dependencies: ["Mapping", "EventJSON", "RPCTesting"], swiftSettings: strictSettings),
         .testTarget(name: "ModelCacheTests", dependencies: ["ModelCache"], swiftSettings: strictSettings),
-        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "RPCTesting"], swiftSettings: strictSettings),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "RPCTesting", "SystemCrypto"], swiftSettings: strictSettings),
         .testTarget(
             name: "SyncEngineTests",
             dependencies: ["SyncEngine", "Warehouses", "Catalog", "ModelCache", "RPCTesting", grdb, log],

@@ -8,20 +8,38 @@ import Glibc
 /// Every write is one transaction. Migrations are named and append-only: a released migration is never edited,
 /// a change is a new one.
 public final class Catalog: Sendable {
-    private let database: DatabaseQueue
+    let database: DatabaseQueue
+    /// Seals warehouse passwords before they are stored and opens them when read; nil stores them as given (tests
+    /// on in-memory catalogs).
+    let sealer: (any SecretSealer)?
 
     /// Opens (creating if needed) the catalog at `path` and brings its schema up to date.
+    /// - Parameter sealer: what seals stored secrets (warehouse passwords).
     /// - Throws: `CatalogError.storage` when the file cannot be opened or migrated.
-    public init(path: String) throws(CatalogError) {
+    public init(path: String, sealer: (any SecretSealer)? = nil) throws(CatalogError) {
+        self.sealer = sealer
         do {
+            if path != ":memory:" {
+                // Created 0600 before SQLite opens it: SQLite gives the WAL and shared-memory files the database
+                // file's mode, so none of the three is ever readable by another user, whatever the umask.
+                let descriptor = open(path, O_RDWR | O_CREAT, 0o600)
+                guard descriptor >= 0 else { throw CatalogError.storage("cannot create '\(path)': \(String(cString: strerror(errno)))") }
+                close(descriptor)
+                _ = chmod(path, 0o600)
+                for suffix in ["-wal", "-shm"] { _ = chmod(path + suffix, 0o600) }
+            }
             var configuration = Configuration()
             configuration.foreignKeysEnabled = true
             configuration.busyMode = .timeout(5)
             self.database = try DatabaseQueue(path: path, configuration: configuration)
-            try self.database.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") }
+            try self.database.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                // Deleted and overwritten content is zeroed, so a replaced secret does not linger in free pages.
+                try db.execute(sql: "PRAGMA secure_delete = ON")
+            }
             try Self.migrator.migrate(self.database)
-            // Warehouse passwords are stored here: only the server's user may read the file.
-            if path != ":memory:" { _ = chmod(path, 0o600) }
+        } catch let error as CatalogError {
+            throw error
         } catch {
             throw .storage("cannot open catalog at '\(path)': \(error)")
         }

@@ -1,7 +1,17 @@
 public import GRDB
 
-/// A warehouse connection as stored. The password is kept here (the catalog file is created mode 0600) and
-/// never leaves the server: conversions to messages and audit entries leave it out.
+/// What seals secrets before the catalog stores them (AES-256-GCM under the server's keyring) and opens them when
+/// it reads them. `context` is bound into the seal (a warehouse's name), so a sealed value cannot be moved.
+public protocol SecretSealer: Sendable {
+    func seal(_ secret: String, context: String) -> String
+    /// - Throws: when the stored value does not open (a missing key, tampering), with a message for the log.
+    func open(_ stored: String, context: String) throws -> String
+    /// Whether `stored` is sealed with the current key (false for plaintext and older keys).
+    func isCurrent(_ stored: String) -> Bool
+}
+
+/// A warehouse connection. The password is plaintext in memory only: the catalog stores it sealed (see
+/// `SecretSealer`), and conversions to messages and audit entries leave it out.
 public struct WarehouseRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "warehouse"
 
@@ -56,13 +66,32 @@ extension Catalog {
         try self.read { db in try String.fetchOne(db, sql: "SELECT id FROM installation") ?? "unknown" }
     }
 
+    /// The record as stored: its password sealed.
+    func sealed(_ warehouse: WarehouseRecord) -> WarehouseRecord {
+        guard let sealer = self.sealer, !warehouse.password.isEmpty else { return warehouse }
+        var stored = warehouse
+        stored.password = sealer.seal(warehouse.password, context: "warehouse \(warehouse.name)")
+        return stored
+    }
+
+    /// The record as read: its password opened.
+    func opened(_ stored: WarehouseRecord) throws(CatalogError) -> WarehouseRecord {
+        guard let sealer = self.sealer, !stored.password.isEmpty else { return stored }
+        var warehouse = stored
+        do { warehouse.password = try sealer.open(stored.password, context: "warehouse \(stored.name)") } catch {
+            throw .storage("\(error)")
+        }
+        return warehouse
+    }
+
     /// Stores a new warehouse.
     /// - Throws: `.warehouseAlreadyExists`, `.limitReached` when `limit` warehouses are stored already.
     public func createWarehouse(_ warehouse: WarehouseRecord, limit: Int) throws(CatalogError) {
+        let stored = self.sealed(warehouse)
         try self.write { db in
             if try WarehouseRecord.exists(db, key: warehouse.name) { throw CatalogError.warehouseAlreadyExists(name: warehouse.name) }
             guard try WarehouseRecord.fetchCount(db) < limit else { throw CatalogError.limitReached(kind: "warehouse", limit: limit) }
-            try warehouse.insert(db)
+            try stored.insert(db)
         }
     }
 
@@ -70,12 +99,49 @@ extension Catalog {
     /// - Throws: `.warehouseNotFound`.
     public func warehouse(named name: String) throws(CatalogError) -> WarehouseRecord {
         guard let record = try self.read({ try WarehouseRecord.fetchOne($0, key: name) }) else { throw .warehouseNotFound(name: name) }
-        return record
+        return try self.opened(record)
     }
 
     /// Every stored warehouse, by name.
     public func warehouses() throws(CatalogError) -> [WarehouseRecord] {
-        try self.read { try WarehouseRecord.order(Column("name")).fetchAll($0) }
+        let stored = try self.read { try WarehouseRecord.order(Column("name")).fetchAll($0) }
+        var opened: [WarehouseRecord] = []
+        for record in stored { opened.append(try self.opened(record)) }
+        return opened
+    }
+
+    /// Seals again, with the current key, every stored password that is plaintext (stored before sealing
+    /// existed) or sealed with an older key: what a key rotation runs at start.
+    /// - Returns: how many were sealed again.
+    @discardableResult
+    public func resealSecrets() throws(CatalogError) -> Int {
+        guard let sealer = self.sealer else { return 0 }
+        let stored = try self.read { try WarehouseRecord.fetchAll($0) }
+        var count = 0
+        for record in stored where !record.password.isEmpty && !sealer.isCurrent(record.password) {
+            let plain = try self.opened(record)
+            let resealed = self.sealed(plain)
+            try self.write { db in
+                try db.execute(
+                    sql: "UPDATE warehouse SET password = ? WHERE name = ? AND password = ?",
+                    arguments: [resealed.password, record.name, record.password]
+                )
+            }
+            count += 1
+        }
+        // Old plaintext may linger in freed pages and the WAL: checkpoint and vacuum them away.
+        if count > 0 {
+            do {
+                try self.database.writeWithoutTransaction { db in
+                    try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                    try db.execute(sql: "VACUUM")
+                    try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                }
+            } catch {
+                throw .storage("cannot compact the catalog after sealing its secrets: \(error)")
+            }
+        }
+        return count
     }
 
     /// Replaces a warehouse's connection and password when its version is `expectedVersion` (0 skips the
@@ -93,7 +159,7 @@ extension Catalog {
             updated.kind = stored.kind
             updated.createdAtMilliseconds = stored.createdAtMilliseconds
             updated.version = stored.version + 1
-            try updated.update(db)
+            try self.sealed(updated).update(db)
             return updated
         }
     }

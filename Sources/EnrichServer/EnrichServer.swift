@@ -10,6 +10,7 @@ import RPCTransport
 import Services
 public import SyncEngine
 import Synchronization
+import SystemCrypto
 import Warehouses
 
 #if canImport(Glibc)
@@ -41,8 +42,14 @@ public final class EnrichServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         try Self.makeDirectory(configuration.dataDirectory)
+        try DataDirectory.restrict(configuration.dataDirectory, logger: logger)
+        let keyring = try SecretKeys.load(configuration: configuration, logger: logger)
         do {
-            self.catalog = try Catalog(path: configuration.resolvedCatalogPath)
+            self.catalog = try Catalog(path: configuration.resolvedCatalogPath, sealer: keyring)
+            let resealed = try self.catalog.resealSecrets()
+            if resealed > 0 {
+                logger.notice("sealed \(resealed) stored warehouse password(s) with secret key \(keyring.currentID)")
+            }
         } catch {
             throw ServerError("cannot open the catalog: \(error)")
         }
@@ -82,7 +89,7 @@ public final class EnrichServer: Sendable {
         let services = try Services(
             catalog: self.catalog, cache: self.cache, engine: self.engine, scheduler: self.scheduler,
             limits: configuration.limits, defaultWarehouse: ServerConfiguration.embeddedWarehouse, metricsFactory: factory,
-            now: configuration.wallClock
+            now: configuration.wallClock, logger: logger
         )
         // A fresh install is never open: the first start creates an owner token.
         if let secret = try services.authority.bootstrap(secret: configuration.bootstrapToken) {
@@ -136,7 +143,7 @@ public final class EnrichServer: Sendable {
             components.append(String(part))
             let prefix = components.joined(separator: "/")
             if prefix.isEmpty { continue }
-            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+            if mkdir(prefix, 0o700) != 0 && errno != EEXIST {
                 throw ServerError("cannot create data directory '\(prefix)': error \(errno)")
             }
         }

@@ -44,6 +44,11 @@ public struct ServerConfiguration: Sendable {
     public var auditRetention: Duration = .seconds(90 * 86_400)
     /// Where a generated first owner token is written (mode 0600); `<data-dir>/owner.token` by default.
     public var ownerTokenPath: String?
+    /// The secret keys warehouse passwords are sealed with, as hex lines (first current); when nil they are read
+    /// from `secretKeyFile`.
+    public var secretKeys: String?
+    /// The key file; `<data-dir>/secret.key` by default, made with a random key on first start when missing.
+    public var secretKeyFile: String?
 
     public init() {}
 
@@ -51,6 +56,8 @@ public struct ServerConfiguration: Sendable {
     public var resolvedCatalogPath: String { self.catalogPath ?? "\(self.dataDirectory)/catalog.sqlite" }
     /// Where a generated owner token goes.
     public var resolvedOwnerTokenPath: String { self.ownerTokenPath ?? "\(self.dataDirectory)/owner.token" }
+    /// The secret key file actually used.
+    public var resolvedSecretKeyFile: String { self.secretKeyFile ?? "\(self.dataDirectory)/secret.key" }
     /// The embedded warehouse file actually used.
     public var resolvedWarehousePath: String { self.warehousePath ?? "\(self.dataDirectory)/warehouse.sqlite" }
 

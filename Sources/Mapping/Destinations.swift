@@ -150,11 +150,19 @@ public final class CompiledDestinationMapping: Sendable {
         }
         if let fields = definition.fields {
             guard case .object = fields else { throw .invalidFields(mapping: definition.name, ["field mappings must be a JSON object"]) }
+            let compiled: CompiledMapping
             do {
-                self.fields = try CompiledMapping(fields)
+                compiled = try CompiledMapping(fields)
             } catch {
                 throw .invalidFields(mapping: definition.name, error.messages)
             }
+            // A destination is checked whole when it is written: a Liquid template that does not parse is refused
+            // then, with the parser's message, rather than failing every event later.
+            let broken = compiled.caches.liquid.parseErrors
+            guard broken.isEmpty else {
+                throw .invalidFields(mapping: definition.name, broken.map { "@liquid template \"\(Self.excerpt($0.template))\": \($0.message)." })
+            }
+            self.fields = compiled
         } else {
             self.fields = nil
         }
@@ -186,6 +194,11 @@ public final class CompiledDestinationMapping: Sendable {
         let enrichmentsOfMatch = definition.matches.map { match in definition.enrichments.indices.filter { definition.enrichments[$0].model == match.model } }
         self.enrichmentsOfMatch = enrichmentsOfMatch
         self.tapeEdits = EditTree(enrichmentsOfMatch, keys: tapeEnrichmentKeys) { _ in true }
+    }
+
+    /// The start of a long template, for error messages.
+    static func excerpt(_ template: String) -> String {
+        template.count <= 60 ? template : String(template.prefix(57)) + "..."
     }
 
     /// The value at a model's match property, as a key, or nil when there is none (missing, null, or not a

@@ -435,7 +435,12 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
         case let error as RPCError:
             return Self.status(error)
         case let error as any RPCErrorConvertible:
-            return Self.status(error.rpcError)
+            let rpc = error.rpcError
+            guard rpc.code == .internalError else { return Self.status(rpc) }
+            // A failure below the service (the catalog's storage, say): the client gets the request id, the log
+            // gets the cause under it.
+            self.logger.error("\(rpc.message): \(String(reflecting: error))", metadata: ["request": "\(id)"])
+            return Status(code: .internalError, message: "\(rpc.message) (request \(id))", metadata: rpc.metadata)
         case is CancellationError:
             return Status(code: .cancelled, message: "call cancelled")
         default:

@@ -3,6 +3,7 @@ public import CoreMetrics
 public import ModelCache
 public import RPCCall
 public import RPCCore
+public import Logging
 import RPCMessages
 public import SyncEngine
 
@@ -24,10 +25,11 @@ public struct Services: Sendable {
     /// - Throws: when the catalog's tokens cannot be read.
     public init(
         catalog: Catalog, cache: ModelCache, engine: SyncEngine, scheduler: Scheduler, limits: Limits, defaultWarehouse: String,
-        metricsFactory: (any MetricsFactory)? = nil, now: @escaping @Sendable () -> Int64 = { WallClock.wallMilliseconds() }
+        metricsFactory: (any MetricsFactory)? = nil, now: @escaping @Sendable () -> Int64 = { WallClock.wallMilliseconds() },
+        logger: Logger = Logger(label: "enrich.services")
     ) throws {
         self.authority = try TokenAuthority(catalog: catalog, now: now)
-        let audit = AuditLog(catalog: catalog, now: now)
+        let audit = AuditLog(catalog: catalog, now: now, logger: logger)
         self.audit = audit
         self.tokens = TokenService(authority: self.authority, catalog: catalog, limits: limits, audit: audit)
         self.admin = AdminService(

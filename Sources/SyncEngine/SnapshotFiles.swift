@@ -9,8 +9,22 @@ import Glibc
 /// mid-write leaves the previous file whole.
 public struct SnapshotFiles: Sendable {
     public let directory: String
+    /// A test's fault: every save fails with this errno, as a full disk (ENOSPC) would make it.
+    let injectedWriteError: Int32?
 
-    public init(directory: String) { self.directory = directory }
+    public init(directory: String) {
+        self.directory = directory
+        self.injectedWriteError = nil
+    }
+
+    /// Snapshot files whose every save fails with `errno`: the fault-injection seam of the unit tests (the
+    /// disk-full script fills a real tmpfs instead).
+    public static func failing(directory: String, errno: Int32) -> SnapshotFiles { SnapshotFiles(directory: directory, failing: errno) }
+
+    private init(directory: String, failing: Int32) {
+        self.directory = directory
+        self.injectedWriteError = failing
+    }
 
     /// Largest snapshot file read back (16 GiB); a bigger one is refused rather than exhausting memory.
     public static let maxFileBytes = 16 << 30
@@ -21,25 +35,36 @@ public struct SnapshotFiles: Sendable {
     /// - Throws: `SnapshotFileError.io` with the errno.
     @discardableResult
     public func save(_ snapshot: ModelSnapshot) throws(SnapshotFileError) -> Int {
-        _ = mkdir(self.directory, 0o755)
+        _ = mkdir(self.directory, 0o700)
         let bytes = snapshot.serialized()
         let final = self.path(for: snapshot.model)
         let temporary = final + ".tmp"
+        if let injected = self.injectedWriteError { throw .io("write \(temporary)", injected) }
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard descriptor >= 0 else { throw .io("open \(temporary)", errno) }
+        // Any failure removes the partial file: the previous snapshot stays as it was, and no space is held.
+        func fail(_ what: String, _ code: Int32) -> SnapshotFileError {
+            close(descriptor)
+            unlink(temporary)
+            return .io(what, code)
+        }
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, bytes.count - offset) }
-            guard written > 0 else {
-                let code = errno
-                close(descriptor)
-                unlink(temporary)
-                throw .io("write \(temporary)", code)
-            }
+            guard written > 0 else { throw fail("write \(temporary)", errno) }
             offset += written
         }
-        guard fsync(descriptor) == 0, close(descriptor) == 0 else { throw .io("sync \(temporary)", errno) }
-        guard rename(temporary, final) == 0 else { throw .io("rename \(temporary)", errno) }
+        guard fsync(descriptor) == 0 else { throw fail("sync \(temporary)", errno) }
+        guard close(descriptor) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw .io("close \(temporary)", code)
+        }
+        guard rename(temporary, final) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw .io("rename \(temporary)", code)
+        }
         return bytes.count
     }
 

@@ -279,7 +279,13 @@ public actor SyncEngine {
             }()
             let (saved, saveMilliseconds) = await saving
             let (committed, stateMilliseconds) = await committing
-            if case .failure(let error)? = saved { self.logger.warning("cannot persist snapshot of \(model.name): \(error)") }
+            var saveProblem: String?
+            if case .failure(let error)? = saved {
+                // Served, but not on disk: a restart would serve the previous file. The run says so.
+                saveProblem = "the new snapshot is served but could not be saved to disk (\(error)); "
+                    + "a restart serves the previous one until a sync saves again"
+                self.logger.error("\(model.name): \(saveProblem!)", metadata: ["run": "\(runID)"])
+            }
             timings.append(("save_ms", saveMilliseconds))
             timings.append(("state_ms", stateMilliseconds))
             var stateWarning: String?
@@ -299,8 +305,8 @@ public actor SyncEngine {
                     RunIssue(rowNumber: issue.rowNumber, key: issue.key, reason: Self.annotate(issue, failures[issue.key ?? ""]))
                 }
                 run.phase = .done
-                run.status = result.rejectedRows.isEmpty ? .success : .partialSuccess
-                run.error = stateWarning
+                run.status = result.rejectedRows.isEmpty && saveProblem == nil ? .success : .partialSuccess
+                run.error = [saveProblem, stateWarning].compactMap { $0 }.joined(separator: "; ").nilIfEmpty
                 run.finishedAtMilliseconds = self.now()
             }
         case .failure(let error):
@@ -314,7 +320,9 @@ public actor SyncEngine {
             }
         }
         let run = progress.run
-        do { try self.catalog.saveRun(run) } catch { self.logger.error("cannot record run \(runID): \(error)") }
+        do { try self.catalog.saveRun(run) } catch {
+            self.logger.error("cannot record the outcome of run \(runID) of \(model.name) in the catalog: \(error)")
+        }
         self.recordMetrics(run: run)
         self.running[model.name] = nil
         self.runsByID[Int64(runID)] = nil  // The catalog has it now.
@@ -519,4 +527,9 @@ extension CatalogColumn {
     public init(_ column: SourceColumn) {
         self.init(name: column.name, type: column.type.rawValue, sourceType: column.sourceType)
     }
+}
+
+extension String {
+    /// nil for the empty string.
+    var nilIfEmpty: String? { self.isEmpty ? nil : self }
 }

@@ -4,6 +4,7 @@ import EnrichServer
 import Logging
 import RPCCore
 import SyncEngine
+import SystemCrypto
 import Warehouses
 
 #if canImport(Glibc)
@@ -27,7 +28,7 @@ struct Enrichd: AsyncParsableCommand {
             Generate the demo warehouse (users: 100k rows, products: 1M rows):
               enrichd demo-data --warehouse data/warehouse.sqlite
             """,
-        subcommands: [Serve.self, DemoDataCommand.self],
+        subcommands: [Serve.self, DemoDataCommand.self, SecretKeyCommand.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -69,6 +70,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest row in KiB; larger rows are left out of a sync and reported (Segment: 512).") var maxRowKib = 512
     @Option(help: "File for the owner token made on first start (default: <data-dir>/owner.token). Set ENRICH_BOOTSTRAP_TOKEN to choose the token instead.")
     var ownerTokenFile: String?
+    @Option(help: ArgumentHelp(
+        "File of the secret keys that seal stored warehouse passwords (default: <data-dir>/secret.key, made on first start).",
+        discussion: "Hex keys one per line, the first current. ENRICHD_SECRET_KEYS (keys separated by commas or newlines) takes precedence. Keep the file outside the data directory so a copy of the data alone does not give the passwords away. Rotate with `enrichd secret-key --help`."
+    ))
+    var secretKeyFile: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(help: ArgumentHelp(
         "Seconds a stop (SIGTERM or SIGINT) lets calls in flight finish before answering them UNAVAILABLE.",
@@ -100,6 +106,8 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Whatever the caller's umask, nothing the server creates is readable by other users.
+        umask(0o077)
         let level = Logger.Level(rawValue: self.logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -129,6 +137,8 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.eventLoopThreads = self.threads
         configuration.ownerTokenPath = self.ownerTokenFile
+        configuration.secretKeyFile = self.secretKeyFile
+        if let keys = getenv("ENRICHD_SECRET_KEYS") { configuration.secretKeys = String(cString: keys) }
         configuration.auditRetention = .seconds(Int64(self.auditRetentionDays) * 86_400)
         configuration.metricsPort = self.noMetrics ? nil : self.metricsPort
         configuration.syncLimits.maxRows = self.maxModelRows
@@ -247,5 +257,31 @@ struct DemoDataCommand: ParsableCommand {
             throw ExitCode(1)
         }
         print("demo warehouse written to \(self.warehouse)")
+    }
+}
+
+struct SecretKeyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "secret-key",
+        abstract: "Make keys for sealing stored warehouse passwords, and rotate them.",
+        discussion: """
+            Warehouse passwords are stored sealed with AES-256-GCM under the first key of the key file
+            (--secret-key-file, default <data-dir>/secret.key, made on first start) or of ENRICHD_SECRET_KEYS.
+            Other keys in the file only open what was sealed before a rotation.
+
+            To rotate:
+              enrichd secret-key generate > new.key
+              cat new.key data/secret.key > keys && mv keys data/secret.key   # new key first, old kept below
+              (restart enrichd: every stored password is sealed again with the new key)
+              then delete the old key's line from data/secret.key.
+            A key that is lost cannot be recovered: stored passwords sealed with it must be entered again.
+            """,
+        subcommands: [Generate.self],
+        defaultSubcommand: Generate.self
+    )
+
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print a new random key (64 hex digits) on stdout.")
+        func run() throws { print(SecretKeyring.generateKey()) }
     }
 }

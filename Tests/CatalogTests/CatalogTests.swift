@@ -1,4 +1,5 @@
 import Catalog
+import SystemCrypto
 import RPCTesting
 import Testing
 
@@ -129,4 +130,79 @@ struct CatalogFilterTests {
         }
         #expect(try catalog.listDestinations(after: nil, limit: 10, prefix: "braz").map(\.name) == ["braze", "brazil"])
     }
+}
+
+/// Warehouse passwords at rest: sealed with AES-256-GCM under a keyring, old plaintext sealed at start, rotation.
+@Suite("Sealed secrets in the catalog")
+struct SealedSecretTests {
+    static func record(_ password: String) -> WarehouseRecord {
+        WarehouseRecord(name: "dw", kind: "postgres", connection: "host=x", password: password, createdAtMilliseconds: 1)
+    }
+
+    static func fileBytes(_ path: String) -> [UInt8] {
+        Array((readTextFile(path) ?? "").utf8)
+    }
+
+    @Test("A stored password is sealed (the file holds no plaintext), reads back, and cannot be opened with another key")
+    func sealedAtRest() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("catalog.sqlite")
+        let keyA = try KeyringSealer(SecretKeyring.generateKey())
+        do {
+            let catalog = try Catalog(path: path, sealer: keyA)
+            try catalog.createWarehouse(Self.record("hunter2-secret-password"), limit: 10)
+            #expect(try catalog.warehouse(named: "dw").password == "hunter2-secret-password")
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let bytes = Self.fileBytes(path + suffix)
+            #expect(!String(decoding: bytes, as: UTF8.self).contains("hunter2"), "catalog.sqlite\(suffix)")
+        }
+        let keyB = try KeyringSealer(SecretKeyring.generateKey())
+        #expect(throws: CatalogError.self) { try Catalog(path: path, sealer: keyB).warehouse(named: "dw") }
+    }
+
+    @Test("Plaintext from before sealing is sealed at start; a rotated key seals again with the new one, after which the old can go")
+    func upgradeAndRotation() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("catalog.sqlite")
+        do { try Catalog(path: path).createWarehouse(Self.record("plaintext-password-1"), limit: 10) }
+        #expect(String(decoding: Self.fileBytes(path) + Self.fileBytes(path + "-wal"), as: UTF8.self).contains("plaintext-password-1"))
+        let old = SecretKeyring.generateKey(), new = SecretKeyring.generateKey()
+        do {
+            let catalog = try Catalog(path: path, sealer: try KeyringSealer(old))
+            #expect(try catalog.resealSecrets() == 1)
+            #expect(try catalog.resealSecrets() == 0)
+        }
+        #expect(!String(decoding: Self.fileBytes(path) + Self.fileBytes(path + "-wal"), as: UTF8.self).contains("plaintext-password-1"))
+        do {
+            let rotated = try Catalog(path: path, sealer: try KeyringSealer("\(new)\n\(old)"))
+            #expect(try rotated.warehouse(named: "dw").password == "plaintext-password-1", "the old key still opens it")
+            #expect(try rotated.resealSecrets() == 1)
+        }
+        let newOnly = try Catalog(path: path, sealer: try KeyringSealer(new))
+        #expect(try newOnly.warehouse(named: "dw").password == "plaintext-password-1")
+    }
+
+    @Test("AES-256-GCM: a sealed value bound to one context does not open under another, nor when a byte changes")
+    func bound() throws {
+        let keyring = try SecretKeyring(text: SecretKeyring.generateKey())
+        let sealed = keyring.seal("s3cret", context: "warehouse a")
+        #expect(try keyring.open(sealed, context: "warehouse a") == "s3cret")
+        #expect(throws: SecretKeyring.KeyringError.unauthentic(context: "warehouse b")) { try keyring.open(sealed, context: "warehouse b") }
+        var bytes = Array(sealed.utf8)
+        bytes[bytes.count - 1] = bytes[bytes.count - 1] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+        #expect(throws: SecretKeyring.KeyringError.unauthentic(context: "warehouse a")) {
+            try keyring.open(String(decoding: bytes, as: UTF8.self), context: "warehouse a")
+        }
+    }
+}
+
+/// The keyring as the catalog's sealer (the server's conformance lives in EnrichServer, which these tests do not
+/// link).
+struct KeyringSealer: SecretSealer {
+    let keyring: SecretKeyring
+    init(_ text: String) throws { self.keyring = try SecretKeyring(text: text) }
+    func seal(_ secret: String, context: String) -> String { self.keyring.seal(secret, context: context) }
+    func open(_ stored: String, context: String) throws -> String { try self.keyring.open(stored, context: context) }
+    func isCurrent(_ stored: String) -> Bool { self.keyring.isCurrent(stored) }
 }

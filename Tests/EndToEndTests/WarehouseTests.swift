@@ -2,6 +2,10 @@ import EnrichClient
 import Foundation
 import RPCTesting
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 import Warehouses
 
 @Suite("Warehouses over Admin RPCs: connect, show, change, remove, with passwords kept secret")
@@ -200,5 +204,66 @@ struct PostgresWarehouseAdminTests {
         #expect(last?.status == .success && last?.rowsAdded == 20)
         #expect(try await restarted.client.getWarehouse("dw", test: true).reachable)
         await restarted.stop()
+
+        // At rest: no file of the data directory holds the password (it is sealed with AES-256-GCM in the catalog,
+        // WAL included); the directory is 0700 and every file 0600 whatever the umask (the test process has 022).
+        let files = DataDirectoryScan.files(fixture.directory.path)
+        #expect(files.contains { $0.path.hasSuffix("catalog.sqlite") } && files.contains { $0.path.hasSuffix("secret.key") })
+        for file in files {
+            #expect(!file.contents.contains(Array(password.utf8)), "\(file.path) holds the password")
+            #expect(file.mode & 0o077 == 0, "\(file.path) is \(String(file.mode, radix: 8))")
+        }
+        #expect(DataDirectoryScan.mode(fixture.directory.path) & 0o077 == 0)
+    }
+}
+
+/// Every regular file under a directory, with its contents and mode.
+enum DataDirectoryScan {
+    static func mode(_ path: String) -> UInt32 {
+        var info = stat()
+        _ = stat(path, &info)
+        return UInt32(info.st_mode & 0o777)
+    }
+
+    static func files(_ directory: String) -> [(path: String, mode: UInt32, contents: [UInt8])] {
+        guard let handle = opendir(directory) else { return [] }
+        defer { closedir(handle) }
+        var found: [(path: String, mode: UInt32, contents: [UInt8])] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name == "." || name == ".." { continue }
+            let path = "\(directory)/\(name)"
+            var info = stat()
+            guard lstat(path, &info) == 0 else { continue }
+            if info.st_mode & S_IFMT == S_IFDIR {
+                found += Self.files(path)
+            } else if info.st_mode & S_IFMT == S_IFREG {
+                found.append((path, UInt32(info.st_mode & 0o777), Self.bytes(path)))
+            }
+        }
+        return found
+    }
+
+    static func bytes(_ path: String) -> [UInt8] {
+        guard let file = fopen(path, "r") else { return [] }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = fread(&chunk, 1, chunk.count, file)
+            if count <= 0 { break }
+            bytes += chunk[0..<count]
+        }
+        return bytes
+    }
+}
+
+extension Array where Element == UInt8 {
+    func contains(_ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, self.count >= needle.count else { return needle.isEmpty }
+        for start in 0...(self.count - needle.count) where self[start] == needle[0] && Array(self[start..<start + needle.count]) == needle {
+            return true
+        }
+        return false
     }
 }

@@ -282,6 +282,39 @@ struct SyncEngineTests {
         #expect(snapshot.columns[1].value(at: snapshot.row(for: .int(1))!) == .string("a@x.io"))
     }
 
+    @Test("A snapshot that cannot be saved (ENOSPC) makes a partial success naming the OS error; the previous file stays and is what a restart serves")
+    func snapshotSaveFails() async throws {
+        let fixture = try SyncFixture(setup: Self.users)
+        try fixture.addModel("users", table: "users", key: "id")
+        #expect(try await fixture.sync("users").status == .success)
+        try fixture.execute("INSERT INTO users VALUES (4, 'd@x.io', 4, 1, 1700000001)")
+        let failing = SyncEngine(
+            catalog: fixture.catalog, cache: fixture.cache, warehouses: ["embedded": SQLiteWarehouse(path: fixture.warehousePath)],
+            snapshotFiles: .failing(directory: fixture.snapshotDirectory, errno: ENOSPC), logger: Logger(label: "t")
+        )
+        let started = try await failing.trigger(model: "users")
+        await failing.waitForRuns()
+        let run = try fixture.catalog.run(id: started.id!)
+        #expect(run.status == .partialSuccess)
+        #expect(run.error?.contains("could not be saved to disk (write ") == true)
+        #expect(run.error?.contains("No space left on device") == true, "\(run.error ?? "")")
+        #expect(fixture.cache.snapshot(of: "users")?.rowCount == 4, "the new snapshot is served")
+        let restarted = ModelCache()
+        let engine = SyncEngine(
+            catalog: fixture.catalog, cache: restarted, warehouses: [:],
+            snapshotFiles: SnapshotFiles(directory: fixture.snapshotDirectory), logger: Logger(label: "t")
+        )
+        #expect(await engine.loadPersistedSnapshots(models: ["users"]) == ["users"])
+        #expect(restarted.snapshot(of: "users")?.rowCount == 3, "a restart serves the last file that was saved whole")
+        let leftovers = try #require(opendir(fixture.snapshotDirectory))
+        defer { closedir(leftovers) }
+        var names: [String] = []
+        while let entry = readdir(leftovers) {
+            names.append(withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) })
+        }
+        #expect(!names.contains { $0.hasSuffix(".tmp") })
+    }
+
     @Test("A corrupt snapshot file is skipped, not served")
     func corruptSnapshotFile() async throws {
         let fixture = try SyncFixture(setup: Self.users)

@@ -353,6 +353,14 @@ struct LiquidCache: Sendable {
         }
     }
 
+    /// The templates that do not parse, with the parser's message, in a stable order: what a destination write
+    /// refuses (mapping-kit itself only fails them when they run, as Segment does).
+    var parseErrors: [(template: String, message: String)] {
+        self.templates.compactMap { template, parsed in
+            if case .failure(let error) = parsed { (template, error.message) } else { nil }
+        }.sorted { $0.template < $1.template }
+    }
+
     func render(_ template: String, _ scope: MappingValue) throws(MappingError) -> String {
         guard !template.isEmpty else { return "" }
         let compiled = self.templates[template] ?? Result { () throws(LiquidError) in try LiquidTemplate(parsing: template) }

@@ -2,6 +2,7 @@ import Catalog
 import EventJSON
 import RPCCall
 import RPCCore
+import Logging
 import RPCMessages
 import Synchronization
 
@@ -11,11 +12,13 @@ struct AuditLog: Sendable {
     let catalog: Catalog
     let now: @Sendable () -> Int64
     let refusals: RefusalRecorder
+    let logger: Logger
 
-    init(catalog: Catalog, now: @escaping @Sendable () -> Int64) {
+    init(catalog: Catalog, now: @escaping @Sendable () -> Int64, logger: Logger) {
         self.catalog = catalog
         self.now = now
-        self.refusals = RefusalRecorder(catalog: catalog, now: now)
+        self.logger = logger
+        self.refusals = RefusalRecorder(catalog: catalog, now: now, logger: logger)
     }
 
     /// The RPCs that change something.
@@ -39,8 +42,10 @@ struct AuditLog: Sendable {
             method: context.method.fullName, object: object, before: before, after: after,
             outcomeCode: status.0, outcomeMessage: status.1
         )
-        // The trail must not make a successful write fail; a storage error here is already logged by GRDB's caller.
-        _ = try? self.catalog.recordAudit(event)
+        // The trail must not make a successful write fail, but a record it could not keep is said in the log.
+        do { try self.catalog.recordAudit(event) } catch {
+            self.logger.error("cannot record the audit event of \(event.method) on \(event.object): \(error)")
+        }
     }
 
     /// A call refused before it ran (no token, a bad token, a role without the right). Called on an event loop:
@@ -131,6 +136,7 @@ final class RefusalRecorder: Sendable {
     static let maxQueued = 1_000
     private let catalog: Catalog
     private let now: @Sendable () -> Int64
+    private let logger: Logger
     private struct State {
         var queue: [AuditRecord] = []
         var dropped = 0
@@ -140,9 +146,10 @@ final class RefusalRecorder: Sendable {
     /// Held while records are written, so batches reach the catalog in the order they were taken.
     private let writer = Mutex(())
 
-    init(catalog: Catalog, now: @escaping @Sendable () -> Int64) {
+    init(catalog: Catalog, now: @escaping @Sendable () -> Int64, logger: Logger) {
         self.catalog = catalog
         self.now = now
+        self.logger = logger
     }
 
     /// Writes what is queued now, on the caller's thread (a pool task about to record a write).
@@ -193,7 +200,11 @@ final class RefusalRecorder: Sendable {
     }
 
     private func write(_ batch: [AuditRecord], dropped: Int) {
-        for record in batch { _ = try? self.catalog.recordAudit(record) }
+        for record in batch {
+            do { try self.catalog.recordAudit(record) } catch {
+                self.logger.error("cannot record a refused \(record.method) in the audit trail: \(error)")
+            }
+        }
         guard dropped > 0 else { return }
         _ = try? self.catalog.recordAudit(AuditRecord(
             atMilliseconds: self.now(), tokenID: "", tokenName: "", peer: "", method: "", object: "", before: "", after: "",
