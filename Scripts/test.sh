@@ -28,6 +28,8 @@ if [ -z "${ENRICH_TEST_POSTGRES:-}" ]; then
 fi
 export ENRICH_REQUIRE_POSTGRES=1
 swift test --skip-build 2>&1 | tee .build/swift-test.log
+# A full disk for real: the data directory on a small tmpfs (or /dev/full where mounting is not allowed).
+Scripts/disk-full.sh
 Scripts/interop.sh
 # The Python SDK against a real server; pytest exits non-zero on failures and (5) when it collects no test.
 (cd clients/python && ../../.venv/bin/python -m pytest tests -q)

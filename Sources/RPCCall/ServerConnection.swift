@@ -439,7 +439,7 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
             guard rpc.code == .internalError else { return Self.status(rpc) }
             // A failure below the service (the catalog's storage, say): the client gets the request id, the log
             // gets the cause under it.
-            self.logger.error("\(rpc.message): \(String(reflecting: error))", metadata: ["request": "\(id)"])
+            self.logger.error("\(String(describing: error))", metadata: ["request": "\(id)"])
             return Status(code: .internalError, message: "\(rpc.message) (request \(id))", metadata: rpc.metadata)
         case is CancellationError:
             return Status(code: .cancelled, message: "call cancelled")
