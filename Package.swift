@@ -31,6 +31,7 @@ let package = Package(
         .executable(name: "enrich-load", targets: ["enrich-load"]),
         .executable(name: "mapping-bench", targets: ["mapping-bench"]),
         .executable(name: "sync-bench", targets: ["sync-bench"]),
+        .executable(name: "enrich-fuzz", targets: ["enrich-fuzz"]),
         .library(name: "EnrichClient", targets: ["EnrichClient"]),
     ],
     dependencies: [
@@ -157,10 +158,30 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // The fuzz targets: a libFuzzer binary when built by Scripts/fuzz.sh (-sanitize=fuzzer -D FUZZING), a
+        // replayer of saved inputs otherwise.
+        .executableTarget(
+            name: "enrich-fuzz",
+            dependencies: [
+                "RPCTransport", "RPCMessages", "RPCCall", "RPCCore", "InProcessTransport", "EventJSON", "Mapping", "ModelCache", "Services",
+                "Catalog", "SyncEngine", log, .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/Fuzz",
+            exclude: ["corpus", "regressions", "envelope.lsan.supp"],
+            swiftSettings: strictSettings
+        ),
+
         // MARK: - Tests
+        // The call layer without sockets (no async code: the fuzz binary links it, see Tests/Fuzz).
+        .target(
+            name: "InProcessTransport",
+            dependencies: ["RPCCall", "RPCCore", "RPCMessages", log],
+            path: "Tests/InProcessTransport",
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "RPCTesting",
-            dependencies: ["RPCTransport", "RPCCore", "RPCMessages", "RPCCall", log] + nio,
+            dependencies: ["RPCTransport", "RPCCore", "RPCMessages", "RPCCall", "InProcessTransport", log] + nio,
             path: "Tests/RPCTesting",
             swiftSettings: strictSettings
         ),

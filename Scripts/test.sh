@@ -28,6 +28,13 @@ if [ -z "${ENRICH_TEST_POSTGRES:-}" ]; then
 fi
 export ENRICH_REQUIRE_POSTGRES=1
 swift test --skip-build 2>&1 | tee .build/swift-test.log
+# Every fuzz target's seed corpus and every input fuzzing ever found (Tests/Fuzz/regressions) replayed through the
+# same code and invariants as the fuzzer's (the debug build, without sanitizers).
+for target in frames envelope protobuf json fql liquid mapping conditions; do
+    inputs=("Tests/Fuzz/corpus/$target")
+    [ -d "Tests/Fuzz/regressions/$target" ] && inputs+=("Tests/Fuzz/regressions/$target")
+    .build/debug/enrich-fuzz "$target" "${inputs[@]}"
+done
 # A full disk for real: the data directory on a small tmpfs (or /dev/full where mounting is not allowed).
 Scripts/disk-full.sh
 Scripts/interop.sh
