@@ -89,6 +89,9 @@ let package = Package(
         .target(name: "EventJSON", swiftSettings: hotPathSettings),
         .target(name: "Mapping", dependencies: ["EventJSON"], swiftSettings: hotPathSettings),
         .target(name: "ModelCache", dependencies: ["EventJSON"], swiftSettings: hotPathSettings),
+        // Events in, enriched bytes out: destination plans, the tape-first engine, cells as JSON. Pure: no RPC,
+        // no catalog.
+        .target(name: "Enrichment", dependencies: ["Mapping", "ModelCache", "EventJSON"], swiftSettings: hotPathSettings),
         .target(name: "Catalog", dependencies: [grdb], swiftSettings: strictSettings),
         .target(
             name: "Warehouses",
@@ -105,8 +108,8 @@ let package = Package(
         .target(
             name: "Services",
             dependencies: [
-                "RPCCore", "RPCMessages", "RPCCall", "Catalog", "ModelCache", "SyncEngine", "EventJSON", "Mapping", "Warehouses",
-                "SystemCrypto", log, metrics,
+                "RPCCore", "RPCMessages", "RPCCall", "Catalog", "ModelCache", "SyncEngine", "EventJSON", "Mapping", "Enrichment",
+                "Warehouses", "SystemCrypto", log, metrics,
             ],
             swiftSettings: hotPathSettings
         ),
@@ -197,7 +200,9 @@ let package = Package(
         ),
         .testTarget(name: "RPCMessagesTests", dependencies: ["RPCMessages", "RPCCore"], swiftSettings: strictSettings),
         .testTarget(name: "EventJSONTests", dependencies: ["EventJSON"], swiftSettings: strictSettings),
-        .testTarget(name: "MappingTests", dependencies: ["Mapping", "EventJSON", "RPCTesting"], swiftSettings: strictSettings),
+        // Seeded random events and Segment's vectors, for the differential tests.
+        .target(name: "EventGenerators", dependencies: ["EventJSON", "RPCTesting"], path: "Tests/EventGenerators", swiftSettings: strictSettings),
+        .testTarget(name: "MappingTests", dependencies: ["Mapping", "EventJSON", "EventGenerators", "RPCTesting"], swiftSettings: strictSettings),
         .testTarget(name: "ModelCacheTests", dependencies: ["ModelCache"], swiftSettings: strictSettings),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "RPCTesting", "SystemCrypto"], swiftSettings: strictSettings),
         .testTarget(
@@ -207,7 +212,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EnrichmentTests",
-            dependencies: ["Services", "ModelCache", "EventJSON", "Mapping", "RPCCore", "RPCMessages"],
+            dependencies: ["Enrichment", "ModelCache", "EventJSON", "Mapping", "EventGenerators"],
             swiftSettings: strictSettings
         ),
         // Counts the test process's allocations per thread (defines malloc); only AllocationTests uses it.

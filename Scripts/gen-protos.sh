@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Regenerates Sources/CProtos from proto/enrich/v1/*.proto with protoc-c.
+# Regenerates, from proto/enrich/v1/*.proto:
+#   Sources/CProtos                   the C messages, with protoc-c;
+#   Sources/RPCMessages/Generated     the Swift messages, their protobuf-c bridges and the method table (with each
+#                                     rpc's @cost, @roles and @write), with Scripts/gen-swift-messages.py.
 # Usage: Scripts/gen-protos.sh           regenerate in place
 #        Scripts/gen-protos.sh --check   fail (exit 1) when the committed code differs from a fresh generation
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v protoc-c >/dev/null || { echo "protoc-c missing: apt-get install -y protobuf-c-compiler libprotobuf-c-dev" >&2; exit 2; }
+command -v protoc >/dev/null || { echo "protoc missing: apt-get install -y protobuf-compiler" >&2; exit 2; }
+# The Swift generator reads protoc's descriptors with the Python protobuf package, kept in .venv.
+if ! .venv/bin/python -c "import google.protobuf" 2>/dev/null; then
+    [ -x .venv/bin/python ] || python3 -m venv .venv
+    .venv/bin/pip install --quiet "protobuf>=5.29,<8"
+fi
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -28,16 +37,29 @@ cat > "$out/final/include/CProtos.h" <<'H'
 #include "destinations.pb-c.h"
 H
 
+protoc --proto_path=proto --include_source_info --descriptor_set_out="$out/descriptors.pb" proto/enrich/v1/*.proto
+.venv/bin/python Scripts/gen-swift-messages.py "$out/descriptors.pb" "$out/swift"
+
 if [ "${1:-}" = "--check" ]; then
+    status=0
     if diff -r "$out/final" Sources/CProtos >/dev/null; then
         echo "generated protobuf-c code is up to date"
     else
         diff -r "$out/final" Sources/CProtos | head -40 >&2
         echo "Sources/CProtos is stale: run Scripts/gen-protos.sh and commit the result" >&2
-        exit 1
+        status=1
     fi
+    if diff -r "$out/swift" Sources/RPCMessages/Generated >/dev/null; then
+        echo "generated Swift messages are up to date"
+    else
+        diff -r "$out/swift" Sources/RPCMessages/Generated | head -40 >&2
+        echo "Sources/RPCMessages/Generated is stale: run Scripts/gen-protos.sh and commit the result" >&2
+        status=1
+    fi
+    exit $status
 else
-    rm -rf Sources/CProtos
+    rm -rf Sources/CProtos Sources/RPCMessages/Generated
     cp -r "$out/final" Sources/CProtos
-    echo "regenerated Sources/CProtos"
+    cp -r "$out/swift" Sources/RPCMessages/Generated
+    echo "regenerated Sources/CProtos and Sources/RPCMessages/Generated"
 fi

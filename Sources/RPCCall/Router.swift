@@ -1,19 +1,5 @@
 public import RPCCore
 
-/// How a method's work runs: every method declares one, and the call layer holds it to it.
-public enum CostClass: Sendable, Hashable {
-    /// Bounded and small by construction (cache reads: Lookup, Enrich without Liquid, Health): decoded and run on
-    /// the connection's event loop with no thread hop and no timer, in slices of at most
-    /// `Limits.inlineSliceBudget`, the deadline checked before starting and between slices.
-    case inline
-    /// Work that cannot be bounded tightly (the catalog, warehouses, Liquid): decoded and run on the bounded
-    /// `WorkPool`, refused with RESOURCE_EXHAUSTED when its queue is full.
-    case pool
-    /// Server streaming (sync watches): a task of its own, re-authorized every
-    /// `Limits.streamRevalidationInterval`, ended first when the server drains.
-    case stream
-}
-
 /// Who may call a method.
 public enum Access: Sendable, Hashable {
     /// Anyone, without a token (Health).
@@ -103,6 +89,10 @@ public struct Router: Sendable {
 
     private mutating func register(_ descriptor: MethodDescriptor, cost: CostClass, isWrite: Bool, _ handler: Handler) {
         precondition(self.byName[descriptor.fullName] == nil, "\(descriptor) registered twice")
+        precondition(
+            descriptor.cost == nil || descriptor.cost == cost,
+            "\(descriptor) is declared @cost \(descriptor.cost?.rawValue ?? "") but registered as \(cost.rawValue)"
+        )
         guard let access = self.access(descriptor) else { preconditionFailure("no access rule for \(descriptor)") }
         self.byName[descriptor.fullName] = self.methods.count
         self.methods.append(Method(
@@ -130,13 +120,13 @@ public struct Router: Sendable {
         })
     }
 
-    /// Registers a unary method that runs on the work pool; its request is decoded there too. `isWrite` marks
-    /// methods that change state: they are audited and never answered by a timer (see `Method.isWrite`).
+    /// Registers a unary method that runs on the work pool; its request is decoded there too. Methods the
+    /// descriptor marks `isWrite` change state: they are audited and never answered by a timer.
     public mutating func unary<Request: MessageDeserializer, Response: MessageSerializer>(
-        _ descriptor: MethodDescriptor, isWrite: Bool = false,
+        _ descriptor: MethodDescriptor,
         _ handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) {
-        self.register(descriptor, cost: .pool, isWrite: isWrite, .pool { bytes, limits, context throws(RPCError) in
+        self.register(descriptor, cost: .pool, isWrite: descriptor.isWrite, .pool { bytes, limits, context throws(RPCError) in
             let request = try Request(serializedBytes: bytes, limits: limits)
             return { try await handler(request, context) }
         })

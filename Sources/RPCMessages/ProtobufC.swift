@@ -66,6 +66,13 @@ final class CArena {
         ProtobufCBinaryData(len: values.count, data: self.scalars(values))
     }
 
+    func bytesArray(_ values: [[UInt8]]) -> UnsafeMutablePointer<ProtobufCBinaryData>? {
+        guard !values.isEmpty else { return nil }
+        let pointer = self.array(values.count, of: ProtobufCBinaryData.self)
+        for (index, value) in values.enumerated() { pointer[index] = self.bytes(value) }
+        return pointer
+    }
+
     func message<M: ProtobufCBridged>(_ value: M) -> UnsafeMutablePointer<M.CMessage> {
         let pointer = self.array(1, of: M.CMessage.self)
         M.cInit(pointer)
@@ -85,8 +92,6 @@ final class CArena {
     }
 }
 
-/// A Swift message with a protobuf-c twin. Conformers give the generated init/unpack/free functions and copy
-/// fields both ways; this extension supplies `RPCMessage`.
 /// A bump allocator for one protobuf-c unpack. `alloc` hands out 16-byte-aligned pieces of a 16 KiB stack
 /// buffer, then of heap chunks that double in size (at least 64 KiB); `free` does nothing; everything goes when
 /// `with` returns. protobuf-c's default allocator would malloc every string and array of the message.
@@ -145,10 +150,14 @@ enum DecodeArena {
     }
 }
 
+/// A Swift message with a protobuf-c twin (the conformances are generated: Generated/*.pb.swift). Conformers give
+/// the generated init/unpack functions and copy fields both ways; this extension supplies `RPCMessage`.
 protocol ProtobufCBridged: RPCMessage {
     associatedtype CMessage
     /// The proto message name, for error messages.
     static var protoName: String { get }
+    /// The generated `Field.all`: every field's proto name and number.
+    static var generatedFields: [(name: String, number: Int)] { get }
     static func cInit(_ message: UnsafeMutablePointer<CMessage>)
     /// Unpacks with `allocator`; the decode path passes a `DecodeArena`, which frees the whole tree at once.
     static func cUnpack(
@@ -168,6 +177,16 @@ extension ProtobufCBridged {
         withUnsafeTemporaryAllocation(of: CMessage.self, capacity: 1) { message in
             Self.cInit(message.baseAddress!)
             return CProtoWire_descriptor(message.baseAddress!)
+        }
+    }
+
+    /// Every field's name and number as protobuf-c's descriptor has them, in declaration order (the tests hold
+    /// the generated code and the hand-tuned writers to these).
+    static var protobufCFields: [(name: String, number: Int)] {
+        let descriptor = Self.cDescriptor.pointee
+        return (0..<Int(descriptor.n_fields)).map { index in
+            let field = descriptor.fields[index]
+            return (String(cString: field.name), Int(field.id))
         }
     }
 
@@ -234,6 +253,11 @@ func readBytes(_ data: ProtobufCBinaryData) -> [UInt8] {
     return Array(UnsafeBufferPointer(start: base, count: data.len))
 }
 
+func readBytesArray(_ count: Int, _ pointer: UnsafeMutablePointer<ProtobufCBinaryData>?) -> [[UInt8]] {
+    guard let pointer, count > 0 else { return [] }
+    return (0..<count).map { readBytes(pointer[$0]) }
+}
+
 func readMessages<M: ProtobufCBridged>(
     _ count: Int, _ pointer: UnsafeMutablePointer<UnsafeMutablePointer<M.CMessage>?>?, as type: M.Type
 ) -> [M] {
@@ -254,99 +278,4 @@ func enumNumber<E: RawRepresentable>(_ value: E) -> UInt32 where E.RawValue: Bin
 @inline(__always)
 func cEnum<E: RawRepresentable>(_ number: UInt32, as type: E.Type) -> E where E.RawValue: BinaryInteger {
     E(rawValue: E.RawValue(truncatingIfNeeded: number))!  // Every C enum accepts every number of its width.
-}
-
-// MARK: - Envelope
-
-/// One metadata pair on the wire; the Swift API uses `Metadata`.
-struct MetadataEntry: ProtobufCBridged {
-    var key: String
-    var value: String
-
-    init(key: String, value: String) {
-        self.key = key
-        self.value = value
-    }
-
-    static let protoName = "enrich.v1.MetadataEntry"
-    static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__MetadataEntry>) { enrich__v1__metadata_entry__init(m) }
-    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__MetadataEntry>? {
-        enrich__v1__metadata_entry__unpack(a, n, d)
-    }
-
-    init(c m: UnsafePointer<Enrich__V1__MetadataEntry>) {
-        self.key = readString(m.pointee.key)
-        self.value = readString(m.pointee.value)
-    }
-
-    func fill(_ m: UnsafeMutablePointer<Enrich__V1__MetadataEntry>, _ arena: CArena) {
-        m.pointee.key = arena.string(self.key)
-        m.pointee.value = arena.string(self.value)
-    }
-}
-
-extension RequestHeader: ProtobufCBridged {
-    static let protoName = "enrich.v1.RequestHeader"
-    static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__RequestHeader>) { enrich__v1__request_header__init(m) }
-    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__RequestHeader>? {
-        enrich__v1__request_header__unpack(a, n, d)
-    }
-
-    init(c m: UnsafePointer<Enrich__V1__RequestHeader>) {
-        self.init(
-            method: readString(m.pointee.method), authorization: readString(m.pointee.authorization),
-            timeoutMilliseconds: m.pointee.timeout_ms, metadata: readMetadata(m.pointee.n_metadata, m.pointee.metadata)
-        )
-    }
-
-    func fill(_ m: UnsafeMutablePointer<Enrich__V1__RequestHeader>, _ arena: CArena) {
-        m.pointee.method = arena.string(self.method)
-        m.pointee.authorization = arena.string(self.authorization)
-        m.pointee.timeout_ms = self.timeoutMilliseconds
-        m.pointee.n_metadata = self.metadata.entries.count
-        m.pointee.metadata = arena.metadata(self.metadata)
-    }
-}
-
-extension Status: ProtobufCBridged {
-    static let protoName = "enrich.v1.Status"
-    static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__Status>) { enrich__v1__status__init(m) }
-    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__Status>? {
-        enrich__v1__status__unpack(a, n, d)
-    }
-
-    init(c m: UnsafePointer<Enrich__V1__Status>) {
-        self.init(
-            code: StatusCode(rawValue: m.pointee.code), message: readString(m.pointee.message),
-            metadata: readMetadata(m.pointee.n_metadata, m.pointee.metadata)
-        )
-    }
-
-    func fill(_ m: UnsafeMutablePointer<Enrich__V1__Status>, _ arena: CArena) {
-        m.pointee.code = self.code.rawValue
-        m.pointee.message = arena.string(self.message)
-        m.pointee.n_metadata = self.metadata.entries.count
-        m.pointee.metadata = arena.metadata(self.metadata)
-    }
-}
-
-extension Column: ProtobufCBridged {
-    static let protoName = "enrich.v1.Column"
-    static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__Column>) { enrich__v1__column__init(m) }
-    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__Column>? {
-        enrich__v1__column__unpack(a, n, d)
-    }
-
-    init(c m: UnsafePointer<Enrich__V1__Column>) {
-        self.init(
-            name: readString(m.pointee.name), type: ColumnType(rawValue: enumNumber(m.pointee.type)) ?? .unspecified,
-            sourceType: readString(m.pointee.source_type)
-        )
-    }
-
-    func fill(_ m: UnsafeMutablePointer<Enrich__V1__Column>, _ arena: CArena) {
-        m.pointee.name = arena.string(self.name)
-        m.pointee.type = cEnum(self.type.rawValue, as: Enrich__V1__ColumnType.self)
-        m.pointee.source_type = arena.string(self.sourceType)
-    }
 }

@@ -17,7 +17,7 @@ struct AdminService: Sendable {
     let audit: AuditLog
 
     func register(into registry: inout Router) {
-        registry.unary(Methods.createModel, isWrite: true) { (request: CreateModelRequest, context) in
+        registry.unary(Methods.createModel) { (request: CreateModelRequest, context) in
             try await self.audit.write(context, object: "model \(request.name)", before: { "" }) {
                 let model = try await self.createModel(request)
                 return (model, AuditLog.json(try? self.catalog.model(named: request.name)))
@@ -25,7 +25,7 @@ struct AdminService: Sendable {
         }
         registry.unary(Methods.getModel) { (request: GetModelRequest, _) in try self.getModel(request) }
         registry.unary(Methods.listModels) { (request: ListModelsRequest, _) in try self.listModels(request) }
-        registry.unary(Methods.updateModel, isWrite: true) { (request: UpdateModelRequest, context) in
+        registry.unary(Methods.updateModel) { (request: UpdateModelRequest, context) in
             try await self.audit.write(
                 context, object: "model \(request.name)", before: { AuditLog.json(try? self.catalog.model(named: request.name)) }
             ) {
@@ -33,7 +33,7 @@ struct AdminService: Sendable {
                 return (Model(updated, cachedRows: self.cache.snapshot(of: updated.name)?.rowCount ?? 0), AuditLog.json(updated))
             }
         }
-        registry.unary(Methods.deleteModel, isWrite: true) { (request: DeleteModelRequest, context) in
+        registry.unary(Methods.deleteModel) { (request: DeleteModelRequest, context) in
             try await self.audit.write(
                 context, object: "model \(request.name)", before: { AuditLog.json(try? self.catalog.model(named: request.name)) }
             ) {

@@ -17,19 +17,19 @@ struct DestinationService: Sendable {
     private func stored(_ name: String) -> String { AuditLog.json(try? self.catalog.destination(named: name)) }
 
     func register(into registry: inout Router) {
-        registry.unary(Methods.createDestination, isWrite: true) { (request: CreateDestinationRequest, context) in
+        registry.unary(Methods.createDestination) { (request: CreateDestinationRequest, context) in
             try await self.audit.write(context, object: "destination \(request.name)", before: { "" }) {
                 (try self.create(request), self.stored(request.name))
             }
         }
         registry.unary(Methods.getDestination) { (request: GetDestinationRequest, _) in try self.get(request) }
         registry.unary(Methods.listDestinations) { (request: ListDestinationsRequest, _) in try self.list(request) }
-        registry.unary(Methods.updateDestination, isWrite: true) { (request: UpdateDestinationRequest, context) in
+        registry.unary(Methods.updateDestination) { (request: UpdateDestinationRequest, context) in
             try await self.audit.write(context, object: "destination \(request.name)", before: { self.stored(request.name) }) {
                 (try self.update(request), self.stored(request.name))
             }
         }
-        registry.unary(Methods.deleteDestination, isWrite: true) { (request: DeleteDestinationRequest, context) in
+        registry.unary(Methods.deleteDestination) { (request: DeleteDestinationRequest, context) in
             try await self.audit.write(context, object: "destination \(request.name)", before: { self.stored(request.name) }) {
                 try Validation.name(request.name, kind: "destination", limit: self.limits.maxNameBytes)
                 try self.catalog.deleteDestination(name: request.name)

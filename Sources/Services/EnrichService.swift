@@ -1,11 +1,11 @@
 import Catalog
+import Enrichment
 import EventJSON
 import Mapping
 import ModelCache
 import RPCCall
 import RPCCore
 import RPCMessages
-import Warehouses
 
 /// Enrich RPCs. Lookup and Enrich run inline on the event loop (they read an immutable snapshot; their work is
 /// bounded by the batch limits and cut into slices by the call layer); Enrich through a destination whose
@@ -75,7 +75,7 @@ struct EnrichService: Sendable {
             )
         }
         let snapshot = try self.snapshot(of: request.model.string(in: body))
-        var targets: [(column: ColumnData, path: JSONPath)] = []
+        var targets: [KeyedEnrichment.Target] = []
         for (columnSpan, keySpan) in request.enrichments {
             let column = columnSpan.string(in: body), key = keySpan.string(in: body)
             guard let index = snapshot.columnIndex(named: column) else {
@@ -84,59 +84,10 @@ struct EnrichService: Sendable {
             guard let path = JSONPath(key) else {
                 throw RPCError(.invalidArgument, "enrichment key '\(key)' is not a dotted path")
             }
-            targets.append((snapshot.columns[index], path))
+            targets.append(KeyedEnrichment.Target(column: snapshot.columns[index], path: path))
         }
-        return .job(PlainEnrichJob(
-            events: request.events, keyPath: keyPath, snapshot: snapshot, targets: targets, limits: self.limits
-        ))
-    }
-
-    /// One event through a model's enrichments, on the tree: parsed, looked up, written back.
-    static func enrichOne(
-        position: Int, bytes: UnsafeRawBufferPointer, keyPath: JSONPath, snapshot: ModelSnapshot,
-        targets: [(column: ColumnData, path: JSONPath)], limits: Limits
-    ) -> EnrichedEvent {
-        guard bytes.count <= limits.maxEventBytes else {
-            return EnrichedEvent(
-                outcome: .notEnriched, reason: .invalidEvent, event: Array(bytes),
-                error: "event \(position) is \(bytes.count) bytes; the limit is \(limits.maxEventBytes)"
-            )
-        }
-        var event: JSONValue
-        do {
-            event = try JSONParser.parse(bytes.assumingMemoryBound(to: UInt8.self))
-        } catch {
-            return EnrichedEvent(outcome: .notEnriched, reason: .invalidEvent, event: Array(bytes), error: "event \(position): \(error)")
-        }
-        guard case .object = event else {
-            return EnrichedEvent(
-                outcome: .notEnriched, reason: .invalidEvent, event: Array(bytes), error: "event \(position) is not a JSON object"
-            )
-        }
-        let key: LookupKey
-        switch event[path: keyPath] {
-        case .string(let text): key = .string(text)
-        case .int(let number): key = .int(number)
-        case .double(let number) where number == number.rounded() && abs(number) < 9.2e18: key = .int(Int64(number))
-        default: return EnrichedEvent(outcome: .notEnriched, reason: .noKey, event: Array(bytes))
-        }
-        guard let row = snapshot.row(for: key) else {
-            return EnrichedEvent(outcome: .notEnriched, reason: .notFound, event: Array(bytes))
-        }
-        for target in targets { event.set(Self.json(target.column, row: row), at: target.path) }
-        return EnrichedEvent(outcome: .enriched, event: JSONWriter.bytes(event))
-    }
-
-    /// A cell as JSON; timestamps become ISO-8601 strings, as Segment's payloads carry them.
-    static func json(_ column: ColumnData, row: Int) -> JSONValue {
-        if column.nulls.isNull(row) { return .null }
-        switch column.storage {
-        case .int64(let data): return .int(data[row])
-        case .timestamp(let data): return .string(Timestamp.iso8601(microseconds: data[row]))
-        case .double(let data): return .double(data[row])
-        case .bool(let data): return .bool(data[row])
-        case .string(let arena): return .string(arena.string(at: row))
-        }
+        let engine = KeyedEnrichment(keyPath: keyPath, snapshot: snapshot, targets: targets, maxEventBytes: self.limits.maxEventBytes)
+        return .job(PlainEnrichJob(events: request.events, engine: engine))
     }
 }
 
@@ -243,104 +194,26 @@ final class LookupJob: InlineJob {
     }
 }
 
-/// Enrich of a model's columns into events (no destination), an event at a time, on the tape: the key read and
-/// the values spliced into the sender's bytes (`TapePlainEnrichment`), so nothing outside the enriched keys is
-/// rewritten. An event the tape refuses (not JSON, not an object, too large) takes the tree path, which says why.
+/// Enrich of a model's columns into events (no destination), an event at a time (`KeyedEnrichment`), the
+/// clock checked between events.
 final class PlainEnrichJob: InlineJob {
     let events: [ByteSpan]
-    let keyPath: JSONPath
-    let snapshot: ModelSnapshot
-    let targets: [(column: ColumnData, path: JSONPath)]
-    let limits: Limits
-    let plan: TapePlainEnrichment
+    private var engine: KeyedEnrichment
     private var next = 0
-    private var writer: EnrichResponseWriter
-    private var tape = JSONTape()
-    private var scratch = TapeScratch()
+    private var writer: WireSink
 
-    init(events: [ByteSpan], keyPath: JSONPath, snapshot: ModelSnapshot, targets: [(column: ColumnData, path: JSONPath)], limits: Limits) {
+    init(events: [ByteSpan], engine: KeyedEnrichment) {
         self.events = events
-        self.keyPath = keyPath
-        self.snapshot = snapshot
-        self.targets = targets
-        self.limits = limits
-        self.plan = TapePlainEnrichment(keyPath: keyPath.components, targets: targets.map(\.path.components))
-        self.writer = EnrichResponseWriter(reserving: events.reduce(64) { $0 + $1.count + 16 })
+        self.engine = engine
+        self.writer = WireSink(reserving: events.reduce(64) { $0 + $1.count + 16 })
     }
 
     func step(payload: UnsafeRawBufferPointer, until: ContinuousClock.Instant) throws(RPCError) -> (any MessageSerializer)? {
         while self.next < self.events.count {
-            let bytes = self.events[self.next].bytes(in: payload)
-            if !(bytes.count <= self.limits.maxEventBytes && self.enrichOnTape(bytes)) {
-                self.writer.append(EnrichService.enrichOne(
-                    position: self.next, bytes: bytes, keyPath: self.keyPath, snapshot: self.snapshot, targets: self.targets,
-                    limits: self.limits
-                ))
-            }
+            self.engine.enrich(self.events[self.next].bytes(in: payload), position: self.next, into: &self.writer)
             self.next += 1
             if ContinuousClock.now >= until && self.next < self.events.count { return nil }
         }
         return self.writer.finished()
-    }
-
-    /// Enriches one event on the tape and writes its answer; false (nothing written) when the tape refuses it.
-    private func enrichOnTape(_ raw: UnsafeRawBufferPointer) -> Bool {
-        let bytes = raw.assumingMemoryBound(to: UInt8.self)
-        guard self.tape.parse(bytes), self.tape.nodes[0].kind == .object else { return false }
-        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
-        self.scratch.startEvent()
-        let (outcome, reason, output): (EnrichOutcome, MissReason, Range<Int>?) = self.tape.withView(bytes) { view in
-            let event = TapeEvent(view)
-            guard let key = self.plan.key(in: event) else { return (.notEnriched, .noKey, nil) }
-            let row: Int?
-            switch key {
-            case .utf8(let text):
-                row = self.snapshot.hasStringKeys
-                    ? self.snapshot.row(forUTF8: UnsafeRawBufferPointer(text))
-                    : self.snapshot.row(for: .string(String(decoding: text, as: UTF8.self)))
-            case .string(let text): row = self.snapshot.row(for: .string(text))
-            case .int(let number): row = self.snapshot.row(for: .int(number))
-            }
-            guard let row else { return (.notEnriched, .notFound, nil) }
-            let spliced = self.plan.splice(event, scratch: &self.scratch) { target, output in
-                PlainCells.write(self.targets[target].column, row: row, into: &output)
-            }
-            return (.enriched, .none, spliced)
-        }
-        if let output {
-            self.scratch.outputs.withUnsafeBytes { outputs in
-                self.writer.appendEvent(
-                    outcome: outcome, reason: reason, event: UnsafeRawBufferPointer(rebasing: outputs[output]), error: empty,
-                    mappingCount: 0
-                ) { _ in preconditionFailure("no mappings") }
-            }
-        } else {
-            self.writer.appendEvent(outcome: outcome, reason: reason, event: raw, error: empty, mappingCount: 0) { _ in
-                preconditionFailure("no mappings")
-            }
-        }
-        return true
-    }
-}
-
-/// A cell as the plain Enrich path writes it into an event: exactly `JSONWriter.write(EnrichService.json(...))`
-/// (integers with all their digits, timestamps as ISO-8601 strings), strings copied and escaped straight from
-/// the arena.
-enum PlainCells {
-    static func write(_ column: ColumnData, row: Int, into output: inout [UInt8]) {
-        if column.nulls.isNull(row) {
-            output.append(contentsOf: "null".utf8)
-            return
-        }
-        if case .string(let arena) = column.storage {
-            let valid = arena.isValidUTF8
-            let written = arena.withBytes(at: row) { bytes -> Bool in
-                guard valid || UTF8Text.isValid(bytes.assumingMemoryBound(to: UInt8.self)) else { return false }
-                JSONWriter.writeString(utf8: bytes, into: &output)
-                return true
-            }
-            if written { return }
-        }
-        JSONWriter.write(EnrichService.json(column, row: row), into: &output)
     }
 }

@@ -6,7 +6,9 @@ import RPCMessages
 /// strings or protobuf-c structs per key. Every message's size is worked out first (`init`), so the answer is
 /// written in one pass into exactly its bytes: into the connection's outbound buffer when it is small
 /// (`serialize(into:)`), or in slices into a buffer of its own when it is large (`LookupJob`). The bytes are
-/// exactly what `LookupResponse` encodes to (the tests decode them with it).
+/// exactly what `LookupResponse` encodes to (the tests decode them with it). Field numbers come from the generated
+/// `LookupResponse.Field` and `ColumnValues.Field`; the sizes assume each is below 16 (a one-byte tag), which
+/// RPCMessagesTests checks against protobuf-c's descriptors.
 struct EncodedLookupResponse: MessageSerializer {
     /// Each key's row, or -1 when the key was not found.
     let rows: [Int]
@@ -40,7 +42,7 @@ struct EncodedLookupResponse: MessageSerializer {
     /// 1: found, packed bools.
     func writeFound(_ writer: inout RawProtobufWriter) {
         guard !self.rows.isEmpty else { return }
-        writer.tag(field: 1, wireType: 2)
+        writer.tag(field: LookupResponse.Field.found, wireType: 2)
         writer.varint(UInt64(self.rows.count))
         for row in self.rows { writer.byte(row < 0 ? 0 : 1) }
     }
@@ -49,25 +51,25 @@ struct EncodedLookupResponse: MessageSerializer {
     func writeColumnStart(_ index: Int, _ writer: inout RawProtobufWriter) {
         let column = self.columns[index]
         let count = self.rows.count
-        writer.tag(field: 2, wireType: 2)
+        writer.tag(field: LookupResponse.Field.columns, wireType: 2)
         writer.varint(UInt64(self.sizes[index]))
-        writer.string(field: 1, column.schema.name)
-        writer.tag(field: 2, wireType: 0)
+        writer.string(field: ColumnValues.Field.name, column.schema.name)
+        writer.tag(field: ColumnValues.Field.type, wireType: 0)
         writer.varint(UInt64(ColumnType(column.schema.type).rawValue))
         guard count > 0 else { return }
         // 3: nulls, packed bools (a missing row counts as null).
-        writer.tag(field: 3, wireType: 2)
+        writer.tag(field: ColumnValues.Field.nulls, wireType: 2)
         writer.varint(UInt64(count))
         for row in self.rows { writer.byte(row < 0 || column.nulls.isNull(row) ? 1 : 0) }
         switch column.storage {
         case .int64(let values), .timestamp(let values):
-            writer.tag(field: 4, wireType: 2)
+            writer.tag(field: ColumnValues.Field.int64Values, wireType: 2)
             writer.varint(UInt64(values.withUnsafeBufferPointer { v in self.rows.reduce(0) { $0 + varintSize(Self.zigzag(v, $1)) } }))
         case .double:
-            writer.tag(field: 5, wireType: 2)
+            writer.tag(field: ColumnValues.Field.doubleValues, wireType: 2)
             writer.varint(UInt64(count * 8))
         case .bool:
-            writer.tag(field: 6, wireType: 2)
+            writer.tag(field: ColumnValues.Field.boolValues, wireType: 2)
             writer.varint(UInt64(count))
         case .string:
             break  // 7: one field per value, written with the values
@@ -94,7 +96,7 @@ struct EncodedLookupResponse: MessageSerializer {
         case .string(let arena):
             for position in range {
                 let row = self.rows[position]
-                writer.tag(field: 7, wireType: 2)
+                writer.tag(field: ColumnValues.Field.stringValues, wireType: 2)
                 if row >= 0 {
                     arena.withBytes(at: row) { text in
                         writer.varint(UInt64(text.count))
@@ -136,102 +138,5 @@ struct EncodedLookupResponse: MessageSerializer {
             }
         }
         return size
-    }
-}
-
-/// A message already encoded into an array (a large answer written in slices); serializing it is one copy.
-struct PreEncodedMessage: MessageSerializer {
-    let bytes: [UInt8]
-
-    func serialize(into writer: inout some SerializedMessageWriter) {
-        writer.appendSerialized(count: self.bytes.count) { output in
-            self.bytes.withUnsafeBytes { output.copyMemory(from: $0) }
-        }
-    }
-}
-
-/// How many bytes `value` takes as a protobuf varint.
-@inline(__always)
-func varintSize(_ value: UInt64) -> Int {
-    value == 0 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7
-}
-
-/// Writes protobuf fields into memory sized for them in advance (sizes are worked out first), with no bounds
-/// growth: writing past the end is a programming error, caught by the buffer's bounds check in debug builds and
-/// by the size check after each answer.
-struct RawProtobufWriter {
-    let output: UnsafeMutableRawBufferPointer
-    private(set) var offset = 0
-
-    init(_ output: UnsafeMutableRawBufferPointer) { self.output = output }
-
-    @inline(__always)
-    mutating func byte(_ value: UInt8) {
-        self.output[self.offset] = value
-        self.offset += 1
-    }
-
-    @inline(__always)
-    mutating func varint(_ value: UInt64) {
-        var value = value
-        while value >= 0x80 {
-            self.byte(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        self.byte(UInt8(value))
-    }
-
-    @inline(__always)
-    mutating func tag(field: Int, wireType: Int) { self.varint(UInt64(field << 3 | wireType)) }
-
-    @inline(__always)
-    mutating func fixed64(_ value: UInt64) {
-        precondition(self.offset + 8 <= self.output.count, "write past the sized answer")
-        self.output.storeBytes(of: value.littleEndian, toByteOffset: self.offset, as: UInt64.self)
-        self.offset += 8
-    }
-
-    @inline(__always)
-    mutating func bytes(_ bytes: UnsafeRawBufferPointer) {
-        guard !bytes.isEmpty else { return }
-        precondition(self.offset + bytes.count <= self.output.count, "write past the sized answer")
-        (self.output.baseAddress! + self.offset).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
-        self.offset += bytes.count
-    }
-
-    mutating func string(field: Int, _ text: String) {
-        var text = text
-        text.withUTF8 { utf8 in
-            self.tag(field: field, wireType: 2)
-            self.varint(UInt64(utf8.count))
-            self.bytes(UnsafeRawBufferPointer(utf8))
-        }
-    }
-}
-
-/// The few protobuf encodings the enrich path writes by hand into a growing array.
-struct ProtobufWriter {
-    var bytes: [UInt8] = []
-
-    @inline(__always)
-    mutating func varint(_ value: UInt64) {
-        var value = value
-        while value >= 0x80 {
-            self.bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        self.bytes.append(UInt8(value))
-    }
-
-    mutating func tag(field: Int, wireType: Int) { self.varint(UInt64(field << 3 | wireType)) }
-
-    mutating func fixed64(_ value: UInt64) {
-        withUnsafeBytes(of: value.littleEndian) { self.bytes.append(contentsOf: $0) }
-    }
-
-    mutating func string(field: Int, _ text: String) {
-        self.tag(field: field, wireType: 2)
-        self.varint(UInt64(text.utf8.count))
-        self.bytes.append(contentsOf: text.utf8)
     }
 }

@@ -21,7 +21,7 @@ struct SyncService: Sendable {
     static let maxListedRuns = 1_000
 
     func register(into registry: inout Router) {
-        registry.unary(Methods.triggerSync, isWrite: true) { (request: TriggerSyncRequest, context) in
+        registry.unary(Methods.triggerSync) { (request: TriggerSyncRequest, context) in
             try await self.audit.write(context, object: "model \(request.model)", before: { "" }) {
                 guard !request.model.isEmpty else { throw RPCError(.invalidArgument, "model name is empty") }
                 let run = SyncRun(try await self.engine.trigger(model: request.model, full: request.fullResync))
@@ -41,7 +41,7 @@ struct SyncService: Sendable {
             }
             return ListSyncRunsResponse(runs: try self.catalogRuns(request.model, limit))
         }
-        registry.unary(Methods.setSchedule, isWrite: true) { (request: SetScheduleRequest, context) in
+        registry.unary(Methods.setSchedule) { (request: SetScheduleRequest, context) in
             try await self.audit.write(context, object: "model \(request.model)", before: {
                 (try? self.catalog.schedules())?.first { $0.model == request.model }.map { "{\"schedule\":\"\($0.spec)\"}" } ?? ""
             }) {

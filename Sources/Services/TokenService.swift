@@ -11,7 +11,7 @@ struct TokenService: Sendable {
     let audit: AuditLog
 
     func register(into registry: inout Router) {
-        registry.unary(Methods.createToken, isWrite: true) { (request: CreateTokenRequest, context) in
+        registry.unary(Methods.createToken) { (request: CreateTokenRequest, context) in
           try await self.audit.write(context, object: "token \(request.name)", before: { "" }) {
             try Validation.name(request.name, kind: "token", limit: self.limits.maxNameBytes)
             guard let role = Role(rawValue: request.role) else {
@@ -28,7 +28,7 @@ struct TokenService: Sendable {
         registry.unary(Methods.listTokens) { (_: ListTokensRequest, _) in
             ListTokensResponse(tokens: try self.catalog.tokens().map(Self.message))
         }
-        registry.unary(Methods.revokeToken, isWrite: true) { (request: RevokeTokenRequest, context) in
+        registry.unary(Methods.revokeToken) { (request: RevokeTokenRequest, context) in
             try await self.audit.write(
                 context, object: "token \(request.id)", before: { AuditLog.json(self.authority.token(id: request.id)) }
             ) {

@@ -27,17 +27,17 @@ struct WarehouseService: Sendable {
             }
             return request.test ? await self.tested(info) : info
         }
-        registry.unary(Methods.createWarehouse, isWrite: true) { (request: CreateWarehouseRequest, context) in
+        registry.unary(Methods.createWarehouse) { (request: CreateWarehouseRequest, context) in
             try await self.audit.write(context, object: "warehouse \(request.name)", before: { "" }) {
                 (try await self.create(request), self.stored(request.name))
             }
         }
-        registry.unary(Methods.updateWarehouse, isWrite: true) { (request: UpdateWarehouseRequest, context) in
+        registry.unary(Methods.updateWarehouse) { (request: UpdateWarehouseRequest, context) in
             try await self.audit.write(context, object: "warehouse \(request.name)", before: { self.stored(request.name) }) {
                 (try await self.update(request), self.stored(request.name))
             }
         }
-        registry.unary(Methods.deleteWarehouse, isWrite: true) { (request: DeleteWarehouseRequest, context) in
+        registry.unary(Methods.deleteWarehouse) { (request: DeleteWarehouseRequest, context) in
             try await self.audit.write(context, object: "warehouse \(request.name)", before: { self.stored(request.name) }) {
                 try Validation.name(request.name, kind: "warehouse", limit: self.limits.maxNameBytes)
                 try self.refuseBuiltin(request.name)

@@ -1,5 +1,5 @@
 import Foundation
-import Warehouses
+import ModelCache
 
 /// When a model syncs by itself: never (manual), every interval, at a time of day on chosen weekdays in a time
 /// zone, or on a cron expression (UTC).

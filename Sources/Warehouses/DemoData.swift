@@ -1,3 +1,5 @@
+import ModelCache
+
 /// Generates the demo warehouse: `users` (100k rows by default) and `products` (1M rows, 10 columns), with
 /// mixed column types, some NULLs, and a fixed seed so every machine gets the same rows.
 public enum DemoData {

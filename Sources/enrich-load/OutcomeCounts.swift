@@ -12,7 +12,7 @@ struct OutcomeCounts: MessageDeserializer {
         var reader = Reader(bytes: bytes)
         while !reader.isAtEnd {
             let (field, wireType) = try reader.tag()
-            guard field == 1, wireType == 2 else {
+            guard field == UInt64(EnrichResponse.Field.events), wireType == 2 else {
                 try reader.skip(wireType)
                 continue
             }
@@ -20,7 +20,7 @@ struct OutcomeCounts: MessageDeserializer {
             self.events += 1
             while !event.isAtEnd {
                 let (field, wireType) = try event.tag()
-                if field == 1, wireType == 0 {
+                if field == UInt64(EnrichedEvent.Field.outcome), wireType == 0 {
                     if try event.varint() == UInt64(EnrichOutcome.enriched.rawValue) { self.enriched += 1 }
                 } else {
                     try event.skip(wireType)

@@ -1,8 +1,7 @@
+import Enrichment
 import EventJSON
+import Mapping
 import ModelCache
-import RPCCore
-import RPCMessages
-@testable import Services
 import Testing
 
 /// Plain Enrich (a key path and column -> key pairs, no destination): the tape path against the tree path it
@@ -34,18 +33,16 @@ struct PlainEnrichTests {
     /// Runs both paths on one event; returns (tree, tape) answers.
     static func both(
         _ event: [UInt8], keyPath: String, enrichments: [(String, String)], snapshot: ModelSnapshot
-    ) throws -> (EnrichedEvent, EnrichedEvent) {
+    ) throws -> (EventResult, EventResult) {
         let path = try #require(JSONPath(keyPath))
         let targets = try enrichments.map { column, key in
-            (column: snapshot.columns[try #require(snapshot.columnIndex(named: column))], path: try #require(JSONPath(key)))
+            KeyedEnrichment.Target(column: snapshot.columns[try #require(snapshot.columnIndex(named: column))], path: try #require(JSONPath(key)))
         }
-        let treeAnswer = event.withUnsafeBytes { bytes in
-            EnrichService.enrichOne(position: 0, bytes: bytes, keyPath: path, snapshot: snapshot, targets: targets, limits: Limits())
-        }
-        let job = PlainEnrichJob(events: [ByteSpan(start: 0, count: event.count)], keyPath: path, snapshot: snapshot, targets: targets, limits: Limits())
-        let message = try event.withUnsafeBytes { bytes in try #require(try job.step(payload: bytes, until: .now + .seconds(60))) }
-        let tapeAnswer = try #require(try EnrichResponse(serializedBytes: message.serializedBytes()).events.first)
-        return (treeAnswer, tapeAnswer)
+        var engine = KeyedEnrichment(keyPath: path, snapshot: snapshot, targets: targets, maxEventBytes: 32 << 10)
+        let treeAnswer = event.withUnsafeBytes { engine.enrichOnTree($0, position: 0) }
+        var sink = CollectingSink()
+        event.withUnsafeBytes { engine.enrich($0, position: 0, into: &sink) }
+        return (treeAnswer, try #require(sink.results.first))
     }
 
     @Test("On 5,000 random events the tape path answers as the tree path did: same outcome, reason and JSON")

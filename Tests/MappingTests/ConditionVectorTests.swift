@@ -1,3 +1,4 @@
+import EventGenerators
 import EventJSON
 import Mapping
 import Testing

@@ -1,3 +1,4 @@
+import EventGenerators
 import EventJSON
 @testable import Mapping
 import Testing

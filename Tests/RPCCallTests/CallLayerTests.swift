@@ -11,7 +11,7 @@ enum Probe {
     static let spin = MethodDescriptor(service: "probe.Inline", method: "Spin")
     static let forever = MethodDescriptor(service: "probe.Inline", method: "Forever")
     static let sleep = MethodDescriptor(service: "probe.Pool", method: "Sleep")
-    static let write = MethodDescriptor(service: "probe.Pool", method: "Write")
+    static let write = MethodDescriptor(service: "probe.Pool", method: "Write", isWrite: true)
     static let watch = MethodDescriptor(service: "probe.Stream", method: "Watch")
     static let guarded = MethodDescriptor(service: "probe.Auth", method: "Guarded")
 
@@ -66,7 +66,7 @@ enum Probe {
             try await Task.sleep(for: .milliseconds(request.intKeys.first ?? 0))
             return HealthCheckResponse(status: "slept")
         }
-        router.unary(write, isWrite: true) { (request: LookupRequest, context) in
+        router.unary(write) { (request: LookupRequest, context) in
             try await Task.sleep(for: .milliseconds(request.intKeys.first ?? 0))
             guard ContinuousClock.now < context.deadline else {
                 throw RPCError(.deadlineExceeded, "the deadline passed before the change was committed; nothing was changed")

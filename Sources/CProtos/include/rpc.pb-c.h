@@ -65,6 +65,7 @@ struct  Enrich__V1__Status
   ProtobufCMessage base;
   /*
    * gRPC status code numbers: 0 OK ... 16 UNAUTHENTICATED.
+   * @swift-type StatusCode
    */
   uint32_t code;
   char *message;

@@ -25,56 +25,19 @@ extension Role {
     var bit: RoleSet { RoleSet(rawValue: 1 << UInt64(Role.allCases.firstIndex(of: self)!)) }  // Every case is in allCases.
 }
 
-/// One table from methods to the roles allowed to call them. Methods not listed need no token (Health).
+/// Who may call a method, as its proto declares it (`@roles`, carried by the generated `Methods` table).
 enum Permissions {
-    /// Who may call `method`: open methods need no token; a method in neither list has no access rule, which
-    /// the router treats as a programming error when it is registered.
+    /// Open methods (no roles declared) need no token; a method whose policy was not generated from the proto, or
+    /// that names a role this server does not know, has no access rule, which the router treats as a programming
+    /// error when it is registered.
     static func access(for method: MethodDescriptor) -> Access? {
-        if Self.open.contains(method.fullName) { return .open }
-        guard let roles = Self.table[method.fullName] else { return nil }
+        guard method.cost != nil else { return nil }
+        guard let names = method.roles else { return .open }
+        var roles: [Role] = []
+        for name in names {
+            guard let role = Role(rawValue: name) else { return nil }
+            roles.append(role)
+        }
         return .roles(RoleSet(roles.map(\.bit)))
     }
-
-    static let table: [String: Set<Role>] = {
-        let owner: Set<Role> = [.workspaceOwner]
-        let readEntities: Set<Role> = [.workspaceOwner, .entitiesAdmin, .entitiesReadOnly, .sourceAdmin, .unifyReadOnly, .unifyAdmin]
-        let manageEntities: Set<Role> = [.workspaceOwner, .entitiesAdmin]
-        let readDestinations: Set<Role> = [.workspaceOwner, .entitiesAdmin, .entitiesReadOnly, .sourceAdmin, .unifyReadOnly, .unifyAdmin]
-        let manageDestinations: Set<Role> = [.workspaceOwner, .sourceAdmin]
-        let dryRun: Set<Role> = [.workspaceOwner, .entitiesAdmin, .entitiesReadOnly, .sourceAdmin, .unifyAdmin]
-        let traffic: Set<Role> = [.workspaceOwner, .entitiesAdmin, .enrichOnly]
-        return [
-            Methods.createModel.fullName: manageEntities,
-            Methods.updateModel.fullName: manageEntities,
-            Methods.deleteModel.fullName: manageEntities,
-            Methods.listAudit.fullName: owner,
-            Methods.getModel.fullName: readEntities,
-            Methods.listModels.fullName: readEntities,
-            Methods.listWarehouses.fullName: readEntities,
-            Methods.getWarehouse.fullName: readEntities,
-            Methods.createWarehouse.fullName: manageEntities,
-            Methods.updateWarehouse.fullName: manageEntities,
-            Methods.deleteWarehouse.fullName: manageEntities,
-            Methods.triggerSync.fullName: manageEntities,
-            Methods.setSchedule.fullName: manageEntities,
-            Methods.listSchedules.fullName: readEntities,
-            Methods.getSyncRun.fullName: readEntities,
-            Methods.listSyncRuns.fullName: readEntities,
-            Methods.watchSync.fullName: readEntities,
-            Methods.createDestination.fullName: manageDestinations,
-            Methods.getDestination.fullName: readDestinations,
-            Methods.listDestinations.fullName: readDestinations,
-            Methods.updateDestination.fullName: manageDestinations,
-            Methods.deleteDestination.fullName: manageDestinations,
-            Methods.testMapping.fullName: dryRun,
-            Methods.lookup.fullName: traffic,
-            Methods.enrich.fullName: traffic,
-            Methods.createToken.fullName: owner,
-            Methods.listTokens.fullName: owner,
-            Methods.revokeToken.fullName: owner,
-        ]
-    }()
-
-    /// Methods anyone may call without a token.
-    static let open: Set<String> = [Methods.healthCheck.fullName]
 }

@@ -1,0 +1,80 @@
+public import EventJSON
+import Mapping
+public import ModelCache
+
+/// The one rule for a model cell as JSON, for every path that writes one (plain Enrich, destinations on the tape
+/// and on the tree, TestMapping): NULL is `null`, integers and doubles are numbers, booleans are booleans,
+/// timestamps are ISO-8601 strings (as Segment's payloads carry them), strings are strings.
+public enum CellJSON {
+    /// How numbers are written.
+    public enum Numbers: Sendable {
+        /// Every digit of an integer (plain Enrich: the event is the sender's JSON, not JavaScript's).
+        case exact
+        /// As a JavaScript number (destinations: Segment's mappings run in JavaScript, so an integer past 2^53
+        /// is rounded there; the tape writes what the tree path, `MappingValue`, produces).
+        case javaScript
+    }
+
+    /// The cell at `row` of `column` as a JSON value.
+    public static func value(_ column: ColumnData, row: Int) -> JSONValue {
+        if column.nulls.isNull(row) { return .null }
+        switch column.storage {
+        case .int64(let data): return .int(data[row])
+        case .timestamp(let data): return .string(Timestamp.iso8601(microseconds: data[row]))
+        case .double(let data): return .double(data[row])
+        case .bool(let data): return .bool(data[row])
+        case .string(let arena): return .string(arena.string(at: row))
+        }
+    }
+
+    /// Appends the cell's JSON text to `output`; strings are escaped straight from the arena, numbers read from
+    /// the borrowed buffer. Exactly `JSONWriter.write(value(...))` for `.exact`, and
+    /// `JSONWriter.write(MappingValue(value(...)).json)` for `.javaScript`.
+    public static func write(_ column: ColumnReference, row: Int, numbers: Numbers, into output: inout [UInt8]) {
+        if column.nulls.isNull(row) {
+            output.append(contentsOf: "null".utf8)
+            return
+        }
+        if let strings = column.strings {
+            // Arenas know whether all their rows are valid UTF-8; one that is not is checked row by row (and an
+            // invalid row goes through `String`, which repairs it, as the tree path does).
+            let valid = strings.isValidUTF8
+            let written = strings.withBytes(at: row) { bytes -> Bool in
+                guard valid || UTF8Text.isValid(bytes.assumingMemoryBound(to: UInt8.self)) else { return false }
+                JSONWriter.writeString(utf8: bytes, into: &output)
+                return true
+            }
+            if written { return }
+        }
+        switch numbers {
+        case .exact:
+            JSONWriter.write(Self.value(column.column, row: row), into: &output)
+        case .javaScript:
+            if let doubles = column.doubles {
+                JSONWriter.write(MappingValue.number(doubles[row]).json ?? .null, into: &output)
+            } else if let ints = column.ints {
+                JSONWriter.write(MappingValue.number(Double(ints[row])).json ?? .null, into: &output)
+            } else {
+                JSONWriter.write(MappingValue(Self.value(column.column, row: row)).json ?? .null, into: &output)
+            }
+        }
+    }
+}
+
+/// A column's parts as separate constants, so the hot path borrows them rather than copying the column's enum
+/// (and retaining its buffers) per cell. A class, so handing one around costs one retain.
+public final class ColumnReference: Sendable {
+    public let column: ColumnData
+    let nulls: NullBitmap
+    let strings: StringArena?
+    let doubles: [Double]?
+    let ints: [Int64]?
+
+    public init(_ column: ColumnData) {
+        self.column = column
+        self.nulls = column.nulls
+        if case .string(let arena) = column.storage { self.strings = arena } else { self.strings = nil }
+        if case .double(let values) = column.storage { self.doubles = values } else { self.doubles = nil }
+        if case .int64(let values) = column.storage { self.ints = values } else { self.ints = nil }
+    }
+}
