@@ -68,7 +68,9 @@ let package = Package(
         .target(name: "SystemCrypto", dependencies: ["COpenSSLShims"], swiftSettings: strictSettings),
 
         // MARK: - RPC
-        .target(name: "RPCCore", swiftSettings: strictSettings),
+        // Every limit, in one file (Sources/EnrichPolicy/Policy.swift); imports nothing.
+        .target(name: "EnrichPolicy", swiftSettings: strictSettings),
+        .target(name: "RPCCore", dependencies: ["EnrichPolicy"], swiftSettings: strictSettings),
         .target(name: "RPCMessages", dependencies: ["RPCCore", "CProtos", "CProtoWire"], swiftSettings: hotPathSettings),
         // The call layer: admission, authentication, cost classes, deadlines, backpressure, draining. No NIO.
         .target(
@@ -86,21 +88,21 @@ let package = Package(
         ),
 
         // MARK: - Domain
-        .target(name: "EventJSON", swiftSettings: hotPathSettings),
-        .target(name: "Mapping", dependencies: ["EventJSON"], swiftSettings: hotPathSettings),
-        .target(name: "ModelCache", dependencies: ["EventJSON"], swiftSettings: hotPathSettings),
+        .target(name: "EventJSON", dependencies: ["EnrichPolicy"], swiftSettings: hotPathSettings),
+        .target(name: "Mapping", dependencies: ["EventJSON", "EnrichPolicy"], swiftSettings: hotPathSettings),
+        .target(name: "ModelCache", dependencies: ["EventJSON", "EnrichPolicy"], swiftSettings: hotPathSettings),
         // Events in, enriched bytes out: destination plans, the tape-first engine, cells as JSON. Pure: no RPC,
         // no catalog.
-        .target(name: "Enrichment", dependencies: ["Mapping", "ModelCache", "EventJSON"], swiftSettings: hotPathSettings),
+        .target(name: "Enrichment", dependencies: ["Mapping", "ModelCache", "EventJSON", "EnrichPolicy"], swiftSettings: hotPathSettings),
         .target(name: "Catalog", dependencies: [grdb], swiftSettings: strictSettings),
         .target(
             name: "Warehouses",
-            dependencies: ["ModelCache", "CLibPQ", .product(name: "GRDBSQLite", package: "GRDB.swift")],
+            dependencies: ["ModelCache", "EnrichPolicy", "CLibPQ", .product(name: "GRDBSQLite", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         .target(
             name: "SyncEngine",
-            dependencies: ["Catalog", "Warehouses", "ModelCache", log, metrics],
+            dependencies: ["Catalog", "Warehouses", "ModelCache", "EnrichPolicy", log, metrics],
             swiftSettings: strictSettings
         ),
 
@@ -202,12 +204,12 @@ let package = Package(
         .testTarget(name: "EventJSONTests", dependencies: ["EventJSON"], swiftSettings: strictSettings),
         // Seeded random events and Segment's vectors, for the differential tests.
         .target(name: "EventGenerators", dependencies: ["EventJSON", "RPCTesting"], path: "Tests/EventGenerators", swiftSettings: strictSettings),
-        .testTarget(name: "MappingTests", dependencies: ["Mapping", "EventJSON", "EventGenerators", "RPCTesting"], swiftSettings: strictSettings),
+        .testTarget(name: "MappingTests", dependencies: ["Mapping", "EventJSON", "EventGenerators", "EnrichPolicy", "RPCTesting"], swiftSettings: strictSettings),
         .testTarget(name: "ModelCacheTests", dependencies: ["ModelCache"], swiftSettings: strictSettings),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "RPCTesting", "SystemCrypto"], swiftSettings: strictSettings),
         .testTarget(
             name: "SyncEngineTests",
-            dependencies: ["SyncEngine", "Warehouses", "Catalog", "ModelCache", "RPCTesting", grdb, log],
+            dependencies: ["SyncEngine", "Warehouses", "Catalog", "ModelCache", "EnrichPolicy", "RPCTesting", grdb, log],
             swiftSettings: strictSettings
         ),
         .testTarget(

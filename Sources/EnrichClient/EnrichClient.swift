@@ -46,12 +46,16 @@ public final class EnrichClient: Sendable {
         public var reconnectAttempts: Int
         public var reconnectBackoff: Duration
         public var maxReconnectBackoff: Duration
+        /// The largest answer accepted (a server with a larger `maxResponseBytes` needs a larger one here).
+        public var maxResponseFrameBytes: Int
 
         public init(
             host: String, port: Int, security: Security, serverName: String? = nil, token: String? = nil,
-            defaultTimeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(10), reconnectAttempts: Int = 6,
-            reconnectBackoff: Duration = .milliseconds(50), maxReconnectBackoff: Duration = .seconds(2)
+            defaultTimeout: Duration = .seconds(30), connectTimeout: Duration = ClientLimits().connectTimeout, reconnectAttempts: Int = 6,
+            reconnectBackoff: Duration = .milliseconds(50), maxReconnectBackoff: Duration = .seconds(2),
+            maxResponseFrameBytes: Int = ClientLimits().maxResponseFrameBytes
         ) {
+            self.maxResponseFrameBytes = maxResponseFrameBytes
             self.host = host
             self.port = port
             self.security = security
@@ -354,7 +358,7 @@ actor ConnectionHolder {
             do {
                 let connection = try await RPCClientConnection.connect(
                     host: self.configuration.host, port: self.configuration.port, tls: self.tls, group: self.group,
-                    connectTimeout: self.configuration.connectTimeout
+                    maxFramePayloadBytes: self.configuration.maxResponseFrameBytes, connectTimeout: self.configuration.connectTimeout
                 )
                 let old = self.current
                 self.current = connection

@@ -81,14 +81,17 @@ public final class EnrichServer: Sendable {
         }
         let factory: (any MetricsFactory)? = configuration.metricsPort == nil ? nil : PrometheusMetricsFactory(registry: self.metricsRegistry)
         self.engine = SyncEngine(
-            catalog: self.catalog, cache: self.cache, warehouses: warehouses, limits: configuration.syncLimits,
-            snapshotFiles: SnapshotFiles(directory: "\(configuration.dataDirectory)/snapshots"), metricsFactory: factory,
+            catalog: self.catalog, cache: self.cache, warehouses: warehouses, limits: configuration.policy.sync,
+            snapshotFiles: SnapshotFiles(
+                directory: "\(configuration.dataDirectory)/snapshots", maxFileBytes: configuration.policy.sync.maxSnapshotFileBytes
+            ),
+            metricsFactory: factory,
             logger: logger
         )
-        self.scheduler = Scheduler(engine: self.engine, catalog: self.catalog, logger: logger)
+        self.scheduler = Scheduler(engine: self.engine, catalog: self.catalog, limits: configuration.policy.sync, logger: logger)
         let services = try Services(
             catalog: self.catalog, cache: self.cache, engine: self.engine, scheduler: self.scheduler,
-            limits: configuration.limits, defaultWarehouse: ServerConfiguration.embeddedWarehouse, metricsFactory: factory,
+            limits: configuration.policy.server, languages: configuration.policy.languages, defaultWarehouse: ServerConfiguration.embeddedWarehouse, metricsFactory: factory,
             now: configuration.wallClock, logger: logger
         )
         // A fresh install is never open: the first start creates an owner token.
@@ -120,7 +123,7 @@ public final class EnrichServer: Sendable {
         self.services = services
         self.server = RPCServer(
             configuration: .init(
-                host: configuration.host, port: configuration.port, tls: tls, limits: configuration.limits,
+                host: configuration.host, port: configuration.port, tls: tls, limits: configuration.policy.server,
                 metrics: factory.map { RPCMetrics(factory: $0, router: router) }
             ),
             router: router, authenticator: services.authenticator, group: self.group, logger: logger
@@ -223,7 +226,7 @@ public final class EnrichServer: Sendable {
     public func stop() async {
         self.schedulerTask.withLock { $0?.cancel() }
         self.pruner.withLock { $0?.cancel() }
-        let left = await self.server.drain(grace: self.configuration.limits.drainGracePeriod)
+        let left = await self.server.drain(grace: self.configuration.policy.server.drainGracePeriod)
         if left > 0 { self.logger.warning("\(left) connection(s) were still busy at the end of the grace period") }
         await self.engine.interruptAll()
         await self.engine.waitForRuns()

@@ -1,7 +1,7 @@
 public import RPCCore
-public import SyncEngine
+import SyncEngine
 
-/// How `enrichd` runs: where it listens, where it keeps its files, its TLS material and its limits.
+/// How `enrichd` runs: where it listens, where it keeps its files, its TLS material and its policy (every limit).
 public struct ServerConfiguration: Sendable {
     /// PEM files for the server's certificate chain and key.
     public struct TLSFiles: Sendable {
@@ -30,11 +30,11 @@ public struct ServerConfiguration: Sendable {
     public var wallClock: @Sendable () -> Int64 = { WallClock.wallMilliseconds() }
     /// nil serves plaintext; `enrichd` sets it so only behind `--insecure-plaintext`.
     public var tls: TLSFiles?
-    public var limits = Limits()
+    /// Every limit (EnrichPolicy/Policy.swift). The server hands each part its slice: the RPC layers
+    /// `policy.server`, the sync engine `policy.sync`, destination plans `policy.languages`.
+    public var policy = Policy()
     /// Port of the Prometheus `/metrics` endpoint on `host`; 0 picks a free one, nil turns metrics off.
     public var metricsPort: Int? = 9464
-    /// Model limits: columns, rows (Segment: 100M) and bytes per row (512 KiB).
-    public var syncLimits = SyncEngine.Limits()
     /// Event-loop threads; one per core by default.
     public var eventLoopThreads: Int?
     /// The owner token to create on first start (when the catalog has no token). When nil, a random one is

@@ -1,3 +1,4 @@
+public import EnrichPolicy
 public import Mapping
 import Synchronization
 
@@ -39,9 +40,12 @@ public struct DestinationPlan: Sendable {
     /// Whether every mapping runs on the tape (no field mappings): such a destination is enriched inline.
     public let runsOnTape: Bool
 
-    /// Compiles `definitions`, checking every model and column they name against `models`.
+    /// Compiles `definitions`, checking every model and column they name against `models`; each event's condition,
+    /// field mappings and Liquid stay within `limits`.
     /// - Throws: `PlanError` naming the mapping and what is wrong.
-    public init(name: String, _ definitions: [MappingDefinition], models: some ModelDirectory) throws(PlanError) {
+    public init(
+        name: String, _ definitions: [MappingDefinition], models: some ModelDirectory, limits: LanguageLimits = LanguageLimits()
+    ) throws(PlanError) {
         var compiled: [CompiledDestinationMapping] = []
         var tables: [String: (schema: String, table: String)] = [:]
         var needed: [String: Set<String>?] = [:]
@@ -58,7 +62,7 @@ public struct DestinationPlan: Sendable {
                 needed[match.model] = .some(columns)
             }
             do {
-                compiled.append(try CompiledDestinationMapping(definition))
+                compiled.append(try CompiledDestinationMapping(definition, limits: limits))
             } catch {
                 throw PlanError(error.description)
             }

@@ -1,3 +1,4 @@
+import EnrichPolicy
 /// Why a JSON text was refused, with the byte offset where it went wrong.
 public struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertible {
     public var offset: Int
@@ -8,8 +9,8 @@ public struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertibl
 
 /// A strict RFC 8259 parser over UTF-8 bytes, with a nesting limit so hostile input cannot exhaust the stack.
 public struct JSONParser {
-    /// Deepest nesting of arrays and objects accepted.
-    public static let maxDepth = 64
+    /// Deepest nesting of arrays and objects accepted (EnrichPolicy's `LanguageLimits.maxJSONDepth`).
+    public static let maxDepth = LanguageLimits.maxJSONDepth
 
     public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
         try bytes.withUnsafeBufferPointer { buffer throws(JSONParseError) in try Self.parse(buffer) }

@@ -1,3 +1,4 @@
+public import EnrichPolicy
 public import EventJSON
 
 /// Which model a mapping enriches from, and the event path holding that model's primary key.
@@ -134,11 +135,12 @@ public final class CompiledDestinationMapping: Sendable {
     /// What evaluating the condition may cost per event.
     public let conditionBudget: ConditionBudget
 
-    /// Compiles and validates a definition.
+    /// Compiles and validates a definition; applying it to an event stays within `limits` (its condition, its
+    /// field mappings and their Liquid).
     /// - Throws: `DestinationError` naming the part that is wrong, with the parser's or validator's message.
-    public init(_ definition: MappingDefinition, conditionBudget: ConditionBudget = ConditionBudget()) throws(DestinationError) {
+    public init(_ definition: MappingDefinition, limits: LanguageLimits = LanguageLimits()) throws(DestinationError) {
         self.definition = definition
-        self.conditionBudget = conditionBudget
+        self.conditionBudget = ConditionBudget(limits.conditions)
         if definition.condition.trimmingJSWhitespace().isEmpty {
             self.subscription = nil
         } else {
@@ -152,7 +154,7 @@ public final class CompiledDestinationMapping: Sendable {
             guard case .object = fields else { throw .invalidFields(mapping: definition.name, ["field mappings must be a JSON object"]) }
             let compiled: CompiledMapping
             do {
-                compiled = try CompiledMapping(fields)
+                compiled = try CompiledMapping(fields, limits: limits)
             } catch {
                 throw .invalidFields(mapping: definition.name, error.messages)
             }

@@ -54,7 +54,7 @@ extension ModelSnapshot {
         let keyColumn = Int(try reader.u32())
         let columnCount = Int(try reader.u32())
         let model = try reader.string()
-        guard rows <= SnapshotBuilder.maxRows, columnCount <= 4_096, keyColumn < columnCount else { throw .inconsistent("header") }
+        guard rows <= SnapshotBuilder.maxRows, columnCount <= SnapshotBuilder.maxColumns, keyColumn < columnCount else { throw .inconsistent("header") }
         var columns: [ColumnData] = []
         for _ in 0..<columnCount {
             let name = try reader.string()

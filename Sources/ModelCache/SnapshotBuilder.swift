@@ -1,3 +1,4 @@
+public import EnrichPolicy
 /// Receives rows from a warehouse scan, one cell at a time, in column order.
 ///
 /// A scan calls one `append…` per column and then `endRow()`, or `rejectRow(reason:)` to drop the row's cells
@@ -95,17 +96,18 @@ final class ColumnBuilder {
 /// Builds a `ModelSnapshot` from a scan: typed columns, null bitmaps and the primary-key index, rejecting rows
 /// whose key is NULL or repeats an earlier row's key (the first one wins).
 public struct SnapshotBuilder: RowSink {
-    /// Issues kept in detail; the rest are only counted.
-    public static let maxRecordedIssues = 100
-    /// Most rows one snapshot can hold: the index stores row + 1 in a UInt32.
+    /// Most rows one snapshot can hold: the index stores row + 1 in a UInt32 (a format bound; the policy's
+    /// `SyncLimits.maxRows` is far below it).
     public static let maxRows = Int(UInt32.max) - 1
-    /// Segment's limit on one row: 512 KiB.
-    public static let defaultMaxRowBytes = 512 << 10
+    /// Most columns a snapshot file may declare (a format bound, checked when one is read back; the policy's
+    /// `SyncLimits.maxColumns` is below it).
+    public static let maxColumns = 4_096
 
     public let schema: [ColumnSchema]
     public let keyColumn: Int
     private let maxRows: Int
     private let maxRowBytes: Int
+    private let maxRecordedIssues: Int
     private var rowBytes = 0
     private var columns: [ColumnBuilder]
     private var index: PrimaryKeyIndex
@@ -126,10 +128,12 @@ public struct SnapshotBuilder: RowSink {
     /// - Throws: `SnapshotError.unknownKeyColumn`, `.unsupportedKeyType`.
     ///   - maxRowBytes: largest row accepted (8 bytes per fixed-width cell plus string bytes); larger rows are
     ///     rejected and reported, as Segment does past 512 KiB.
+    ///   - maxRecordedIssues: rejected rows kept in detail; the rest are only counted.
     public init(
         schema: [ColumnSchema], primaryKey: String, expectedRows: Int = 0, maxRows: Int = SnapshotBuilder.maxRows,
-        maxRowBytes: Int = SnapshotBuilder.defaultMaxRowBytes
+        maxRowBytes: Int = SyncLimits().maxRowBytes, maxRecordedIssues: Int = SyncLimits().maxRecordedIssues
     ) throws(SnapshotError) {
+        self.maxRecordedIssues = maxRecordedIssues
         guard let keyColumn = schema.firstIndex(where: { $0.name == primaryKey }) else {
             throw .unknownKeyColumn(primaryKey)
         }
@@ -256,7 +260,7 @@ public struct SnapshotBuilder: RowSink {
     private mutating func record(_ issue: RowIssue) {
         self.rejectedRows += 1
         self.lastRejection = issue.reason
-        if self.issues.count < Self.maxRecordedIssues { self.issues.append(issue) }
+        if self.issues.count < self.maxRecordedIssues { self.issues.append(issue) }
     }
 
     private func hashKey(row: Int) -> Int { Self.hashKey(self.columns[self.keyColumn], row: row) }

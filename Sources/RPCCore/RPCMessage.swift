@@ -30,20 +30,6 @@ public protocol MessageDeserializer: Sendable {
 /// A message that crosses the wire both ways.
 public typealias RPCMessage = MessageSerializer & MessageDeserializer
 
-/// Bounds applied while a message is decoded, so a hostile encoding cannot make the decoder allocate or loop in
-/// proportion to a count it chose. Sizes are already bounded by the frame; these bound what a frame can expand to.
-public struct WireLimits: Sendable, Hashable {
-    /// Entries one repeated field may hold in one message (and times a singular field may repeat).
-    public var maxRepeatedEntries: Int = 10_000
-    /// Bytes of one string field.
-    public var maxStringBytes: Int = 1 << 20
-    /// Messages nested inside messages.
-    public var maxNestingDepth: Int = 16
-    /// Fields of unknown numbers one message may carry (kept by the decoder for forward compatibility).
-    public var maxUnknownFields: Int = 64
-
-    public init() {}
-}
 
 /// An array-backed `SerializedMessageWriter`.
 public struct SerializedBytes: SerializedMessageWriter {

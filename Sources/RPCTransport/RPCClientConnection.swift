@@ -51,7 +51,7 @@ public final class RPCClientConnection: Sendable {
     /// - Throws: the connect error, or `TLSError` when the handshake fails (an untrusted certificate, say).
     public static func connect(
         host: String, port: Int, tls: TLSContext?, group: any EventLoopGroup,
-        maxFramePayloadBytes: Int = Limits().maxResponseBytes + (1 << 20), connectTimeout: Duration = .seconds(10),
+        maxFramePayloadBytes: Int = ClientLimits().maxResponseFrameBytes, connectTimeout: Duration = ClientLimits().connectTimeout,
         logger: Logger = Logger(label: "enrich.client")
     ) async throws -> RPCClientConnection {
         // The handler reports the end of the handshake through `ready`; it is made before connecting so a

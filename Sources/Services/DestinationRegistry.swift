@@ -11,13 +11,15 @@ import Synchronization
 /// writes), and the per-destination outcome counts and metrics live traffic records.
 final class DestinationRegistry: Sendable {
     private let catalog: Catalog
+    private let languages: LanguageLimits
     private let plans = PlanCache()
     private let counts = Mutex<[String: DestinationStats]>([:])
     private let metricsFactory: (any MetricsFactory)?
     private let counters = Mutex<[String: CoreMetrics.Counter]>([:])
 
-    init(catalog: Catalog, metricsFactory: (any MetricsFactory)? = nil) {
+    init(catalog: Catalog, languages: LanguageLimits, metricsFactory: (any MetricsFactory)? = nil) {
         self.catalog = catalog
+        self.languages = languages
         self.metricsFactory = metricsFactory
     }
 
@@ -36,7 +38,7 @@ final class DestinationRegistry: Sendable {
     func compile(name: String, _ mappings: [MappingRecord]) throws -> DestinationPlan {
         let definitions = try mappings.map(Self.definition)
         do {
-            return try DestinationPlan(name: name, definitions, models: CatalogModels(catalog: self.catalog))
+            return try DestinationPlan(name: name, definitions, models: CatalogModels(catalog: self.catalog), limits: self.languages)
         } catch {
             throw RPCError(.invalidArgument, error.description)
         }

@@ -22,14 +22,18 @@ public struct Services: Sendable {
     public let authority: TokenAuthority
     let audit: AuditLog
 
+    /// - Parameters:
+    ///   - limits: the RPC slice of the policy; `languages` is the mapping languages' (conditions, Liquid,
+    ///     mapping-kit), handed to every destination plan.
     /// - Throws: when the catalog's tokens cannot be read.
     public init(
-        catalog: Catalog, cache: ModelCache, engine: SyncEngine, scheduler: Scheduler, limits: Limits, defaultWarehouse: String,
+        catalog: Catalog, cache: ModelCache, engine: SyncEngine, scheduler: Scheduler, limits: Limits,
+        languages: LanguageLimits = LanguageLimits(), defaultWarehouse: String,
         metricsFactory: (any MetricsFactory)? = nil, now: @escaping @Sendable () -> Int64 = { WallClock.wallMilliseconds() },
         logger: Logger = Logger(label: "enrich.services")
     ) throws {
         self.authority = try TokenAuthority(catalog: catalog, now: now)
-        let audit = AuditLog(catalog: catalog, now: now, logger: logger)
+        let audit = AuditLog(catalog: catalog, now: now, maxQueuedRefusals: limits.maxQueuedAuditRefusals, logger: logger)
         self.audit = audit
         self.tokens = TokenService(authority: self.authority, catalog: catalog, limits: limits, audit: audit)
         self.admin = AdminService(
@@ -39,8 +43,8 @@ public struct Services: Sendable {
         self.warehouses = WarehouseService(catalog: catalog, registry: engine.warehouses, limits: limits, now: now, audit: audit)
         self.sync = SyncService(engine: engine, catalogRuns: { model, limit in
             try catalog.runs(model: model, limit: limit).map(SyncRun.init)
-        }, audit: audit, scheduler: scheduler, catalog: catalog, now: now)
-        let registry = DestinationRegistry(catalog: catalog, metricsFactory: metricsFactory)
+        }, audit: audit, scheduler: scheduler, catalog: catalog, limits: limits, now: now)
+        let registry = DestinationRegistry(catalog: catalog, languages: languages, metricsFactory: metricsFactory)
         self.destinations = DestinationService(catalog: catalog, registry: registry, limits: limits, now: now, audit: audit)
         self.enrich = EnrichService(
             cache: cache, catalog: catalog, limits: limits, destinations: registry, destinationService: self.destinations

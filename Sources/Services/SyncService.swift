@@ -11,14 +11,12 @@ struct SyncService: Sendable {
     let audit: AuditLog
     let scheduler: Scheduler
     let catalog: Catalog
+    let limits: Limits
     let now: @Sendable () -> Int64
 
     static func message(_ record: ScheduleRecord) -> ModelSchedule {
         ModelSchedule(model: record.model, schedule: record.spec, nextRunMilliseconds: record.nextRunMilliseconds ?? 0)
     }
-
-    /// Most runs one ListSyncRuns returns.
-    static let maxListedRuns = 1_000
 
     func register(into registry: inout Router) {
         registry.unary(Methods.triggerSync) { (request: TriggerSyncRequest, context) in
@@ -36,8 +34,8 @@ struct SyncService: Sendable {
         }
         registry.unary(Methods.listSyncRuns) { (request: ListSyncRunsRequest, _) in
             let limit = request.limit == 0 ? 20 : Int(request.limit)
-            guard limit <= Self.maxListedRuns else {
-                throw RPCError(.invalidArgument, "limit \(limit) exceeds \(Self.maxListedRuns)")
+            guard limit <= self.limits.maxListedRuns else {
+                throw RPCError(.invalidArgument, "limit \(limit) exceeds \(self.limits.maxListedRuns)")
             }
             return ListSyncRunsResponse(runs: try self.catalogRuns(request.model, limit))
         }

@@ -17,8 +17,8 @@ struct TokenService: Sendable {
             guard let role = Role(rawValue: request.role) else {
                 throw RPCError(.invalidArgument, "unknown role '\(request.role)'; roles: \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            guard request.ttlSeconds <= Self.maxTTLSeconds else {
-                throw RPCError(.invalidArgument, "ttl_seconds \(request.ttlSeconds) exceeds \(Self.maxTTLSeconds) (10 years)")
+            guard request.ttlSeconds <= self.limits.maxTokenLifetimeSeconds else {
+                throw RPCError(.invalidArgument, "ttl_seconds \(request.ttlSeconds) exceeds \(self.limits.maxTokenLifetimeSeconds) (10 years)")
             }
             let secret = TokenAuthority.makeSecret()
             let record = try self.authority.create(name: request.name, role: role, ttlSeconds: request.ttlSeconds, secret: secret)
@@ -57,9 +57,6 @@ struct TokenService: Sendable {
             })
         }
     }
-
-    /// Longest lifetime a token may be given.
-    static let maxTTLSeconds: UInt64 = 10 * 365 * 86_400
 
     static func message(_ record: TokenRecord) -> Token {
         Token(

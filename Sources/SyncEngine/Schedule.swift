@@ -1,3 +1,4 @@
+public import EnrichPolicy
 import Foundation
 import ModelCache
 
@@ -14,13 +15,11 @@ public enum Schedule: Sendable, Equatable, CustomStringConvertible {
     case weekly(weekdays: Set<Int>, hour: Int, minute: Int, timeZone: String)
     case cron(CronExpression)
 
-    public static let minimumInterval = 15 * 60
-    public static let maximumInterval = 86_400
     static let dayNames = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
 
-    /// Parses the text form.
+    /// Parses the text form; `every` intervals must be within `limits`' schedule interval bounds.
     /// - Throws: `ScheduleError` saying what is wrong and what is accepted.
-    public init(parsing text: String) throws(ScheduleError) {
+    public init(parsing text: String, limits: SyncLimits = SyncLimits()) throws(ScheduleError) {
         let words = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
         guard let kind = words.first?.lowercased() else { throw .invalid("empty schedule; use manual, every 1h, daily 09:30 UTC, weekly mon 09:30 UTC or cron */30 * * * *") }
         switch kind {
@@ -38,8 +37,11 @@ public enum Schedule: Sendable, Equatable, CustomStringConvertible {
             case "d": seconds = number * 86_400
             default: throw .invalid("'\(amount)' is not an interval like 15m, 2h or 1d")
             }
-            guard (Self.minimumInterval...Self.maximumInterval).contains(seconds) else {
-                throw .invalid("an interval must be between 15m and 1d; got \(amount)")
+            guard (limits.minimumScheduleIntervalSeconds...limits.maximumScheduleIntervalSeconds).contains(seconds) else {
+                throw .invalid(
+                    "an interval must be between \(limits.minimumScheduleIntervalSeconds / 60)m and "
+                        + "\(limits.maximumScheduleIntervalSeconds / 60)m; got \(amount)"
+                )
             }
             self = .interval(seconds: seconds)
         case "daily" where words.count == 2 || words.count == 3:

@@ -1,4 +1,5 @@
 public import Catalog
+public import EnrichPolicy
 public import Logging
 
 /// Starts scheduled syncs when they are due. Time is passed in (`tick(now:)`), so tests drive it with any clock
@@ -8,10 +9,13 @@ public actor Scheduler {
     private let engine: SyncEngine
     private let catalog: Catalog
     private let logger: Logger
+    /// The schedule interval bounds, from the sync slice of the policy.
+    private let limits: SyncLimits
 
-    public init(engine: SyncEngine, catalog: Catalog, logger: Logger) {
+    public init(engine: SyncEngine, catalog: Catalog, limits: SyncLimits = SyncLimits(), logger: Logger) {
         self.engine = engine
         self.catalog = catalog
+        self.limits = limits
         self.logger = logger
     }
 
@@ -19,7 +23,7 @@ public actor Scheduler {
     /// - Throws: `.invalidModel` for a bad schedule text, `.catalog(.modelNotFound)`.
     public func set(model: String, schedule text: String, now: Int64) throws(SyncError) -> ScheduleRecord {
         let schedule: Schedule
-        do { schedule = try Schedule(parsing: text) } catch { throw .invalidModel("schedule: \(error)") }
+        do { schedule = try Schedule(parsing: text, limits: self.limits) } catch { throw .invalidModel("schedule: \(error)") }
         let record = ScheduleRecord(model: model, spec: schedule.description, nextRunMilliseconds: schedule.nextRun(after: now))
         do { try self.catalog.setSchedule(record) } catch { throw .catalog(error) }
         return record
@@ -36,7 +40,13 @@ public actor Scheduler {
         }
         var started: [String] = []
         for record in schedules {
-            guard let due = record.nextRunMilliseconds, due <= now, let schedule = try? Schedule(parsing: record.spec) else { continue }
+            guard let due = record.nextRunMilliseconds, due <= now else { continue }
+            let schedule: Schedule
+            do { schedule = try Schedule(parsing: record.spec, limits: self.limits) } catch {
+                // Stored before the limits changed: it stays until the model's schedule is set again.
+                self.logger.warning("model \(record.model): schedule '\(record.spec)' is not valid under the current limits (\(error)); not run")
+                continue
+            }
             do {
                 _ = try await self.engine.trigger(model: record.model)
                 started.append(record.model)

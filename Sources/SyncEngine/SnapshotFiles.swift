@@ -1,3 +1,4 @@
+public import EnrichPolicy
 public import ModelCache
 
 #if canImport(Glibc)
@@ -9,11 +10,15 @@ import Glibc
 /// mid-write leaves the previous file whole.
 public struct SnapshotFiles: Sendable {
     public let directory: String
+    /// Largest file read back (`SyncLimits.maxSnapshotFileBytes`); a bigger one is refused rather than exhausting
+    /// memory.
+    let maxFileBytes: Int
     /// A test's fault: every save fails with this errno, as a full disk (ENOSPC) would make it.
     let injectedWriteError: Int32?
 
-    public init(directory: String) {
+    public init(directory: String, maxFileBytes: Int = SyncLimits().maxSnapshotFileBytes) {
         self.directory = directory
+        self.maxFileBytes = maxFileBytes
         self.injectedWriteError = nil
     }
 
@@ -23,11 +28,9 @@ public struct SnapshotFiles: Sendable {
 
     private init(directory: String, failing: Int32) {
         self.directory = directory
+        self.maxFileBytes = SyncLimits().maxSnapshotFileBytes
         self.injectedWriteError = failing
     }
-
-    /// Largest snapshot file read back (16 GiB); a bigger one is refused rather than exhausting memory.
-    public static let maxFileBytes = 16 << 30
 
     public func path(for model: String) -> String { "\(self.directory)/\(model).snapshot" }
 
@@ -81,7 +84,7 @@ public struct SnapshotFiles: Sendable {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw .io("stat \(path)", errno) }
         let size = Int(info.st_size)
-        guard size <= Self.maxFileBytes else { throw .corrupt(path, "file of \(size) bytes is over the limit") }
+        guard size <= self.maxFileBytes else { throw .corrupt(path, "file of \(size) bytes is over the limit") }
         var bytes = [UInt8](repeating: 0, count: size)
         var offset = 0
         while offset < size {

@@ -1,4 +1,5 @@
 public import Catalog
+public import EnrichPolicy
 public import CoreMetrics
 import Dispatch
 public import Logging
@@ -8,20 +9,9 @@ public import Warehouses
 /// Runs syncs: reads a model's source from its warehouse, builds a snapshot off the event loops, publishes it
 /// whole and records the run. One run per model at a time; a failed run leaves the served snapshot alone.
 public actor SyncEngine {
-    public struct Limits: Sendable {
-        /// Most columns a model may have (Segment's limit).
-        public var maxColumns: Int
-        /// Most rows a model may have; the run fails past it (Segment: 100M).
-        public var maxRows: Int
-        /// Largest row accepted; larger ones are left out and reported (Segment: 512 KiB).
-        public var maxRowBytes: Int
-
-        public init(maxColumns: Int = 512, maxRows: Int = 100_000_000, maxRowBytes: Int = SnapshotBuilder.defaultMaxRowBytes) {
-            self.maxColumns = maxColumns
-            self.maxRows = maxRows
-            self.maxRowBytes = maxRowBytes
-        }
-    }
+    /// The sync slice of the policy (EnrichPolicy's `SyncLimits`: columns, rows, row size, retries, issues,
+    /// snapshot files).
+    public typealias Limits = SyncLimits
 
     private let catalog: Catalog
     private let cache: ModelCache
@@ -257,7 +247,7 @@ public actor SyncEngine {
             let commit = StateCommit(
                 checkpoint: StateCheckpoint(snapshotVersion: runID, rows: result.snapshot.rowCount, columns: result.fingerprint),
                 readAll: !result.incremental, accepted: result.accepted, removed: result.removedKeys, rejected: result.rejectedRows,
-                nowMilliseconds: self.now()
+                nowMilliseconds: self.now(), retry: self.limits.retry
             )
             let session = result.session
             let snapshot = result.snapshot
@@ -302,7 +292,10 @@ public actor SyncEngine {
                 run.rowsRemoved = Int64(result.difference.removed)
                 run.rowsFailed = Int64(result.rejectedRows.count)
                 run.issues = result.issues.map { issue in
-                    RunIssue(rowNumber: issue.rowNumber, key: issue.key, reason: Self.annotate(issue, failures[issue.key ?? ""]))
+                    RunIssue(
+                        rowNumber: issue.rowNumber, key: issue.key,
+                        reason: Self.annotate(issue, failures[issue.key ?? ""], maxAttempts: self.limits.retry.maxAttempts)
+                    )
                 }
                 run.phase = .done
                 run.status = result.rejectedRows.isEmpty && saveProblem == nil ? .success : .partialSuccess
@@ -341,12 +334,12 @@ public actor SyncEngine {
     }
 
     /// A row issue's reason with where its retries stand.
-    static func annotate(_ issue: RowIssue, _ state: FailedRowState?) -> String {
+    static func annotate(_ issue: RowIssue, _ state: FailedRowState?, maxAttempts: Int) -> String {
         guard let state else { return issue.reason }
         if state.givenUp {
             return "\(issue.reason) (given up after \(state.attempts) attempts; retried only if the row changes)"
         }
-        return "\(issue.reason) (attempt \(state.attempts) of \(RetryPolicy.maxAttempts); retried on the next sync)"
+        return "\(issue.reason) (attempt \(state.attempts) of \(maxAttempts); retried on the next sync)"
     }
 
     /// Hands a warehouse session from the Dispatch thread that opened it to the one that commits it; only one
@@ -410,8 +403,8 @@ public actor SyncEngine {
                 sink = StateCapturingSink(builder: try SnapshotBuilder(
                     schema: schema, primaryKey: model.primaryKey,
                     expectedRows: incremental ? 0 : min(expected ?? 0, limits.maxRows), maxRows: limits.maxRows,
-                    maxRowBytes: limits.maxRowBytes
-                ))
+                    maxRowBytes: limits.maxRowBytes, maxRecordedIssues: limits.maxRecordedIssues
+                ), maxRecordedIssues: limits.maxRecordedIssues)
             } catch { throw .snapshot(error) }
             let removed: [String]
             do {
@@ -473,11 +466,16 @@ struct StateCapturingSink: RowSink {
     /// The first rejected rows with their keys (the builder cannot know a key when a cell before it failed).
     private(set) var issues: [RowIssue] = []
 
-    init(builder: SnapshotBuilder) { self.builder = builder }
+    private let maxRecordedIssues: Int
+
+    init(builder: SnapshotBuilder, maxRecordedIssues: Int) {
+        self.builder = builder
+        self.maxRecordedIssues = maxRecordedIssues
+    }
 
     private mutating func reject(_ reason: String) {
         self.rejected.append(RejectedRow(key: self.key, checksum: self.checksum, reason: reason))
-        if self.issues.count < SnapshotBuilder.maxRecordedIssues {
+        if self.issues.count < self.maxRecordedIssues {
             self.issues.append(RowIssue(rowNumber: self.builder.scannedRows, key: self.key, reason: reason))
         }
     }

@@ -1,3 +1,4 @@
+public import EnrichPolicy
 public import ModelCache
 
 // Sync bookkeeping kept in the warehouse itself, as Segment keeps `_segment_reverse_etl`: per-row checksums of
@@ -74,20 +75,17 @@ public struct FailedRowState: Sendable, Hashable {
     }
 }
 
-/// Segment's retry rule for failed records: retried on later syncs for up to 5 syncs or 14 days, then given up.
+/// Segment's retry rule for failed records: retried on later syncs for up to `RetryLimits.maxAttempts` syncs or
+/// `maxAgeMilliseconds`, then given up; at most `maxTrackedFailures` rows tracked per model.
 public enum RetryPolicy {
-    public static let maxAttempts = 5
-    public static let maxAgeMilliseconds: Int64 = 14 * 24 * 3_600 * 1_000
-    /// Failed rows tracked per model; past it, further failures are counted and reported but not retried
-    /// individually (a broken source fails every row, and the state must not grow with it).
-    public static let maxTrackedFailures = 10_000
 
     /// The failure states after a run: `previous` with `rejected` applied. A row that failed again counts one
     /// more attempt; a row whose contents changed since it was given up starts over. With `readAll`, keys not
     /// rejected this time are forgotten (they were read and accepted, or are gone); otherwise only keys in
     /// `extracted` are.
     public static func apply(
-        previous: [FailedRowState], rejected: [RejectedRow], extracted: Set<String>, readAll: Bool, now: Int64
+        previous: [FailedRowState], rejected: [RejectedRow], extracted: Set<String>, readAll: Bool, now: Int64,
+        limits: RetryLimits
     ) -> [FailedRowState] {
         var byKey: [String: FailedRowState] = [:]
         for state in previous where !readAll && !extracted.contains(state.key) { byKey[state.key] = state }
@@ -96,7 +94,7 @@ public enum RetryPolicy {
         for row in rejected {
             // A key with several rejected rows (duplicates) counts one attempt per run.
             guard let key = row.key, seen.insert(key).inserted else { continue }
-            guard byKey.count < Self.maxTrackedFailures else { break }
+            guard byKey.count < limits.maxTrackedFailures else { break }
             var state = FailedRowState(
                 key: key, checksum: row.checksum, reason: row.reason, attempts: 1, firstFailedAtMilliseconds: now,
                 lastFailedAtMilliseconds: now, givenUp: false
@@ -105,7 +103,7 @@ public enum RetryPolicy {
                 state.attempts = old.attempts + 1
                 state.firstFailedAtMilliseconds = old.firstFailedAtMilliseconds
             }
-            state.givenUp = state.attempts >= Self.maxAttempts || now - state.firstFailedAtMilliseconds >= Self.maxAgeMilliseconds
+            state.givenUp = state.attempts >= limits.maxAttempts || now - state.firstFailedAtMilliseconds >= limits.maxAgeMilliseconds
             byKey[key] = state
         }
         return byKey.values.sorted { $0.key < $1.key }
@@ -123,11 +121,14 @@ public struct StateCommit: Sendable {
     public var removed: [String]
     public var rejected: [RejectedRow]
     public var nowMilliseconds: Int64
+    /// How long failed rows are retried.
+    public var retry: RetryLimits
 
     public init(
         checkpoint: StateCheckpoint, readAll: Bool, accepted: [RowChecksum], removed: [String], rejected: [RejectedRow],
-        nowMilliseconds: Int64
+        nowMilliseconds: Int64, retry: RetryLimits = RetryLimits()
     ) {
+        self.retry = retry
         self.checkpoint = checkpoint
         self.readAll = readAll
         self.accepted = accepted
@@ -331,7 +332,7 @@ final class StateSession<Driver: StateDriver, Dialect: StateDialect>: SyncSessio
         if commit.readAll, let index = self.dialect.rowsTable(checksums).index { try self.driver.execute(index) }
         let failures = RetryPolicy.apply(
             previous: try self.failures(), rejected: commit.rejected, extracted: extracted, readAll: commit.readAll,
-            now: commit.nowMilliseconds
+            now: commit.nowMilliseconds, limits: commit.retry
         )
         try self.driver.execute("DELETE FROM \(self.table("failed_rows")) WHERE model = \(self.modelLiteral)")
         try self.driver.insert(

@@ -141,9 +141,9 @@ struct Serve: AsyncParsableCommand {
         if let keys = getenv("ENRICHD_SECRET_KEYS") { configuration.secretKeys = String(cString: keys) }
         configuration.auditRetention = .seconds(Int64(self.auditRetentionDays) * 86_400)
         configuration.metricsPort = self.noMetrics ? nil : self.metricsPort
-        configuration.syncLimits.maxRows = self.maxModelRows
-        configuration.syncLimits.maxRowBytes = self.maxRowKib << 10
-        configuration.limits.drainGracePeriod = .milliseconds(Int64(self.drainGraceSeconds * 1_000))
+        configuration.policy.sync.maxRows = self.maxModelRows
+        configuration.policy.sync.maxRowBytes = self.maxRowKib << 10
+        configuration.policy.server.drainGracePeriod = .milliseconds(Int64(self.drainGraceSeconds * 1_000))
         if let preset = getenv("ENRICH_BOOTSTRAP_TOKEN") {
             let token = String(cString: preset)
             guard token.utf8.count >= 16 else {

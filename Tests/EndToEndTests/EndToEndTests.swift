@@ -27,7 +27,7 @@ struct ServerFixture {
         var configuration = ServerConfiguration()
         configuration.port = 0
         configuration.dataDirectory = directory.path
-        configuration.limits = limits
+        configuration.policy.server = limits
         configuration.eventLoopThreads = 2
         configuration.bootstrapToken = ServerFixture.ownerToken
         configuration.metricsPort = 0

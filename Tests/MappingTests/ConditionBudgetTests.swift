@@ -1,3 +1,4 @@
+import EnrichPolicy
 import EventGenerators
 import EventJSON
 @testable import Mapping
@@ -69,7 +70,7 @@ struct ConditionBudgetTests {
             name: "heavy", condition: (0..<40).map { #"properties.note contains "needle\#($0)""# }.joined(separator: " or "),
             matches: [], enrichments: [], fields: nil
         )
-        let mapping = try CompiledDestinationMapping(definition, conditionBudget: ConditionBudget(maxScanBytes: 64 << 10))
+        let mapping = try CompiledDestinationMapping(definition, limits: { var limits = LanguageLimits(); limits.conditions.maxScanBytes = 64 << 10; return limits }())
         let note = String(repeating: "y", count: 30_000)
         let bytes = Array(#"{"type":"track","properties":{"note":"\#(note)"}}"#.utf8)
         let tree = mapping.apply(to: MappingValue(try JSONParser.parse(bytes))) { _, _ in .noKey }

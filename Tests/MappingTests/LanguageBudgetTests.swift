@@ -1,3 +1,4 @@
+import EnrichPolicy
 import EventGenerators
 import EventJSON
 @testable import Mapping
@@ -8,7 +9,7 @@ import Testing
 @Suite("Language budgets")
 struct LanguageBudgetTests {
     static func render(_ template: String, _ scope: String = "{}") throws -> String {
-        try LiquidTemplate(parsing: template).render(MappingValue(try JSONParser.parse(scope)))
+        try LiquidTemplate(parsing: template, limits: LiquidLimits()).render(MappingValue(try JSONParser.parse(scope)))
     }
 
     @Test("Regression: doubling a variable with assign and append (959 characters, once 2.7 GB and an abort) is refused at the value limit")
@@ -16,7 +17,7 @@ struct LanguageBudgetTests {
         var template = #"{% assign a = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" %}"#
         while template.count + 30 <= 959 { template += "{% assign a = a | append: a %}" }
         template += "{{ a }}"
-        #expect(template.count <= LiquidTemplate.maxTemplateCharacters)
+        #expect(template.count <= LiquidLimits().maxTemplateCharacters)
         #expect(throws: LiquidError("liquid value of 126976 bytes exceeds the limit of 100000")) { try Self.render(template) }
     }
 

@@ -1,3 +1,4 @@
+import EnrichPolicy
 import Catalog
 import GRDB
 import Logging
@@ -343,5 +344,15 @@ struct SyncEngineTests {
         #expect(Timestamp.parseMicroseconds("yesterday") == nil)
         #expect(Timestamp.iso8601(microseconds: 1_704_164_645_250_000) == "2024-01-02T03:04:05.250Z")
         #expect(Timestamp.iso8601(microseconds: -1_000) == "1969-12-31T23:59:59.999Z")
+    }
+}
+
+extension SyncLimits {
+    /// The policy's sync slice with some limits changed (tests at N and N+1).
+    init(maxColumns: Int? = nil, maxRows: Int? = nil, maxRowBytes: Int? = nil) {
+        self.init()
+        if let maxColumns { self.maxColumns = maxColumns }
+        if let maxRows { self.maxRows = maxRows }
+        if let maxRowBytes { self.maxRowBytes = maxRowBytes }
     }
 }

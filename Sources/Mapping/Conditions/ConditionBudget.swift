@@ -1,3 +1,5 @@
+public import EnrichPolicy
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,19 +8,21 @@ import Glibc
 /// A condition is at most `Limits.maxConditionBytes` (4 KiB, so about 80 `contains`) and an event at most 32 KiB;
 /// without a budget one event could cost 80 scans of 32 KiB, and a batch a thousand times that.
 public struct ConditionBudget: Sendable {
-    /// Bytes of text the string operators may examine for one event: 256 KiB, eight scans of the largest
-    /// event's whole text, which no real condition needs (string operators read one property each). Every leaf
-    /// of a 4 KiB condition reading a 32 KiB event would be 2.5 MiB: the worst conditions are refused, not
-    /// served slowly.
+    /// Bytes of text the string operators may examine for one event (`ConditionLimits.maxScanBytes` says why).
     public var maxScanBytes: Int
     /// Leaves one event's evaluation may evaluate.
     public var maxLeaves: Int
     public private(set) var scannedBytes = 0
     public private(set) var leaves = 0
 
-    public init(maxScanBytes: Int = 256 << 10, maxLeaves: Int = 1_000) {
+    public init(maxScanBytes: Int = ConditionLimits().maxScanBytes, maxLeaves: Int = ConditionLimits().maxLeaves) {
         self.maxScanBytes = maxScanBytes
         self.maxLeaves = maxLeaves
+    }
+
+    /// A budget of `limits` (EnrichPolicy's `ConditionLimits`).
+    public init(_ limits: ConditionLimits) {
+        self.init(maxScanBytes: limits.maxScanBytes, maxLeaves: limits.maxLeaves)
     }
 
     mutating func leaf() throws(ConditionBudgetExceeded) {

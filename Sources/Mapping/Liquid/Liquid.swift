@@ -1,22 +1,13 @@
+import EnrichPolicy
 /// A Liquid subset with liquidjs's behaviour for what Segment allows in `@liquid`: output with filters,
 /// `if`/`elsif`/`else`, `unless`, `assign`, `capture`, `comment` and `raw`. The tags and filters Segment
 /// disables (`for`, `case`, `map`, `sort`, ...) fail as they do there. Templates are parsed once; rendering is
 /// bounded in steps and output size, so a hostile template cannot stall the server.
 struct LiquidTemplate: Sendable {
     let nodes: [LiquidNode]
-
-    /// Longest template accepted, as Segment's `liquid template values are limited to 1000 characters`.
-    static let maxTemplateCharacters = 1_000
-    /// Most nodes and filter calls one render may evaluate.
-    static let maxRenderSteps = 10_000
-    /// Longest output one render may produce (UTF-8 bytes).
-    static let maxOutputCharacters = 100_000
-    /// Largest value a render may make: every filter result, every `assign` and `capture` (UTF-8 bytes). Without
-    /// it, `assign x = x | append: x` repeated doubles a variable past any memory.
-    static let maxValueCharacters = 100_000
-    /// Bytes of text one render may produce in all, across every filter result and captured block: bounds the
-    /// work of a template that makes many large values and throws them away.
-    static let maxProducedCharacters = 1_000_000
+    /// Template size, render steps, output and values (EnrichPolicy's `LiquidLimits`). Without the value limit,
+    /// `assign x = x | append: x` repeated doubles a variable past any memory.
+    let limits: LiquidLimits
 
     static let disabledTags: Set<String> = ["case", "for", "include", "layout", "render", "tablerow"]
     static let disabledFilters: Set<String> = [
@@ -25,16 +16,17 @@ struct LiquidTemplate: Sendable {
         "sort_natural", "uniq", "where_exp", "type",
     ]
 
-    init(parsing source: String) throws(LiquidError) {
-        guard source.utf16.count <= Self.maxTemplateCharacters else {
-            throw LiquidError("liquid template values are limited to \(Self.maxTemplateCharacters) characters")
+    init(parsing source: String, limits: LiquidLimits) throws(LiquidError) {
+        guard source.utf16.count <= limits.maxTemplateCharacters else {
+            throw LiquidError("liquid template values are limited to \(limits.maxTemplateCharacters) characters")
         }
+        self.limits = limits
         var parser = LiquidParser(tokens: try LiquidLexer.tokenize(source))
         self.nodes = try parser.parseBlock(until: [])
     }
 
     func render(_ scope: MappingValue) throws(LiquidError) -> String {
-        var context = LiquidContext(scope: scope)
+        var context = LiquidContext(scope: scope, limits: self.limits)
         var output = ""
         try context.render(self.nodes, into: &output)
         return output

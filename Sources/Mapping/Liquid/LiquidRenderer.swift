@@ -1,12 +1,17 @@
+import EnrichPolicy
 /// Renders a parsed template against a scope, within `LiquidTemplate`'s step and output limits.
 struct LiquidContext {
     let scope: MappingValue
+    let limits: LiquidLimits
     var locals = MappingObject()
     var steps = 0
     /// Text produced so far (filter results, captures), against `maxProducedCharacters`.
     var produced = 0
 
-    init(scope: MappingValue) { self.scope = scope }
+    init(scope: MappingValue, limits: LiquidLimits) {
+        self.scope = scope
+        self.limits = limits
+    }
 
     /// Counts a value the render made against the value and production limits.
     mutating func charge(_ value: MappingValue) throws(LiquidError) {
@@ -19,24 +24,24 @@ struct LiquidContext {
             size = total
         default: return
         }
-        try Self.checkValue(size)
+        try Self.checkValue(size, self.limits)
         self.produced += size
-        guard self.produced <= LiquidTemplate.maxProducedCharacters else {
-            throw LiquidError("liquid template produced more than \(LiquidTemplate.maxProducedCharacters) bytes of text")
+        guard self.produced <= self.limits.maxProducedCharacters else {
+            throw LiquidError("liquid template produced more than \(self.limits.maxProducedCharacters) bytes of text")
         }
     }
 
     /// Refuses a value larger than `maxValueCharacters` (before it is made, when the caller can size it first).
-    static func checkValue(_ size: Int) throws(LiquidError) {
-        guard size <= LiquidTemplate.maxValueCharacters else {
-            throw LiquidError("liquid value of \(size) bytes exceeds the limit of \(LiquidTemplate.maxValueCharacters)")
+    static func checkValue(_ size: Int, _ limits: LiquidLimits) throws(LiquidError) {
+        guard size <= limits.maxValueCharacters else {
+            throw LiquidError("liquid value of \(size) bytes exceeds the limit of \(limits.maxValueCharacters)")
         }
     }
 
     private mutating func step() throws(LiquidError) {
         self.steps += 1
-        guard self.steps <= LiquidTemplate.maxRenderSteps else {
-            throw LiquidError("liquid template exceeded \(LiquidTemplate.maxRenderSteps) render steps")
+        guard self.steps <= self.limits.maxRenderSteps else {
+            throw LiquidError("liquid template exceeded \(self.limits.maxRenderSteps) render steps")
         }
     }
 
@@ -47,13 +52,13 @@ struct LiquidContext {
             case .text(let text): output += text
             case .output(let value):
                 let text = Self.stringify(try self.evaluate(value))
-                guard output.utf8.count + text.utf8.count <= LiquidTemplate.maxOutputCharacters else {
-                    throw LiquidError("liquid output exceeded \(LiquidTemplate.maxOutputCharacters) characters")
+                guard output.utf8.count + text.utf8.count <= self.limits.maxOutputCharacters else {
+                    throw LiquidError("liquid output exceeded \(self.limits.maxOutputCharacters) characters")
                 }
                 output += text
             case .assign(let name, let value):
                 let assigned = try self.evaluate(value)
-                if case .string(let text) = assigned { try Self.checkValue(text.utf8.count) }
+                if case .string(let text) = assigned { try Self.checkValue(text.utf8.count, self.limits) }
                 self.locals[name] = assigned
             case .capture(let name, let body):
                 var captured = ""
@@ -67,8 +72,8 @@ struct LiquidContext {
                     break
                 }
             }
-            guard output.utf8.count <= LiquidTemplate.maxOutputCharacters else {
-                throw LiquidError("liquid output exceeded \(LiquidTemplate.maxOutputCharacters) characters")
+            guard output.utf8.count <= self.limits.maxOutputCharacters else {
+                throw LiquidError("liquid output exceeded \(self.limits.maxOutputCharacters) characters")
             }
         }
     }
@@ -139,7 +144,7 @@ struct LiquidContext {
             try self.step()
             var arguments: [MappingValue] = []
             for argument in filter.arguments { arguments.append(try self.evaluate(argument)) }
-            value = try LiquidFilters.apply(filter.name, value, arguments)
+            value = try LiquidFilters.apply(filter.name, value, arguments, limits: self.limits)
             try self.charge(value)
         }
         return value
@@ -223,7 +228,9 @@ struct LiquidContext {
 /// The filters `@liquid` templates may use; Segment's disabled ones throw, unknown ones pass the value
 /// through (liquidjs without strictFilters).
 enum LiquidFilters {
-    static func apply(_ name: String, _ value: MappingValue, _ arguments: [MappingValue]) throws(LiquidError) -> MappingValue {
+    static func apply(
+        _ name: String, _ value: MappingValue, _ arguments: [MappingValue], limits: LiquidLimits
+    ) throws(LiquidError) -> MappingValue {
         if LiquidTemplate.disabledFilters.contains(name) { throw LiquidError("filter \"\(name)\" is disabled") }
         let text = LiquidContext.stringify(value)
         func argument(_ index: Int) -> MappingValue { index < arguments.count ? arguments[index] : .undefined }
@@ -256,7 +263,7 @@ enum LiquidFilters {
         case "replace", "replace_first", "remove", "remove_first":
             let pattern = LiquidContext.stringify(argument(0))
             let replacement = name.hasPrefix("remove") ? "" : LiquidContext.stringify(argument(1))
-            return .string(try Self.replace(text, pattern, replacement, all: !name.hasSuffix("_first")))
+            return .string(try Self.replace(text, pattern, replacement, all: !name.hasSuffix("_first"), limits: limits))
         case "split":
             let separator = LiquidContext.stringify(argument(0))
             if separator.isEmpty { return .array(text.map { .string(String($0)) }) }
@@ -267,7 +274,7 @@ enum LiquidFilters {
             let parts = elements.map(LiquidContext.stringify)
             // Sized before it is made: a long separator between many parts multiplies.
             try LiquidContext.checkValue(
-                parts.reduce(0) { $0 + $1.utf8.count } + max(0, parts.count - 1) * separator.utf8.count
+                parts.reduce(0) { $0 + $1.utf8.count } + max(0, parts.count - 1) * separator.utf8.count, limits
             )
             return .string(parts.joined(separator: separator))
         case "first":
@@ -321,11 +328,13 @@ enum LiquidFilters {
         }
     }
 
-    static func replace(_ text: String, _ pattern: String, _ replacement: String, all: Bool) throws(LiquidError) -> String {
+    static func replace(
+        _ text: String, _ pattern: String, _ replacement: String, all: Bool, limits: LiquidLimits
+    ) throws(LiquidError) -> String {
         guard !pattern.isEmpty else { return text }
         let parts = text.split(separator: pattern, maxSplits: all ? Int.max : 1, omittingEmptySubsequences: false)
         // Sized before it is made: a long replacement of a short, frequent pattern multiplies the text.
-        try LiquidContext.checkValue(parts.reduce(0) { $0 + $1.utf8.count } + (parts.count - 1) * replacement.utf8.count)
+        try LiquidContext.checkValue(parts.reduce(0) { $0 + $1.utf8.count } + (parts.count - 1) * replacement.utf8.count, limits)
         return parts.joined(separator: replacement)
     }
 }
@@ -334,8 +343,10 @@ enum LiquidFilters {
 /// fails when it runs, as in Segment, where `@liquid` errors are run-time errors.
 struct LiquidCache: Sendable {
     private var templates: [String: Result<LiquidTemplate, LiquidError>] = [:]
+    let limits: LiquidLimits
 
-    init(collecting mapping: MappingValue) throws(MappingError) {
+    init(collecting mapping: MappingValue, limits: LiquidLimits) throws(MappingError) {
+        self.limits = limits
         self.collect(mapping)
     }
 
@@ -343,7 +354,7 @@ struct LiquidCache: Sendable {
         switch value {
         case .object(let object):
             if case .string(let template) = object["@liquid"], self.templates[template] == nil {
-                self.templates[template] = Result { () throws(LiquidError) in try LiquidTemplate(parsing: template) }
+                self.templates[template] = Result { () throws(LiquidError) in try LiquidTemplate(parsing: template, limits: self.limits) }
             }
             for (_, member) in object.entries { self.collect(member) }
         case .array(let elements):
@@ -363,7 +374,7 @@ struct LiquidCache: Sendable {
 
     func render(_ template: String, _ scope: MappingValue) throws(MappingError) -> String {
         guard !template.isEmpty else { return "" }
-        let compiled = self.templates[template] ?? Result { () throws(LiquidError) in try LiquidTemplate(parsing: template) }
+        let compiled = self.templates[template] ?? Result { () throws(LiquidError) in try LiquidTemplate(parsing: template, limits: self.limits) }
         do {
             return try compiled.get().render(scope)
         } catch {

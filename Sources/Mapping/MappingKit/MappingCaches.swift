@@ -1,3 +1,4 @@
+import EnrichPolicy
 /// Everything about a mapping that can be worked out once: `@path` strings split into keys, `@template`
 /// strings split into text and placeholders, `@liquid` templates parsed. The resolver looks here first and
 /// falls back to doing the work at run time (for strings that only exist at run time).
@@ -11,8 +12,8 @@ struct MappingCaches: Sendable {
     var templates: [String: [TemplatePiece]] = [:]
     var liquid: LiquidCache
 
-    init(collecting mapping: MappingValue) throws(MappingError) {
-        self.liquid = try LiquidCache(collecting: mapping)
+    init(collecting mapping: MappingValue, liquid limits: LiquidLimits) throws(MappingError) {
+        self.liquid = try LiquidCache(collecting: mapping, limits: limits)
         self.collect(mapping)
     }
 

@@ -1,3 +1,4 @@
+public import EnrichPolicy
 public import EventJSON
 
 /// A mapping validated once and applied to any number of payloads, as mapping-kit's `transform` does
@@ -6,16 +7,19 @@ public struct CompiledMapping: Sendable {
     /// The mapping after root spreading and root-directive injection.
     let mapping: MappingValue
     let caches: MappingCaches
+    /// What one application may cost (steps, values, text made, Liquid).
+    let limits: LanguageLimits
 
     static let rootDirectiveKey = "__segment_internal_directive"
 
-    /// Validates `mapping`.
+    /// Validates `mapping`; applying it stays within `limits` per payload.
     /// - Throws: `MappingError.validation` with Segment's messages, or `.runtime` for a malformed root directive.
-    public init(_ mapping: JSONValue) throws(MappingError) {
-        try self.init(MappingValue(mapping))
+    public init(_ mapping: JSONValue, limits: LanguageLimits = LanguageLimits()) throws(MappingError) {
+        try self.init(MappingValue(mapping), limits: limits)
     }
 
-    init(_ mapping: MappingValue) throws(MappingError) {
+    init(_ mapping: MappingValue, limits: LanguageLimits) throws(MappingError) {
+        self.limits = limits
         let processed = try Self.mappingToProcess(Self.spreadRoot(mapping))
         do {
             try MappingValidator.validate(processed)
@@ -25,7 +29,7 @@ public struct CompiledMapping: Sendable {
             throw .runtime("\(error)")
         }
         self.mapping = processed
-        self.caches = try MappingCaches(collecting: processed)
+        self.caches = try MappingCaches(collecting: processed, liquid: limits.liquid)
     }
 
     /// The root is shallow-copied with object spread: arrays and strings become index-keyed objects, other
@@ -64,7 +68,7 @@ public struct CompiledMapping: Sendable {
 
     func apply(to payload: MappingValue) throws(MappingError) -> MappingValue {
         guard case .object = payload else { throw .payload("data must be an object, got \(payload.typeName)") }
-        var resolver = Resolver(caches: self.caches)
+        var resolver = Resolver(caches: self.caches, limits: self.limits)
         return Resolver.removeUndefined(try resolver.resolve(self.mapping, payload))
     }
 
@@ -79,17 +83,20 @@ public struct CompiledMapping: Sendable {
 /// Resolves a mapping against one payload. `steps` bounds the work one application may do.
 struct Resolver {
     let caches: MappingCaches
+    /// The whole slice, for mappings compiled while resolving (`@transform`'s `apply`).
+    let limits: LanguageLimits
+    /// Steps, value size and text made (EnrichPolicy's `MappingKitLimits`): a mapping past the steps is refused as
+    /// runaway; a value over eight times the largest event, or more text than that in all, is refused.
+    let kit: MappingKitLimits
     var steps = 0
     /// Text made so far by directives (`@template`, `@replace`, `@json`, `@case`, `@flatten` keys, `@liquid`).
     var produced = 0
-    /// Most directive and value resolutions in one application; a mapping past this is refused as runaway.
-    static let maxSteps = 100_000
-    /// Largest string one directive may make (UTF-8 bytes): eight times the largest event.
-    static let maxValueBytes = 256 << 10
-    /// Text all directives of one application may make together: bounds a mapping that makes many large values.
-    static let maxProducedBytes = 1 << 20
 
-    init(caches: MappingCaches) { self.caches = caches }
+    init(caches: MappingCaches, limits: LanguageLimits) {
+        self.caches = caches
+        self.limits = limits
+        self.kit = limits.mappingKit
+    }
 
     /// Counts a string a directive made against the value and production limits.
     mutating func charge(_ name: String, _ text: String) throws(MappingError) {
@@ -97,12 +104,12 @@ struct Resolver {
     }
 
     mutating func charge(_ name: String, bytes: Int) throws(MappingError) {
-        guard bytes <= Self.maxValueBytes else {
-            throw .runtime("\(name) made a value of \(bytes) bytes; the limit is \(Self.maxValueBytes)")
+        guard bytes <= self.kit.maxValueBytes else {
+            throw .runtime("\(name) made a value of \(bytes) bytes; the limit is \(self.kit.maxValueBytes)")
         }
         self.produced += bytes
-        guard self.produced <= Self.maxProducedBytes else {
-            throw .runtime("the mapping made more than \(Self.maxProducedBytes) bytes of text for this event")
+        guard self.produced <= self.kit.maxProducedBytes else {
+            throw .runtime("the mapping made more than \(self.kit.maxProducedBytes) bytes of text for this event")
         }
     }
 
@@ -114,7 +121,7 @@ struct Resolver {
 
     mutating func resolve(_ mapping: MappingValue, _ payload: MappingValue) throws(MappingError) -> MappingValue {
         self.steps += 1
-        guard self.steps <= Self.maxSteps else { throw .runtime("mapping exceeded \(Self.maxSteps) resolution steps") }
+        guard self.steps <= self.kit.maxSteps else { throw .runtime("mapping exceeded \(self.kit.maxSteps) resolution steps") }
         switch mapping {
         case .array(let elements):
             var resolved: [MappingValue] = []
@@ -181,7 +188,7 @@ struct Resolver {
             guard options["mapping"].isTruthy else { throw .runtime("@transform requires a \"mapping\" key") }
             guard options["apply"].isTruthy else { throw .runtime("@transform requires a \"apply\" key") }
             guard case .object = options["apply"] else { throw .runtime("@transform \"apply\" key should be an object") }
-            let applied = try CompiledMapping(options["apply"]).apply(to: payload)
+            let applied = try CompiledMapping(options["apply"], limits: self.limits).apply(to: payload)
             return try self.resolve(options["mapping"], applied)
         case "@excludeWhenNull":
             return Self.excludeNulls(try self.resolve(options, payload))
@@ -247,10 +254,14 @@ struct Resolver {
               case .string(let replacementText) = replacement, case .bool(let caseless) = ignorecase,
               case .bool(let isGlobal) = global
         else { return .string("") }
-        var result = try Self.replace(text, patternText, replacementText, global: isGlobal, ignoreCase: caseless)
+        var result = try Self.replace(
+            text, patternText, replacementText, global: isGlobal, ignoreCase: caseless, maxValueBytes: self.kit.maxValueBytes
+        )
         try self.charge("@replace", result)
         if case .string(let second) = pattern2, !second.isEmpty, case .string(let secondReplacement) = replacement2 {
-            result = try Self.replace(result, second, secondReplacement, global: isGlobal, ignoreCase: caseless)
+            result = try Self.replace(
+                result, second, secondReplacement, global: isGlobal, ignoreCase: caseless, maxValueBytes: self.kit.maxValueBytes
+            )
             try self.charge("@replace", result)
         }
         return .string(result)
@@ -258,7 +269,7 @@ struct Resolver {
 
     /// A literal (never regular-expression) replace with JavaScript's `$` rules in the replacement.
     static func replace(
-        _ text: String, _ pattern: String, _ replacement: String, global: Bool, ignoreCase: Bool
+        _ text: String, _ pattern: String, _ replacement: String, global: Bool, ignoreCase: Bool, maxValueBytes: Int
     ) throws(MappingError) -> String {
         guard pattern.utf16.count <= MappingValidator.maxPatternLength else {
             throw .runtime("@replace requires a \"pattern\" less than \(MappingValidator.maxPatternLength) characters")
@@ -292,8 +303,8 @@ struct Resolver {
                 index += 1
             }
             // Stopped as soon as it is too large, so a replacement that copies the context cannot run away.
-            guard output.count <= Self.maxValueBytes else {
-                throw .runtime("@replace made a value of more than \(Self.maxValueBytes) characters; the limit is \(Self.maxValueBytes)")
+            guard output.count <= maxValueBytes else {
+                throw .runtime("@replace made a value of more than \(maxValueBytes) characters; the limit is \(maxValueBytes)")
             }
         }
         return String(decoding: output, as: UTF16.self)
@@ -378,7 +389,10 @@ struct Resolver {
         // are counted as they are made.
         var keyBytes = 0
         if Self.isExpandable(value, omitArrays: omitArrays) {
-            try Self.flatten(value, prefix: "", separator: separator, omitArrays: omitArrays, into: &output, keyBytes: &keyBytes)
+            try Self.flatten(
+                value, prefix: "", separator: separator, omitArrays: omitArrays, into: &output, keyBytes: &keyBytes,
+                maxKeyBytes: self.kit.maxValueBytes
+            )
         } else {
             output[""] = value
         }
@@ -396,7 +410,7 @@ struct Resolver {
 
     static func flatten(
         _ value: MappingValue, prefix: String, separator: String, omitArrays: Bool, into output: inout MappingObject,
-        keyBytes: inout Int
+        keyBytes: inout Int, maxKeyBytes: Int
     ) throws(MappingError) {
         let entries: [(String, MappingValue)]
         switch value {
@@ -406,13 +420,13 @@ struct Resolver {
         }
         for (key, member) in entries {
             keyBytes += prefix.utf8.count + key.utf8.count + separator.utf8.count
-            guard keyBytes <= Self.maxValueBytes else {
-                throw .runtime("@flatten made more than \(Self.maxValueBytes) bytes of keys; the limit is \(Self.maxValueBytes)")
+            guard keyBytes <= maxKeyBytes else {
+                throw .runtime("@flatten made more than \(maxKeyBytes) bytes of keys; the limit is \(maxKeyBytes)")
             }
             if Self.isExpandable(member, omitArrays: omitArrays) {
                 try Self.flatten(
                     member, prefix: prefix + key + separator, separator: separator, omitArrays: omitArrays, into: &output,
-                    keyBytes: &keyBytes
+                    keyBytes: &keyBytes, maxKeyBytes: maxKeyBytes
                 )
             } else {
                 output[prefix + key] = member

@@ -1,3 +1,4 @@
+import EnrichPolicy
 /// mapping-kit's `validate`: checks a whole mapping before anything runs (spec B.2). Errors carry the path of
 /// object keys and directive names, "/<path> <message>.", and sibling keys' errors are all reported.
 enum MappingValidator {
@@ -10,8 +11,8 @@ enum MappingValidator {
         "@transform", "@excludeWhenNull", "@liquid",
     ]
 
-    static let maxPatternLength = 10
-    static let maxReplacementLength = 10
+    static let maxPatternLength = MappingKitLimits.maxReplacePatternCharacters
+    static let maxReplacementLength = MappingKitLimits.maxReplacementCharacters
 
     static func validate(_ mapping: MappingValue) throws {
         try Self.validate(mapping, [])

@@ -14,11 +14,11 @@ struct AuditLog: Sendable {
     let refusals: RefusalRecorder
     let logger: Logger
 
-    init(catalog: Catalog, now: @escaping @Sendable () -> Int64, logger: Logger) {
+    init(catalog: Catalog, now: @escaping @Sendable () -> Int64, maxQueuedRefusals: Int, logger: Logger) {
         self.catalog = catalog
         self.now = now
         self.logger = logger
-        self.refusals = RefusalRecorder(catalog: catalog, now: now, logger: logger)
+        self.refusals = RefusalRecorder(catalog: catalog, now: now, maxQueued: maxQueuedRefusals, logger: logger)
     }
 
     /// The RPCs that change something.
@@ -130,10 +130,10 @@ struct AuditLog: Sendable {
 }
 
 /// Writes refused attempts into the audit trail off the event loops, at a bounded cost: records wait in a queue
-/// of at most `maxQueued` and are written by one task; a flood past that (a client hammering writes with a bad
+/// of at most `maxQueued` (`ServerLimits.maxQueuedAuditRefusals`) and are written by one task; a flood past that (a client hammering writes with a bad
 /// token) is counted and summarised in one record per batch instead of costing a catalog write per attempt.
 final class RefusalRecorder: Sendable {
-    static let maxQueued = 1_000
+    let maxQueued: Int
     private let catalog: Catalog
     private let now: @Sendable () -> Int64
     private let logger: Logger
@@ -146,7 +146,8 @@ final class RefusalRecorder: Sendable {
     /// Held while records are written, so batches reach the catalog in the order they were taken.
     private let writer = Mutex(())
 
-    init(catalog: Catalog, now: @escaping @Sendable () -> Int64, logger: Logger) {
+    init(catalog: Catalog, now: @escaping @Sendable () -> Int64, maxQueued: Int, logger: Logger) {
+        self.maxQueued = maxQueued
         self.catalog = catalog
         self.now = now
         self.logger = logger
@@ -169,7 +170,7 @@ final class RefusalRecorder: Sendable {
 
     func enqueue(_ record: AuditRecord) {
         let start: Bool = self.state.withLock { state in
-            if state.queue.count < Self.maxQueued { state.queue.append(record) } else { state.dropped += 1 }
+            if state.queue.count < self.maxQueued { state.queue.append(record) } else { state.dropped += 1 }
             guard !state.writing else { return false }
             state.writing = true
             return true
@@ -209,7 +210,7 @@ final class RefusalRecorder: Sendable {
         _ = try? self.catalog.recordAudit(AuditRecord(
             atMilliseconds: self.now(), tokenID: "", tokenName: "", peer: "", method: "", object: "", before: "", after: "",
             outcomeCode: Int(StatusCode.resourceExhausted.rawValue),
-            outcomeMessage: "\(dropped) further refused attempts were not recorded one by one (more than \(Self.maxQueued) waiting)"
+            outcomeMessage: "\(dropped) further refused attempts were not recorded one by one (more than \(self.maxQueued) waiting)"
         ))
     }
 
