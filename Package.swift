@@ -8,10 +8,17 @@ let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
-/// The request hot path (decode, cache lookup, encode) is compiled optimized in every configuration, debug
-/// included, so the allocation-count tests in `swift test` measure the code that ships: unoptimized generic
-/// code allocates where the optimized build does not (iterating an array, for one).
-let hotPathSettings: [SwiftSetting] = strictSettings + [.unsafeFlags(["-O"])]
+/// The allocation-count tests must measure the code that ships: unoptimized generic code allocates where the
+/// optimized build does not (iterating an array, for one). With ENRICH_OPTIMIZE_HOT_PATHS=1 in the environment
+/// (Scripts/test.sh and .ci/run set it) the request hot path (decode, cache lookup, encode) is compiled `-O` even in
+/// debug builds, and the allocation tests run; without it nothing uses unsafe flags, so the SDK (`EnrichClient`)
+/// can be a versioned dependency of another package, and the allocation tests say they need the switch (or
+/// `-c release`).
+let optimizeHotPaths = Context.environment["ENRICH_OPTIMIZE_HOT_PATHS"] == "1"
+let hotPathSettings: [SwiftSetting] = strictSettings + (optimizeHotPaths ? [.unsafeFlags(["-O"])] : [])
+let allocationTestSettings: [SwiftSetting] =
+    strictSettings + [.define("HOT_PATHS_OPTIMIZED", .when(configuration: .release))]
+    + (optimizeHotPaths ? [.define("HOT_PATHS_OPTIMIZED")] : [])
 
 let nio: [Target.Dependency] = [
     .product(name: "NIOCore", package: "swift-nio"),
@@ -71,7 +78,8 @@ let package = Package(
         // Every limit, in one file (Sources/EnrichPolicy/Policy.swift); imports nothing.
         .target(name: "EnrichPolicy", swiftSettings: strictSettings),
         .target(name: "RPCCore", dependencies: ["EnrichPolicy"], swiftSettings: strictSettings),
-        .target(name: "RPCMessages", dependencies: ["RPCCore", "CProtos", "CProtoWire"], swiftSettings: hotPathSettings),
+        .target(
+            name: "RPCMessages", dependencies: ["RPCCore", "CProtos", "CProtoWire"], swiftSettings: hotPathSettings),
         // The call layer: admission, authentication, cost classes, deadlines, backpressure, draining. No NIO.
         .target(
             name: "RPCCall",
@@ -93,11 +101,15 @@ let package = Package(
         .target(name: "ModelCache", dependencies: ["EventJSON", "EnrichPolicy"], swiftSettings: hotPathSettings),
         // Events in, enriched bytes out: destination plans, the tape-first engine, cells as JSON. Pure: no RPC,
         // no catalog.
-        .target(name: "Enrichment", dependencies: ["Mapping", "ModelCache", "EventJSON", "EnrichPolicy"], swiftSettings: hotPathSettings),
+        .target(
+            name: "Enrichment", dependencies: ["Mapping", "ModelCache", "EventJSON", "EnrichPolicy"],
+            swiftSettings: hotPathSettings),
         .target(name: "Catalog", dependencies: [grdb], swiftSettings: strictSettings),
         .target(
             name: "Warehouses",
-            dependencies: ["ModelCache", "EnrichPolicy", "CLibPQ", .product(name: "GRDBSQLite", package: "GRDB.swift")],
+            dependencies: [
+                "ModelCache", "EnrichPolicy", "CLibPQ", .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
@@ -110,7 +122,8 @@ let package = Package(
         .target(
             name: "Services",
             dependencies: [
-                "RPCCore", "RPCMessages", "RPCCall", "Catalog", "ModelCache", "SyncEngine", "EventJSON", "Mapping", "Enrichment",
+                "RPCCore", "RPCMessages", "RPCCall", "Catalog", "ModelCache", "SyncEngine", "EventJSON", "Mapping",
+                "Enrichment",
                 "Warehouses", "SystemCrypto", log, metrics,
             ],
             swiftSettings: hotPathSettings
@@ -118,8 +131,10 @@ let package = Package(
         .target(
             name: "EnrichServer",
             dependencies: [
-                "Services", "RPCTransport", "RPCCore", "ModelCache", "Catalog", "SyncEngine", "Warehouses", "SystemCrypto", log, metrics,
-                .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                "Services", "RPCTransport", "RPCCore", "ModelCache", "Catalog", "SyncEngine", "Warehouses",
+                "SystemCrypto", log, metrics,
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ] + nio,
             swiftSettings: strictSettings
         ),
@@ -168,7 +183,8 @@ let package = Package(
         .executableTarget(
             name: "enrich-fuzz",
             dependencies: [
-                "RPCTransport", "RPCMessages", "RPCCall", "RPCCore", "InProcessTransport", "EventJSON", "Mapping", "ModelCache", "Services",
+                "RPCTransport", "RPCMessages", "RPCCall", "RPCCore", "InProcessTransport", "EventJSON", "Mapping",
+                "ModelCache", "Services",
                 "Catalog", "SyncEngine", log, .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/Fuzz",
@@ -193,23 +209,34 @@ let package = Package(
         .testTarget(
             name: "RPCTransportTests",
             dependencies: [
-                "RPCTransport", "RPCTesting", "RPCCore", "RPCCall", "RPCMessages", .product(name: "NIOEmbedded", package: "swift-nio"),
+                "RPCTransport", "RPCTesting", "RPCCore", "RPCCall", "RPCMessages",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ] + nio,
             swiftSettings: strictSettings
         ),
         .testTarget(
-            name: "RPCCallTests", dependencies: ["RPCCall", "RPCCore", "RPCMessages", "RPCTesting"], swiftSettings: strictSettings
+            name: "RPCCallTests", dependencies: ["RPCCall", "RPCCore", "RPCMessages", "RPCTesting"],
+            swiftSettings: strictSettings
         ),
         .testTarget(name: "RPCMessagesTests", dependencies: ["RPCMessages", "RPCCore"], swiftSettings: strictSettings),
         .testTarget(name: "EventJSONTests", dependencies: ["EventJSON"], swiftSettings: strictSettings),
         // Seeded random events and Segment's vectors, for the differential tests.
-        .target(name: "EventGenerators", dependencies: ["EventJSON", "RPCTesting"], path: "Tests/EventGenerators", swiftSettings: strictSettings),
-        .testTarget(name: "MappingTests", dependencies: ["Mapping", "EventJSON", "EventGenerators", "EnrichPolicy", "RPCTesting"], swiftSettings: strictSettings),
+        .target(
+            name: "EventGenerators", dependencies: ["EventJSON", "RPCTesting"], path: "Tests/EventGenerators",
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "MappingTests",
+            dependencies: ["Mapping", "EventJSON", "EventGenerators", "EnrichPolicy", "RPCTesting"],
+            swiftSettings: strictSettings),
         .testTarget(name: "ModelCacheTests", dependencies: ["ModelCache"], swiftSettings: strictSettings),
-        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "RPCTesting", "SystemCrypto"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "CatalogTests", dependencies: ["Catalog", "RPCTesting", "SystemCrypto"], swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "SyncEngineTests",
-            dependencies: ["SyncEngine", "Warehouses", "Catalog", "ModelCache", "EnrichPolicy", "RPCTesting", grdb, log],
+            dependencies: [
+                "SyncEngine", "Warehouses", "Catalog", "ModelCache", "EnrichPolicy", "RPCTesting", grdb, log,
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -222,14 +249,18 @@ let package = Package(
         .testTarget(
             name: "AllocationTests",
             dependencies: [
-                "CAllocationCounter", "Services", "SyncEngine", "Catalog", "ModelCache", "RPCCore", "RPCMessages", "RPCCall",
+                "CAllocationCounter", "Services", "SyncEngine", "Catalog", "ModelCache", "RPCCore", "RPCMessages",
+                "RPCCall",
                 "RPCTesting", "SystemCrypto", log,
             ],
-            swiftSettings: strictSettings
+            swiftSettings: allocationTestSettings
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["EnrichServer", "EnrichClient", "RPCTesting", "Warehouses", "RPCCore", "RPCMessages", "RPCTransport", "EventJSON", "ModelCache", log] + nio,
+            dependencies: [
+                "EnrichServer", "EnrichClient", "RPCTesting", "Warehouses", "RPCCore", "RPCMessages", "RPCTransport",
+                "EventJSON", "ModelCache", log,
+            ] + nio,
             swiftSettings: strictSettings
         ),
     ]

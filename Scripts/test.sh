@@ -4,15 +4,20 @@
 # a throwaway PostgreSQL cluster for the connector tests. Installs missing Debian packages and the Python protobuf package first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The request hot path compiled -O in the debug build too, so the allocation-count tests measure shipping code
+# (Package.swift; without it those suites are skipped and say why).
+export ENRICH_OPTIMIZE_HOT_PATHS=1
 Scripts/install-deps.sh --python
 Scripts/gen-protos.sh --check
 Scripts/gen-python.sh --check
 # The repository keeps its own copy of Segment's vectors; when their source is beside the clone, they must match.
 Scripts/refresh-vectors.sh --check
+# Formatting (.swift-format, with the toolchain's swift-format).
+Scripts/lint.sh
 # Our own code builds without warnings (dependencies' warnings are theirs): the equivalent of
-# -warnings-as-errors for this package only.
+# -warnings-as-errors for this package only. Every import of another target must be a declared dependency.
 mkdir -p .build
-swift build --build-tests 2>&1 | tee .build/build.log | grep -E "error|warning: |Compiling|Build complete" | grep -v "^\[" || true
+swift build --build-tests --explicit-target-dependency-import-check error 2>&1 | tee .build/build.log | grep -E "error|warning: |Compiling|Build complete" | grep -v "^\[" || true
 if grep -E "^$(pwd)/(Sources|Tests)/.*(warning|error):" .build/build.log; then
     echo "the build has warnings or errors in Sources/ or Tests/ (above)" >&2
     exit 1
@@ -35,6 +40,14 @@ for target in frames envelope protobuf json fql liquid mapping conditions; do
     [ -d "Tests/Fuzz/regressions/$target" ] && inputs+=("Tests/Fuzz/regressions/$target")
     .build/debug/enrich-fuzz "$target" "${inputs[@]}"
 done
+# The SDK as another package uses it: a package outside this one (Tests/ExternalPackage) depends on EnrichClient
+# and builds; and without the optimization switch the package declares no unsafe flags, which SwiftPM refuses in a
+# versioned dependency.
+(cd Tests/ExternalPackage && env -u ENRICH_OPTIMIZE_HOT_PATHS swift build 2>&1 | tail -1)
+if env -u ENRICH_OPTIMIZE_HOT_PATHS swift package dump-package | grep -q unsafeFlags; then
+    echo "Package.swift uses unsafe flags by default: EnrichClient could not be a versioned dependency" >&2
+    exit 1
+fi
 # A full disk for real: the data directory on a small tmpfs (or /dev/full where mounting is not allowed).
 Scripts/disk-full.sh
 Scripts/interop.sh

@@ -1,27 +1,27 @@
-public import GRDB
+package import GRDB
 
 /// One admin write (or refused attempt) as the audit trail keeps it. Never holds a secret.
-public struct AuditRecord: Codable, Sendable, Hashable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "audit_event"
+package struct AuditRecord: Codable, Sendable, Hashable, FetchableRecord, MutablePersistableRecord {
+    package static let databaseTableName = "audit_event"
 
-    public var id: Int64?
-    public var atMilliseconds: Int64
+    package var id: Int64?
+    package var atMilliseconds: Int64
     /// Who: the token's id and name ("" when the call carried no valid token).
-    public var tokenID: String
-    public var tokenName: String
+    package var tokenID: String
+    package var tokenName: String
     /// From where: the peer address.
-    public var peer: String
+    package var peer: String
     /// What: the RPC ("enrich.v1.Admin/CreateModel") and the object it named ("model users").
-    public var method: String
-    public var object: String
+    package var method: String
+    package var object: String
     /// The object before and after, as JSON ("" when it did not exist).
-    public var before: String
-    public var after: String
+    package var before: String
+    package var after: String
     /// The outcome: a status code number (0 OK) and its message.
-    public var outcomeCode: Int
-    public var outcomeMessage: String
+    package var outcomeCode: Int
+    package var outcomeMessage: String
 
-    public init(
+    package init(
         atMilliseconds: Int64, tokenID: String, tokenName: String, peer: String, method: String, object: String,
         before: String, after: String, outcomeCode: Int, outcomeMessage: String
     ) {
@@ -38,26 +38,35 @@ public struct AuditRecord: Codable, Sendable, Hashable, FetchableRecord, Mutable
         self.outcomeMessage = outcomeMessage
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { self.id = inserted.rowID }
+    package mutating func didInsert(_ inserted: InsertionSuccess) { self.id = inserted.rowID }
 
     enum CodingKeys: String, CodingKey {
-        case id, atMilliseconds = "at_ms", tokenID = "token_id", tokenName = "token_name", peer, method, object
-        case before = "before_json", after = "after_json", outcomeCode = "outcome_code", outcomeMessage = "outcome_message"
+        case id
+        case atMilliseconds = "at_ms"
+        case tokenID = "token_id"
+        case tokenName = "token_name"
+        case peer, method, object
+        case before = "before_json"
+        case after = "after_json"
+        case outcomeCode = "outcome_code"
+        case outcomeMessage = "outcome_message"
     }
 }
 
 /// What to list from the audit trail; nil fields do not filter.
-public struct AuditFilter: Sendable, Hashable {
-    public var method: String?
-    public var tokenID: String?
-    public var object: String?
-    public var sinceMilliseconds: Int64?
+package struct AuditFilter: Sendable, Hashable {
+    package var method: String?
+    package var tokenID: String?
+    package var object: String?
+    package var sinceMilliseconds: Int64?
     /// Only events with a smaller id (for paging, newest first).
-    public var beforeID: Int64?
-    public var limit: Int
+    package var beforeID: Int64?
+    package var limit: Int
 
-    public init(method: String? = nil, tokenID: String? = nil, object: String? = nil, sinceMilliseconds: Int64? = nil,
-                beforeID: Int64? = nil, limit: Int = 100) {
+    package init(
+        method: String? = nil, tokenID: String? = nil, object: String? = nil, sinceMilliseconds: Int64? = nil,
+        beforeID: Int64? = nil, limit: Int = 100
+    ) {
         self.method = method
         self.tokenID = tokenID
         self.object = object
@@ -88,7 +97,7 @@ extension Catalog {
 
     /// Appends an event to the audit trail.
     @discardableResult
-    public func recordAudit(_ event: AuditRecord) throws(CatalogError) -> AuditRecord {
+    package func recordAudit(_ event: AuditRecord) throws(CatalogError) -> AuditRecord {
         try self.write { db in
             var event = event
             try event.insert(db)
@@ -97,7 +106,7 @@ extension Catalog {
     }
 
     /// Audit events matching `filter`, newest first.
-    public func auditEvents(_ filter: AuditFilter) throws(CatalogError) -> [AuditRecord] {
+    package func auditEvents(_ filter: AuditFilter) throws(CatalogError) -> [AuditRecord] {
         try self.read { db in
             var request = AuditRecord.all()
             if let method = filter.method { request = request.filter(Column("method") == method) }
@@ -110,7 +119,7 @@ extension Catalog {
     }
 
     /// Deletes audit events older than `milliseconds`; returns how many.
-    public func pruneAudit(before milliseconds: Int64) throws(CatalogError) -> Int {
+    package func pruneAudit(before milliseconds: Int64) throws(CatalogError) -> Int {
         try self.write { db in try AuditRecord.filter(Column("at_ms") < milliseconds).deleteAll(db) }
     }
 }

@@ -1,13 +1,14 @@
 import GRDB
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The server's own state in SQLite: models and sync runs (later: destinations, tokens, audit).
 ///
 /// Every write is one transaction. Migrations are named and append-only: a released migration is never edited,
 /// a change is a new one.
-public final class Catalog: Sendable {
+package final class Catalog: Sendable {
     let database: DatabaseQueue
     /// Seals warehouse passwords before they are stored and opens them when read; nil stores them as given (tests
     /// on in-memory catalogs).
@@ -16,14 +17,16 @@ public final class Catalog: Sendable {
     /// Opens (creating if needed) the catalog at `path` and brings its schema up to date.
     /// - Parameter sealer: what seals stored secrets (warehouse passwords).
     /// - Throws: `CatalogError.storage` when the file cannot be opened or migrated.
-    public init(path: String, sealer: (any SecretSealer)? = nil) throws(CatalogError) {
+    package init(path: String, sealer: (any SecretSealer)? = nil) throws(CatalogError) {
         self.sealer = sealer
         do {
             if path != ":memory:" {
                 // Created 0600 before SQLite opens it: SQLite gives the WAL and shared-memory files the database
                 // file's mode, so none of the three is ever readable by another user, whatever the umask.
                 let descriptor = open(path, O_RDWR | O_CREAT, 0o600)
-                guard descriptor >= 0 else { throw CatalogError.storage("cannot create '\(path)': \(String(cString: strerror(errno)))") }
+                guard descriptor >= 0 else {
+                    throw CatalogError.storage("cannot create '\(path)': \(String(cString: strerror(errno)))")
+                }
                 close(descriptor)
                 _ = chmod(path, 0o600)
                 for suffix in ["-wal", "-shm"] { _ = chmod(path + suffix, 0o600) }
@@ -46,10 +49,10 @@ public final class Catalog: Sendable {
     }
 
     /// A catalog in memory, for tests.
-    public static func inMemory() throws(CatalogError) -> Catalog { try Catalog(path: ":memory:") }
+    package static func inMemory() throws(CatalogError) -> Catalog { try Catalog(path: ":memory:") }
 
     /// The applied migrations, in order.
-    public func appliedMigrations() throws(CatalogError) -> [String] {
+    package func appliedMigrations() throws(CatalogError) -> [String] {
         try self.read { try Self.migrator.appliedMigrations($0) }
     }
 
@@ -89,7 +92,8 @@ public final class Catalog: Sendable {
         Self.registerScheduleMigrations(&migrator)
         Self.registerWarehouseMigrations(&migrator)
         migrator.registerMigration("v8_interrupted_runs") { db in
-            try db.alter(table: "sync_run") { t in t.add(column: "interrupted", .boolean).notNull().defaults(to: false) }
+            try db.alter(table: "sync_run") { t in t.add(column: "interrupted", .boolean).notNull().defaults(to: false)
+            }
         }
         return migrator
     }
@@ -125,7 +129,7 @@ public final class Catalog: Sendable {
 
     /// Stores a new model.
     /// - Throws: `.modelAlreadyExists` when the name is taken.
-    public func createModel(_ model: ModelRecord) throws(CatalogError) {
+    package func createModel(_ model: ModelRecord) throws(CatalogError) {
         try self.write { db in
             if try ModelRecord.exists(db, key: model.name) { throw CatalogError.modelAlreadyExists(name: model.name) }
             try model.insert(db)
@@ -134,7 +138,7 @@ public final class Catalog: Sendable {
 
     /// The model called `name`.
     /// - Throws: `.modelNotFound`.
-    public func model(named name: String) throws(CatalogError) -> ModelRecord {
+    package func model(named name: String) throws(CatalogError) -> ModelRecord {
         guard let model = try self.read({ try ModelRecord.fetchOne($0, key: name) }) else {
             throw .modelNotFound(name: name)
         }
@@ -143,7 +147,8 @@ public final class Catalog: Sendable {
 
     /// Models in name order, starting after `name` (exclusive), at most `limit`, optionally only names with a
     /// prefix.
-    public func listModels(after name: String?, limit: Int, prefix: String = "") throws(CatalogError) -> [ModelRecord] {
+    package func listModels(after name: String?, limit: Int, prefix: String = "") throws(CatalogError) -> [ModelRecord]
+    {
         try self.read { db in
             var request = ModelRecord.order(Column("name"))
             if let name { request = request.filter(Column("name") > name) }
@@ -153,9 +158,11 @@ public final class Catalog: Sendable {
     }
 
     /// Replaces a model's introspected columns and bumps its version.
-    public func updateColumns(model name: String, columns: [CatalogColumn]) throws(CatalogError) {
+    package func updateColumns(model name: String, columns: [CatalogColumn]) throws(CatalogError) {
         try self.write { db in
-            guard var model = try ModelRecord.fetchOne(db, key: name) else { throw CatalogError.modelNotFound(name: name) }
+            guard var model = try ModelRecord.fetchOne(db, key: name) else {
+                throw CatalogError.modelNotFound(name: name)
+            }
             guard model.columns != columns else { return }
             model.columns = columns
             model.version += 1
@@ -166,9 +173,11 @@ public final class Catalog: Sendable {
     /// Replaces a model's source and key (and columns) when its version is `expectedVersion` (0 skips the
     /// check), bumping the version.
     /// - Throws: `.modelNotFound`, `.versionConflict`.
-    public func updateModel(_ model: ModelRecord, expectedVersion: Int64) throws(CatalogError) -> ModelRecord {
+    package func updateModel(_ model: ModelRecord, expectedVersion: Int64) throws(CatalogError) -> ModelRecord {
         try self.write { db in
-            guard let stored = try ModelRecord.fetchOne(db, key: model.name) else { throw CatalogError.modelNotFound(name: model.name) }
+            guard let stored = try ModelRecord.fetchOne(db, key: model.name) else {
+                throw CatalogError.modelNotFound(name: model.name)
+            }
             if expectedVersion != 0 && expectedVersion != stored.version {
                 throw CatalogError.versionConflict(name: model.name, expected: expectedVersion, actual: stored.version)
             }
@@ -181,7 +190,7 @@ public final class Catalog: Sendable {
     }
 
     /// The destination mappings that match on `model`, as (destination, mapping) names.
-    public func mappingsUsing(model: String) throws(CatalogError) -> [(destination: String, mapping: String)] {
+    package func mappingsUsing(model: String) throws(CatalogError) -> [(destination: String, mapping: String)] {
         try self.read { db in
             try DestinationMappingRow.order(Column("destination"), Column("position")).fetchAll(db)
                 .filter { row in row.matches.contains { $0.model == model } }
@@ -191,7 +200,7 @@ public final class Catalog: Sendable {
 
     /// Deletes a model and its sync runs, unless a destination mapping uses it.
     /// - Throws: `.modelNotFound`, `.modelInUse` naming the mappings.
-    public func deleteModel(name: String) throws(CatalogError) {
+    package func deleteModel(name: String) throws(CatalogError) {
         try self.write { db in
             guard try ModelRecord.exists(db, key: name) else { throw CatalogError.modelNotFound(name: name) }
             let users = try DestinationMappingRow.fetchAll(db).filter { $0.matches.contains { $0.model == name } }
@@ -215,7 +224,7 @@ public final class Catalog: Sendable {
     // MARK: - Sync runs
 
     /// Records a new run in progress and returns it with its id.
-    public func startRun(model: String, at milliseconds: Int64) throws(CatalogError) -> SyncRunRecord {
+    package func startRun(model: String, at milliseconds: Int64) throws(CatalogError) -> SyncRunRecord {
         try self.write { db in
             guard try ModelRecord.exists(db, key: model) else { throw CatalogError.modelNotFound(name: model) }
             var run = SyncRunRecord(model: model, startedAtMilliseconds: milliseconds)
@@ -225,7 +234,7 @@ public final class Catalog: Sendable {
     }
 
     /// Saves a run's counters, phase and status.
-    public func saveRun(_ run: SyncRunRecord) throws(CatalogError) {
+    package func saveRun(_ run: SyncRunRecord) throws(CatalogError) {
         try self.write { db in
             guard run.id != nil else { throw CatalogError.runNotFound(id: 0) }
             try run.update(db)
@@ -234,13 +243,13 @@ public final class Catalog: Sendable {
 
     /// The run with this id.
     /// - Throws: `.runNotFound`.
-    public func run(id: Int64) throws(CatalogError) -> SyncRunRecord {
+    package func run(id: Int64) throws(CatalogError) -> SyncRunRecord {
         guard let run = try self.read({ try SyncRunRecord.fetchOne($0, key: id) }) else { throw .runNotFound(id: id) }
         return run
     }
 
     /// A model's runs, newest first.
-    public func runs(model: String, limit: Int) throws(CatalogError) -> [SyncRunRecord] {
+    package func runs(model: String, limit: Int) throws(CatalogError) -> [SyncRunRecord] {
         try self.read { db in
             try SyncRunRecord.filter(Column("model") == model).order(Column("id").desc).limit(limit).fetchAll(db)
         }
@@ -249,7 +258,7 @@ public final class Catalog: Sendable {
     /// Marks runs a previous process left in progress (it crashed or was killed) as failed and interrupted, then
     /// returns every model whose latest run was interrupted, by a crash or by a stop, so the caller can run them
     /// again.
-    public func failInterruptedRuns(at milliseconds: Int64) throws(CatalogError) -> [String] {
+    package func failInterruptedRuns(at milliseconds: Int64) throws(CatalogError) -> [String] {
         try self.write { db in
             try db.execute(
                 sql: """

@@ -1,5 +1,5 @@
 /// What can go wrong with a catalog call; messages are safe to show a client.
-public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
     case modelNotFound(name: String)
     case modelAlreadyExists(name: String)
     case runNotFound(id: Int64)
@@ -22,7 +22,7 @@ public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A write under a `CommitDeadline` reached its commit after the deadline and was rolled back.
     case deadlineExceeded
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .modelNotFound(let name): "model '\(name)' does not exist"
         case .modelAlreadyExists(let name): "model '\(name)' already exists"
@@ -47,6 +47,6 @@ public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 /// The deadline catalog writes must commit by, set by the caller for the task (the services set the call's).
-public enum CommitDeadline {
-    @TaskLocal public static var current: ContinuousClock.Instant?
+package enum CommitDeadline {
+    @TaskLocal package static var current: ContinuousClock.Instant?
 }

@@ -1,21 +1,21 @@
 import GRDB
 
 /// A model match of a stored mapping.
-public struct MatchRecord: Codable, Sendable, Hashable {
-    public var model: String
-    public var matchProperty: String
-    public init(model: String, matchProperty: String) {
+package struct MatchRecord: Codable, Sendable, Hashable {
+    package var model: String
+    package var matchProperty: String
+    package init(model: String, matchProperty: String) {
         self.model = model
         self.matchProperty = matchProperty
     }
 }
 
 /// An enrichment of a stored mapping.
-public struct EnrichmentRecord: Codable, Sendable, Hashable {
-    public var model: String
-    public var column: String
-    public var key: String
-    public init(model: String, column: String, key: String) {
+package struct EnrichmentRecord: Codable, Sendable, Hashable {
+    package var model: String
+    package var column: String
+    package var key: String
+    package init(model: String, column: String, key: String) {
         self.model = model
         self.column = column
         self.key = key
@@ -23,15 +23,17 @@ public struct EnrichmentRecord: Codable, Sendable, Hashable {
 }
 
 /// A stored destination mapping, in the order the destination lists it.
-public struct MappingRecord: Codable, Sendable, Hashable {
-    public var name: String
-    public var condition: String
-    public var matches: [MatchRecord]
-    public var enrichments: [EnrichmentRecord]
+package struct MappingRecord: Codable, Sendable, Hashable {
+    package var name: String
+    package var condition: String
+    package var matches: [MatchRecord]
+    package var enrichments: [EnrichmentRecord]
     /// The mapping-kit object as JSON text; empty for none.
-    public var fieldsJSON: String
+    package var fieldsJSON: String
 
-    public init(name: String, condition: String, matches: [MatchRecord], enrichments: [EnrichmentRecord], fieldsJSON: String) {
+    package init(
+        name: String, condition: String, matches: [MatchRecord], enrichments: [EnrichmentRecord], fieldsJSON: String
+    ) {
         self.name = name
         self.condition = condition
         self.matches = matches
@@ -41,13 +43,13 @@ public struct MappingRecord: Codable, Sendable, Hashable {
 }
 
 /// A destination and its mappings.
-public struct DestinationRecord: Sendable, Hashable {
-    public var name: String
-    public var mappings: [MappingRecord]
-    public var version: Int64
-    public var createdAtMilliseconds: Int64
+package struct DestinationRecord: Sendable, Hashable {
+    package var name: String
+    package var mappings: [MappingRecord]
+    package var version: Int64
+    package var createdAtMilliseconds: Int64
 
-    public init(name: String, mappings: [MappingRecord], version: Int64 = 1, createdAtMilliseconds: Int64) {
+    package init(name: String, mappings: [MappingRecord], version: Int64 = 1, createdAtMilliseconds: Int64) {
         self.name = name
         self.mappings = mappings
         self.version = version
@@ -63,7 +65,9 @@ struct DestinationRow: Codable, FetchableRecord, PersistableRecord {
     var version: Int64
 
     enum CodingKeys: String, CodingKey {
-        case name, createdAtMilliseconds = "created_at_ms", version
+        case name
+        case createdAtMilliseconds = "created_at_ms"
+        case version
     }
 }
 
@@ -79,11 +83,14 @@ struct DestinationMappingRow: Codable, FetchableRecord, PersistableRecord {
     var fieldsJSON: String
 
     enum CodingKeys: String, CodingKey {
-        case destination, position, name, condition, matches, enrichments, fieldsJSON = "fields_json"
+        case destination, position, name, condition, matches, enrichments
+        case fieldsJSON = "fields_json"
     }
 
     var record: MappingRecord {
-        MappingRecord(name: self.name, condition: self.condition, matches: self.matches, enrichments: self.enrichments, fieldsJSON: self.fieldsJSON)
+        MappingRecord(
+            name: self.name, condition: self.condition, matches: self.matches, enrichments: self.enrichments,
+            fieldsJSON: self.fieldsJSON)
     }
 }
 
@@ -109,9 +116,11 @@ extension Catalog {
     }
 
     private static func load(_ db: Database, _ row: DestinationRow) throws -> DestinationRecord {
-        let mappings = try DestinationMappingRow.filter(Column("destination") == row.name).order(Column("position")).fetchAll(db)
+        let mappings = try DestinationMappingRow.filter(Column("destination") == row.name).order(Column("position"))
+            .fetchAll(db)
         return DestinationRecord(
-            name: row.name, mappings: mappings.map(\.record), version: row.version, createdAtMilliseconds: row.createdAtMilliseconds
+            name: row.name, mappings: mappings.map(\.record), version: row.version,
+            createdAtMilliseconds: row.createdAtMilliseconds
         )
     }
 
@@ -126,27 +135,34 @@ extension Catalog {
 
     /// Stores a new destination with its mappings, in one transaction.
     /// - Throws: `.destinationAlreadyExists`.
-    public func createDestination(_ destination: DestinationRecord) throws(CatalogError) {
+    package func createDestination(_ destination: DestinationRecord) throws(CatalogError) {
         try self.write { db in
             if try DestinationRow.exists(db, key: destination.name) {
                 throw CatalogError.destinationAlreadyExists(name: destination.name)
             }
-            try DestinationRow(name: destination.name, createdAtMilliseconds: destination.createdAtMilliseconds, version: destination.version).insert(db)
+            try DestinationRow(
+                name: destination.name, createdAtMilliseconds: destination.createdAtMilliseconds,
+                version: destination.version
+            ).insert(db)
             try Self.insertMappings(db, destination: destination.name, destination.mappings)
         }
     }
 
     /// The destination called `name` with its mappings.
     /// - Throws: `.destinationNotFound`.
-    public func destination(named name: String) throws(CatalogError) -> DestinationRecord {
+    package func destination(named name: String) throws(CatalogError) -> DestinationRecord {
         try self.read { db in
-            guard let row = try DestinationRow.fetchOne(db, key: name) else { throw CatalogError.destinationNotFound(name: name) }
+            guard let row = try DestinationRow.fetchOne(db, key: name) else {
+                throw CatalogError.destinationNotFound(name: name)
+            }
             return try Self.load(db, row)
         }
     }
 
     /// Destinations in name order after `name`, at most `limit`.
-    public func listDestinations(after name: String?, limit: Int, prefix: String = "") throws(CatalogError) -> [DestinationRecord] {
+    package func listDestinations(
+        after name: String?, limit: Int, prefix: String = ""
+    ) throws(CatalogError) -> [DestinationRecord] {
         try self.read { db in
             var request = DestinationRow.order(Column("name"))
             if let name { request = request.filter(Column("name") > name) }
@@ -158,9 +174,13 @@ extension Catalog {
     /// Replaces a destination's mappings when its version is `expectedVersion` (0 skips the check), bumping
     /// the version. All or nothing.
     /// - Throws: `.destinationNotFound`, `.versionConflict`.
-    public func updateDestination(name: String, mappings: [MappingRecord], expectedVersion: Int64) throws(CatalogError) -> DestinationRecord {
+    package func updateDestination(
+        name: String, mappings: [MappingRecord], expectedVersion: Int64
+    ) throws(CatalogError) -> DestinationRecord {
         try self.write { db in
-            guard var row = try DestinationRow.fetchOne(db, key: name) else { throw CatalogError.destinationNotFound(name: name) }
+            guard var row = try DestinationRow.fetchOne(db, key: name) else {
+                throw CatalogError.destinationNotFound(name: name)
+            }
             if expectedVersion != 0 && expectedVersion != row.version {
                 throw CatalogError.versionConflict(name: name, expected: expectedVersion, actual: row.version)
             }
@@ -174,9 +194,11 @@ extension Catalog {
 
     /// Deletes a destination and its mappings.
     /// - Throws: `.destinationNotFound`.
-    public func deleteDestination(name: String) throws(CatalogError) {
+    package func deleteDestination(name: String) throws(CatalogError) {
         try self.write { db in
-            guard try DestinationRow.deleteOne(db, key: name) else { throw CatalogError.destinationNotFound(name: name) }
+            guard try DestinationRow.deleteOne(db, key: name) else {
+                throw CatalogError.destinationNotFound(name: name)
+            }
         }
     }
 }

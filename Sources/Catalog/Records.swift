@@ -1,12 +1,12 @@
-public import GRDB
+package import GRDB
 
 /// A column of a model as the catalog stores it. `type` is a cache type name ("int64", "string", ...).
-public struct CatalogColumn: Codable, Sendable, Hashable {
-    public var name: String
-    public var type: String
-    public var sourceType: String
+package struct CatalogColumn: Codable, Sendable, Hashable {
+    package var name: String
+    package var type: String
+    package var sourceType: String
 
-    public init(name: String, type: String, sourceType: String) {
+    package init(name: String, type: String, sourceType: String) {
         self.name = name
         self.type = type
         self.sourceType = sourceType
@@ -14,21 +14,21 @@ public struct CatalogColumn: Codable, Sendable, Hashable {
 }
 
 /// A model: a warehouse table or query plus its primary key.
-public struct ModelRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
-    public static let databaseTableName = "model"
+package struct ModelRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+    package static let databaseTableName = "model"
 
-    public var name: String
-    public var warehouse: String
+    package var name: String
+    package var warehouse: String
     /// Exactly one of `sourceTable` and `sourceQuery` is non-empty.
-    public var sourceTable: String
-    public var sourceQuery: String
-    public var primaryKey: String
-    public var columns: [CatalogColumn]
-    public var createdAtMilliseconds: Int64
+    package var sourceTable: String
+    package var sourceQuery: String
+    package var primaryKey: String
+    package var columns: [CatalogColumn]
+    package var createdAtMilliseconds: Int64
     /// Bumped on every update, for optimistic concurrency.
-    public var version: Int64
+    package var version: Int64
 
-    public init(
+    package init(
         name: String, warehouse: String, sourceTable: String, sourceQuery: String, primaryKey: String,
         columns: [CatalogColumn], createdAtMilliseconds: Int64, version: Int64 = 1
     ) {
@@ -43,31 +43,36 @@ public struct ModelRecord: Codable, Sendable, Hashable, FetchableRecord, Persist
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, warehouse, sourceTable = "source_table", sourceQuery = "source_query", primaryKey = "primary_key"
-        case columns, createdAtMilliseconds = "created_at_ms", version
+        case name, warehouse
+        case sourceTable = "source_table"
+        case sourceQuery = "source_query"
+        case primaryKey = "primary_key"
+        case columns
+        case createdAtMilliseconds = "created_at_ms"
+        case version
     }
 }
 
-public enum RunStatus: String, Codable, Sendable, Hashable {
+package enum RunStatus: String, Codable, Sendable, Hashable {
     case inProgress = "in_progress"
     case success
     case partialSuccess = "partial_success"
     case failed
 }
 
-public enum RunPhase: String, Codable, Sendable, Hashable {
+package enum RunPhase: String, Codable, Sendable, Hashable {
     case extract
     case load
     case done
 }
 
 /// A row that a sync left out, as the run records it.
-public struct RunIssue: Codable, Sendable, Hashable {
-    public var rowNumber: Int
-    public var key: String?
-    public var reason: String
+package struct RunIssue: Codable, Sendable, Hashable {
+    package var rowNumber: Int
+    package var key: String?
+    package var reason: String
 
-    public init(rowNumber: Int, key: String?, reason: String) {
+    package init(rowNumber: Int, key: String?, reason: String) {
         self.rowNumber = rowNumber
         self.key = key
         self.reason = reason
@@ -75,29 +80,29 @@ public struct RunIssue: Codable, Sendable, Hashable {
 }
 
 /// One sync of one model.
-public struct SyncRunRecord: Codable, Sendable, Hashable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "sync_run"
+package struct SyncRunRecord: Codable, Sendable, Hashable, FetchableRecord, MutablePersistableRecord {
+    package static let databaseTableName = "sync_run"
 
-    public var id: Int64?
-    public var model: String
-    public var status: RunStatus
-    public var phase: RunPhase
-    public var startedAtMilliseconds: Int64
-    public var finishedAtMilliseconds: Int64?
-    public var rowsExpected: Int64
-    public var rowsRead: Int64
-    public var rowsAdded: Int64
-    public var rowsChanged: Int64
-    public var rowsRemoved: Int64
-    public var rowsFailed: Int64
-    public var error: String?
+    package var id: Int64?
+    package var model: String
+    package var status: RunStatus
+    package var phase: RunPhase
+    package var startedAtMilliseconds: Int64
+    package var finishedAtMilliseconds: Int64?
+    package var rowsExpected: Int64
+    package var rowsRead: Int64
+    package var rowsAdded: Int64
+    package var rowsChanged: Int64
+    package var rowsRemoved: Int64
+    package var rowsFailed: Int64
+    package var error: String?
     /// The first rows left out (up to the builder's limit), with reasons.
-    public var issues: [RunIssue]
+    package var issues: [RunIssue]
     /// Whether the run was cut short by the server stopping (or crashing); such a model is synced again at the
     /// next start.
-    public var interrupted: Bool
+    package var interrupted: Bool
 
-    public init(model: String, startedAtMilliseconds: Int64) {
+    package init(model: String, startedAtMilliseconds: Int64) {
         self.id = nil
         self.model = model
         self.status = .inProgress
@@ -115,14 +120,21 @@ public struct SyncRunRecord: Codable, Sendable, Hashable, FetchableRecord, Mutab
         self.interrupted = false
     }
 
-    public var isFinished: Bool { self.status != .inProgress }
+    package var isFinished: Bool { self.status != .inProgress }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { self.id = inserted.rowID }
+    package mutating func didInsert(_ inserted: InsertionSuccess) { self.id = inserted.rowID }
 
     enum CodingKeys: String, CodingKey {
-        case id, model, status, phase, startedAtMilliseconds = "started_at_ms", finishedAtMilliseconds = "finished_at_ms"
-        case rowsExpected = "rows_expected", rowsRead = "rows_read", rowsAdded = "rows_added"
-        case rowsChanged = "rows_changed", rowsRemoved = "rows_removed", rowsFailed = "rows_failed", error, issues
+        case id, model, status, phase
+        case startedAtMilliseconds = "started_at_ms"
+        case finishedAtMilliseconds = "finished_at_ms"
+        case rowsExpected = "rows_expected"
+        case rowsRead = "rows_read"
+        case rowsAdded = "rows_added"
+        case rowsChanged = "rows_changed"
+        case rowsRemoved = "rows_removed"
+        case rowsFailed = "rows_failed"
+        case error, issues
         case interrupted
     }
 }

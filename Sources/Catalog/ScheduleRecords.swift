@@ -1,23 +1,24 @@
-public import GRDB
+import GRDB
 
 /// A model's schedule as stored: its text form and the next time it is due.
-public struct ScheduleRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
-    public static let databaseTableName = "model_schedule"
+package struct ScheduleRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+    package static let databaseTableName = "model_schedule"
 
-    public var model: String
+    package var model: String
     /// The schedule's text form ("every 1h", "daily 09:30 Europe/Paris", "cron */30 * * * *", "manual").
-    public var spec: String
+    package var spec: String
     /// Milliseconds since the epoch, or nil when manual.
-    public var nextRunMilliseconds: Int64?
+    package var nextRunMilliseconds: Int64?
 
-    public init(model: String, spec: String, nextRunMilliseconds: Int64?) {
+    package init(model: String, spec: String, nextRunMilliseconds: Int64?) {
         self.model = model
         self.spec = spec
         self.nextRunMilliseconds = nextRunMilliseconds
     }
 
     enum CodingKeys: String, CodingKey {
-        case model, spec, nextRunMilliseconds = "next_run_ms"
+        case model, spec
+        case nextRunMilliseconds = "next_run_ms"
     }
 }
 
@@ -34,15 +35,17 @@ extension Catalog {
 
     /// Stores (or replaces) a model's schedule.
     /// - Throws: `.modelNotFound`.
-    public func setSchedule(_ schedule: ScheduleRecord) throws(CatalogError) {
+    package func setSchedule(_ schedule: ScheduleRecord) throws(CatalogError) {
         try self.write { db in
-            guard try ModelRecord.exists(db, key: schedule.model) else { throw CatalogError.modelNotFound(name: schedule.model) }
+            guard try ModelRecord.exists(db, key: schedule.model) else {
+                throw CatalogError.modelNotFound(name: schedule.model)
+            }
             try schedule.save(db)
         }
     }
 
     /// Every stored schedule, by model name.
-    public func schedules() throws(CatalogError) -> [ScheduleRecord] {
+    package func schedules() throws(CatalogError) -> [ScheduleRecord] {
         try self.read { try ScheduleRecord.order(Column("model")).fetchAll($0) }
     }
 }

@@ -1,21 +1,21 @@
-public import GRDB
+import GRDB
 
 /// An API token as stored: never the secret, only its SHA-256.
-public struct TokenRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
-    public static let databaseTableName = "api_token"
+package struct TokenRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+    package static let databaseTableName = "api_token"
 
     /// Public identifier ("tok_…"), shown in lists and the audit trail.
-    public var id: String
-    public var name: String
+    package var id: String
+    package var name: String
     /// A role name (see Services' `Role`).
-    public var role: String
+    package var role: String
     /// Lower-case hex SHA-256 of the secret token.
-    public var secretHash: String
-    public var createdAtMilliseconds: Int64
-    public var expiresAtMilliseconds: Int64?
-    public var revokedAtMilliseconds: Int64?
+    package var secretHash: String
+    package var createdAtMilliseconds: Int64
+    package var expiresAtMilliseconds: Int64?
+    package var revokedAtMilliseconds: Int64?
 
-    public init(
+    package init(
         id: String, name: String, role: String, secretHash: String, createdAtMilliseconds: Int64,
         expiresAtMilliseconds: Int64?, revokedAtMilliseconds: Int64? = nil
     ) {
@@ -29,8 +29,11 @@ public struct TokenRecord: Codable, Sendable, Hashable, FetchableRecord, Persist
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, name, role, secretHash = "secret_hash", createdAtMilliseconds = "created_at_ms"
-        case expiresAtMilliseconds = "expires_at_ms", revokedAtMilliseconds = "revoked_at_ms"
+        case id, name, role
+        case secretHash = "secret_hash"
+        case createdAtMilliseconds = "created_at_ms"
+        case expiresAtMilliseconds = "expires_at_ms"
+        case revokedAtMilliseconds = "revoked_at_ms"
     }
 }
 
@@ -51,7 +54,7 @@ extension Catalog {
 
     /// Stores a new token.
     /// - Throws: `.tokenAlreadyExists` when the name is taken.
-    public func createToken(_ token: TokenRecord) throws(CatalogError) {
+    package func createToken(_ token: TokenRecord) throws(CatalogError) {
         try self.write { db in
             if try TokenRecord.filter(Column("name") == token.name).fetchCount(db) > 0 {
                 throw CatalogError.tokenAlreadyExists(name: token.name)
@@ -61,13 +64,13 @@ extension Catalog {
     }
 
     /// Every token, oldest first (secrets are never stored, so none is returned).
-    public func tokens() throws(CatalogError) -> [TokenRecord] {
+    package func tokens() throws(CatalogError) -> [TokenRecord] {
         try self.read { try TokenRecord.order(Column("created_at_ms"), Column("id")).fetchAll($0) }
     }
 
     /// Marks a token revoked; it stops working at once.
     /// - Throws: `.tokenNotFound`.
-    public func revokeToken(id: String, at milliseconds: Int64) throws(CatalogError) -> TokenRecord {
+    package func revokeToken(id: String, at milliseconds: Int64) throws(CatalogError) -> TokenRecord {
         try self.write { db in
             guard var token = try TokenRecord.fetchOne(db, key: id) else { throw CatalogError.tokenNotFound(id: id) }
             if token.revokedAtMilliseconds == nil { token.revokedAtMilliseconds = milliseconds }

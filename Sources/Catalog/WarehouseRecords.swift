@@ -1,8 +1,8 @@
-public import GRDB
+import GRDB
 
 /// What seals secrets before the catalog stores them (AES-256-GCM under the server's keyring) and opens them when
 /// it reads them. `context` is bound into the seal (a warehouse's name), so a sealed value cannot be moved.
-public protocol SecretSealer: Sendable {
+package protocol SecretSealer: Sendable {
     func seal(_ secret: String, context: String) -> String
     /// - Throws: when the stored value does not open (a missing key, tampering), with a message for the log.
     func open(_ stored: String, context: String) throws -> String
@@ -12,20 +12,23 @@ public protocol SecretSealer: Sendable {
 
 /// A warehouse connection. The password is plaintext in memory only: the catalog stores it sealed (see
 /// `SecretSealer`), and conversions to messages and audit entries leave it out.
-public struct WarehouseRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
-    public static let databaseTableName = "warehouse"
+package struct WarehouseRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+    package static let databaseTableName = "warehouse"
 
-    public var name: String
+    package var name: String
     /// "postgres" or "sqlite".
-    public var kind: String
+    package var kind: String
     /// A libpq connection string without the password, or a SQLite file path.
-    public var connection: String
+    package var connection: String
     /// Empty when none is stored.
-    public var password: String
-    public var createdAtMilliseconds: Int64
-    public var version: Int64
+    package var password: String
+    package var createdAtMilliseconds: Int64
+    package var version: Int64
 
-    public init(name: String, kind: String, connection: String, password: String, createdAtMilliseconds: Int64, version: Int64 = 1) {
+    package init(
+        name: String, kind: String, connection: String, password: String, createdAtMilliseconds: Int64,
+        version: Int64 = 1
+    ) {
         self.name = name
         self.kind = kind
         self.connection = connection
@@ -35,7 +38,9 @@ public struct WarehouseRecord: Codable, Sendable, Hashable, FetchableRecord, Per
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, kind, connection, password, createdAtMilliseconds = "created_at_ms", version
+        case name, kind, connection, password
+        case createdAtMilliseconds = "created_at_ms"
+        case version
     }
 }
 
@@ -62,7 +67,7 @@ extension Catalog {
 
     /// This catalog's identity: 16 random hex digits made when it was created. Sync state in a shared warehouse
     /// is keyed by it, so two servers (or test runs) never mistake each other's state for their own.
-    public func installationID() throws(CatalogError) -> String {
+    package func installationID() throws(CatalogError) -> String {
         try self.read { db in try String.fetchOne(db, sql: "SELECT id FROM installation") ?? "unknown" }
     }
 
@@ -86,24 +91,30 @@ extension Catalog {
 
     /// Stores a new warehouse.
     /// - Throws: `.warehouseAlreadyExists`, `.limitReached` when `limit` warehouses are stored already.
-    public func createWarehouse(_ warehouse: WarehouseRecord, limit: Int) throws(CatalogError) {
+    package func createWarehouse(_ warehouse: WarehouseRecord, limit: Int) throws(CatalogError) {
         let stored = self.sealed(warehouse)
         try self.write { db in
-            if try WarehouseRecord.exists(db, key: warehouse.name) { throw CatalogError.warehouseAlreadyExists(name: warehouse.name) }
-            guard try WarehouseRecord.fetchCount(db) < limit else { throw CatalogError.limitReached(kind: "warehouse", limit: limit) }
+            if try WarehouseRecord.exists(db, key: warehouse.name) {
+                throw CatalogError.warehouseAlreadyExists(name: warehouse.name)
+            }
+            guard try WarehouseRecord.fetchCount(db) < limit else {
+                throw CatalogError.limitReached(kind: "warehouse", limit: limit)
+            }
             try stored.insert(db)
         }
     }
 
     /// The warehouse called `name`.
     /// - Throws: `.warehouseNotFound`.
-    public func warehouse(named name: String) throws(CatalogError) -> WarehouseRecord {
-        guard let record = try self.read({ try WarehouseRecord.fetchOne($0, key: name) }) else { throw .warehouseNotFound(name: name) }
+    package func warehouse(named name: String) throws(CatalogError) -> WarehouseRecord {
+        guard let record = try self.read({ try WarehouseRecord.fetchOne($0, key: name) }) else {
+            throw .warehouseNotFound(name: name)
+        }
         return try self.opened(record)
     }
 
     /// Every stored warehouse, by name.
-    public func warehouses() throws(CatalogError) -> [WarehouseRecord] {
+    package func warehouses() throws(CatalogError) -> [WarehouseRecord] {
         let stored = try self.read { try WarehouseRecord.order(Column("name")).fetchAll($0) }
         var opened: [WarehouseRecord] = []
         for record in stored { opened.append(try self.opened(record)) }
@@ -114,7 +125,7 @@ extension Catalog {
     /// existed) or sealed with an older key: what a key rotation runs at start.
     /// - Returns: how many were sealed again.
     @discardableResult
-    public func resealSecrets() throws(CatalogError) -> Int {
+    package func resealSecrets() throws(CatalogError) -> Int {
         guard let sealer = self.sealer else { return 0 }
         let stored = try self.read { try WarehouseRecord.fetchAll($0) }
         var count = 0
@@ -147,13 +158,16 @@ extension Catalog {
     /// Replaces a warehouse's connection and password when its version is `expectedVersion` (0 skips the
     /// check), bumping the version.
     /// - Throws: `.warehouseNotFound`, `.versionConflict`.
-    public func updateWarehouse(_ warehouse: WarehouseRecord, expectedVersion: Int64) throws(CatalogError) -> WarehouseRecord {
+    package func updateWarehouse(
+        _ warehouse: WarehouseRecord, expectedVersion: Int64
+    ) throws(CatalogError) -> WarehouseRecord {
         try self.write { db in
             guard let stored = try WarehouseRecord.fetchOne(db, key: warehouse.name) else {
                 throw CatalogError.warehouseNotFound(name: warehouse.name)
             }
             if expectedVersion != 0 && expectedVersion != stored.version {
-                throw CatalogError.versionConflict(name: warehouse.name, expected: expectedVersion, actual: stored.version)
+                throw CatalogError.versionConflict(
+                    name: warehouse.name, expected: expectedVersion, actual: stored.version)
             }
             var updated = warehouse
             updated.kind = stored.kind
@@ -166,10 +180,11 @@ extension Catalog {
 
     /// Deletes a warehouse unless a model reads from it.
     /// - Throws: `.warehouseNotFound`, `.warehouseInUse` naming the models.
-    public func deleteWarehouse(name: String) throws(CatalogError) {
+    package func deleteWarehouse(name: String) throws(CatalogError) {
         try self.write { db in
             guard try WarehouseRecord.exists(db, key: name) else { throw CatalogError.warehouseNotFound(name: name) }
-            let models = try String.fetchAll(db, sql: "SELECT name FROM model WHERE warehouse = ? ORDER BY name", arguments: [name])
+            let models = try String.fetchAll(
+                db, sql: "SELECT name FROM model WHERE warehouse = ? ORDER BY name", arguments: [name])
             guard models.isEmpty else { throw CatalogError.warehouseInUse(name: name, models: models) }
             _ = try WarehouseRecord.deleteOne(db, key: name)
         }

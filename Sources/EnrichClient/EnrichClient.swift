@@ -51,7 +51,8 @@ public final class EnrichClient: Sendable {
 
         public init(
             host: String, port: Int, security: Security, serverName: String? = nil, token: String? = nil,
-            defaultTimeout: Duration = .seconds(30), connectTimeout: Duration = ClientLimits().connectTimeout, reconnectAttempts: Int = 6,
+            defaultTimeout: Duration = .seconds(30), connectTimeout: Duration = ClientLimits().connectTimeout,
+            reconnectAttempts: Int = 6,
             reconnectBackoff: Duration = .milliseconds(50), maxReconnectBackoff: Duration = .seconds(2),
             maxResponseFrameBytes: Int = ClientLimits().maxResponseFrameBytes
         ) {
@@ -74,7 +75,8 @@ public final class EnrichClient: Sendable {
 
     /// The event loops clients use unless given others: one per core, and never fewer than one (some
     /// containers report a core count of 0 through their cgroup files).
-    public static let defaultGroup: any EventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
+    public static let defaultGroup: any EventLoopGroup = MultiThreadedEventLoopGroup(
+        numberOfThreads: max(1, System.coreCount))
 
     private init(configuration: Configuration, holder: ConnectionHolder) {
         self.configuration = configuration
@@ -89,18 +91,21 @@ public final class EnrichClient: Sendable {
         let tls: TLSContext?
         switch configuration.security {
         case .tls(let caFile):
-            tls = try TLSContext(configuration: .client(
-                trustRoots: .file(caFile), serverName: configuration.serverName ?? configuration.host
-            ))
+            tls = try TLSContext(
+                configuration: .client(
+                    trustRoots: .file(caFile), serverName: configuration.serverName ?? configuration.host
+                ))
         case .tlsWithCAPEM(let pem):
-            tls = try TLSContext(configuration: .client(
-                trustRoots: .string(pem), serverName: configuration.serverName ?? configuration.host
-            ))
+            tls = try TLSContext(
+                configuration: .client(
+                    trustRoots: .string(pem), serverName: configuration.serverName ?? configuration.host
+                ))
         case .mutualTLS(let caFile, let certificateFile, let keyFile):
-            tls = try TLSContext(configuration: .client(
-                trustRoots: .file(caFile), serverName: configuration.serverName ?? configuration.host,
-                certificate: (chain: .file(certificateFile), key: .file(keyFile))
-            ))
+            tls = try TLSContext(
+                configuration: .client(
+                    trustRoots: .file(caFile), serverName: configuration.serverName ?? configuration.host,
+                    certificate: (chain: .file(certificateFile), key: .file(keyFile))
+                ))
         case .insecurePlaintext:
             tls = nil
         }
@@ -128,7 +133,10 @@ public final class EnrichClient: Sendable {
             let connection = try await self.holder.connect()
             do {
                 return try await connection.unary(method, request, options: self.options(timeout))
-            } catch let error as RPCError where error.metadata[ConnectionHolder.goAwayKey] != nil && error.metadata[ConnectionHolder.goAwayKey] != "stopped" {
+            } catch let error as RPCError
+                where error.metadata[ConnectionHolder.goAwayKey] != nil
+                && error.metadata[ConnectionHolder.goAwayKey] != "stopped"
+            {
                 // Refused unstarted because the server is draining: safe to send again on a new connection.
                 attempt += 1
                 guard attempt <= self.configuration.reconnectAttempts else { throw error }
@@ -140,7 +148,8 @@ public final class EnrichClient: Sendable {
 
     /// Reads `columns` (all when empty) of the rows with these keys.
     public func lookup(
-        model: String, stringKeys: [String] = [], intKeys: [Int64] = [], columns: [String] = [], timeout: Duration? = nil
+        model: String, stringKeys: [String] = [], intKeys: [Int64] = [], columns: [String] = [],
+        timeout: Duration? = nil
     ) async throws -> LookupResponse {
         try await self.call(
             Methods.lookup, LookupRequest(model: model, columns: columns, stringKeys: stringKeys, intKeys: intKeys),
@@ -159,7 +168,8 @@ public final class EnrichClient: Sendable {
     }
 
     /// Sends events through a destination's mappings (condition, model lookups, enrichments, field mappings).
-    public func enrich(destination: String, events: [[UInt8]], timeout: Duration? = nil) async throws -> EnrichResponse {
+    public func enrich(destination: String, events: [[UInt8]], timeout: Duration? = nil) async throws -> EnrichResponse
+    {
         try await self.call(Methods.enrich, EnrichRequest(events: events, destination: destination), timeout: timeout)
     }
 
@@ -179,9 +189,12 @@ public final class EnrichClient: Sendable {
         try await self.call(Methods.getDestination, GetDestinationRequest(name: name))
     }
 
-    public func listDestinations(pageSize: UInt32 = 0, pageToken: String = "", namePrefix: String = "") async throws -> ListDestinationsResponse {
+    public func listDestinations(
+        pageSize: UInt32 = 0, pageToken: String = "", namePrefix: String = ""
+    ) async throws -> ListDestinationsResponse {
         try await self.call(
-            Methods.listDestinations, ListDestinationsRequest(pageSize: pageSize, pageToken: pageToken, namePrefix: namePrefix)
+            Methods.listDestinations,
+            ListDestinationsRequest(pageSize: pageSize, pageToken: pageToken, namePrefix: namePrefix)
         )
     }
 
@@ -190,7 +203,8 @@ public final class EnrichClient: Sendable {
     }
 
     public func deleteDestination(_ name: String) async throws {
-        let _: DeleteDestinationResponse = try await self.call(Methods.deleteDestination, DeleteDestinationRequest(name: name))
+        let _: DeleteDestinationResponse = try await self.call(
+            Methods.deleteDestination, DeleteDestinationRequest(name: name))
     }
 
     // MARK: - Tokens
@@ -219,8 +233,11 @@ public final class EnrichClient: Sendable {
         try await self.call(Methods.getModel, GetModelRequest(name: name))
     }
 
-    public func listModels(pageSize: UInt32 = 0, pageToken: String = "", namePrefix: String = "") async throws -> ListModelsResponse {
-        try await self.call(Methods.listModels, ListModelsRequest(pageSize: pageSize, pageToken: pageToken, namePrefix: namePrefix))
+    public func listModels(
+        pageSize: UInt32 = 0, pageToken: String = "", namePrefix: String = ""
+    ) async throws -> ListModelsResponse {
+        try await self.call(
+            Methods.listModels, ListModelsRequest(pageSize: pageSize, pageToken: pageToken, namePrefix: namePrefix))
     }
 
     public func updateModel(_ request: UpdateModelRequest) async throws -> Model {
@@ -291,7 +308,8 @@ public final class EnrichClient: Sendable {
     }
 
     public func deleteWarehouse(_ name: String) async throws {
-        let _: DeleteWarehouseResponse = try await self.call(Methods.deleteWarehouse, DeleteWarehouseRequest(name: name))
+        let _: DeleteWarehouseResponse = try await self.call(
+            Methods.deleteWarehouse, DeleteWarehouseRequest(name: name))
     }
 
     public func listSchedules() async throws -> [ModelSchedule] {
@@ -351,14 +369,17 @@ actor ConnectionHolder {
         for attempt in 0..<attempts {
             if attempt > 0 {
                 // Full jitter, so clients drained together do not reconnect in lockstep.
-                let nanoseconds = backoff.components.seconds * 1_000_000_000 + backoff.components.attoseconds / 1_000_000_000
-                try await Task.sleep(for: .nanoseconds(Int64.random(in: nanoseconds / 2...max(nanoseconds / 2, nanoseconds))))
+                let nanoseconds =
+                    backoff.components.seconds * 1_000_000_000 + backoff.components.attoseconds / 1_000_000_000
+                try await Task.sleep(
+                    for: .nanoseconds(Int64.random(in: nanoseconds / 2...max(nanoseconds / 2, nanoseconds))))
                 backoff = min(backoff * 2, self.configuration.maxReconnectBackoff)
             }
             do {
                 let connection = try await RPCClientConnection.connect(
                     host: self.configuration.host, port: self.configuration.port, tls: self.tls, group: self.group,
-                    maxFramePayloadBytes: self.configuration.maxResponseFrameBytes, connectTimeout: self.configuration.connectTimeout
+                    maxFramePayloadBytes: self.configuration.maxResponseFrameBytes,
+                    connectTimeout: self.configuration.connectTimeout
                 )
                 let old = self.current
                 self.current = connection

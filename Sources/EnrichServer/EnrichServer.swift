@@ -1,27 +1,27 @@
 import Catalog
 import CoreMetrics
-public import Logging
-public import ModelCache
+package import Logging
+package import ModelCache
 import NIOCore
 import NIOPosix
 import Prometheus
 import RPCCore
 import RPCTransport
 import Services
-public import SyncEngine
+package import SyncEngine
 import Synchronization
 import SystemCrypto
 import Warehouses
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The whole server: catalog, cache, sync engine and services behind the RPC transport.
-public final class EnrichServer: Sendable {
-    public let configuration: ServerConfiguration
-    public let cache: ModelCache
-    public let engine: SyncEngine
+package final class EnrichServer: Sendable {
+    package let configuration: ServerConfiguration
+    package let cache: ModelCache
+    package let engine: SyncEngine
     private let catalog: Catalog
     private let group: MultiThreadedEventLoopGroup
     private let server: RPCServer
@@ -33,12 +33,12 @@ public final class EnrichServer: Sendable {
     private let schedulerTask = Mutex<Task<Void, Never>?>(nil)
     private let interruptedModels: [String]
     /// Starts scheduled syncs.
-    public let scheduler: Scheduler
+    package let scheduler: Scheduler
     private let services: Services
 
     /// Opens the catalog, loads TLS material and builds the services; nothing listens yet.
     /// - Throws: `ServerError` naming the file or setting that is wrong.
-    public init(configuration: ServerConfiguration, logger: Logger) throws {
+    package init(configuration: ServerConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
         try Self.makeDirectory(configuration.dataDirectory)
@@ -55,7 +55,9 @@ public final class EnrichServer: Sendable {
         }
         let interrupted = try self.catalog.failInterruptedRuns(at: WallClock.wallMilliseconds())
         if !interrupted.isEmpty {
-            logger.warning("marked interrupted sync runs of \(interrupted.joined(separator: ", ")) as failed; they will be retried")
+            logger.warning(
+                "marked interrupted sync runs of \(interrupted.joined(separator: ", ")) as failed; they will be retried"
+            )
         }
         self.interruptedModels = interrupted
         self.cache = ModelCache()
@@ -71,34 +73,41 @@ public final class EnrichServer: Sendable {
         // Warehouses connected over Admin RPCs; one the flags also name is ambiguous, so the start stops.
         for record in try self.catalog.warehouses() {
             guard warehouses[record.name] == nil else {
-                throw ServerError("warehouse '\(record.name)' is in the catalog and also set when starting; drop one of them")
+                throw ServerError(
+                    "warehouse '\(record.name)' is in the catalog and also set when starting; drop one of them")
             }
             do {
-                warehouses[record.name] = try WarehouseKind(rawValue: record.kind)?.make(connection: record.connection, password: record.password)
+                warehouses[record.name] = try WarehouseKind(rawValue: record.kind)?.make(
+                    connection: record.connection, password: record.password)
             } catch {
                 logger.error("warehouse '\(record.name)' cannot be loaded: \(error); its models will fail to sync")
             }
         }
-        let factory: (any MetricsFactory)? = configuration.metricsPort == nil ? nil : PrometheusMetricsFactory(registry: self.metricsRegistry)
+        let factory: (any MetricsFactory)? =
+            configuration.metricsPort == nil ? nil : PrometheusMetricsFactory(registry: self.metricsRegistry)
         self.engine = SyncEngine(
             catalog: self.catalog, cache: self.cache, warehouses: warehouses, limits: configuration.policy.sync,
             snapshotFiles: SnapshotFiles(
-                directory: "\(configuration.dataDirectory)/snapshots", maxFileBytes: configuration.policy.sync.maxSnapshotFileBytes
+                directory: "\(configuration.dataDirectory)/snapshots",
+                maxFileBytes: configuration.policy.sync.maxSnapshotFileBytes
             ),
             metricsFactory: factory,
             logger: logger
         )
-        self.scheduler = Scheduler(engine: self.engine, catalog: self.catalog, limits: configuration.policy.sync, logger: logger)
+        self.scheduler = Scheduler(
+            engine: self.engine, catalog: self.catalog, limits: configuration.policy.sync, logger: logger)
         let services = try Services(
             catalog: self.catalog, cache: self.cache, engine: self.engine, scheduler: self.scheduler,
-            limits: configuration.policy.server, languages: configuration.policy.languages, defaultWarehouse: ServerConfiguration.embeddedWarehouse, metricsFactory: factory,
+            limits: configuration.policy.server, languages: configuration.policy.languages,
+            defaultWarehouse: ServerConfiguration.embeddedWarehouse, metricsFactory: factory,
             now: configuration.wallClock, logger: logger
         )
         // A fresh install is never open: the first start creates an owner token.
         if let secret = try services.authority.bootstrap(secret: configuration.bootstrapToken) {
             if configuration.bootstrapToken == nil {
                 try Self.writeSecret(secret, to: configuration.resolvedOwnerTokenPath)
-                logger.notice("created the first owner token; it is in \(configuration.resolvedOwnerTokenPath) (mode 0600)")
+                logger.notice(
+                    "created the first owner token; it is in \(configuration.resolvedOwnerTokenPath) (mode 0600)")
             } else {
                 logger.notice("created the first owner token from the bootstrap token given")
             }
@@ -106,10 +115,11 @@ public final class EnrichServer: Sendable {
         var tls: TLSContext? = nil
         if let files = configuration.tls {
             do {
-                tls = try TLSContext(configuration: .server(
-                    certificateChain: .file(files.certificateChain), privateKey: .file(files.privateKey),
-                    requiringClientCertificatesFrom: files.clientCA.map { .file($0) }
-                ))
+                tls = try TLSContext(
+                    configuration: .server(
+                        certificateChain: .file(files.certificateChain), privateKey: .file(files.privateKey),
+                        requiringClientCertificatesFrom: files.clientCA.map { .file($0) }
+                    ))
             } catch {
                 throw ServerError("\(error)")
             }
@@ -153,19 +163,19 @@ public final class EnrichServer: Sendable {
     }
 
     /// The port `/metrics` is served on, once started (nil when metrics are off).
-    public var metricsPort: Int? { self.metricsEndpoint.withLock { $0?.port } }
+    package var metricsPort: Int? { self.metricsEndpoint.withLock { $0?.port } }
 
     /// Where the server listens.
-    public struct BoundAddress: Sendable, CustomStringConvertible {
-        public var host: String
-        public var port: Int
-        public var description: String { "\(self.host):\(self.port)" }
+    package struct BoundAddress: Sendable, CustomStringConvertible {
+        package var host: String
+        package var port: Int
+        package var description: String { "\(self.host):\(self.port)" }
     }
 
     /// Starts listening.
     /// - Returns: the bound address (the real port when configured with 0).
     @discardableResult
-    public func start() async throws -> BoundAddress {
+    package func start() async throws -> BoundAddress {
         self.startAuditPruning()
         // Serve the last good data at once, before any warehouse is asked for anything.
         let clock = ContinuousClock()
@@ -173,7 +183,9 @@ public final class EnrichServer: Sendable {
         let models = ((try? self.catalog.listModels(after: nil, limit: Int.max)) ?? []).map(\.name)
         let loaded = await self.engine.loadPersistedSnapshots(models: models)
         if !loaded.isEmpty {
-            self.logger.info("serving \(loaded.count) persisted snapshot(s) after \(clock.now - started): \(loaded.joined(separator: ", "))")
+            self.logger.info(
+                "serving \(loaded.count) persisted snapshot(s) after \(clock.now - started): \(loaded.joined(separator: ", "))"
+            )
         }
         // Runs cut short by the last stop are retried once, then the schedules take over.
         for model in self.interruptedModels { _ = try? await self.engine.trigger(model: model) }
@@ -223,7 +235,7 @@ public final class EnrichServer: Sendable {
     /// lets calls in flight finish for up to `ServerConfiguration.limits.drainGracePeriod` (answering what is
     /// left UNAVAILABLE), interrupts running syncs (they run again at the next start), then shuts the event loops
     /// down.
-    public func stop() async {
+    package func stop() async {
         self.schedulerTask.withLock { $0?.cancel() }
         self.pruner.withLock { $0?.cancel() }
         let left = await self.server.drain(grace: self.configuration.policy.server.drainGracePeriod)
@@ -236,5 +248,5 @@ public final class EnrichServer: Sendable {
     }
 
     /// Calls in flight are answered and connections closed; for tests of the drain.
-    public var openConnections: Int { self.server.connectionCount }
+    package var openConnections: Int { self.server.connectionCount }
 }

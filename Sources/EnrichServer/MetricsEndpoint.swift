@@ -15,7 +15,9 @@ final class MetricsEndpoint: Sendable {
         self.channel = channel
     }
 
-    static func start(host: String, port: Int, registry: PrometheusCollectorRegistry, group: any EventLoopGroup) async throws -> MetricsEndpoint {
+    static func start(
+        host: String, port: Int, registry: PrometheusCollectorRegistry, group: any EventLoopGroup
+    ) async throws -> MetricsEndpoint {
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in

@@ -1,9 +1,9 @@
-public import Catalog
+import Catalog
 import Logging
-public import SystemCrypto
+package import SystemCrypto
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The keyring seals the catalog's secrets.
@@ -21,13 +21,16 @@ enum SecretKeys {
         }
         let path = configuration.resolvedSecretKeyFile
         if let text = DataDirectory.read(path) {
-            do { return try SecretKeyring(text: text) } catch { throw ServerError("secret key file '\(path)': \(error)") }
+            do { return try SecretKeyring(text: text) } catch {
+                throw ServerError("secret key file '\(path)': \(error)")
+            }
         }
         guard errno == ENOENT else {
             throw ServerError("cannot read the secret key file '\(path)': \(String(cString: strerror(errno)))")
         }
         let key = SecretKeyring.generateKey()
-        try DataDirectory.writeNew(path, contents: "# enrichd secret keys, first current: see `enrichd secret-key --help`\n\(key)\n")
+        try DataDirectory.writeNew(
+            path, contents: "# enrichd secret keys, first current: see `enrichd secret-key --help`\n\(key)\n")
         logger.notice("created a secret key in \(path) (mode 0600); warehouse passwords are sealed with it")
         do { return try SecretKeyring(text: key) } catch { throw ServerError("secret key: \(error)") }
     }
@@ -38,7 +41,8 @@ enum SecretKeys {
 enum DataDirectory {
     static func restrict(_ path: String, logger: Logger) throws {
         guard chmod(path, 0o700) == 0 else {
-            throw ServerError("cannot restrict the data directory '\(path)' to its owner: \(String(cString: strerror(errno)))")
+            throw ServerError(
+                "cannot restrict the data directory '\(path)' to its owner: \(String(cString: strerror(errno)))")
         }
         Self.restrictFiles(in: path, logger: logger)
     }
@@ -47,7 +51,9 @@ enum DataDirectory {
         guard let handle = opendir(directory) else { return }
         defer { closedir(handle) }
         while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             if name == "." || name == ".." { continue }
             let path = "\(directory)/\(name)"
             var info = stat()
@@ -58,7 +64,9 @@ enum DataDirectory {
                 Self.restrictFiles(in: path, logger: logger)
             case S_IFREG:
                 if info.st_mode & 0o077 != 0 {
-                    if chmod(path, 0o600) == 0 { logger.notice("restricted \(path) to its owner (was \(String(info.st_mode & 0o777, radix: 8)))") }
+                    if chmod(path, 0o600) == 0 {
+                        logger.notice("restricted \(path) to its owner (was \(String(info.st_mode & 0o777, radix: 8)))")
+                    }
                 }
             default:
                 break

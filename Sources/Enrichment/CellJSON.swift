@@ -1,13 +1,13 @@
-public import EventJSON
+package import EventJSON
 import Mapping
-public import ModelCache
+package import ModelCache
 
 /// The one rule for a model cell as JSON, for every path that writes one (plain Enrich, destinations on the tape
 /// and on the tree, TestMapping): NULL is `null`, integers and doubles are numbers, booleans are booleans,
 /// timestamps are ISO-8601 strings (as Segment's payloads carry them), strings are strings.
-public enum CellJSON {
+package enum CellJSON {
     /// How numbers are written.
-    public enum Numbers: Sendable {
+    package enum Numbers: Sendable {
         /// Every digit of an integer (plain Enrich: the event is the sender's JSON, not JavaScript's).
         case exact
         /// As a JavaScript number (destinations: Segment's mappings run in JavaScript, so an integer past 2^53
@@ -16,7 +16,7 @@ public enum CellJSON {
     }
 
     /// The cell at `row` of `column` as a JSON value.
-    public static func value(_ column: ColumnData, row: Int) -> JSONValue {
+    package static func value(_ column: ColumnData, row: Int) -> JSONValue {
         if column.nulls.isNull(row) { return .null }
         switch column.storage {
         case .int64(let data): return .int(data[row])
@@ -30,7 +30,7 @@ public enum CellJSON {
     /// Appends the cell's JSON text to `output`; strings are escaped straight from the arena, numbers read from
     /// the borrowed buffer. Exactly `JSONWriter.write(value(...))` for `.exact`, and
     /// `JSONWriter.write(MappingValue(value(...)).json)` for `.javaScript`.
-    public static func write(_ column: ColumnReference, row: Int, numbers: Numbers, into output: inout [UInt8]) {
+    package static func write(_ column: ColumnReference, row: Int, numbers: Numbers, into output: inout [UInt8]) {
         if column.nulls.isNull(row) {
             output.append(contentsOf: "null".utf8)
             return
@@ -63,14 +63,14 @@ public enum CellJSON {
 
 /// A column's parts as separate constants, so the hot path borrows them rather than copying the column's enum
 /// (and retaining its buffers) per cell. A class, so handing one around costs one retain.
-public final class ColumnReference: Sendable {
-    public let column: ColumnData
+package final class ColumnReference: Sendable {
+    package let column: ColumnData
     let nulls: NullBitmap
     let strings: StringArena?
     let doubles: [Double]?
     let ints: [Int64]?
 
-    public init(_ column: ColumnData) {
+    package init(_ column: ColumnData) {
         self.column = column
         self.nulls = column.nulls
         if case .string(let arena) = column.storage { self.strings = arena } else { self.strings = nil }

@@ -1,15 +1,15 @@
 import EventJSON
-public import Mapping
-public import ModelCache
+package import Mapping
+package import ModelCache
 
 /// Enrich through a destination's mappings, an event at a time: on the tape when every mapping runs there (the
 /// sender's bytes kept, cells spliced in), on the tree otherwise, and for events the tape refuses (which the tree
 /// path explains). One value per request: it holds the snapshots the plan's models are served from, so a sync
 /// finishing mid-request does not change the answer halfway through a batch.
-public struct DestinationEnrichment {
-    public let plan: DestinationPlan
+package struct DestinationEnrichment {
+    package let plan: DestinationPlan
     /// The outcomes of the events enriched so far.
-    public private(set) var tally = Tally()
+    package private(set) var tally = Tally()
     private let maxEventBytes: Int
     private let lookup: (ModelMatch, MappingValue) -> EntityResult
     /// Nil when a mapping has field mappings: every event then takes the tree path.
@@ -18,7 +18,7 @@ public struct DestinationEnrichment {
     /// - Parameters:
     ///   - snapshots: the snapshot each of the plan's models is served from (a model without one finds no rows).
     ///   - maxEventBytes: larger events are answered as invalid.
-    public init(plan: DestinationPlan, snapshots: [String: ModelSnapshot], maxEventBytes: Int) {
+    package init(plan: DestinationPlan, snapshots: [String: ModelSnapshot], maxEventBytes: Int) {
         self.plan = plan
         self.maxEventBytes = maxEventBytes
         self.lookup = EntityLookup.make(snapshots: snapshots, tables: plan.tables, needed: plan.neededColumns)
@@ -26,18 +26,20 @@ public struct DestinationEnrichment {
     }
 
     /// Takes the snapshots of the plan's models from `cache`, once.
-    public init(plan: DestinationPlan, cache: ModelCache, maxEventBytes: Int) {
+    package init(plan: DestinationPlan, cache: ModelCache, maxEventBytes: Int) {
         self.init(plan: plan, snapshots: plan.snapshots(from: cache), maxEventBytes: maxEventBytes)
     }
 
     /// Enriches the event at `position` of the batch and writes its answer to `sink`.
-    public mutating func enrich(_ bytes: UnsafeRawBufferPointer, position: Int, into sink: inout some EnrichmentSink) {
-        if bytes.count <= self.maxEventBytes, self.batch?.enrich(bytes, into: &sink, tally: &self.tally) == true { return }
+    package mutating func enrich(_ bytes: UnsafeRawBufferPointer, position: Int, into sink: inout some EnrichmentSink) {
+        if bytes.count <= self.maxEventBytes, self.batch?.enrich(bytes, into: &sink, tally: &self.tally) == true {
+            return
+        }
         sink.append(self.enrichOnTree(bytes, position: position))
     }
 
     /// One event through every mapping on the tree path: parsed, each mapping applied to the value.
-    public mutating func enrichOnTree(_ bytes: UnsafeRawBufferPointer, position: Int) -> EventResult {
+    package mutating func enrichOnTree(_ bytes: UnsafeRawBufferPointer, position: Int) -> EventResult {
         let event: MappingValue
         switch EventParsing.object(bytes, position: position, maxEventBytes: self.maxEventBytes) {
         case .success(let value): event = MappingValue(value)
@@ -58,20 +60,25 @@ public struct DestinationEnrichment {
         let found = matched.reduce(0) { count, result in
             count + result.entities.filter { if case .found = $0.result { true } else { false } }.count
         }
-        let anyNotFound = matched.contains { $0.entities.contains { if case .notFound = $0.result { true } else { false } } }
-        let (outcome, reason) = Verdict.of(models: total, found: found, anyNotFound: anyNotFound, matched: !matched.isEmpty, tally: &self.tally)
-        return EventResult(outcome: outcome, reason: reason, event: Array(bytes), mappings: reported.map { result in
-            EventResult.Mapping(
-                name: result.mapping, conditionMatched: result.conditionMatched, outcome: result.outcome,
-                output: result.output.map(JSONWriter.bytes) ?? [], error: result.error ?? ""
-            )
-        })
+        let anyNotFound = matched.contains {
+            $0.entities.contains { if case .notFound = $0.result { true } else { false } }
+        }
+        let (outcome, reason) = Verdict.of(
+            models: total, found: found, anyNotFound: anyNotFound, matched: !matched.isEmpty, tally: &self.tally)
+        return EventResult(
+            outcome: outcome, reason: reason, event: Array(bytes),
+            mappings: reported.map { result in
+                EventResult.Mapping(
+                    name: result.mapping, conditionMatched: result.conditionMatched, outcome: result.outcome,
+                    output: result.output.map(JSONWriter.bytes) ?? [], error: result.error ?? ""
+                )
+            })
     }
 }
 
 extension DestinationPlan {
     /// The snapshot each of the plan's models is served from now.
-    public func snapshots(from cache: ModelCache) -> [String: ModelSnapshot] {
+    package func snapshots(from cache: ModelCache) -> [String: ModelSnapshot] {
         var snapshots: [String: ModelSnapshot] = [:]
         for model in self.tables.keys { snapshots[model] = cache.snapshot(of: model) }
         return snapshots
@@ -79,7 +86,9 @@ extension DestinationPlan {
 
     /// The dry run (TestMapping): `mapping` (one of the plan's, or one compiled alone against it) applied to
     /// `event` on the tree path, each found row with every column, exactly as live traffic's tree path does.
-    public func test(_ mapping: CompiledDestinationMapping, event: MappingValue, snapshots: [String: ModelSnapshot]) -> MappingResult {
+    package func test(
+        _ mapping: CompiledDestinationMapping, event: MappingValue, snapshots: [String: ModelSnapshot]
+    ) -> MappingResult {
         mapping.apply(to: event, lookup: EntityLookup.make(snapshots: snapshots, tables: self.tables))
     }
 }
@@ -89,9 +98,13 @@ enum EventParsing {
     struct Refusal: Error { let result: EventResult }
 
     /// The event as a JSON object, or why not (size, JSON, not an object).
-    static func object(_ bytes: UnsafeRawBufferPointer, position: Int, maxEventBytes: Int) -> Result<JSONValue, Refusal> {
+    static func object(_ bytes: UnsafeRawBufferPointer, position: Int, maxEventBytes: Int) -> Result<JSONValue, Refusal>
+    {
         guard bytes.count <= maxEventBytes else {
-            return .failure(Refusal(result: .invalid(bytes, "event \(position) is \(bytes.count) bytes; the limit is \(maxEventBytes)")))
+            return .failure(
+                Refusal(
+                    result: .invalid(bytes, "event \(position) is \(bytes.count) bytes; the limit is \(maxEventBytes)"))
+            )
         }
         let value: JSONValue
         do {
@@ -99,7 +112,9 @@ enum EventParsing {
         } catch {
             return .failure(Refusal(result: .invalid(bytes, "event \(position): \(error)")))
         }
-        guard case .object = value else { return .failure(Refusal(result: .invalid(bytes, "event \(position) is not a JSON object"))) }
+        guard case .object = value else {
+            return .failure(Refusal(result: .invalid(bytes, "event \(position) is not a JSON object")))
+        }
         return .success(value)
     }
 }
@@ -109,7 +124,8 @@ enum EventParsing {
 enum EntityLookup {
     /// - Parameter needed: the columns to carry per model (a model listed as nil, or missing, gets all).
     static func make(
-        snapshots: [String: ModelSnapshot], tables: [String: (schema: String, table: String)], needed: [String: Set<String>?] = [:]
+        snapshots: [String: ModelSnapshot], tables: [String: (schema: String, table: String)],
+        needed: [String: Set<String>?] = [:]
     ) -> (ModelMatch, MappingValue) -> EntityResult {
         // Column positions per model, worked out once per request rather than per event.
         var positions: [String: [Int]] = [:]
@@ -125,10 +141,11 @@ enum EntityLookup {
             guard let row = snapshot.row(for: lookupKey) else { return .notFound(key: text) }
             let location = tables[match.model] ?? ("main", match.model)
             let columns = positions[match.model].map { $0.map { snapshot.columns[$0] } } ?? snapshot.columns
-            return .found(EntityRow(
-                model: match.model, schema: location.schema, table: location.table,
-                columns: columns.map { (name: $0.schema.name, value: CellJSON.value($0, row: row)) }
-            ))
+            return .found(
+                EntityRow(
+                    model: match.model, schema: location.schema, table: location.table,
+                    columns: columns.map { (name: $0.schema.name, value: CellJSON.value($0, row: row)) }
+                ))
         }
     }
 }
@@ -200,12 +217,17 @@ struct TapeBatch {
 
     /// Enriches one event on the tape and writes its answer; false (nothing written) when the event is not a
     /// JSON object the parser accepts.
-    mutating func enrich(_ raw: UnsafeRawBufferPointer, into sink: inout some EnrichmentSink, tally: inout Tally) -> Bool {
+    mutating func enrich(
+        _ raw: UnsafeRawBufferPointer, into sink: inout some EnrichmentSink, tally: inout Tally
+    ) -> Bool {
         let buffer = raw.assumingMemoryBound(to: UInt8.self)
         guard self.tape.parse(buffer), self.tape.nodes[0].kind == .object else { return false }
         self.scratch.startEvent()
         self.matched.removeAll(keepingCapacity: true)
-        var models = 0, found = 0, notFound = 0, conditionsMatched = 0
+        var models = 0
+        var found = 0
+        var notFound = 0
+        var conditionsMatched = 0
         self.tape.withView(buffer) { view in
             let event = TapeEvent(view)
             for (index, mapping) in self.mappings.enumerated() {
@@ -232,12 +254,16 @@ struct TapeBatch {
         let empty = UnsafeRawBufferPointer(start: nil, count: 0)
         self.scratch.outputs.withUnsafeBytes { outputs in
             self.names.withUnsafeBytes { names in
-                sink.appendEvent(outcome: outcome, reason: reason, event: raw, error: empty, mappingCount: matched.count) { position in
+                sink.appendEvent(
+                    outcome: outcome, reason: reason, event: raw, error: empty, mappingCount: matched.count
+                ) { position in
                     let entry = matched[position]
                     let bytes = UnsafeRawBufferPointer(rebasing: outputs[entry.output])
                     return MappingPart(
-                        name: UnsafeRawBufferPointer(rebasing: names[spans[entry.mapping]]), conditionMatched: !entry.failed,
-                        outcome: entry.outcome, output: entry.failed ? empty : bytes, error: entry.failed ? bytes : empty
+                        name: UnsafeRawBufferPointer(rebasing: names[spans[entry.mapping]]),
+                        conditionMatched: !entry.failed,
+                        outcome: entry.outcome, output: entry.failed ? empty : bytes,
+                        error: entry.failed ? bytes : empty
                     )
                 }
             }

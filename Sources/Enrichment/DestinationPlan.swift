@@ -1,15 +1,15 @@
-public import EnrichPolicy
-public import Mapping
+package import EnrichPolicy
+package import Mapping
 import Synchronization
 
 /// What the plan needs to know of a model from the catalog.
-public struct ModelInfo: Sendable {
-    public var name: String
+package struct ModelInfo: Sendable {
+    package var name: String
     /// The warehouse table it is synced from (empty for a SQL-query model: the model's name stands in).
-    public var sourceTable: String
-    public var columns: [String]
+    package var sourceTable: String
+    package var columns: [String]
 
-    public init(name: String, sourceTable: String, columns: [String]) {
+    package init(name: String, sourceTable: String, columns: [String]) {
         self.name = name
         self.sourceTable = sourceTable
         self.columns = columns
@@ -17,34 +17,35 @@ public struct ModelInfo: Sendable {
 }
 
 /// The models a plan may name (the catalog, behind the server's wiring).
-public protocol ModelDirectory {
+package protocol ModelDirectory {
     func model(named name: String) -> ModelInfo?
 }
 
 /// A destination's mappings that cannot be compiled, with the reason naming the mapping.
-public struct PlanError: Error, Equatable, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct PlanError: Error, Equatable, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// A destination compiled for live traffic: conditions parsed, field mappings validated, every model and column
 /// checked, and what each model's rows must carry worked out once.
-public struct DestinationPlan: Sendable {
-    public let name: String
-    public let mappings: [CompiledDestinationMapping]
+package struct DestinationPlan: Sendable {
+    package let name: String
+    package let mappings: [CompiledDestinationMapping]
     /// Schema and table of each model a mapping references, for Segment's long entity references.
-    public let tables: [String: (schema: String, table: String)]
+    package let tables: [String: (schema: String, table: String)]
     /// The columns live traffic needs from each model's rows: the enrichments' columns, or nil (every column)
     /// when a mapping of the model has field mappings, which may read any entity column.
-    public let neededColumns: [String: Set<String>?]
+    package let neededColumns: [String: Set<String>?]
     /// Whether every mapping runs on the tape (no field mappings): such a destination is enriched inline.
-    public let runsOnTape: Bool
+    package let runsOnTape: Bool
 
     /// Compiles `definitions`, checking every model and column they name against `models`; each event's condition,
     /// field mappings and Liquid stay within `limits`.
     /// - Throws: `PlanError` naming the mapping and what is wrong.
-    public init(
-        name: String, _ definitions: [MappingDefinition], models: some ModelDirectory, limits: LanguageLimits = LanguageLimits()
+    package init(
+        name: String, _ definitions: [MappingDefinition], models: some ModelDirectory,
+        limits: LanguageLimits = LanguageLimits()
     ) throws(PlanError) {
         var compiled: [CompiledDestinationMapping] = []
         var tables: [String: (schema: String, table: String)] = [:]
@@ -58,7 +59,9 @@ public struct DestinationPlan: Sendable {
                     continue
                 }
                 var columns = existing.flatMap { $0 } ?? []
-                for enrichment in definition.enrichments where enrichment.model == match.model { columns.insert(enrichment.column) }
+                for enrichment in definition.enrichments where enrichment.model == match.model {
+                    columns.insert(enrichment.column)
+                }
                 needed[match.model] = .some(columns)
             }
             do {
@@ -73,7 +76,9 @@ public struct DestinationPlan: Sendable {
                 tables[model.name] = ("main", model.sourceTable.isEmpty ? model.name : model.sourceTable)
                 for enrichment in definition.enrichments where enrichment.model == model.name {
                     guard model.columns.contains(enrichment.column) else {
-                        throw PlanError("mapping '\(definition.name)': column '\(enrichment.column)' does not exist in model '\(model.name)'")
+                        throw PlanError(
+                            "mapping '\(definition.name)': column '\(enrichment.column)' does not exist in model '\(model.name)'"
+                        )
                     }
                 }
             }
@@ -87,7 +92,7 @@ public struct DestinationPlan: Sendable {
 }
 
 /// Compiled plans by destination name, compiled on first use and dropped when the destination is written.
-public final class PlanCache: Sendable {
+package final class PlanCache: Sendable {
     private struct State {
         var plans: [String: DestinationPlan] = [:]
         /// Bumped by every invalidation: a plan loaded across one may be stale, so it is used but not kept.
@@ -96,13 +101,13 @@ public final class PlanCache: Sendable {
 
     private let state = Mutex(State())
 
-    public init() {}
+    package init() {}
 
     /// The plan if it is cached (no loading).
-    public func cached(named name: String) -> DestinationPlan? { self.state.withLock { $0.plans[name] } }
+    package func cached(named name: String) -> DestinationPlan? { self.state.withLock { $0.plans[name] } }
 
     /// The plan, made by `load` on a miss and kept (unless the destination was written meanwhile).
-    public func plan(named name: String, load: () throws -> DestinationPlan) rethrows -> DestinationPlan {
+    package func plan(named name: String, load: () throws -> DestinationPlan) rethrows -> DestinationPlan {
         let (hit, generation) = self.state.withLock { ($0.plans[name], $0.generation) }
         if let hit { return hit }
         let plan = try load()
@@ -112,7 +117,7 @@ public final class PlanCache: Sendable {
         return plan
     }
 
-    public func invalidate(_ name: String) {
+    package func invalidate(_ name: String) {
         self.state.withLock { state in
             state.plans.removeValue(forKey: name)
             state.generation &+= 1

@@ -1,30 +1,32 @@
-public import Mapping
+package import Mapping
 
 /// Where the engine writes each event's answer: the wire layer implements it to encode straight into a response
 /// (`EnrichResponseWriter`), tests to collect values (`CollectingSink`). Byte arguments point into the engine's
 /// buffers and are valid only during the call.
-public protocol EnrichmentSink {
+package protocol EnrichmentSink {
     /// One event's answer: its outcome, the reason when not enriched, the event's bytes (enriched, or as sent),
     /// an error (invalid events), and `mappingCount` mapping results that `mapping(i)` gives (it may be called
     /// more than once per mapping).
     mutating func appendEvent(
-        outcome: EnrichmentOutcome, reason: EnrichmentMiss, event: UnsafeRawBufferPointer, error: UnsafeRawBufferPointer,
+        outcome: EnrichmentOutcome, reason: EnrichmentMiss, event: UnsafeRawBufferPointer,
+        error: UnsafeRawBufferPointer,
         mappingCount: Int, mapping: (Int) -> MappingPart
     )
 }
 
 /// One mapping's result for an event, as a sink sees it.
-public struct MappingPart {
-    public var name: UnsafeRawBufferPointer
+package struct MappingPart {
+    package var name: UnsafeRawBufferPointer
     /// False when the condition could not be decided within its budget (`error` says so).
-    public var conditionMatched: Bool
-    public var outcome: EnrichmentOutcome
+    package var conditionMatched: Bool
+    package var outcome: EnrichmentOutcome
     /// The mapping's output event (JSON), empty on error.
-    public var output: UnsafeRawBufferPointer
-    public var error: UnsafeRawBufferPointer
+    package var output: UnsafeRawBufferPointer
+    package var error: UnsafeRawBufferPointer
 
-    public init(
-        name: UnsafeRawBufferPointer, conditionMatched: Bool, outcome: EnrichmentOutcome, output: UnsafeRawBufferPointer,
+    package init(
+        name: UnsafeRawBufferPointer, conditionMatched: Bool, outcome: EnrichmentOutcome,
+        output: UnsafeRawBufferPointer,
         error: UnsafeRawBufferPointer
     ) {
         self.name = name
@@ -36,15 +38,15 @@ public struct MappingPart {
 }
 
 /// An event's answer as values: what the tree path builds, and what `CollectingSink` collects.
-public struct EventResult: Sendable, Equatable {
-    public struct Mapping: Sendable, Equatable {
-        public var name: String
-        public var conditionMatched: Bool
-        public var outcome: EnrichmentOutcome
-        public var output: [UInt8]
-        public var error: String
+package struct EventResult: Sendable, Equatable {
+    package struct Mapping: Sendable, Equatable {
+        package var name: String
+        package var conditionMatched: Bool
+        package var outcome: EnrichmentOutcome
+        package var output: [UInt8]
+        package var error: String
 
-        public init(name: String, conditionMatched: Bool, outcome: EnrichmentOutcome, output: [UInt8], error: String) {
+        package init(name: String, conditionMatched: Bool, outcome: EnrichmentOutcome, output: [UInt8], error: String) {
             self.name = name
             self.conditionMatched = conditionMatched
             self.outcome = outcome
@@ -53,13 +55,15 @@ public struct EventResult: Sendable, Equatable {
         }
     }
 
-    public var outcome: EnrichmentOutcome
-    public var reason: EnrichmentMiss
-    public var event: [UInt8]
-    public var error: String
-    public var mappings: [Mapping]
+    package var outcome: EnrichmentOutcome
+    package var reason: EnrichmentMiss
+    package var event: [UInt8]
+    package var error: String
+    package var mappings: [Mapping]
 
-    public init(outcome: EnrichmentOutcome, reason: EnrichmentMiss, event: [UInt8], error: String = "", mappings: [Mapping] = []) {
+    package init(
+        outcome: EnrichmentOutcome, reason: EnrichmentMiss, event: [UInt8], error: String = "", mappings: [Mapping] = []
+    ) {
         self.outcome = outcome
         self.reason = reason
         self.event = event
@@ -74,7 +78,7 @@ public struct EventResult: Sendable, Equatable {
 
 extension EnrichmentSink {
     /// Writes an answer built as values (the tree path, refusals).
-    public mutating func append(_ result: EventResult) {
+    package mutating func append(_ result: EventResult) {
         // The mappings' byte fields must stay valid while `appendEvent` reads them: copy the names, outputs and
         // errors into one buffer and point into it.
         var arena: [UInt8] = []
@@ -84,18 +88,23 @@ extension EnrichmentSink {
             arena.append(contentsOf: bytes)
             return start..<arena.count
         }
-        for mapping in result.mappings { spans.append((add(mapping.name.utf8), add(mapping.output), add(mapping.error.utf8))) }
+        for mapping in result.mappings {
+            spans.append((add(mapping.name.utf8), add(mapping.output), add(mapping.error.utf8)))
+        }
         let errorRange = add(result.error.utf8)
         result.event.withUnsafeBytes { event in
             arena.withUnsafeBytes { arena in
                 self.appendEvent(
-                    outcome: result.outcome, reason: result.reason, event: event, error: UnsafeRawBufferPointer(rebasing: arena[errorRange]),
+                    outcome: result.outcome, reason: result.reason, event: event,
+                    error: UnsafeRawBufferPointer(rebasing: arena[errorRange]),
                     mappingCount: result.mappings.count
                 ) { index in
                     let span = spans[index]
                     return MappingPart(
-                        name: UnsafeRawBufferPointer(rebasing: arena[span.name]), conditionMatched: result.mappings[index].conditionMatched,
-                        outcome: result.mappings[index].outcome, output: UnsafeRawBufferPointer(rebasing: arena[span.output]),
+                        name: UnsafeRawBufferPointer(rebasing: arena[span.name]),
+                        conditionMatched: result.mappings[index].conditionMatched,
+                        outcome: result.mappings[index].outcome,
+                        output: UnsafeRawBufferPointer(rebasing: arena[span.output]),
                         error: UnsafeRawBufferPointer(rebasing: arena[span.error])
                     )
                 }
@@ -105,24 +114,27 @@ extension EnrichmentSink {
 }
 
 /// A sink that keeps every answer as values (tests, and callers that want values rather than bytes).
-public struct CollectingSink: EnrichmentSink {
-    public private(set) var results: [EventResult] = []
+package struct CollectingSink: EnrichmentSink {
+    package private(set) var results: [EventResult] = []
 
-    public init() {}
+    package init() {}
 
-    public mutating func appendEvent(
-        outcome: EnrichmentOutcome, reason: EnrichmentMiss, event: UnsafeRawBufferPointer, error: UnsafeRawBufferPointer,
+    package mutating func appendEvent(
+        outcome: EnrichmentOutcome, reason: EnrichmentMiss, event: UnsafeRawBufferPointer,
+        error: UnsafeRawBufferPointer,
         mappingCount: Int, mapping: (Int) -> MappingPart
     ) {
-        self.results.append(EventResult(
-            outcome: outcome, reason: reason, event: Array(event), error: String(decoding: error, as: UTF8.self),
-            mappings: (0..<mappingCount).map { index in
-                let part = mapping(index)
-                return EventResult.Mapping(
-                    name: String(decoding: part.name, as: UTF8.self), conditionMatched: part.conditionMatched, outcome: part.outcome,
-                    output: Array(part.output), error: String(decoding: part.error, as: UTF8.self)
-                )
-            }
-        ))
+        self.results.append(
+            EventResult(
+                outcome: outcome, reason: reason, event: Array(event), error: String(decoding: error, as: UTF8.self),
+                mappings: (0..<mappingCount).map { index in
+                    let part = mapping(index)
+                    return EventResult.Mapping(
+                        name: String(decoding: part.name, as: UTF8.self), conditionMatched: part.conditionMatched,
+                        outcome: part.outcome,
+                        output: Array(part.output), error: String(decoding: part.error, as: UTF8.self)
+                    )
+                }
+            ))
     }
 }

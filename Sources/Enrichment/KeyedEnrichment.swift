@@ -1,33 +1,33 @@
-public import EventJSON
+package import EventJSON
 import Mapping
-public import ModelCache
+package import ModelCache
 
 /// Enrich of a model's columns into events without a destination: the key read at a path, its row's cells
 /// written at other paths. On the tape (`TapePlainEnrichment`): the values are spliced into the sender's bytes, so
 /// nothing outside the enriched keys is rewritten. An event the tape refuses (not JSON, not an object, too large)
 /// takes the tree path, which says why. One value per request, reused for every event of the batch.
-public struct KeyedEnrichment {
+package struct KeyedEnrichment {
     /// A column written at a path of the event.
-    public struct Target {
-        public var column: ColumnData
-        public var path: JSONPath
+    package struct Target {
+        package var column: ColumnData
+        package var path: JSONPath
 
-        public init(column: ColumnData, path: JSONPath) {
+        package init(column: ColumnData, path: JSONPath) {
             self.column = column
             self.path = path
         }
     }
 
-    public let keyPath: JSONPath
-    public let snapshot: ModelSnapshot
-    public let targets: [Target]
+    package let keyPath: JSONPath
+    package let snapshot: ModelSnapshot
+    package let targets: [Target]
     private let columns: [ColumnReference]
     private let maxEventBytes: Int
     private let plan: TapePlainEnrichment
     private var tape = JSONTape()
     private var scratch = TapeScratch()
 
-    public init(keyPath: JSONPath, snapshot: ModelSnapshot, targets: [Target], maxEventBytes: Int) {
+    package init(keyPath: JSONPath, snapshot: ModelSnapshot, targets: [Target], maxEventBytes: Int) {
         self.keyPath = keyPath
         self.snapshot = snapshot
         self.targets = targets
@@ -37,13 +37,13 @@ public struct KeyedEnrichment {
     }
 
     /// Enriches the event at `position` of the batch and writes its answer to `sink`.
-    public mutating func enrich(_ bytes: UnsafeRawBufferPointer, position: Int, into sink: inout some EnrichmentSink) {
+    package mutating func enrich(_ bytes: UnsafeRawBufferPointer, position: Int, into sink: inout some EnrichmentSink) {
         if bytes.count <= self.maxEventBytes && self.enrichOnTape(bytes, into: &sink) { return }
         sink.append(self.enrichOnTree(bytes, position: position))
     }
 
     /// One event on the tree: parsed, looked up, written back whole (`JSONWriter`). The tape path's reference.
-    public func enrichOnTree(_ bytes: UnsafeRawBufferPointer, position: Int) -> EventResult {
+    package func enrichOnTree(_ bytes: UnsafeRawBufferPointer, position: Int) -> EventResult {
         var event: JSONValue
         switch EventParsing.object(bytes, position: position, maxEventBytes: self.maxEventBytes) {
         case .success(let value): event = value
@@ -69,14 +69,18 @@ public struct KeyedEnrichment {
         guard self.tape.parse(bytes), self.tape.nodes[0].kind == .object else { return false }
         let empty = UnsafeRawBufferPointer(start: nil, count: 0)
         self.scratch.startEvent()
-        let snapshot = self.snapshot, plan = self.plan, columns = self.columns
-        let (outcome, reason, output): (EnrichmentOutcome, EnrichmentMiss, Range<Int>?) = self.tape.withView(bytes) { view in
+        let snapshot = self.snapshot
+        let plan = self.plan
+        let columns = self.columns
+        let (outcome, reason, output): (EnrichmentOutcome, EnrichmentMiss, Range<Int>?) = self.tape.withView(bytes) {
+            view in
             let event = TapeEvent(view)
             guard let key = plan.key(in: event) else { return (.notEnriched, .noKey, nil) }
             let row: Int?
             switch key {
             case .utf8(let text):
-                row = snapshot.hasStringKeys
+                row =
+                    snapshot.hasStringKeys
                     ? snapshot.row(forUTF8: UnsafeRawBufferPointer(text))
                     : snapshot.row(for: .string(String(decoding: text, as: UTF8.self)))
             case .string(let text): row = snapshot.row(for: .string(text))
@@ -92,12 +96,14 @@ public struct KeyedEnrichment {
         if let output {
             self.scratch.outputs.withUnsafeBytes { outputs in
                 sink.appendEvent(
-                    outcome: outcome, reason: reason, event: UnsafeRawBufferPointer(rebasing: outputs[output]), error: empty,
+                    outcome: outcome, reason: reason, event: UnsafeRawBufferPointer(rebasing: outputs[output]),
+                    error: empty,
                     mappingCount: 0, mapping: noMappings
                 )
             }
         } else {
-            sink.appendEvent(outcome: outcome, reason: reason, event: raw, error: empty, mappingCount: 0, mapping: noMappings)
+            sink.appendEvent(
+                outcome: outcome, reason: reason, event: raw, error: empty, mappingCount: 0, mapping: noMappings)
         }
         return true
     }

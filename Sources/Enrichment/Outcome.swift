@@ -1,7 +1,7 @@
 import Mapping
 
 /// Why an event was not (fully) enriched.
-public enum EnrichmentMiss: Sendable, Hashable {
+package enum EnrichmentMiss: Sendable, Hashable {
     /// Enriched, or partially (some rows found).
     case none
     /// The event has no key where the key path or a match property points.
@@ -16,16 +16,16 @@ public enum EnrichmentMiss: Sendable, Hashable {
 
 /// Outcome counts of one request's events, recorded together by the caller (one lock and one counter update
 /// per outcome per request, not per event).
-public struct Tally: Sendable, Equatable {
-    public var enriched = 0
-    public var partiallyEnriched = 0
-    public var notEnriched = 0
+package struct Tally: Sendable, Equatable {
+    package var enriched = 0
+    package var partiallyEnriched = 0
+    package var notEnriched = 0
     /// Events no mapping's condition matched (counted in `notEnriched` too).
-    public var unmatched = 0
+    package var unmatched = 0
 
-    public init() {}
+    package init() {}
 
-    public var events: Int { self.enriched + self.partiallyEnriched + self.notEnriched }
+    package var events: Int { self.enriched + self.partiallyEnriched + self.notEnriched }
 
     mutating func add(_ outcome: EnrichmentOutcome, matched: Bool) {
         switch outcome {

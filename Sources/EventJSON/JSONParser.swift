@@ -1,26 +1,27 @@
 import EnrichPolicy
-/// Why a JSON text was refused, with the byte offset where it went wrong.
-public struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertible {
-    public var offset: Int
-    public var reason: String
 
-    public var description: String { "invalid JSON at byte \(self.offset): \(self.reason)" }
+/// Why a JSON text was refused, with the byte offset where it went wrong.
+package struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertible {
+    package var offset: Int
+    package var reason: String
+
+    package var description: String { "invalid JSON at byte \(self.offset): \(self.reason)" }
 }
 
 /// A strict RFC 8259 parser over UTF-8 bytes, with a nesting limit so hostile input cannot exhaust the stack.
-public struct JSONParser {
+package struct JSONParser {
     /// Deepest nesting of arrays and objects accepted (EnrichPolicy's `LanguageLimits.maxJSONDepth`).
-    public static let maxDepth = LanguageLimits.maxJSONDepth
+    package static let maxDepth = LanguageLimits.maxJSONDepth
 
-    public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
+    package static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
         try bytes.withUnsafeBufferPointer { buffer throws(JSONParseError) in try Self.parse(buffer) }
     }
 
-    public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
+    package static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
         try Self.parse(Array(text.utf8))
     }
 
-    public static func parse(_ buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
+    package static func parse(_ buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
         var parser = JSONParser(bytes: buffer)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
@@ -39,7 +40,9 @@ public struct JSONParser {
     private var current: UInt8? { self.position < self.bytes.count ? self.bytes[self.position] : nil }
 
     private mutating func skipWhitespace() {
-        while let byte = self.current, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { self.position += 1 }
+        while let byte = self.current, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 {
+            self.position += 1
+        }
     }
 
     private mutating func expect(_ literal: StaticString, value: JSONValue) throws(JSONParseError) -> JSONValue {
@@ -165,7 +168,9 @@ public struct JSONParser {
         guard self.position + 4 <= self.bytes.count else { throw self.error("truncated \\u escape") }
         var value: UInt32 = 0
         for _ in 0..<4 {
-            guard let digit = Self.hexDigit(self.bytes[self.position]) else { throw self.error("invalid hex digit in \\u escape") }
+            guard let digit = Self.hexDigit(self.bytes[self.position]) else {
+                throw self.error("invalid hex digit in \\u escape")
+            }
             value = value << 4 | digit
             self.position += 1
         }
@@ -180,7 +185,8 @@ public struct JSONParser {
             self.position += 1
         }
         if self.current == UInt8(ascii: "\"") {
-            let text = String(validating: UnsafeBufferPointer(rebasing: self.bytes[start..<self.position]), as: UTF8.self)
+            let text = String(
+                validating: UnsafeBufferPointer(rebasing: self.bytes[start..<self.position]), as: UTF8.self)
             guard let text else { throw JSONParseError(offset: start, reason: "string is not valid UTF-8") }
             self.position += 1
             return text
@@ -211,8 +217,9 @@ public struct JSONParser {
                 case UInt8(ascii: "u"):
                     var code = try self.parseHex4()
                     if code >= 0xD800 && code < 0xDC00,
-                       self.position + 1 < self.bytes.count,
-                       self.bytes[self.position] == UInt8(ascii: "\\"), self.bytes[self.position + 1] == UInt8(ascii: "u")
+                        self.position + 1 < self.bytes.count,
+                        self.bytes[self.position] == UInt8(ascii: "\\"),
+                        self.bytes[self.position + 1] == UInt8(ascii: "u")
                     {
                         self.position += 2
                         let low = try self.parseHex4()

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A validated JSON text as a flat list of nodes pointing into its bytes: what the enrich hot path reads an
@@ -14,33 +14,33 @@ import Darwin
 ///
 /// Layout: a container's members follow it in document order; an object's are key, value, key, value…; each
 /// node records `next`, the index just past its subtree, so siblings are one step apart.
-public struct JSONTape: Sendable {
-    public enum Kind: UInt8, Sendable {
+package struct JSONTape: Sendable {
+    package enum Kind: UInt8, Sendable {
         case object, array, string, number, `true`, `false`, null
     }
 
-    public struct Node: Sendable {
-        public var kind: Kind
+    package struct Node: Sendable {
+        package var kind: Kind
         /// A string holding an escape or a non-ASCII byte: compare it decoded, not byte for byte.
-        public var needsDecoding: Bool
+        package var needsDecoding: Bool
         /// The value's bytes, quotes and brackets included.
-        public var start: Int32
-        public var end: Int32
+        package var start: Int32
+        package var end: Int32
         /// Index of the node after this one's subtree.
-        public var next: Int32
+        package var next: Int32
         /// Members (objects: key-value pairs) or elements (arrays).
-        public var count: Int32
+        package var count: Int32
     }
 
-    public private(set) var nodes: [Node] = []
+    package private(set) var nodes: [Node] = []
 
-    public init() {}
+    package init() {}
 
     /// Largest text a tape indexes (offsets are Int32).
-    public static let maxBytes = Int(Int32.max)
+    package static let maxBytes = Int(Int32.max)
 
     /// Indexes `bytes`, replacing what the tape held; false when `JSONParser` would refuse the text.
-    public mutating func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    package mutating func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         self.nodes.removeAll(keepingCapacity: true)
         guard bytes.count <= Self.maxBytes else { return false }
         var scanner = Scanner(bytes: bytes)
@@ -52,19 +52,21 @@ public struct JSONTape: Sendable {
 
     /// Calls `body` with a view of this tape over `bytes`, the text it parsed.
     @inline(__always)
-    public func withView<Result>(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (View) throws -> Result) rethrows -> Result {
+    package func withView<Result>(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ body: (View) throws -> Result
+    ) rethrows -> Result {
         try self.nodes.withUnsafeBufferPointer { try body(View(nodes: $0, bytes: bytes)) }
     }
 
     /// A parsed tape and its text, read through pointers: no reference counting on the hot path.
-    public struct View {
-        public let nodes: UnsafeBufferPointer<Node>
-        public let bytes: UnsafeBufferPointer<UInt8>
+    package struct View {
+        package let nodes: UnsafeBufferPointer<Node>
+        package let bytes: UnsafeBufferPointer<UInt8>
 
         /// The value of object node `index` under `key`: the last member with that key, as `JSONParser` keeps
         /// the last of repeated keys.
         @inline(__always)
-        public func member(_ key: JSONKey.Reference, of index: Int) -> Int? {
+        package func member(_ key: JSONKey.Reference, of index: Int) -> Int? {
             var found: Int? = nil
             var position = index + 1
             let end = Int(self.nodes[index].next)
@@ -76,7 +78,7 @@ public struct JSONTape: Sendable {
         }
 
         /// Element `offset` of array node `index`, if it has one.
-        public func element(_ offset: Int, of index: Int) -> Int? {
+        package func element(_ offset: Int, of index: Int) -> Int? {
             guard offset >= 0, offset < Int(self.nodes[index].count) else { return nil }
             var position = index + 1
             for _ in 0..<offset { position = Int(self.nodes[position].next) }
@@ -86,12 +88,13 @@ public struct JSONTape: Sendable {
         /// Whether string node `index` holds `key`. Compared as Swift compares strings (canonical
         /// equivalence), byte for byte only where that is the same thing: both sides ASCII.
         @inline(__always)
-        public func string(_ index: Int, equals key: JSONKey.Reference) -> Bool {
+        package func string(_ index: Int, equals key: JSONKey.Reference) -> Bool {
             let node = self.nodes[index]
             if !node.needsDecoding {
                 let length = Int(node.end - node.start) - 2
                 if length == key.utf8.count
-                    && (length == 0 || memcmp(self.bytes.baseAddress! + Int(node.start) + 1, key.utf8.baseAddress!, length) == 0)
+                    && (length == 0
+                        || memcmp(self.bytes.baseAddress! + Int(node.start) + 1, key.utf8.baseAddress!, length) == 0)
                 {
                     return true
                 }
@@ -102,16 +105,17 @@ public struct JSONTape: Sendable {
         }
 
         /// The bytes of string node `index` between its quotes.
-        public func content(_ index: Int) -> UnsafeBufferPointer<UInt8> {
+        package func content(_ index: Int) -> UnsafeBufferPointer<UInt8> {
             let node = self.nodes[index]
             return UnsafeBufferPointer(rebasing: self.bytes[Int(node.start + 1)..<Int(node.end - 1)])
         }
 
         /// Node `index` decoded, by `JSONParser` over the node's bytes.
-        public func value(_ index: Int) -> JSONValue {
+        package func value(_ index: Int) -> JSONValue {
             let node = self.nodes[index]
             // The tape accepted these bytes, so the parser does too; null is unreachable, not a fallback in use.
-            return (try? JSONParser.parse(UnsafeBufferPointer(rebasing: self.bytes[Int(node.start)..<Int(node.end)]))) ?? .null
+            return (try? JSONParser.parse(UnsafeBufferPointer(rebasing: self.bytes[Int(node.start)..<Int(node.end)])))
+                ?? .null
         }
     }
 }
@@ -119,12 +123,12 @@ public struct JSONTape: Sendable {
 /// An object key prepared once for tape lookups: its text, and its UTF-8 in memory the key owns. The hot path
 /// holds `reference`, a plain value with no reference counting; the key must outlive its references, which
 /// keeping the key beside them (as compiled mappings do) guarantees.
-public final class JSONKey: @unchecked Sendable, Hashable, CustomStringConvertible {
-    public let text: String
+package final class JSONKey: @unchecked Sendable, Hashable, CustomStringConvertible {
+    package let text: String
     private let storage: UnsafeMutableBufferPointer<UInt8>
     private let isASCII: Bool
 
-    public init(_ text: String) {
+    package init(_ text: String) {
         self.text = text
         let utf8 = Array(text.utf8)
         self.storage = .allocate(capacity: max(utf8.count, 1))
@@ -135,23 +139,25 @@ public final class JSONKey: @unchecked Sendable, Hashable, CustomStringConvertib
     deinit { self.storage.deallocate() }
 
     /// What lookups read: pointer, length and ASCII-ness, copied freely.
-    public var reference: Reference {
-        Reference(utf8: UnsafeBufferPointer(rebasing: self.storage[0..<self.text.utf8.count]), isASCII: self.isASCII, owner: self)
+    package var reference: Reference {
+        Reference(
+            utf8: UnsafeBufferPointer(rebasing: self.storage[0..<self.text.utf8.count]), isASCII: self.isASCII,
+            owner: self)
     }
 
-    public struct Reference: @unchecked Sendable {
-        public let utf8: UnsafeBufferPointer<UInt8>
-        public let isASCII: Bool
+    package struct Reference: @unchecked Sendable {
+        package let utf8: UnsafeBufferPointer<UInt8>
+        package let isASCII: Bool
         unowned(unsafe) let owner: JSONKey
 
-        public var text: String { self.owner.text }
+        package var text: String { self.owner.text }
     }
 
-    public var description: String { self.text }
+    package var description: String { self.text }
 
     /// Keys are the same key when their texts are equal as Swift strings, as object keys are compared.
-    public static func == (lhs: JSONKey, rhs: JSONKey) -> Bool { lhs.text == rhs.text }
-    public func hash(into hasher: inout Hasher) { hasher.combine(self.text) }
+    package static func == (lhs: JSONKey, rhs: JSONKey) -> Bool { lhs.text == rhs.text }
+    package func hash(into hasher: inout Hasher) { hasher.combine(self.text) }
 }
 
 extension JSONTape {
@@ -333,29 +339,35 @@ extension JSONTape {
                 self.skipPlainASCII()
                 while self.position < self.bytes.count {
                     let byte = self.bytes[self.position]
-                    guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") else { break }
+                    guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") else {
+                        break
+                    }
                     self.position += 1
                 }
                 guard let byte = self.current else { return nil }
                 switch byte {
                 case UInt8(ascii: "\""):
-                    guard runIsASCII || UTF8Text.isValid(UnsafeBufferPointer(rebasing: self.bytes[run..<self.position])) else { return nil }
+                    guard runIsASCII || UTF8Text.isValid(UnsafeBufferPointer(rebasing: self.bytes[run..<self.position]))
+                    else { return nil }
                     self.position += 1
                     return needsDecoding
                 case UInt8(ascii: "\\"):
                     needsDecoding = true
-                    guard runIsASCII || UTF8Text.isValid(UnsafeBufferPointer(rebasing: self.bytes[run..<self.position])) else { return nil }
+                    guard runIsASCII || UTF8Text.isValid(UnsafeBufferPointer(rebasing: self.bytes[run..<self.position]))
+                    else { return nil }
                     self.position += 1
                     guard let escape = self.current else { return nil }
                     self.position += 1
                     switch escape {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-                         UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
+                        UInt8(ascii: "f"),
+                        UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                         break
                     case UInt8(ascii: "u"):
                         guard let code = self.hex4() else { return nil }
                         if code >= 0xD800 && code < 0xDC00, self.position + 1 < self.bytes.count,
-                           self.bytes[self.position] == UInt8(ascii: "\\"), self.bytes[self.position + 1] == UInt8(ascii: "u")
+                            self.bytes[self.position] == UInt8(ascii: "\\"),
+                            self.bytes[self.position + 1] == UInt8(ascii: "u")
                         {
                             self.position += 2
                             guard let low = self.hex4(), low >= 0xDC00 && low < 0xE000 else { return nil }

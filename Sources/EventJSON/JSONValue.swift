@@ -2,7 +2,7 @@
 ///
 /// Integers that fit in Int64 (written without fraction or exponent) stay `.int`, so ids survive a round trip
 /// exactly; every other number is `.double`.
-public enum JSONValue: Sendable {
+package enum JSONValue: Sendable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -13,7 +13,7 @@ public enum JSONValue: Sendable {
 
     /// The value at a dotted path ("properties.sku"), or nil when a step is missing or not an object.
     /// Array elements are reached with a numeric step ("products.0.id").
-    public subscript(path path: JSONPath) -> JSONValue? {
+    package subscript(path path: JSONPath) -> JSONValue? {
         var current = self
         for component in path.components {
             switch current {
@@ -31,7 +31,7 @@ public enum JSONValue: Sendable {
     }
 
     /// Sets the value at a dotted path, creating objects for missing steps and replacing non-object steps.
-    public mutating func set(_ value: JSONValue, at path: JSONPath) {
+    package mutating func set(_ value: JSONValue, at path: JSONPath) {
         self.set(value, components: path.components[...])
     }
 
@@ -47,12 +47,12 @@ public enum JSONValue: Sendable {
         self = .object(object)
     }
 
-    public var isNull: Bool { if case .null = self { true } else { false } }
+    package var isNull: Bool { if case .null = self { true } else { false } }
 }
 
 extension JSONValue: Equatable {
     /// Structural equality; object key order does not matter, and 1 equals 1.0.
-    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    package static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): true
         case (.bool(let a), .bool(let b)): a == b
@@ -69,19 +69,19 @@ extension JSONValue: Equatable {
 
 /// An object whose keys keep their insertion order. Lookups are linear, which beats hashing for the few
 /// keys an event object has.
-public struct JSONObject: Sendable, Equatable, Sequence {
-    public private(set) var entries: [(key: String, value: JSONValue)] = []
+package struct JSONObject: Sendable, Equatable, Sequence {
+    package private(set) var entries: [(key: String, value: JSONValue)] = []
 
-    public init() {}
+    package init() {}
 
-    public init(_ entries: [(String, JSONValue)]) {
+    package init(_ entries: [(String, JSONValue)]) {
         for (key, value) in entries { self[key] = value }
     }
 
-    public var count: Int { self.entries.count }
-    public var keys: [String] { self.entries.map(\.key) }
+    package var count: Int { self.entries.count }
+    package var keys: [String] { self.entries.map(\.key) }
 
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         get { self.entries.first { $0.key == key }?.value }
         set {
             if let position = self.entries.firstIndex(where: { $0.key == key }) {
@@ -93,7 +93,7 @@ public struct JSONObject: Sendable, Equatable, Sequence {
     }
 
     /// Changes the value under `key` in place (null when absent, appended at the end), keeping key order.
-    public mutating func modifyValue(forKey key: String, _ body: (inout JSONValue) -> Void) {
+    package mutating func modifyValue(forKey key: String, _ body: (inout JSONValue) -> Void) {
         guard let position = self.entries.firstIndex(where: { $0.key == key }) else {
             var value = JSONValue.null
             body(&value)
@@ -107,29 +107,31 @@ public struct JSONObject: Sendable, Equatable, Sequence {
     }
 
     @discardableResult
-    public mutating func removeValue(forKey key: String) -> JSONValue? {
+    package mutating func removeValue(forKey key: String) -> JSONValue? {
         guard let position = self.entries.firstIndex(where: { $0.key == key }) else { return nil }
         return self.entries.remove(at: position).value
     }
 
-    public func makeIterator() -> some IteratorProtocol<(key: String, value: JSONValue)> { self.entries.makeIterator() }
+    package func makeIterator() -> some IteratorProtocol<(key: String, value: JSONValue)> {
+        self.entries.makeIterator()
+    }
 
-    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+    package static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         guard lhs.count == rhs.count else { return false }
         return lhs.entries.allSatisfy { entry in rhs[entry.key] == entry.value }
     }
 }
 
 /// A dotted path into an event, parsed once and reused.
-public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
-    public let components: [String]
+package struct JSONPath: Sendable, Hashable, CustomStringConvertible {
+    package let components: [String]
 
     /// Parses "a.b.c"; empty components are refused.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         let components = text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard !components.isEmpty, components.allSatisfy({ !$0.isEmpty }) else { return nil }
         self.components = components
     }
 
-    public var description: String { self.components.joined(separator: ".") }
+    package var description: String { self.components.joined(separator: ".") }
 }

@@ -1,15 +1,15 @@
 /// Serialises a `JSONValue` to compact UTF-8, in the object's key order.
-public enum JSONWriter {
-    public static func bytes(_ value: JSONValue) -> [UInt8] {
+package enum JSONWriter {
+    package static func bytes(_ value: JSONValue) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(256)
         Self.write(value, into: &output)
         return output
     }
 
-    public static func string(_ value: JSONValue) -> String { String(decoding: Self.bytes(value), as: UTF8.self) }
+    package static func string(_ value: JSONValue) -> String { String(decoding: Self.bytes(value), as: UTF8.self) }
 
-    public static func write(_ value: JSONValue, into output: inout [UInt8]) {
+    package static func write(_ value: JSONValue, into output: inout [UInt8]) {
         switch value {
         case .null: output.append(contentsOf: "null".utf8)
         case .bool(let flag): output.append(contentsOf: (flag ? "true" : "false").utf8)
@@ -37,7 +37,7 @@ public enum JSONWriter {
 
     /// Formats a double the way JavaScript's JSON.stringify does for the common cases: integral values without
     /// ".0", and null for NaN and infinities (which JSON cannot carry).
-    public static func format(_ number: Double) -> String {
+    package static func format(_ number: Double) -> String {
         guard number.isFinite else { return "null" }
         if number == number.rounded(), abs(number) < 1e21 {
             if abs(number) < 9.007_199_254_740_992e15 { return String(Int64(number)) }
@@ -54,7 +54,7 @@ public enum JSONWriter {
 
     /// Writes UTF-8 bytes as a JSON string, escaped as `write(.string(...))` escapes them. The caller has
     /// checked the bytes are valid UTF-8 (`UTF8Text.isValid`).
-    public static func writeString(utf8 bytes: UnsafeRawBufferPointer, into output: inout [UInt8]) {
+    package static func writeString(utf8 bytes: UnsafeRawBufferPointer, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         var clean = 0  // bytes[clean..<index] need no escape and are copied in one go.
         for index in 0..<bytes.count {

@@ -1,25 +1,25 @@
-public import EnrichPolicy
-public import EventJSON
+package import EnrichPolicy
+package import EventJSON
 
 /// Which model a mapping enriches from, and the event path holding that model's primary key.
-public struct ModelMatch: Sendable, Equatable, Codable {
-    public var model: String
+package struct ModelMatch: Sendable, Equatable, Codable {
+    package var model: String
     /// An event path such as "properties.sku" or "userId" ("$." prefix allowed).
-    public var matchProperty: String
+    package var matchProperty: String
 
-    public init(model: String, matchProperty: String) {
+    package init(model: String, matchProperty: String) {
         self.model = model
         self.matchProperty = matchProperty
     }
 }
 
 /// Copies a model column into the event under `key` (a dotted path) before the field mappings run.
-public struct ColumnEnrichment: Sendable, Equatable, Codable {
-    public var model: String
-    public var column: String
-    public var key: String
+package struct ColumnEnrichment: Sendable, Equatable, Codable {
+    package var model: String
+    package var column: String
+    package var key: String
 
-    public init(model: String, column: String, key: String) {
+    package init(model: String, column: String, key: String) {
         self.model = model
         self.column = column
         self.key = key
@@ -27,16 +27,18 @@ public struct ColumnEnrichment: Sendable, Equatable, Codable {
 }
 
 /// A destination's mapping as a user writes it: a condition, model matches, enrichments and field mappings.
-public struct MappingDefinition: Sendable, Equatable {
-    public var name: String
+package struct MappingDefinition: Sendable, Equatable {
+    package var name: String
     /// Segment FQL; empty means every event.
-    public var condition: String
-    public var matches: [ModelMatch]
-    public var enrichments: [ColumnEnrichment]
+    package var condition: String
+    package var matches: [ModelMatch]
+    package var enrichments: [ColumnEnrichment]
     /// A mapping-kit object, or nil to send the enriched event itself.
-    public var fields: JSONValue?
+    package var fields: JSONValue?
 
-    public init(name: String, condition: String, matches: [ModelMatch], enrichments: [ColumnEnrichment], fields: JSONValue?) {
+    package init(
+        name: String, condition: String, matches: [ModelMatch], enrichments: [ColumnEnrichment], fields: JSONValue?
+    ) {
         self.name = name
         self.condition = condition
         self.matches = matches
@@ -46,28 +48,28 @@ public struct MappingDefinition: Sendable, Equatable {
 }
 
 /// One model's row for an event, as the mapping sees it under `__segment_entities`.
-public struct EntityRow: Sendable, Equatable {
-    public var model: String
+package struct EntityRow: Sendable, Equatable {
+    package var model: String
     /// Warehouse schema and table, for the long reference form (`main`, `products`).
-    public var schema: String
-    public var table: String
-    public var columns: [(name: String, value: JSONValue)]
+    package var schema: String
+    package var table: String
+    package var columns: [(name: String, value: JSONValue)]
 
-    public init(model: String, schema: String, table: String, columns: [(name: String, value: JSONValue)]) {
+    package init(model: String, schema: String, table: String, columns: [(name: String, value: JSONValue)]) {
         self.model = model
         self.schema = schema
         self.table = table
         self.columns = columns
     }
 
-    public static func == (lhs: EntityRow, rhs: EntityRow) -> Bool {
+    package static func == (lhs: EntityRow, rhs: EntityRow) -> Bool {
         lhs.model == rhs.model && lhs.schema == rhs.schema && lhs.table == rhs.table
             && lhs.columns.elementsEqual(rhs.columns) { $0.name == $1.name && $0.value == $1.value }
     }
 }
 
 /// What a model lookup found for one event.
-public enum EntityResult: Sendable, Equatable {
+package enum EntityResult: Sendable, Equatable {
     /// The event has no string or integer at the match property.
     case noKey
     /// The key is there but no row has it (or the model has no synced data).
@@ -76,7 +78,7 @@ public enum EntityResult: Sendable, Equatable {
 }
 
 /// How much an event was enriched, as Segment's delivery overview counts it.
-public enum EnrichmentOutcome: String, Sendable, Equatable {
+package enum EnrichmentOutcome: String, Sendable, Equatable {
     /// Every model of every matched mapping found its row.
     case enriched
     /// Some did.
@@ -85,24 +87,24 @@ public enum EnrichmentOutcome: String, Sendable, Equatable {
     case notEnriched = "not_enriched"
 
     /// The outcome when `found` of `models` looked-up models found their row.
-    public init(models: Int, found: Int) {
+    package init(models: Int, found: Int) {
         self = models > 0 && found == models ? .enriched : (found > 0 ? .partiallyEnriched : .notEnriched)
     }
 }
 
 /// The result of one mapping for one event.
-public struct MappingResult: Sendable, Equatable {
-    public var mapping: String
-    public var conditionMatched: Bool
-    public var entities: [(model: String, result: EntityResult)]
-    public var outcome: EnrichmentOutcome
+package struct MappingResult: Sendable, Equatable {
+    package var mapping: String
+    package var conditionMatched: Bool
+    package var entities: [(model: String, result: EntityResult)]
+    package var outcome: EnrichmentOutcome
     /// The event after enrichments, with `__segment_entities` removed.
-    public var enrichedEvent: JSONValue?
+    package var enrichedEvent: JSONValue?
     /// What the field mappings produced (the enriched event when there are none).
-    public var output: JSONValue?
-    public var error: String?
+    package var output: JSONValue?
+    package var error: String?
 
-    public static func == (lhs: MappingResult, rhs: MappingResult) -> Bool {
+    package static func == (lhs: MappingResult, rhs: MappingResult) -> Bool {
         lhs.mapping == rhs.mapping && lhs.conditionMatched == rhs.conditionMatched && lhs.outcome == rhs.outcome
             && lhs.enrichedEvent == rhs.enrichedEvent && lhs.output == rhs.output && lhs.error == rhs.error
             && lhs.entities.elementsEqual(rhs.entities) { $0.model == $1.model && $0.result == $1.result }
@@ -110,12 +112,12 @@ public struct MappingResult: Sendable, Equatable {
 }
 
 /// The key under which model rows are put into the payload, as Segment's Linked Events does.
-public let segmentEntitiesKey = "__segment_entities"
+package let segmentEntitiesKey = "__segment_entities"
 
 /// A mapping compiled once: the condition parsed, the field mappings validated and their templates parsed.
 /// A class: it is shared by every request and event, and copying its many fields cost a retain each.
-public final class CompiledDestinationMapping: Sendable {
-    public let definition: MappingDefinition
+package final class CompiledDestinationMapping: Sendable {
+    package let definition: MappingDefinition
     let subscription: Subscription?
     let fields: CompiledMapping?
     /// Each match property split into keys once; nil keys mean the whole event.
@@ -133,12 +135,12 @@ public final class CompiledDestinationMapping: Sendable {
     /// For each match, the enrichments (by number) that read its model.
     let enrichmentsOfMatch: [[Int]]
     /// What evaluating the condition may cost per event.
-    public let conditionBudget: ConditionBudget
+    package let conditionBudget: ConditionBudget
 
     /// Compiles and validates a definition; applying it to an event stays within `limits` (its condition, its
     /// field mappings and their Liquid).
     /// - Throws: `DestinationError` naming the part that is wrong, with the parser's or validator's message.
-    public init(_ definition: MappingDefinition, limits: LanguageLimits = LanguageLimits()) throws(DestinationError) {
+    package init(_ definition: MappingDefinition, limits: LanguageLimits = LanguageLimits()) throws(DestinationError) {
         self.definition = definition
         self.conditionBudget = ConditionBudget(limits.conditions)
         if definition.condition.trimmingJSWhitespace().isEmpty {
@@ -151,7 +153,9 @@ public final class CompiledDestinationMapping: Sendable {
             }
         }
         if let fields = definition.fields {
-            guard case .object = fields else { throw .invalidFields(mapping: definition.name, ["field mappings must be a JSON object"]) }
+            guard case .object = fields else {
+                throw .invalidFields(mapping: definition.name, ["field mappings must be a JSON object"])
+            }
             let compiled: CompiledMapping
             do {
                 compiled = try CompiledMapping(fields, limits: limits)
@@ -162,7 +166,9 @@ public final class CompiledDestinationMapping: Sendable {
             // then, with the parser's message, rather than failing every event later.
             let broken = compiled.caches.liquid.parseErrors
             guard broken.isEmpty else {
-                throw .invalidFields(mapping: definition.name, broken.map { "@liquid template \"\(Self.excerpt($0.template))\": \($0.message)." })
+                throw .invalidFields(
+                    mapping: definition.name,
+                    broken.map { "@liquid template \"\(Self.excerpt($0.template))\": \($0.message)." })
             }
             self.fields = compiled
         } else {
@@ -178,7 +184,9 @@ public final class CompiledDestinationMapping: Sendable {
         self.matchKeys = matchKeys
         var enrichmentPaths: [[String]] = []
         for enrichment in definition.enrichments {
-            guard let path = JSONPath(enrichment.key) else { throw .invalidPath(mapping: definition.name, enrichment.key) }
+            guard let path = JSONPath(enrichment.key) else {
+                throw .invalidPath(mapping: definition.name, enrichment.key)
+            }
             enrichmentPaths.append(path.components)
             guard definition.matches.contains(where: { $0.model == enrichment.model }) else {
                 throw .enrichmentWithoutMatch(mapping: definition.name, model: enrichment.model)
@@ -188,12 +196,15 @@ public final class CompiledDestinationMapping: Sendable {
         let enrichmentKeys = enrichmentPaths.map { $0.map(JSONKey.init) }
         let matchKeyObjects = matchKeys.map { $0?.map(JSONKey.init) }
         let tapeEnrichmentKeys = enrichmentKeys.map { $0.map(\.reference) }
-        self.tapeCondition = definition.condition.trimmingJSWhitespace().isEmpty
+        self.tapeCondition =
+            definition.condition.trimmingJSWhitespace().isEmpty
             ? nil : (try? Subscription(definition.condition)).map { TapeCondition($0.condition) }
         self.tapeMatchKeys = matchKeyObjects.map { $0?.map(\.reference) }
         self.tapeEnrichmentKeys = tapeEnrichmentKeys
         self.tapeKeys = enrichmentKeys.flatMap { $0 } + matchKeyObjects.flatMap { $0 ?? [] }
-        let enrichmentsOfMatch = definition.matches.map { match in definition.enrichments.indices.filter { definition.enrichments[$0].model == match.model } }
+        let enrichmentsOfMatch = definition.matches.map { match in
+            definition.enrichments.indices.filter { definition.enrichments[$0].model == match.model }
+        }
         self.enrichmentsOfMatch = enrichmentsOfMatch
         self.tapeEdits = EditTree(enrichmentsOfMatch, keys: tapeEnrichmentKeys) { _ in true }
     }
@@ -205,7 +216,7 @@ public final class CompiledDestinationMapping: Sendable {
 
     /// The value at a model's match property, as a key, or nil when there is none (missing, null, or not a
     /// string or integer).
-    public static func key(in event: MappingValue, at matchProperty: String) -> MappingValue? {
+    package static func key(in event: MappingValue, at matchProperty: String) -> MappingValue? {
         Self.key(PathLookup.mappingGet(event, Resolver.removeFirstDollarDot(matchProperty)))
     }
 
@@ -219,7 +230,7 @@ public final class CompiledDestinationMapping: Sendable {
 
     /// Runs the mapping on one event: condition, lookups, enrichments, `__segment_entities`, field mappings.
     /// `lookup` finds a model's row for a key value.
-    public func apply(to event: MappingValue, lookup: (ModelMatch, MappingValue) -> EntityResult) -> MappingResult {
+    package func apply(to event: MappingValue, lookup: (ModelMatch, MappingValue) -> EntityResult) -> MappingResult {
         var result = MappingResult(
             mapping: self.definition.name, conditionMatched: false, entities: [], outcome: .notEnriched,
             enrichedEvent: nil, output: nil, error: nil
@@ -247,7 +258,8 @@ public final class CompiledDestinationMapping: Sendable {
             guard case .found(let row) = entity else { continue }
             found += 1
             entities[match.model] = Self.entityValue(row)
-            for (enrichment, path) in zip(self.definition.enrichments, self.enrichmentPaths) where enrichment.model == match.model {
+            for (enrichment, path) in zip(self.definition.enrichments, self.enrichmentPaths)
+            where enrichment.model == match.model {
                 let value = row.columns.first { $0.name == enrichment.column }?.value ?? .null
                 payload.set(MappingValue(value), at: path[...])
             }
@@ -279,13 +291,13 @@ public final class CompiledDestinationMapping: Sendable {
 }
 
 /// Why a destination or one of its mappings was refused.
-public enum DestinationError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum DestinationError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidCondition(mapping: String, String)
     case invalidFields(mapping: String, [String])
     case invalidPath(mapping: String, String)
     case enrichmentWithoutMatch(mapping: String, model: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalidCondition(let mapping, let message): "mapping '\(mapping)': \(message)"
         case .invalidFields(let mapping, let messages):

@@ -1,9 +1,9 @@
-public import EventJSON
+package import EventJSON
 
 /// A JavaScript value, as Segment's mapping-kit and conditions see one: JSON plus `undefined`, with every
 /// number a double. Mapping and condition code runs on these so it can reproduce JavaScript's rules exactly
 /// (missing keys, `String(x)`, loose equality with "", falsy intermediates).
-public enum MappingValue: Sendable, Equatable {
+package enum MappingValue: Sendable, Equatable {
     case undefined
     case null
     case bool(Bool)
@@ -13,7 +13,7 @@ public enum MappingValue: Sendable, Equatable {
     case object(MappingObject)
 
     /// Converts parsed JSON; integers become doubles, as in JavaScript.
-    public init(_ json: JSONValue) {
+    package init(_ json: JSONValue) {
         switch json {
         case .null: self = .null
         case .bool(let flag): self = .bool(flag)
@@ -27,7 +27,7 @@ public enum MappingValue: Sendable, Equatable {
 
     /// Back to JSON: undefined object members are dropped, undefined array elements become null (as
     /// JSON.stringify writes them), and integral doubles become integers. Nil for a top-level undefined.
-    public var json: JSONValue? {
+    package var json: JSONValue? {
         switch self {
         case .undefined: return nil
         case .null: return .null
@@ -45,7 +45,7 @@ public enum MappingValue: Sendable, Equatable {
     }
 
     /// `realTypeOf` in mapping-kit: "undefined", "null", "boolean", "number", "string", "array", "object".
-    public var typeName: String {
+    package var typeName: String {
         switch self {
         case .undefined: "undefined"
         case .null: "null"
@@ -58,7 +58,7 @@ public enum MappingValue: Sendable, Equatable {
     }
 
     /// JavaScript truthiness.
-    public var isTruthy: Bool {
+    package var isTruthy: Bool {
         switch self {
         case .undefined, .null: false
         case .bool(let flag): flag
@@ -68,7 +68,7 @@ public enum MappingValue: Sendable, Equatable {
         }
     }
 
-    public var isNullish: Bool {
+    package var isNullish: Bool {
         switch self {
         case .undefined, .null: true
         default: false
@@ -76,7 +76,7 @@ public enum MappingValue: Sendable, Equatable {
     }
 
     /// `String(value)` in JavaScript.
-    public var jsString: String {
+    package var jsString: String {
         switch self {
         case .undefined: "undefined"
         case .null: "null"
@@ -90,7 +90,7 @@ public enum MappingValue: Sendable, Equatable {
     }
 
     /// `Number(value)` in JavaScript.
-    public var jsNumber: Double {
+    package var jsNumber: Double {
         switch self {
         case .undefined: .nan
         case .null: 0
@@ -104,7 +104,7 @@ public enum MappingValue: Sendable, Equatable {
     }
 
     /// `value != ''` in JavaScript (loose inequality with the empty string).
-    public var looselyDiffersFromEmptyString: Bool {
+    package var looselyDiffersFromEmptyString: Bool {
         switch self {
         case .undefined, .null: true
         case .bool(let flag): flag  // false == '' is true.
@@ -116,33 +116,33 @@ public enum MappingValue: Sendable, Equatable {
     }
 
     /// JSON.stringify of the value; undefined for undefined.
-    public var jsonText: String? {
+    package var jsonText: String? {
         guard let json = self.json else { return nil }
         return JSONWriter.string(json)
     }
 
-    public subscript(key: String) -> MappingValue {
+    package subscript(key: String) -> MappingValue {
         guard case .object(let object) = self else { return .undefined }
         return object[key]
     }
 }
 
 /// An object whose keys keep insertion order and whose values may be undefined until the final cleanup.
-public struct MappingObject: Sendable, Equatable {
-    public private(set) var entries: [(key: String, value: MappingValue)] = []
+package struct MappingObject: Sendable, Equatable {
+    package private(set) var entries: [(key: String, value: MappingValue)] = []
 
-    public init() {}
+    package init() {}
 
-    public init(_ entries: [(String, MappingValue)]) {
+    package init(_ entries: [(String, MappingValue)]) {
         for (key, value) in entries { self[key] = value }
     }
 
-    public var keys: [String] { self.entries.map(\.key) }
-    public var isEmpty: Bool { self.entries.isEmpty }
-    public var count: Int { self.entries.count }
+    package var keys: [String] { self.entries.map(\.key) }
+    package var isEmpty: Bool { self.entries.isEmpty }
+    package var count: Int { self.entries.count }
 
     /// The value under `key`; `.undefined` when absent.
-    public subscript(key: String) -> MappingValue {
+    package subscript(key: String) -> MappingValue {
         get { self.entries.first { $0.key == key }?.value ?? .undefined }
         set {
             if let position = self.entries.firstIndex(where: { $0.key == key }) {
@@ -153,7 +153,7 @@ public struct MappingObject: Sendable, Equatable {
         }
     }
 
-    public func has(_ key: String) -> Bool { self.entries.contains { $0.key == key } }
+    package func has(_ key: String) -> Bool { self.entries.contains { $0.key == key } }
 
     /// Sets a value at a path of keys, creating objects for missing steps and replacing non-object steps.
     mutating func set(_ value: MappingValue, at path: ArraySlice<String>) {
@@ -169,15 +169,15 @@ public struct MappingObject: Sendable, Equatable {
         self[first] = .object(child)
     }
 
-    public static func == (lhs: MappingObject, rhs: MappingObject) -> Bool {
+    package static func == (lhs: MappingObject, rhs: MappingObject) -> Bool {
         lhs.entries.count == rhs.entries.count && lhs.entries.allSatisfy { rhs.has($0.key) && rhs[$0.key] == $0.value }
     }
 }
 
 /// JavaScript's number ↔ string conversions.
-public enum JSNumber {
+package enum JSNumber {
     /// `Number.prototype.toString()`: shortest round-trip digits, laid out by ECMAScript's rules.
-    public static func format(_ value: Double) -> String {
+    package static func format(_ value: Double) -> String {
         if value.isNaN { return "NaN" }
         if value.isInfinite { return value < 0 ? "-Infinity" : "Infinity" }
         if value == 0 { return "0" }
@@ -228,7 +228,7 @@ public enum JSNumber {
     }
 
     /// `Number(text)`: trimmed decimal, hex (0x), or "Infinity"; "" is 0; anything else NaN.
-    public static func parse(_ text: String) -> Double {
+    package static func parse(_ text: String) -> Double {
         let trimmed = text.trimmingJSWhitespace()
         if trimmed.isEmpty { return 0 }
         if trimmed == "Infinity" || trimmed == "+Infinity" { return .infinity }

@@ -61,7 +61,9 @@ enum PathLookup {
             }
             for index in 0..<bytes.count {
                 let byte = bytes[index]
-                if byte == 0x2E || (byte == 0x5B && isQuoteOrDigit(index + 1)) || (byte == 0x5D && isQuoteOrDigit(index - 1)) {
+                if byte == 0x2E || (byte == 0x5B && isQuoteOrDigit(index + 1))
+                    || (byte == 0x5D && isQuoteOrDigit(index - 1))
+                {
                     if pieceHasBytes { keys.append(String(decoding: current, as: UTF8.self)) }
                     current.removeAll(keepingCapacity: true)
                     pieceHasBytes = false

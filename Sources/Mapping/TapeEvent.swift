@@ -1,4 +1,4 @@
-public import EventJSON
+package import EventJSON
 
 /// An event read through a `JSONTape`: what live enrichment uses instead of a tree. Conditions and match
 /// properties walk the tape with exactly `PathLookup`'s JavaScript semantics, decoding only the values they
@@ -8,11 +8,11 @@ public import EventJSON
 /// keys, so it parses to the same value as the tree path's re-serialised event; integers past 2^53 even keep
 /// their digits, which the tree path rounds through Double. Field mappings read the whole event and still take
 /// the tree path.
-public struct TapeEvent {
-    public let view: JSONTape.View
+package struct TapeEvent {
+    package let view: JSONTape.View
 
     /// `view` must be a parsed tape with an object at the root.
-    public init(_ view: JSONTape.View) {
+    package init(_ view: JSONTape.View) {
         precondition(view.nodes.first?.kind == .object, "a tape event is a JSON object")
         self.view = view
     }
@@ -45,7 +45,8 @@ public struct TapeEvent {
             return self.view.member(key, of: index).map(Reference.node) ?? .value(.undefined)
         case .array:
             if key.text == "length" { return .value(.number(Double(node.count))) }
-            guard let offset = PathLookup.arrayIndex(key.text), let element = self.view.element(offset, of: index) else {
+            guard let offset = PathLookup.arrayIndex(key.text), let element = self.view.element(offset, of: index)
+            else {
                 return .value(.undefined)
             }
             return .node(element)
@@ -119,7 +120,8 @@ indirect enum TapeCondition: Sendable {
             let expected = JSONKey(leaf.value?.jsString ?? "undefined")
             let comparison: Comparison = leaf.operator == "=" ? .equal : (leaf.operator == "!=" ? .notEqual : .other)
             self = .leaf(
-                leaf, comparison, path: readsUndefined ? nil : keys.map(\.reference), expected: expected.reference, keys: keys + [expected]
+                leaf, comparison, path: readsUndefined ? nil : keys.map(\.reference), expected: expected.reference,
+                keys: keys + [expected]
             )
         }
     }
@@ -148,9 +150,12 @@ indirect enum TapeCondition: Sendable {
                     return comparison == .equal ? equal : !equal
                 }
                 // A string operator on a string without escapes reads the event's own bytes: no decoding, no copy.
-                if !event.view.nodes[index].needsDecoding, let answer = try leaf.compareText(
-                    UnsafeRawBufferPointer(event.view.content(index)), expected: UnsafeRawBufferPointer(expected.utf8), budget: &budget
-                ) {
+                if !event.view.nodes[index].needsDecoding,
+                    let answer = try leaf.compareText(
+                        UnsafeRawBufferPointer(event.view.content(index)),
+                        expected: UnsafeRawBufferPointer(expected.utf8), budget: &budget
+                    )
+                {
                     return answer
                 }
             }
@@ -161,7 +166,7 @@ indirect enum TapeCondition: Sendable {
 
 /// The rows a mapping reads on the tape path, prepared by the caller for one mapping: found by key, with their
 /// enrichment columns written straight into the output.
-public protocol TapeRows {
+package protocol TapeRows {
     /// The row of the mapping's match number `match` with this key, or nil.
     func row(match: Int, key: TapeKey) -> Int?
     /// Appends the column of enrichment number `enrichment` at `row` as JSON, byte for byte as
@@ -171,36 +176,36 @@ public protocol TapeRows {
 
 /// A key read from an event: a plain string's bytes straight from the tape, or a decoded value (a string or
 /// an integral number, as `CompiledDestinationMapping.key` admits).
-public enum TapeKey {
+package enum TapeKey {
     case utf8(UnsafeBufferPointer<UInt8>)
     case value(MappingValue)
 }
 
 /// What a mapping did to one tape event: the counts behind its outcome, and its output bytes.
-public struct TapeMappingResult {
-    public var conditionMatched = false
+package struct TapeMappingResult {
+    package var conditionMatched = false
     /// Models the mapping matches on, those whose row was found, and those whose key had no row.
-    public var models = 0
-    public var found = 0
-    public var notFound = 0
+    package var models = 0
+    package var found = 0
+    package var notFound = 0
     /// Where the enriched event (the mapping's output: it has no field mappings) is in `TapeScratch.outputs`.
-    public var output: Range<Int> = 0..<0
+    package var output: Range<Int> = 0..<0
 
-    public var outcome: EnrichmentOutcome { EnrichmentOutcome(models: self.models, found: self.found) }
+    package var outcome: EnrichmentOutcome { EnrichmentOutcome(models: self.models, found: self.found) }
 
     /// Why the mapping could not run on this event (its condition went over budget); the caller takes the tree
     /// path, which reports it.
-    public var error: ConditionBudgetExceeded?
+    package var error: ConditionBudgetExceeded?
 }
 
 extension CompiledDestinationMapping {
     /// Whether `apply(to: TapeEvent)` can run this mapping: field mappings read the whole event as a tree.
-    public var runsOnTape: Bool { self.fields == nil }
+    package var runsOnTape: Bool { self.fields == nil }
 
     /// `apply(to:lookup:)` for a tape event, for a mapping without field mappings: the same condition, keys,
     /// lookups and enrichments, with the output spliced from the event's bytes. `scratch` holds buffers reused
     /// from event to event.
-    public func apply(to event: TapeEvent, rows: some TapeRows, scratch: inout TapeScratch) -> TapeMappingResult {
+    package func apply(to event: TapeEvent, rows: some TapeRows, scratch: inout TapeScratch) -> TapeMappingResult {
         precondition(self.runsOnTape, "field mappings run on the tree path")
         var result = TapeMappingResult()
         if let condition = self.tapeCondition {
@@ -222,7 +227,8 @@ extension CompiledDestinationMapping {
             guard let keys = self.tapeMatchKeys[position] else { continue }  // the whole event: never a key
             let key: TapeKey
             switch event.walk(keys) {
-            case .node(let index) where event.view.nodes[index].kind == .string && !event.view.nodes[index].needsDecoding:
+            case .node(let index)
+            where event.view.nodes[index].kind == .string && !event.view.nodes[index].needsDecoding:
                 let text = event.view.content(index)
                 guard !text.isEmpty else { continue }
                 key = .utf8(text)
@@ -263,13 +269,13 @@ extension CompiledDestinationMapping {
 /// Buffers the tape path reuses from event to event: enrichment values written back to back, where each one
 /// is, which matches found a row, the splices being assembled, and the outputs of the current event's
 /// mappings (`startEvent` clears them).
-public struct TapeScratch {
-    public internal(set) var outputs: [UInt8] = []
+package struct TapeScratch {
+    package internal(set) var outputs: [UInt8] = []
 
-    public mutating func startEvent() { self.outputs.removeAll(keepingCapacity: true) }
+    package mutating func startEvent() { self.outputs.removeAll(keepingCapacity: true) }
 
     /// Appends bytes the caller writes into the answer (a mapping's error text) to `outputs`; returns where.
-    public mutating func appendOutput(_ bytes: some Collection<UInt8>) -> Range<Int> {
+    package mutating func appendOutput(_ bytes: some Collection<UInt8>) -> Range<Int> {
         let start = self.outputs.count
         self.outputs.append(contentsOf: bytes)
         return start..<self.outputs.count
@@ -283,7 +289,7 @@ public struct TapeScratch {
     var added: [UInt8] = []
     var addedSpans: [Range<Int>] = []
 
-    public init() {}
+    package init() {}
 
     /// Records `added[start...]` as one splice's bytes; returns its number.
     mutating func addAddedSpan(_ start: Int) -> Int {
@@ -333,10 +339,12 @@ struct EditTree: Sendable {
 
     private static func set(slot: Int, at path: ArraySlice<JSONKey.Reference>, in edits: inout [Edit]) {
         guard let key = path.first else { return }
-        let position = edits.firstIndex { $0.key.text == key.text } ?? {
-            edits.append(Edit(key: key))
-            return edits.count - 1
-        }()
+        let position =
+            edits.firstIndex { $0.key.text == key.text }
+            ?? {
+                edits.append(Edit(key: key))
+                return edits.count - 1
+            }()
         if path.count == 1 {
             edits[position].slot = slot
             edits[position].fresh = false
@@ -360,12 +368,16 @@ struct EditTree: Sendable {
             JSONWriter.writeString(utf8: UnsafeRawBufferPointer(edit.key.utf8), into: &self.prefixes)
             self.prefixes.append(UInt8(ascii: ":"))
             placeholders.append(self.nodes.count)
-            self.nodes.append(Node(key: edit.key, prefix: prefixStart..<self.prefixes.count, slot: edit.slot, fresh: edit.fresh, children: 0..<0))
+            self.nodes.append(
+                Node(
+                    key: edit.key, prefix: prefixStart..<self.prefixes.count, slot: edit.slot, fresh: edit.fresh,
+                    children: 0..<0))
         }
         for (edit, position) in zip(edits, placeholders) where !edit.children.isEmpty {
             let children = self.flatten(edit.children)
             let node = self.nodes[position]
-            self.nodes[position] = Node(key: node.key, prefix: node.prefix, slot: node.slot, fresh: node.fresh, children: children)
+            self.nodes[position] = Node(
+                key: node.key, prefix: node.prefix, slot: node.slot, fresh: node.fresh, children: children)
         }
         return start..<(start + edits.count)
     }
@@ -406,7 +418,8 @@ struct EditTree: Sendable {
     /// repeated keys, the one a parser keeps), objects patched member by member, new members added before the
     /// '}'. New or rebuilt JSON goes to `scratch.added`; a splice of a plain value points at its slot instead.
     private static func collect(
-        _ range: Range<Int>, object: Int, event: TapeEvent, nodes: UnsafeBufferPointer<Node>, prefixes: UnsafeBufferPointer<UInt8>,
+        _ range: Range<Int>, object: Int, event: TapeEvent, nodes: UnsafeBufferPointer<Node>,
+        prefixes: UnsafeBufferPointer<UInt8>,
         scratch: inout TapeScratch
     ) {
         let view = event.view
@@ -420,10 +433,14 @@ struct EditTree: Sendable {
             if let slot = nodes[position].slot {
                 scratch.splices.append((Int(node.start)..<Int(node.end), slot, true))
             } else if !nodes[position].fresh, node.kind == .object {
-                Self.collect(nodes[position].children, object: member, event: event, nodes: nodes, prefixes: prefixes, scratch: &scratch)
+                Self.collect(
+                    nodes[position].children, object: member, event: event, nodes: nodes, prefixes: prefixes,
+                    scratch: &scratch)
             } else {
                 let start = scratch.added.count
-                Self.render(position, nodes: nodes, prefixes: prefixes, into: &scratch.added, values: scratch.values, spans: scratch.spans)
+                Self.render(
+                    position, nodes: nodes, prefixes: prefixes, into: &scratch.added, values: scratch.values,
+                    spans: scratch.spans)
                 scratch.splices.append((Int(node.start)..<Int(node.end), scratch.addAddedSpan(start), false))
             }
         }
@@ -434,7 +451,9 @@ struct EditTree: Sendable {
             if !first { scratch.added.append(UInt8(ascii: ",")) }
             first = false
             scratch.added.append(contentsOf: UnsafeBufferPointer(rebasing: prefixes[nodes[position].prefix]))
-            Self.render(position, nodes: nodes, prefixes: prefixes, into: &scratch.added, values: scratch.values, spans: scratch.spans)
+            Self.render(
+                position, nodes: nodes, prefixes: prefixes, into: &scratch.added, values: scratch.values,
+                spans: scratch.spans)
         }
         let close = Int(view.nodes[object].end) - 1
         scratch.splices.append((close..<close, scratch.addAddedSpan(start), false))
@@ -442,7 +461,8 @@ struct EditTree: Sendable {
 
     /// Node `position` as JSON: its value, or an object of its children.
     private static func render(
-        _ position: Int, nodes: UnsafeBufferPointer<Node>, prefixes: UnsafeBufferPointer<UInt8>, into bytes: inout [UInt8],
+        _ position: Int, nodes: UnsafeBufferPointer<Node>, prefixes: UnsafeBufferPointer<UInt8>,
+        into bytes: inout [UInt8],
         values: [UInt8], spans: [Range<Int>]
     ) {
         if let slot = nodes[position].slot {

@@ -7,9 +7,9 @@ import EventJSON
 /// by decimal index; setting a key creates missing objects and replaces values that are not objects, later
 /// enrichments replacing earlier ones — exactly what the tree path (`JSONValue.set`) does, so the two give the
 /// same JSON (a differential test checks it).
-public final class TapePlainEnrichment: Sendable {
+package final class TapePlainEnrichment: Sendable {
     /// A key read from an event.
-    public enum Key {
+    package enum Key {
         /// A string key's UTF-8 straight from the event (no escapes in it).
         case utf8(UnsafeBufferPointer<UInt8>)
         /// A string key that had to be decoded.
@@ -22,12 +22,12 @@ public final class TapePlainEnrichment: Sendable {
     let edits: EditTree
     /// What the references point into.
     private let keys: [JSONKey]
-    public let targetCount: Int
+    package let targetCount: Int
 
     /// - Parameters:
     ///   - keyPath: the key's dotted path, split.
     ///   - targets: each enrichment's key path, split, in the order they are applied.
-    public init(keyPath: [String], targets: [[String]]) {
+    package init(keyPath: [String], targets: [[String]]) {
         let keyObjects = keyPath.map(JSONKey.init)
         let targetObjects = targets.map { $0.map(JSONKey.init) }
         self.keys = keyObjects + targetObjects.flatMap { $0 }
@@ -38,7 +38,7 @@ public final class TapePlainEnrichment: Sendable {
     }
 
     /// The event's key, or nil when there is none (missing, or not a string or an integral number).
-    public func key(in event: TapeEvent) -> Key? {
+    package func key(in event: TapeEvent) -> Key? {
         let view = event.view
         var index = 0
         for (position, component) in self.keyPath.enumerated() {
@@ -47,7 +47,9 @@ public final class TapePlainEnrichment: Sendable {
                 guard let member = view.member(component, of: index) else { return nil }
                 index = member
             case .array:
-                guard let offset = self.keyIndexes[position], let element = view.element(offset, of: index) else { return nil }
+                guard let offset = self.keyIndexes[position], let element = view.element(offset, of: index) else {
+                    return nil
+                }
                 index = element
             default:
                 return nil
@@ -62,7 +64,8 @@ public final class TapePlainEnrichment: Sendable {
         case .number:
             switch view.value(index) {
             case .int(let number): return .int(number)
-            case .double(let number) where number == number.rounded() && abs(number) < 9.2e18: return .int(Int64(number))
+            case .double(let number) where number == number.rounded() && abs(number) < 9.2e18:
+                return .int(Int64(number))
             default: return nil
             }
         default:
@@ -72,7 +75,7 @@ public final class TapePlainEnrichment: Sendable {
 
     /// Appends the event with every target's value spliced in to `scratch.outputs`; `write(target, &bytes)`
     /// appends target number `target`'s value as JSON. Returns where the output is.
-    public func splice(
+    package func splice(
         _ event: TapeEvent, scratch: inout TapeScratch, write: (Int, inout [UInt8]) -> Void
     ) -> Range<Int> {
         scratch.values.removeAll(keepingCapacity: true)

@@ -1,6 +1,6 @@
 /// One column of a snapshot: a contiguous typed buffer plus a null bitmap.
-public struct ColumnData: Sendable {
-    public enum Storage: Sendable {
+package struct ColumnData: Sendable {
+    package enum Storage: Sendable {
         case int64([Int64])
         /// Microseconds since the Unix epoch.
         case timestamp([Int64])
@@ -9,9 +9,9 @@ public struct ColumnData: Sendable {
         case string(StringArena)
     }
 
-    public let schema: ColumnSchema
-    public internal(set) var storage: Storage
-    public internal(set) var nulls: NullBitmap
+    package let schema: ColumnSchema
+    package internal(set) var storage: Storage
+    package internal(set) var nulls: NullBitmap
 
     init(schema: ColumnSchema, reserving rows: Int) {
         self.schema = schema
@@ -34,7 +34,7 @@ public struct ColumnData: Sendable {
         return values
     }
 
-    public var count: Int {
+    package var count: Int {
         switch self.storage {
         case .int64(let values), .timestamp(let values): values.count
         case .double(let values): values.count
@@ -44,7 +44,7 @@ public struct ColumnData: Sendable {
     }
 
     /// The cell at `row`, boxed. For tests and tools; the hot path switches on `storage` once per column.
-    public func value(at row: Int) -> CellValue {
+    package func value(at row: Int) -> CellValue {
         if self.nulls.isNull(row) { return .null }
         switch self.storage {
         case .int64(let values): return .int64(values[row])
@@ -55,13 +55,14 @@ public struct ColumnData: Sendable {
         }
     }
 
-    public var residentBytes: Int {
-        let values = switch self.storage {
-        case .int64(let values), .timestamp(let values): values.capacity * 8
-        case .double(let values): values.capacity * 8
-        case .bool(let values): values.capacity
-        case .string(let arena): arena.residentBytes
-        }
+    package var residentBytes: Int {
+        let values =
+            switch self.storage {
+            case .int64(let values), .timestamp(let values): values.capacity * 8
+            case .double(let values): values.capacity * 8
+            case .bool(let values): values.capacity
+            case .string(let arena): arena.residentBytes
+            }
         return values + self.nulls.residentBytes
     }
 }

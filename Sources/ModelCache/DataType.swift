@@ -1,5 +1,5 @@
 /// The types a cached column can have. Timestamps are microseconds since the Unix epoch, UTC.
-public enum DataType: String, Sendable, Hashable, CaseIterable, Codable {
+package enum DataType: String, Sendable, Hashable, CaseIterable, Codable {
     case int64
     case double
     case bool
@@ -8,18 +8,18 @@ public enum DataType: String, Sendable, Hashable, CaseIterable, Codable {
 }
 
 /// A column of a model as the cache sees it.
-public struct ColumnSchema: Sendable, Hashable, Codable {
-    public var name: String
-    public var type: DataType
+package struct ColumnSchema: Sendable, Hashable, Codable {
+    package var name: String
+    package var type: DataType
 
-    public init(name: String, type: DataType) {
+    package init(name: String, type: DataType) {
         self.name = name
         self.type = type
     }
 }
 
 /// One cell, for tests, tools and the JSON path. The hot path reads typed column buffers instead.
-public enum CellValue: Sendable, Hashable {
+package enum CellValue: Sendable, Hashable {
     case null
     case int64(Int64)
     case double(Double)
@@ -32,7 +32,7 @@ public enum CellValue: Sendable, Hashable {
 extension CellValue {
     /// Whether a re-synced cell holds the same data: like `==`, except that NaN is the same as NaN (it is in
     /// the warehouse), so a NaN cell does not count as a change on every sync.
-    public func isSame(as other: CellValue) -> Bool {
+    package func isSame(as other: CellValue) -> Bool {
         if case .double(let a) = self, case .double(let b) = other, a.isNaN, b.isNaN { return true }
         return self == other
     }

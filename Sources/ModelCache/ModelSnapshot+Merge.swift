@@ -4,7 +4,7 @@ extension ModelSnapshot {
     /// must have the same schema, and a key in both must be dropped here. Works column by column on the raw
     /// buffers and builds the index once (1M rows: tens of milliseconds, not a row-by-row rebuild).
     /// - Throws: `.tooManyRows` past `maxRows`, `.columnTooLarge` when a string column passes its limit.
-    public func merging(
+    package func merging(
         _ delta: ModelSnapshot, dropping: [Bool], version: UInt64, maxRows: Int = SnapshotBuilder.maxRows
     ) throws(SnapshotError) -> ModelSnapshot {
         precondition(delta.schema == self.schema && dropping.count == self.rowCount, "merging mismatched snapshots")
@@ -32,8 +32,16 @@ extension ModelSnapshot {
             case (.string(let a), .string(let b)):
                 var arena = StringArena()
                 arena.reserve(rows: total)
-                for row in kept { guard a.withBytes(at: row, { arena.append($0) }) else { throw .columnTooLarge(column: old.schema.name) } }
-                for row in 0..<b.count { guard b.withBytes(at: row, { arena.append($0) }) else { throw .columnTooLarge(column: old.schema.name) } }
+                for row in kept {
+                    guard a.withBytes(at: row, { arena.append($0) }) else {
+                        throw .columnTooLarge(column: old.schema.name)
+                    }
+                }
+                for row in 0..<b.count {
+                    guard b.withBytes(at: row, { arena.append($0) }) else {
+                        throw .columnTooLarge(column: old.schema.name)
+                    }
+                }
                 column.storage = .string(arena.trimmed())
             default:
                 preconditionFailure("schemas match, so storages do")
@@ -42,13 +50,16 @@ extension ModelSnapshot {
         }
         let keys = columns[self.keyColumn]
         var index = PrimaryKeyIndex(expectedRows: total)
-        let hash: (Int) -> Int = switch keys.storage {
-        case .string(let arena): { row in arena.withBytes(at: row) { PrimaryKeyIndex.hash($0) } }
-        case .int64(let values), .timestamp(let values): { row in PrimaryKeyIndex.hash(values[row]) }
-        default: preconditionFailure("key columns are integers, times or strings")
-        }
+        let hash: (Int) -> Int =
+            switch keys.storage {
+            case .string(let arena): { row in arena.withBytes(at: row) { PrimaryKeyIndex.hash($0) } }
+            case .int64(let values), .timestamp(let values): { row in PrimaryKeyIndex.hash(values[row]) }
+            default: preconditionFailure("key columns are integers, times or strings")
+            }
         for row in 0..<total { index.insert(row: row, hash: hash(row), rehash: hash) }
-        return ModelSnapshot(model: self.model, version: version, columns: columns, rowCount: total, keyColumn: self.keyColumn, index: index)
+        return ModelSnapshot(
+            model: self.model, version: version, columns: columns, rowCount: total, keyColumn: self.keyColumn,
+            index: index)
     }
 
     private static func gather<T>(_ old: [T], _ kept: [Int], _ new: [T]) -> [T] {

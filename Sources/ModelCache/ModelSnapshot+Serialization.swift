@@ -13,7 +13,7 @@ extension ModelSnapshot {
     static let magic = Array("ENSNAP01".utf8)
     static let trailer = Array("ENSNAPND".utf8)
 
-    public func serialized() -> [UInt8] {
+    package func serialized() -> [UInt8] {
         var writer = ByteWriter()
         writer.bytes(Self.magic)
         writer.u64(self.version)
@@ -27,7 +27,8 @@ extension ModelSnapshot {
             writer.u64(UInt64(column.nulls.words.count))
             for word in column.nulls.words { writer.u64(word) }
             switch column.storage {
-            case .int64(let values), .timestamp(let values): for value in values { writer.u64(UInt64(bitPattern: value)) }
+            case .int64(let values), .timestamp(let values):
+                for value in values { writer.u64(UInt64(bitPattern: value)) }
             case .double(let values): for value in values { writer.u64(value.bitPattern) }
             case .bool(let values): for value in values { writer.u8(value ? 1 : 0) }
             case .string(let arena):
@@ -46,7 +47,7 @@ extension ModelSnapshot {
     /// Rebuilds a snapshot from `serialized()` output.
     /// - Throws: `SnapshotDecodingError` when the bytes are truncated, from another format version, or
     ///   inconsistent (ragged columns, an index that does not fit).
-    public convenience init(deserializing bytes: [UInt8]) throws(SnapshotDecodingError) {
+    package convenience init(deserializing bytes: [UInt8]) throws(SnapshotDecodingError) {
         var reader = ByteReader(bytes)
         guard try reader.bytes(Self.magic.count) == Self.magic else { throw .notASnapshot }
         let version = try reader.u64()
@@ -54,7 +55,9 @@ extension ModelSnapshot {
         let keyColumn = Int(try reader.u32())
         let columnCount = Int(try reader.u32())
         let model = try reader.string()
-        guard rows <= SnapshotBuilder.maxRows, columnCount <= SnapshotBuilder.maxColumns, keyColumn < columnCount else { throw .inconsistent("header") }
+        guard rows <= SnapshotBuilder.maxRows, columnCount <= SnapshotBuilder.maxColumns, keyColumn < columnCount else {
+            throw .inconsistent("header")
+        }
         var columns: [ColumnData] = []
         for _ in 0..<columnCount {
             let name = try reader.string()
@@ -79,17 +82,22 @@ extension ModelSnapshot {
                 let byteCount = Int(try reader.u64())
                 let text = try reader.bytes(byteCount)
                 let offsets = try reader.u32s(rows + 1)
-                guard offsets.first == 0, Int(offsets.last ?? 0) == byteCount, zip(offsets, offsets.dropFirst()).allSatisfy({ $0 <= $1 })
+                guard offsets.first == 0, Int(offsets.last ?? 0) == byteCount,
+                    zip(offsets, offsets.dropFirst()).allSatisfy({ $0 <= $1 })
                 else { throw .inconsistent("string offsets of \(name)") }
                 column.storage = .string(StringArena(bytes: text, offsets: offsets))
             }
             columns.append(column)
         }
         let slotCount = Int(try reader.u64())
-        guard slotCount >= 16, slotCount & (slotCount - 1) == 0, slotCount >= rows * 2 else { throw .inconsistent("index size") }
+        guard slotCount >= 16, slotCount & (slotCount - 1) == 0, slotCount >= rows * 2 else {
+            throw .inconsistent("index size")
+        }
         let slots = try reader.u32s(slotCount)
         guard slots.allSatisfy({ Int($0) <= rows }) else { throw .inconsistent("index entries") }
-        guard try reader.bytes(Self.trailer.count) == Self.trailer, reader.isAtEnd else { throw .inconsistent("trailer") }
+        guard try reader.bytes(Self.trailer.count) == Self.trailer, reader.isAtEnd else {
+            throw .inconsistent("trailer")
+        }
         guard columns.allSatisfy({ $0.count == rows }) else { throw .inconsistent("ragged columns") }
         self.init(
             model: model, version: version, columns: columns, rowCount: rows, keyColumn: keyColumn,
@@ -99,7 +107,7 @@ extension ModelSnapshot {
 }
 
 /// Why snapshot bytes could not be read back.
-public enum SnapshotDecodingError: Error, Equatable, Sendable {
+package enum SnapshotDecodingError: Error, Equatable, Sendable {
     case notASnapshot
     case truncated
     case inconsistent(String)
@@ -138,7 +146,8 @@ struct ByteReader {
         var value: T = 0
         withUnsafeMutableBytes(of: &value) { target in
             self.input.withUnsafeBytes { source in
-                target.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[self.position..<(self.position + size)]))
+                target.copyMemory(
+                    from: UnsafeRawBufferPointer(rebasing: source[self.position..<(self.position + size)]))
             }
         }
         self.position += size
@@ -161,7 +170,8 @@ struct ByteReader {
         return [Int64](unsafeUninitializedCapacity: count) { buffer, initialized in
             self.input.withUnsafeBytes { source in
                 for index in 0..<count {
-                    buffer[index] = Int64(littleEndian: source.loadUnaligned(fromByteOffset: start + index * 8, as: Int64.self))
+                    buffer[index] = Int64(
+                        littleEndian: source.loadUnaligned(fromByteOffset: start + index * 8, as: Int64.self))
                 }
             }
             initialized = count
@@ -175,7 +185,8 @@ struct ByteReader {
         return [UInt32](unsafeUninitializedCapacity: count) { buffer, initialized in
             self.input.withUnsafeBytes { source in
                 for index in 0..<count {
-                    buffer[index] = UInt32(littleEndian: source.loadUnaligned(fromByteOffset: start + index * 4, as: UInt32.self))
+                    buffer[index] = UInt32(
+                        littleEndian: source.loadUnaligned(fromByteOffset: start + index * 4, as: UInt32.self))
                 }
             }
             initialized = count

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A key as a request carries it, before it is matched to the key column's type.
-public enum LookupKey: Sendable, Hashable {
+package enum LookupKey: Sendable, Hashable {
     case int(Int64)
     case string(String)
 }
@@ -12,13 +12,13 @@ public enum LookupKey: Sendable, Hashable {
 ///
 /// Snapshots are never changed after `SnapshotBuilder.build`; a sync publishes a new one whole, so readers need
 /// no lock while they use one.
-public final class ModelSnapshot: Sendable {
-    public let model: String
+package final class ModelSnapshot: Sendable {
+    package let model: String
     /// The sync run that built it.
-    public let version: UInt64
-    public let columns: [ColumnData]
-    public let rowCount: Int
-    public let keyColumn: Int
+    package let version: UInt64
+    package let columns: [ColumnData]
+    package let rowCount: Int
+    package let keyColumn: Int
     let index: PrimaryKeyIndex
     /// The key column's strings, when keys are strings: held apart so a lookup borrows them instead of copying
     /// the column (and retaining each of its buffers) on every call.
@@ -32,20 +32,24 @@ public final class ModelSnapshot: Sendable {
         self.rowCount = rowCount
         self.keyColumn = keyColumn
         self.index = index
-        if case .string(let arena) = columns[keyColumn].storage { self.keyStrings = arena } else { self.keyStrings = nil }
+        if case .string(let arena) = columns[keyColumn].storage {
+            self.keyStrings = arena
+        } else {
+            self.keyStrings = nil
+        }
     }
 
     /// Whether the key column holds strings.
-    public var hasStringKeys: Bool { self.keyStrings != nil }
+    package var hasStringKeys: Bool { self.keyStrings != nil }
 
-    public var schema: [ColumnSchema] { self.columns.map(\.schema) }
+    package var schema: [ColumnSchema] { self.columns.map(\.schema) }
 
     /// The position of the column called `name`, or nil.
-    public func columnIndex(named name: String) -> Int? { self.columns.firstIndex { $0.schema.name == name } }
+    package func columnIndex(named name: String) -> Int? { self.columns.firstIndex { $0.schema.name == name } }
 
     /// The row whose integer (or timestamp) key is `key`; nil for a string key column or a missing key.
     @inline(__always)
-    public func row(forInt key: Int64) -> Int? {
+    package func row(forInt key: Int64) -> Int? {
         guard case .int64(let keys) = self.columns[self.keyColumn].storage else {
             if case .timestamp(let keys) = self.columns[self.keyColumn].storage {
                 return self.index.find(hash: PrimaryKeyIndex.hash(key)) { keys[$0] == key }
@@ -59,7 +63,7 @@ public final class ModelSnapshot: Sendable {
 
     /// The row whose string key has these UTF-8 bytes; nil for an integer key column or a missing key.
     @inline(__always)
-    public func row(forUTF8 key: UnsafeRawBufferPointer) -> Int? {
+    package func row(forUTF8 key: UnsafeRawBufferPointer) -> Int? {
         guard let arena = self.keyStrings else { return nil }
         return self.index.find(hash: PrimaryKeyIndex.hash(key)) { row in
             arena.withBytes(at: row) { $0.elementsEqual(key) }
@@ -68,7 +72,7 @@ public final class ModelSnapshot: Sendable {
 
     /// The row for a key of either kind, converting it to the key column's type: a string is parsed as a base-10
     /// integer for an integer key, an integer is formatted in base 10 for a string key.
-    public func row(for key: LookupKey) -> Int? {
+    package func row(for key: LookupKey) -> Int? {
         switch (key, self.columns[self.keyColumn].schema.type) {
         case (.int(let value), .string):
             var text = String(value)
@@ -87,7 +91,7 @@ public final class ModelSnapshot: Sendable {
     /// removed. With no previous snapshot every row is added; when the schema changed, every kept row counts as
     /// changed. Works column by column on the raw buffers, without boxing a cell (1M rows x 10 columns: tens of
     /// milliseconds).
-    public func diff(from previous: ModelSnapshot?) -> (added: Int, changed: Int, removed: Int) {
+    package func diff(from previous: ModelSnapshot?) -> (added: Int, changed: Int, removed: Int) {
         guard let previous else { return (self.rowCount, 0, 0) }
         // The previous row of each row, or -1.
         var oldRows = [Int](repeating: -1, count: self.rowCount)
@@ -127,7 +131,8 @@ public final class ModelSnapshot: Sendable {
                 compare { row, oldRow in
                     a.withBytes(at: row) { new in
                         b.withBytes(at: oldRow) { old in
-                            new.count == old.count && (new.isEmpty || memcmp(new.baseAddress!, old.baseAddress!, new.count) == 0)
+                            new.count == old.count
+                                && (new.isEmpty || memcmp(new.baseAddress!, old.baseAddress!, new.count) == 0)
                         }
                     }
                 }
@@ -139,5 +144,5 @@ public final class ModelSnapshot: Sendable {
     }
 
     /// Bytes this snapshot keeps resident: column buffers, null bitmaps, string arenas and the index.
-    public var residentBytes: Int { self.columns.reduce(self.index.residentBytes) { $0 + $1.residentBytes } }
+    package var residentBytes: Int { self.columns.reduce(self.index.residentBytes) { $0 + $1.residentBytes } }
 }

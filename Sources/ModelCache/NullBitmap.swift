@@ -1,12 +1,12 @@
 /// One bit per row, set where the value is NULL. Empty (no words) until the first NULL, so columns without
 /// NULLs cost nothing.
-public struct NullBitmap: Sendable, Hashable {
+package struct NullBitmap: Sendable, Hashable {
     var words: [UInt64] = []
 
-    public init() {}
+    package init() {}
 
     @inline(__always)
-    public func isNull(_ row: Int) -> Bool {
+    package func isNull(_ row: Int) -> Bool {
         let word = row >> 6
         return word < self.words.count && self.words[word] & (1 << UInt64(row & 63)) != 0
     }

@@ -1,9 +1,10 @@
-public import EnrichPolicy
+import EnrichPolicy
+
 /// Receives rows from a warehouse scan, one cell at a time, in column order.
 ///
 /// A scan calls one `append…` per column and then `endRow()`, or `rejectRow(reason:)` to drop the row's cells
 /// when a value cannot be converted to its column's type.
-public protocol RowSink {
+package protocol RowSink {
     mutating func appendNull(_ column: Int)
     mutating func appendInt64(_ column: Int, _ value: Int64)
     mutating func appendDouble(_ column: Int, _ value: Double)
@@ -17,14 +18,14 @@ public protocol RowSink {
 }
 
 /// A row left out of a snapshot, and why.
-public struct RowIssue: Sendable, Hashable {
+package struct RowIssue: Sendable, Hashable {
     /// 1-based position of the row in the scan.
-    public var rowNumber: Int
+    package var rowNumber: Int
     /// The row's primary key as text, when it had one.
-    public var key: String?
-    public var reason: String
+    package var key: String?
+    package var reason: String
 
-    public init(rowNumber: Int, key: String?, reason: String) {
+    package init(rowNumber: Int, key: String?, reason: String) {
         self.rowNumber = rowNumber
         self.key = key
         self.reason = reason
@@ -32,7 +33,7 @@ public struct RowIssue: Sendable, Hashable {
 }
 
 /// Errors that stop a snapshot from being built at all.
-public enum SnapshotError: Error, Equatable, Sendable {
+package enum SnapshotError: Error, Equatable, Sendable {
     /// The primary key names no column of the schema.
     case unknownKeyColumn(String)
     /// The key column's type cannot be a key (double, bool).
@@ -95,16 +96,16 @@ final class ColumnBuilder {
 
 /// Builds a `ModelSnapshot` from a scan: typed columns, null bitmaps and the primary-key index, rejecting rows
 /// whose key is NULL or repeats an earlier row's key (the first one wins).
-public struct SnapshotBuilder: RowSink {
+package struct SnapshotBuilder: RowSink {
     /// Most rows one snapshot can hold: the index stores row + 1 in a UInt32 (a format bound; the policy's
     /// `SyncLimits.maxRows` is far below it).
-    public static let maxRows = Int(UInt32.max) - 1
+    package static let maxRows = Int(UInt32.max) - 1
     /// Most columns a snapshot file may declare (a format bound, checked when one is read back; the policy's
     /// `SyncLimits.maxColumns` is below it).
-    public static let maxColumns = 4_096
+    package static let maxColumns = 4_096
 
-    public let schema: [ColumnSchema]
-    public let keyColumn: Int
+    package let schema: [ColumnSchema]
+    package let keyColumn: Int
     private let maxRows: Int
     private let maxRowBytes: Int
     private let maxRecordedIssues: Int
@@ -115,10 +116,10 @@ public struct SnapshotBuilder: RowSink {
     private var scanned = 0
     private var rowRejected = false
     private var fatal: SnapshotError?
-    public private(set) var issues: [RowIssue] = []
-    public private(set) var rejectedRows = 0
+    package private(set) var issues: [RowIssue] = []
+    package private(set) var rejectedRows = 0
     /// Why the latest rejected row was left out (kept even past the recorded-issues cap).
-    public private(set) var lastRejection = ""
+    package private(set) var lastRejection = ""
 
     /// - Parameters:
     ///   - schema: the columns, in scan order.
@@ -129,7 +130,7 @@ public struct SnapshotBuilder: RowSink {
     ///   - maxRowBytes: largest row accepted (8 bytes per fixed-width cell plus string bytes); larger rows are
     ///     rejected and reported, as Segment does past 512 KiB.
     ///   - maxRecordedIssues: rejected rows kept in detail; the rest are only counted.
-    public init(
+    package init(
         schema: [ColumnSchema], primaryKey: String, expectedRows: Int = 0, maxRows: Int = SnapshotBuilder.maxRows,
         maxRowBytes: Int = SyncLimits().maxRowBytes, maxRecordedIssues: Int = SyncLimits().maxRecordedIssues
     ) throws(SnapshotError) {
@@ -158,13 +159,13 @@ public struct SnapshotBuilder: RowSink {
     }
 
     /// Rows accepted so far.
-    public var acceptedRows: Int { self.rowCount }
+    package var acceptedRows: Int { self.rowCount }
     /// Rows seen so far, accepted or not.
-    public var scannedRows: Int { self.scanned }
+    package var scannedRows: Int { self.scanned }
 
     // MARK: - RowSink
 
-    public mutating func appendNull(_ column: Int) {
+    package mutating func appendNull(_ column: Int) {
         let builder = self.columns[column]
         builder.nulls.set(builder.count, null: true)
         switch builder.schema.type {
@@ -176,29 +177,29 @@ public struct SnapshotBuilder: RowSink {
         builder.count += 1
     }
 
-    public mutating func appendInt64(_ column: Int, _ value: Int64) {
+    package mutating func appendInt64(_ column: Int, _ value: Int64) {
         let builder = self.columns[column]
         builder.ints.append(value)
         builder.count += 1
     }
 
-    public mutating func appendTimestamp(_ column: Int, _ microseconds: Int64) {
+    package mutating func appendTimestamp(_ column: Int, _ microseconds: Int64) {
         self.appendInt64(column, microseconds)
     }
 
-    public mutating func appendDouble(_ column: Int, _ value: Double) {
+    package mutating func appendDouble(_ column: Int, _ value: Double) {
         let builder = self.columns[column]
         builder.doubles.append(value)
         builder.count += 1
     }
 
-    public mutating func appendBool(_ column: Int, _ value: Bool) {
+    package mutating func appendBool(_ column: Int, _ value: Bool) {
         let builder = self.columns[column]
         builder.bools.append(value)
         builder.count += 1
     }
 
-    public mutating func appendString(_ column: Int, _ utf8: UnsafeRawBufferPointer) {
+    package mutating func appendString(_ column: Int, _ utf8: UnsafeRawBufferPointer) {
         let builder = self.columns[column]
         self.rowBytes += utf8.count
         guard builder.strings.append(utf8) else {
@@ -210,14 +211,14 @@ public struct SnapshotBuilder: RowSink {
         builder.count += 1
     }
 
-    public mutating func rejectRow(reason: String) {
+    package mutating func rejectRow(reason: String) {
         self.scanned += 1
         self.rowBytes = 0
         self.dropPartialRow()
         self.record(RowIssue(rowNumber: self.scanned, key: nil, reason: reason))
     }
 
-    public mutating func endRow() {
+    package mutating func endRow() {
         self.scanned += 1
         let row = self.rowCount
         let key = self.columns[self.keyColumn]
@@ -227,7 +228,10 @@ public struct SnapshotBuilder: RowSink {
         guard bytes <= self.maxRowBytes else {
             let text = key.nulls.isNull(row) ? nil : self.keyText(row: row)
             self.dropPartialRow()
-            self.record(RowIssue(rowNumber: self.scanned, key: text, reason: "row is \(bytes) bytes; the limit is \(self.maxRowBytes)"))
+            self.record(
+                RowIssue(
+                    rowNumber: self.scanned, key: text,
+                    reason: "row is \(bytes) bytes; the limit is \(self.maxRowBytes)"))
             return
         }
         if key.nulls.isNull(row) {
@@ -293,7 +297,7 @@ public struct SnapshotBuilder: RowSink {
 
     /// Freezes the buffers into an immutable snapshot.
     /// - Throws: the first fatal `SnapshotError` met during the scan.
-    public func build(model: String, version: UInt64) throws(SnapshotError) -> ModelSnapshot {
+    package func build(model: String, version: UInt64) throws(SnapshotError) -> ModelSnapshot {
         if let fatal = self.fatal { throw fatal }
         return ModelSnapshot(
             model: model, version: version, columns: self.columns.map { $0.build() }, rowCount: self.rowCount,

@@ -9,10 +9,10 @@ import EventJSON
 /// string switches the index to one UInt32 offset per row (`count + 1` of them). Offsets are UInt32 either way,
 /// so one column holds at most 4 GiB of text; `SnapshotBuilder` refuses rows past that
 /// (`SnapshotError.columnTooLarge`). Two buffers, so copying an arena costs two retains.
-public struct StringArena: Sendable {
+package struct StringArena: Sendable {
     /// Whether every row is valid UTF-8, worked out once when the arena is finished (`trimmed`), so a reader
     /// writing rows into JSON need not check each one; false while building.
-    public private(set) var isValidUTF8 = false
+    package private(set) var isValidUTF8 = false
 
     /// Rows per block in the compact index.
     static let blockRows = 16
@@ -21,17 +21,17 @@ public struct StringArena: Sendable {
     /// Longest string the compact index holds; one longer switches the arena to offsets.
     static let maxCompactLength = Int(UInt8.max)
 
-    public private(set) var bytes: [UInt8] = []
+    package private(set) var bytes: [UInt8] = []
     /// Compact: blocks of start + lengths. Wide: little-endian UInt32 offsets, row i spanning
     /// `offset(i) ..< offset(i + 1)`.
     private var index: [UInt8] = []
     private(set) var isCompact = true
-    public private(set) var count = 0
+    package private(set) var count = 0
 
     /// Largest total of string bytes one column may hold.
-    public static let maxBytes = Int(UInt32.max)
+    package static let maxBytes = Int(UInt32.max)
 
-    public init() {}
+    package init() {}
 
     /// An arena from its bytes and `count + 1` offsets (snapshot files); the caller has checked that the
     /// offsets fit the bytes.
@@ -114,19 +114,22 @@ public struct StringArena: Sendable {
 
     /// The UTF-8 length of row `row`.
     @inline(__always)
-    public func length(at row: Int) -> Int {
-        if self.isCompact { return Int(self.index[(row / Self.blockRows) * Self.blockBytes + 4 + row % Self.blockRows]) }
+    package func length(at row: Int) -> Int {
+        if self.isCompact {
+            return Int(self.index[(row / Self.blockRows) * Self.blockBytes + 4 + row % Self.blockRows])
+        }
         return self.span(of: row).count
     }
 
     /// Calls `body` with the UTF-8 bytes of row `index`, without copying.
     @inline(__always)
-    public func withBytes<Result>(at index: Int, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+    package func withBytes<Result>(at index: Int, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result
+    {
         let span = self.span(of: index)
         return try self.bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[span])) }
     }
 
-    public func string(at index: Int) -> String {
+    package func string(at index: Int) -> String {
         self.withBytes(at: index) { String(decoding: $0, as: UTF8.self) }
     }
 

@@ -1,8 +1,8 @@
 /// Parsing and formatting of UTC times as microseconds since the Unix epoch, without Foundation.
-public enum Timestamp {
+package enum Timestamp {
     /// Parses "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS[.ffffff]]" with ' ' or 'T', and an optional 'Z' or ±HH[[:]MM]
     /// offset. Returns nil for anything else.
-    public static func parseMicroseconds(_ text: UnsafeRawBufferPointer) -> Int64? {
+    package static func parseMicroseconds(_ text: UnsafeRawBufferPointer) -> Int64? {
         var position = 0
         func digits(_ count: Int) -> Int? {
             guard position + count <= text.count else { return nil }
@@ -21,9 +21,13 @@ public enum Timestamp {
             return true
         }
         guard let year = digits(4), take(UInt8(ascii: "-")), let month = digits(2), take(UInt8(ascii: "-")),
-              let day = digits(2), (1...12).contains(month), (1...31).contains(day)
+            let day = digits(2), (1...12).contains(month), (1...31).contains(day)
         else { return nil }
-        var hour = 0, minute = 0, second = 0, micros = 0, offsetSeconds = 0
+        var hour = 0
+        var minute = 0
+        var second = 0
+        var micros = 0
+        var offsetSeconds = 0
         if take(UInt8(ascii: " ")) || take(UInt8(ascii: "T")) {
             guard let h = digits(2), take(UInt8(ascii: ":")), let m = digits(2), h < 24, m < 60 else { return nil }
             hour = h
@@ -44,7 +48,8 @@ public enum Timestamp {
                 }
             }
             if take(UInt8(ascii: "Z")) {
-            } else if position < text.count, text[position] == UInt8(ascii: "+") || text[position] == UInt8(ascii: "-") {
+            } else if position < text.count, text[position] == UInt8(ascii: "+") || text[position] == UInt8(ascii: "-")
+            {
                 let sign = text[position] == UInt8(ascii: "-") ? -1 : 1
                 position += 1
                 guard let oh = digits(2) else { return nil }
@@ -63,13 +68,13 @@ public enum Timestamp {
         return seconds * 1_000_000 + Int64(micros)
     }
 
-    public static func parseMicroseconds(_ text: String) -> Int64? {
+    package static func parseMicroseconds(_ text: String) -> Int64? {
         var text = text
         return text.withUTF8 { Self.parseMicroseconds(UnsafeRawBufferPointer($0)) }
     }
 
     /// Formats as "YYYY-MM-DDTHH:MM:SS.mmmZ", the form Segment's payloads use.
-    public static func iso8601(microseconds: Int64) -> String {
+    package static func iso8601(microseconds: Int64) -> String {
         let seconds = microseconds >= 0 ? microseconds / 1_000_000 : (microseconds - 999_999) / 1_000_000
         let millis = Int((microseconds - seconds * 1_000_000) / 1_000)
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
@@ -94,7 +99,7 @@ public enum Timestamp {
     }
 
     /// Days since the Unix epoch to (year, month, day).
-    public static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
+    package static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097

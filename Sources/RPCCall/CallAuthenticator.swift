@@ -39,7 +39,7 @@ struct AuthCache {
     /// The cached token when `token` is the same bytes, nothing changed since, and it has not expired.
     func hit(_ token: UnsafeRawBufferPointer, generation: UInt64, now: () -> Int64) -> AuthenticatedToken? {
         guard let accepted = self.accepted, generation == self.generation, token.count == self.token.count,
-              self.token.withUnsafeBytes({ $0.elementsEqual(token) })
+            self.token.withUnsafeBytes({ $0.elementsEqual(token) })
         else { return nil }
         if let expiry = accepted.expiresAtMilliseconds, expiry <= now() { return nil }
         return accepted

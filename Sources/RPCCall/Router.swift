@@ -23,7 +23,9 @@ public enum InlineOutcome {
 public protocol InlineJob: AnyObject {
     /// Works until done or until `until` passes, then returns the answer, or nil to be called again.
     /// - Throws: `RPCError` to end the call with that status.
-    func step(payload: UnsafeRawBufferPointer, until: ContinuousClock.Instant) throws(RPCError) -> (any MessageSerializer)?
+    func step(
+        payload: UnsafeRawBufferPointer, until: ContinuousClock.Instant
+    ) throws(RPCError) -> (any MessageSerializer)?
 }
 
 /// The writer a streaming handler sends its messages through; `write` waits while the connection's output is
@@ -95,10 +97,11 @@ public struct Router: Sendable {
         )
         guard let access = self.access(descriptor) else { preconditionFailure("no access rule for \(descriptor)") }
         self.byName[descriptor.fullName] = self.methods.count
-        self.methods.append(Method(
-            descriptor: descriptor, index: self.methods.count, cost: cost, access: access, isWrite: isWrite,
-            nameBytes: Array(descriptor.fullName.utf8), handler: handler
-        ))
+        self.methods.append(
+            Method(
+                descriptor: descriptor, index: self.methods.count, cost: cost, access: access, isWrite: isWrite,
+                nameBytes: Array(descriptor.fullName.utf8), handler: handler
+            ))
     }
 
     /// Registers a method that runs on the event loop; the handler decodes the request itself (the hot paths use
@@ -115,9 +118,11 @@ public struct Router: Sendable {
         _ descriptor: MethodDescriptor, limits: WireLimits,
         _ handler: @escaping @Sendable (Request, ServerContext) throws(RPCError) -> Response
     ) {
-        self.register(descriptor, cost: .inline, isWrite: false, .inline { bytes, context throws(RPCError) in
-            .response(try handler(try Request(serializedBytes: bytes, limits: limits), context))
-        })
+        self.register(
+            descriptor, cost: .inline, isWrite: false,
+            .inline { bytes, context throws(RPCError) in
+                .response(try handler(try Request(serializedBytes: bytes, limits: limits), context))
+            })
     }
 
     /// Registers a unary method that runs on the work pool; its request is decoded there too. Methods the
@@ -126,10 +131,12 @@ public struct Router: Sendable {
         _ descriptor: MethodDescriptor,
         _ handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) {
-        self.register(descriptor, cost: .pool, isWrite: descriptor.isWrite, .pool { bytes, limits, context throws(RPCError) in
-            let request = try Request(serializedBytes: bytes, limits: limits)
-            return { try await handler(request, context) }
-        })
+        self.register(
+            descriptor, cost: .pool, isWrite: descriptor.isWrite,
+            .pool { bytes, limits, context throws(RPCError) in
+                let request = try Request(serializedBytes: bytes, limits: limits)
+                return { try await handler(request, context) }
+            })
     }
 
     /// Registers a server-streaming method.
@@ -137,10 +144,12 @@ public struct Router: Sendable {
         _ descriptor: MethodDescriptor,
         _ handler: @escaping @Sendable (Request, ServerContext, StreamWriter<Response>) async throws -> Void
     ) {
-        self.register(descriptor, cost: .stream, isWrite: false, .stream { bytes, limits, context, writer throws(RPCError) in
-            let request = try Request(serializedBytes: bytes, limits: limits)
-            return { try await handler(request, context, StreamWriter(write: writer.writeErased)) }
-        })
+        self.register(
+            descriptor, cost: .stream, isWrite: false,
+            .stream { bytes, limits, context, writer throws(RPCError) in
+                let request = try Request(serializedBytes: bytes, limits: limits)
+                return { try await handler(request, context, StreamWriter(write: writer.writeErased)) }
+            })
     }
 }
 

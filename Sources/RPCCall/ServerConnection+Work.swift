@@ -14,10 +14,13 @@ extension ServerConnection {
     ) {
         let started = ContinuousClock.now
         guard self.poolCalls < self.limits.maxPoolCallsPerConnection else {
-            self.finish(id: id, method: method, started: started, status: Status(
-                code: .resourceExhausted,
-                message: "too many calls waiting for the work pool on this connection (limit \(self.limits.maxPoolCallsPerConnection))"
-            ))
+            self.finish(
+                id: id, method: method, started: started,
+                status: Status(
+                    code: .resourceExhausted,
+                    message:
+                        "too many calls waiting for the work pool on this connection (limit \(self.limits.maxPoolCallsPerConnection))"
+                ))
             return
         }
         let serial = self.serial()
@@ -39,7 +42,9 @@ extension ServerConnection {
                     do throws(RPCError) {
                         while true {
                             if let response = try job.step(payload: body, until: deadline) { return .success(response) }
-                            guard ContinuousClock.now < deadline else { throw RPCError(.deadlineExceeded, "deadline exceeded") }
+                            guard ContinuousClock.now < deadline else {
+                                throw RPCError(.deadlineExceeded, "deadline exceeded")
+                            }
                         }
                     } catch {
                         return .failure(error)
@@ -66,16 +71,22 @@ extension ServerConnection {
             }
             executor.execute { bound.value.finishPool(id: id, serial: serial, result: result) }
         }
-        self.track(id: id, Call(
-            kind: .pool, serial: serial, method: method, payload: payload, bodyOffset: bodyOffset, deadline: deadline,
-            started: started
-        ))
+        self.track(
+            id: id,
+            Call(
+                kind: .pool, serial: serial, method: method, payload: payload, bodyOffset: bodyOffset,
+                deadline: deadline,
+                started: started
+            ))
         self.poolCalls += 1
         guard self.shared.pool.submit(work) else {
-            self.end(id: id, status: Status(
-                code: .resourceExhausted,
-                message: "the server's work pool is full (\(self.shared.pool.maxQueued) calls waiting); retry with backoff"
-            ))
+            self.end(
+                id: id,
+                status: Status(
+                    code: .resourceExhausted,
+                    message:
+                        "the server's work pool is full (\(self.shared.pool.maxQueued) calls waiting); retry with backoff"
+                ))
             return
         }
         // Reads are answered at the deadline; writes answer what happened, having checked it before committing.
@@ -116,13 +127,17 @@ extension ServerConnection {
     ) {
         let started = ContinuousClock.now
         guard self.streamCalls < self.limits.maxStreamsPerConnection else {
-            self.finish(id: id, method: method, started: started, status: Status(
-                code: .resourceExhausted,
-                message: "too many streams open on this connection (limit \(self.limits.maxStreamsPerConnection))"
-            ))
+            self.finish(
+                id: id, method: method, started: started,
+                status: Status(
+                    code: .resourceExhausted,
+                    message: "too many streams open on this connection (limit \(self.limits.maxStreamsPerConnection))"
+                ))
             return
         }
-        guard case .stream(let handler) = method.handler else { preconditionFailure("stream method without a stream handler") }
+        guard case .stream(let handler) = method.handler else {
+            preconditionFailure("stream method without a stream handler")
+        }
         let serial = self.serial()
         let bound = ExecutorBound(self, executor: self.executor)
         let executor = self.executor
@@ -160,13 +175,16 @@ extension ServerConnection {
             }
             executor.execute { bound.value.finishStream(id: id, serial: serial, result: result) }
         }
-        self.calls[id]?.timer = self.executor.schedule(at: min(context.deadline, started + self.limits.streamRevalidationInterval)) {
+        self.calls[id]?.timer = self.executor.schedule(
+            at: min(context.deadline, started + self.limits.streamRevalidationInterval)
+        ) {
             bound.value.revalidate(id: id, serial: serial)
         }
     }
 
     private func streamWrite(
-        id: UInt32, serial: UInt64, _ message: any MessageSerializer, _ continuation: CheckedContinuation<Void, any Error>
+        id: UInt32, serial: UInt64, _ message: any MessageSerializer,
+        _ continuation: CheckedContinuation<Void, any Error>
     ) {
         guard let call = self.calls[id], call.serial == serial, let transport = self.currentTransport else {
             continuation.resume(throwing: CancellationError())
@@ -210,14 +228,17 @@ extension ServerConnection {
                 do throws(RPCError) { return .success(try self.authenticate(token)) } catch { return .failure(error) }
             }
             if case .failure(let error) = checked {
-                self.logger.info("ending \(call.method.descriptor.fullName): \(error.message)", metadata: ["request": "\(id)"])
+                self.logger.info(
+                    "ending \(call.method.descriptor.fullName): \(error.message)", metadata: ["request": "\(id)"])
                 self.end(id: id, status: Self.status(error))
                 self.currentTransport?.flush()
                 return
             }
         }
         let bound = ExecutorBound(self, executor: self.executor)
-        self.calls[id]?.timer = self.executor.schedule(at: min(call.deadline, now + self.limits.streamRevalidationInterval)) {
+        self.calls[id]?.timer = self.executor.schedule(
+            at: min(call.deadline, now + self.limits.streamRevalidationInterval)
+        ) {
             bound.value.revalidate(id: id, serial: serial)
         }
     }
@@ -268,16 +289,21 @@ extension ServerConnection {
     public func drain() {
         guard !self.draining, let transport = self.currentTransport else { return }
         self.draining = true
-        transport.writeStatus(id: 0, Status(
-            code: .unavailable, message: "the server is shutting down; calls in flight finish, new calls go to a new connection",
-            metadata: Metadata([(Self.goAwayKey, "draining")])
-        ))
-        for (id, call) in self.calls {
-            guard case .stream = call.kind else { continue }
-            self.end(id: id, status: Status(
-                code: .unavailable, message: "the server is shutting down; watch again on a new connection",
+        transport.writeStatus(
+            id: 0,
+            Status(
+                code: .unavailable,
+                message: "the server is shutting down; calls in flight finish, new calls go to a new connection",
                 metadata: Metadata([(Self.goAwayKey, "draining")])
             ))
+        for (id, call) in self.calls {
+            guard case .stream = call.kind else { continue }
+            self.end(
+                id: id,
+                status: Status(
+                    code: .unavailable, message: "the server is shutting down; watch again on a new connection",
+                    metadata: Metadata([(Self.goAwayKey, "draining")])
+                ))
         }
         transport.flush()
         if self.calls.isEmpty { self.closeAfterDrain() }
@@ -286,10 +312,12 @@ extension ServerConnection {
     /// The grace period ended: every call still in flight is answered UNAVAILABLE, then the connection closes.
     public func terminate() {
         for id in Array(self.calls.keys) {
-            self.end(id: id, status: Status(
-                code: .unavailable, message: "the server stopped before this call finished",
-                metadata: Metadata([(Self.goAwayKey, "stopped")])
-            ))
+            self.end(
+                id: id,
+                status: Status(
+                    code: .unavailable, message: "the server stopped before this call finished",
+                    metadata: Metadata([(Self.goAwayKey, "stopped")])
+                ))
         }
         self.currentTransport?.flush()
         self.close()

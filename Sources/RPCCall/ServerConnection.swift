@@ -4,7 +4,7 @@ public import RPCCore
 public import RPCMessages
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One connection's calls, between the transport (which frames bytes and moves them) and the services (which
@@ -117,7 +117,8 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
             return
         }
         guard id != 0 else {
-            self.protocolViolation("protocol error: request id 0 is reserved for connection-level STATUS frames; number calls from 1")
+            self.protocolViolation(
+                "protocol error: request id 0 is reserved for connection-level STATUS frames; number calls from 1")
             return
         }
         guard self.calls[id] == nil else {
@@ -125,10 +126,13 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
             return
         }
         guard self.calls.count < self.limits.maxInFlightRequestsPerConnection else {
-            transport.writeStatus(id: id, Status(
-                code: .resourceExhausted,
-                message: "too many requests in flight on this connection (limit \(self.limits.maxInFlightRequestsPerConnection))"
-            ))
+            transport.writeStatus(
+                id: id,
+                Status(
+                    code: .resourceExhausted,
+                    message:
+                        "too many requests in flight on this connection (limit \(self.limits.maxInFlightRequestsPerConnection))"
+                ))
             return
         }
         let started = ContinuousClock.now
@@ -147,7 +151,8 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
                 let body = UnsafeRawBufferPointer(rebasing: bytes[bodyOffset...])
                 switch method.cost {
                 case .inline:
-                    self.runInline(id: id, method: method, context: context, payload: payload, bodyOffset: bodyOffset, body: body)
+                    self.runInline(
+                        id: id, method: method, context: context, payload: payload, bodyOffset: bodyOffset, body: body)
                 case .pool:
                     self.startPool(id: id, method: method, context: context, payload: payload, bodyOffset: bodyOffset)
                 case .stream:
@@ -171,11 +176,13 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
         let length = Int(bytes.loadUnaligned(as: UInt32.self).bigEndian)
         guard length <= self.limits.maxRequestHeaderBytes else {
             throw RPCError(
-                .invalidArgument, "request header of \(length) bytes exceeds the limit of \(self.limits.maxRequestHeaderBytes) bytes"
+                .invalidArgument,
+                "request header of \(length) bytes exceeds the limit of \(self.limits.maxRequestHeaderBytes) bytes"
             )
         }
         guard length <= bytes.count - 4 else {
-            throw RPCError(.invalidArgument, "request header length \(length) exceeds the \(bytes.count - 4) bytes that follow")
+            throw RPCError(
+                .invalidArgument, "request header length \(length) exceeds the \(bytes.count - 4) bytes that follow")
         }
         let view = try RequestHeaderView.decode(
             UnsafeRawBufferPointer(rebasing: bytes[4..<4 + length]), maxMetadataEntries: self.limits.maxMetadataEntries
@@ -219,13 +226,15 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
         id: UInt32, header: RequestHeaderView, method: Router.Method, bytes: UnsafeRawBufferPointer,
         started: ContinuousClock.Instant
     ) throws(RPCError) -> ServerContext {
-        var timeout = header.timeoutMilliseconds == 0
+        var timeout =
+            header.timeoutMilliseconds == 0
             ? self.limits.defaultDeadline : Duration.milliseconds(Int64(clamping: header.timeoutMilliseconds))
         if timeout > self.limits.maxDeadline { timeout = self.limits.maxDeadline }
         let metadata = header.metadata(in: bytes)
         guard case .roles(let allowed) = method.access else {
             return ServerContext(
-                requestID: id, method: method.descriptor, principal: nil, metadata: metadata, deadline: started + timeout,
+                requestID: id, method: method.descriptor, principal: nil, metadata: metadata,
+                deadline: started + timeout,
                 peer: self.peer
             )
         }
@@ -239,7 +248,8 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
         } catch {
             // The audit trail names the caller when the token was valid but its role is not allowed.
             let refused = ServerContext(
-                requestID: id, method: method.descriptor, principal: caller, metadata: metadata, deadline: started + timeout,
+                requestID: id, method: method.descriptor, principal: caller, metadata: metadata,
+                deadline: started + timeout,
                 peer: self.peer
             )
             self.logger.info("refused \(method.descriptor.fullName): \(error.message)", metadata: ["request": "\(id)"])
@@ -247,7 +257,8 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
             throw error
         }
         return ServerContext(
-            requestID: id, method: method.descriptor, principal: caller, metadata: metadata, deadline: started + timeout,
+            requestID: id, method: method.descriptor, principal: caller, metadata: metadata,
+            deadline: started + timeout,
             peer: self.peer
         )
     }
@@ -256,7 +267,9 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
     func authenticate(_ token: UnsafeRawBufferPointer) throws(RPCError) -> AuthenticatedToken {
         let authenticator = self.shared.authenticator
         let generation = authenticator.generation
-        if let hit = self.authCache.hit(token, generation: generation, now: authenticator.nowMilliseconds) { return hit }
+        if let hit = self.authCache.hit(token, generation: generation, now: authenticator.nowMilliseconds) {
+            return hit
+        }
         let accepted = try authenticator.authenticate(token: token)
         self.authCache = AuthCache(token: Array(token), generation: generation, accepted: accepted)
         return accepted
@@ -268,11 +281,15 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
         id: UInt32, method: Router.Method, context: ServerContext, payload: Payload, bodyOffset: Int,
         body: UnsafeRawBufferPointer
     ) {
-        guard case .inline(let handler) = method.handler else { preconditionFailure("inline method without an inline handler") }
+        guard case .inline(let handler) = method.handler else {
+            preconditionFailure("inline method without an inline handler")
+        }
         let sliceStart = ContinuousClock.now
         let sliceCPU = Self.threadCPUNanoseconds()
         guard sliceStart < context.deadline else {
-            self.finish(id: id, method: method, started: sliceStart, status: Status(code: .deadlineExceeded, message: "deadline exceeded"))
+            self.finish(
+                id: id, method: method, started: sliceStart,
+                status: Status(code: .deadlineExceeded, message: "deadline exceeded"))
             return
         }
         let outcome: InlineOutcome
@@ -287,7 +304,9 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
         case .job(let job):
             let until = min(sliceStart + self.limits.inlineSliceBudget, context.deadline)
             let result: Result<(any MessageSerializer)?, RPCError>
-            do throws(RPCError) { result = .success(try job.step(payload: body, until: until)) } catch { result = .failure(error) }
+            do throws(RPCError) { result = .success(try job.step(payload: body, until: until)) } catch {
+                result = .failure(error)
+            }
             self.recordSlice(sinceCPU: sliceCPU)
             switch result {
             case .success(let response?):
@@ -295,13 +314,18 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
                 self.finish(id: id, method: method, started: sliceStart, status: .ok)
             case .success(nil):
                 guard ContinuousClock.now < context.deadline else {
-                    self.finish(id: id, method: method, started: sliceStart, status: Status(code: .deadlineExceeded, message: "deadline exceeded"))
+                    self.finish(
+                        id: id, method: method, started: sliceStart,
+                        status: Status(code: .deadlineExceeded, message: "deadline exceeded"))
                     return
                 }
-                self.track(id: id, Call(
-                    kind: .inline(job), serial: self.serial(), method: method, payload: payload, bodyOffset: bodyOffset,
-                    deadline: context.deadline, started: sliceStart
-                ))
+                self.track(
+                    id: id,
+                    Call(
+                        kind: .inline(job), serial: self.serial(), method: method, payload: payload,
+                        bodyOffset: bodyOffset,
+                        deadline: context.deadline, started: sliceStart
+                    ))
                 self.jobs.append(id)
                 self.scheduleSlice()
             case .failure(let error):
@@ -338,7 +362,8 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
         let until = min(sliceStart + self.limits.inlineSliceBudget, call.deadline)
         let result: Result<(any MessageSerializer)?, RPCError> = call.payload.withUnsafeReadableBytes { bytes in
             do throws(RPCError) {
-                return .success(try job.step(payload: UnsafeRawBufferPointer(rebasing: bytes[call.bodyOffset...]), until: until))
+                return .success(
+                    try job.step(payload: UnsafeRawBufferPointer(rebasing: bytes[call.bodyOffset...]), until: until))
             } catch {
                 return .failure(error)
             }
@@ -367,7 +392,8 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
             self.shared.metrics?.inlineSlice(nanoseconds: nanoseconds)
             let bound = self.limits.maxLoopHold
             if Duration.nanoseconds(nanoseconds) > bound {
-                self.logger.warning("an inline slice held the event loop for \(nanoseconds / 1_000) µs of CPU (bound \(bound))")
+                self.logger.warning(
+                    "an inline slice held the event loop for \(nanoseconds / 1_000) µs of CPU (bound \(bound))")
             }
         }
     }
@@ -452,7 +478,8 @@ public final class ServerConnection<Transport: CallTransport, Payload: RequestPa
     /// The answer to a call the server will not run because it is going away; clients retry it elsewhere.
     static func goingAway(for what: String) -> Status {
         Status(
-            code: .unavailable, message: "the server is shutting down and did not start \(what); retry on a new connection",
+            code: .unavailable,
+            message: "the server is shutting down and did not start \(what); retry on a new connection",
             metadata: Metadata([(Self.goAwayKey, "draining")])
         )
     }
@@ -504,7 +531,8 @@ extension ServerConnection {
                 guard case .roles(let allowed) = method.access else { return nil }
                 let principal = try self.authenticate(Self.token(view.authorization.bytes(in: bytes))).principal
                 guard allowed.contains(principal.roleBit) else {
-                    throw RPCError(.permissionDenied, "role \(principal.role) may not call \(method.descriptor.fullName)")
+                    throw RPCError(
+                        .permissionDenied, "role \(principal.role) may not call \(method.descriptor.fullName)")
                 }
                 return nil
             } catch {

@@ -30,7 +30,6 @@ public protocol MessageDeserializer: Sendable {
 /// A message that crosses the wire both ways.
 public typealias RPCMessage = MessageSerializer & MessageDeserializer
 
-
 /// An array-backed `SerializedMessageWriter`.
 public struct SerializedBytes: SerializedMessageWriter {
     public var bytes: [UInt8] = []

@@ -3,9 +3,9 @@ import CProtos
 import RPCCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 // The bridge between Swift messages and protobuf-c's C structs. Decoding unpacks with protobuf-c, copies the
@@ -111,9 +111,11 @@ enum DecodeArena {
     static func with<Result>(_ body: (UnsafeMutablePointer<ProtobufCAllocator>) -> Result) -> Result {
         withUnsafeTemporaryAllocation(byteCount: Self.stackBytes, alignment: 16) { buffer in
             withUnsafeTemporaryAllocation(of: State.self, capacity: 1) { state in
-                state.baseAddress!.initialize(to: State(
-                    base: buffer.baseAddress!, capacity: Self.stackBytes, used: 0, chunks: nil, nextChunk: Self.firstChunkBytes
-                ))
+                state.baseAddress!.initialize(
+                    to: State(
+                        base: buffer.baseAddress!, capacity: Self.stackBytes, used: 0, chunks: nil,
+                        nextChunk: Self.firstChunkBytes
+                    ))
                 defer {
                     var chunk = state[0].chunks
                     while let current = chunk {
@@ -122,27 +124,28 @@ enum DecodeArena {
                     }
                 }
                 return withUnsafeTemporaryAllocation(of: ProtobufCAllocator.self, capacity: 1) { allocator in
-                    allocator.baseAddress!.initialize(to: ProtobufCAllocator(
-                        alloc: { data, size in
-                            let state = data!.assumingMemoryBound(to: State.self)
-                            let size = max((size + 15) & ~15, 16)
-                            if state.pointee.used + size > state.pointee.capacity {
-                                let chunkBytes = max(state.pointee.nextChunk, size + 16)
-                                guard let chunk = malloc(chunkBytes) else { return nil }
-                                chunk.storeBytes(of: state.pointee.chunks, as: UnsafeMutableRawPointer?.self)
-                                state.pointee.chunks = chunk
-                                state.pointee.base = chunk + 16
-                                state.pointee.capacity = chunkBytes - 16
-                                state.pointee.used = 0
-                                state.pointee.nextChunk = chunkBytes * 2
-                            }
-                            let pointer = state.pointee.base + state.pointee.used
-                            state.pointee.used += size
-                            return pointer
-                        },
-                        free: { _, _ in },
-                        allocator_data: UnsafeMutableRawPointer(state.baseAddress!)
-                    ))
+                    allocator.baseAddress!.initialize(
+                        to: ProtobufCAllocator(
+                            alloc: { data, size in
+                                let state = data!.assumingMemoryBound(to: State.self)
+                                let size = max((size + 15) & ~15, 16)
+                                if state.pointee.used + size > state.pointee.capacity {
+                                    let chunkBytes = max(state.pointee.nextChunk, size + 16)
+                                    guard let chunk = malloc(chunkBytes) else { return nil }
+                                    chunk.storeBytes(of: state.pointee.chunks, as: UnsafeMutableRawPointer?.self)
+                                    state.pointee.chunks = chunk
+                                    state.pointee.base = chunk + 16
+                                    state.pointee.capacity = chunkBytes - 16
+                                    state.pointee.used = 0
+                                    state.pointee.nextChunk = chunkBytes * 2
+                                }
+                                let pointer = state.pointee.base + state.pointee.used
+                                state.pointee.used += size
+                                return pointer
+                            },
+                            free: { _, _ in },
+                            allocator_data: UnsafeMutableRawPointer(state.baseAddress!)
+                        ))
                     return body(allocator.baseAddress!)
                 }
             }
@@ -265,7 +268,9 @@ func readMessages<M: ProtobufCBridged>(
     return (0..<count).compactMap { index in pointer[index].map { M(c: $0) } }
 }
 
-func readMetadata(_ count: Int, _ pointer: UnsafeMutablePointer<UnsafeMutablePointer<Enrich__V1__MetadataEntry>?>?) -> Metadata {
+func readMetadata(
+    _ count: Int, _ pointer: UnsafeMutablePointer<UnsafeMutablePointer<Enrich__V1__MetadataEntry>?>?
+) -> Metadata {
     Metadata(readMessages(count, pointer, as: MetadataEntry.self).map { ($0.key, $0.value) })
 }
 

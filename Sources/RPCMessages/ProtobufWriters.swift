@@ -129,7 +129,8 @@ public struct EnrichResponseWriter {
         public var error: UnsafeRawBufferPointer
 
         public init(
-            name: UnsafeRawBufferPointer, conditionMatched: Bool, outcome: EnrichOutcome, output: UnsafeRawBufferPointer,
+            name: UnsafeRawBufferPointer, conditionMatched: Bool, outcome: EnrichOutcome,
+            output: UnsafeRawBufferPointer,
             error: UnsafeRawBufferPointer
         ) {
             self.name = name
@@ -149,7 +150,8 @@ public struct EnrichResponseWriter {
     ) {
         typealias Event = EnrichedEvent.Field
         typealias Outcome = MappingOutcome.Field
-        var size = Self.enumSize(Event.outcome, outcome.rawValue) + Self.enumSize(Event.reason, reason.rawValue)
+        var size =
+            Self.enumSize(Event.outcome, outcome.rawValue) + Self.enumSize(Event.reason, reason.rawValue)
             + Self.bytesSize(Event.event, event.count) + Self.bytesSize(Event.error, error.count)
         for index in 0..<mappingCount { size += Self.messageSize(Event.mappings, Self.mappingSize(mapping(index))) }
         self.writer.tag(field: EnrichResponse.Field.events, wireType: 2)
@@ -173,14 +175,20 @@ public struct EnrichResponseWriter {
     public func finished() -> PreEncodedMessage { PreEncodedMessage(bytes: self.writer.bytes) }
 
     static func tagSize(_ field: Int) -> Int { varintSize(UInt64(field << 3)) }
-    static func enumSize(_ field: Int, _ value: UInt32) -> Int { value == 0 ? 0 : Self.tagSize(field) + varintSize(UInt64(value)) }
-    static func bytesSize(_ field: Int, _ count: Int) -> Int { count == 0 ? 0 : Self.tagSize(field) + varintSize(UInt64(count)) + count }
+    static func enumSize(_ field: Int, _ value: UInt32) -> Int {
+        value == 0 ? 0 : Self.tagSize(field) + varintSize(UInt64(value))
+    }
+    static func bytesSize(_ field: Int, _ count: Int) -> Int {
+        count == 0 ? 0 : Self.tagSize(field) + varintSize(UInt64(count)) + count
+    }
     static func messageSize(_ field: Int, _ size: Int) -> Int { Self.tagSize(field) + varintSize(UInt64(size)) + size }
 
     static func mappingSize(_ parts: MappingFields) -> Int {
         typealias Outcome = MappingOutcome.Field
-        return Self.bytesSize(Outcome.mapping, parts.name.count) + Self.enumSize(Outcome.conditionMatched, parts.conditionMatched ? 1 : 0)
-            + Self.enumSize(Outcome.outcome, parts.outcome.rawValue) + Self.bytesSize(Outcome.output, parts.output.count)
+        return Self.bytesSize(Outcome.mapping, parts.name.count)
+            + Self.enumSize(Outcome.conditionMatched, parts.conditionMatched ? 1 : 0)
+            + Self.enumSize(Outcome.outcome, parts.outcome.rawValue)
+            + Self.bytesSize(Outcome.output, parts.output.count)
             + Self.bytesSize(Outcome.error, parts.error.count)
     }
 

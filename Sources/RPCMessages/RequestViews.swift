@@ -49,7 +49,8 @@ struct WireReader {
     var isAtEnd: Bool { self.offset >= self.bytes.count }
 
     func malformed() -> RPCError {
-        RPCError(.invalidArgument, "message body is not a valid \(self.message) protobuf encoding (byte \(self.offset))")
+        RPCError(
+            .invalidArgument, "message body is not a valid \(self.message) protobuf encoding (byte \(self.offset))")
     }
 
     @inline(__always)
@@ -88,7 +89,8 @@ struct WireReader {
     mutating func skip(wire: UInt64, unknown: inout Int, limits: WireLimits) throws(RPCError) {
         unknown += 1
         guard unknown <= limits.maxUnknownFields else {
-            throw RPCError(.invalidArgument, "\(self.message) carries more than \(limits.maxUnknownFields) unknown fields")
+            throw RPCError(
+                .invalidArgument, "\(self.message) carries more than \(limits.maxUnknownFields) unknown fields")
         }
         switch wire {
         case 0: _ = try self.varint()
@@ -184,7 +186,8 @@ public struct RequestHeaderView: Sendable {
         _ span: ByteSpan, in payload: UnsafeRawBufferPointer, limits: WireLimits
     ) throws(RPCError) -> (key: ByteSpan, value: ByteSpan) {
         var reader = WireReader(span.bytes(in: payload), message: "enrich.v1.MetadataEntry")
-        var key = ByteSpan.empty, value = ByteSpan.empty
+        var key = ByteSpan.empty
+        var value = ByteSpan.empty
         var unknown = 0
         while !reader.isAtEnd {
             let (field, wire) = try reader.tag()
@@ -200,7 +203,10 @@ public struct RequestHeaderView: Sendable {
             }
         }
         // Spans inside the entry, moved to be relative to the whole payload.
-        return (ByteSpan(start: span.start + key.start, count: key.count), ByteSpan(start: span.start + value.start, count: value.count))
+        return (
+            ByteSpan(start: span.start + key.start, count: key.count),
+            ByteSpan(start: span.start + value.start, count: value.count)
+        )
     }
 
     /// The metadata as Swift values.
@@ -282,7 +288,8 @@ public struct LookupRequestView: Sendable {
     static func checkKey(_ key: UnsafeRawBufferPointer, position: Int) throws(RPCError) {
         for byte in key where byte < 0x20 || byte == 0x7F {
             throw RPCError(
-                .invalidArgument, "string key \(position) contains a control byte (0x\(String(byte, radix: 16, uppercase: true)))"
+                .invalidArgument,
+                "string key \(position) contains a control byte (0x\(String(byte, radix: 16, uppercase: true)))"
             )
         }
     }
@@ -321,7 +328,8 @@ public struct EnrichRequestView: Sendable {
             case 3:
                 try reader.expect(wire, 2)
                 guard request.enrichments.count < maxEnrichments else {
-                    throw RPCError(.resourceExhausted, "more than \(maxEnrichments) enrichments (the limit per request)")
+                    throw RPCError(
+                        .resourceExhausted, "more than \(maxEnrichments) enrichments (the limit per request)")
                 }
                 request.enrichments.append(try Self.enrichment(try reader.lengthDelimited(), in: bytes, limits: limits))
             case 4:
@@ -344,7 +352,8 @@ public struct EnrichRequestView: Sendable {
         _ span: ByteSpan, in payload: UnsafeRawBufferPointer, limits: WireLimits
     ) throws(RPCError) -> (column: ByteSpan, key: ByteSpan) {
         var reader = WireReader(span.bytes(in: payload), message: "enrich.v1.Enrichment")
-        var column = ByteSpan.empty, key = ByteSpan.empty
+        var column = ByteSpan.empty
+        var key = ByteSpan.empty
         var unknown = 0
         while !reader.isAtEnd {
             let (field, wire) = try reader.tag()
@@ -359,6 +368,9 @@ public struct EnrichRequestView: Sendable {
                 try reader.skip(wire: wire, unknown: &unknown, limits: limits)
             }
         }
-        return (ByteSpan(start: span.start + column.start, count: column.count), ByteSpan(start: span.start + key.start, count: key.count))
+        return (
+            ByteSpan(start: span.start + column.start, count: column.count),
+            ByteSpan(start: span.start + key.start, count: key.count)
+        )
     }
 }

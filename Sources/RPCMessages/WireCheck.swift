@@ -30,7 +30,8 @@ enum WireCheck {
         switch Int(result.code) {
         case CPROTOWIRE_TOO_MANY:
             return RPCError(
-                .resourceExhausted, "\(field) has more than \(limits.maxRepeatedEntries) entries (the limit per message)"
+                .resourceExhausted,
+                "\(field) has more than \(limits.maxRepeatedEntries) entries (the limit per message)"
             )
         case CPROTOWIRE_STRING_NUL:
             return RPCError(.invalidArgument, "\(field) contains a NUL byte")

@@ -72,7 +72,7 @@ public struct FrameDecoder: Sendable {
     public func decode(buffer: inout ByteBuffer) throws(FramingError) -> Frame? {
         let start = buffer.readerIndex
         guard let length = buffer.getInteger(at: start, as: UInt32.self),
-              let rawKind = buffer.getInteger(at: start + 4, as: UInt8.self)
+            let rawKind = buffer.getInteger(at: start + 4, as: UInt8.self)
         else { return nil }
         // Reject before waiting for the payload, so a hostile length cannot make us buffer it.
         guard Int(length) <= self.maxPayloadBytes else {
@@ -80,7 +80,7 @@ public struct FrameDecoder: Sendable {
         }
         guard let kind = Frame.Kind(rawValue: rawKind) else { throw .unknownKind(rawKind) }
         guard buffer.readableBytes >= Frame.headerBytes + Int(length),
-              let requestID = buffer.getInteger(at: start + 5, as: UInt32.self)
+            let requestID = buffer.getInteger(at: start + 5, as: UInt32.self)
         else { return nil }
         buffer.moveReaderIndex(forwardBy: Frame.headerBytes)
         let payload = buffer.readSlice(length: Int(length))!  // Length checked above.

@@ -29,7 +29,8 @@ public struct TLSConfiguration: Sendable, Hashable {
     public static func server(
         certificateChain: PEMSource, privateKey: PEMSource, requiringClientCertificatesFrom roots: PEMSource? = nil
     ) -> TLSConfiguration {
-        TLSConfiguration(role: .server(certificateChain: certificateChain, privateKey: privateKey), clientTrustRoots: roots)
+        TLSConfiguration(
+            role: .server(certificateChain: certificateChain, privateKey: privateKey), clientTrustRoots: roots)
     }
 
     public static func client(
@@ -40,7 +41,8 @@ public struct TLSConfiguration: Sendable, Hashable {
 
     public static func == (lhs: TLSConfiguration, rhs: TLSConfiguration) -> Bool {
         lhs.role == rhs.role && lhs.clientTrustRoots == rhs.clientTrustRoots
-            && lhs.clientCertificate?.chain == rhs.clientCertificate?.chain && lhs.clientCertificate?.key == rhs.clientCertificate?.key
+            && lhs.clientCertificate?.chain == rhs.clientCertificate?.chain
+            && lhs.clientCertificate?.key == rhs.clientCertificate?.key
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -237,8 +239,8 @@ final class SSLConnection {
 
     init(context: OpaquePointer, isServer: Bool, serverName: String?) throws(TLSError) {
         guard let ssl = SSL_new(context),
-              let inbound = BIO_new(BIO_s_mem()),
-              let outbound = BIO_new(BIO_s_mem())
+            let inbound = BIO_new(BIO_s_mem()),
+            let outbound = BIO_new(BIO_s_mem())
         else { throw .configuration(drainErrorQueue(fallback: "SSL_new failed")) }
         self.ssl = ssl
         self.networkToSSL = inbound
@@ -269,7 +271,9 @@ final class SSLConnection {
     /// Hands ciphertext from the network to OpenSSL.
     func consume(_ buffer: inout ByteBuffer) {
         while buffer.readableBytes > 0 {
-            let written = buffer.withUnsafeReadableBytes { BIO_write(self.networkToSSL, $0.baseAddress, Int32($0.count)) }
+            let written = buffer.withUnsafeReadableBytes {
+                BIO_write(self.networkToSSL, $0.baseAddress, Int32($0.count))
+            }
             // A memory BIO accepts everything unless allocation fails.
             precondition(written > 0, "BIO_write to a memory BIO failed")
             buffer.moveReaderIndex(forwardBy: Int(written))

@@ -186,7 +186,9 @@ public final class OpenSSLHandler: ChannelDuplexHandler, RemovableChannelHandler
     private func flushPendingWrites(context: ChannelHandlerContext) {
         let writes = self.pendingWrites
         self.pendingWrites = []
-        for (buffer, promise) in writes { self.write(context: context, data: self.wrapOutboundOut(buffer), promise: promise) }
+        for (buffer, promise) in writes {
+            self.write(context: context, data: self.wrapOutboundOut(buffer), promise: promise)
+        }
         if self.flushPending {
             self.flushPending = false
             context.flush()

@@ -51,7 +51,8 @@ public final class RPCClientConnection: Sendable {
     /// - Throws: the connect error, or `TLSError` when the handshake fails (an untrusted certificate, say).
     public static func connect(
         host: String, port: Int, tls: TLSContext?, group: any EventLoopGroup,
-        maxFramePayloadBytes: Int = ClientLimits().maxResponseFrameBytes, connectTimeout: Duration = ClientLimits().connectTimeout,
+        maxFramePayloadBytes: Int = ClientLimits().maxResponseFrameBytes,
+        connectTimeout: Duration = ClientLimits().connectTimeout,
         logger: Logger = Logger(label: "enrich.client")
     ) async throws -> RPCClientConnection {
         // The handler reports the end of the handshake through `ready`; it is made before connecting so a
@@ -66,11 +67,13 @@ public final class RPCClientConnection: Sendable {
                 do {
                     let sync = channel.pipeline.syncOperations
                     if let tls {
-                        try sync.addHandler(OpenSSLHandler(context: tls, handshakeTimeout: connectTimeout, logger: logger))
+                        try sync.addHandler(
+                            OpenSSLHandler(context: tls, handshakeTimeout: connectTimeout, logger: logger))
                     }
-                    try sync.addHandler(FramingHandler(
-                        maxPayloadBytes: maxFramePayloadBytes, partialFrameTimeout: .seconds(3_600)
-                    ))
+                    try sync.addHandler(
+                        FramingHandler(
+                            maxPayloadBytes: maxFramePayloadBytes, partialFrameTimeout: .seconds(3_600)
+                        ))
                     let handler = RPCClientHandler(ready: ready, waitsForTLS: tls != nil, drainSignal: drainSignal)
                     try sync.addHandler(handler)
                     handlerBox.withLock { $0 = NIOLoopBound(handler, eventLoop: channel.eventLoop) }
@@ -88,7 +91,9 @@ public final class RPCClientConnection: Sendable {
         }
         // Wait for the handshake, so a bad certificate surfaces here and not on the first call.
         try await ready.futureResult.get()
-        guard let bound = handlerBox.withLock({ $0 }) else { throw RPCError(.unavailable, "connection closed during setup") }
+        guard let bound = handlerBox.withLock({ $0 }) else {
+            throw RPCError(.unavailable, "connection closed during setup")
+        }
         return RPCClientConnection(channel: channel, handler: bound, drainSignal: drainSignal)
     }
 
@@ -139,7 +144,9 @@ public final class RPCClientConnection: Sendable {
         let payload = try await withTaskCancellationHandler {
             try await promise.futureResult.get()
         } onCancel: {
-            eventLoop.execute { handler.value.abandon(id: id, error: RPCError(.cancelled, "call cancelled by the client")) }
+            eventLoop.execute {
+                handler.value.abandon(id: id, error: RPCError(.cancelled, "call cancelled by the client"))
+            }
         }
         return try Envelope.decode(Response.self, from: payload)
     }
@@ -165,7 +172,9 @@ public final class RPCClientConnection: Sendable {
         let deadline = options.timeout.map { NIODeadline.now() + TimeAmount($0 + Self.deadlineGrace) }
         continuation.onTermination = { termination in
             if case .cancelled = termination {
-                eventLoop.execute { handler.value.abandon(id: id, error: RPCError(.cancelled, "call cancelled by the client")) }
+                eventLoop.execute {
+                    handler.value.abandon(id: id, error: RPCError(.cancelled, "call cancelled by the client"))
+                }
             }
         }
         eventLoop.execute { handler.value.start(id: id, call: .stream(sink), frame: frame, deadline: deadline) }
@@ -213,16 +222,21 @@ final class RPCClientHandler: ChannelInboundHandler {
     func start(id: UInt32, call: Call, frame: ByteBuffer, deadline: NIODeadline?) {
         guard !self.drainSignal.received.load(ordering: .relaxed) else {
             // Never sent: the caller may retry it on a new connection.
-            Self.fail(call, with: RPCError(
-                .unavailable, "the server is shutting down; this connection takes no new calls",
-                metadata: Metadata([(Self.goAwayKey, "draining")])
-            ))
+            Self.fail(
+                call,
+                with: RPCError(
+                    .unavailable, "the server is shutting down; this connection takes no new calls",
+                    metadata: Metadata([(Self.goAwayKey, "draining")])
+                ))
             return
         }
         guard let context = self.context, context.channel.isActive else {
-            Self.fail(call, with: RPCError(
-                .unavailable, "connection is closed", metadata: Metadata([(RPCClientConnection.clientErrorKey, "not-sent")])
-            ))
+            Self.fail(
+                call,
+                with: RPCError(
+                    .unavailable, "connection is closed",
+                    metadata: Metadata([(RPCClientConnection.clientErrorKey, "not-sent")])
+                ))
             return
         }
         var timer: Scheduled<Void>? = nil
@@ -260,7 +274,8 @@ final class RPCClientHandler: ChannelInboundHandler {
         case .message:
             guard let entry = self.calls[frame.requestID] else { return }  // Abandoned call.
             switch entry.call {
-            case .unary(let promise, _): self.calls[frame.requestID] = (.unary(promise, message: frame.payload), entry.timer)
+            case .unary(let promise, _):
+                self.calls[frame.requestID] = (.unary(promise, message: frame.payload), entry.timer)
             case .stream(let sink): sink.yield(frame.payload)
             }
         case .status:
@@ -315,9 +330,12 @@ final class RPCClientHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         // Calls sent and not answered: they may or may not have run. A server that drains answers every call, so
         // this is a crash, a network failure, or a server that does not drain.
-        let error = self.closedError ?? RPCError(
-            .unavailable, "the connection closed before the server answered", metadata: Metadata([(RPCClientConnection.clientErrorKey, "lost")])
-        )
+        let error =
+            self.closedError
+            ?? RPCError(
+                .unavailable, "the connection closed before the server answered",
+                metadata: Metadata([(RPCClientConnection.clientErrorKey, "lost")])
+            )
         self.readyPromise.fail(error)
         let calls = self.calls
         self.calls.removeAll()

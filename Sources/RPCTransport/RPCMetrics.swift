@@ -34,10 +34,13 @@ public final class RPCMetrics: CallMetrics {
             if let existing = handles[slot] { return existing }
             let made = (
                 counter: CoreMetrics.Counter(
-                    label: "enrich_rpc_requests_total", dimensions: [("method", self.methodNames[method]), ("code", code.description)],
+                    label: "enrich_rpc_requests_total",
+                    dimensions: [("method", self.methodNames[method]), ("code", code.description)],
                     factory: self.factory
                 ),
-                timer: CoreMetrics.Timer(label: "enrich_rpc_duration", dimensions: [("method", self.methodNames[method])], factory: self.factory)
+                timer: CoreMetrics.Timer(
+                    label: "enrich_rpc_duration", dimensions: [("method", self.methodNames[method])],
+                    factory: self.factory)
             )
             handles[slot] = made
             return made

@@ -106,7 +106,8 @@ public final class RPCServer: Sendable {
         do {
             let sync = channel.pipeline.syncOperations
             if let tls = self.configuration.tls {
-                try sync.addHandler(OpenSSLHandler(context: tls, handshakeTimeout: limits.handshakeTimeout, logger: logger))
+                try sync.addHandler(
+                    OpenSSLHandler(context: tls, handshakeTimeout: limits.handshakeTimeout, logger: logger))
             }
             try sync.addHandler(IdleStateHandler(allTimeout: TimeAmount(limits.idleTimeout)))
             // A loop outside the group (never, with ServerBootstrap) would get turns of its own.
@@ -148,7 +149,9 @@ public final class RPCServer: Sendable {
             channel.pipeline.fireUserInboundEventTriggered(RPCServerConnectionHandler.LifecycleEvent.terminate)
         }
         for channel in left { try? await channel.closeFuture.get() }
-        if !left.isEmpty { self.logger.warning("closed \(left.count) connection(s) whose calls outlived the \(grace) grace period") }
+        if !left.isEmpty {
+            self.logger.warning("closed \(left.count) connection(s) whose calls outlived the \(grace) grace period")
+        }
         return left.count
     }
 

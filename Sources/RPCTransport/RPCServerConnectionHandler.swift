@@ -58,7 +58,8 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
         self.context = context
         let peer = context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "unknown"
         self.connection = ServerConnection(
-            shared: self.shared, executor: NIOCallExecutor(eventLoop: context.eventLoop, turns: self.turns), transport: self,
+            shared: self.shared, executor: NIOCallExecutor(eventLoop: context.eventLoop, turns: self.turns),
+            transport: self,
             peer: peer
         )
     }
@@ -80,7 +81,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
             // A large frame arriving in pieces gets its whole size reserved once (the header gave it), rather
             // than the buffer doubling and copying as it grows.
             if let length = self.buffer!.getInteger(at: self.buffer!.readerIndex, as: UInt32.self),
-               Int(length) <= self.shared.limits.maxFramePayloadBytes
+                Int(length) <= self.shared.limits.maxFramePayloadBytes
             {
                 let needed = Frame.headerBytes + Int(length) - self.buffer!.readableBytes
                 if needed > self.buffer!.writableBytes { self.buffer!.reserveCapacity(minimumWritableBytes: needed) }
@@ -98,7 +99,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
         var progressed = false
         do {
             while !self.readingPaused, !self.failed, self.buffer != nil,
-                  let frame = try self.decoder.decode(buffer: &self.buffer!)
+                let frame = try self.decoder.decode(buffer: &self.buffer!)
             {
                 progressed = true
                 self.releasePartial()
@@ -135,17 +136,18 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
     /// its bytes count against the server's budget while they arrive.
     private func inspectPartialFrame(context: ChannelHandlerContext) {
         guard let buffer = self.buffer, buffer.readableBytes >= Frame.headerBytes + 4,
-              let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self),
-              Int(length) > Self.previewThreshold,
-              let kind = buffer.getInteger(at: buffer.readerIndex + 4, as: UInt8.self), kind == Frame.Kind.request.rawValue,
-              let id = buffer.getInteger(at: buffer.readerIndex + 5, as: UInt32.self)
+            let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self),
+            Int(length) > Self.previewThreshold,
+            let kind = buffer.getInteger(at: buffer.readerIndex + 4, as: UInt8.self),
+            kind == Frame.Kind.request.rawValue,
+            let id = buffer.getInteger(at: buffer.readerIndex + 5, as: UInt32.self)
         else { return }
         if self.reservedPartialBytes == 0 {
             self.reservedPartialBytes = Int(length)
             self.shared.budget.reserve(Int(length))
         }
         guard self.previewed != id,
-              let headerLength = buffer.getInteger(at: buffer.readerIndex + Frame.headerBytes, as: UInt32.self)
+            let headerLength = buffer.getInteger(at: buffer.readerIndex + Frame.headerBytes, as: UInt32.self)
         else { return }
         let headerStart = buffer.readerIndex + Frame.headerBytes + 4
         self.previewed = id
@@ -154,11 +156,12 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
             // Refused whatever else it holds: say so now rather than take in the rest of the frame.
             refusal = Status(
                 code: .invalidArgument,
-                message: "request header of \(headerLength) bytes exceeds the limit of \(self.shared.limits.maxRequestHeaderBytes) bytes"
+                message:
+                    "request header of \(headerLength) bytes exceeds the limit of \(self.shared.limits.maxRequestHeaderBytes) bytes"
             )
         } else {
             guard buffer.readableBytes >= Frame.headerBytes + 4 + Int(headerLength),
-                  let header = buffer.getSlice(at: headerStart, length: Int(headerLength))
+                let header = buffer.getSlice(at: headerStart, length: Int(headerLength))
             else {
                 self.previewed = nil  // not all here yet
                 return
@@ -211,11 +214,12 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
         guard let framing = error as? FramingError else { return }
         self.failed = true
         self.shared.logger.warning("closing connection: \(framing)")
-        let code: StatusCode = switch framing {
-        case .payloadTooLarge: .resourceExhausted
-        case .partialFrameTimeout: .deadlineExceeded
-        default: .invalidArgument
-        }
+        let code: StatusCode =
+            switch framing {
+            case .payloadTooLarge: .resourceExhausted
+            case .partialFrameTimeout: .deadlineExceeded
+            default: .invalidArgument
+            }
         self.writeStatus(id: 0, Status(code: code, message: framing.description))
         self.flush()
         self.context?.close(promise: nil)
@@ -284,7 +288,9 @@ extension RPCServerConnectionHandler: CallTransport {
     private var flushThreshold: Int { min(64 << 10, max(4_096, self.shared.limits.maxConnectionOutboundBytes / 4)) }
 
     func writeMessage(id: UInt32, _ message: some MessageSerializer) {
-        self.withOutbound { $0.writeFrame(kind: .message, requestID: id) { payload in message.serialize(into: &payload) } }
+        self.withOutbound {
+            $0.writeFrame(kind: .message, requestID: id) { payload in message.serialize(into: &payload) }
+        }
     }
 
     func writeStatus(id: UInt32, _ status: Status) {

@@ -27,19 +27,25 @@ struct AdminService: Sendable {
         registry.unary(Methods.listModels) { (request: ListModelsRequest, _) in try self.listModels(request) }
         registry.unary(Methods.updateModel) { (request: UpdateModelRequest, context) in
             try await self.audit.write(
-                context, object: "model \(request.name)", before: { AuditLog.json(try? self.catalog.model(named: request.name)) }
+                context, object: "model \(request.name)",
+                before: { AuditLog.json(try? self.catalog.model(named: request.name)) }
             ) {
                 let updated = try await self.updateModel(request)
-                return (Model(updated, cachedRows: self.cache.snapshot(of: updated.name)?.rowCount ?? 0), AuditLog.json(updated))
+                return (
+                    Model(updated, cachedRows: self.cache.snapshot(of: updated.name)?.rowCount ?? 0),
+                    AuditLog.json(updated)
+                )
             }
         }
         registry.unary(Methods.deleteModel) { (request: DeleteModelRequest, context) in
             try await self.audit.write(
-                context, object: "model \(request.name)", before: { AuditLog.json(try? self.catalog.model(named: request.name)) }
+                context, object: "model \(request.name)",
+                before: { AuditLog.json(try? self.catalog.model(named: request.name)) }
             ) {
                 try Validation.name(request.name, kind: "model", limit: self.limits.maxNameBytes)
                 guard !(await self.engine.isRunning(model: request.name)) else {
-                    throw RPCError(.failedPrecondition, "model '\(request.name)' is syncing; delete it when the run ends")
+                    throw RPCError(
+                        .failedPrecondition, "model '\(request.name)' is syncing; delete it when the run ends")
                 }
                 let warehouse = try? self.catalog.model(named: request.name).warehouse
                 try self.catalog.deleteModel(name: request.name)
@@ -81,14 +87,19 @@ struct AdminService: Sendable {
 
     /// Checks that a model names exactly one of a table or a query and a primary key, then introspects that
     /// source in `warehouse` (which also checks the key against the columns and the limits).
-    private func introspect(warehouse: String, table: String, query: String, primaryKey: String) async throws -> [CatalogColumn] {
+    private func introspect(
+        warehouse: String, table: String, query: String, primaryKey: String
+    ) async throws -> [CatalogColumn] {
         let hasTable = !table.isEmpty
         guard hasTable != !query.isEmpty else {
-            throw RPCError(.invalidArgument, "a model reads exactly one of a table or a query; \(hasTable ? "both" : "neither") given")
+            throw RPCError(
+                .invalidArgument,
+                "a model reads exactly one of a table or a query; \(hasTable ? "both" : "neither") given")
         }
         guard !primaryKey.isEmpty else { throw RPCError(.invalidArgument, "primary key is empty") }
         let source: ModelSource = hasTable ? .table(table) : .query(query)
-        return try await self.engine.introspect(warehouse: warehouse, source: source, primaryKey: primaryKey).map(CatalogColumn.init)
+        return try await self.engine.introspect(warehouse: warehouse, source: source, primaryKey: primaryKey).map(
+            CatalogColumn.init)
     }
 
     func getModel(_ request: GetModelRequest) throws -> Model {
@@ -102,7 +113,8 @@ struct AdminService: Sendable {
             throw RPCError(.invalidArgument, "page size \(size) exceeds the limit of \(self.limits.maxPageSize)")
         }
         // One extra row tells whether another page follows.
-        let records = try self.catalog.listModels(after: request.pageToken.isEmpty ? nil : request.pageToken, limit: size + 1, prefix: request.namePrefix)
+        let records = try self.catalog.listModels(
+            after: request.pageToken.isEmpty ? nil : request.pageToken, limit: size + 1, prefix: request.namePrefix)
         let page = records.prefix(size)
         return ListModelsResponse(
             models: page.map { Model($0, cachedRows: self.cache.snapshot(of: $0.name)?.rowCount ?? 0) },

@@ -33,17 +33,19 @@ extension ColumnType {
 
 extension SyncRun {
     init(_ record: SyncRunRecord) {
-        let status: SyncStatus = switch record.status {
-        case .inProgress: .inProgress
-        case .success: .success
-        case .partialSuccess: .partialSuccess
-        case .failed: .failed
-        }
-        let phase: SyncPhase = switch record.phase {
-        case .extract: .extract
-        case .load: .load
-        case .done: .done
-        }
+        let status: SyncStatus =
+            switch record.status {
+            case .inProgress: .inProgress
+            case .success: .success
+            case .partialSuccess: .partialSuccess
+            case .failed: .failed
+            }
+        let phase: SyncPhase =
+            switch record.phase {
+            case .extract: .extract
+            case .load: .load
+            case .done: .done
+            }
         var error = record.error ?? ""
         if error.isEmpty, !record.issues.isEmpty {
             // Partial success: name the first rows left out, so the run says why without another call.

@@ -28,7 +28,9 @@ final class DestinationRegistry: Sendable {
 
     /// The plan, loaded from the catalog and compiled on a miss.
     func destination(named name: String) throws -> DestinationPlan {
-        try self.plans.plan(named: name) { try self.compile(name: name, try self.catalog.destination(named: name).mappings) }
+        try self.plans.plan(named: name) {
+            try self.compile(name: name, try self.catalog.destination(named: name).mappings)
+        }
     }
 
     func invalidate(_ name: String) { self.plans.invalidate(name) }
@@ -38,7 +40,8 @@ final class DestinationRegistry: Sendable {
     func compile(name: String, _ mappings: [MappingRecord]) throws -> DestinationPlan {
         let definitions = try mappings.map(Self.definition)
         do {
-            return try DestinationPlan(name: name, definitions, models: CatalogModels(catalog: self.catalog), limits: self.languages)
+            return try DestinationPlan(
+                name: name, definitions, models: CatalogModels(catalog: self.catalog), limits: self.languages)
         } catch {
             throw RPCError(.invalidArgument, error.description)
         }
@@ -50,13 +53,16 @@ final class DestinationRegistry: Sendable {
             do {
                 fields = try JSONParser.parse(mapping.fieldsJSON)
             } catch {
-                throw RPCError(.invalidArgument, "mapping '\(mapping.name)': field mappings are not valid JSON: \(error)")
+                throw RPCError(
+                    .invalidArgument, "mapping '\(mapping.name)': field mappings are not valid JSON: \(error)")
             }
         }
         return MappingDefinition(
             name: mapping.name, condition: mapping.condition,
             matches: mapping.matches.map { Mapping.ModelMatch(model: $0.model, matchProperty: $0.matchProperty) },
-            enrichments: mapping.enrichments.map { Mapping.ColumnEnrichment(model: $0.model, column: $0.column, key: $0.key) },
+            enrichments: mapping.enrichments.map {
+                Mapping.ColumnEnrichment(model: $0.model, column: $0.column, key: $0.key)
+            },
             fields: fields
         )
     }
@@ -75,12 +81,16 @@ final class DestinationRegistry: Sendable {
     /// Records one request's outcome counts: one lock and one counter update per outcome, not per event.
     func record(destination: String, _ tally: Tally) {
         if let factory = self.metricsFactory {
-            for (outcome, count) in [(EnrichmentOutcome.enriched, tally.enriched), (.partiallyEnriched, tally.partiallyEnriched), (.notEnriched, tally.notEnriched)] where count > 0 {
+            for (outcome, count) in [
+                (EnrichmentOutcome.enriched, tally.enriched), (.partiallyEnriched, tally.partiallyEnriched),
+                (.notEnriched, tally.notEnriched),
+            ] where count > 0 {
                 let key = "\(destination)|\(outcome.rawValue)"
                 let counter = self.counters.withLock { counters in
                     if let existing = counters[key] { return existing }
                     let made = CoreMetrics.Counter(
-                        label: "enrich_destination_events_total", dimensions: [("destination", destination), ("outcome", outcome.rawValue)],
+                        label: "enrich_destination_events_total",
+                        dimensions: [("destination", destination), ("outcome", outcome.rawValue)],
                         factory: factory
                     )
                     counters[key] = made

@@ -25,12 +25,16 @@ struct DestinationService: Sendable {
         registry.unary(Methods.getDestination) { (request: GetDestinationRequest, _) in try self.get(request) }
         registry.unary(Methods.listDestinations) { (request: ListDestinationsRequest, _) in try self.list(request) }
         registry.unary(Methods.updateDestination) { (request: UpdateDestinationRequest, context) in
-            try await self.audit.write(context, object: "destination \(request.name)", before: { self.stored(request.name) }) {
+            try await self.audit.write(
+                context, object: "destination \(request.name)", before: { self.stored(request.name) }
+            ) {
                 (try self.update(request), self.stored(request.name))
             }
         }
         registry.unary(Methods.deleteDestination) { (request: DeleteDestinationRequest, context) in
-            try await self.audit.write(context, object: "destination \(request.name)", before: { self.stored(request.name) }) {
+            try await self.audit.write(
+                context, object: "destination \(request.name)", before: { self.stored(request.name) }
+            ) {
                 try Validation.name(request.name, kind: "destination", limit: self.limits.maxNameBytes)
                 try self.catalog.deleteDestination(name: request.name)
                 self.registry.invalidate(request.name)
@@ -44,13 +48,16 @@ struct DestinationService: Sendable {
     func validated(destination name: String, _ mappings: [DestinationMapping]) throws -> [MappingRecord] {
         try Validation.name(name, kind: "destination", limit: self.limits.maxNameBytes)
         guard mappings.count <= self.limits.maxDestinationMappings else {
-            throw RPCError(.resourceExhausted, "\(mappings.count) mappings exceed the limit of \(self.limits.maxDestinationMappings) per destination")
+            throw RPCError(
+                .resourceExhausted,
+                "\(mappings.count) mappings exceed the limit of \(self.limits.maxDestinationMappings) per destination")
         }
         var seen = Set<String>()
         for mapping in mappings {
             try Validation.name(mapping.name, kind: "mapping", limit: self.limits.maxNameBytes)
             guard seen.insert(mapping.name).inserted else {
-                throw RPCError(.invalidArgument, "mapping name '\(mapping.name)' is used twice in destination '\(name)'")
+                throw RPCError(
+                    .invalidArgument, "mapping name '\(mapping.name)' is used twice in destination '\(name)'")
             }
             try self.checkSizes(mapping)
         }
@@ -61,10 +68,16 @@ struct DestinationService: Sendable {
 
     func checkSizes(_ mapping: DestinationMapping) throws {
         guard mapping.fieldsJSON.utf8.count <= self.limits.maxMappingFieldsBytes else {
-            throw RPCError(.resourceExhausted, "mapping '\(mapping.name)': field mappings are \(mapping.fieldsJSON.utf8.count) bytes; the limit is \(self.limits.maxMappingFieldsBytes)")
+            throw RPCError(
+                .resourceExhausted,
+                "mapping '\(mapping.name)': field mappings are \(mapping.fieldsJSON.utf8.count) bytes; the limit is \(self.limits.maxMappingFieldsBytes)"
+            )
         }
         guard mapping.condition.utf8.count <= self.limits.maxConditionBytes else {
-            throw RPCError(.resourceExhausted, "mapping '\(mapping.name)': condition is \(mapping.condition.utf8.count) bytes; the limit is \(self.limits.maxConditionBytes)")
+            throw RPCError(
+                .resourceExhausted,
+                "mapping '\(mapping.name)': condition is \(mapping.condition.utf8.count) bytes; the limit is \(self.limits.maxConditionBytes)"
+            )
         }
     }
 
@@ -83,8 +96,12 @@ struct DestinationService: Sendable {
             mappings: record.mappings.map { mapping in
                 DestinationMapping(
                     name: mapping.name, condition: mapping.condition,
-                    matches: mapping.matches.map { RPCMessages.ModelMatch(model: $0.model, matchProperty: $0.matchProperty) },
-                    enrichments: mapping.enrichments.map { RPCMessages.ColumnEnrichment(model: $0.model, column: $0.column, key: $0.key) },
+                    matches: mapping.matches.map {
+                        RPCMessages.ModelMatch(model: $0.model, matchProperty: $0.matchProperty)
+                    },
+                    enrichments: mapping.enrichments.map {
+                        RPCMessages.ColumnEnrichment(model: $0.model, column: $0.column, key: $0.key)
+                    },
                     fieldsJSON: mapping.fieldsJSON
                 )
             },
@@ -116,7 +133,8 @@ struct DestinationService: Sendable {
         )
         let page = records.prefix(size)
         return ListDestinationsResponse(
-            destinations: page.map(self.message), nextPageToken: records.count > size ? page.last!.name : ""  // Non-empty page.
+            // Non-empty page.
+            destinations: page.map(self.message), nextPageToken: records.count > size ? page.last!.name : ""
         )
     }
 

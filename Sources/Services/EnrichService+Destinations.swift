@@ -12,9 +12,13 @@ extension EnrichService {
     /// Enrich through a destination's mappings: inline when its compiled plan is cached and every mapping runs on
     /// the tape; on the work pool when the plan must be read from the catalog first, or a mapping has field
     /// mappings (which may render Liquid and read anything).
-    func enrichThroughDestination(_ request: EnrichRequestView, body: UnsafeRawBufferPointer) throws(RPCError) -> InlineOutcome {
+    func enrichThroughDestination(
+        _ request: EnrichRequestView, body: UnsafeRawBufferPointer
+    ) throws(RPCError) -> InlineOutcome {
         guard request.model.isEmpty, request.keyPath.isEmpty, request.enrichments.isEmpty else {
-            throw RPCError(.invalidArgument, "with a destination, leave model, key_path and enrichments empty: its mappings say them")
+            throw RPCError(
+                .invalidArgument,
+                "with a destination, leave model, key_path and enrichments empty: its mappings say them")
         }
         let name = request.destination.string(in: body)
         let job = DestinationEnrichJob(service: self, destination: name, events: request.events)
@@ -25,9 +29,13 @@ extension EnrichService {
         return .offload(job)
     }
 
-    func testMapping(_ request: TestMappingRequest, destinations service: DestinationService) throws -> TestMappingResponse {
+    func testMapping(
+        _ request: TestMappingRequest, destinations service: DestinationService
+    ) throws -> TestMappingResponse {
         guard request.event.count <= self.limits.maxEventBytes else {
-            throw RPCError(.invalidArgument, "the event is \(request.event.count) bytes; the limit is \(self.limits.maxEventBytes)")
+            throw RPCError(
+                .invalidArgument, "the event is \(request.event.count) bytes; the limit is \(self.limits.maxEventBytes)"
+            )
         }
         let event: MappingValue
         do {
@@ -48,7 +56,8 @@ extension EnrichService {
             mapping = plan.mappings[0]
         } else {
             guard !request.destination.isEmpty, !request.mapping.isEmpty else {
-                throw RPCError(.invalidArgument, "name a destination and one of its mappings, or give an inline mapping")
+                throw RPCError(
+                    .invalidArgument, "name a destination and one of its mappings, or give an inline mapping")
             }
             plan = try self.destinations.destination(named: request.destination)
             guard let saved = plan.mappings.first(where: { $0.definition.name == request.mapping }) else {
@@ -108,10 +117,13 @@ final class DestinationEnrichJob: InlineJob {
 
     /// Takes the compiled plan and the snapshots its models are served from, once per request.
     func prepare(_ plan: DestinationPlan) {
-        self.engine = DestinationEnrichment(plan: plan, cache: self.service.cache, maxEventBytes: self.service.limits.maxEventBytes)
+        self.engine = DestinationEnrichment(
+            plan: plan, cache: self.service.cache, maxEventBytes: self.service.limits.maxEventBytes)
     }
 
-    func step(payload: UnsafeRawBufferPointer, until: ContinuousClock.Instant) throws(RPCError) -> (any MessageSerializer)? {
+    func step(
+        payload: UnsafeRawBufferPointer, until: ContinuousClock.Instant
+    ) throws(RPCError) -> (any MessageSerializer)? {
         if self.engine == nil {
             // Offloaded: the plan is read from the catalog here, on the work pool.
             do { self.prepare(try self.service.destinations.destination(named: self.destination)) } catch {
@@ -119,7 +131,8 @@ final class DestinationEnrichJob: InlineJob {
             }
         }
         while self.next < self.events.count {
-            self.engine!.enrich(self.events[self.next].bytes(in: payload), position: self.next, into: &self.writer)  // Set above.
+            // Set above.
+            self.engine!.enrich(self.events[self.next].bytes(in: payload), position: self.next, into: &self.writer)
             self.next += 1
             if ContinuousClock.now >= until && self.next < self.events.count { return nil }
         }

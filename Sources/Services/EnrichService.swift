@@ -40,7 +40,8 @@ struct EnrichService: Sendable {
 
     func lookup(_ body: UnsafeRawBufferPointer) throws(RPCError) -> InlineOutcome {
         let request = try LookupRequestView.decode(
-            body, maxKeys: self.limits.maxLookupKeys, maxColumns: self.limits.maxRequestColumns, limits: self.limits.wire
+            body, maxKeys: self.limits.maxLookupKeys, maxColumns: self.limits.maxRequestColumns,
+            limits: self.limits.wire
         )
         guard request.stringKeys.isEmpty || request.intKeys.isEmpty else {
             throw RPCError(.invalidArgument, "send keys as string_keys or int_keys, not both")
@@ -59,25 +60,30 @@ struct EnrichService: Sendable {
                 columns.append(snapshot.columns[index])
             }
         }
-        return .job(LookupJob(request: request, snapshot: snapshot, columns: columns, maxResponseBytes: self.limits.maxResponseBytes))
+        return .job(
+            LookupJob(
+                request: request, snapshot: snapshot, columns: columns, maxResponseBytes: self.limits.maxResponseBytes))
     }
 
     // MARK: - Enrich
 
     func enrich(_ body: UnsafeRawBufferPointer) throws(RPCError) -> InlineOutcome {
         let request = try EnrichRequestView.decode(
-            body, maxEvents: self.limits.maxBatchEvents, maxEnrichments: self.limits.maxRequestColumns, limits: self.limits.wire
+            body, maxEvents: self.limits.maxBatchEvents, maxEnrichments: self.limits.maxRequestColumns,
+            limits: self.limits.wire
         )
         if !request.destination.isEmpty { return try self.enrichThroughDestination(request, body: body) }
         guard let keyPath = JSONPath(request.keyPath.string(in: body)) else {
             throw RPCError(
-                .invalidArgument, "key path '\(request.keyPath.string(in: body))' is not a dotted path like 'properties.sku'"
+                .invalidArgument,
+                "key path '\(request.keyPath.string(in: body))' is not a dotted path like 'properties.sku'"
             )
         }
         let snapshot = try self.snapshot(of: request.model.string(in: body))
         var targets: [KeyedEnrichment.Target] = []
         for (columnSpan, keySpan) in request.enrichments {
-            let column = columnSpan.string(in: body), key = keySpan.string(in: body)
+            let column = columnSpan.string(in: body)
+            let key = keySpan.string(in: body)
             guard let index = snapshot.columnIndex(named: column) else {
                 throw RPCError(.invalidArgument, "column '\(column)' does not exist in model '\(snapshot.model)'")
             }
@@ -86,7 +92,8 @@ struct EnrichService: Sendable {
             }
             targets.append(KeyedEnrichment.Target(column: snapshot.columns[index], path: path))
         }
-        let engine = KeyedEnrichment(keyPath: keyPath, snapshot: snapshot, targets: targets, maxEventBytes: self.limits.maxEventBytes)
+        let engine = KeyedEnrichment(
+            keyPath: keyPath, snapshot: snapshot, targets: targets, maxEventBytes: self.limits.maxEventBytes)
         return .job(PlainEnrichJob(events: request.events, engine: engine))
     }
 }
@@ -125,12 +132,16 @@ final class LookupJob: InlineJob {
         self.rows.reserveCapacity(request.keyCount)
     }
 
-    func step(payload: UnsafeRawBufferPointer, until: ContinuousClock.Instant) throws(RPCError) -> (any MessageSerializer)? {
+    func step(
+        payload: UnsafeRawBufferPointer, until: ContinuousClock.Instant
+    ) throws(RPCError) -> (any MessageSerializer)? {
         let total = self.request.keyCount
         while self.rows.count < total {
             let end = min(total, self.rows.count + Self.keysPerChunk)
             if self.request.intKeys.isEmpty {
-                for index in self.rows.count..<end { self.rows.append(self.row(stringKey: self.request.stringKeys[index], payload)) }
+                for index in self.rows.count..<end {
+                    self.rows.append(self.row(stringKey: self.request.stringKeys[index], payload))
+                }
             } else {
                 for index in self.rows.count..<end { self.rows.append(self.row(intKey: self.request.intKeys[index])) }
             }
@@ -190,7 +201,8 @@ final class LookupJob: InlineJob {
     }
 
     private func row(intKey: Int64) -> Int {
-        self.snapshot.hasStringKeys ? self.snapshot.row(for: .int(intKey)) ?? -1 : self.snapshot.row(forInt: intKey) ?? -1
+        self.snapshot.hasStringKeys
+            ? self.snapshot.row(for: .int(intKey)) ?? -1 : self.snapshot.row(forInt: intKey) ?? -1
     }
 }
 
@@ -208,7 +220,9 @@ final class PlainEnrichJob: InlineJob {
         self.writer = WireSink(reserving: events.reduce(64) { $0 + $1.count + 16 })
     }
 
-    func step(payload: UnsafeRawBufferPointer, until: ContinuousClock.Instant) throws(RPCError) -> (any MessageSerializer)? {
+    func step(
+        payload: UnsafeRawBufferPointer, until: ContinuousClock.Instant
+    ) throws(RPCError) -> (any MessageSerializer)? {
         while self.next < self.events.count {
             self.engine.enrich(self.events[self.next].bytes(in: payload), position: self.next, into: &self.writer)
             self.next += 1

@@ -1,14 +1,14 @@
-public import Catalog
+package import Catalog
 import EventJSON
 import ModelCache
-public import RPCCore
-public import SyncEngine
-public import Warehouses
+package import RPCCore
+package import SyncEngine
+package import Warehouses
 
 // The one place that knows which status code each domain error becomes.
 
 extension CatalogError: RPCErrorConvertible {
-    public var rpcError: RPCError {
+    package var rpcError: RPCError {
         switch self {
         case .modelNotFound, .runNotFound, .destinationNotFound, .tokenNotFound, .warehouseNotFound:
             RPCError(.notFound, self.description)
@@ -24,7 +24,7 @@ extension CatalogError: RPCErrorConvertible {
 }
 
 extension WarehouseError: RPCErrorConvertible {
-    public var rpcError: RPCError {
+    package var rpcError: RPCError {
         switch self {
         case .unavailable: RPCError(.unavailable, self.description)
         case .sourceNotFound: RPCError(.notFound, self.description)
@@ -37,7 +37,7 @@ extension WarehouseError: RPCErrorConvertible {
 }
 
 extension SyncError: RPCErrorConvertible {
-    public var rpcError: RPCError {
+    package var rpcError: RPCError {
         switch self {
         case .catalog(let error): error.rpcError
         case .warehouse(let error): error.rpcError

@@ -64,7 +64,10 @@ struct EncodedLookupResponse: MessageSerializer {
         switch column.storage {
         case .int64(let values), .timestamp(let values):
             writer.tag(field: ColumnValues.Field.int64Values, wireType: 2)
-            writer.varint(UInt64(values.withUnsafeBufferPointer { v in self.rows.reduce(0) { $0 + varintSize(Self.zigzag(v, $1)) } }))
+            writer.varint(
+                UInt64(
+                    values.withUnsafeBufferPointer { v in self.rows.reduce(0) { $0 + varintSize(Self.zigzag(v, $1)) } })
+            )
         case .double:
             writer.tag(field: ColumnValues.Field.doubleValues, wireType: 2)
             writer.varint(UInt64(count * 8))
@@ -125,7 +128,9 @@ struct EncodedLookupResponse: MessageSerializer {
         switch column.storage {
         case .int64(let values), .timestamp(let values):
             guard count > 0 else { break }
-            let body = values.withUnsafeBufferPointer { values in rows.reduce(0) { $0 + varintSize(Self.zigzag(values, $1)) } }
+            let body = values.withUnsafeBufferPointer { values in
+                rows.reduce(0) { $0 + varintSize(Self.zigzag(values, $1)) }
+            }
             size += 1 + varintSize(UInt64(body)) + body
         case .double:
             if count > 0 { size += 1 + varintSize(UInt64(count * 8)) + count * 8 }

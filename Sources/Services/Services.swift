@@ -1,15 +1,15 @@
-public import Catalog
-public import CoreMetrics
-public import ModelCache
-public import RPCCall
-public import RPCCore
-public import Logging
+package import Catalog
+package import CoreMetrics
+package import Logging
+package import ModelCache
+package import RPCCall
+package import RPCCore
 import RPCMessages
-public import SyncEngine
+package import SyncEngine
 
 /// Everything the server serves, wired to the domain. `registry()` is what the transport runs.
-public struct Services: Sendable {
-    public static let version = "0.1.0"
+package struct Services: Sendable {
+    package static let version = "0.1.0"
 
     let admin: AdminService
     let destinations: DestinationService
@@ -19,41 +19,49 @@ public struct Services: Sendable {
     let health: HealthService
     let tokens: TokenService
     /// Checks every call's token and role.
-    public let authority: TokenAuthority
+    package let authority: TokenAuthority
     let audit: AuditLog
 
     /// - Parameters:
     ///   - limits: the RPC slice of the policy; `languages` is the mapping languages' (conditions, Liquid,
     ///     mapping-kit), handed to every destination plan.
     /// - Throws: when the catalog's tokens cannot be read.
-    public init(
+    package init(
         catalog: Catalog, cache: ModelCache, engine: SyncEngine, scheduler: Scheduler, limits: Limits,
         languages: LanguageLimits = LanguageLimits(), defaultWarehouse: String,
-        metricsFactory: (any MetricsFactory)? = nil, now: @escaping @Sendable () -> Int64 = { WallClock.wallMilliseconds() },
+        metricsFactory: (any MetricsFactory)? = nil,
+        now: @escaping @Sendable () -> Int64 = { WallClock.wallMilliseconds() },
         logger: Logger = Logger(label: "enrich.services")
     ) throws {
         self.authority = try TokenAuthority(catalog: catalog, now: now)
-        let audit = AuditLog(catalog: catalog, now: now, maxQueuedRefusals: limits.maxQueuedAuditRefusals, logger: logger)
+        let audit = AuditLog(
+            catalog: catalog, now: now, maxQueuedRefusals: limits.maxQueuedAuditRefusals, logger: logger)
         self.audit = audit
         self.tokens = TokenService(authority: self.authority, catalog: catalog, limits: limits, audit: audit)
         self.admin = AdminService(
-            catalog: catalog, cache: cache, engine: engine, limits: limits, defaultWarehouse: defaultWarehouse, now: now,
+            catalog: catalog, cache: cache, engine: engine, limits: limits, defaultWarehouse: defaultWarehouse,
+            now: now,
             audit: audit
         )
-        self.warehouses = WarehouseService(catalog: catalog, registry: engine.warehouses, limits: limits, now: now, audit: audit)
-        self.sync = SyncService(engine: engine, catalogRuns: { model, limit in
-            try catalog.runs(model: model, limit: limit).map(SyncRun.init)
-        }, audit: audit, scheduler: scheduler, catalog: catalog, limits: limits, now: now)
+        self.warehouses = WarehouseService(
+            catalog: catalog, registry: engine.warehouses, limits: limits, now: now, audit: audit)
+        self.sync = SyncService(
+            engine: engine,
+            catalogRuns: { model, limit in
+                try catalog.runs(model: model, limit: limit).map(SyncRun.init)
+            }, audit: audit, scheduler: scheduler, catalog: catalog, limits: limits, now: now)
         let registry = DestinationRegistry(catalog: catalog, languages: languages, metricsFactory: metricsFactory)
-        self.destinations = DestinationService(catalog: catalog, registry: registry, limits: limits, now: now, audit: audit)
+        self.destinations = DestinationService(
+            catalog: catalog, registry: registry, limits: limits, now: now, audit: audit)
         self.enrich = EnrichService(
-            cache: cache, catalog: catalog, limits: limits, destinations: registry, destinationService: self.destinations
+            cache: cache, catalog: catalog, limits: limits, destinations: registry,
+            destinationService: self.destinations
         )
         self.health = HealthService(cache: cache, version: Self.version, limits: limits)
     }
 
     /// The method table of every service, each method with its cost class and access (`Permissions`).
-    public func router() -> Router {
+    package func router() -> Router {
         var router = Router(access: Permissions.access(for:))
         self.admin.register(into: &router)
         self.destinations.register(into: &router)
@@ -66,8 +74,10 @@ public struct Services: Sendable {
     }
 
     /// Checks tokens for the call layer; refused writes go to the audit trail.
-    public var authenticator: any CallAuthenticator { ServicesAuthenticator(authority: self.authority, audit: self.audit) }
+    package var authenticator: any CallAuthenticator {
+        ServicesAuthenticator(authority: self.authority, audit: self.audit)
+    }
 
     /// Waits until refused attempts queued for the audit trail are written (tests).
-    public func auditFlushed() async { await self.audit.refusals.flushed() }
+    package func auditFlushed() async { await self.audit.refusals.flushed() }
 }

@@ -40,10 +40,16 @@ struct SyncService: Sendable {
             return ListSyncRunsResponse(runs: try self.catalogRuns(request.model, limit))
         }
         registry.unary(Methods.setSchedule) { (request: SetScheduleRequest, context) in
-            try await self.audit.write(context, object: "model \(request.model)", before: {
-                (try? self.catalog.schedules())?.first { $0.model == request.model }.map { "{\"schedule\":\"\($0.spec)\"}" } ?? ""
-            }) {
-                let record = try await self.scheduler.set(model: request.model, schedule: request.schedule, now: self.now())
+            try await self.audit.write(
+                context, object: "model \(request.model)",
+                before: {
+                    (try? self.catalog.schedules())?.first { $0.model == request.model }.map {
+                        "{\"schedule\":\"\($0.spec)\"}"
+                    } ?? ""
+                }
+            ) {
+                let record = try await self.scheduler.set(
+                    model: request.model, schedule: request.schedule, now: self.now())
                 return (Self.message(record), "{\"schedule\":\"\(record.spec)\"}")
             }
         }

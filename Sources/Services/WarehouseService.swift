@@ -33,12 +33,16 @@ struct WarehouseService: Sendable {
             }
         }
         registry.unary(Methods.updateWarehouse) { (request: UpdateWarehouseRequest, context) in
-            try await self.audit.write(context, object: "warehouse \(request.name)", before: { self.stored(request.name) }) {
+            try await self.audit.write(
+                context, object: "warehouse \(request.name)", before: { self.stored(request.name) }
+            ) {
                 (try await self.update(request), self.stored(request.name))
             }
         }
         registry.unary(Methods.deleteWarehouse) { (request: DeleteWarehouseRequest, context) in
-            try await self.audit.write(context, object: "warehouse \(request.name)", before: { self.stored(request.name) }) {
+            try await self.audit.write(
+                context, object: "warehouse \(request.name)", before: { self.stored(request.name) }
+            ) {
                 try Validation.name(request.name, kind: "warehouse", limit: self.limits.maxNameBytes)
                 try self.refuseBuiltin(request.name)
                 try self.catalog.deleteWarehouse(name: request.name)
@@ -55,7 +59,8 @@ struct WarehouseService: Sendable {
         var infos = records.map(Self.info)
         for (name, kind) in self.registry.kinds where !stored.contains(name) {
             let warehouse = self.registry[name]
-            let connection = (warehouse as? SQLiteWarehouse)?.path ?? (warehouse as? PostgresWarehouse)?.connectionString ?? ""
+            let connection =
+                (warehouse as? SQLiteWarehouse)?.path ?? (warehouse as? PostgresWarehouse)?.connectionString ?? ""
             infos.append(WarehouseInfo(name: name, kind: kind, connection: connection, builtin: true))
         }
         return infos.sorted { $0.name < $1.name }
@@ -106,14 +111,19 @@ struct WarehouseService: Sendable {
 
     private func refuseBuiltin(_ name: String) throws {
         if self.registry[name] != nil, (try? self.catalog.warehouse(named: name)) == nil {
-            throw RPCError(.failedPrecondition, "warehouse '\(name)' is built in (set when enrichd starts) and cannot be changed here")
+            throw RPCError(
+                .failedPrecondition,
+                "warehouse '\(name)' is built in (set when enrichd starts) and cannot be changed here")
         }
     }
 
     /// The connector for these settings, checked and connected to, or the reason it cannot be used.
     private func connect(kind: WarehouseKind, connection: String, password: String) async throws -> any Warehouse {
-        guard connection.utf8.count <= self.limits.maxConnectionBytes, password.utf8.count <= self.limits.maxConnectionBytes else {
-            throw RPCError(.invalidArgument, "connection settings exceed the limit of \(self.limits.maxConnectionBytes) bytes")
+        guard connection.utf8.count <= self.limits.maxConnectionBytes,
+            password.utf8.count <= self.limits.maxConnectionBytes
+        else {
+            throw RPCError(
+                .invalidArgument, "connection settings exceed the limit of \(self.limits.maxConnectionBytes) bytes")
         }
         let warehouse = try kind.make(connection: connection, password: password)
         if case .failure(let error) = await SyncEngine.test(warehouse) { throw error }
@@ -126,7 +136,8 @@ struct WarehouseService: Sendable {
             throw RPCError(.invalidArgument, "unknown warehouse kind '\(request.kind)': use postgres or sqlite")
         }
         guard kind.isImplemented else {
-            throw RPCError(.unimplemented, "no \(kind.rawValue) connector is built into this server yet; use postgres or sqlite")
+            throw RPCError(
+                .unimplemented, "no \(kind.rawValue) connector is built into this server yet; use postgres or sqlite")
         }
         if self.registry[request.name] != nil { throw CatalogError.warehouseAlreadyExists(name: request.name) }
         // Checked before connecting too, so a full catalog answers at once.
@@ -151,10 +162,15 @@ struct WarehouseService: Sendable {
             throw RPCError(.invalidArgument, "give a new password or clear_password, not both")
         }
         if !request.connection.isEmpty { record.connection = request.connection }
-        if request.clearPassword { record.password = "" } else if !request.password.isEmpty { record.password = request.password }
+        if request.clearPassword {
+            record.password = ""
+        } else if !request.password.isEmpty {
+            record.password = request.password
+        }
         let kind = WarehouseKind(rawValue: record.kind) ?? .postgres
         let warehouse = try await self.connect(kind: kind, connection: record.connection, password: record.password)
-        let updated = try self.catalog.updateWarehouse(record, expectedVersion: Int64(clamping: request.expectedVersion))
+        let updated = try self.catalog.updateWarehouse(
+            record, expectedVersion: Int64(clamping: request.expectedVersion))
         self.registry.set(updated.name, warehouse)
         return Self.info(updated)
     }

@@ -12,15 +12,18 @@ struct WireSink: EnrichmentSink {
     func finished() -> PreEncodedMessage { self.writer.finished() }
 
     mutating func appendEvent(
-        outcome: EnrichmentOutcome, reason: EnrichmentMiss, event: UnsafeRawBufferPointer, error: UnsafeRawBufferPointer,
+        outcome: EnrichmentOutcome, reason: EnrichmentMiss, event: UnsafeRawBufferPointer,
+        error: UnsafeRawBufferPointer,
         mappingCount: Int, mapping: (Int) -> MappingPart
     ) {
         self.writer.appendEvent(
-            outcome: Self.wire(outcome), reason: Self.wire(reason), event: event, error: error, mappingCount: mappingCount
+            outcome: Self.wire(outcome), reason: Self.wire(reason), event: event, error: error,
+            mappingCount: mappingCount
         ) { index in
             let part = mapping(index)
             return EnrichResponseWriter.MappingFields(
-                name: part.name, conditionMatched: part.conditionMatched, outcome: Self.wire(part.outcome), output: part.output,
+                name: part.name, conditionMatched: part.conditionMatched, outcome: Self.wire(part.outcome),
+                output: part.output,
                 error: part.error
             )
         }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Starts a detached POSIX thread for one piece of blocking work (a warehouse call). Syncs are rare and long, so
@@ -17,10 +17,12 @@ enum BlockingThread {
         pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
         defer { pthread_attr_destroy(&attributes) }
         var thread = pthread_t()
-        let result = pthread_create(&thread, &attributes, { argument in
-            Unmanaged<Work>.fromOpaque(argument!).takeRetainedValue().body()  // The pointer passed below.
-            return nil
-        }, work)
+        let result = pthread_create(
+            &thread, &attributes,
+            { argument in
+                Unmanaged<Work>.fromOpaque(argument!).takeRetainedValue().body()  // The pointer passed below.
+                return nil
+            }, work)
         precondition(result == 0, "cannot start a thread for blocking work: errno \(result)")
     }
 }

@@ -1,4 +1,4 @@
-public import EnrichPolicy
+package import EnrichPolicy
 import Foundation
 import ModelCache
 
@@ -8,7 +8,7 @@ import ModelCache
 /// Text forms (what `enrichctl schedules set` takes and what is stored):
 /// `manual` · `every 15m` … `every 24h` (15 minutes to 1 day) · `daily 09:30 Europe/Paris` ·
 /// `weekly mon,thu 09:30 UTC` · `cron */30 * * * *`.
-public enum Schedule: Sendable, Equatable, CustomStringConvertible {
+package enum Schedule: Sendable, Equatable, CustomStringConvertible {
     case manual
     case interval(seconds: Int)
     /// `weekdays` are 1 (Sunday) … 7 (Saturday), as Foundation's Calendar numbers them; all seven for daily.
@@ -19,9 +19,12 @@ public enum Schedule: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses the text form; `every` intervals must be within `limits`' schedule interval bounds.
     /// - Throws: `ScheduleError` saying what is wrong and what is accepted.
-    public init(parsing text: String, limits: SyncLimits = SyncLimits()) throws(ScheduleError) {
+    package init(parsing text: String, limits: SyncLimits = SyncLimits()) throws(ScheduleError) {
         let words = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-        guard let kind = words.first?.lowercased() else { throw .invalid("empty schedule; use manual, every 1h, daily 09:30 UTC, weekly mon 09:30 UTC or cron */30 * * * *") }
+        guard let kind = words.first?.lowercased() else {
+            throw .invalid(
+                "empty schedule; use manual, every 1h, daily 09:30 UTC, weekly mon 09:30 UTC or cron */30 * * * *")
+        }
         switch kind {
         case "manual" where words.count == 1:
             self = .manual
@@ -37,7 +40,8 @@ public enum Schedule: Sendable, Equatable, CustomStringConvertible {
             case "d": seconds = number * 86_400
             default: throw .invalid("'\(amount)' is not an interval like 15m, 2h or 1d")
             }
-            guard (limits.minimumScheduleIntervalSeconds...limits.maximumScheduleIntervalSeconds).contains(seconds) else {
+            guard (limits.minimumScheduleIntervalSeconds...limits.maximumScheduleIntervalSeconds).contains(seconds)
+            else {
                 throw .invalid(
                     "an interval must be between \(limits.minimumScheduleIntervalSeconds / 60)m and "
                         + "\(limits.maximumScheduleIntervalSeconds / 60)m; got \(amount)"
@@ -64,22 +68,27 @@ public enum Schedule: Sendable, Equatable, CustomStringConvertible {
         case "cron":
             self = .cron(try CronExpression(parsing: words.dropFirst().joined(separator: " ")))
         default:
-            throw .invalid("'\(text)' is not a schedule; use manual, every 1h, daily 09:30 UTC, weekly mon,thu 09:30 Europe/Paris or cron */30 * * * *")
+            throw .invalid(
+                "'\(text)' is not a schedule; use manual, every 1h, daily 09:30 UTC, weekly mon,thu 09:30 Europe/Paris or cron */30 * * * *"
+            )
         }
     }
 
     private static func time(_ text: String) throws(ScheduleError) -> (Int, Int) {
         let parts = text.split(separator: ":")
-        guard parts.count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]), (0..<24).contains(hour), (0..<60).contains(minute)
+        guard parts.count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]), (0..<24).contains(hour),
+            (0..<60).contains(minute)
         else { throw .invalid("'\(text)' is not a time like 09:30") }
         return (hour, minute)
     }
 
     private static func checkZone(_ zone: String) throws(ScheduleError) {
-        guard TimeZone(identifier: zone) != nil else { throw .invalid("unknown time zone '\(zone)'; use an IANA name such as Europe/Paris or UTC") }
+        guard TimeZone(identifier: zone) != nil else {
+            throw .invalid("unknown time zone '\(zone)'; use an IANA name such as Europe/Paris or UTC")
+        }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .manual: return "manual"
         case .interval(let seconds):
@@ -95,7 +104,7 @@ public enum Schedule: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The first run strictly after `milliseconds` (wall clock), or nil for manual.
-    public func nextRun(after milliseconds: Int64) -> Int64? {
+    package func nextRun(after milliseconds: Int64) -> Int64? {
         switch self {
         case .manual:
             return nil
@@ -108,7 +117,9 @@ public enum Schedule: Sendable, Equatable, CustomStringConvertible {
             var best: Date?
             for day in days {
                 let components = DateComponents(hour: hour, minute: minute, second: 0, weekday: day)
-                if let next = calendar.nextDate(after: start, matching: components, matchingPolicy: .nextTime), next > start {
+                if let next = calendar.nextDate(after: start, matching: components, matchingPolicy: .nextTime),
+                    next > start
+                {
                     if best == nil || next < best! { best = next }  // Set above when nil.
                 }
             }
@@ -119,9 +130,9 @@ public enum Schedule: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-public enum ScheduleError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum ScheduleError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalid(String)
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalid(let reason): reason
         }
@@ -131,8 +142,8 @@ public enum ScheduleError: Error, Equatable, Sendable, CustomStringConvertible {
 /// A five-field cron expression (minute hour day-of-month month day-of-week), evaluated in UTC. Fields take
 /// `*`, numbers, ranges `a-b`, steps `*/n` and `a-b/n`, and lists; day-of-week 0 and 7 are Sunday. As in
 /// Vixie cron, when both day fields are restricted a day matching either runs.
-public struct CronExpression: Sendable, Equatable {
-    public let text: String
+package struct CronExpression: Sendable, Equatable {
+    package let text: String
     let minutes: Set<Int>
     let hours: Set<Int>
     let days: Set<Int>
@@ -141,9 +152,11 @@ public struct CronExpression: Sendable, Equatable {
     let daysRestricted: Bool
     let weekdaysRestricted: Bool
 
-    public init(parsing text: String) throws(ScheduleError) {
+    package init(parsing text: String) throws(ScheduleError) {
         let fields = text.split(separator: " ").map(String.init)
-        guard fields.count == 5 else { throw .invalid("a cron expression has 5 fields (minute hour day month weekday); got \(fields.count)") }
+        guard fields.count == 5 else {
+            throw .invalid("a cron expression has 5 fields (minute hour day month weekday); got \(fields.count)")
+        }
         self.text = fields.joined(separator: " ")
         self.minutes = try Self.field(fields[0], 0...59, "minute")
         self.hours = try Self.field(fields[1], 0...23, "hour")
@@ -154,23 +167,31 @@ public struct CronExpression: Sendable, Equatable {
         self.weekdaysRestricted = fields[4] != "*"
     }
 
-    private static func field(_ text: String, _ range: ClosedRange<Int>, _ name: String) throws(ScheduleError) -> Set<Int> {
+    private static func field(
+        _ text: String, _ range: ClosedRange<Int>, _ name: String
+    ) throws(ScheduleError) -> Set<Int> {
         var values = Set<Int>()
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
             let pieces = part.split(separator: "/", omittingEmptySubsequences: false)
             guard pieces.count <= 2 else { throw .invalid("cron \(name) '\(part)' has more than one '/'") }
             var step = 1
             if pieces.count == 2 {
-                guard let parsed = Int(pieces[1]), parsed > 0 else { throw .invalid("cron \(name) step '\(pieces[1])' is not a positive number") }
+                guard let parsed = Int(pieces[1]), parsed > 0 else {
+                    throw .invalid("cron \(name) step '\(pieces[1])' is not a positive number")
+                }
                 step = parsed
             }
             let bounds: ClosedRange<Int>
             if pieces[0] == "*" {
                 bounds = range
             } else if let dash = pieces[0].firstIndex(of: "-") {
-                guard let low = Int(pieces[0][..<dash]), let high = Int(pieces[0][pieces[0].index(after: dash)...]), low <= high,
-                      range.contains(low), range.contains(high)
-                else { throw .invalid("cron \(name) range '\(pieces[0])' is outside \(range.lowerBound)-\(range.upperBound)") }
+                guard let low = Int(pieces[0][..<dash]), let high = Int(pieces[0][pieces[0].index(after: dash)...]),
+                    low <= high,
+                    range.contains(low), range.contains(high)
+                else {
+                    throw .invalid(
+                        "cron \(name) range '\(pieces[0])' is outside \(range.lowerBound)-\(range.upperBound)")
+                }
                 bounds = low...high
             } else {
                 guard let value = Int(pieces[0]), range.contains(value) else {
@@ -184,7 +205,7 @@ public struct CronExpression: Sendable, Equatable {
     }
 
     /// The first matching minute strictly after `milliseconds`, searching up to five years ahead.
-    public func next(after milliseconds: Int64) -> Int64? {
+    package func next(after milliseconds: Int64) -> Int64? {
         var minute = milliseconds / 60_000 + 1
         let limit = minute + 5 * 366 * 1_440
         while minute < limit {
@@ -202,7 +223,9 @@ public struct CronExpression: Sendable, Equatable {
                 continue
             }
             let minuteOfDay = Int(minute % 1_440)
-            if self.hours.contains(minuteOfDay / 60) && self.minutes.contains(minuteOfDay % 60) { return minute * 60_000 }
+            if self.hours.contains(minuteOfDay / 60) && self.minutes.contains(minuteOfDay % 60) {
+                return minute * 60_000
+            }
             minute += 1
         }
         return nil

@@ -1,18 +1,18 @@
-public import Catalog
-public import EnrichPolicy
-public import Logging
+package import Catalog
+package import EnrichPolicy
+package import Logging
 
 /// Starts scheduled syncs when they are due. Time is passed in (`tick(now:)`), so tests drive it with any clock
 /// and no sleeps; `run()` ticks once a second on the wall clock. Schedules and their next run times live in the
 /// catalog, so a restarted server picks up where it left off.
-public actor Scheduler {
+package actor Scheduler {
     private let engine: SyncEngine
     private let catalog: Catalog
     private let logger: Logger
     /// The schedule interval bounds, from the sync slice of the policy.
     private let limits: SyncLimits
 
-    public init(engine: SyncEngine, catalog: Catalog, limits: SyncLimits = SyncLimits(), logger: Logger) {
+    package init(engine: SyncEngine, catalog: Catalog, limits: SyncLimits = SyncLimits(), logger: Logger) {
         self.engine = engine
         self.catalog = catalog
         self.limits = limits
@@ -21,10 +21,13 @@ public actor Scheduler {
 
     /// Sets a model's schedule and returns it with its next run.
     /// - Throws: `.invalidModel` for a bad schedule text, `.catalog(.modelNotFound)`.
-    public func set(model: String, schedule text: String, now: Int64) throws(SyncError) -> ScheduleRecord {
+    package func set(model: String, schedule text: String, now: Int64) throws(SyncError) -> ScheduleRecord {
         let schedule: Schedule
-        do { schedule = try Schedule(parsing: text, limits: self.limits) } catch { throw .invalidModel("schedule: \(error)") }
-        let record = ScheduleRecord(model: model, spec: schedule.description, nextRunMilliseconds: schedule.nextRun(after: now))
+        do { schedule = try Schedule(parsing: text, limits: self.limits) } catch {
+            throw .invalidModel("schedule: \(error)")
+        }
+        let record = ScheduleRecord(
+            model: model, spec: schedule.description, nextRunMilliseconds: schedule.nextRun(after: now))
         do { try self.catalog.setSchedule(record) } catch { throw .catalog(error) }
         return record
     }
@@ -32,7 +35,7 @@ public actor Scheduler {
     /// Triggers every model due at `now` and moves its next run past `now`. A model still syncing is not
     /// started again (its turn is skipped, not queued). Returns the models started.
     @discardableResult
-    public func tick(now: Int64) async -> [String] {
+    package func tick(now: Int64) async -> [String] {
         let schedules: [ScheduleRecord]
         do { schedules = try self.catalog.schedules() } catch {
             self.logger.warning("cannot read schedules: \(error)")
@@ -44,7 +47,9 @@ public actor Scheduler {
             let schedule: Schedule
             do { schedule = try Schedule(parsing: record.spec, limits: self.limits) } catch {
                 // Stored before the limits changed: it stays until the model's schedule is set again.
-                self.logger.warning("model \(record.model): schedule '\(record.spec)' is not valid under the current limits (\(error)); not run")
+                self.logger.warning(
+                    "model \(record.model): schedule '\(record.spec)' is not valid under the current limits (\(error)); not run"
+                )
                 continue
             }
             do {
@@ -63,7 +68,7 @@ public actor Scheduler {
     }
 
     /// Ticks once a second until cancelled.
-    public func run() async {
+    package func run() async {
         while !Task.isCancelled {
             await self.tick(now: WallClock.wallMilliseconds())
             try? await Task.sleep(for: .seconds(1))

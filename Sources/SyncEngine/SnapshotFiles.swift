@@ -1,22 +1,22 @@
-public import EnrichPolicy
-public import ModelCache
+import EnrichPolicy
+package import ModelCache
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Persists published snapshots in a directory, one file per model, so a restarted server serves its last
 /// good data before the warehouse is reachable. Files are written to a temporary name and renamed, so a crash
 /// mid-write leaves the previous file whole.
-public struct SnapshotFiles: Sendable {
-    public let directory: String
+package struct SnapshotFiles: Sendable {
+    package let directory: String
     /// Largest file read back (`SyncLimits.maxSnapshotFileBytes`); a bigger one is refused rather than exhausting
     /// memory.
     let maxFileBytes: Int
     /// A test's fault: every save fails with this errno, as a full disk (ENOSPC) would make it.
     let injectedWriteError: Int32?
 
-    public init(directory: String, maxFileBytes: Int = SyncLimits().maxSnapshotFileBytes) {
+    package init(directory: String, maxFileBytes: Int = SyncLimits().maxSnapshotFileBytes) {
         self.directory = directory
         self.maxFileBytes = maxFileBytes
         self.injectedWriteError = nil
@@ -24,7 +24,9 @@ public struct SnapshotFiles: Sendable {
 
     /// Snapshot files whose every save fails with `errno`: the fault-injection seam of the unit tests (the
     /// disk-full script fills a real tmpfs instead).
-    public static func failing(directory: String, errno: Int32) -> SnapshotFiles { SnapshotFiles(directory: directory, failing: errno) }
+    package static func failing(directory: String, errno: Int32) -> SnapshotFiles {
+        SnapshotFiles(directory: directory, failing: errno)
+    }
 
     private init(directory: String, failing: Int32) {
         self.directory = directory
@@ -32,12 +34,12 @@ public struct SnapshotFiles: Sendable {
         self.injectedWriteError = failing
     }
 
-    public func path(for model: String) -> String { "\(self.directory)/\(model).snapshot" }
+    package func path(for model: String) -> String { "\(self.directory)/\(model).snapshot" }
 
     /// Writes the snapshot; returns the bytes written.
     /// - Throws: `SnapshotFileError.io` with the errno.
     @discardableResult
-    public func save(_ snapshot: ModelSnapshot) throws(SnapshotFileError) -> Int {
+    package func save(_ snapshot: ModelSnapshot) throws(SnapshotFileError) -> Int {
         _ = mkdir(self.directory, 0o700)
         let bytes = snapshot.serialized()
         let final = self.path(for: snapshot.model)
@@ -73,7 +75,7 @@ public struct SnapshotFiles: Sendable {
 
     /// The stored snapshot of `model`, or nil when there is none.
     /// - Throws: `.io` when the file cannot be read, `.corrupt` when its contents do not decode.
-    public func load(model: String) throws(SnapshotFileError) -> ModelSnapshot? {
+    package func load(model: String) throws(SnapshotFileError) -> ModelSnapshot? {
         let path = self.path(for: model)
         let descriptor = open(path, O_RDONLY)
         guard descriptor >= 0 else {
@@ -94,21 +96,23 @@ public struct SnapshotFiles: Sendable {
         }
         do {
             let snapshot = try ModelSnapshot(deserializing: bytes)
-            guard snapshot.model == model else { throw SnapshotDecodingError.inconsistent("file holds model \(snapshot.model)") }
+            guard snapshot.model == model else {
+                throw SnapshotDecodingError.inconsistent("file holds model \(snapshot.model)")
+            }
             return snapshot
         } catch {
             throw .corrupt(path, "\(error)")
         }
     }
 
-    public func remove(model: String) { unlink(self.path(for: model)) }
+    package func remove(model: String) { unlink(self.path(for: model)) }
 }
 
-public enum SnapshotFileError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum SnapshotFileError: Error, Equatable, Sendable, CustomStringConvertible {
     case io(String, Int32)
     case corrupt(String, String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .io(let what, let code): "\(what) failed: \(String(cString: strerror(code)))"
         case .corrupt(let path, let reason): "snapshot \(path) is unreadable: \(reason)"

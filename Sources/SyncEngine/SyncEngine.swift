@@ -1,22 +1,22 @@
-public import Catalog
-public import EnrichPolicy
-public import CoreMetrics
+package import Catalog
+package import CoreMetrics
 import Dispatch
-public import Logging
-public import ModelCache
-public import Warehouses
+package import EnrichPolicy
+package import Logging
+package import ModelCache
+package import Warehouses
 
 /// Runs syncs: reads a model's source from its warehouse, builds a snapshot off the event loops, publishes it
 /// whole and records the run. One run per model at a time; a failed run leaves the served snapshot alone.
-public actor SyncEngine {
+package actor SyncEngine {
     /// The sync slice of the policy (EnrichPolicy's `SyncLimits`: columns, rows, row size, retries, issues,
     /// snapshot files).
-    public typealias Limits = SyncLimits
+    package typealias Limits = SyncLimits
 
     private let catalog: Catalog
     private let cache: ModelCache
     /// The warehouses models read from; Admin RPCs change it while the server runs.
-    public nonisolated let warehouses: WarehouseRegistry
+    package nonisolated let warehouses: WarehouseRegistry
     private let snapshotFiles: SnapshotFiles?
     private let metricsFactory: (any MetricsFactory)?
     private let limits: Limits
@@ -32,7 +32,7 @@ public actor SyncEngine {
     /// - Parameters:
     ///   - warehouses: warehouses by name; models name theirs.
     ///   - now: milliseconds since the epoch (injectable for tests).
-    public init(
+    package init(
         catalog: Catalog, cache: ModelCache, warehouses: [String: any Warehouse], limits: Limits = Limits(),
         snapshotFiles: SnapshotFiles? = nil, metricsFactory: (any MetricsFactory)? = nil, logger: Logger,
         now: @escaping @Sendable () -> Int64 = { Int64(WallClock.wallMilliseconds()) }
@@ -50,15 +50,17 @@ public actor SyncEngine {
 
     /// Connects to warehouse `name` off the cooperative pool: its version text, or why it cannot be reached.
     /// - Throws: `.unknownWarehouse`.
-    public nonisolated func testWarehouse(_ name: String) async throws(SyncError) -> Result<String, WarehouseError> {
+    package nonisolated func testWarehouse(_ name: String) async throws(SyncError) -> Result<String, WarehouseError> {
         guard let warehouse = self.warehouses[name] else { throw .unknownWarehouse(name) }
         return await Self.test(warehouse)
     }
 
     /// Connects to `warehouse` off the cooperative pool: its version text, or why it cannot be reached.
-    public nonisolated static func test(_ warehouse: any Warehouse) async -> Result<String, WarehouseError> {
+    package nonisolated static func test(_ warehouse: any Warehouse) async -> Result<String, WarehouseError> {
         await Self.offload {
-            do throws(WarehouseError) { return .success(try warehouse.testConnection()) } catch { return .failure(error) }
+            do throws(WarehouseError) { return .success(try warehouse.testConnection()) } catch {
+                return .failure(error)
+            }
         }
     }
 
@@ -66,7 +68,9 @@ public actor SyncEngine {
 
     /// Reads a source's columns and checks them against a primary key and the limits.
     /// - Throws: `SyncError` naming what is wrong.
-    public nonisolated func introspect(warehouse name: String, source: ModelSource, primaryKey: String) async throws(SyncError)
+    package nonisolated func introspect(
+        warehouse name: String, source: ModelSource, primaryKey: String
+    ) async throws(SyncError)
         -> [SourceColumn]
     {
         guard let warehouse = self.warehouses[name] else { throw .unknownWarehouse(name) }
@@ -110,7 +114,7 @@ public actor SyncEngine {
     /// - Throws: `.catalog(.modelNotFound)`, `.alreadyRunning`, `.unknownWarehouse`.
     /// With `full`, the run forgets the row checksums kept in the warehouse and reads every row (a full
     /// resync); otherwise it reads only rows that changed since the served snapshot, when the state allows.
-    public func trigger(model name: String, full: Bool = false) throws(SyncError) -> SyncRunRecord {
+    package func trigger(model name: String, full: Bool = false) throws(SyncError) -> SyncRunRecord {
         let model: ModelRecord
         do { model = try self.catalog.model(named: name) } catch { throw .catalog(error) }
         if let progress = self.running[name] { throw .alreadyRunning(model: name, runID: progress.run.id ?? 0) }
@@ -124,20 +128,23 @@ public actor SyncEngine {
         let stateKey = "\(name)@\(self.installation)"
         // The run outlives the call that started it: it must not inherit that call's commit deadline.
         let task = CommitDeadline.$current.withValue(nil) {
-            Task { await self.execute(model: model, stateKey: stateKey, warehouse: warehouse, progress: progress, full: full) }
+            Task {
+                await self.execute(
+                    model: model, stateKey: stateKey, warehouse: warehouse, progress: progress, full: full)
+            }
         }
         self.tasks[run.id!] = task  // startRun returns the inserted id.
         return run
     }
 
     /// The run with `id`: live if it is going, from the catalog otherwise.
-    public func run(id: Int64) throws(SyncError) -> SyncRunRecord {
+    package func run(id: Int64) throws(SyncError) -> SyncRunRecord {
         if let progress = self.runsByID[id] { return progress.run }
         do { return try self.catalog.run(id: id) } catch { throw .catalog(error) }
     }
 
     /// A stream of the run's states until it finishes (one element when it already has).
-    public func watch(id: Int64) throws(SyncError) -> AsyncStream<SyncRunRecord> {
+    package func watch(id: Int64) throws(SyncError) -> AsyncStream<SyncRunRecord> {
         if let progress = self.runsByID[id] { return progress.watch() }
         let run: SyncRunRecord
         do { run = try self.catalog.run(id: id) } catch { throw .catalog(error) }
@@ -148,7 +155,7 @@ public actor SyncEngine {
     }
 
     /// Waits for every run started so far to finish. For tests and shutdown.
-    public func waitForRuns() async {
+    package func waitForRuns() async {
         while let task = self.tasks.values.first { await task.value }
     }
 
@@ -156,8 +163,10 @@ public actor SyncEngine {
     private func recordMetrics(run: SyncRunRecord) {
         guard let factory = self.metricsFactory else { return }
         let model = [("model", run.model)]
-        CoreMetrics.Counter(label: "enrich_sync_runs_total", dimensions: model + [("status", run.status.rawValue)], factory: factory)
-            .increment()
+        CoreMetrics.Counter(
+            label: "enrich_sync_runs_total", dimensions: model + [("status", run.status.rawValue)], factory: factory
+        )
+        .increment()
         CoreMetrics.Timer(label: "enrich_sync_duration", dimensions: model, factory: factory)
             .recordMilliseconds((run.finishedAtMilliseconds ?? run.startedAtMilliseconds) - run.startedAtMilliseconds)
         self.recordCacheMetrics(model: run.model)
@@ -166,17 +175,20 @@ public actor SyncEngine {
     func recordCacheMetrics(model: String) {
         guard let factory = self.metricsFactory, let snapshot = self.cache.snapshot(of: model) else { return }
         Gauge(label: "enrich_cache_rows", dimensions: [("model", model)], factory: factory).record(snapshot.rowCount)
-        Gauge(label: "enrich_cache_bytes", dimensions: [("model", model)], factory: factory).record(snapshot.residentBytes)
+        Gauge(label: "enrich_cache_bytes", dimensions: [("model", model)], factory: factory).record(
+            snapshot.residentBytes)
     }
 
     /// Serves the persisted snapshots of these models, if any, before any sync runs. Unreadable files are
     /// skipped with a warning. Returns the models loaded.
-    public func loadPersistedSnapshots(models: [String]) async -> [String] {
+    package func loadPersistedSnapshots(models: [String]) async -> [String] {
         guard let files = self.snapshotFiles else { return [] }
         var loaded: [String] = []
         for model in models {
             let result: Result<ModelSnapshot?, SnapshotFileError> = await Self.offload {
-                do throws(SnapshotFileError) { return .success(try files.load(model: model)) } catch { return .failure(error) }
+                do throws(SnapshotFileError) { return .success(try files.load(model: model)) } catch {
+                    return .failure(error)
+                }
             }
             switch result {
             case .success(let snapshot?):
@@ -195,37 +207,44 @@ public actor SyncEngine {
     /// Deletes a model's persisted snapshot and the sync state kept for it in `warehouse` (after the model is
     /// deleted). A warehouse that cannot be reached keeps its state; a model made later under the same name
     /// starts with a full read anyway, since no snapshot of it is served.
-    public func forget(model: String, warehouse name: String?) async {
+    package func forget(model: String, warehouse name: String?) async {
         self.snapshotFiles?.remove(model: model)
         guard let name, let warehouse = self.warehouses[name] else { return }
         let key = "\(model)@\(self.installation)"
         let result: Result<Void, WarehouseError> = await Self.offload {
-            do throws(WarehouseError) { return .success(try warehouse.forgetState(model: key)) } catch { return .failure(error) }
+            do throws(WarehouseError) { return .success(try warehouse.forgetState(model: key)) } catch {
+                return .failure(error)
+            }
         }
-        if case .failure(let error) = result { self.logger.warning("cannot remove the sync state of \(model) from \(name): \(error)") }
+        if case .failure(let error) = result {
+            self.logger.warning("cannot remove the sync state of \(model) from \(name): \(error)")
+        }
     }
 
     /// Whether a run of `model` is going.
-    public func isRunning(model: String) -> Bool { self.running[model] != nil }
+    package func isRunning(model: String) -> Bool { self.running[model] != nil }
 
     /// Asks running scans to stop; their runs end as failed and write no sync state.
-    public func cancelAll() {
+    package func cancelAll() {
         for progress in self.running.values { progress.cancel() }
     }
 
     /// Asks running scans to stop because the server is stopping; their runs end failed and interrupted, and
     /// run again at the next start.
-    public func interruptAll() {
+    package func interruptAll() {
         for progress in self.running.values { progress.interrupt() }
     }
 
-    private func execute(model: ModelRecord, stateKey: String, warehouse: any Warehouse, progress: RunProgress, full: Bool) async {
+    private func execute(
+        model: ModelRecord, stateKey: String, warehouse: any Warehouse, progress: RunProgress, full: Bool
+    ) async {
         let limits = self.limits
         let runID = UInt64(progress.run.id ?? 0)
         let previous = self.cache.snapshot(of: model.name)
         let outcome: Result<ExtractResult, SyncError> = await Self.offload {
             Self.extract(
-                model: model, stateKey: stateKey, warehouse: warehouse, limits: limits, runID: runID, progress: progress,
+                model: model, stateKey: stateKey, warehouse: warehouse, limits: limits, runID: runID,
+                progress: progress,
                 previous: previous, full: full
             )
         }
@@ -245,8 +264,10 @@ public actor SyncEngine {
             // safe: until both are done, the persisted snapshot's version and the checkpoint disagree, and the
             // next run reads everything. If the state cannot be written, the next run also reads everything.
             let commit = StateCommit(
-                checkpoint: StateCheckpoint(snapshotVersion: runID, rows: result.snapshot.rowCount, columns: result.fingerprint),
-                readAll: !result.incremental, accepted: result.accepted, removed: result.removedKeys, rejected: result.rejectedRows,
+                checkpoint: StateCheckpoint(
+                    snapshotVersion: runID, rows: result.snapshot.rowCount, columns: result.fingerprint),
+                readAll: !result.incremental, accepted: result.accepted, removed: result.removedKeys,
+                rejected: result.rejectedRows,
                 nowMilliseconds: self.now(), retry: self.limits.retry
             )
             let session = result.session
@@ -256,14 +277,18 @@ public actor SyncEngine {
                 let start = clock.now
                 guard let files else { return (nil, 0) }
                 let saved: Result<Int, SnapshotFileError> = await Self.offload {
-                    do throws(SnapshotFileError) { return .success(try files.save(snapshot)) } catch { return .failure(error) }
+                    do throws(SnapshotFileError) { return .success(try files.save(snapshot)) } catch {
+                        return .failure(error)
+                    }
                 }
                 return (saved, Self.milliseconds(clock.now - start))
             }()
             async let committing: (Result<[FailedRowState], WarehouseError>, Int64) = {
                 let start = clock.now
                 let committed: Result<[FailedRowState], WarehouseError> = await Self.offload {
-                    do throws(WarehouseError) { return .success(try session.session.commit(commit)) } catch { return .failure(error) }
+                    do throws(WarehouseError) { return .success(try session.session.commit(commit)) } catch {
+                        return .failure(error)
+                    }
                 }
                 return (committed, Self.milliseconds(clock.now - start))
             }()
@@ -272,7 +297,8 @@ public actor SyncEngine {
             var saveProblem: String?
             if case .failure(let error)? = saved {
                 // Served, but not on disk: a restart would serve the previous file. The run says so.
-                saveProblem = "the new snapshot is served but could not be saved to disk (\(error)); "
+                saveProblem =
+                    "the new snapshot is served but could not be saved to disk (\(error)); "
                     + "a restart serves the previous one until a sync saves again"
                 self.logger.error("\(model.name): \(saveProblem!)", metadata: ["run": "\(runID)"])
             }
@@ -281,9 +307,11 @@ public actor SyncEngine {
             var stateWarning: String?
             var failures: [String: FailedRowState] = [:]
             switch committed {
-            case .success(let states): failures = Dictionary(states.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+            case .success(let states):
+                failures = Dictionary(states.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
             case .failure(let error):
-                stateWarning = "the snapshot is served, but the sync state could not be saved in the warehouse (\(error)); the next run reads every row"
+                stateWarning =
+                    "the snapshot is served, but the sync state could not be saved in the warehouse (\(error)); the next run reads every row"
                 self.logger.warning("\(model.name): \(stateWarning!)")
             }
             progress.update { run in
@@ -294,7 +322,8 @@ public actor SyncEngine {
                 run.issues = result.issues.map { issue in
                     RunIssue(
                         rowNumber: issue.rowNumber, key: issue.key,
-                        reason: Self.annotate(issue, failures[issue.key ?? ""], maxAttempts: self.limits.retry.maxAttempts)
+                        reason: Self.annotate(
+                            issue, failures[issue.key ?? ""], maxAttempts: self.limits.retry.maxAttempts)
                     )
                 }
                 run.phase = .done
@@ -306,8 +335,10 @@ public actor SyncEngine {
             let interrupted = progress.isInterrupted
             progress.update { run in
                 run.status = .failed
-                run.error = interrupted
-                    ? "interrupted: the server stopped during the run; it runs again at the next start" : error.description
+                run.error =
+                    interrupted
+                    ? "interrupted: the server stopped during the run; it runs again at the next start"
+                    : error.description
                 run.interrupted = interrupted
                 run.finishedAtMilliseconds = self.now()
             }
@@ -367,7 +398,8 @@ public actor SyncEngine {
     /// The blocking part of a run: open a warehouse session, read the rows that changed since the served
     /// snapshot (or all of them), and build the new snapshot: the changes applied to the old one, or fresh.
     private static func extract(
-        model: ModelRecord, stateKey: String, warehouse: any Warehouse, limits: Limits, runID: UInt64, progress: RunProgress,
+        model: ModelRecord, stateKey: String, warehouse: any Warehouse, limits: Limits, runID: UInt64,
+        progress: RunProgress,
         previous: ModelSnapshot?, full: Bool
     ) -> Result<ExtractResult, SyncError> {
         var timings: [(String, Int64)] = []
@@ -395,21 +427,24 @@ public actor SyncEngine {
             let schema = columns.map { ColumnSchema(name: $0.name, type: $0.type) }
             let fingerprint = columns.map { "\($0.name):\($0.type.rawValue)" }.joined(separator: ",")
             // Only changes are read when the state describes exactly the snapshot being served.
-            let incremental = !full && previous != nil && previous?.schema == schema
+            let incremental =
+                !full && previous != nil && previous?.schema == schema
                 && checkpoint?.snapshotVersion == previous?.version && checkpoint?.columns == fingerprint
             progress.update { $0.rowsExpected = incremental ? 0 : Int64(expected ?? 0) }
             var sink: StateCapturingSink
             do {
-                sink = StateCapturingSink(builder: try SnapshotBuilder(
-                    schema: schema, primaryKey: model.primaryKey,
-                    expectedRows: incremental ? 0 : min(expected ?? 0, limits.maxRows), maxRows: limits.maxRows,
-                    maxRowBytes: limits.maxRowBytes, maxRecordedIssues: limits.maxRecordedIssues
-                ), maxRecordedIssues: limits.maxRecordedIssues)
+                sink = StateCapturingSink(
+                    builder: try SnapshotBuilder(
+                        schema: schema, primaryKey: model.primaryKey,
+                        expectedRows: incremental ? 0 : min(expected ?? 0, limits.maxRows), maxRows: limits.maxRows,
+                        maxRowBytes: limits.maxRowBytes, maxRecordedIssues: limits.maxRecordedIssues
+                    ), maxRecordedIssues: limits.maxRecordedIssues)
             } catch { throw .snapshot(error) }
             let removed: [String]
             do {
                 if !incremental { try session.resetRows() }
-                try session.scan(columns: columns, primaryKey: model.primaryKey, changedOnly: incremental, into: &sink) { rows in
+                try session.scan(columns: columns, primaryKey: model.primaryKey, changedOnly: incremental, into: &sink)
+                { rows in
                     progress.update { $0.rowsRead = Int64(rows) }
                     return !progress.isCancelled
                 }
@@ -424,19 +459,24 @@ public actor SyncEngine {
                 var dropping = [Bool](repeating: false, count: previous.rowCount)
                 let touched = sink.accepted.lazy.map(\.key) + sink.rejected.lazy.compactMap(\.key) + removed
                 for key in touched { if let row = Self.row(in: previous, keyText: key) { dropping[row] = true } }
-                do { snapshot = try previous.merging(delta, dropping: dropping, version: runID, maxRows: limits.maxRows) } catch {
+                do {
+                    snapshot = try previous.merging(delta, dropping: dropping, version: runID, maxRows: limits.maxRows)
+                } catch {
                     throw .snapshot(error)
                 }
             }
             lap("build_ms")
             let difference = snapshot.diff(from: previous)
             lap("diff_ms")
-            return .success(ExtractResult(
-                snapshot: snapshot, columns: columns.map(CatalogColumn.init), fingerprint: fingerprint, incremental: incremental,
-                difference: difference, issues: sink.issues,
-                accepted: sink.accepted, rejectedRows: sink.rejected, removedKeys: removed, session: SessionBox(session),
-                timings: timings
-            ))
+            return .success(
+                ExtractResult(
+                    snapshot: snapshot, columns: columns.map(CatalogColumn.init), fingerprint: fingerprint,
+                    incremental: incremental,
+                    difference: difference, issues: sink.issues,
+                    accepted: sink.accepted, rejectedRows: sink.rejected, removedKeys: removed,
+                    session: SessionBox(session),
+                    timings: timings
+                ))
         } catch {
             return .failure(error)
         }
@@ -494,10 +534,16 @@ struct StateCapturingSink: RowSink {
 
     mutating func appendDouble(_ column: Int, _ value: Double) { self.builder.appendDouble(column - 2, value) }
     mutating func appendBool(_ column: Int, _ value: Bool) { self.builder.appendBool(column - 2, value) }
-    mutating func appendTimestamp(_ column: Int, _ microseconds: Int64) { self.builder.appendTimestamp(column - 2, microseconds) }
+    mutating func appendTimestamp(_ column: Int, _ microseconds: Int64) {
+        self.builder.appendTimestamp(column - 2, microseconds)
+    }
 
     mutating func appendString(_ column: Int, _ utf8: UnsafeRawBufferPointer) {
-        if column == 0 { self.key = String(decoding: utf8, as: UTF8.self) } else { self.builder.appendString(column - 2, utf8) }
+        if column == 0 {
+            self.key = String(decoding: utf8, as: UTF8.self)
+        } else {
+            self.builder.appendString(column - 2, utf8)
+        }
     }
 
     mutating func endRow() {
@@ -522,7 +568,7 @@ struct StateCapturingSink: RowSink {
 
 extension CatalogColumn {
     /// The catalog's record of an introspected column.
-    public init(_ column: SourceColumn) {
+    package init(_ column: SourceColumn) {
         self.init(name: column.name, type: column.type.rawValue, sourceType: column.sourceType)
     }
 }

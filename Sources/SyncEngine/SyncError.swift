@@ -1,9 +1,9 @@
-public import Catalog
-public import ModelCache
-public import Warehouses
+package import Catalog
+package import ModelCache
+package import Warehouses
 
 /// Why a sync (or a model definition) was refused or failed; messages are safe to show a client.
-public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     case catalog(CatalogError)
     case warehouse(WarehouseError)
     case snapshot(SnapshotError)
@@ -15,14 +15,15 @@ public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedKeyType(key: String, type: DataType)
     case invalidModel(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .catalog(let error): error.description
         case .warehouse(let error): error.description
         case .snapshot(let error):
             switch error {
             case .unknownKeyColumn(let name): "primary key '\(name)' is not a column of the source"
-            case .unsupportedKeyType(let column, let type): "primary key '\(column)' has type \(type.rawValue), which cannot be a key"
+            case .unsupportedKeyType(let column, let type):
+                "primary key '\(column)' has type \(type.rawValue), which cannot be a key"
             case .tooManyRows(let limit): "the source has more than \(limit) rows, the model row limit"
             case .columnTooLarge(let column): "column '\(column)' holds more than 4 GiB of text"
             }

@@ -1,22 +1,22 @@
 import Synchronization
-public import Warehouses
+package import Warehouses
 
 /// The warehouses models can read from, by name. Admin RPCs add, replace and remove them while syncs run: a
 /// sync keeps the warehouse value it started with, so a change applies from the next run.
-public final class WarehouseRegistry: Sendable {
+package final class WarehouseRegistry: Sendable {
     private let entries: Mutex<[String: any Warehouse]>
 
-    public init(_ warehouses: [String: any Warehouse] = [:]) { self.entries = Mutex(warehouses) }
+    package init(_ warehouses: [String: any Warehouse] = [:]) { self.entries = Mutex(warehouses) }
 
-    public subscript(name: String) -> (any Warehouse)? { self.entries.withLock { $0[name] } }
+    package subscript(name: String) -> (any Warehouse)? { self.entries.withLock { $0[name] } }
 
     /// Adds or replaces `name`.
-    public func set(_ name: String, _ warehouse: any Warehouse) { self.entries.withLock { $0[name] = warehouse } }
+    package func set(_ name: String, _ warehouse: any Warehouse) { self.entries.withLock { $0[name] = warehouse } }
 
-    public func remove(_ name: String) { _ = self.entries.withLock { $0.removeValue(forKey: name) } }
+    package func remove(_ name: String) { _ = self.entries.withLock { $0.removeValue(forKey: name) } }
 
     /// Names and kinds, by name.
-    public var kinds: [(name: String, kind: String)] {
+    package var kinds: [(name: String, kind: String)] {
         self.entries.withLock { entries in entries.sorted { $0.key < $1.key }.map { ($0.key, $0.value.kind) } }
     }
 }

@@ -1,22 +1,24 @@
 import COpenSSLShims
 
 /// AES-256-GCM from libcrypto: 12-byte random nonce, 16-byte tag, additional data bound in.
-public enum AESGCM {
-    public static let keyBytes = 32
+package enum AESGCM {
+    package static let keyBytes = 32
     static let nonceBytes = 12
     static let tagBytes = 16
 
     /// Why a sealed value could not be opened.
-    public enum OpenError: Error, Equatable, Sendable {
+    package enum OpenError: Error, Equatable, Sendable {
         /// Too short, or the tag does not match: a wrong key, wrong additional data, or tampering.
         case unauthentic
     }
 
     /// `nonce | ciphertext | tag`.
-    public static func seal(_ plaintext: [UInt8], key: [UInt8], additionalData: [UInt8]) -> [UInt8] {
+    package static func seal(_ plaintext: [UInt8], key: [UInt8], additionalData: [UInt8]) -> [UInt8] {
         precondition(key.count == Self.keyBytes, "AES-256-GCM needs a 32-byte key")
         let nonce = SystemCrypto.randomBytes(Self.nonceBytes)
-        guard let context = EVP_CIPHER_CTX_new() else { preconditionFailure("EVP_CIPHER_CTX_new failed: out of memory") }
+        guard let context = EVP_CIPHER_CTX_new() else {
+            preconditionFailure("EVP_CIPHER_CTX_new failed: out of memory")
+        }
         defer { EVP_CIPHER_CTX_free(context) }
         var output = nonce + [UInt8](repeating: 0, count: plaintext.count + Self.tagBytes)
         // Each EVP call returns 1 on success; with a valid key and nonce length none can fail but for memory.
@@ -43,10 +45,13 @@ public enum AESGCM {
                 precondition(encrypted && Int(written) == plaintext.count, "EVP_EncryptUpdate failed")
             }
             var final: Int32 = 0
-            precondition(EVP_EncryptFinal_ex(context, out + Int(written), &final) == 1 && final == 0, "EVP_EncryptFinal_ex failed")
+            precondition(
+                EVP_EncryptFinal_ex(context, out + Int(written), &final) == 1 && final == 0,
+                "EVP_EncryptFinal_ex failed")
             let tag = out + plaintext.count
             precondition(
-                EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, Int32(Self.tagBytes), tag) == 1, "reading the GCM tag failed"
+                EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, Int32(Self.tagBytes), tag) == 1,
+                "reading the GCM tag failed"
             )
         }
         return output
@@ -54,16 +59,19 @@ public enum AESGCM {
 
     /// The plaintext of `nonce | ciphertext | tag`.
     /// - Throws: `OpenError.unauthentic` when it was not sealed with this key and additional data.
-    public static func open(_ sealed: [UInt8], key: [UInt8], additionalData: [UInt8]) throws(OpenError) -> [UInt8] {
+    package static func open(_ sealed: [UInt8], key: [UInt8], additionalData: [UInt8]) throws(OpenError) -> [UInt8] {
         precondition(key.count == Self.keyBytes, "AES-256-GCM needs a 32-byte key")
         guard sealed.count >= Self.nonceBytes + Self.tagBytes else { throw .unauthentic }
-        guard let context = EVP_CIPHER_CTX_new() else { preconditionFailure("EVP_CIPHER_CTX_new failed: out of memory") }
+        guard let context = EVP_CIPHER_CTX_new() else {
+            preconditionFailure("EVP_CIPHER_CTX_new failed: out of memory")
+        }
         defer { EVP_CIPHER_CTX_free(context) }
         let cipherLength = sealed.count - Self.nonceBytes - Self.tagBytes
         var plaintext = [UInt8](repeating: 0, count: cipherLength)
         let authentic: Bool = sealed.withUnsafeBufferPointer { sealed in
             key.withUnsafeBufferPointer { key in
-                guard EVP_DecryptInit_ex(context, EVP_aes_256_gcm(), nil, key.baseAddress, sealed.baseAddress) == 1 else { return false }
+                guard EVP_DecryptInit_ex(context, EVP_aes_256_gcm(), nil, key.baseAddress, sealed.baseAddress) == 1
+                else { return false }
                 var length: Int32 = 0
                 if !additionalData.isEmpty {
                     let aad = additionalData.withUnsafeBufferPointer {
@@ -73,11 +81,14 @@ public enum AESGCM {
                 }
                 let cipher = sealed.baseAddress! + Self.nonceBytes
                 let decrypted = plaintext.withUnsafeMutableBufferPointer { out in
-                    cipherLength == 0 || EVP_DecryptUpdate(context, out.baseAddress, &length, cipher, Int32(cipherLength)) == 1
+                    cipherLength == 0
+                        || EVP_DecryptUpdate(context, out.baseAddress, &length, cipher, Int32(cipherLength)) == 1
                 }
                 guard decrypted else { return false }
                 let tag = UnsafeMutableRawPointer(mutating: cipher + cipherLength)
-                guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, Int32(Self.tagBytes), tag) == 1 else { return false }
+                guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, Int32(Self.tagBytes), tag) == 1 else {
+                    return false
+                }
                 var final: Int32 = 0
                 // 1 when the tag verifies, 0 when it does not.
                 return plaintext.withUnsafeMutableBufferPointer { out in
@@ -96,29 +107,31 @@ public enum AESGCM {
 ///
 /// Stored form: `enc:v1:<key id>:<hex of nonce | ciphertext | tag>`, with the value's context (a warehouse's
 /// name) as GCM's additional data, so a sealed value cannot be moved to another row.
-public final class SecretKeyring: Sendable {
-    public struct Key: Sendable {
-        public let id: String
+package final class SecretKeyring: Sendable {
+    package struct Key: Sendable {
+        package let id: String
         let bytes: [UInt8]
     }
 
-    public let keys: [Key]
+    package let keys: [Key]
     static let prefix = "enc:v1:"
 
     /// Why a keyring or a sealed value could not be used.
-    public enum KeyringError: Error, Equatable, Sendable, CustomStringConvertible {
+    package enum KeyringError: Error, Equatable, Sendable, CustomStringConvertible {
         case noKeys
         case malformedKey(line: Int)
         case unknownKey(id: String)
         case unauthentic(context: String)
         case malformedValue(context: String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .noKeys: "no secret key given"
             case .malformedKey(let number): "key \(number) is not 64 hex digits (32 bytes)"
-            case .unknownKey(let id): "a stored secret was sealed with key \(id), which is not in the keyring; add it back (below the current key)"
-            case .unauthentic(let context): "the stored secret of \(context) does not open with its key (wrong key, or the catalog was tampered with)"
+            case .unknownKey(let id):
+                "a stored secret was sealed with key \(id), which is not in the keyring; add it back (below the current key)"
+            case .unauthentic(let context):
+                "the stored secret of \(context) does not open with its key (wrong key, or the catalog was tampered with)"
             case .malformedValue(let context): "the stored secret of \(context) is malformed"
             }
         }
@@ -127,7 +140,7 @@ public final class SecretKeyring: Sendable {
     /// Keys as hex, one per line (or separated by commas), first current; blank lines and lines starting with
     /// '#' are skipped.
     /// - Throws: `.noKeys`, `.malformedKey`.
-    public init(text: String) throws(KeyringError) {
+    package init(text: String) throws(KeyringError) {
         var keys: [Key] = []
         var number = 0
         for line in text.split(separator: "\n") {
@@ -137,7 +150,9 @@ public final class SecretKeyring: Sendable {
                 let key = raw.filter { !$0.isWhitespace }
                 if key.isEmpty { continue }
                 number += 1
-                guard let bytes = Self.unhex(key), bytes.count == AESGCM.keyBytes else { throw .malformedKey(line: number) }
+                guard let bytes = Self.unhex(key), bytes.count == AESGCM.keyBytes else {
+                    throw .malformedKey(line: number)
+                }
                 keys.append(Key(id: Self.id(of: bytes), bytes: bytes))
             }
         }
@@ -150,31 +165,34 @@ public final class SecretKeyring: Sendable {
     }
 
     /// A new random key as a hex line.
-    public static func generateKey() -> String { SystemCrypto.hex(SystemCrypto.randomBytes(AESGCM.keyBytes)) }
+    package static func generateKey() -> String { SystemCrypto.hex(SystemCrypto.randomBytes(AESGCM.keyBytes)) }
 
-    public var currentID: String { self.keys[0].id }
+    package var currentID: String { self.keys[0].id }
 
     /// Seals `secret` with the current key, bound to `context`.
-    public func seal(_ secret: String, context: String) -> String {
+    package func seal(_ secret: String, context: String) -> String {
         let sealed = AESGCM.seal(Array(secret.utf8), key: self.keys[0].bytes, additionalData: Array(context.utf8))
         return Self.prefix + self.keys[0].id + ":" + SystemCrypto.hex(sealed)
     }
 
     /// Whether `stored` is sealed (with any key); plaintext from before sealing existed is not.
-    public static func isSealed(_ stored: String) -> Bool { stored.hasPrefix(Self.prefix) }
+    package static func isSealed(_ stored: String) -> Bool { stored.hasPrefix(Self.prefix) }
 
     /// Whether `stored` is sealed with the current key.
-    public func isCurrent(_ stored: String) -> Bool { stored.hasPrefix(Self.prefix + self.keys[0].id + ":") }
+    package func isCurrent(_ stored: String) -> Bool { stored.hasPrefix(Self.prefix + self.keys[0].id + ":") }
 
     /// The secret in `stored`; plaintext (stored before sealing) is returned as it is.
     /// - Throws: `.unknownKey`, `.unauthentic`, `.malformedValue`.
-    public func open(_ stored: String, context: String) throws(KeyringError) -> String {
+    package func open(_ stored: String, context: String) throws(KeyringError) -> String {
         guard Self.isSealed(stored) else { return stored }
         let parts = stored.dropFirst(Self.prefix.count).split(separator: ":", maxSplits: 1)
-        guard parts.count == 2, let sealed = Self.unhex(String(parts[1])) else { throw .malformedValue(context: context) }
+        guard parts.count == 2, let sealed = Self.unhex(String(parts[1])) else {
+            throw .malformedValue(context: context)
+        }
         guard let key = self.keys.first(where: { $0.id == parts[0] }) else { throw .unknownKey(id: String(parts[0])) }
         do {
-            return String(decoding: try AESGCM.open(sealed, key: key.bytes, additionalData: Array(context.utf8)), as: UTF8.self)
+            return String(
+                decoding: try AESGCM.open(sealed, key: key.bytes, additionalData: Array(context.utf8)), as: UTF8.self)
         } catch {
             throw .unauthentic(context: context)
         }

@@ -2,11 +2,11 @@ import ModelCache
 
 /// Generates the demo warehouse: `users` (100k rows by default) and `products` (1M rows, 10 columns), with
 /// mixed column types, some NULLs, and a fixed seed so every machine gets the same rows.
-public enum DemoData {
-    public struct Sizes: Sendable {
-        public var users: Int
-        public var products: Int
-        public init(users: Int = 100_000, products: Int = 1_000_000) {
+package enum DemoData {
+    package struct Sizes: Sendable {
+        package var users: Int
+        package var products: Int
+        package init(users: Int = 100_000, products: Int = 1_000_000) {
             self.users = users
             self.products = products
         }
@@ -36,19 +36,20 @@ public enum DemoData {
     static let nouns = ["Lamp", "Kettle", "Speaker", "Backpack", "Chair", "Notebook", "Puzzle", "Drone", "Mug"]
 
     /// The SKU of product number `index` (1-based), as the demo data writes it.
-    public static func sku(_ index: Int) -> String {
+    package static func sku(_ index: Int) -> String {
         let digits = String(index)
         return "SKU-" + String(repeating: "0", count: max(0, 7 - digits.count)) + digits
     }
 
     /// Writes the demo tables into the SQLite file at `path`, replacing them if they exist.
     /// `progress` receives (table, rows written so far).
-    public static func generate(
+    package static func generate(
         path: String, sizes: Sizes = Sizes(), seed: UInt64 = 42, progress: (String, Int) -> Void = { _, _ in }
     ) throws(WarehouseError) {
         let connection = try SQLiteConnection(path: path, create: true)
         try connection.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;")
-        try connection.execute("""
+        try connection.execute(
+            """
             DROP TABLE IF EXISTS users;
             CREATE TABLE users (
                 id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT NOT NULL, plan TEXT NOT NULL,
@@ -94,8 +95,16 @@ public enum DemoData {
             products.bind(5, Self.brands[random.below(Self.brands.count)])
             products.bind(6, Double(99 + random.below(99_900)) / 100)
             products.bind(7, Int64(random.below(4) == 0 ? 0 : 1))
-            if random.below(8) == 0 { products.bindNull(8) } else { products.bind(8, Double(10 + random.below(41)) / 10) }
-            if random.below(16) == 0 { products.bindNull(9) } else { products.bind(9, Int64(50 + random.below(20_000))) }
+            if random.below(8) == 0 {
+                products.bindNull(8)
+            } else {
+                products.bind(8, Double(10 + random.below(41)) / 10)
+            }
+            if random.below(16) == 0 {
+                products.bindNull(9)
+            } else {
+                products.bind(9, Int64(50 + random.below(20_000)))
+            }
             products.bind(10, Timestamp.iso8601(microseconds: (base + Int64(random.below(150_000_000))) * 1_000_000))
             _ = try products.step()
             products.reset()

@@ -1,8 +1,8 @@
 import CLibPQ
-public import ModelCache
+import ModelCache
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A PostgreSQL warehouse, reached through libpq. Each call opens its own connection (a scan holds one for its
@@ -12,15 +12,15 @@ import Glibc
 /// The connection string is anything libpq accepts (`host=… port=… dbname=… user=…` or a `postgresql://` URL)
 /// except a password, which is passed on its own (from the catalog) or left to `PGPASSWORD` / `~/.pgpass`, so
 /// the connection string can be shown. Sessions that read are read-only, in UTC, with ISO dates.
-public struct PostgresWarehouse: Warehouse {
+package struct PostgresWarehouse: Warehouse {
     /// Seconds libpq waits to connect before the warehouse counts as unavailable.
-    public static let connectTimeoutSeconds = 5
+    package static let connectTimeoutSeconds = 5
 
-    public let connectionString: String
+    package let connectionString: String
     let password: String?
-    public var kind: String { "postgres" }
+    package var kind: String { "postgres" }
 
-    public init(connectionString: String, password: String? = nil) {
+    package init(connectionString: String, password: String? = nil) {
         self.connectionString = connectionString
         self.password = password.flatMap { $0.isEmpty ? nil : $0 }
     }
@@ -28,7 +28,7 @@ public struct PostgresWarehouse: Warehouse {
     /// Checks that libpq can parse `connectionString` and that it carries no password (which belongs in its
     /// own field, so the string can be shown and audited).
     /// - Throws: `.invalidConfiguration` with libpq's reason.
-    public static func validate(connectionString: String) throws(WarehouseError) {
+    package static func validate(connectionString: String) throws(WarehouseError) {
         var error: UnsafeMutablePointer<CChar>?
         guard let options = PQconninfoParse(connectionString, &error) else {
             let reason = error.map { String(cString: $0).trimmingSuffixWhitespace() } ?? "out of memory"
@@ -45,20 +45,20 @@ public struct PostgresWarehouse: Warehouse {
         }
     }
 
-    private func connect(readOnly: Bool) throws(WarehouseError) -> PostgresConnection {
+    func connect(readOnly: Bool) throws(WarehouseError) -> PostgresConnection {
         try PostgresConnection(connectionString: self.connectionString, password: self.password, readOnly: readOnly)
     }
 
     /// Runs SQL statements (several, separated by semicolons) on a fresh read-write connection. Used to set up
     /// tables in tests and benchmarks, and by operators' scripts; syncs write only their `_enrich_state`.
-    public func execute(_ sql: String) throws(WarehouseError) {
+    package func execute(_ sql: String) throws(WarehouseError) {
         let connection = try self.connect(readOnly: false)
         try connection.execute(sql)
     }
 
     /// The server's version string, proving the connection string, credentials and network path work, and that
     /// the state schema can be created and written (probed in a transaction that is rolled back).
-    public func testConnection() throws(WarehouseError) -> String {
+    package func testConnection() throws(WarehouseError) -> String {
         let connection = try self.connect(readOnly: false)
         let version = try connection.rows("SELECT version()", []).first?.first.flatMap { $0 } ?? "unknown"
         do {
@@ -71,13 +71,14 @@ public struct PostgresWarehouse: Warehouse {
     }
 
     /// Opens a sync of `model`: ensures the state schema, then reads in one repeatable-read transaction.
-    public func openSyncSession(model: String, source: ModelSource) throws(WarehouseError) -> any SyncSession {
+    package func openSyncSession(model: String, source: ModelSource) throws(WarehouseError) -> any SyncSession {
         let connection = try self.connect(readOnly: false)
         try Self.ensureState(connection)
         // Hash and merge joins only: the state tables' statistics can lag far behind a large first sync, and a
         // nested-loop anti-join planned on them would rescan the source once per key.
         // 64 MB per hash keeps a million-key join in memory instead of spilling to batches on disk.
-        try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'")
+        try connection.execute(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ; SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'")
         let from: String
         switch source {
         case .table(let name): from = try self.requireTable(name, in: connection) + " AS s"
@@ -92,13 +93,15 @@ public struct PostgresWarehouse: Warehouse {
 
     /// Creates the `_enrich_state` schema and tables when missing, so an administrator can set them up and grant
     /// a less privileged sync user access to them.
-    public func prepareState() throws(WarehouseError) { try Self.ensureState(try self.connect(readOnly: false)) }
+    package func prepareState() throws(WarehouseError) { try Self.ensureState(try self.connect(readOnly: false)) }
 
     /// Removes the state of `model` (a sync state key): its checksum table, checkpoint and failed rows.
-    public func forgetState(model: String) throws(WarehouseError) {
+    package func forgetState(model: String) throws(WarehouseError) {
         let connection = try self.connect(readOnly: false)
         guard try Self.statePresent(connection) else { return }
-        for statement in forgetStateStatements(prefix: PostgresStateDialect.prefix, model: model) { try connection.execute(statement) }
+        for statement in forgetStateStatements(prefix: PostgresStateDialect.prefix, model: model) {
+            try connection.execute(statement)
+        }
     }
 
     /// Whether the shared state tables exist (then no CREATE right is needed).
@@ -150,14 +153,16 @@ public struct PostgresWarehouse: Warehouse {
         return reference.sql
     }
 
-    private func selectSQL(_ source: ModelSource, list: String, connection: PostgresConnection) throws(WarehouseError) -> String {
+    private func selectSQL(
+        _ source: ModelSource, list: String, connection: PostgresConnection
+    ) throws(WarehouseError) -> String {
         switch source {
         case .table(let name): "SELECT \(list) FROM \(try self.requireTable(name, in: connection))"
         case .query(let query): "SELECT \(list) FROM (\(query)) AS enrich_model_query"
         }
     }
 
-    public func describe(_ source: ModelSource) throws(WarehouseError) -> [SourceColumn] {
+    package func describe(_ source: ModelSource) throws(WarehouseError) -> [SourceColumn] {
         try self.describe(source, on: try self.connect(readOnly: true))
     }
 
@@ -172,11 +177,15 @@ public struct PostgresWarehouse: Warehouse {
         }
         let oids = Set(fields.map(\.oid)).sorted().map(String.init).joined(separator: ",")
         var names: [UInt32: String] = [:]
-        for row in try connection.rows("SELECT oid::int8, format_type(oid, NULL) FROM pg_type WHERE oid = ANY($1::oid[])", ["{\(oids)}"]) {
+        for row in try connection.rows(
+            "SELECT oid::int8, format_type(oid, NULL) FROM pg_type WHERE oid = ANY($1::oid[])", ["{\(oids)}"])
+        {
             if let oid = row[0].flatMap({ UInt32($0) }), let name = row[1] { names[oid] = name }
         }
         return fields.map { field in
-            SourceColumn(name: field.name, sourceType: names[field.oid] ?? "oid \(field.oid)", type: Self.dataType(oid: field.oid))
+            SourceColumn(
+                name: field.name, sourceType: names[field.oid] ?? "oid \(field.oid)",
+                type: Self.dataType(oid: field.oid))
         }
     }
 
@@ -191,11 +200,6 @@ public struct PostgresWarehouse: Warehouse {
         }
     }
 
-    public func estimatedRowCount(_ source: ModelSource) throws(WarehouseError) -> Int? {
-        guard case .table = source else { return nil }
-        return try self.estimatedRowCount(source, on: try self.connect(readOnly: true))
-    }
-
     func estimatedRowCount(_ source: ModelSource, on connection: PostgresConnection) throws(WarehouseError) -> Int? {
         guard case .table(let name) = source else { return nil }
         let reference = try self.requireTable(name, in: connection)
@@ -205,24 +209,10 @@ public struct PostgresWarehouse: Warehouse {
         return estimate
     }
 
-    public func scan<Sink: RowSink>(
-        _ source: ModelSource, columns: [SourceColumn], into sink: inout Sink, progress: (Int) -> Bool
-    ) throws(WarehouseError) {
-        let connection = try self.connect(readOnly: true)
-        let list = columns.map { quoteIdentifier($0.name) }.joined(separator: ", ")
-        let select = try self.selectSQL(source, list: list, connection: connection)
-        do {
-            try connection.startCopyOut("COPY (\(select)) TO STDOUT")
-        } catch let error {
-            guard case .readFailed(let reason) = error, case .query = source else { throw error }
-            throw .invalidQuery(reason)
-        }
-        try connection.readCopyRows(types: columns.map(\.type), names: columns.map(\.name), into: &sink, progress: progress)
-    }
-
     /// Pushes one COPY text-format line (fields split by tabs, `\N` for NULL, backslash escapes) into `sink`.
     static func readLine<Sink: RowSink>(
-        _ line: UnsafeRawBufferPointer, types: [DataType], names: [String], scratch: inout [UInt8], into sink: inout Sink
+        _ line: UnsafeRawBufferPointer, types: [DataType], names: [String], scratch: inout [UInt8],
+        into sink: inout Sink
     ) {
         var end = line.count
         if end > 0, line[end - 1] == UInt8(ascii: "\n") { end -= 1 }
@@ -282,7 +272,8 @@ public struct PostgresWarehouse: Warehouse {
             sink.appendBool(index, text[0] == UInt8(ascii: "t"))
         case .timestamp:
             guard let micros = Timestamp.parseMicroseconds(text) else {
-                sink.rejectRow(reason: "column '\(names[index])': time out of range (\(String(decoding: text, as: UTF8.self)))")
+                sink.rejectRow(
+                    reason: "column '\(names[index])': time out of range (\(String(decoding: text, as: UTF8.self)))")
                 return false
             }
             sink.appendTimestamp(index, micros)
@@ -303,7 +294,9 @@ public struct PostgresWarehouse: Warehouse {
             let digit = text[position] &- 0x30
             guard digit < 10 else { return nil }
             let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
-            let (next, overflow2) = negative ? times.subtractingReportingOverflow(Int64(digit)) : times.addingReportingOverflow(Int64(digit))
+            let (next, overflow2) =
+                negative
+                ? times.subtractingReportingOverflow(Int64(digit)) : times.addingReportingOverflow(Int64(digit))
             guard !overflow1, !overflow2 else { return nil }
             value = next
             position += 1
@@ -367,7 +360,8 @@ public struct PostgresWarehouse: Warehouse {
 /// The state schema's SQL for PostgreSQL: md5 of the row's text form, folded to 64 bits, as the checksum.
 struct PostgresStateDialect: StateDialect {
     static let prefix = "_enrich_state."
-    static let createStatements = ["CREATE SCHEMA IF NOT EXISTS _enrich_state"] + stateTableStatements(prefix: Self.prefix)
+    static let createStatements =
+        ["CREATE SCHEMA IF NOT EXISTS _enrich_state"] + stateTableStatements(prefix: Self.prefix)
     let from: String
     var statePrefix: String { Self.prefix }
     func keyText(_ column: String) -> String { "(s.\(column))::text" }
@@ -393,7 +387,8 @@ struct PostgresStateDialect: StateDialect {
     static func hashable(_ type: String) -> Bool {
         let exact: Set<String> = [
             "smallint", "integer", "bigint", "oid", "boolean", "real", "double precision", "numeric", "text", "date",
-            "timestamp without time zone", "timestamp with time zone", "time without time zone", "uuid", "jsonb", "bytea",
+            "timestamp without time zone", "timestamp with time zone", "time without time zone", "uuid", "jsonb",
+            "bytea",
             "interval", "name",
         ]
         return exact.contains(type) || type.hasPrefix("character varying") || type.hasPrefix("character(")
@@ -469,7 +464,9 @@ final class PostgresConnection: StateDriver {
         defer { copies.forEach { free($0) } }
         let result = copies.withUnsafeMutableBufferPointer { buffer in
             // An empty array need not have a base address; libpq takes NULL for no parameters.
-            guard let base = buffer.baseAddress, !buffer.isEmpty else { return PQexecParams(self.handle, sql, 0, nil, nil, nil, nil, 0) }
+            guard let base = buffer.baseAddress, !buffer.isEmpty else {
+                return PQexecParams(self.handle, sql, 0, nil, nil, nil, nil, 0)
+            }
             return base.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
                 PQexecParams(self.handle, sql, Int32(buffer.count), nil, $0, nil, nil, 0)
             }
@@ -492,13 +489,17 @@ final class PostgresConnection: StateDriver {
     }
 
     /// Streams `COPY (sql) TO STDOUT` into `sink`.
-    func scanQuery<Sink: RowSink>(_ sql: String, types: [DataType], names: [String], into sink: inout Sink, progress: (Int) -> Bool) throws(WarehouseError) {
+    func scanQuery<Sink: RowSink>(
+        _ sql: String, types: [DataType], names: [String], into sink: inout Sink, progress: (Int) -> Bool
+    ) throws(WarehouseError) {
         try self.startCopyOut("COPY (\(sql)) TO STDOUT")
         try self.readCopyRows(types: types, names: names, into: &sink, progress: progress)
     }
 
     /// Reads a started COPY's lines into `sink`, reporting progress every `progressInterval` rows.
-    func readCopyRows<Sink: RowSink>(types: [DataType], names: [String], into sink: inout Sink, progress: (Int) -> Bool) throws(WarehouseError) {
+    func readCopyRows<Sink: RowSink>(
+        types: [DataType], names: [String], into sink: inout Sink, progress: (Int) -> Bool
+    ) throws(WarehouseError) {
         var scratch: [UInt8] = []
         var rows = 0
         var cancelled = false
@@ -524,10 +525,15 @@ final class PostgresConnection: StateDriver {
 
     /// `COPY table (columns) FROM STDIN` of text cells, escaped for COPY's text format.
     func insert(into table: String, columns: [String], rows: [[String?]]) throws(WarehouseError) {
-        try self.copyIn("COPY \(table) (\(columns.joined(separator: ", "))) FROM STDIN", count: rows.count) { index, buffer in
+        try self.copyIn("COPY \(table) (\(columns.joined(separator: ", "))) FROM STDIN", count: rows.count) {
+            index, buffer in
             for (column, cell) in rows[index].enumerated() {
                 if column > 0 { buffer.append(UInt8(ascii: "\t")) }
-                if let cell { Self.appendEscaped(cell, to: &buffer) } else { buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "N")]) }
+                if let cell {
+                    Self.appendEscaped(cell, to: &buffer)
+                } else {
+                    buffer.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "N")])
+                }
             }
         }
     }

@@ -43,9 +43,11 @@ final class SQLiteConnection: StateDriver {
         let statement = try self.prepare(sql)
         var rows: [[String?]] = []
         while try statement.step() {
-            rows.append((0..<statement.columnCount).map { index in
-                statement.storage(index) == .null ? nil : statement.withText(index) { String(decoding: $0, as: UTF8.self) }
-            })
+            rows.append(
+                (0..<statement.columnCount).map { index in
+                    statement.storage(index) == .null
+                        ? nil : statement.withText(index) { String(decoding: $0, as: UTF8.self) }
+                })
         }
         return rows
     }
@@ -53,7 +55,8 @@ final class SQLiteConnection: StateDriver {
     func insert(into table: String, columns: [String], rows: [[String?]]) throws(WarehouseError) {
         guard !rows.isEmpty else { return }
         let placeholders = (1...columns.count).map { "?\($0)" }.joined(separator: ", ")
-        let statement = try self.prepare("INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders))")
+        let statement = try self.prepare(
+            "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders))")
         for row in rows {
             for (index, cell) in row.enumerated() {
                 if let cell { statement.bind(index + 1, cell) } else { statement.bindNull(index + 1) }
@@ -74,7 +77,9 @@ final class SQLiteConnection: StateDriver {
         }
     }
 
-    func scanQuery<Sink: RowSink>(_ sql: String, types: [DataType], names: [String], into sink: inout Sink, progress: (Int) -> Bool) throws(WarehouseError) {
+    func scanQuery<Sink: RowSink>(
+        _ sql: String, types: [DataType], names: [String], into sink: inout Sink, progress: (Int) -> Bool
+    ) throws(WarehouseError) {
         let statement = try self.prepare(sql)
         var rows = 0
         while try statement.step() {
@@ -105,7 +110,9 @@ final class SQLiteConnection: StateDriver {
                     case SQLITE_INTEGER: mix(UInt64(bitPattern: sqlite3_value_int64(value)) &+ 1)
                     case SQLITE_FLOAT: mix(sqlite3_value_double(value).bitPattern ^ 0x2)
                     case SQLITE_TEXT, SQLITE_BLOB:
-                        let pointer = type == SQLITE_TEXT ? UnsafeRawPointer(sqlite3_value_text(value)) : sqlite3_value_blob(value)
+                        let pointer =
+                            type == SQLITE_TEXT
+                            ? UnsafeRawPointer(sqlite3_value_text(value)) : sqlite3_value_blob(value)
                         let bytes = Int(sqlite3_value_bytes(value))
                         mix(UInt64(bytes) << 8 | UInt64(type))
                         guard let pointer else { continue }

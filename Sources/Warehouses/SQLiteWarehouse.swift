@@ -1,12 +1,12 @@
-public import ModelCache
+import ModelCache
 
 /// The embedded warehouse: a SQLite file. Each call opens its own connection, so the type holds only a path
 /// and is safe to share.
-public struct SQLiteWarehouse: Warehouse {
-    public let path: String
-    public var kind: String { "sqlite" }
+package struct SQLiteWarehouse: Warehouse {
+    package let path: String
+    package var kind: String { "sqlite" }
 
-    public init(path: String) { self.path = path }
+    package init(path: String) { self.path = path }
 
     private func open() throws(WarehouseError) -> SQLiteConnection {
         try SQLiteConnection(path: self.path, create: false, readOnly: true)
@@ -21,7 +21,9 @@ public struct SQLiteWarehouse: Warehouse {
     }
 
     /// `SELECT list FROM` the source, after checking that a table source exists.
-    private func selectSQL(_ source: ModelSource, list: String, connection: SQLiteConnection) throws(WarehouseError) -> String {
+    private func selectSQL(
+        _ source: ModelSource, list: String, connection: SQLiteConnection
+    ) throws(WarehouseError) -> String {
         switch source {
         case .table(let name):
             try self.requireTable(name, in: connection)
@@ -33,12 +35,15 @@ public struct SQLiteWarehouse: Warehouse {
 
     /// SQLite's version, after probing that the state tables can be created and written (in a transaction that
     /// is rolled back).
-    public func testConnection() throws(WarehouseError) -> String {
+    package func testConnection() throws(WarehouseError) -> String {
         let connection = try SQLiteConnection(path: self.path, create: false)
         let statement = try connection.prepare("SELECT sqlite_version()")
-        let version = try statement.step() ? "SQLite " + statement.withText(0) { String(decoding: $0, as: UTF8.self) } : "SQLite"
+        let version =
+            try statement.step() ? "SQLite " + statement.withText(0) { String(decoding: $0, as: UTF8.self) } : "SQLite"
         do {
-            try probeStateWrites(connection, begin: "BEGIN IMMEDIATE", create: SQLiteStateDialect.createStatements, prefix: SQLiteStateDialect.prefix)
+            try probeStateWrites(
+                connection, begin: "BEGIN IMMEDIATE", create: SQLiteStateDialect.createStatements,
+                prefix: SQLiteStateDialect.prefix)
         } catch {
             throw .stateNotWritable("cannot write the _enrich_state_ tables in '\(self.path)': \(error)")
         }
@@ -47,7 +52,7 @@ public struct SQLiteWarehouse: Warehouse {
 
     /// Opens a sync of `model`: ensures the state tables and registers the row checksum function. Reads run on
     /// their own; the state is written in one immediate transaction at commit.
-    public func openSyncSession(model: String, source: ModelSource) throws(WarehouseError) -> any SyncSession {
+    package func openSyncSession(model: String, source: ModelSource) throws(WarehouseError) -> any SyncSession {
         let connection = try SQLiteConnection(path: self.path, create: false)
         do {
             for create in SQLiteStateDialect.createStatements { try connection.execute(create) }
@@ -70,15 +75,20 @@ public struct SQLiteWarehouse: Warehouse {
         )
     }
 
-    public func describe(_ source: ModelSource) throws(WarehouseError) -> [SourceColumn] {
+    package func describe(_ source: ModelSource) throws(WarehouseError) -> [SourceColumn] {
         try self.describe(source, on: try self.open())
     }
 
     /// Removes the state of `model` (a sync state key): its checksum table, checkpoint and failed rows.
-    public func forgetState(model: String) throws(WarehouseError) {
+    package func forgetState(model: String) throws(WarehouseError) {
         let connection = try SQLiteConnection(path: self.path, create: false)
-        guard !(try connection.rows(SQLiteStateDialect(from: "").tableExists(SQLiteStateDialect.prefix + "checkpoints"))).isEmpty else { return }
-        for statement in forgetStateStatements(prefix: SQLiteStateDialect.prefix, model: model) { try connection.execute(statement) }
+        guard
+            !(try connection.rows(SQLiteStateDialect(from: "").tableExists(SQLiteStateDialect.prefix + "checkpoints")))
+                .isEmpty
+        else { return }
+        for statement in forgetStateStatements(prefix: SQLiteStateDialect.prefix, model: model) {
+            try connection.execute(statement)
+        }
     }
 
     func describe(_ source: ModelSource, on connection: SQLiteConnection) throws(WarehouseError) -> [SourceColumn] {
@@ -118,11 +128,6 @@ public struct SQLiteWarehouse: Warehouse {
         return .string
     }
 
-    public func estimatedRowCount(_ source: ModelSource) throws(WarehouseError) -> Int? {
-        guard case .table = source else { return nil }
-        return try self.estimatedRowCount(source, on: try self.open())
-    }
-
     func estimatedRowCount(_ source: ModelSource, on connection: SQLiteConnection) throws(WarehouseError) -> Int? {
         guard case .table(let name) = source else { return nil }
         try self.requireTable(name, in: connection)
@@ -131,17 +136,11 @@ public struct SQLiteWarehouse: Warehouse {
         return Int(statement.int64(0))
     }
 
-    public func scan<Sink: RowSink>(
-        _ source: ModelSource, columns: [SourceColumn], into sink: inout Sink, progress: (Int) -> Bool
-    ) throws(WarehouseError) {
-        let connection = try self.open()
-        let list = columns.map { quoteIdentifier($0.name) }.joined(separator: ", ")
-        try connection.scanQuery(try self.selectSQL(source, list: list, connection: connection), types: columns.map(\.type), names: columns.map(\.name), into: &sink, progress: progress)
-    }
-
     /// Pushes one row's cells into `sink`, converting each to its column's type or rejecting the row.
     @inline(__always)
-    static func readRow<Sink: RowSink>(_ statement: SQLiteStatement, types: [DataType], names: [String], into sink: inout Sink) {
+    static func readRow<Sink: RowSink>(
+        _ statement: SQLiteStatement, types: [DataType], names: [String], into sink: inout Sink
+    ) {
         for (index, type) in types.enumerated() {
             let storage = statement.storage(index)
             if storage == .null {
@@ -191,7 +190,9 @@ public struct SQLiteWarehouse: Warehouse {
                 case .integer:
                     // SQLite's convention for integer times: seconds since the Unix epoch.
                     let (value, overflow) = statement.int64(index).multipliedReportingOverflow(by: 1_000_000)
-                    guard !overflow else { return sink.rejectRow(reason: "column '\(names[index])': time out of range") }
+                    guard !overflow else {
+                        return sink.rejectRow(reason: "column '\(names[index])': time out of range")
+                    }
                     sink.appendTimestamp(index, value)
                 case .float:
                     sink.appendTimestamp(index, Int64(statement.double(index) * 1_000_000))
@@ -225,7 +226,9 @@ struct SQLiteStateDialect: StateDialect {
             "CREATE UNIQUE INDEX IF NOT EXISTS \(name)_key ON \(name) (key)"
         )
     }
-    func tableExists(_ name: String) -> String { "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = \(sqlLiteral(name))" }
+    func tableExists(_ name: String) -> String {
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = \(sqlLiteral(name))"
+    }
     func checksum(_ columns: [SourceColumn]) -> String {
         "enrich_checksum(\(columns.map { "s." + quoteIdentifier($0.name) }.joined(separator: ", ")))"
     }

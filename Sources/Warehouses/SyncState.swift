@@ -1,5 +1,5 @@
-public import EnrichPolicy
-public import ModelCache
+package import EnrichPolicy
+package import ModelCache
 
 // Sync bookkeeping kept in the warehouse itself, as Segment keeps `_segment_reverse_etl`: per-row checksums of
 // what the cache holds, one checkpoint per model, and rows that failed with their retry count:
@@ -11,14 +11,14 @@ public import ModelCache
 // the old checkpoint, whose version no longer matches the served snapshot, so the next run reads everything.
 
 /// The state a model's last successful sync left.
-public struct StateCheckpoint: Sendable, Hashable {
+package struct StateCheckpoint: Sendable, Hashable {
     /// The version (run id) of the snapshot the row checksums describe.
-    public var snapshotVersion: UInt64
-    public var rows: Int
+    package var snapshotVersion: UInt64
+    package var rows: Int
     /// The columns (names and types) the checksums were computed over; a change forces a full read.
-    public var columns: String
+    package var columns: String
 
-    public init(snapshotVersion: UInt64, rows: Int, columns: String) {
+    package init(snapshotVersion: UInt64, rows: Int, columns: String) {
         self.snapshotVersion = snapshotVersion
         self.rows = rows
         self.columns = columns
@@ -26,24 +26,24 @@ public struct StateCheckpoint: Sendable, Hashable {
 }
 
 /// A source row the cache now holds: its key as the warehouse renders it as text, and its checksum.
-public struct RowChecksum: Sendable, Hashable {
-    public var key: String
-    public var checksum: Int64
+package struct RowChecksum: Sendable, Hashable {
+    package var key: String
+    package var checksum: Int64
 
-    public init(key: String, checksum: Int64) {
+    package init(key: String, checksum: Int64) {
         self.key = key
         self.checksum = checksum
     }
 }
 
 /// A source row a sync left out.
-public struct RejectedRow: Sendable, Hashable {
+package struct RejectedRow: Sendable, Hashable {
     /// Nil when the primary key is NULL (such rows cannot be tracked and are reported on every run).
-    public var key: String?
-    public var checksum: Int64
-    public var reason: String
+    package var key: String?
+    package var checksum: Int64
+    package var reason: String
 
-    public init(key: String?, checksum: Int64, reason: String) {
+    package init(key: String?, checksum: Int64, reason: String) {
         self.key = key
         self.checksum = checksum
         self.reason = reason
@@ -51,17 +51,17 @@ public struct RejectedRow: Sendable, Hashable {
 }
 
 /// A failed row's retry state, as `failed_rows` keeps it.
-public struct FailedRowState: Sendable, Hashable {
-    public var key: String
-    public var checksum: Int64
-    public var reason: String
-    public var attempts: Int
-    public var firstFailedAtMilliseconds: Int64
-    public var lastFailedAtMilliseconds: Int64
+package struct FailedRowState: Sendable, Hashable {
+    package var key: String
+    package var checksum: Int64
+    package var reason: String
+    package var attempts: Int
+    package var firstFailedAtMilliseconds: Int64
+    package var lastFailedAtMilliseconds: Int64
     /// No longer retried unless the row changes.
-    public var givenUp: Bool
+    package var givenUp: Bool
 
-    public init(
+    package init(
         key: String, checksum: Int64, reason: String, attempts: Int, firstFailedAtMilliseconds: Int64,
         lastFailedAtMilliseconds: Int64, givenUp: Bool
     ) {
@@ -77,13 +77,13 @@ public struct FailedRowState: Sendable, Hashable {
 
 /// Segment's retry rule for failed records: retried on later syncs for up to `RetryLimits.maxAttempts` syncs or
 /// `maxAgeMilliseconds`, then given up; at most `maxTrackedFailures` rows tracked per model.
-public enum RetryPolicy {
+package enum RetryPolicy {
 
     /// The failure states after a run: `previous` with `rejected` applied. A row that failed again counts one
     /// more attempt; a row whose contents changed since it was given up starts over. With `readAll`, keys not
     /// rejected this time are forgotten (they were read and accepted, or are gone); otherwise only keys in
     /// `extracted` are.
-    public static func apply(
+    package static func apply(
         previous: [FailedRowState], rejected: [RejectedRow], extracted: Set<String>, readAll: Bool, now: Int64,
         limits: RetryLimits
     ) -> [FailedRowState] {
@@ -103,7 +103,9 @@ public enum RetryPolicy {
                 state.attempts = old.attempts + 1
                 state.firstFailedAtMilliseconds = old.firstFailedAtMilliseconds
             }
-            state.givenUp = state.attempts >= limits.maxAttempts || now - state.firstFailedAtMilliseconds >= limits.maxAgeMilliseconds
+            state.givenUp =
+                state.attempts >= limits.maxAttempts
+                || now - state.firstFailedAtMilliseconds >= limits.maxAgeMilliseconds
             byKey[key] = state
         }
         return byKey.values.sorted { $0.key < $1.key }
@@ -111,20 +113,20 @@ public enum RetryPolicy {
 }
 
 /// What a finished sync writes back.
-public struct StateCommit: Sendable {
-    public var checkpoint: StateCheckpoint
+package struct StateCommit: Sendable {
+    package var checkpoint: StateCheckpoint
     /// Whether the run read every row (the row checksums were reset at its start).
-    public var readAll: Bool
+    package var readAll: Bool
     /// Rows the new snapshot holds that were read this run.
-    public var accepted: [RowChecksum]
+    package var accepted: [RowChecksum]
     /// Keys that were in the state and are no longer in the source.
-    public var removed: [String]
-    public var rejected: [RejectedRow]
-    public var nowMilliseconds: Int64
+    package var removed: [String]
+    package var rejected: [RejectedRow]
+    package var nowMilliseconds: Int64
     /// How long failed rows are retried.
-    public var retry: RetryLimits
+    package var retry: RetryLimits
 
-    public init(
+    package init(
         checkpoint: StateCheckpoint, readAll: Bool, accepted: [RowChecksum], removed: [String], rejected: [RejectedRow],
         nowMilliseconds: Int64, retry: RetryLimits = RetryLimits()
     ) {
@@ -140,7 +142,7 @@ public struct StateCommit: Sendable {
 
 /// One sync of one model against its warehouse, inside one warehouse transaction that `commit` ends. Released
 /// without a commit, the transaction rolls back and the state stays as it was.
-public protocol SyncSession: AnyObject {
+package protocol SyncSession: AnyObject {
     func describe() throws(WarehouseError) -> [SourceColumn]
     func estimatedRowCount() throws(WarehouseError) -> Int?
     /// The last successful sync's checkpoint, or nil.
@@ -189,7 +191,9 @@ protocol StateDriver: AnyObject {
     func insert(into table: String, columns: [String], rows: [[String?]]) throws(WarehouseError)
     /// Bulk-loads (key, checksum) pairs into a checksum table.
     func insertChecksums(into table: String, _ rows: [RowChecksum]) throws(WarehouseError)
-    func scanQuery<Sink: RowSink>(_ sql: String, types: [DataType], names: [String], into sink: inout Sink, progress: (Int) -> Bool) throws(WarehouseError)
+    func scanQuery<Sink: RowSink>(
+        _ sql: String, types: [DataType], names: [String], into sink: inout Sink, progress: (Int) -> Bool)
+        throws(WarehouseError)
     /// Ends the reads and starts the transaction that writes the state.
     func beginWrite() throws(WarehouseError)
 }
@@ -214,7 +218,8 @@ final class StateSession<Driver: StateDriver, Dialect: StateDialect>: SyncSessio
 
     init(
         driver: Driver, dialect: Dialect, model: String,
-        describe: @escaping () throws(WarehouseError) -> [SourceColumn], estimate: @escaping () throws(WarehouseError) -> Int?
+        describe: @escaping () throws(WarehouseError) -> [SourceColumn],
+        estimate: @escaping () throws(WarehouseError) -> Int?
     ) {
         self.driver = driver
         self.dialect = dialect
@@ -237,7 +242,8 @@ final class StateSession<Driver: StateDriver, Dialect: StateDialect>: SyncSessio
         let rows = try self.driver.rows(
             "SELECT snapshot_version, row_count, columns FROM \(self.table("checkpoints")) WHERE model = \(self.modelLiteral)"
         )
-        guard let row = rows.first, let version = row[0].flatMap({ Int64($0) }), let count = row[1].flatMap({ Int($0) }) else {
+        guard let row = rows.first, let version = row[0].flatMap({ Int64($0) }), let count = row[1].flatMap({ Int($0) })
+        else {
             return nil
         }
         return StateCheckpoint(snapshotVersion: UInt64(bitPattern: version), rows: count, columns: row[2] ?? "")
@@ -251,7 +257,8 @@ final class StateSession<Driver: StateDriver, Dialect: StateDialect>: SyncSessio
     /// `SELECT key, checksum, columns FROM source s`.
     private func rowsSQL(columns: [SourceColumn], primaryKey: String) throws(WarehouseError) -> String {
         let quoted = columns.map { "s." + quoteIdentifier($0.name) }
-        return "SELECT \(self.dialect.keyText(quoteIdentifier(primaryKey))) AS enrich_key, \(self.dialect.checksum(columns)) AS enrich_checksum, "
+        return
+            "SELECT \(self.dialect.keyText(quoteIdentifier(primaryKey))) AS enrich_key, \(self.dialect.checksum(columns)) AS enrich_checksum, "
             + quoted.joined(separator: ", ") + " FROM " + self.dialect.from
     }
 
@@ -266,7 +273,8 @@ final class StateSession<Driver: StateDriver, Dialect: StateDialect>: SyncSessio
             // knows the size of. Every source row of a dirty key is read again, so a key with duplicate rows is
             // judged on all of them.
             try self.driver.execute("DROP TABLE IF EXISTS enrich_changes")
-            try self.driver.execute("""
+            try self.driver.execute(
+                """
                 CREATE TEMPORARY TABLE enrich_changes AS
                 SELECT DISTINCT CASE WHEN d.present IS NULL THEN 'removed' ELSE 'dirty' END AS kind,
                     coalesce(d.enrich_key, st.key) AS key
@@ -281,12 +289,15 @@ final class StateSession<Driver: StateDriver, Dialect: StateDialect>: SyncSessio
                 SELECT src.* FROM (\(rows)) src
                 WHERE src.enrich_key IN (SELECT key FROM enrich_changes WHERE kind = 'dirty' AND key IS NOT NULL)
                 """
-            if !(try self.driver.rows("SELECT 1 FROM enrich_changes WHERE kind = 'dirty' AND key IS NULL LIMIT 1")).isEmpty {
+            if !(try self.driver.rows("SELECT 1 FROM enrich_changes WHERE kind = 'dirty' AND key IS NULL LIMIT 1"))
+                .isEmpty
+            {
                 sql += " UNION ALL SELECT src.* FROM (\(rows)) src WHERE src.enrich_key IS NULL"
             }
         }
         try self.driver.scanQuery(
-            sql, types: [.string, .int64] + columns.map(\.type), names: ["enrich_key", "enrich_checksum"] + columns.map(\.name),
+            sql, types: [.string, .int64] + columns.map(\.type),
+            names: ["enrich_key", "enrich_checksum"] + columns.map(\.name),
             into: &sink, progress: progress
         )
     }
@@ -297,16 +308,20 @@ final class StateSession<Driver: StateDriver, Dialect: StateDialect>: SyncSessio
     }
 
     private func failures() throws(WarehouseError) -> [FailedRowState] {
-        try self.driver.rows("""
+        try self.driver.rows(
+            """
             SELECT key, checksum, reason, attempts, first_failed_at_ms, last_failed_at_ms, given_up
             FROM \(self.table("failed_rows")) WHERE model = \(self.modelLiteral)
-            """).compactMap { row in
-            guard let key = row[0], let checksum = row[1].flatMap({ Int64($0) }), let attempts = row[3].flatMap({ Int($0) }),
+            """
+        ).compactMap { row in
+            guard let key = row[0], let checksum = row[1].flatMap({ Int64($0) }),
+                let attempts = row[3].flatMap({ Int($0) }),
                 let first = row[4].flatMap({ Int64($0) }), let last = row[5].flatMap({ Int64($0) })
             else { return nil }
             let givenUp = row[6] == "t" || row[6] == "1" || row[6] == "true"
             return FailedRowState(
-                key: key, checksum: checksum, reason: row[2] ?? "", attempts: attempts, firstFailedAtMilliseconds: first,
+                key: key, checksum: checksum, reason: row[2] ?? "", attempts: attempts,
+                firstFailedAtMilliseconds: first,
                 lastFailedAtMilliseconds: last, givenUp: givenUp
             )
         }
@@ -337,14 +352,20 @@ final class StateSession<Driver: StateDriver, Dialect: StateDialect>: SyncSessio
         try self.driver.execute("DELETE FROM \(self.table("failed_rows")) WHERE model = \(self.modelLiteral)")
         try self.driver.insert(
             into: self.table("failed_rows"),
-            columns: ["model", "key", "checksum", "reason", "attempts", "first_failed_at_ms", "last_failed_at_ms", "given_up"],
+            columns: [
+                "model", "key", "checksum", "reason", "attempts", "first_failed_at_ms", "last_failed_at_ms", "given_up",
+            ],
             rows: failures.map {
-                [self.model, $0.key, String($0.checksum), $0.reason, String($0.attempts), String($0.firstFailedAtMilliseconds),
-                 String($0.lastFailedAtMilliseconds), $0.givenUp ? "1" : "0"]
+                [
+                    self.model, $0.key, String($0.checksum), $0.reason, String($0.attempts),
+                    String($0.firstFailedAtMilliseconds),
+                    String($0.lastFailedAtMilliseconds), $0.givenUp ? "1" : "0",
+                ]
             }
         )
         let checkpoint = commit.checkpoint
-        try self.driver.execute("""
+        try self.driver.execute(
+            """
             INSERT INTO \(self.table("checkpoints")) (model, snapshot_version, row_count, columns, synced_at_ms)
             VALUES (\(self.modelLiteral), \(Int64(bitPattern: checkpoint.snapshotVersion)), \(checkpoint.rows),
                     \(sqlLiteral(checkpoint.columns)), \(commit.nowMilliseconds))
@@ -381,10 +402,13 @@ func forgetStateStatements(prefix: String, model: String) -> [String] {
 
 /// Proves the state tables can be created (`create`, when they are missing) and written, in a transaction that
 /// is rolled back: a connection test leaves nothing behind.
-func probeStateWrites(_ driver: some StateDriver, begin: String, create: [String], prefix: String) throws(WarehouseError) {
+func probeStateWrites(
+    _ driver: some StateDriver, begin: String, create: [String], prefix: String
+) throws(WarehouseError) {
     try driver.execute(begin)
     for statement in create { try driver.execute(statement) }
-    try driver.execute("INSERT INTO \(prefix)checkpoints VALUES ('enrich probe', 0, 0, '', 0) ON CONFLICT (model) DO NOTHING")
+    try driver.execute(
+        "INSERT INTO \(prefix)checkpoints VALUES ('enrich probe', 0, 0, '', 0) ON CONFLICT (model) DO NOTHING")
     try driver.execute("ROLLBACK")
 }
 

@@ -1,11 +1,11 @@
-public import ModelCache
+package import ModelCache
 
 /// What a model reads: a whole table (or view), or the rows of a SQL query.
-public enum ModelSource: Sendable, Hashable, CustomStringConvertible {
+package enum ModelSource: Sendable, Hashable, CustomStringConvertible {
     case table(String)
     case query(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .table(let name): "table \(name)"
         case .query: "query"
@@ -14,12 +14,12 @@ public enum ModelSource: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A column found by introspection: its name, the warehouse's type name and the cache type it maps to.
-public struct SourceColumn: Sendable, Hashable {
-    public var name: String
-    public var sourceType: String
-    public var type: DataType
+package struct SourceColumn: Sendable, Hashable {
+    package var name: String
+    package var sourceType: String
+    package var type: DataType
 
-    public init(name: String, sourceType: String, type: DataType) {
+    package init(name: String, sourceType: String, type: DataType) {
         self.name = name
         self.sourceType = sourceType
         self.type = type
@@ -27,7 +27,7 @@ public struct SourceColumn: Sendable, Hashable {
 }
 
 /// Why a warehouse call failed; messages are safe to show a client.
-public enum WarehouseError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum WarehouseError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The warehouse cannot be reached or opened.
     case unavailable(String)
     /// The table does not exist.
@@ -43,7 +43,7 @@ public enum WarehouseError: Error, Equatable, Sendable, CustomStringConvertible 
     /// The `_enrich_state` tables cannot be created or written (the connection's user lacks the rights).
     case stateNotWritable(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unavailable(let reason): "warehouse unavailable: \(reason)"
         case .sourceNotFound(let name): "table '\(name)' does not exist in the warehouse"
@@ -58,7 +58,7 @@ public enum WarehouseError: Error, Equatable, Sendable, CustomStringConvertible 
 
 /// A warehouse a model can read from. Implementations block the calling thread; callers run them off the
 /// event loops and off the cooperative pool.
-public protocol Warehouse: Sendable {
+package protocol Warehouse: Sendable {
     /// "sqlite", "postgres", ...
     var kind: String { get }
 
@@ -70,16 +70,6 @@ public protocol Warehouse: Sendable {
     /// - Throws: `.sourceNotFound`, `.invalidQuery`, `.unavailable`.
     func describe(_ source: ModelSource) throws(WarehouseError) -> [SourceColumn]
 
-    /// A cheap estimate of the row count for progress bars, or nil when the warehouse cannot tell cheaply.
-    func estimatedRowCount(_ source: ModelSource) throws(WarehouseError) -> Int?
-
-    /// Reads every row of `source`, pushing `columns` (in that order) into `sink`. Values that cannot be
-    /// converted to their column's type reject the row. `progress` is called every `progressInterval` rows with
-    /// the rows read so far; returning false stops the scan with `.cancelled`.
-    func scan<Sink: RowSink>(
-        _ source: ModelSource, columns: [SourceColumn], into sink: inout Sink, progress: (Int) -> Bool
-    ) throws(WarehouseError)
-
     /// Opens a sync of `model` that diffs against, and then updates, the state kept in the warehouse.
     /// - Throws: `.stateNotWritable` when the state tables cannot be created, `.sourceNotFound`, `.unavailable`.
     func openSyncSession(model: String, source: ModelSource) throws(WarehouseError) -> any SyncSession
@@ -89,10 +79,10 @@ public protocol Warehouse: Sendable {
 }
 
 /// How often a scan reports progress, in rows.
-public let progressInterval = 16_384
+package let progressInterval = 16_384
 
 /// The warehouse kinds an operator can connect, and the connector for each.
-public enum WarehouseKind: String, Sendable, CaseIterable {
+package enum WarehouseKind: String, Sendable, CaseIterable {
     case postgres
     case sqlite
     /// Behind the same seam, not built: refused as unimplemented.
@@ -100,18 +90,20 @@ public enum WarehouseKind: String, Sendable, CaseIterable {
     case bigquery
 
     /// Whether this server has a connector for the kind.
-    public var isImplemented: Bool { self == .postgres || self == .sqlite }
+    package var isImplemented: Bool { self == .postgres || self == .sqlite }
 
     /// The connector for `connection` (and `password`), after checking the settings' shape. Nothing is
     /// contacted here.
     /// - Throws: `.invalidConfiguration`.
-    public func make(connection: String, password: String) throws(WarehouseError) -> any Warehouse {
+    package func make(connection: String, password: String) throws(WarehouseError) -> any Warehouse {
         switch self {
         case .postgres:
             try PostgresWarehouse.validate(connectionString: connection)
             return PostgresWarehouse(connectionString: connection, password: password)
         case .sqlite:
-            guard !connection.isEmpty else { throw .invalidConfiguration("a SQLite warehouse needs the database file's path") }
+            guard !connection.isEmpty else {
+                throw .invalidConfiguration("a SQLite warehouse needs the database file's path")
+            }
             guard password.isEmpty else { throw .invalidConfiguration("SQLite files take no password") }
             return SQLiteWarehouse(path: connection)
         case .snowflake, .bigquery:

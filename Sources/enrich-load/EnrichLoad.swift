@@ -4,7 +4,7 @@ import Histogram
 import RPCTransport
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @main
@@ -28,22 +28,31 @@ struct EnrichLoad: AsyncParsableCommand {
     enum Distribution: String, ExpressibleByArgument { case uniform, zipf }
 
     @Option(help: "Server as host:port (or ENRICH_SERVER). Only loopback addresses are accepted.") var server: String?
-    @Option(help: "CA certificate (PEM) to verify the server (or ENRICH_CA_FILE; default certs/ca.pem).") var caFile: String?
+    @Option(help: "CA certificate (PEM) to verify the server (or ENRICH_CA_FILE; default certs/ca.pem).") var caFile:
+        String?
     @Flag(help: "Connect without TLS (server run with --insecure-plaintext).") var insecurePlaintext = false
-    @Option(help: "File holding the API token (or ENRICH_TOKEN_FILE, or the token itself in ENRICH_TOKEN).") var tokenFile: String?
-    @Option(help: "API token. Visible to every user in the process list: prefer --token-file or ENRICH_TOKEN.") var token: String?
+    @Option(help: "File holding the API token (or ENRICH_TOKEN_FILE, or the token itself in ENRICH_TOKEN).")
+    var tokenFile: String?
+    @Option(help: "API token. Visible to every user in the process list: prefer --token-file or ENRICH_TOKEN.")
+    var token: String?
     @Option(help: "lookup or enrich.") var method: Method = .lookup
     @Option(help: "Model to query.") var model = "products"
     @Option(help: "Keys per Lookup, or events per Enrich.") var batch = 100
     @Option(help: "Comma-separated columns (Lookup) or column=key pairs (Enrich).") var columns = ""
     @Option(help: "Event path of the key (Enrich).") var keyPath = "properties.sku"
-    @Option(help: "Enrich through this destination's mappings (conditions, matches, enrichments, field mappings) instead of --columns/--key-path.")
+    @Option(
+        help:
+            "Enrich through this destination's mappings (conditions, matches, enrichments, field mappings) instead of --columns/--key-path."
+    )
     var destination = ""
     @Option(help: "int: keys 1...key-max; sku: SKU-0000001 style.") var keyFormat: KeyFormat = .sku
     @Option(help: "Largest key drawn (from 1...key-max).") var keyMax = 1_000_000
     @Option(help: "uniform, or zipf (a few hot keys, as real traffic has).") var distribution: Distribution = .uniform
     @Option(help: "Zipf exponent (with --distribution zipf).") var zipfExponent = 0.99
-    @Option(help: "Open loop: calls per second in total, sent on schedule whether or not answers came back, with latency measured from the scheduled time (no coordinated omission). 0: closed loop.")
+    @Option(
+        help:
+            "Open loop: calls per second in total, sent on schedule whether or not answers came back, with latency measured from the scheduled time (no coordinated omission). 0: closed loop."
+    )
     var rate: Double = 0
     @Option(help: "Total calls to make (at most 10,000,000).") var requests = 10_000
     @Option(help: "Calls in flight at once (at most 4096).") var concurrency = 16
@@ -73,7 +82,9 @@ struct EnrichLoad: AsyncParsableCommand {
         guard self.batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         guard self.rate >= 0 && self.rate <= 1_000_000 else { throw ValidationError("--rate must be 0...1000000") }
         guard (1...10_000_000).contains(self.keyMax) else { throw ValidationError("--key-max must be 1...10000000") }
-        guard self.zipfExponent > 0 && self.zipfExponent <= 3 else { throw ValidationError("--zipf-exponent must be in (0, 3]") }
+        guard self.zipfExponent > 0 && self.zipfExponent <= 3 else {
+            throw ValidationError("--zipf-exponent must be in (0, 3]")
+        }
         let host = self.resolvedServer.split(separator: ":").first.map(String.init) ?? ""
         guard host == "127.0.0.1" || host == "localhost" || host.hasPrefix("127.") || host == "[::1]" else {
             throw ValidationError("enrich-load only targets loopback addresses (127.0.0.0/8, localhost, [::1])")
@@ -81,7 +92,8 @@ struct EnrichLoad: AsyncParsableCommand {
     }
 
     /// A Product Viewed track event around its SKU, assembled from bytes so building the load costs little.
-    static let eventPrefix = Array(#"{"type":"track","event":"Product Viewed","userId":"u1","properties":{"sku":""#.utf8)
+    static let eventPrefix = Array(
+        #"{"type":"track","event":"Product Viewed","userId":"u1","properties":{"sku":""#.utf8)
     static let eventSuffix = Array(#""}}"#.utf8)
 
     func key(_ number: Int) -> String {
@@ -100,10 +112,12 @@ struct EnrichLoad: AsyncParsableCommand {
         let caFile = self.caFile ?? environment("ENRICH_CA_FILE") ?? "certs/ca.pem"
         var clients: [EnrichClient] = []
         for _ in 0..<self.connections {
-            clients.append(try await EnrichClient.connect(.init(
-                host: String(parts[0]), port: port,
-                security: self.insecurePlaintext ? .insecurePlaintext : .tls(caFile: caFile), token: token
-            )))
+            clients.append(
+                try await EnrichClient.connect(
+                    .init(
+                        host: String(parts[0]), port: port,
+                        security: self.insecurePlaintext ? .insecurePlaintext : .tls(caFile: caFile), token: token
+                    )))
         }
         let columnList = self.columns.split(separator: ",").map(String.init)
         let enrichments = columnList.map { pair -> Enrichment in
@@ -121,13 +135,17 @@ struct EnrichLoad: AsyncParsableCommand {
                 let count = min(perWorker, max(0, self.requests - worker * perWorker))
                 let command = self
                 // Open loop: worker w sends its i-th call at start + (i * concurrency + w) / rate.
-                let schedule = command.rate > 0
-                    ? (start: start, interval: Duration.seconds(Double(command.concurrency) / command.rate),
-                       offset: Duration.seconds(Double(worker) / command.rate))
+                let schedule =
+                    command.rate > 0
+                    ? (
+                        start: start, interval: Duration.seconds(Double(command.concurrency) / command.rate),
+                        offset: Duration.seconds(Double(worker) / command.rate)
+                    )
                     : nil
                 group.addTask {
-                    try await command.work(client: client, count: count, seed: UInt64(worker + 1), deadline: deadline,
-                                           columns: columnList, enrichments: enrichments, zipf: zipf, schedule: schedule)
+                    try await command.work(
+                        client: client, count: count, seed: UInt64(worker + 1), deadline: deadline,
+                        columns: columnList, enrichments: enrichments, zipf: zipf, schedule: schedule)
                 }
             }
             var all: [WorkerResult] = []
@@ -188,8 +206,10 @@ struct EnrichLoad: AsyncParsableCommand {
                     _ = try await client.lookup(model: self.model, stringKeys: keys, columns: columns)
                 case .enrich:
                     let events = keys.map { key in Self.eventPrefix + key.utf8 + Self.eventSuffix }
-                    let request = self.destination.isEmpty
-                        ? EnrichRequest(model: self.model, keyPath: self.keyPath, enrichments: enrichments, events: events)
+                    let request =
+                        self.destination.isEmpty
+                        ? EnrichRequest(
+                            model: self.model, keyPath: self.keyPath, enrichments: enrichments, events: events)
                         : EnrichRequest(events: events, destination: self.destination)
                     let counts = try await client.call(Methods.enrich, request, as: OutcomeCounts.self)
                     guard counts.events == events.count else {
@@ -223,7 +243,10 @@ struct EnrichLoad: AsyncParsableCommand {
 
     func report(_ results: [WorkerResult], elapsed: Duration) {
         var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
-        var calls = 0, items = 0, errors = 0, enriched = 0
+        var calls = 0
+        var items = 0
+        var errors = 0
+        var enriched = 0
         var firstError: String?
         var failures: [String: Int] = [:]
         for result in results {
@@ -242,7 +265,8 @@ struct EnrichLoad: AsyncParsableCommand {
         let maxMs = Double(histogram.max) / 1_000
         let unit = self.method == .lookup ? "keys" : "events"
         if self.json {
-            print("""
+            print(
+                """
                 {"method":"\(self.method.rawValue)","batch":\(self.batch),"concurrency":\(self.concurrency),\
                 "connections":\(self.connections),"rate":\(fixed(self.rate, 1)),"distribution":"\(self.distribution.rawValue)",\
                 "calls":\(calls),"errors":\(errors),"enriched":\(enriched),"seconds":\(fixed(seconds, 3)),\
@@ -253,13 +277,21 @@ struct EnrichLoad: AsyncParsableCommand {
                 """)
         } else {
             let loop = self.rate > 0 ? "open loop at \(fixed(self.rate, 0)) calls/s" : "closed loop"
-        print("method \(self.method.rawValue), batch \(self.batch), concurrency \(self.concurrency), connections \(self.connections), \(loop), keys \(self.distribution.rawValue)")
-            print("calls \(calls) (\(errors) errors) in \(fixed(seconds, 2)) s" + (self.method == .enrich ? ", \(enriched) events enriched" : ""))
+            print(
+                "method \(self.method.rawValue), batch \(self.batch), concurrency \(self.concurrency), connections \(self.connections), \(loop), keys \(self.distribution.rawValue)"
+            )
+            print(
+                "calls \(calls) (\(errors) errors) in \(fixed(seconds, 2)) s"
+                    + (self.method == .enrich ? ", \(enriched) events enriched" : ""))
             print("throughput  \(fixed(callRate, 0)) calls/s  \(fixed(itemRate, 0)) \(unit)/s")
-            print("latency ms  p50 \(fixed(ms(50), 3))  p90 \(fixed(ms(90), 3))  p99 \(fixed(ms(99), 3))  p99.9 \(fixed(ms(99.9), 3))  max \(fixed(maxMs, 3))")
+            print(
+                "latency ms  p50 \(fixed(ms(50), 3))  p90 \(fixed(ms(90), 3))  p99 \(fixed(ms(99), 3))  p99.9 \(fixed(ms(99.9), 3))  max \(fixed(maxMs, 3))"
+            )
         }
         if !self.json && !failures.isEmpty {
-            print("failures    " + failures.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
+            print(
+                "failures    "
+                    + failures.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
         }
         if let firstError, !self.json { print("first error: \(firstError)") }
     }
@@ -277,7 +309,6 @@ func fixed(_ value: Double, _ decimals: Int) -> String {
     let text = String(fraction)
     return "\(whole).\(String(repeating: "0", count: max(0, decimals - text.count)))\(text)"
 }
-
 
 /// Zipf-distributed ranks 1...count (rank k has weight 1/k^s), sampled by binary search over the cumulative
 /// weights, built once.

@@ -57,7 +57,9 @@ struct OutcomeCounts: MessageDeserializer {
 
         mutating func lengthDelimited() throws(RPCError) -> UnsafeRawBufferPointer {
             let length = try self.varint()
-            guard length <= UInt64(self.bytes.count - self.position) else { throw Self.malformed("length past the end") }
+            guard length <= UInt64(self.bytes.count - self.position) else {
+                throw Self.malformed("length past the end")
+            }
             defer { self.position += Int(length) }
             return UnsafeRawBufferPointer(rebasing: self.bytes[self.position..<(self.position + Int(length))])
         }

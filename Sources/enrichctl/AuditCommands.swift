@@ -21,29 +21,44 @@ struct Audit: AsyncParsableCommand {
 
     func run() async throws {
         try await withClient(self.connection) { client in
-            let events = try await client.listAudit(ListAuditRequest(
-                method: self.method, tokenID: self.tokenID, object: self.object, beforeID: self.beforeID, limit: self.limit
-            ))
+            let events = try await client.listAudit(
+                ListAuditRequest(
+                    method: self.method, tokenID: self.tokenID, object: self.object, beforeID: self.beforeID,
+                    limit: self.limit
+                ))
             if self.connection.json {
-                printJSON(.array(events.map { event in
-                    .object(JSONObject([
-                        ("id", .int(Int64(event.id))), ("at_ms", .int(event.atMilliseconds)), ("token_id", .string(event.tokenID)),
-                        ("token_name", .string(event.tokenName)), ("peer", .string(event.peer)), ("method", .string(event.method)),
-                        ("object", .string(event.object)), ("before", (try? JSONParser.parse(event.beforeJSON)) ?? .null),
-                        ("after", (try? JSONParser.parse(event.afterJSON)) ?? .null), ("outcome_code", .int(Int64(event.outcomeCode))),
-                        ("outcome", .string(StatusCode(rawValue: event.outcomeCode).description)), ("message", .string(event.outcomeMessage)),
-                    ]))
-                }))
+                printJSON(
+                    .array(
+                        events.map { event in
+                            .object(
+                                JSONObject([
+                                    ("id", .int(Int64(event.id))), ("at_ms", .int(event.atMilliseconds)),
+                                    ("token_id", .string(event.tokenID)),
+                                    ("token_name", .string(event.tokenName)), ("peer", .string(event.peer)),
+                                    ("method", .string(event.method)),
+                                    ("object", .string(event.object)),
+                                    ("before", (try? JSONParser.parse(event.beforeJSON)) ?? .null),
+                                    ("after", (try? JSONParser.parse(event.afterJSON)) ?? .null),
+                                    ("outcome_code", .int(Int64(event.outcomeCode))),
+                                    ("outcome", .string(StatusCode(rawValue: event.outcomeCode).description)),
+                                    ("message", .string(event.outcomeMessage)),
+                                ]))
+                        }))
                 return
             }
-            print(Table.render(["id", "at", "who", "from", "method", "object", "outcome", "message"], events.map { event in
-                [
-                    "\(event.id)", time(event.atMilliseconds), event.tokenName.isEmpty ? "(no valid token)" : event.tokenName, event.peer,
-                    String(event.method.split(separator: "/").last ?? ""), event.object,
-                    StatusCode(rawValue: event.outcomeCode).description,
-                    event.outcomeMessage.count > 50 ? String(event.outcomeMessage.prefix(47)) + "..." : event.outcomeMessage,
-                ]
-            }))
+            print(
+                Table.render(
+                    ["id", "at", "who", "from", "method", "object", "outcome", "message"],
+                    events.map { event in
+                        [
+                            "\(event.id)", time(event.atMilliseconds),
+                            event.tokenName.isEmpty ? "(no valid token)" : event.tokenName, event.peer,
+                            String(event.method.split(separator: "/").last ?? ""), event.object,
+                            StatusCode(rawValue: event.outcomeCode).description,
+                            event.outcomeMessage.count > 50
+                                ? String(event.outcomeMessage.prefix(47)) + "..." : event.outcomeMessage,
+                        ]
+                    }))
         }
     }
 }

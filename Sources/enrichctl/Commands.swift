@@ -4,7 +4,8 @@ import EventJSON
 
 struct Health: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check that the server is serving.", discussion: "Example:\n  enrichctl health --server 127.0.0.1:7443"
+        abstract: "Check that the server is serving.",
+        discussion: "Example:\n  enrichctl health --server 127.0.0.1:7443"
     )
     @OptionGroup var connection: ConnectionOptions
 
@@ -12,12 +13,17 @@ struct Health: AsyncParsableCommand {
         try await withClient(self.connection) { client in
             let health = try await client.health()
             if self.connection.json {
-                printJSON(.object(JSONObject([
-                    ("status", .string(health.status)), ("version", .string(health.version)),
-                    ("models_loaded", .int(Int64(health.modelsLoaded))),
-                ])))
+                printJSON(
+                    .object(
+                        JSONObject([
+                            ("status", .string(health.status)), ("version", .string(health.version)),
+                            ("models_loaded", .int(Int64(health.modelsLoaded))),
+                        ])))
             } else {
-                print(Table.render(["status", "version", "models loaded"], [[health.status, health.version, "\(health.modelsLoaded)"]]))
+                print(
+                    Table.render(
+                        ["status", "version", "models loaded"],
+                        [[health.status, health.version, "\(health.modelsLoaded)"]]))
             }
         }
     }
@@ -25,13 +31,15 @@ struct Health: AsyncParsableCommand {
 
 struct Models: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create, list, show, change and delete models.", subcommands: [Create.self, List.self, Get.self, Update.self, Delete.self]
+        abstract: "Create, list, show, change and delete models.",
+        subcommands: [Create.self, List.self, Get.self, Update.self, Delete.self]
     )
 
     struct Update: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Change a model's table or query and key; columns are introspected again.",
-            discussion: "Example (refused if someone changed it since version 2):\n  enrichctl models update users --table users_v2 --primary-key id --expected-version 2"
+            discussion:
+                "Example (refused if someone changed it since version 2):\n  enrichctl models update users --table users_v2 --primary-key id --expected-version 2"
         )
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Model name.") var name: String
@@ -41,15 +49,18 @@ struct Models: AsyncParsableCommand {
         @Option(help: "Version you read; refused if it changed (0 skips the check).") var expectedVersion: UInt64 = 0
 
         func validate() throws {
-            guard (self.table == nil) != (self.query == nil) else { throw ValidationError("give exactly one of --table and --query") }
+            guard (self.table == nil) != (self.query == nil) else {
+                throw ValidationError("give exactly one of --table and --query")
+            }
         }
 
         func run() async throws {
             try await withClient(self.connection) { client in
-                let model = try await client.updateModel(UpdateModelRequest(
-                    name: self.name, table: self.table ?? "", query: self.query ?? "", primaryKey: self.primaryKey,
-                    expectedVersion: self.expectedVersion
-                ))
+                let model = try await client.updateModel(
+                    UpdateModelRequest(
+                        name: self.name, table: self.table ?? "", query: self.query ?? "", primaryKey: self.primaryKey,
+                        expectedVersion: self.expectedVersion
+                    ))
                 if self.connection.json { printJSON(model.json) } else { printModel(model) }
             }
         }
@@ -66,7 +77,11 @@ struct Models: AsyncParsableCommand {
         func run() async throws {
             try await withClient(self.connection) { client in
                 try await client.deleteModel(self.name)
-                if self.connection.json { printJSON(.object(JSONObject([("deleted", .string(self.name))]))) } else { print("deleted \(self.name)") }
+                if self.connection.json {
+                    printJSON(.object(JSONObject([("deleted", .string(self.name))])))
+                } else {
+                    print("deleted \(self.name)")
+                }
             }
         }
     }
@@ -88,22 +103,27 @@ struct Models: AsyncParsableCommand {
         @Option(help: "Warehouse name (default: the embedded warehouse).") var warehouse: String?
 
         func validate() throws {
-            guard (self.table == nil) != (self.query == nil) else { throw ValidationError("give exactly one of --table and --query") }
+            guard (self.table == nil) != (self.query == nil) else {
+                throw ValidationError("give exactly one of --table and --query")
+            }
         }
 
         func run() async throws {
             try await withClient(self.connection) { client in
-                let model = try await client.createModel(CreateModelRequest(
-                    name: self.name, warehouse: self.warehouse ?? "", table: self.table ?? "", query: self.query ?? "",
-                    primaryKey: self.primaryKey
-                ))
+                let model = try await client.createModel(
+                    CreateModelRequest(
+                        name: self.name, warehouse: self.warehouse ?? "", table: self.table ?? "",
+                        query: self.query ?? "",
+                        primaryKey: self.primaryKey
+                    ))
                 if self.connection.json { printJSON(model.json) } else { printModel(model) }
             }
         }
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List models.", discussion: "Example:\n  enrichctl models list --json")
+        static let configuration = CommandConfiguration(
+            abstract: "List models.", discussion: "Example:\n  enrichctl models list --json")
         @OptionGroup var connection: ConnectionOptions
         @Option(help: "Models per page (1-1000).") var pageSize: UInt32 = 100
         @Option(help: "Start after this model name (from a previous page).") var pageToken = ""
@@ -111,26 +131,35 @@ struct Models: AsyncParsableCommand {
 
         func run() async throws {
             try await withClient(self.connection) { client in
-                let page = try await client.listModels(pageSize: self.pageSize, pageToken: self.pageToken, namePrefix: self.prefix)
+                let page = try await client.listModels(
+                    pageSize: self.pageSize, pageToken: self.pageToken, namePrefix: self.prefix)
                 if self.connection.json {
-                    printJSON(.object(JSONObject([
-                        ("models", .array(page.models.map(\.json))), ("next_page_token", .string(page.nextPageToken)),
-                    ])))
+                    printJSON(
+                        .object(
+                            JSONObject([
+                                ("models", .array(page.models.map(\.json))),
+                                ("next_page_token", .string(page.nextPageToken)),
+                            ])))
                     return
                 }
-                print(Table.render(
-                    ["name", "warehouse", "source", "primary key", "columns", "cached rows"],
-                    page.models.map {
-                        [$0.name, $0.warehouse, $0.table.isEmpty ? "query" : $0.table, $0.primaryKey, "\($0.columns.count)", "\($0.cachedRows)"]
-                    }
-                ))
+                print(
+                    Table.render(
+                        ["name", "warehouse", "source", "primary key", "columns", "cached rows"],
+                        page.models.map {
+                            [
+                                $0.name, $0.warehouse, $0.table.isEmpty ? "query" : $0.table, $0.primaryKey,
+                                "\($0.columns.count)", "\($0.cachedRows)",
+                            ]
+                        }
+                    ))
                 if !page.nextPageToken.isEmpty { print("more: --page-token \(page.nextPageToken)") }
             }
         }
     }
 
     struct Get: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one model and its columns.", discussion: "Example:\n  enrichctl models get users")
+        static let configuration = CommandConfiguration(
+            abstract: "Show one model and its columns.", discussion: "Example:\n  enrichctl models get users")
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Model name.") var name: String
 
@@ -144,12 +173,19 @@ struct Models: AsyncParsableCommand {
 }
 
 func printModel(_ model: Model) {
-    print(Table.render(
-        ["name", "warehouse", "source", "primary key", "cached rows"],
-        [[model.name, model.warehouse, model.table.isEmpty ? model.query : model.table, model.primaryKey, "\(model.cachedRows)"]]
-    ))
+    print(
+        Table.render(
+            ["name", "warehouse", "source", "primary key", "cached rows"],
+            [
+                [
+                    model.name, model.warehouse, model.table.isEmpty ? model.query : model.table, model.primaryKey,
+                    "\(model.cachedRows)",
+                ]
+            ]
+        ))
     print()
-    print(Table.render(["column", "type", "source type"], model.columns.map { [$0.name, $0.type.name, $0.sourceType] }))
+    print(
+        Table.render(["column", "type", "source type"], model.columns.map { [$0.name, $0.type.name, $0.sourceType] }))
 }
 
 struct Lookup: AsyncParsableCommand {
@@ -171,23 +207,29 @@ struct Lookup: AsyncParsableCommand {
             let columns = self.columns.map { $0.split(separator: ",").map(String.init) } ?? []
             let response = try await client.lookup(model: self.model, stringKeys: self.keys, columns: columns)
             if self.connection.json {
-                printJSON(.array(self.keys.indices.map { index in
-                    var object = JSONObject([("key", .string(self.keys[index])), ("found", .bool(response.found[index]))])
-                    if response.found[index] {
-                        for column in response.columns { object[column.name] = column.json(at: index) }
-                    }
-                    return .object(object)
-                }))
+                printJSON(
+                    .array(
+                        self.keys.indices.map { index in
+                            var object = JSONObject([
+                                ("key", .string(self.keys[index])), ("found", .bool(response.found[index])),
+                            ])
+                            if response.found[index] {
+                                for column in response.columns { object[column.name] = column.json(at: index) }
+                            }
+                            return .object(object)
+                        }))
                 return
             }
-            print(Table.render(
-                ["key", "found"] + response.columns.map(\.name),
-                self.keys.indices.map { index in
-                    [self.keys[index], response.found[index] ? "yes" : "no"] + response.columns.map { column in
-                        response.found[index] ? JSONWriter.string(column.json(at: index)) : ""
+            print(
+                Table.render(
+                    ["key", "found"] + response.columns.map(\.name),
+                    self.keys.indices.map { index in
+                        [self.keys[index], response.found[index] ? "yes" : "no"]
+                            + response.columns.map { column in
+                                response.found[index] ? JSONWriter.string(column.json(at: index)) : ""
+                            }
                     }
-                }
-            ))
+                ))
         }
     }
 }
@@ -216,7 +258,9 @@ struct EnrichCommand: AsyncParsableCommand {
                 throw ValidationError("--destination replaces the model, --key-path and --enrich")
             }
         } else {
-            guard self.model != nil, self.keyPath != nil else { throw ValidationError("give a model and --key-path, or --destination") }
+            guard self.model != nil, self.keyPath != nil else {
+                throw ValidationError("give a model and --key-path, or --destination")
+            }
         }
         for pair in self.enrich where !pair.contains("=") {
             throw ValidationError("--enrich takes column=key, got '\(pair)'")
@@ -230,36 +274,53 @@ struct EnrichCommand: AsyncParsableCommand {
                 return Enrichment(column: parts[0], key: parts[1])
             }
             let events = self.event.map { Array($0.utf8) }
-            let response = if let destination = self.destination {
-                try await client.enrich(destination: destination, events: events)
-            } else {
-                try await client.enrich(model: self.model ?? "", keyPath: self.keyPath ?? "", enrichments: enrichments, events: events)
-            }
+            let response =
+                if let destination = self.destination {
+                    try await client.enrich(destination: destination, events: events)
+                } else {
+                    try await client.enrich(
+                        model: self.model ?? "", keyPath: self.keyPath ?? "", enrichments: enrichments, events: events)
+                }
             if self.connection.json {
-                printJSON(.array(response.events.map { event in
-                    var object = JSONObject([("outcome", .string(event.outcome.name))])
-                    if event.reason != .none { object["reason"] = .string(event.reason.name) }
-                    if !event.error.isEmpty { object["error"] = .string(event.error) }
-                    object["event"] = (try? JSONParser.parse(event.event)) ?? .null
-                    if !event.mappings.isEmpty { object["mappings"] = .array(event.mappings.map(\.json)) }
-                    return .object(object)
-                }))
+                printJSON(
+                    .array(
+                        response.events.map { event in
+                            var object = JSONObject([("outcome", .string(event.outcome.name))])
+                            if event.reason != .none { object["reason"] = .string(event.reason.name) }
+                            if !event.error.isEmpty { object["error"] = .string(event.error) }
+                            object["event"] = (try? JSONParser.parse(event.event)) ?? .null
+                            if !event.mappings.isEmpty { object["mappings"] = .array(event.mappings.map(\.json)) }
+                            return .object(object)
+                        }))
                 return
             }
             if self.destination != nil {
-                print(Table.render(
-                    ["outcome", "reason", "mapping", "output"],
-                    response.events.flatMap { event in
-                        event.mappings.isEmpty ? [[event.outcome.name, event.error.isEmpty ? event.reason.name : event.error, "", ""]]
-                            : event.mappings.map { [event.outcome.name, event.reason.name, $0.mapping, String(decoding: $0.output, as: UTF8.self)] }
-                    }
-                ))
+                print(
+                    Table.render(
+                        ["outcome", "reason", "mapping", "output"],
+                        response.events.flatMap { event in
+                            event.mappings.isEmpty
+                                ? [[event.outcome.name, event.error.isEmpty ? event.reason.name : event.error, "", ""]]
+                                : event.mappings.map {
+                                    [
+                                        event.outcome.name, event.reason.name, $0.mapping,
+                                        String(decoding: $0.output, as: UTF8.self),
+                                    ]
+                                }
+                        }
+                    ))
                 return
             }
-            print(Table.render(
-                ["outcome", "reason", "event"],
-                response.events.map { [$0.outcome.name, $0.error.isEmpty ? $0.reason.name : $0.error, String(decoding: $0.event, as: UTF8.self)] }
-            ))
+            print(
+                Table.render(
+                    ["outcome", "reason", "event"],
+                    response.events.map {
+                        [
+                            $0.outcome.name, $0.error.isEmpty ? $0.reason.name : $0.error,
+                            String(decoding: $0.event, as: UTF8.self),
+                        ]
+                    }
+                ))
         }
     }
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import EnrichClient
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Connection flags every command takes.
@@ -11,13 +11,17 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "CA certificate (PEM) to verify the server (env ENRICH_CA_FILE; default certs/ca.pem).")
     var caFile: String?
     @Option(help: "Name the server certificate must carry (default: the host).") var serverName: String?
-    @Option(help: "Client certificate (PEM) for a server that requires mutual TLS (env ENRICH_CLIENT_CERT).") var clientCert: String?
+    @Option(help: "Client certificate (PEM) for a server that requires mutual TLS (env ENRICH_CLIENT_CERT).")
+    var clientCert: String?
     @Option(help: "Client key (PEM) for --client-cert (env ENRICH_CLIENT_KEY).") var clientKey: String?
-    @Option(help: "API token (env ENRICH_TOKEN). Prefer --token-file or a profile: flags show in `ps`.") var token: String?
+    @Option(help: "API token (env ENRICH_TOKEN). Prefer --token-file or a profile: flags show in `ps`.") var token:
+        String?
     @Option(help: "File holding the API token (env ENRICH_TOKEN_FILE), e.g. data/owner.token.") var tokenFile: String?
-    @Flag(help: "Connect without TLS, to a server run with --insecure-plaintext. INSECURE.") var insecurePlaintext = false
+    @Flag(help: "Connect without TLS, to a server run with --insecure-plaintext. INSECURE.") var insecurePlaintext =
+        false
     @Option(help: "Deadline for each call, in seconds.") var timeout: Double = 30
-    @Option(help: "Profile from the config file (env ENRICH_PROFILE; default \"default\"). See `enrichctl config --help`.")
+    @Option(
+        help: "Profile from the config file (env ENRICH_PROFILE; default \"default\"). See `enrichctl config --help`.")
     var profile: String?
     @Flag(help: "Print JSON instead of tables.") var json = false
 
@@ -45,17 +49,19 @@ struct ConnectionOptions: ParsableArguments {
         }
         let host = String(server[..<colon])
         let caFile = try self.setting(self.caFile, "ENRICH_CA_FILE", "ca_file") ?? "certs/ca.pem"
-        var security: EnrichClient.Configuration.Security = self.insecurePlaintext ? .insecurePlaintext : .tls(caFile: caFile)
+        var security: EnrichClient.Configuration.Security =
+            self.insecurePlaintext ? .insecurePlaintext : .tls(caFile: caFile)
         if let certificate = try self.setting(self.clientCert, "ENRICH_CLIENT_CERT", "client_cert"),
-           let key = try self.setting(self.clientKey, "ENRICH_CLIENT_KEY", "client_key"), !self.insecurePlaintext
+            let key = try self.setting(self.clientKey, "ENRICH_CLIENT_KEY", "client_key"), !self.insecurePlaintext
         {
             security = .mutualTLS(caFile: caFile, certificateFile: certificate, keyFile: key)
         }
         do {
-            return try await EnrichClient.connect(.init(
-                host: host, port: port, security: security, serverName: self.serverName,
-                token: try self.resolvedToken(), defaultTimeout: .milliseconds(Int64(self.timeout * 1_000))
-            ))
+            return try await EnrichClient.connect(
+                .init(
+                    host: host, port: port, security: security, serverName: self.serverName,
+                    token: try self.resolvedToken(), defaultTimeout: .milliseconds(Int64(self.timeout * 1_000))
+                ))
         } catch {
             throw CommandFailure.unreachable("cannot connect to \(server): \(error)")
         }

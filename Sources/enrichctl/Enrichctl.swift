@@ -19,6 +19,9 @@ struct Enrichctl: AsyncParsableCommand {
             Exit codes: 0 success, 64 usage error, 77 authentication or permission error, 69 server unreachable,
             1 any other server error.
             """,
-        subcommands: [Health.self, Warehouses.self, Models.self, SyncCommand.self, Destinations.self, Lookup.self, EnrichCommand.self, TestMappingCommand.self, Tokens.self, Audit.self, ConfigCommand.self]
+        subcommands: [
+            Health.self, Warehouses.self, Models.self, SyncCommand.self, Destinations.self, Lookup.self,
+            EnrichCommand.self, TestMappingCommand.self, Tokens.self, Audit.self, ConfigCommand.self,
+        ]
     )
 }

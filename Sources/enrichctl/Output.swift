@@ -6,7 +6,9 @@ enum Table {
     static func render(_ headers: [String], _ rows: [[String]]) -> String {
         var widths = headers.map(\.count)
         for row in rows {
-            for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
+            for (index, cell) in row.enumerated() where index < widths.count {
+                widths[index] = max(widths[index], cell.count)
+            }
         }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { index, cell in
@@ -39,34 +41,46 @@ enum Timestamp {
         let month = mp + (mp < 10 ? 3 : -9)
         let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
         func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(year)-\(two(month))-\(two(day)) \(two(secondOfDay / 3_600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))Z"
+        return
+            "\(year)-\(two(month))-\(two(day)) \(two(secondOfDay / 3_600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))Z"
     }
 }
 
 extension Model {
     var json: JSONValue {
-        .object(JSONObject([
-            ("name", .string(self.name)), ("warehouse", .string(self.warehouse)), ("table", .string(self.table)),
-            ("query", .string(self.query)), ("primary_key", .string(self.primaryKey)),
-            ("columns", .array(self.columns.map { .object(JSONObject([
-                ("name", .string($0.name)), ("type", .string($0.type.name)), ("source_type", .string($0.sourceType)),
-            ])) })),
-            ("created_at_ms", .int(self.createdAtMilliseconds)), ("version", .int(Int64(self.version))),
-            ("cached_rows", .int(Int64(self.cachedRows))),
-        ]))
+        .object(
+            JSONObject([
+                ("name", .string(self.name)), ("warehouse", .string(self.warehouse)), ("table", .string(self.table)),
+                ("query", .string(self.query)), ("primary_key", .string(self.primaryKey)),
+                (
+                    "columns",
+                    .array(
+                        self.columns.map {
+                            .object(
+                                JSONObject([
+                                    ("name", .string($0.name)), ("type", .string($0.type.name)),
+                                    ("source_type", .string($0.sourceType)),
+                                ]))
+                        })
+                ),
+                ("created_at_ms", .int(self.createdAtMilliseconds)), ("version", .int(Int64(self.version))),
+                ("cached_rows", .int(Int64(self.cachedRows))),
+            ]))
     }
 }
 
 extension SyncRun {
     var json: JSONValue {
-        .object(JSONObject([
-            ("id", .int(Int64(self.id))), ("model", .string(self.model)), ("status", .string(self.status.name)),
-            ("phase", .string(self.phase.name)), ("started_at_ms", .int(self.startedAtMilliseconds)),
-            ("finished_at_ms", .int(self.finishedAtMilliseconds)), ("rows_expected", .int(Int64(self.rowsExpected))),
-            ("rows_read", .int(Int64(self.rowsRead))), ("rows_added", .int(Int64(self.rowsAdded))),
-            ("rows_changed", .int(Int64(self.rowsChanged))), ("rows_removed", .int(Int64(self.rowsRemoved))),
-            ("rows_failed", .int(Int64(self.rowsFailed))), ("error", .string(self.error)),
-        ]))
+        .object(
+            JSONObject([
+                ("id", .int(Int64(self.id))), ("model", .string(self.model)), ("status", .string(self.status.name)),
+                ("phase", .string(self.phase.name)), ("started_at_ms", .int(self.startedAtMilliseconds)),
+                ("finished_at_ms", .int(self.finishedAtMilliseconds)),
+                ("rows_expected", .int(Int64(self.rowsExpected))),
+                ("rows_read", .int(Int64(self.rowsRead))), ("rows_added", .int(Int64(self.rowsAdded))),
+                ("rows_changed", .int(Int64(self.rowsChanged))), ("rows_removed", .int(Int64(self.rowsRemoved))),
+                ("rows_failed", .int(Int64(self.rowsFailed))), ("error", .string(self.error)),
+            ]))
     }
 
     var durationText: String {
@@ -76,7 +90,8 @@ extension SyncRun {
     }
 
     static let tableHeaders = [
-        "run", "model", "status", "phase", "started", "duration", "read", "added", "changed", "removed", "failed", "error",
+        "run", "model", "status", "phase", "started", "duration", "read", "added", "changed", "removed", "failed",
+        "error",
     ]
 
     var tableRow: [String] {

@@ -19,7 +19,9 @@ enum Profiles {
     /// The named profile's settings (a missing file means no profile); an unknown name is an error.
     static func load(named name: String?) throws -> [String: String]? {
         guard let text = try? readFile(Self.path) else {
-            if let name, name != "default" { throw ValidationError("profile '\(name)' not found: no config file at \(Self.path)") }
+            if let name, name != "default" {
+                throw ValidationError("profile '\(name)' not found: no config file at \(Self.path)")
+            }
             return nil
         }
         let document: JSONValue
@@ -30,7 +32,8 @@ enum Profiles {
         let wanted = name ?? "default"
         guard case .object(let profile)? = profiles[wanted] else {
             if name == nil { return nil }
-            throw ValidationError("profile '\(wanted)' not found in \(Self.path); profiles: \(profiles.keys.joined(separator: ", "))")
+            throw ValidationError(
+                "profile '\(wanted)' not found in \(Self.path); profiles: \(profiles.keys.joined(separator: ", "))")
         }
         let home = ConnectionOptions.environment("HOME") ?? "~"
         var settings: [String: String] = [:]
@@ -65,6 +68,7 @@ struct ConfigCommand: ParsableCommand {
             print("no profile \"\(self.profile ?? "default")\" (flags and ENRICH_* variables apply)")
             return
         }
-        print(Table.render(["setting", "value"], settings.keys.sorted().map { [$0, settings[$0]!] }))  // Key from the dictionary.
+        // Key from the dictionary.
+        print(Table.render(["setting", "value"], settings.keys.sorted().map { [$0, settings[$0]!] }))
     }
 }

@@ -3,7 +3,7 @@ import EnrichClient
 import EventJSON
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct SyncCommand: AsyncParsableCommand {
@@ -32,25 +32,37 @@ struct SyncCommand: AsyncParsableCommand {
         func run() async throws {
             try await withClient(self.connection) { client in
                 let set = try await client.setSchedule(model: self.model, schedule: self.schedule)
-                print(Table.render(["model", "schedule", "next run"], [[set.model, set.schedule, time(set.nextRunMilliseconds)]]))
+                print(
+                    Table.render(
+                        ["model", "schedule", "next run"], [[set.model, set.schedule, time(set.nextRunMilliseconds)]]))
             }
         }
     }
 
     struct Schedules: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List schedules and their next runs.", discussion: "Example:\n  enrichctl sync schedules")
+        static let configuration = CommandConfiguration(
+            abstract: "List schedules and their next runs.", discussion: "Example:\n  enrichctl sync schedules")
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
             try await withClient(self.connection) { client in
                 let schedules = try await client.listSchedules()
                 if self.connection.json {
-                    printJSON(.array(schedules.map { .object(JSONObject([
-                        ("model", .string($0.model)), ("schedule", .string($0.schedule)), ("next_run_ms", .int($0.nextRunMilliseconds)),
-                    ])) }))
+                    printJSON(
+                        .array(
+                            schedules.map {
+                                .object(
+                                    JSONObject([
+                                        ("model", .string($0.model)), ("schedule", .string($0.schedule)),
+                                        ("next_run_ms", .int($0.nextRunMilliseconds)),
+                                    ]))
+                            }))
                     return
                 }
-                print(Table.render(["model", "schedule", "next run"], schedules.map { [$0.model, $0.schedule, time($0.nextRunMilliseconds)] }))
+                print(
+                    Table.render(
+                        ["model", "schedule", "next run"],
+                        schedules.map { [$0.model, $0.schedule, time($0.nextRunMilliseconds)] }))
             }
         }
     }
@@ -87,20 +99,27 @@ struct SyncCommand: AsyncParsableCommand {
     }
 
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one run.", discussion: "Example:\n  enrichctl sync status 7")
+        static let configuration = CommandConfiguration(
+            abstract: "Show one run.", discussion: "Example:\n  enrichctl sync status 7")
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Run id.") var id: UInt64
 
         func run() async throws {
             try await withClient(self.connection) { client in
                 let run = try await client.syncRun(id: self.id)
-                if self.connection.json { printJSON(run.json) } else { print(Table.render(SyncRun.tableHeaders, [run.tableRow])) }
+                if self.connection.json {
+                    printJSON(run.json)
+                } else {
+                    print(Table.render(SyncRun.tableHeaders, [run.tableRow]))
+                }
             }
         }
     }
 
     struct Runs: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List a model's runs, newest first.", discussion: "Example:\n  enrichctl sync runs users --limit 5")
+        static let configuration = CommandConfiguration(
+            abstract: "List a model's runs, newest first.",
+            discussion: "Example:\n  enrichctl sync runs users --limit 5")
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Model name.") var model: String
         @Option(help: "Most runs to show (1-1000).") var limit: UInt32 = 20
@@ -108,18 +127,25 @@ struct SyncCommand: AsyncParsableCommand {
         func run() async throws {
             try await withClient(self.connection) { client in
                 let runs = try await client.listSyncRuns(model: self.model, limit: self.limit)
-                if self.connection.json { printJSON(.array(runs.map(\.json))) } else { print(Table.render(SyncRun.tableHeaders, runs.map(\.tableRow))) }
+                if self.connection.json {
+                    printJSON(.array(runs.map(\.json)))
+                } else {
+                    print(Table.render(SyncRun.tableHeaders, runs.map(\.tableRow)))
+                }
             }
         }
     }
 
     struct Watch: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Follow a run until it finishes.", discussion: "Example:\n  enrichctl sync watch 7")
+        static let configuration = CommandConfiguration(
+            abstract: "Follow a run until it finishes.", discussion: "Example:\n  enrichctl sync watch 7")
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Run id.") var id: UInt64
 
         func run() async throws {
-            try await withClient(self.connection) { client in try await follow(client: client, runID: self.id, json: self.connection.json) }
+            try await withClient(self.connection) { client in
+                try await follow(client: client, runID: self.id, json: self.connection.json)
+            }
         }
     }
 }
@@ -140,7 +166,8 @@ func follow(client: EnrichClient, runID: UInt64, json: Bool) async throws {
         let fraction = run.rowsExpected > 0 ? min(1, Double(run.rowsRead) / Double(run.rowsExpected)) : 0
         let filled = Int(fraction * 30)
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled)
-        let line = "[\(bar)] \(Int(fraction * 100))%  \(run.rowsRead)/\(run.rowsExpected) rows  \(rate) rows/s  \(run.phase.name)"
+        let line =
+            "[\(bar)] \(Int(fraction * 100))%  \(run.rowsRead)/\(run.rowsExpected) rows  \(rate) rows/s  \(run.phase.name)"
         if interactive {
             writeStandardError("\r\(line)   ")
         } else {

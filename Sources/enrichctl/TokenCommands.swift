@@ -24,9 +24,13 @@ struct Tokens: AsyncParsableCommand {
 
         func run() async throws {
             try await withClient(self.connection) { client in
-                let created = try await client.createToken(name: self.name, role: self.role, ttlSeconds: self.ttlDays * 86_400)
+                let created = try await client.createToken(
+                    name: self.name, role: self.role, ttlSeconds: self.ttlDays * 86_400)
                 if self.connection.json {
-                    printJSON(.object(JSONObject([("id", .string(created.token?.id ?? "")), ("secret", .string(created.secret))])))
+                    printJSON(
+                        .object(
+                            JSONObject([("id", .string(created.token?.id ?? "")), ("secret", .string(created.secret))]))
+                    )
                 } else {
                     print("token \(created.token?.id ?? "") (\(self.role)); keep this secret, it is not shown again:")
                     print(created.secret)
@@ -36,29 +40,45 @@ struct Tokens: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List tokens (never their secrets).", discussion: "Example:\n  enrichctl tokens list")
+        static let configuration = CommandConfiguration(
+            abstract: "List tokens (never their secrets).", discussion: "Example:\n  enrichctl tokens list")
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
             try await withClient(self.connection) { client in
                 let tokens = try await client.listTokens()
                 if self.connection.json {
-                    printJSON(.array(tokens.map { token in .object(JSONObject([
-                        ("id", .string(token.id)), ("name", .string(token.name)), ("role", .string(token.role)),
-                        ("created_at_ms", .int(token.createdAtMilliseconds)), ("expires_at_ms", .int(token.expiresAtMilliseconds)),
-                        ("revoked_at_ms", .int(token.revokedAtMilliseconds)),
-                    ])) }))
+                    printJSON(
+                        .array(
+                            tokens.map { token in
+                                .object(
+                                    JSONObject([
+                                        ("id", .string(token.id)), ("name", .string(token.name)),
+                                        ("role", .string(token.role)),
+                                        ("created_at_ms", .int(token.createdAtMilliseconds)),
+                                        ("expires_at_ms", .int(token.expiresAtMilliseconds)),
+                                        ("revoked_at_ms", .int(token.revokedAtMilliseconds)),
+                                    ]))
+                            }))
                     return
                 }
-                print(Table.render(["id", "name", "role", "created", "expires", "revoked"], tokens.map {
-                    [$0.id, $0.name, $0.role, time($0.createdAtMilliseconds), time($0.expiresAtMilliseconds), time($0.revokedAtMilliseconds)]
-                }))
+                print(
+                    Table.render(
+                        ["id", "name", "role", "created", "expires", "revoked"],
+                        tokens.map {
+                            [
+                                $0.id, $0.name, $0.role, time($0.createdAtMilliseconds), time($0.expiresAtMilliseconds),
+                                time($0.revokedAtMilliseconds),
+                            ]
+                        }))
             }
         }
     }
 
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke a token; it stops working at once.", discussion: "Example:\n  enrichctl tokens revoke tok_0123456789ab")
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a token; it stops working at once.",
+            discussion: "Example:\n  enrichctl tokens revoke tok_0123456789ab")
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Token id.") var id: String
 

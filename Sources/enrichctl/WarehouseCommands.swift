@@ -3,7 +3,7 @@ import EnrichClient
 import EventJSON
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct Warehouses: AsyncParsableCommand {
@@ -37,22 +37,37 @@ struct Warehouses: AsyncParsableCommand {
         func run() async throws {
             try await withClient(self.connection) { client in
                 let page = try await client.listWarehouses(
-                    ListWarehousesRequest(test: self.test, pageSize: self.pageSize, pageToken: self.pageToken, namePrefix: self.prefix)
+                    ListWarehousesRequest(
+                        test: self.test, pageSize: self.pageSize, pageToken: self.pageToken, namePrefix: self.prefix)
                 )
                 if self.connection.json {
-                    printJSON(.object(JSONObject([
-                        ("warehouses", .array(page.warehouses.map(\.json))), ("next_page_token", .string(page.nextPageToken)),
-                    ])))
+                    printJSON(
+                        .object(
+                            JSONObject([
+                                ("warehouses", .array(page.warehouses.map(\.json))),
+                                ("next_page_token", .string(page.nextPageToken)),
+                            ])))
                 } else if self.test {
-                    print(Table.render(["name", "kind", "reachable", "detail"], page.warehouses.map {
-                        [$0.name, $0.kind, $0.reachable ? "yes" : "NO", $0.detail]
-                    }))
+                    print(
+                        Table.render(
+                            ["name", "kind", "reachable", "detail"],
+                            page.warehouses.map {
+                                [$0.name, $0.kind, $0.reachable ? "yes" : "NO", $0.detail]
+                            }))
                 } else {
-                    print(Table.render(["name", "kind", "connection", "password", "version"], page.warehouses.map {
-                        [$0.name, $0.kind, $0.connection, $0.hasPassword ? "stored" : "-", $0.builtin ? "built in" : "\($0.version)"]
-                    }))
+                    print(
+                        Table.render(
+                            ["name", "kind", "connection", "password", "version"],
+                            page.warehouses.map {
+                                [
+                                    $0.name, $0.kind, $0.connection, $0.hasPassword ? "stored" : "-",
+                                    $0.builtin ? "built in" : "\($0.version)",
+                                ]
+                            }))
                 }
-                if !page.nextPageToken.isEmpty && !self.connection.json { print("more: --page-token \(page.nextPageToken)") }
+                if !page.nextPageToken.isEmpty && !self.connection.json {
+                    print("more: --page-token \(page.nextPageToken)")
+                }
                 if page.warehouses.contains(where: { $0.tested && !$0.reachable }) { throw ExitCode(69) }
             }
         }
@@ -60,7 +75,8 @@ struct Warehouses: AsyncParsableCommand {
 
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show a warehouse; --test connects to it.", discussion: "Example:\n  enrichctl warehouses get dw --test"
+            abstract: "Show a warehouse; --test connects to it.",
+            discussion: "Example:\n  enrichctl warehouses get dw --test"
         )
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Warehouse name.") var name: String
@@ -87,14 +103,17 @@ struct Warehouses: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Warehouse name (letters, digits, '_', '-', '.').") var name: String
         @Option(help: "postgres or sqlite.") var kind: String
-        @Option(name: .customLong("connection"), help: "libpq connection string without the password, or the SQLite file path.")
+        @Option(
+            name: .customLong("connection"),
+            help: "libpq connection string without the password, or the SQLite file path.")
         var settings: String
         @OptionGroup var password: PasswordOptions
 
         func run() async throws {
             let password = try self.password.read()
             try await withClient(self.connection) { client in
-                let request = CreateWarehouseRequest(name: self.name, kind: self.kind, connection: self.settings, password: password ?? "")
+                let request = CreateWarehouseRequest(
+                    name: self.name, kind: self.kind, connection: self.settings, password: password ?? "")
                 printWarehouse(try await client.createWarehouse(request), json: self.connection.json)
             }
         }
@@ -103,20 +122,24 @@ struct Warehouses: AsyncParsableCommand {
     struct Update: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Change a warehouse's connection string or password (tested before it is stored).",
-            discussion: "Example (refused if someone changed it since version 2):\n  enrichctl warehouses update dw --password-env NEW_PW --expected-version 2"
+            discussion:
+                "Example (refused if someone changed it since version 2):\n  enrichctl warehouses update dw --password-env NEW_PW --expected-version 2"
         )
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Warehouse name.") var name: String
-        @Option(name: .customLong("connection"), help: "New connection string or path (default: keep).") var settings = ""
+        @Option(name: .customLong("connection"), help: "New connection string or path (default: keep).") var settings =
+            ""
         @OptionGroup var password: PasswordOptions
         @Flag(help: "Remove the stored password.") var clearPassword = false
-        @Option(help: "Version you read; the update is refused if it changed (0 skips the check).") var expectedVersion: UInt64 = 0
+        @Option(help: "Version you read; the update is refused if it changed (0 skips the check).") var expectedVersion:
+            UInt64 = 0
 
         func run() async throws {
             let password = try self.password.read()
             try await withClient(self.connection) { client in
                 let request = UpdateWarehouseRequest(
-                    name: self.name, connection: self.settings, password: password ?? "", clearPassword: self.clearPassword,
+                    name: self.name, connection: self.settings, password: password ?? "",
+                    clearPassword: self.clearPassword,
                     expectedVersion: self.expectedVersion
                 )
                 printWarehouse(try await client.updateWarehouse(request), json: self.connection.json)
@@ -126,7 +149,8 @@ struct Warehouses: AsyncParsableCommand {
 
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Remove a warehouse (refused while a model reads from it).", discussion: "Example:\n  enrichctl warehouses delete dw"
+            abstract: "Remove a warehouse (refused while a model reads from it).",
+            discussion: "Example:\n  enrichctl warehouses delete dw"
         )
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Warehouse name.") var name: String
@@ -134,7 +158,11 @@ struct Warehouses: AsyncParsableCommand {
         func run() async throws {
             try await withClient(self.connection) { client in
                 try await client.deleteWarehouse(self.name)
-                if self.connection.json { printJSON(.object(JSONObject([("deleted", .string(self.name))]))) } else { print("deleted \(self.name)") }
+                if self.connection.json {
+                    printJSON(.object(JSONObject([("deleted", .string(self.name))])))
+                } else {
+                    print("deleted \(self.name)")
+                }
             }
         }
     }
@@ -146,7 +174,9 @@ struct PasswordOptions: ParsableArguments {
     @Flag(help: "Read the password from the first line of standard input.") var passwordStdin = false
 
     func validate() throws {
-        if self.passwordEnv != nil && self.passwordStdin { throw ValidationError("give one of --password-env and --password-stdin") }
+        if self.passwordEnv != nil && self.passwordStdin {
+            throw ValidationError("give one of --password-env and --password-stdin")
+        }
     }
 
     func read() throws -> String? {
@@ -155,7 +185,9 @@ struct PasswordOptions: ParsableArguments {
             return String(cString: value)
         }
         if self.passwordStdin {
-            guard let line = Swift.readLine(strippingNewline: true), !line.isEmpty else { throw ValidationError("no password on standard input") }
+            guard let line = Swift.readLine(strippingNewline: true), !line.isEmpty else {
+                throw ValidationError("no password on standard input")
+            }
             return line
         }
         return nil
@@ -166,7 +198,8 @@ extension WarehouseInfo {
     var json: JSONValue {
         var fields: [(String, JSONValue)] = [
             ("name", .string(self.name)), ("kind", .string(self.kind)), ("connection", .string(self.connection)),
-            ("has_password", .bool(self.hasPassword)), ("builtin", .bool(self.builtin)), ("version", .int(Int64(self.version))),
+            ("has_password", .bool(self.hasPassword)), ("builtin", .bool(self.builtin)),
+            ("version", .int(Int64(self.version))),
         ]
         if self.tested { fields += [("reachable", .bool(self.reachable)), ("detail", .string(self.detail))] }
         return .object(JSONObject(fields))
@@ -177,7 +210,8 @@ func printWarehouse(_ info: WarehouseInfo, json: Bool) {
     if json { return printJSON(info.json) }
     var rows = [
         ["name", info.name], ["kind", info.kind], ["connection", info.connection],
-        ["password", info.hasPassword ? "stored (not shown)" : "none"], ["version", info.builtin ? "built in" : "\(info.version)"],
+        ["password", info.hasPassword ? "stored (not shown)" : "none"],
+        ["version", info.builtin ? "built in" : "\(info.version)"],
     ]
     if info.tested { rows.append(["reachable", info.reachable ? "yes: \(info.detail)" : "NO: \(info.detail)"]) }
     print(Table.render(["field", "value"], rows))

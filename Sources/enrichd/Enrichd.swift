@@ -8,7 +8,7 @@ import SystemCrypto
 import Warehouses
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @main
@@ -51,11 +51,13 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Directory for the catalog and the embedded warehouse.") var dataDir = "data"
     @Option(help: "Catalog SQLite file (default: <data-dir>/catalog.sqlite).") var catalog: String?
     @Option(help: "Embedded warehouse SQLite file (default: <data-dir>/warehouse.sqlite).") var warehouse: String?
-    @Option(help: ArgumentHelp(
-        "A PostgreSQL warehouse models can name: NAME=CONNECTION (libpq syntax, repeatable).",
-        discussion: "Example: --postgres 'dw=host=10.0.0.5 dbname=analytics user=enrich'. Keep the password in PGPASSWORD or ~/.pgpass, not here.",
-        valueName: "name=connection"
-    ))
+    @Option(
+        help: ArgumentHelp(
+            "A PostgreSQL warehouse models can name: NAME=CONNECTION (libpq syntax, repeatable).",
+            discussion:
+                "Example: --postgres 'dw=host=10.0.0.5 dbname=analytics user=enrich'. Keep the password in PGPASSWORD or ~/.pgpass, not here.",
+            valueName: "name=connection"
+        ))
     var postgres: [String] = []
     @Option(help: "PEM file with the server certificate chain.") var tlsCert: String?
     @Option(help: "PEM file with the server private key.") var tlsKey: String?
@@ -66,20 +68,29 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port of the Prometheus /metrics endpoint on --host (0 picks a free one).") var metricsPort = 9464
     @Flag(help: "Do not serve or record metrics.") var noMetrics = false
     @Option(help: "Days the audit trail keeps events (older ones are pruned hourly).") var auditRetentionDays = 90
-    @Option(help: "Most rows a model may have; a sync past it fails (Segment: 100000000).") var maxModelRows = 100_000_000
-    @Option(help: "Largest row in KiB; larger rows are left out of a sync and reported (Segment: 512).") var maxRowKib = 512
-    @Option(help: "File for the owner token made on first start (default: <data-dir>/owner.token). Set ENRICH_BOOTSTRAP_TOKEN to choose the token instead.")
+    @Option(help: "Most rows a model may have; a sync past it fails (Segment: 100000000).") var maxModelRows =
+        100_000_000
+    @Option(help: "Largest row in KiB; larger rows are left out of a sync and reported (Segment: 512).") var maxRowKib =
+        512
+    @Option(
+        help:
+            "File for the owner token made on first start (default: <data-dir>/owner.token). Set ENRICH_BOOTSTRAP_TOKEN to choose the token instead."
+    )
     var ownerTokenFile: String?
-    @Option(help: ArgumentHelp(
-        "File of the secret keys that seal stored warehouse passwords (default: <data-dir>/secret.key, made on first start).",
-        discussion: "Hex keys one per line, the first current. ENRICHD_SECRET_KEYS (keys separated by commas or newlines) takes precedence. Keep the file outside the data directory so a copy of the data alone does not give the passwords away. Rotate with `enrichd secret-key --help`."
-    ))
+    @Option(
+        help: ArgumentHelp(
+            "File of the secret keys that seal stored warehouse passwords (default: <data-dir>/secret.key, made on first start).",
+            discussion:
+                "Hex keys one per line, the first current. ENRICHD_SECRET_KEYS (keys separated by commas or newlines) takes precedence. Keep the file outside the data directory so a copy of the data alone does not give the passwords away. Rotate with `enrichd secret-key --help`."
+        ))
     var secretKeyFile: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
-    @Option(help: ArgumentHelp(
-        "Seconds a stop (SIGTERM or SIGINT) lets calls in flight finish before answering them UNAVAILABLE.",
-        discussion: "On the first signal the server stops accepting, tells every client it is going away (they reconnect elsewhere), finishes calls in flight within this grace, interrupts running syncs (rerun at the next start) and exits. A second signal exits at once."
-    ))
+    @Option(
+        help: ArgumentHelp(
+            "Seconds a stop (SIGTERM or SIGINT) lets calls in flight finish before answering them UNAVAILABLE.",
+            discussion:
+                "On the first signal the server stops accepting, tells every client it is going away (they reconnect elsewhere), finishes calls in flight within this grace, interrupts running syncs (rerun at the next start) and exits. A second signal exits at once."
+        ))
     var drainGraceSeconds: Double = 10
 
     func validate() throws {
@@ -95,11 +106,19 @@ struct Serve: AsyncParsableCommand {
             }
         }
         guard (0...65_535).contains(self.port) else { throw ValidationError("--port must be 0...65535") }
-        if let threads = self.threads, !(1...256).contains(threads) { throw ValidationError("--threads must be 1...256") }
-        guard (1...3_650).contains(self.auditRetentionDays) else { throw ValidationError("--audit-retention-days must be 1...3650") }
-        guard (1...4_000_000_000).contains(self.maxModelRows) else { throw ValidationError("--max-model-rows must be 1...4000000000") }
+        if let threads = self.threads, !(1...256).contains(threads) {
+            throw ValidationError("--threads must be 1...256")
+        }
+        guard (1...3_650).contains(self.auditRetentionDays) else {
+            throw ValidationError("--audit-retention-days must be 1...3650")
+        }
+        guard (1...4_000_000_000).contains(self.maxModelRows) else {
+            throw ValidationError("--max-model-rows must be 1...4000000000")
+        }
         guard (1...65_536).contains(self.maxRowKib) else { throw ValidationError("--max-row-kib must be 1...65536") }
-        guard Logger.Level(rawValue: self.logLevel) != nil else { throw ValidationError("unknown --log-level \(self.logLevel)") }
+        guard Logger.Level(rawValue: self.logLevel) != nil else {
+            throw ValidationError("unknown --log-level \(self.logLevel)")
+        }
         guard self.drainGraceSeconds >= 0 && self.drainGraceSeconds <= 3_600 else {
             throw ValidationError("--drain-grace-seconds must be 0...3600")
         }
@@ -123,7 +142,7 @@ struct Serve: AsyncParsableCommand {
         configuration.warehousePath = self.warehouse
         for entry in self.postgres {
             guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex,
-                  entry[entry.index(after: equals)...].isEmpty == false
+                entry[entry.index(after: equals)...].isEmpty == false
             else {
                 writeStandardOutput("enrichd: --postgres wants NAME=CONNECTION, got '\(entry)'\n")
                 throw ExitCode(64)
@@ -168,7 +187,8 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         await waitForTerminationSignal()
-        logger.notice("stopping: draining connections (grace \(self.drainGraceSeconds) s); a second signal exits at once")
+        logger.notice(
+            "stopping: draining connections (grace \(self.drainGraceSeconds) s); a second signal exits at once")
         await server.stop()
         logger.notice("stopped")
     }

@@ -14,12 +14,16 @@ struct MappingBench {
         let definition = MappingDefinition(
             name: "orders",
             condition: #"type = "track" and event = "Order Completed""#,
-            matches: [ModelMatch(model: "products", matchProperty: "properties.sku"), ModelMatch(model: "users", matchProperty: "userId")],
+            matches: [
+                ModelMatch(model: "products", matchProperty: "properties.sku"),
+                ModelMatch(model: "users", matchProperty: "userId"),
+            ],
             enrichments: [
                 ColumnEnrichment(model: "users", column: "plan", key: "context.traits.plan"),
                 ColumnEnrichment(model: "products", column: "brand", key: "properties.brand"),
             ],
-            fields: try! JSONParser.parse(#"""
+            fields: try! JSONParser.parse(
+                #"""
                 {"product": {"@path": "$.__segment_entities.products.name"},
                  "price": {"@path": "$.__segment_entities.products.main.products.price"},
                  "label": {"@template": "{{properties.brand}} / {{__segment_entities.products.category}}"},
@@ -28,14 +32,19 @@ struct MappingBench {
                 """#)
         )
         let inputs: [[UInt8]] = (0..<1_000).map { index in
-            Array(#"{"type":"track","event":"Order Completed","userId":"\#(index % 10_000 + 1)","properties":{"sku":"SKU-\#(index * 37 % 100_000 + 1)","total":12.5}}"#.utf8)
+            Array(
+                #"{"type":"track","event":"Order Completed","userId":"\#(index % 10_000 + 1)","properties":{"sku":"SKU-\#(index * 37 % 100_000 + 1)","total":12.5}}"#
+                    .utf8)
         }
         let lookup: (ModelMatch, MappingValue) -> EntityResult = { match, key in
             let snapshot = match.model == "products" ? products : users
             guard let row = snapshot.row(for: .string(key.jsString)) else { return .notFound(key: key.jsString) }
-            return .found(EntityRow(model: match.model, schema: "main", table: match.model, columns: snapshot.columns.map { column in
-                (name: column.schema.name, value: Self.json(column.value(at: row)))
-            }))
+            return .found(
+                EntityRow(
+                    model: match.model, schema: "main", table: match.model,
+                    columns: snapshot.columns.map { column in
+                        (name: column.schema.name, value: Self.json(column.value(at: row)))
+                    }))
         }
         let compiled = try! CompiledDestinationMapping(definition)
         var enriched = 0
@@ -47,7 +56,9 @@ struct MappingBench {
             for index in 0..<events {
                 let event = MappingValue(try! JSONParser.parse(inputs[index % inputs.count]))
                 let result = compiled.apply(to: event, lookup: lookup)
-                if result.outcome == .enriched, let output = result.output { enriched += JSONWriter.bytes(output).count > 0 ? 1 : 0 }
+                if result.outcome == .enriched, let output = result.output {
+                    enriched += JSONWriter.bytes(output).count > 0 ? 1 : 0
+                }
             }
         }
         let perEventRuns = max(1, events / 10)
@@ -63,7 +74,9 @@ struct MappingBench {
         print("mapping-bench: condition + 2 model lookups/enrichments + 5 field mappings, JSON in and out, 1 core")
         print("compiled once:       \(Int(onceRate)) events/s  (\(events) events, \(enriched) enriched)")
         print("compiled per event:  \(Int(perEventRate)) events/s  (\(perEventRuns) events)")
-        print("ratio (once / per event): \(Int((onceRate / perEventRate * 10).rounded()) / 10).\(Int((onceRate / perEventRate * 10).rounded()) % 10)x")
+        print(
+            "ratio (once / per event): \(Int((onceRate / perEventRate * 10).rounded()) / 10).\(Int((onceRate / perEventRate * 10).rounded()) % 10)x"
+        )
     }
 
     static func seconds(_ duration: Duration) -> Double {
@@ -82,13 +95,17 @@ struct MappingBench {
 
     static func snapshots() -> (ModelSnapshot, ModelSnapshot) {
         var products = try! SnapshotBuilder(
-            schema: [ColumnSchema(name: "sku", type: .string), ColumnSchema(name: "name", type: .string),
-                     ColumnSchema(name: "brand", type: .string), ColumnSchema(name: "category", type: .string),
-                     ColumnSchema(name: "price", type: .double)],
+            schema: [
+                ColumnSchema(name: "sku", type: .string), ColumnSchema(name: "name", type: .string),
+                ColumnSchema(name: "brand", type: .string), ColumnSchema(name: "category", type: .string),
+                ColumnSchema(name: "price", type: .double),
+            ],
             primaryKey: "sku", expectedRows: 100_000
         )
         for index in 1...100_000 {
-            for (column, text) in ["SKU-\(index)", "Product \(index)", "Brand \(index % 50)", "Category \(index % 8)"].enumerated() {
+            for (column, text) in ["SKU-\(index)", "Product \(index)", "Brand \(index % 50)", "Category \(index % 8)"]
+                .enumerated()
+            {
                 var text = text
                 text.withUTF8 { products.appendString(column, UnsafeRawBufferPointer($0)) }
             }
@@ -96,7 +113,8 @@ struct MappingBench {
             products.endRow()
         }
         var users = try! SnapshotBuilder(
-            schema: [ColumnSchema(name: "id", type: .string), ColumnSchema(name: "plan", type: .string)], primaryKey: "id", expectedRows: 10_000
+            schema: [ColumnSchema(name: "id", type: .string), ColumnSchema(name: "plan", type: .string)],
+            primaryKey: "id", expectedRows: 10_000
         )
         for index in 1...10_000 {
             for (column, text) in [String(index), ["free", "pro", "enterprise"][index % 3]].enumerated() {

@@ -7,7 +7,7 @@ import SyncEngine
 import Warehouses
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Times full syncs, 1 %-changed re-syncs and restart-to-serving for the same table in the embedded SQLite
@@ -32,7 +32,8 @@ struct SyncBench: AsyncParsableCommand {
     @Option(help: "Seconds `sqlite3 -csv` took to export the table.") var sqliteExportSeconds: Double?
     @Option(help: "Seconds `COPY bench TO STDOUT` took.") var postgresExportSeconds: Double?
     @Option(help: "Scratch directory for the catalog and snapshots.") var work = "/tmp/enrich-sync-bench"
-    @Flag(help: "Log each sync's phases (open, read, removed keys, build, diff, save, state) in milliseconds.") var verbose = false
+    @Flag(help: "Log each sync's phases (open, read, removed keys, build, diff, save, state) in milliseconds.")
+    var verbose = false
 
     static func columns(random: String, timestamp: String) -> String {
         """
@@ -49,7 +50,8 @@ struct SyncBench: AsyncParsableCommand {
         if self.setup || self.setupOnly {
             print("creating bench tables (\(self.rows) rows, 10 columns)...")
             try self.createSQLiteTable()
-            try postgresWarehouse.execute("""
+            try postgresWarehouse.execute(
+                """
                 DROP TABLE IF EXISTS bench;
                 CREATE TABLE bench AS SELECT \(Self.columns(random: "", timestamp: "timestamptz '2024-01-01' + g * interval '1 second'"))
                 FROM generate_series(1, \(self.rows)) g;
@@ -69,21 +71,29 @@ struct SyncBench: AsyncParsableCommand {
         )
         var results: [(String, Double, Double, Double?)] = []
         for name in ["sqlite", "postgres"] {
-            try catalog.createModel(ModelRecord(
-                name: name, warehouse: name, sourceTable: "bench", sourceQuery: "", primaryKey: "id", columns: [],
-                createdAtMilliseconds: 0
-            ))
+            try catalog.createModel(
+                ModelRecord(
+                    name: name, warehouse: name, sourceTable: "bench", sourceQuery: "", primaryKey: "id", columns: [],
+                    createdAtMilliseconds: 0
+                ))
             let full = try await self.timedSync(engine, catalog, name)
             // 1 % of rows changed: every 100th row gets a new plan.
             let change = "UPDATE bench SET plan = plan || '+' WHERE id % 100 = 0"
             if name == "sqlite" { try self.sqliteExecute(change) } else { try postgresWarehouse.execute(change) }
             let diff = try await self.timedSync(engine, catalog, name)
-            results.append((name, full.seconds, diff.seconds, name == "sqlite" ? self.sqliteExportSeconds : self.postgresExportSeconds))
-            print("\(name): full \(Self.format(full.seconds)) s (\(full.run.rowsAdded) added), 1 % changed \(Self.format(diff.seconds)) s (\(diff.run.rowsChanged) changed)")
+            results.append(
+                (
+                    name, full.seconds, diff.seconds,
+                    name == "sqlite" ? self.sqliteExportSeconds : self.postgresExportSeconds
+                ))
+            print(
+                "\(name): full \(Self.format(full.seconds)) s (\(full.run.rowsAdded) added), 1 % changed \(Self.format(diff.seconds)) s (\(diff.run.rowsChanged) changed)"
+            )
         }
         // Restart to serving: a new engine and cache load the persisted snapshots.
         let cache = ModelCache()
-        let restarted = SyncEngine(catalog: catalog, cache: cache, warehouses: [:], snapshotFiles: snapshots, logger: logger)
+        let restarted = SyncEngine(
+            catalog: catalog, cache: cache, warehouses: [:], snapshotFiles: snapshots, logger: logger)
         let clock = ContinuousClock()
         let start = clock.now
         let loaded = await restarted.loadPersistedSnapshots(models: ["sqlite", "postgres"])
@@ -94,12 +104,18 @@ struct SyncBench: AsyncParsableCommand {
         for (name, full, diff, export) in results {
             let exportText = export.map { "\(Self.format($0)) s" } ?? "—"
             let ratio = export.map { Self.format(full / $0) + "×" } ?? "—"
-            print("| \(name) | \(exportText) | \(Self.format(full)) s | \(ratio) | \(Self.format(diff)) s | \(Self.format(diff / full * 100)) % |")
+            print(
+                "| \(name) | \(exportText) | \(Self.format(full)) s | \(ratio) | \(Self.format(diff)) s | \(Self.format(diff / full * 100)) % |"
+            )
         }
-        print("restart to serving: \(Self.format(restart)) s for \(loaded.count) snapshots of \(self.rows) rows (\(cache.snapshot(of: "postgres")?.rowCount ?? 0) rows served)")
+        print(
+            "restart to serving: \(Self.format(restart)) s for \(loaded.count) snapshots of \(self.rows) rows (\(cache.snapshot(of: "postgres")?.rowCount ?? 0) rows served)"
+        )
     }
 
-    func timedSync(_ engine: SyncEngine, _ catalog: Catalog, _ model: String) async throws -> (seconds: Double, run: SyncRunRecord) {
+    func timedSync(
+        _ engine: SyncEngine, _ catalog: Catalog, _ model: String
+    ) async throws -> (seconds: Double, run: SyncRunRecord) {
         let clock = ContinuousClock()
         let start = clock.now
         let started = try await engine.trigger(model: model)
@@ -111,7 +127,8 @@ struct SyncBench: AsyncParsableCommand {
     }
 
     func createSQLiteTable() throws {
-        try self.sqliteExecute("""
+        try self.sqliteExecute(
+            """
             DROP TABLE IF EXISTS bench;
             CREATE TABLE bench (id INTEGER PRIMARY KEY, name TEXT, email TEXT, score REAL, active BOOLEAN,
                 created_at TIMESTAMP, plan TEXT, country TEXT, visits INTEGER, ltv REAL);

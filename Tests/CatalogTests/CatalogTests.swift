@@ -1,6 +1,6 @@
 import Catalog
-import SystemCrypto
 import RPCTesting
+import SystemCrypto
 import Testing
 
 @Suite("Catalog")
@@ -12,11 +12,15 @@ struct CatalogTests {
         )
     }
 
-    @Test("A write whose commit deadline has passed rolls back and says so; one within it commits; without one, none applies")
+    @Test(
+        "A write whose commit deadline has passed rolls back and says so; one within it commits; without one, none applies"
+    )
     func commitDeadline() throws {
         let catalog = try Catalog.inMemory()
         #expect(throws: CatalogError.deadlineExceeded) {
-            try CommitDeadline.$current.withValue(.now - .milliseconds(1)) { try catalog.createModel(Self.model("late")) }
+            try CommitDeadline.$current.withValue(.now - .milliseconds(1)) {
+                try catalog.createModel(Self.model("late"))
+            }
         }
         #expect(throws: CatalogError.modelNotFound(name: "late")) { try catalog.model(named: "late") }
         try CommitDeadline.$current.withValue(.now + .seconds(30)) { try catalog.createModel(Self.model("early")) }
@@ -31,7 +35,11 @@ struct CatalogTests {
         let path = directory.file("catalog.sqlite")
         do {
             let catalog = try Catalog(path: path)
-            #expect(try catalog.appliedMigrations() == ["v1_models_and_sync_runs", "v2_destinations_and_mappings", "v3_api_tokens", "v4_audit_trail", "v5_model_schedules", "v6_warehouses", "v7_installation_id", "v8_interrupted_runs"])
+            #expect(
+                try catalog.appliedMigrations() == [
+                    "v1_models_and_sync_runs", "v2_destinations_and_mappings", "v3_api_tokens", "v4_audit_trail",
+                    "v5_model_schedules", "v6_warehouses", "v7_installation_id", "v8_interrupted_runs",
+                ])
             try catalog.createModel(Self.model("users"))
         }
         let reopened = try Catalog(path: path)
@@ -81,7 +89,8 @@ struct CatalogTests {
         try catalog.createModel(Self.model("users"))
         try catalog.updateColumns(model: "users", columns: Self.model("users").columns)
         #expect(try catalog.model(named: "users").version == 1)
-        try catalog.updateColumns(model: "users", columns: [CatalogColumn(name: "id", type: "string", sourceType: "TEXT")])
+        try catalog.updateColumns(
+            model: "users", columns: [CatalogColumn(name: "id", type: "string", sourceType: "TEXT")])
         #expect(try catalog.model(named: "users").version == 2)
     }
 }
@@ -89,8 +98,10 @@ struct CatalogTests {
 @Suite("Catalog: destinations")
 struct DestinationCatalogTests {
     static let mapping = MappingRecord(
-        name: "orders", condition: "type = \"track\"", matches: [MatchRecord(model: "products", matchProperty: "properties.sku")],
-        enrichments: [EnrichmentRecord(model: "products", column: "name", key: "properties.name")], fieldsJSON: "{\"a\":1}"
+        name: "orders", condition: "type = \"track\"",
+        matches: [MatchRecord(model: "products", matchProperty: "properties.sku")],
+        enrichments: [EnrichmentRecord(model: "products", column: "name", key: "properties.name")],
+        fieldsJSON: "{\"a\":1}"
     )
 
     @Test("A destination is stored with its mappings in order, and updates replace them atomically")
@@ -98,7 +109,8 @@ struct DestinationCatalogTests {
         let catalog = try Catalog.inMemory()
         var second = Self.mapping
         second.name = "second"
-        try catalog.createDestination(DestinationRecord(name: "d", mappings: [second, Self.mapping], createdAtMilliseconds: 5))
+        try catalog.createDestination(
+            DestinationRecord(name: "d", mappings: [second, Self.mapping], createdAtMilliseconds: 5))
         #expect(try catalog.destination(named: "d").mappings.map(\.name) == ["second", "orders"])
         #expect(throws: CatalogError.destinationAlreadyExists(name: "d")) {
             try catalog.createDestination(DestinationRecord(name: "d", mappings: [], createdAtMilliseconds: 5))
@@ -120,11 +132,17 @@ struct CatalogFilterTests {
     @Test("Name prefixes filter lists, with LIKE's wildcards taken literally")
     func prefixes() throws {
         let catalog = try Catalog.inMemory()
-        for name in ["users", "users_v2", "usersX", "products", "u%s"] { try catalog.createModel(CatalogTests.model(name)) }
-        #expect(try catalog.listModels(after: nil, limit: 10, prefix: "users").map(\.name) == ["users", "usersX", "users_v2"])
+        for name in ["users", "users_v2", "usersX", "products", "u%s"] {
+            try catalog.createModel(CatalogTests.model(name))
+        }
+        #expect(
+            try catalog.listModels(after: nil, limit: 10, prefix: "users").map(\.name) == [
+                "users", "usersX", "users_v2",
+            ])
         #expect(try catalog.listModels(after: nil, limit: 10, prefix: "users_").map(\.name) == ["users_v2"])
         #expect(try catalog.listModels(after: nil, limit: 10, prefix: "u%").map(\.name) == ["u%s"])
-        #expect(try catalog.listModels(after: "users", limit: 10, prefix: "users").map(\.name) == ["usersX", "users_v2"])
+        #expect(
+            try catalog.listModels(after: "users", limit: 10, prefix: "users").map(\.name) == ["usersX", "users_v2"])
         for name in ["braze", "brazil", "amplitude"] {
             try catalog.createDestination(DestinationRecord(name: name, mappings: [], createdAtMilliseconds: 1))
         }
@@ -136,14 +154,16 @@ struct CatalogFilterTests {
 @Suite("Sealed secrets in the catalog")
 struct SealedSecretTests {
     static func record(_ password: String) -> WarehouseRecord {
-        WarehouseRecord(name: "dw", kind: "postgres", connection: "host=x", password: password, createdAtMilliseconds: 1)
+        WarehouseRecord(
+            name: "dw", kind: "postgres", connection: "host=x", password: password, createdAtMilliseconds: 1)
     }
 
     static func fileBytes(_ path: String) -> [UInt8] {
         Array((readTextFile(path) ?? "").utf8)
     }
 
-    @Test("A stored password is sealed (the file holds no plaintext), reads back, and cannot be opened with another key")
+    @Test(
+        "A stored password is sealed (the file holds no plaintext), reads back, and cannot be opened with another key")
     func sealedAtRest() throws {
         let directory = TemporaryDirectory()
         let path = directory.file("catalog.sqlite")
@@ -161,19 +181,26 @@ struct SealedSecretTests {
         #expect(throws: CatalogError.self) { try Catalog(path: path, sealer: keyB).warehouse(named: "dw") }
     }
 
-    @Test("Plaintext from before sealing is sealed at start; a rotated key seals again with the new one, after which the old can go")
+    @Test(
+        "Plaintext from before sealing is sealed at start; a rotated key seals again with the new one, after which the old can go"
+    )
     func upgradeAndRotation() throws {
         let directory = TemporaryDirectory()
         let path = directory.file("catalog.sqlite")
         do { try Catalog(path: path).createWarehouse(Self.record("plaintext-password-1"), limit: 10) }
-        #expect(String(decoding: Self.fileBytes(path) + Self.fileBytes(path + "-wal"), as: UTF8.self).contains("plaintext-password-1"))
-        let old = SecretKeyring.generateKey(), new = SecretKeyring.generateKey()
+        #expect(
+            String(decoding: Self.fileBytes(path) + Self.fileBytes(path + "-wal"), as: UTF8.self).contains(
+                "plaintext-password-1"))
+        let old = SecretKeyring.generateKey()
+        let new = SecretKeyring.generateKey()
         do {
             let catalog = try Catalog(path: path, sealer: try KeyringSealer(old))
             #expect(try catalog.resealSecrets() == 1)
             #expect(try catalog.resealSecrets() == 0)
         }
-        #expect(!String(decoding: Self.fileBytes(path) + Self.fileBytes(path + "-wal"), as: UTF8.self).contains("plaintext-password-1"))
+        #expect(
+            !String(decoding: Self.fileBytes(path) + Self.fileBytes(path + "-wal"), as: UTF8.self).contains(
+                "plaintext-password-1"))
         do {
             let rotated = try Catalog(path: path, sealer: try KeyringSealer("\(new)\n\(old)"))
             #expect(try rotated.warehouse(named: "dw").password == "plaintext-password-1", "the old key still opens it")
@@ -188,7 +215,9 @@ struct SealedSecretTests {
         let keyring = try SecretKeyring(text: SecretKeyring.generateKey())
         let sealed = keyring.seal("s3cret", context: "warehouse a")
         #expect(try keyring.open(sealed, context: "warehouse a") == "s3cret")
-        #expect(throws: SecretKeyring.KeyringError.unauthentic(context: "warehouse b")) { try keyring.open(sealed, context: "warehouse b") }
+        #expect(throws: SecretKeyring.KeyringError.unauthentic(context: "warehouse b")) {
+            try keyring.open(sealed, context: "warehouse b")
+        }
         var bytes = Array(sealed.utf8)
         bytes[bytes.count - 1] = bytes[bytes.count - 1] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
         #expect(throws: SecretKeyring.KeyringError.unauthentic(context: "warehouse a")) {

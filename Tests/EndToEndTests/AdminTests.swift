@@ -1,14 +1,15 @@
 import EnrichClient
-import EventJSON
-import RPCTransport
-import NIOCore
-import Testing
-import Logging
-import RPCTesting
 import EnrichServer
+import EventJSON
+import Logging
+import NIOCore
+import RPCTesting
+import RPCTransport
+import Testing
 import Warehouses
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("Admin plane: model updates and deletes, and the audit trail")
@@ -18,25 +19,36 @@ struct AdminTests {
         let fixture = try await ServerFixture.start(users: 10, products: 10)
         try await fixture.createAndSyncDemoModels()
         let client = fixture.client
-        let updated = try await client.updateModel(UpdateModelRequest(
-            name: "users", query: "SELECT id, email FROM users", primaryKey: "id", expectedVersion: 1
-        ))
-        #expect(updated.version == 2 && updated.columns.map(\.name) == ["id", "email"] && updated.query.hasPrefix("SELECT"))
-        await expectRPCError(.aborted, "'users' is at version 2, not 1: it changed since you read it; read it again and retry") {
-            _ = try await client.updateModel(UpdateModelRequest(name: "users", table: "users", primaryKey: "id", expectedVersion: 1))
+        let updated = try await client.updateModel(
+            UpdateModelRequest(
+                name: "users", query: "SELECT id, email FROM users", primaryKey: "id", expectedVersion: 1
+            ))
+        #expect(
+            updated.version == 2 && updated.columns.map(\.name) == ["id", "email"] && updated.query.hasPrefix("SELECT"))
+        await expectRPCError(
+            .aborted, "'users' is at version 2, not 1: it changed since you read it; read it again and retry"
+        ) {
+            _ = try await client.updateModel(
+                UpdateModelRequest(name: "users", table: "users", primaryKey: "id", expectedVersion: 1))
         }
         #expect(try await client.getModel("users").version == 2)
 
-        _ = try await client.createDestination(CreateDestinationRequest(name: "dest", mappings: [
-            DestinationMapping(name: "m1", matches: [ModelMatch(model: "products", matchProperty: "properties.sku")]),
-        ]))
+        _ = try await client.createDestination(
+            CreateDestinationRequest(
+                name: "dest",
+                mappings: [
+                    DestinationMapping(
+                        name: "m1", matches: [ModelMatch(model: "products", matchProperty: "properties.sku")])
+                ]))
         await expectRPCError(
             .failedPrecondition, "model 'products' is used by destination mappings dest/m1; change or delete them first"
         ) { try await client.deleteModel("products") }
         #expect(try await client.getModel("products").cachedRows == 10)
         try await client.deleteModel("users")
         await expectRPCError(.notFound, "model 'users' does not exist") { _ = try await client.getModel("users") }
-        await expectRPCError(.notFound, "model 'users' does not exist") { _ = try await client.lookup(model: "users", intKeys: [1]) }
+        await expectRPCError(.notFound, "model 'users' does not exist") {
+            _ = try await client.lookup(model: "users", intKeys: [1])
+        }
         await fixture.stop()
     }
 
@@ -46,16 +58,17 @@ struct AdminTests {
         try await fixture.createAndSyncDemoModels()
         await fixture.stop()
         #if canImport(Glibc)
-        _ = unlink(fixture.directory.file("warehouse.sqlite"))
+            _ = unlink(fixture.directory.file("warehouse.sqlite"))
         #endif
         var configuration = fixture.server.configuration
         configuration.port = 0
         let restarted = try EnrichServer(configuration: configuration, logger: Logger(label: "restart"))
         let address = try await restarted.start()
-        let client = try await EnrichClient.connect(.init(
-            host: "127.0.0.1", port: address.port, security: .tlsWithCAPEM(fixture.certificates.ca.certificatePEM),
-            token: ServerFixture.ownerToken
-        ))
+        let client = try await EnrichClient.connect(
+            .init(
+                host: "127.0.0.1", port: address.port, security: .tlsWithCAPEM(fixture.certificates.ca.certificatePEM),
+                token: ServerFixture.ownerToken
+            ))
         let rows = try await client.lookup(model: "products", stringKeys: [DemoData.sku(7)], columns: ["product_id"])
         #expect(rows.found == [true] && rows.columns[0].int64Values == [7])
         #expect(try await client.getModel("users").cachedRows == 50)
@@ -68,8 +81,11 @@ struct AdminTests {
         let fixture = try await ServerFixture.start(users: 20, products: 20)
         try await fixture.createAndSyncDemoModels()
         _ = try await fixture.client.lookup(model: "users", intKeys: [1, 2])
-        await expectRPCError(.notFound, "model 'ghost' does not exist") { _ = try await fixture.client.lookup(model: "ghost", intKeys: [1]) }
-        _ = try await fixture.client.createDestination(CreateDestinationRequest(name: "d", mappings: [DestinationMapping(name: "all")]))
+        await expectRPCError(.notFound, "model 'ghost' does not exist") {
+            _ = try await fixture.client.lookup(model: "ghost", intKeys: [1])
+        }
+        _ = try await fixture.client.createDestination(
+            CreateDestinationRequest(name: "d", mappings: [DestinationMapping(name: "all")]))
         _ = try await fixture.client.enrich(destination: "d", events: [Array("{}".utf8)])
         let port = try #require(fixture.server.metricsPort)
         let raw = try await RawConnection.connect(port: port, tls: nil)
@@ -109,9 +125,13 @@ struct AdminTests {
         let fixture = try await ServerFixture.start(users: 10, products: 10)
         let owner = fixture.client
         _ = try await owner.createModel(CreateModelRequest(name: "users", table: "users", primaryKey: "id"))
-        _ = try await owner.updateModel(UpdateModelRequest(name: "users", table: "users", primaryKey: "email", expectedVersion: 1))
-        await expectRPCError(.aborted, "'users' is at version 2, not 1: it changed since you read it; read it again and retry") {
-            _ = try await owner.updateModel(UpdateModelRequest(name: "users", table: "users", primaryKey: "id", expectedVersion: 1))
+        _ = try await owner.updateModel(
+            UpdateModelRequest(name: "users", table: "users", primaryKey: "email", expectedVersion: 1))
+        await expectRPCError(
+            .aborted, "'users' is at version 2, not 1: it changed since you read it; read it again and retry"
+        ) {
+            _ = try await owner.updateModel(
+                UpdateModelRequest(name: "users", table: "users", primaryKey: "id", expectedVersion: 1))
         }
         let reader = try await owner.createToken(name: "reader", role: "entities_read_only")
         let readerClient = try await fixture.client(token: reader.secret)
@@ -121,13 +141,14 @@ struct AdminTests {
         try await owner.deleteModel("users")
 
         let events = try await owner.listAudit().reversed().filter { !$0.method.hasSuffix("Token") }
-        #expect(events.map { "\($0.method.split(separator: "/").last!) \($0.object) \($0.outcomeCode)" } == [
-            "CreateModel model users 0",
-            "UpdateModel model users 0",
-            "UpdateModel model users 10",
-            "DeleteModel  7",
-            "DeleteModel model users 0",
-        ])
+        #expect(
+            events.map { "\($0.method.split(separator: "/").last!) \($0.object) \($0.outcomeCode)" } == [
+                "CreateModel model users 0",
+                "UpdateModel model users 0",
+                "UpdateModel model users 10",
+                "DeleteModel  7",
+                "DeleteModel model users 0",
+            ])
         let created = try #require(events.first)
         #expect(created.tokenName == "owner" && created.peer.hasPrefix("127.0.0.1:") && created.beforeJSON.isEmpty)
         #expect(try JSONParser.parse(created.afterJSON)[path: JSONPath("primary_key")!] == .string("id"))

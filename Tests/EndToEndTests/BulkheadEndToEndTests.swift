@@ -7,15 +7,20 @@ import Testing
 
 /// A model whose sync takes long (twenty million generated rows), to stop, watch and revoke during.
 func createSlowModel(_ client: EnrichClient) async throws {
-    _ = try await client.createModel(CreateModelRequest(
-        name: "slow", query: "WITH RECURSIVE n(id) AS (SELECT 1 UNION ALL SELECT id + 1 FROM n WHERE id < 20000000) SELECT id, 'row ' || id AS label FROM n",
-        primaryKey: "id"
-    ))
+    _ = try await client.createModel(
+        CreateModelRequest(
+            name: "slow",
+            query:
+                "WITH RECURSIVE n(id) AS (SELECT 1 UNION ALL SELECT id + 1 FROM n WHERE id < 20000000) SELECT id, 'row ' || id AS label FROM n",
+            primaryKey: "id"
+        ))
 }
 
 @Suite("Bulkheads end to end: deadlines, drain, revocation")
 struct BulkheadEndToEndTests {
-    @Test("CreateModel under deadlines of 1 to 40 ms: every answer is the truth (OK exactly when the model and its OK audit record exist)")
+    @Test(
+        "CreateModel under deadlines of 1 to 40 ms: every answer is the truth (OK exactly when the model and its OK audit record exist)"
+    )
     func writeDeadlinesTellTheTruth() async throws {
         let fixture = try await ServerFixture.start(users: 10, products: 10)
         var outcomes: [StatusCode: Int] = [:]
@@ -34,15 +39,22 @@ struct BulkheadEndToEndTests {
             outcomes[code, default: 0] += 1
             #expect(code == .ok || code == .deadlineExceeded, "attempt \(attempt): \(code)")
             let exists = (try? await fixture.client.getModel(name)) != nil
-            #expect(exists == (code == .ok), "attempt \(attempt) answered \(code) but the model \(exists ? "exists" : "does not exist")")
-            let audited = try await fixture.client.listAudit(ListAuditRequest(method: Methods.createModel.fullName, object: "model \(name)"))
-            #expect(audited.map(\.outcomeCode) == [code.rawValue], "attempt \(attempt): audit says \(audited.map(\.outcomeCode))")
+            #expect(
+                exists == (code == .ok),
+                "attempt \(attempt) answered \(code) but the model \(exists ? "exists" : "does not exist")")
+            let audited = try await fixture.client.listAudit(
+                ListAuditRequest(method: Methods.createModel.fullName, object: "model \(name)"))
+            #expect(
+                audited.map(\.outcomeCode) == [code.rawValue],
+                "attempt \(attempt): audit says \(audited.map(\.outcomeCode))")
         }
         print("CreateModel with 1-40 ms deadlines: \(outcomes)")
         await fixture.stop()
     }
 
-    @Test("Stopping under load: every call sent gets a status (an answer, or UNAVAILABLE with the drain signal); none sees only the connection close")
+    @Test(
+        "Stopping under load: every call sent gets a status (an answer, or UNAVAILABLE with the drain signal); none sees only the connection close"
+    )
     func stopUnderLoad() async throws {
         let fixture = try await ServerFixture.start(users: 100, products: 100)
         try await fixture.createAndSyncDemoModels()
@@ -62,10 +74,12 @@ struct BulkheadEndToEndTests {
                     while !shared.stop.load(ordering: .relaxed) {
                         let outcome: String
                         do {
-                            _ = try await client.lookup(model: "products", stringKeys: ["SKU-0000001", "SKU-0000042"], columns: ["name"])
+                            _ = try await client.lookup(
+                                model: "products", stringKeys: ["SKU-0000001", "SKU-0000042"], columns: ["name"])
                             outcome = "ok"
                         } catch let error as RPCError {
-                            outcome = error.metadata[RPCClientConnection.clientErrorKey] == "lost" ? "LOST" : "\(error.code)"
+                            outcome =
+                                error.metadata[RPCClientConnection.clientErrorKey] == "lost" ? "LOST" : "\(error.code)"
                         } catch {
                             outcome = "not sent (\(type(of: error)))"
                         }
@@ -87,7 +101,9 @@ struct BulkheadEndToEndTests {
         await fixture.client.close()
     }
 
-    @Test("A sync cut short by a stop is recorded as interrupted and runs again at the next start; its watcher gets a final status")
+    @Test(
+        "A sync cut short by a stop is recorded as interrupted and runs again at the next start; its watcher gets a final status"
+    )
     func interruptedSyncRerunsAtStart() async throws {
         let fixture = try await ServerFixture.start(users: 10, products: 10)
         try await createSlowModel(fixture.client)
@@ -105,7 +121,8 @@ struct BulkheadEndToEndTests {
         }
         try await Task.sleep(for: .milliseconds(300))
         await fixture.server.stop()
-        #expect(await watched.value == "UNAVAILABLE draining", "the watch ended with the drain signal, not a bare close")
+        #expect(
+            await watched.value == "UNAVAILABLE draining", "the watch ended with the drain signal, not a bare close")
         await watcher.close()
         await fixture.client.close()
 

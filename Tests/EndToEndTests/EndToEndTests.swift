@@ -1,8 +1,8 @@
 import EnrichClient
 import EnrichServer
 import EventJSON
-import ModelCache
 import Logging
+import ModelCache
 import RPCTesting
 import RPCTransport
 import Testing
@@ -17,12 +17,14 @@ struct ServerFixture {
 
     static func start(
         limits: Limits = Limits(), users: Int = 1_000, products: Int = 2_000, requireClientCertificates: Bool = false,
-        postgres: [String: String] = [:], wallClock: (@Sendable () -> Int64)? = nil, restarting previous: ServerFixture? = nil
+        postgres: [String: String] = [:], wallClock: (@Sendable () -> Int64)? = nil,
+        restarting previous: ServerFixture? = nil
     ) async throws -> ServerFixture {
         let directory = previous?.directory ?? TemporaryDirectory()
         let certificates = try previous?.certificates ?? TestCertificates()
         if previous == nil {
-            try DemoData.generate(path: directory.file("warehouse.sqlite"), sizes: .init(users: users, products: products))
+            try DemoData.generate(
+                path: directory.file("warehouse.sqlite"), sizes: .init(users: users, products: products))
         }
         var configuration = ServerConfiguration()
         configuration.port = 0
@@ -38,9 +40,11 @@ struct ServerFixture {
             privateKey: directory.write("server-key.pem", certificates.server.privateKeyPEM),
             clientCA: requireClientCertificates ? directory.write("client-ca.pem", certificates.ca.certificatePEM) : nil
         )
-        var security = EnrichClient.Configuration.Security.tls(caFile: directory.write("ca.pem", certificates.ca.certificatePEM))
+        var security = EnrichClient.Configuration.Security.tls(
+            caFile: directory.write("ca.pem", certificates.ca.certificatePEM))
         if requireClientCertificates {
-            let issued = try CertificateFactory.make(commonName: "test client", subjectAltName: nil, isCA: false, issuer: certificates.ca)
+            let issued = try CertificateFactory.make(
+                commonName: "test client", subjectAltName: nil, isCA: false, issuer: certificates.ca)
             security = .mutualTLS(
                 caFile: directory.file("ca.pem"), certificateFile: directory.write("client.pem", issued.certificatePEM),
                 keyFile: directory.write("client-key.pem", issued.privateKeyPEM)
@@ -48,9 +52,10 @@ struct ServerFixture {
         }
         let server = try EnrichServer(configuration: configuration, logger: Logger(label: "e2e"))
         let address = try await server.start()
-        let client = try await EnrichClient.connect(.init(
-            host: "127.0.0.1", port: address.port, security: security, token: ServerFixture.ownerToken
-        ))
+        let client = try await EnrichClient.connect(
+            .init(
+                host: "127.0.0.1", port: address.port, security: security, token: ServerFixture.ownerToken
+            ))
         return ServerFixture(directory: directory, server: server, client: client, certificates: certificates)
     }
 
@@ -58,13 +63,16 @@ struct ServerFixture {
 
     /// Another client on the same server with `token`.
     func client(token: String?) async throws -> EnrichClient {
-        try await EnrichClient.connect(.init(
-            host: "127.0.0.1", port: self.client.configuration.port,
-            security: .tlsWithCAPEM(self.certificates.ca.certificatePEM), token: token
-        ))
+        try await EnrichClient.connect(
+            .init(
+                host: "127.0.0.1", port: self.client.configuration.port,
+                security: .tlsWithCAPEM(self.certificates.ca.certificatePEM), token: token
+            ))
     }
 
-    private init(directory: TemporaryDirectory, server: EnrichServer, client: EnrichClient, certificates: TestCertificates) {
+    private init(
+        directory: TemporaryDirectory, server: EnrichServer, client: EnrichClient, certificates: TestCertificates
+    ) {
         self.directory = directory
         self.server = server
         self.client = client
@@ -74,7 +82,8 @@ struct ServerFixture {
     /// Creates the demo models and syncs them, waiting for each run through the progress stream.
     func createAndSyncDemoModels() async throws {
         _ = try await self.client.createModel(CreateModelRequest(name: "users", table: "users", primaryKey: "id"))
-        _ = try await self.client.createModel(CreateModelRequest(name: "products", table: "products", primaryKey: "sku"))
+        _ = try await self.client.createModel(
+            CreateModelRequest(name: "products", table: "products", primaryKey: "sku"))
         for model in ["users", "products"] {
             let run = try await self.client.triggerSync(model: model)
             var last: SyncRun?
@@ -113,7 +122,8 @@ struct EndToEndTests {
         #expect(models.models.map(\.cachedRows) == [2_000, 1_000])
 
         let lookup = try await fixture.client.lookup(
-            model: "products", stringKeys: [DemoData.sku(1), "SKU-missing", DemoData.sku(2_000)], columns: ["product_id", "name", "price"]
+            model: "products", stringKeys: [DemoData.sku(1), "SKU-missing", DemoData.sku(2_000)],
+            columns: ["product_id", "name", "price"]
         )
         #expect(lookup.found == [true, false, true])
         #expect(lookup.columns.map(\.name) == ["product_id", "name", "price"])
@@ -134,14 +144,20 @@ struct EndToEndTests {
         ].map { Array($0.utf8) }
         let enriched = try await fixture.client.enrich(
             model: "users", keyPath: "userId",
-            enrichments: [Enrichment(column: "plan", key: "traits.plan"), Enrichment(column: "signup_at", key: "context.traits.signup_at")],
+            enrichments: [
+                Enrichment(column: "plan", key: "traits.plan"),
+                Enrichment(column: "signup_at", key: "context.traits.signup_at"),
+            ],
             events: events
         )
         #expect(enriched.events.map(\.outcome) == [.enriched, .enriched, .notEnriched, .notEnriched, .notEnriched])
         #expect(enriched.events.map(\.reason) == [.none, .none, .notFound, .noKey, .invalidEvent])
         let first = try JSONParser.parse(enriched.events[0].event)
         let plan = try #require(first[path: JSONPath("traits.plan")!])
-        guard case .string(let planName) = plan else { Issue.record("plan is not a string: \(plan)"); return }
+        guard case .string(let planName) = plan else {
+            Issue.record("plan is not a string: \(plan)")
+            return
+        }
         #expect(["free", "starter", "pro", "enterprise"].contains(planName))
         guard case .string(let signup) = first[path: JSONPath("context.traits.signup_at")!] else {
             Issue.record("signup_at missing")
@@ -205,11 +221,15 @@ struct EndToEndTests {
         await expectRPCError(.alreadyExists, "model 'users' already exists") {
             _ = try await client.createModel(CreateModelRequest(name: "users", table: "users", primaryKey: "id"))
         }
-        await expectRPCError(.invalidArgument, "model name '1users' is invalid: use letters, digits, '_', '-' and '.', starting with a letter") {
+        await expectRPCError(
+            .invalidArgument,
+            "model name '1users' is invalid: use letters, digits, '_', '-' and '.', starting with a letter"
+        ) {
             _ = try await client.createModel(CreateModelRequest(name: "1users", table: "users", primaryKey: "id"))
         }
         await expectRPCError(.invalidArgument, "a model reads exactly one of a table or a query; both given") {
-            _ = try await client.createModel(CreateModelRequest(name: "x", table: "users", query: "SELECT 1", primaryKey: "id"))
+            _ = try await client.createModel(
+                CreateModelRequest(name: "x", table: "users", query: "SELECT 1", primaryKey: "id"))
         }
         await expectRPCError(.notFound, "table 'nope' does not exist in the warehouse") {
             _ = try await client.createModel(CreateModelRequest(name: "x", table: "nope", primaryKey: "id"))
@@ -221,9 +241,12 @@ struct EndToEndTests {
             _ = try await client.createModel(CreateModelRequest(name: "x", table: "users", primaryKey: "uid"))
         }
         await expectRPCError(.notFound, "warehouse 'pg' does not exist") {
-            _ = try await client.createModel(CreateModelRequest(name: "x", warehouse: "pg", table: "users", primaryKey: "id"))
+            _ = try await client.createModel(
+                CreateModelRequest(name: "x", warehouse: "pg", table: "users", primaryKey: "id"))
         }
-        await expectRPCError(.notFound, "model 'ghost' does not exist") { _ = try await client.triggerSync(model: "ghost") }
+        await expectRPCError(.notFound, "model 'ghost' does not exist") {
+            _ = try await client.triggerSync(model: "ghost")
+        }
         await expectRPCError(.notFound, "sync run 999 does not exist") { _ = try await client.syncRun(id: 999) }
 
         let run = try await client.triggerSync(model: "users")
@@ -232,7 +255,8 @@ struct EndToEndTests {
             _ = try await client.lookup(model: "users", stringKeys: ["1"], columns: ["email", "nope"])
         }
         await expectRPCError(.invalidArgument, "column 'nope' does not exist in model 'users'") {
-            _ = try await client.enrich(model: "users", keyPath: "userId", enrichments: [Enrichment(column: "nope", key: "k")], events: [])
+            _ = try await client.enrich(
+                model: "users", keyPath: "userId", enrichments: [Enrichment(column: "nope", key: "k")], events: [])
         }
         await expectRPCError(.invalidArgument, "key path 'a..b' is not a dotted path like 'properties.sku'") {
             _ = try await client.enrich(model: "users", keyPath: "a..b", enrichments: [], events: [])
@@ -259,15 +283,20 @@ struct EndToEndTests {
             _ = try await client.lookup(model: "users", intKeys: (1...51).map { Int64($0) })
         }
         let event = Array(#"{"userId":1}"#.utf8)
-        #expect(try await client.enrich(model: "users", keyPath: "userId", enrichments: [], events: Array(repeating: event, count: 20)).events.count == 20)
+        #expect(
+            try await client.enrich(
+                model: "users", keyPath: "userId", enrichments: [], events: Array(repeating: event, count: 20)
+            ).events.count == 20)
         await expectRPCError(.resourceExhausted, "more than 20 events (the limit per Enrich)") {
-            _ = try await client.enrich(model: "users", keyPath: "userId", enrichments: [], events: Array(repeating: event, count: 21))
+            _ = try await client.enrich(
+                model: "users", keyPath: "userId", enrichments: [], events: Array(repeating: event, count: 21))
         }
         let padding = String(repeating: " ", count: 100 - event.count)
         let atLimit = Array((#"{"userId":1}"# + padding).utf8)
         let pastLimit = atLimit + [0x20]
         let response = try await client.enrich(
-            model: "users", keyPath: "userId", enrichments: [Enrichment(column: "plan", key: "plan")], events: [atLimit, pastLimit]
+            model: "users", keyPath: "userId", enrichments: [Enrichment(column: "plan", key: "plan")],
+            events: [atLimit, pastLimit]
         )
         #expect(response.events[0].outcome == .enriched)
         #expect(response.events[1].reason == .invalidEvent)
@@ -284,12 +313,15 @@ struct EndToEndTests {
         let fixture = try await ServerFixture.start(limits: limits, users: 10, products: 10)
         try await fixture.createAndSyncDemoModels()
         let client = fixture.client
-        #expect(try await client.lookup(model: "users", intKeys: [1], columns: ["id", "email", "plan"]).columns.count == 3)
+        #expect(
+            try await client.lookup(model: "users", intKeys: [1], columns: ["id", "email", "plan"]).columns.count == 3)
         await expectRPCError(.resourceExhausted, "more than 3 columns (the limit per request)") {
             _ = try await client.lookup(model: "users", intKeys: [1], columns: ["id", "email", "plan", "age"])
         }
         #expect(try await client.listModels(pageSize: 2).models.count == 2)
-        await expectRPCError(.invalidArgument, "page size 3 exceeds the limit of 2") { _ = try await client.listModels(pageSize: 3) }
+        await expectRPCError(.invalidArgument, "page size 3 exceeds the limit of 2") {
+            _ = try await client.listModels(pageSize: 3)
+        }
         let page = try await client.listModels(pageSize: 1)
         #expect(page.models.map(\.name) == ["products"] && page.nextPageToken == "products")
         #expect(try await client.listModels(pageSize: 1, pageToken: page.nextPageToken).models.map(\.name) == ["users"])
@@ -304,15 +336,17 @@ struct EndToEndTests {
     func tlsRequired() async throws {
         let fixture = try await ServerFixture.start(users: 10, products: 10)
         let port = try await Self.port(of: fixture)
-        let plaintext = try? await EnrichClient.connect(.init(host: "127.0.0.1", port: port, security: .insecurePlaintext))
+        let plaintext = try? await EnrichClient.connect(
+            .init(host: "127.0.0.1", port: port, security: .insecurePlaintext))
         if let plaintext {
             await #expect(throws: (any Error).self) { _ = try await plaintext.health() }
             await plaintext.close()
         }
         await #expect(throws: (any Error).self) {
-            _ = try await EnrichClient.connect(.init(
-                host: "127.0.0.1", port: port, security: .tlsWithCAPEM(fixture.certificates.otherCA.certificatePEM)
-            ))
+            _ = try await EnrichClient.connect(
+                .init(
+                    host: "127.0.0.1", port: port, security: .tlsWithCAPEM(fixture.certificates.otherCA.certificatePEM)
+                ))
         }
         #expect(try await fixture.client.health().status == "SERVING")
         await fixture.stop()
@@ -328,14 +362,16 @@ struct PostgresEndToEndTests {
         let connection = try #require(TestPostgres.connectionString)
         let warehouse = PostgresWarehouse(connectionString: connection)
         let schema = "e2e_\(UInt64.random(in: 0..<UInt64.max))"
-        try warehouse.execute("""
+        try warehouse.execute(
+            """
             CREATE SCHEMA \(schema);
             CREATE TABLE \(schema).accounts AS
                 SELECT 'acct-' || g AS account_id, g * 10 AS seats, (g % 2 = 0) AS paying FROM generate_series(1, 500) g;
             """)
         defer { try? warehouse.execute("DROP SCHEMA \(schema) CASCADE") }
         let fixture = try await ServerFixture.start(
-            users: 10, products: 10, postgres: ["dw": connection, "down": "host=127.0.0.1 port=1 dbname=postgres connect_timeout=2"]
+            users: 10, products: 10,
+            postgres: ["dw": connection, "down": "host=127.0.0.1 port=1 dbname=postgres connect_timeout=2"]
         )
         let model = try await fixture.client.createModel(
             CreateModelRequest(name: "accounts", warehouse: "dw", table: "\(schema).accounts", primaryKey: "account_id")
@@ -345,13 +381,17 @@ struct PostgresEndToEndTests {
         var last: SyncRun?
         for try await state in fixture.client.watchSync(id: run.id) { last = state }
         #expect(last?.status == .success && last?.rowsAdded == 500)
-        let lookup = try await fixture.client.lookup(model: "accounts", stringKeys: ["acct-42", "acct-501"], columns: ["seats", "paying"])
+        let lookup = try await fixture.client.lookup(
+            model: "accounts", stringKeys: ["acct-42", "acct-501"], columns: ["seats", "paying"])
         #expect(lookup.found == [true, false])
         #expect(lookup.columns[0].int64Values.first == 420)
         #expect(lookup.columns[1].boolValues.first == true)
 
         // Listing names every warehouse; testing connects to each and says why one cannot be reached.
-        #expect(try await fixture.client.listWarehouses().map { [$0.name, $0.kind] } == [["down", "postgres"], ["dw", "postgres"], ["embedded", "sqlite"]])
+        #expect(
+            try await fixture.client.listWarehouses().map { [$0.name, $0.kind] } == [
+                ["down", "postgres"], ["dw", "postgres"], ["embedded", "sqlite"],
+            ])
         let tested = try await fixture.client.listWarehouses(test: true)
         #expect(tested.map(\.reachable) == [false, true, true])
         #expect(tested[0].detail.hasPrefix("warehouse unavailable: cannot connect to PostgreSQL"))
@@ -360,7 +400,8 @@ struct PostgresEndToEndTests {
         #expect(!tested.contains { $0.detail.contains(connection) })
 
         await expectRPCError(.notFound, "warehouse 'nope' does not exist") {
-            _ = try await fixture.client.createModel(CreateModelRequest(name: "x", warehouse: "nope", table: "t", primaryKey: "k"))
+            _ = try await fixture.client.createModel(
+                CreateModelRequest(name: "x", warehouse: "nope", table: "t", primaryKey: "k"))
         }
         await fixture.stop()
     }

@@ -1,9 +1,10 @@
-@testable import Enrichment
 import EventGenerators
 import EventJSON
 import Mapping
 import ModelCache
 import Testing
+
+@testable import Enrichment
 
 /// The destination engine without RPC: plans compiled against a model directory, the tape path against the tree
 /// path with real snapshots (the real `TapeLookup` and cell writer), outcomes, tallies and the dry run.
@@ -13,7 +14,9 @@ struct DestinationEngineTests {
     struct Directory: ModelDirectory {
         func model(named name: String) -> ModelInfo? {
             guard name == "products" || name == "users" else { return nil }
-            return ModelInfo(name: name, sourceTable: name == "users" ? "" : "dim_products", columns: ["key", "name", "price", "id", "missing", "whole", "seen"])
+            return ModelInfo(
+                name: name, sourceTable: name == "users" ? "" : "dim_products",
+                columns: ["key", "name", "price", "id", "missing", "whole", "seen"])
         }
     }
 
@@ -26,10 +29,14 @@ struct DestinationEngineTests {
     /// Rows for every key the event generator writes, except those ending in "2" (so some keys are not found):
     /// strings needing escapes, a double, an integer past 2^53, a NULL, a whole double and a timestamp.
     static func snapshot(_ model: String) throws -> ModelSnapshot {
-        let keys = EventGenerator.strings + ["SKU-1", "SKU-3", "SKU-11", "0", "1", "-3", "100", "0.1", "9007199254740993", "12345678901234567890"]
+        let keys =
+            EventGenerator.strings + [
+                "SKU-1", "SKU-3", "SKU-11", "0", "1", "-3", "100", "0.1", "9007199254740993", "12345678901234567890",
+            ]
         var builder = try SnapshotBuilder(schema: Self.schema, primaryKey: "key")
         for key in Set(keys).sorted() where !key.hasSuffix("2") {
-            var key = key, name = "Deluxe \"\(key)\" caf\u{E9}"
+            var key = key
+            var name = "Deluxe \"\(key)\" caf\u{E9}"
             key.withUTF8 { builder.appendString(0, UnsafeRawBufferPointer($0)) }
             name.withUTF8 { builder.appendString(1, UnsafeRawBufferPointer($0)) }
             builder.appendDouble(2, 481.03)
@@ -46,37 +53,55 @@ struct DestinationEngineTests {
         var generator = EventGenerator(random: random)
         defer { random = generator.random }
         let matches = [
-            ModelMatch(model: "products", matchProperty: generator.pick(["properties.sku", "properties.value", "$.userId", "properties.0", "a.b", "properties['sku']"])),
+            ModelMatch(
+                model: "products",
+                matchProperty: generator.pick([
+                    "properties.sku", "properties.value", "$.userId", "properties.0", "a.b", "properties['sku']",
+                ])),
             ModelMatch(model: "users", matchProperty: generator.pick(["userId", "traits.plan", "properties.sku"])),
         ].prefix(1 + Int(generator.random.next() % 2))
-        let paths = ["properties.product_name", "properties.sku", "traits.plan", "properties", "a.b.c", "type", "properties.value.x",
-                     "K", "traits.plan.deep", "properties.length"]
+        let paths = [
+            "properties.product_name", "properties.sku", "traits.plan", "properties", "a.b.c", "type",
+            "properties.value.x",
+            "K", "traits.plan.deep", "properties.length",
+        ]
         let columns = ["name", "price", "id", "missing", "whole", "seen"]
         let enrichments = (0..<(1 + Int(generator.random.next() % 4))).map { _ in
-            ColumnEnrichment(model: generator.pick(Array(matches)).model, column: generator.pick(columns), key: generator.pick(paths))
+            ColumnEnrichment(
+                model: generator.pick(Array(matches)).model, column: generator.pick(columns), key: generator.pick(paths)
+            )
         }
-        return MappingDefinition(name: "m\(generator.random.next() % 3)", condition: condition, matches: Array(matches), enrichments: enrichments, fields: nil)
+        return MappingDefinition(
+            name: "m\(generator.random.next() % 3)", condition: condition, matches: Array(matches),
+            enrichments: enrichments, fields: nil)
     }
 
-    @Test("10,000 random events through the real engine: the tape answers as the tree does (outcome, reason, mappings, tally)")
+    @Test(
+        "10,000 random events through the real engine: the tape answers as the tree does (outcome, reason, mappings, tally)"
+    )
     func tapeAgreesWithTree() throws {
         let catalog = try loadVectors("conditions_catalog.json").compactMap { $0["condition"]?.stringValue }
             .filter { (try? Subscription($0)) != nil }
         #expect(catalog.count > 150)
         // Catalog conditions name real events, so random events rarely match them; these match often.
-        let local = ["properties.value = \"x\"", "properties.length = 2", "properties.sku.length > 3", "traits.plan exists",
-                     "match(properties.value, \"x*\")", "userId = \"7\"", "properties.0 = \"t\"", "", "type = \"track\"",
-                     "properties exists", "!(event = \"Product Viewed\")", "properties.sku exists or traits exists",
-                     "type = \"track\" and event = \"Product Viewed\"", "context.K != \"x\""]
+        let local = [
+            "properties.value = \"x\"", "properties.length = 2", "properties.sku.length > 3", "traits.plan exists",
+            "match(properties.value, \"x*\")", "userId = \"7\"", "properties.0 = \"t\"", "", "type = \"track\"",
+            "properties exists", "!(event = \"Product Viewed\")", "properties.sku exists or traits exists",
+            "type = \"track\" and event = \"Product Viewed\"", "context.K != \"x\"",
+        ]
         let snapshots = ["products": try Self.snapshot("products"), "users": try Self.snapshot("users")]
         var random = SplitMix(state: 0x5EED)
-        var matchedCount = 0, enrichedCount = 0
+        var matchedCount = 0
+        var enrichedCount = 0
         for round in 0..<10_000 {
             var generator = EventGenerator(random: random)
             let text = generator.event()
             random = generator.random
             let pick = { (random: inout SplitMix) -> String in
-                random.next() % 3 == 0 ? catalog[Int(random.next() % UInt64(catalog.count))] : local[Int(random.next() % UInt64(local.count))]
+                random.next() % 3 == 0
+                    ? catalog[Int(random.next() % UInt64(catalog.count))]
+                    : local[Int(random.next() % UInt64(local.count))]
             }
             // One or two mappings per destination.
             var definitions = [Self.definition(&random, condition: pick(&random))]
@@ -97,11 +122,17 @@ struct DestinationEngineTests {
             #expect(tapeTally == treeEngine.tally, "\(context)")
             #expect(tape.mappings.map(\.name) == tree.mappings.map(\.name), "\(context)")
             for (onTape, onTree) in zip(tape.mappings, tree.mappings) {
-                #expect(onTape.conditionMatched == onTree.conditionMatched && onTape.outcome == onTree.outcome, "\(context)")
+                #expect(
+                    onTape.conditionMatched == onTree.conditionMatched && onTape.outcome == onTree.outcome, "\(context)"
+                )
                 #expect(onTape.error == onTree.error, "\(context)")
                 guard onTree.error.isEmpty else { continue }
-                let tapeOutput = try JSONParser.parse(onTape.output), treeOutput = try JSONParser.parse(onTree.output)
-                #expect(MappingValue(tapeOutput) == MappingValue(treeOutput), "\(context)\ntape: \(String(decoding: onTape.output, as: UTF8.self))\ntree: \(String(decoding: onTree.output, as: UTF8.self))")
+                let tapeOutput = try JSONParser.parse(onTape.output)
+                let treeOutput = try JSONParser.parse(onTree.output)
+                #expect(
+                    MappingValue(tapeOutput) == MappingValue(treeOutput),
+                    "\(context)\ntape: \(String(decoding: onTape.output, as: UTF8.self))\ntree: \(String(decoding: onTree.output, as: UTF8.self))"
+                )
             }
             if tree.reason != .noMappingMatched { matchedCount += 1 }
             if tree.outcome != .notEnriched { enrichedCount += 1 }
@@ -117,40 +148,72 @@ struct DestinationEngineTests {
             return nil
         }
         let match = [ModelMatch(model: "products", matchProperty: "properties.sku")]
-        #expect(plan(MappingDefinition(name: "a", condition: "", matches: [ModelMatch(model: "nope", matchProperty: "x")], enrichments: [], fields: nil))
-            == PlanError("mapping 'a': model 'nope' does not exist"))
-        #expect(plan(MappingDefinition(
-            name: "b", condition: "", matches: match, enrichments: [ColumnEnrichment(model: "products", column: "colour", key: "c")], fields: nil
-        )) == PlanError("mapping 'b': column 'colour' does not exist in model 'products'"))
-        let badCondition = try #require(plan(MappingDefinition(name: "c", condition: "typo", matches: match, enrichments: [], fields: nil)))
+        #expect(
+            plan(
+                MappingDefinition(
+                    name: "a", condition: "", matches: [ModelMatch(model: "nope", matchProperty: "x")], enrichments: [],
+                    fields: nil))
+                == PlanError("mapping 'a': model 'nope' does not exist"))
+        #expect(
+            plan(
+                MappingDefinition(
+                    name: "b", condition: "", matches: match,
+                    enrichments: [ColumnEnrichment(model: "products", column: "colour", key: "c")], fields: nil
+                )) == PlanError("mapping 'b': column 'colour' does not exist in model 'products'"))
+        let badCondition = try #require(
+            plan(MappingDefinition(name: "c", condition: "typo", matches: match, enrichments: [], fields: nil)))
         #expect(badCondition.description.hasPrefix("mapping 'c': invalid condition"), "\(badCondition)")
         #expect(plan(MappingDefinition(name: "ok", condition: "", matches: match, enrichments: [], fields: nil)) == nil)
     }
 
-    @Test("What each model's rows carry: the enrichments' columns, every column with field mappings; tables for long references")
+    @Test(
+        "What each model's rows carry: the enrichments' columns, every column with field mappings; tables for long references"
+    )
     func neededColumns() throws {
         let match = [ModelMatch(model: "products", matchProperty: "properties.sku")]
-        let onTape = try DestinationPlan(name: "d", [MappingDefinition(
-            name: "a", condition: "", matches: match, enrichments: [ColumnEnrichment(model: "products", column: "name", key: "n")], fields: nil
-        )], models: Directory())
+        let onTape = try DestinationPlan(
+            name: "d",
+            [
+                MappingDefinition(
+                    name: "a", condition: "", matches: match,
+                    enrichments: [ColumnEnrichment(model: "products", column: "name", key: "n")], fields: nil
+                )
+            ], models: Directory())
         #expect(onTape.runsOnTape && onTape.neededColumns["products"] == .some(["name"]))
         #expect(onTape.tables["products"]?.table == "dim_products")
-        let withFields = try DestinationPlan(name: "d", [MappingDefinition(
-            name: "a", condition: "", matches: match, enrichments: [], fields: try JSONParser.parse(#"{"x":{"@path":"$.event"}}"#)
-        )], models: Directory())
+        let withFields = try DestinationPlan(
+            name: "d",
+            [
+                MappingDefinition(
+                    name: "a", condition: "", matches: match, enrichments: [],
+                    fields: try JSONParser.parse(#"{"x":{"@path":"$.event"}}"#)
+                )
+            ], models: Directory())
         #expect(!withFields.runsOnTape && withFields.neededColumns["products"] == .some(nil))
     }
 
-    @Test("Outcomes: enriched, partially, not found, no key, no mapping matched, invalid and oversized events; the tally counts them")
+    @Test(
+        "Outcomes: enriched, partially, not found, no key, no mapping matched, invalid and oversized events; the tally counts them"
+    )
     func outcomes() throws {
         let snapshots = ["products": try Self.snapshot("products"), "users": try Self.snapshot("users")]
-        let plan = try DestinationPlan(name: "d", [MappingDefinition(
-            name: "both", condition: "type = \"track\"",
-            matches: [ModelMatch(model: "products", matchProperty: "properties.sku"), ModelMatch(model: "users", matchProperty: "userId")],
-            enrichments: [ColumnEnrichment(model: "products", column: "price", key: "properties.price"),
-                          ColumnEnrichment(model: "users", column: "id", key: "traits.id"), ColumnEnrichment(model: "users", column: "seen", key: "traits.seen")],
-            fields: nil
-        )], models: Directory())
+        let plan = try DestinationPlan(
+            name: "d",
+            [
+                MappingDefinition(
+                    name: "both", condition: "type = \"track\"",
+                    matches: [
+                        ModelMatch(model: "products", matchProperty: "properties.sku"),
+                        ModelMatch(model: "users", matchProperty: "userId"),
+                    ],
+                    enrichments: [
+                        ColumnEnrichment(model: "products", column: "price", key: "properties.price"),
+                        ColumnEnrichment(model: "users", column: "id", key: "traits.id"),
+                        ColumnEnrichment(model: "users", column: "seen", key: "traits.seen"),
+                    ],
+                    fields: nil
+                )
+            ], models: Directory())
         var engine = DestinationEnrichment(plan: plan, snapshots: snapshots, maxEventBytes: 200)
         var sink = CollectingSink()
         let events = [
@@ -166,24 +229,49 @@ struct DestinationEngineTests {
             Array(event.utf8).withUnsafeBytes { engine.enrich($0, position: position, into: &sink) }
         }
         let results = sink.results
-        #expect(results.map(\.outcome) == [.enriched, .partiallyEnriched, .notEnriched, .notEnriched, .notEnriched, .notEnriched, .notEnriched, .notEnriched])
-        #expect(results.map(\.reason) == [.none, .none, .notFound, .noKey, .noMappingMatched, .invalidEvent, .invalidEvent, .invalidEvent])
+        #expect(
+            results.map(\.outcome) == [
+                .enriched, .partiallyEnriched, .notEnriched, .notEnriched, .notEnriched, .notEnriched, .notEnriched,
+                .notEnriched,
+            ])
+        #expect(
+            results.map(\.reason) == [
+                .none, .none, .notFound, .noKey, .noMappingMatched, .invalidEvent, .invalidEvent, .invalidEvent,
+            ])
         // Integers go out as JavaScript numbers (2^53 + 1 rounds), timestamps as ISO-8601 strings, as Segment's
         // runtime would write them.
         let output = String(decoding: results[0].mappings[0].output, as: UTF8.self)
-        #expect(output.contains(#""price":481.03"#) && output.contains(#""id":9007199254740992"#) && output.contains(#""seen":"2024-01-02T03:04:05.250Z""#), "\(output)")
-        #expect(results[5].error == "event 5 is not a JSON object" && results[7].error == "event 7 is \(events[7].utf8.count) bytes; the limit is 200")
+        #expect(
+            output.contains(#""price":481.03"#) && output.contains(#""id":9007199254740992"#)
+                && output.contains(#""seen":"2024-01-02T03:04:05.250Z""#), "\(output)")
+        #expect(
+            results[5].error == "event 5 is not a JSON object"
+                && results[7].error == "event 7 is \(events[7].utf8.count) bytes; the limit is 200")
         #expect(results[7].event == Array(events[7].utf8))
-        #expect(engine.tally == { var tally = Tally(); tally.enriched = 1; tally.partiallyEnriched = 1; tally.notEnriched = 6; tally.unmatched = 4; return tally }())
+        #expect(
+            engine.tally
+                == {
+                    var tally = Tally()
+                    tally.enriched = 1
+                    tally.partiallyEnriched = 1
+                    tally.notEnriched = 6
+                    tally.unmatched = 4
+                    return tally
+                }())
     }
 
     @Test("The dry run carries every column of each found row and the enriched event")
     func dryRun() throws {
         let snapshots = ["products": try Self.snapshot("products")]
-        let plan = try DestinationPlan(name: "d", [MappingDefinition(
-            name: "m", condition: "", matches: [ModelMatch(model: "products", matchProperty: "properties.sku")],
-            enrichments: [ColumnEnrichment(model: "products", column: "name", key: "properties.name")], fields: nil
-        )], models: Directory())
+        let plan = try DestinationPlan(
+            name: "d",
+            [
+                MappingDefinition(
+                    name: "m", condition: "", matches: [ModelMatch(model: "products", matchProperty: "properties.sku")],
+                    enrichments: [ColumnEnrichment(model: "products", column: "name", key: "properties.name")],
+                    fields: nil
+                )
+            ], models: Directory())
         let event = MappingValue(try JSONParser.parse(#"{"type":"track","properties":{"sku":"SKU-1"}}"#))
         let result = plan.test(plan.mappings[0], event: event, snapshots: snapshots)
         #expect(result.outcome == .enriched)
@@ -206,18 +294,29 @@ struct DestinationEngineTests {
             return plan
         }
         #expect(cache.cached(named: "d") == nil)
-        _ = cache.plan(named: "d") { loads += 1; return plan }
-        _ = cache.plan(named: "d") { loads += 1; return plan }
+        _ = cache.plan(named: "d") {
+            loads += 1
+            return plan
+        }
+        _ = cache.plan(named: "d") {
+            loads += 1
+            return plan
+        }
         #expect(loads == 2 && cache.cached(named: "d") != nil)
     }
 }
 
 @Suite("Cells as JSON")
 struct CellJSONTests {
-    @Test("One rule for both paths: exact integers for plain Enrich, JavaScript numbers for destinations; strings repaired as String does")
+    @Test(
+        "One rule for both paths: exact integers for plain Enrich, JavaScript numbers for destinations; strings repaired as String does"
+    )
     func cells() throws {
         var builder = try SnapshotBuilder(
-            schema: [.init(name: "k", type: .string), .init(name: "n", type: .int64), .init(name: "t", type: .timestamp), .init(name: "b", type: .bool)],
+            schema: [
+                .init(name: "k", type: .string), .init(name: "n", type: .int64), .init(name: "t", type: .timestamp),
+                .init(name: "b", type: .bool),
+            ],
             primaryKey: "k"
         )
         let invalid: [UInt8] = [0x61, 0xFF, 0x62]

@@ -7,12 +7,16 @@ struct JSONTests {
     func roundTrip() throws {
         let text = #"{"b":1,"a":[true,false,null,-0.5,9007199254740993,"x\"y\\z\n\u00e9\ud83d\ude00"],"c":{}}"#
         let value = try JSONParser.parse(text)
-        #expect(JSONWriter.string(value) == #"{"b":1,"a":[true,false,null,-0.5,9007199254740993,"x\"y\\z\n\#u{e9}\#u{1F600}"],"c":{}}"#)
+        #expect(
+            JSONWriter.string(value)
+                == #"{"b":1,"a":[true,false,null,-0.5,9007199254740993,"x\"y\\z\n\#u{e9}\#u{1F600}"],"c":{}}"#)
     }
 
-    @Test("Refuses malformed input with the byte offset", arguments: [
-        ("{", 1), ("[1,]", 3), (#"{"a" 1}"#, 5), ("tru", 0), ("01", 1), (#""\x""#, 3), ("1 2", 2), ("-", 1),
-    ])
+    @Test(
+        "Refuses malformed input with the byte offset",
+        arguments: [
+            ("{", 1), ("[1,]", 3), (#"{"a" 1}"#, 5), ("tru", 0), ("01", 1), (#""\x""#, 3), ("1 2", 2), ("-", 1),
+        ])
     func malformed(text: String, offset: Int) {
         #expect(throws: JSONParseError.self) { try JSONParser.parse(text) }
         do { _ = try JSONParser.parse(text) } catch { #expect(error.offset == offset) }
@@ -20,7 +24,8 @@ struct JSONTests {
 
     @Test("Nesting is limited: the limit parses, one deeper is refused")
     func depthLimit() throws {
-        let atLimit = String(repeating: "[", count: JSONParser.maxDepth) + String(repeating: "]", count: JSONParser.maxDepth)
+        let atLimit =
+            String(repeating: "[", count: JSONParser.maxDepth) + String(repeating: "]", count: JSONParser.maxDepth)
         _ = try JSONParser.parse(atLimit)
         let past = "[" + atLimit + "]"
         #expect(throws: JSONParseError.self) { try JSONParser.parse(past) }
@@ -34,7 +39,9 @@ struct JSONTests {
         #expect(value[path: JSONPath("properties.missing")!] == nil)
         value.set(.string("pro"), at: JSONPath("traits.plan")!)
         value.set(.int(1), at: JSONPath("userId.nested")!)
-        #expect(JSONWriter.string(value) == #"{"properties":{"sku":"A-1","items":[{"id":7}]},"userId":{"nested":1},"traits":{"plan":"pro"}}"#)
+        #expect(
+            JSONWriter.string(value)
+                == #"{"properties":{"sku":"A-1","items":[{"id":7}]},"userId":{"nested":1},"traits":{"plan":"pro"}}"#)
         #expect(JSONPath("a..b") == nil)
         #expect(JSONPath("") == nil)
     }

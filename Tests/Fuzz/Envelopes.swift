@@ -1,10 +1,10 @@
 import Catalog
+import InProcessTransport
 import Logging
 import ModelCache
 import RPCCall
 import RPCCore
 import RPCMessages
-import InProcessTransport
 import Services
 import SyncEngine
 
@@ -21,32 +21,47 @@ final class Envelopes: @unchecked Sendable {
         let cache = ModelCache()
         let catalog = try! Catalog.inMemory()  // In memory: cannot fail but for memory.
         var builder = try! SnapshotBuilder(
-            schema: [.init(name: "sku", type: .string), .init(name: "name", type: .string), .init(name: "price", type: .double)],
+            schema: [
+                .init(name: "sku", type: .string), .init(name: "name", type: .string),
+                .init(name: "price", type: .double),
+            ],
             primaryKey: "sku"
         )
         for row in 1...1_000 {
-            var sku = "SKU-\(row)", name = "product \(row)"
+            var sku = "SKU-\(row)"
+            var name = "product \(row)"
             sku.withUTF8 { builder.appendString(0, UnsafeRawBufferPointer($0)) }
             name.withUTF8 { builder.appendString(1, UnsafeRawBufferPointer($0)) }
             builder.appendDouble(2, Double(row) / 4)
             builder.endRow()
         }
         cache.publish(try! builder.build(model: "products", version: 1))
-        try! catalog.createModel(ModelRecord(
-            name: "products", warehouse: "embedded", sourceTable: "products", sourceQuery: "", primaryKey: "sku",
-            columns: [CatalogColumn(name: "sku", type: "string", sourceType: "TEXT"), CatalogColumn(name: "name", type: "string", sourceType: "TEXT"),
-                      CatalogColumn(name: "price", type: "double", sourceType: "REAL")],
-            createdAtMilliseconds: 0
-        ))
-        try! catalog.createDestination(DestinationRecord(name: "d", mappings: [MappingRecord(
-            name: "m", condition: #"event = "Viewed" or properties.note contains "x""#,
-            matches: [MatchRecord(model: "products", matchProperty: "properties.sku")],
-            enrichments: [EnrichmentRecord(model: "products", column: "name", key: "properties.name")], fieldsJSON: ""
-        )], createdAtMilliseconds: 0))
+        try! catalog.createModel(
+            ModelRecord(
+                name: "products", warehouse: "embedded", sourceTable: "products", sourceQuery: "", primaryKey: "sku",
+                columns: [
+                    CatalogColumn(name: "sku", type: "string", sourceType: "TEXT"),
+                    CatalogColumn(name: "name", type: "string", sourceType: "TEXT"),
+                    CatalogColumn(name: "price", type: "double", sourceType: "REAL"),
+                ],
+                createdAtMilliseconds: 0
+            ))
+        try! catalog.createDestination(
+            DestinationRecord(
+                name: "d",
+                mappings: [
+                    MappingRecord(
+                        name: "m", condition: #"event = "Viewed" or properties.note contains "x""#,
+                        matches: [MatchRecord(model: "products", matchProperty: "properties.sku")],
+                        enrichments: [EnrichmentRecord(model: "products", column: "name", key: "properties.name")],
+                        fieldsJSON: ""
+                    )
+                ], createdAtMilliseconds: 0))
         let logger = Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() })
         let engine = SyncEngine(catalog: catalog, cache: cache, warehouses: [:], logger: logger)
         let services = try! Services(
-            catalog: catalog, cache: cache, engine: engine, scheduler: Scheduler(engine: engine, catalog: catalog, logger: logger),
+            catalog: catalog, cache: cache, engine: engine,
+            scheduler: Scheduler(engine: engine, catalog: catalog, logger: logger),
             limits: Limits(), defaultWarehouse: "embedded", logger: logger
         )
         _ = try! services.authority.bootstrap(secret: Self.token)
@@ -68,8 +83,12 @@ final class Envelopes: @unchecked Sendable {
         while !connection.connection.isIdle && ContinuousClock.now < deadline { connection.runPending() }
         guard connection.connection.isIdle else { fatalError("a call was still in flight after 5 s") }
         defer { connection.shutdown() }
-        let statuses = connection.outputs.filter { if case .status(let statusID, _) = $0 { statusID == id } else { false } }
+        let statuses = connection.outputs.filter {
+            if case .status(let statusID, _) = $0 { statusID == id } else { false }
+        }
         let closedOnProtocolError = connection.isClosed && connection.status(of: 0) != nil
-        guard statuses.count == 1 || closedOnProtocolError else { fatalError("\(statuses.count) statuses for one call") }
+        guard statuses.count == 1 || closedOnProtocolError else {
+            fatalError("\(statuses.count) statuses for one call")
+        }
     }
 }

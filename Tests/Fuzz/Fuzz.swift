@@ -1,15 +1,15 @@
 import EventJSON
+import InProcessTransport
 import Mapping
 import ModelCache
 import NIOCore
 import RPCCall
 import RPCCore
 import RPCMessages
-import InProcessTransport
 import RPCTransport
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // Coverage-guided fuzzing of every parser a client's bytes reach (issue 13), as one binary with a target per
@@ -60,7 +60,9 @@ enum Fuzz {
         }
         let whole = decodeAll([bytes])
         let split = bytes.isEmpty ? 0 : Int(bytes[0]) % (bytes.count + 1)
-        let pieces = decodeAll([UnsafeRawBufferPointer(rebasing: bytes[..<split]), UnsafeRawBufferPointer(rebasing: bytes[split...])])
+        let pieces = decodeAll([
+            UnsafeRawBufferPointer(rebasing: bytes[..<split]), UnsafeRawBufferPointer(rebasing: bytes[split...]),
+        ])
         guard whole.0 == pieces.0, whole.1 == pieces.1 else { fatalError("frames differ when fed in two pieces") }
     }
 
@@ -75,11 +77,14 @@ enum Fuzz {
         var limits = WireLimits()
         limits.maxRepeatedEntries = 200
         switch selector % 8 {
-        case 0: Self.roundTrip(LookupRequest.self, body, limits)
+        case 0:
+            Self.roundTrip(LookupRequest.self, body, limits)
             Self.lookupViewAgrees(body, limits)
-        case 1: Self.roundTrip(EnrichRequest.self, body, limits)
+        case 1:
+            Self.roundTrip(EnrichRequest.self, body, limits)
             Self.enrichViewAgrees(body, limits)
-        case 2: Self.roundTrip(RequestHeader.self, body, limits)
+        case 2:
+            Self.roundTrip(RequestHeader.self, body, limits)
             Self.headerViewAgrees(body, limits)
         case 3: Self.roundTrip(CreateDestinationRequest.self, body, limits)
         case 4: Self.roundTrip(CreateModelRequest.self, body, limits)
@@ -89,7 +94,9 @@ enum Fuzz {
         }
     }
 
-    static func roundTrip<M: RPCMessage & Equatable>(_ type: M.Type, _ body: UnsafeRawBufferPointer, _ limits: WireLimits) {
+    static func roundTrip<M: RPCMessage & Equatable>(
+        _ type: M.Type, _ body: UnsafeRawBufferPointer, _ limits: WireLimits
+    ) {
         guard let first = try? M(serializedBytes: body, limits: limits) else { return }
         let again = first.serializedBytes()
         guard let second = try? M(serializedBytes: again, limits: WireLimits()) else {
@@ -105,8 +112,9 @@ enum Fuzz {
         // must read the same.
         guard let decoded, let view else { return }
         let keys = view.stringKeys.map { $0.string(in: body) }
-        guard decoded.model == view.model.string(in: body), decoded.columns == view.columns.map({ $0.string(in: body) }),
-              decoded.intKeys == view.intKeys
+        guard decoded.model == view.model.string(in: body),
+            decoded.columns == view.columns.map({ $0.string(in: body) }),
+            decoded.intKeys == view.intKeys
         else { fatalError("LookupRequestView disagrees with protobuf-c") }
         // The view refuses control bytes in keys that protobuf-c keeps; where both kept them they match.
         guard decoded.stringKeys == keys else { fatalError("LookupRequestView keys disagree with protobuf-c") }
@@ -117,10 +125,10 @@ enum Fuzz {
         let view = try? EnrichRequestView.decode(body, maxEvents: 200, maxEnrichments: 200, limits: limits)
         guard let decoded, let view else { return }
         guard decoded.model == view.model.string(in: body), decoded.keyPath == view.keyPath.string(in: body),
-              decoded.destination == view.destination.string(in: body),
-              decoded.events == view.events.map({ Array($0.bytes(in: body)) }),
-              decoded.enrichments.map(\.column) == view.enrichments.map({ $0.column.string(in: body) }),
-              decoded.enrichments.map(\.key) == view.enrichments.map({ $0.key.string(in: body) })
+            decoded.destination == view.destination.string(in: body),
+            decoded.events == view.events.map({ Array($0.bytes(in: body)) }),
+            decoded.enrichments.map(\.column) == view.enrichments.map({ $0.column.string(in: body) }),
+            decoded.enrichments.map(\.key) == view.enrichments.map({ $0.key.string(in: body) })
         else { fatalError("EnrichRequestView disagrees with protobuf-c") }
     }
 
@@ -128,8 +136,9 @@ enum Fuzz {
         let decoded = try? RequestHeader(serializedBytes: body, limits: limits)
         let view = try? RequestHeaderView.decode(body, maxMetadataEntries: 200, limits: limits)
         guard let decoded, let view else { return }
-        guard decoded.method == view.method.string(in: body), decoded.authorization == view.authorization.string(in: body),
-              decoded.timeoutMilliseconds == view.timeoutMilliseconds, decoded.metadata == view.metadata(in: body)
+        guard decoded.method == view.method.string(in: body),
+            decoded.authorization == view.authorization.string(in: body),
+            decoded.timeoutMilliseconds == view.timeoutMilliseconds, decoded.metadata == view.metadata(in: body)
         else { fatalError("RequestHeaderView disagrees with protobuf-c") }
     }
 
@@ -142,11 +151,14 @@ enum Fuzz {
         var tape = JSONTape()
         let accepted = tape.parse(buffer)
         guard accepted == (parsed != nil) else {
-            fatalError("the tape \(accepted ? "accepts" : "refuses") what the parser \(parsed != nil ? "accepts" : "refuses")")
+            fatalError(
+                "the tape \(accepted ? "accepts" : "refuses") what the parser \(parsed != nil ? "accepts" : "refuses")")
         }
         guard accepted, let parsed else { return }
         let root = tape.withView(buffer) { $0.value(0) }
-        guard root == parsed || (root.containsNaN || parsed.containsNaN) else { fatalError("the tape reads another value") }
+        guard root == parsed || (root.containsNaN || parsed.containsNaN) else {
+            fatalError("the tape reads another value")
+        }
         // Writing it back must parse to the same value.
         let written = JSONWriter.bytes(parsed)
         guard let reparsed = try? JSONParser.parse(written), reparsed == parsed || parsed.containsNonFinite else {
@@ -181,10 +193,13 @@ enum Fuzz {
 
     /// A mapping-kit mapping (JSON text) validated, then applied to a sample payload.
     static func mapping(_ bytes: UnsafeRawBufferPointer) {
-        guard let json = try? JSONParser.parse(bytes.assumingMemoryBound(to: UInt8.self)), case .object = json else { return }
+        guard let json = try? JSONParser.parse(bytes.assumingMemoryBound(to: UInt8.self)), case .object = json else {
+            return
+        }
         guard let compiled = try? CompiledMapping(json) else { return }
         _ = try? compiled.apply(to: Samples.payload)
-        _ = try? CompiledDestinationMapping(MappingDefinition(name: "m", condition: "", matches: [], enrichments: [], fields: json))
+        _ = try? CompiledDestinationMapping(
+            MappingDefinition(name: "m", condition: "", matches: [], enrichments: [], fields: json))
     }
 
     // MARK: conditions
@@ -194,16 +209,21 @@ enum Fuzz {
         guard let newline = bytes.firstIndex(of: 0x0A) else { return }
         let condition = String(decoding: bytes[..<newline], as: UTF8.self)
         let event = UnsafeRawBufferPointer(rebasing: bytes[(newline + 1)...])
-        guard let mapping = try? CompiledDestinationMapping(MappingDefinition(
-            name: "m", condition: condition, matches: [], enrichments: [], fields: nil
-        )) else { return }
+        guard
+            let mapping = try? CompiledDestinationMapping(
+                MappingDefinition(
+                    name: "m", condition: condition, matches: [], enrichments: [], fields: nil
+                ))
+        else { return }
         let buffer = event.assumingMemoryBound(to: UInt8.self)
         guard let parsed = try? JSONParser.parse(buffer), case .object = parsed else { return }
         let tree = mapping.apply(to: MappingValue(parsed)) { _, _ in .noKey }
         var tape = JSONTape()
         guard tape.parse(buffer) else { fatalError("the tape refuses what the parser accepts") }
         var scratch = TapeScratch()
-        let onTape = tape.withView(buffer) { view in mapping.apply(to: TapeEvent(view), rows: NoRows(), scratch: &scratch) }
+        let onTape = tape.withView(buffer) { view in
+            mapping.apply(to: TapeEvent(view), rows: NoRows(), scratch: &scratch)
+        }
         guard tree.conditionMatched == onTape.conditionMatched, (tree.error != nil) == (onTape.error != nil) else {
             fatalError("the condition decides differently on the tape")
         }
@@ -216,7 +236,8 @@ enum Fuzz {
 }
 
 enum Samples {
-    static let text = #"{"type":"track","event":"Order Completed","userId":"u1","properties":{"sku":"SKU-1","price":9.5,"tags":["a","b"],"nested":{"deep":[1,{"x":null}]}},"traits":{"plan":"pro","email":"a@b.c"},"context":{"ip":"1.2.3.4"}}"#
+    static let text =
+        #"{"type":"track","event":"Order Completed","userId":"u1","properties":{"sku":"SKU-1","price":9.5,"tags":["a","b"],"nested":{"deep":[1,{"x":null}]}},"traits":{"plan":"pro","email":"a@b.c"},"context":{"ip":"1.2.3.4"}}"#
     static let json = try! JSONParser.parse(text)  // A constant that parses.
     static let event = MappingValue(json)
     static let payload = json

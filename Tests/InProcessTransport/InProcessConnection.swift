@@ -1,7 +1,7 @@
-public import Logging
-public import RPCCall
-public import RPCCore
-public import RPCMessages
+package import Logging
+package import RPCCall
+package import RPCCore
+package import RPCMessages
 import Synchronization
 
 /// The call layer without sockets: one `ServerConnection` driven directly, its answers collected in memory.
@@ -10,17 +10,17 @@ import Synchronization
 /// its own thread with `runPending()`, so a test sees each step and counts the allocations of its thread. As
 /// grpc-swift's in-process transport, it runs the real call layer: admission, authentication, cost classes,
 /// deadlines, backpressure and draining.
-public final class InProcessConnection: CallTransport, @unchecked Sendable {
-    public typealias Connection = ServerConnection<InProcessConnection, InProcessPayload>
+package final class InProcessConnection: CallTransport, @unchecked Sendable {
+    package typealias Connection = ServerConnection<InProcessConnection, InProcessPayload>
 
     /// One frame the server sent.
-    public enum Output: Sendable, Equatable {
+    package enum Output: Sendable, Equatable {
         case message(id: UInt32, bytes: [UInt8])
         case status(id: UInt32, Status)
     }
 
     private let executor: QueueExecutor
-    public private(set) var connection: Connection!
+    package private(set) var connection: Connection!
     private let state = Mutex(State())
 
     struct State {
@@ -36,7 +36,7 @@ public final class InProcessConnection: CallTransport, @unchecked Sendable {
         var lastStatus: Status?
     }
 
-    public init(
+    package init(
         router: Router, authenticator: any CallAuthenticator = TestAuthenticator(), limits: Limits = Limits(),
         pool: WorkPool? = nil, budget: ServerBudget? = nil, metrics: (any CallMetrics)? = nil,
         logger: Logger = Logger(label: "in-process")
@@ -53,14 +53,15 @@ public final class InProcessConnection: CallTransport, @unchecked Sendable {
     // MARK: - Client side
 
     /// The REQUEST payload for a call: header length, header, message.
-    public static func payload(
+    package static func payload(
         method: MethodDescriptor, token: String? = nil, timeout: Duration? = nil, metadata: Metadata = Metadata(),
         message: some MessageSerializer
     ) -> [UInt8] {
         var header = RequestHeader(method: method.fullName, metadata: metadata)
         if let token { header.authorization = "Bearer \(token)" }
         if let timeout {
-            header.timeoutMilliseconds = UInt64(max(1, timeout.components.seconds * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+            header.timeoutMilliseconds = UInt64(
+                max(1, timeout.components.seconds * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000))
         }
         let headerBytes = header.serializedBytes()
         var payload: [UInt8] = []
@@ -71,44 +72,45 @@ public final class InProcessConnection: CallTransport, @unchecked Sendable {
     }
 
     /// Starts a call, on the caller's thread (as the event loop would).
-    public func send(
-        id: UInt32, method: MethodDescriptor, token: String? = nil, timeout: Duration? = nil, message: some MessageSerializer
+    package func send(
+        id: UInt32, method: MethodDescriptor, token: String? = nil, timeout: Duration? = nil,
+        message: some MessageSerializer
     ) {
         self.send(id: id, payload: Self.payload(method: method, token: token, timeout: timeout, message: message))
     }
 
     /// Starts a call from raw payload bytes.
-    public func send(id: UInt32, payload: [UInt8]) {
+    package func send(id: UInt32, payload: [UInt8]) {
         self.state.withLock { $0.lastStatus = nil }
         self.connection.receiveRequest(id: id, payload: InProcessPayload(bytes: payload))
     }
 
-    public func cancel(id: UInt32) { self.connection.receiveCancel(id: id) }
+    package func cancel(id: UInt32) { self.connection.receiveCancel(id: id) }
 
     /// The transport goes away, as a closed socket's does: calls are cancelled and the connection lets go of
     /// this transport (the two hold each other until then).
-    public func shutdown() { self.connection.connectionClosed() }
+    package func shutdown() { self.connection.connectionClosed() }
 
     /// Runs what the connection scheduled (slices, finished pool calls, due timers) until nothing is left to run
     /// now.
-    public func runPending() { self.executor.runPending() }
+    package func runPending() { self.executor.runPending() }
 
     /// Every frame the server sent so far, flushed or not.
-    public var outputs: [Output] { self.state.withLock { $0.outputs + $0.unflushed } }
+    package var outputs: [Output] { self.state.withLock { $0.outputs + $0.unflushed } }
 
     /// The status call `id` ended with, if it has.
-    public func status(of id: UInt32) -> Status? {
+    package func status(of id: UInt32) -> Status? {
         for output in self.outputs { if case .status(id, let status) = output { return status } }
         return nil
     }
 
     /// The messages call `id` received.
-    public func messages(of id: UInt32) -> [[UInt8]] {
+    package func messages(of id: UInt32) -> [[UInt8]] {
         self.outputs.compactMap { if case .message(id, let bytes) = $0 { return bytes } else { return nil } }
     }
 
     /// Forgets the outputs collected so far (allocation tests reuse one connection).
-    public func clearOutputs() {
+    package func clearOutputs() {
         self.state.withLock { state in
             state.outputs.removeAll(keepingCapacity: true)
             state.unflushed.removeAll(keepingCapacity: true)
@@ -116,7 +118,7 @@ public final class InProcessConnection: CallTransport, @unchecked Sendable {
     }
 
     /// Whether the transport accepts more output (a test plays a peer that stops reading).
-    public var writable: Bool {
+    package var writable: Bool {
         get { self.state.withLock { $0.writable } }
         set {
             self.state.withLock { $0.writable = newValue }
@@ -124,13 +126,13 @@ public final class InProcessConnection: CallTransport, @unchecked Sendable {
         }
     }
 
-    public var readingPaused: Bool { self.state.withLock { $0.readingPaused } }
-    public var isClosed: Bool { self.state.withLock { $0.closed } }
-    public var flushCount: Int { self.state.withLock { $0.flushes } }
+    package var readingPaused: Bool { self.state.withLock { $0.readingPaused } }
+    package var isClosed: Bool { self.state.withLock { $0.closed } }
+    package var flushCount: Int { self.state.withLock { $0.flushes } }
 
     // MARK: - CallTransport
 
-    public func writeMessage(id: UInt32, _ message: some MessageSerializer) {
+    package func writeMessage(id: UInt32, _ message: some MessageSerializer) {
         self.state.withLock { state in
             guard state.recordsOutputs else {
                 state.scratch.bytes.removeAll(keepingCapacity: true)
@@ -143,7 +145,7 @@ public final class InProcessConnection: CallTransport, @unchecked Sendable {
         }
     }
 
-    public func writeStatus(id: UInt32, _ status: Status) {
+    package func writeStatus(id: UInt32, _ status: Status) {
         self.state.withLock { state in
             guard state.recordsOutputs else {
                 state.lastStatus = status
@@ -155,15 +157,15 @@ public final class InProcessConnection: CallTransport, @unchecked Sendable {
 
     /// Stops keeping every answer: each message is serialized into one reused buffer (`lastMessage`), each
     /// status replaces the last (`lastStatus`), so the transport itself allocates nothing per call.
-    public func discardOutputs() { self.state.withLock { $0.recordsOutputs = false } }
+    package func discardOutputs() { self.state.withLock { $0.recordsOutputs = false } }
 
     /// The last message serialized while discarding outputs.
-    public var lastMessage: [UInt8] { self.state.withLock { $0.scratch.bytes } }
+    package var lastMessage: [UInt8] { self.state.withLock { $0.scratch.bytes } }
 
     /// The last status written while discarding outputs.
-    public var lastStatus: Status? { self.state.withLock { $0.lastStatus } }
+    package var lastStatus: Status? { self.state.withLock { $0.lastStatus } }
 
-    public func flush() {
+    package func flush() {
         self.state.withLock { state in
             state.outputs += state.unflushed
             state.unflushed.removeAll(keepingCapacity: true)
@@ -171,23 +173,23 @@ public final class InProcessConnection: CallTransport, @unchecked Sendable {
         }
     }
 
-    public func setReadingPaused(_ paused: Bool) { self.state.withLock { $0.readingPaused = paused } }
+    package func setReadingPaused(_ paused: Bool) { self.state.withLock { $0.readingPaused = paused } }
 
-    public func close() {
+    package func close() {
         self.flush()
         self.state.withLock { $0.closed = true }
     }
 
-    public var isWritable: Bool { self.state.withLock { $0.writable } }
+    package var isWritable: Bool { self.state.withLock { $0.writable } }
 }
 
 /// A request payload held in an array.
-public struct InProcessPayload: RequestPayload {
-    public let bytes: [UInt8]
+package struct InProcessPayload: RequestPayload {
+    package let bytes: [UInt8]
 
-    public var readableBytes: Int { self.bytes.count }
+    package var readableBytes: Int { self.bytes.count }
 
-    public func withUnsafeReadableBytes<T, ErrorType: Error>(
+    package func withUnsafeReadableBytes<T, ErrorType: Error>(
         _ body: (UnsafeRawBufferPointer) throws(ErrorType) -> T
     ) throws(ErrorType) -> T {
         let result: Result<T, ErrorType> = self.bytes.withUnsafeBytes { bytes in

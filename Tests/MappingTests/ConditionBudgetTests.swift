@@ -1,8 +1,9 @@
 import EnrichPolicy
 import EventGenerators
 import EventJSON
-@testable import Mapping
 import Testing
+
+@testable import Mapping
 
 @Suite("Condition string operators and budgets")
 struct ConditionBudgetTests {
@@ -10,23 +11,32 @@ struct ConditionBudgetTests {
     static func naiveContains(_ text: [UInt8], _ needle: [UInt8]) -> Bool {
         if needle.isEmpty { return true }
         guard text.count >= needle.count else { return false }
-        for start in 0...(text.count - needle.count) where Array(text[start..<start + needle.count]) == needle { return true }
+        for start in 0...(text.count - needle.count) where Array(text[start..<start + needle.count]) == needle {
+            return true
+        }
         return false
     }
 
-    @Test("contains agrees with a naive search on 20,000 random texts over small alphabets (repeats, overlaps, borders)")
+    @Test(
+        "contains agrees with a naive search on 20,000 random texts over small alphabets (repeats, overlaps, borders)")
     func containsMatchesNaive() {
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<20_000 {
             let alphabet = Array("ab\u{00E9}".utf8)  // two ASCII letters and a two-byte character's bytes
-            let text = (0..<Int.random(in: 0...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
-            let needle = (0..<Int.random(in: 0...6, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
+            let text = (0..<Int.random(in: 0...40, using: &generator)).map { _ in
+                alphabet.randomElement(using: &generator)!
+            }
+            let needle = (0..<Int.random(in: 0...6, using: &generator)).map { _ in
+                alphabet.randomElement(using: &generator)!
+            }
             let fast = text.withUnsafeBytes { t in needle.withUnsafeBytes { n in TextSearch.contains(t, n) } }
             #expect(fast == Self.naiveContains(text, needle), "\(text) \(needle)")
         }
     }
 
-    @Test("The worst case for naive search is answered: 4,000 'a's and a 'b' against 32 KiB of 'a's, then with the 'b' at the end")
+    @Test(
+        "The worst case for naive search is answered: 4,000 'a's and a 'b' against 32 KiB of 'a's, then with the 'b' at the end"
+    )
     func adversarialNeedle() {
         let needle = Array(repeating: UInt8(ascii: "a"), count: 4_000) + [UInt8(ascii: "b")]
         var text = Array(repeating: UInt8(ascii: "a"), count: 32 << 10)
@@ -43,11 +53,14 @@ struct ConditionBudgetTests {
         #expect(try Subscription(#"event = "e\#u{0301}clair""#).matches(event))
     }
 
-    @Test("Scan budget: a condition examining exactly N bytes is decided; one byte over is refused with the limit named")
+    @Test(
+        "Scan budget: a condition examining exactly N bytes is decided; one byte over is refused with the limit named")
     func scanBudget() throws {
         let text = String(repeating: "x", count: 1_000)
         let event = MappingValue(try JSONParser.parse(#"{"type":"track","properties":{"note":"\#(text)"}}"#))
-        let condition = try Subscription(#"properties.note contains "y" or properties.note contains "z" or properties.note contains "x""#).condition
+        let condition = try Subscription(
+            #"properties.note contains "y" or properties.note contains "z" or properties.note contains "x""#
+        ).condition
         var exact = ConditionBudget(maxScanBytes: 3_000)
         #expect(try condition.matches(event, budget: &exact))
         var short = ConditionBudget(maxScanBytes: 2_999)
@@ -64,18 +77,28 @@ struct ConditionBudgetTests {
         #expect(throws: ConditionBudgetExceeded.leaves(2)) { try condition.matches(event, budget: &short) }
     }
 
-    @Test("A mapping whose condition goes over budget reports it as the mapping's error, on the tree path and on the tape")
+    @Test(
+        "A mapping whose condition goes over budget reports it as the mapping's error, on the tree path and on the tape"
+    )
     func mappingReportsBudget() throws {
         let definition = MappingDefinition(
-            name: "heavy", condition: (0..<40).map { #"properties.note contains "needle\#($0)""# }.joined(separator: " or "),
+            name: "heavy",
+            condition: (0..<40).map { #"properties.note contains "needle\#($0)""# }.joined(separator: " or "),
             matches: [], enrichments: [], fields: nil
         )
-        let mapping = try CompiledDestinationMapping(definition, limits: { var limits = LanguageLimits(); limits.conditions.maxScanBytes = 64 << 10; return limits }())
+        let mapping = try CompiledDestinationMapping(
+            definition,
+            limits: {
+                var limits = LanguageLimits()
+                limits.conditions.maxScanBytes = 64 << 10
+                return limits
+            }())
         let note = String(repeating: "y", count: 30_000)
         let bytes = Array(#"{"type":"track","properties":{"note":"\#(note)"}}"#.utf8)
         let tree = mapping.apply(to: MappingValue(try JSONParser.parse(bytes))) { _, _ in .noKey }
         #expect(!tree.conditionMatched)
-        #expect(tree.error == "the condition examined more than 65536 bytes of text for this event (the per-event limit)")
+        #expect(
+            tree.error == "the condition examined more than 65536 bytes of text for this event (the per-event limit)")
         var tape = JSONTape()
         var scratch = TapeScratch()
         bytes.withUnsafeBufferPointer { buffer in

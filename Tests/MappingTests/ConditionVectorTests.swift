@@ -27,7 +27,9 @@ struct ConditionVectorTests {
                 let event = entry["event"].map(MappingValue.init) ?? .undefined
                 let expected = entry["expect"]?.boolValue == true
                 guard subscription.matches(event) == expected else {
-                    Issue.record("\(name): \(text) should be \(expected) for \(entry["event"].map(JSONWriter.string) ?? "undefined")")
+                    Issue.record(
+                        "\(name): \(text) should be \(expected) for \(entry["event"].map(JSONWriter.string) ?? "undefined")"
+                    )
                     continue
                 }
             }
@@ -59,7 +61,9 @@ struct ConditionVectorTests {
             } else {
                 let condition = try Subscription(text).condition
                 guard condition.json == entry["ast"] else {
-                    Issue.record("\(name): parsed \(JSONWriter.string(condition.json)), expected \(entry["ast"].map(JSONWriter.string) ?? "")")
+                    Issue.record(
+                        "\(name): parsed \(JSONWriter.string(condition.json)), expected \(entry["ast"].map(JSONWriter.string) ?? "")"
+                    )
                     continue
                 }
                 if entry["generate_roundtrip"]?.boolValue == true, condition.fql != text {
@@ -84,7 +88,9 @@ struct ConditionVectorTests {
             switch parsed {
             case .success(let subscription):
                 guard expected["error"] == nil, subscription.condition.json == expected else {
-                    Issue.record("\(text): parsed \(JSONWriter.string(subscription.condition.json)), expected \(JSONWriter.string(expected))")
+                    Issue.record(
+                        "\(text): parsed \(JSONWriter.string(subscription.condition.json)), expected \(JSONWriter.string(expected))"
+                    )
                     continue
                 }
             case .failure(let error):

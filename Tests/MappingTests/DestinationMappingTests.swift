@@ -7,10 +7,12 @@ import Testing
 struct FakeEntities {
     static let products: [String: [(name: String, value: JSONValue)]] = [
         "SKU-1": [("sku", .string("SKU-1")), ("name", .string("Lamp")), ("price", .double(19.5)), ("brand", .null)],
-        "SKU-2": [("sku", .string("SKU-2")), ("name", .string("Kettle")), ("price", .int(30)), ("brand", .string("Acme"))],
+        "SKU-2": [
+            ("sku", .string("SKU-2")), ("name", .string("Kettle")), ("price", .int(30)), ("brand", .string("Acme")),
+        ],
     ]
     static let users: [String: [(name: String, value: JSONValue)]] = [
-        "7": [("id", .int(7)), ("plan", .string("pro"))],
+        "7": [("id", .int(7)), ("plan", .string("pro"))]
     ]
 
     static func lookup(_ match: ModelMatch, _ key: MappingValue) -> EntityResult {
@@ -28,9 +30,13 @@ struct DestinationMappingTests {
     static let definition = MappingDefinition(
         name: "orders",
         condition: #"type = "track" and event = "Order Completed""#,
-        matches: [ModelMatch(model: "products", matchProperty: "properties.sku"), ModelMatch(model: "users", matchProperty: "userId")],
+        matches: [
+            ModelMatch(model: "products", matchProperty: "properties.sku"),
+            ModelMatch(model: "users", matchProperty: "userId"),
+        ],
         enrichments: [ColumnEnrichment(model: "users", column: "plan", key: "context.traits.plan")],
-        fields: try! JSONParser.parse(#"""
+        fields: try! JSONParser.parse(
+            #"""
             {
               "product_name": {"@template": "{{__segment_entities.products.main.products.name}}"},
               "price": {"@path": "$.__segment_entities.products.price"},
@@ -45,13 +51,16 @@ struct DestinationMappingTests {
     func fullyEnriched() throws {
         let compiled = try CompiledDestinationMapping(Self.definition)
         let result = compiled.apply(
-            to: try event(#"{"type":"track","event":"Order Completed","userId":7,"properties":{"sku":"SKU-1","total":3}}"#),
+            to: try event(
+                #"{"type":"track","event":"Order Completed","userId":7,"properties":{"sku":"SKU-1","total":3}}"#),
             lookup: FakeEntities.lookup
         )
         #expect(result.conditionMatched)
         #expect(result.outcome == .enriched)
         #expect(result.error == nil)
-        #expect(result.output == (try JSONParser.parse(#"{"product_name":"Lamp","price":19.5,"brand":null,"plan":"pro","total":3}"#)))
+        #expect(
+            result.output
+                == (try JSONParser.parse(#"{"product_name":"Lamp","price":19.5,"brand":null,"plan":"pro","total":3}"#)))
         // The enriched event carries the enrichment but not the internal entities key.
         #expect(result.enrichedEvent?[path: JSONPath("context.traits.plan")!] == .string("pro"))
         #expect(result.enrichedEvent?[path: JSONPath(segmentEntitiesKey)!] == nil)
@@ -65,7 +74,11 @@ struct DestinationMappingTests {
             lookup: FakeEntities.lookup
         )
         #expect(result.outcome == .partiallyEnriched)
-        #expect(result.entities.map(\.result) == [.notFound(key: "SKU-404"), FakeEntities.lookup(ModelMatch(model: "users", matchProperty: ""), .number(7))])
+        #expect(
+            result.entities.map(\.result) == [
+                .notFound(key: "SKU-404"),
+                FakeEntities.lookup(ModelMatch(model: "users", matchProperty: ""), .number(7)),
+            ])
         #expect(result.output == (try JSONParser.parse(#"{"product_name":"","plan":"pro"}"#)))
     }
 
@@ -83,7 +96,9 @@ struct DestinationMappingTests {
     @Test("A NULL column stays null in the output (use @excludeWhenNull to drop it)")
     func nullColumn() throws {
         var definition = Self.definition
-        definition.fields = try JSONParser.parse(#"{"brand":{"@path":"$.__segment_entities.products.brand"},"b2":{"@excludeWhenNull":{"@path":"$.__segment_entities.products.brand"}}}"#)
+        definition.fields = try JSONParser.parse(
+            #"{"brand":{"@path":"$.__segment_entities.products.brand"},"b2":{"@excludeWhenNull":{"@path":"$.__segment_entities.products.brand"}}}"#
+        )
         let result = try CompiledDestinationMapping(definition).apply(
             to: try event(#"{"type":"track","event":"Order Completed","userId":"7","properties":{"sku":"SKU-1"}}"#),
             lookup: FakeEntities.lookup
@@ -104,7 +119,8 @@ struct DestinationMappingTests {
     func noFields() throws {
         let definition = MappingDefinition(
             name: "raw", condition: "", matches: [ModelMatch(model: "products", matchProperty: "$.properties.sku")],
-            enrichments: [ColumnEnrichment(model: "products", column: "name", key: "properties.product_name")], fields: nil
+            enrichments: [ColumnEnrichment(model: "products", column: "name", key: "properties.product_name")],
+            fields: nil
         )
         let result = try CompiledDestinationMapping(definition).apply(
             to: try event(#"{"properties":{"sku":"SKU-2"}}"#), lookup: FakeEntities.lookup
@@ -123,12 +139,17 @@ struct DestinationMappingTests {
         }
         bad = Self.definition
         bad.fields = try? JSONParser.parse(#"{"a":{"@path":5}}"#)
-        #expect(throws: DestinationError.invalidFields(mapping: "orders", ["/a/@path should be a string or a mapping directive but it is a number."])) {
+        #expect(
+            throws: DestinationError.invalidFields(
+                mapping: "orders", ["/a/@path should be a string or a mapping directive but it is a number."])
+        ) {
             try CompiledDestinationMapping(bad)
         }
         bad = Self.definition
         bad.enrichments = [ColumnEnrichment(model: "ghost", column: "x", key: "y")]
-        #expect(throws: DestinationError.enrichmentWithoutMatch(mapping: "orders", model: "ghost")) { try CompiledDestinationMapping(bad) }
+        #expect(throws: DestinationError.enrichmentWithoutMatch(mapping: "orders", model: "ghost")) {
+            try CompiledDestinationMapping(bad)
+        }
         bad = Self.definition
         bad.enrichments = [ColumnEnrichment(model: "users", column: "plan", key: "a..b")]
         #expect(throws: DestinationError.invalidPath(mapping: "orders", "a..b")) { try CompiledDestinationMapping(bad) }
@@ -137,14 +158,22 @@ struct DestinationMappingTests {
 
 @Suite("Condition parse errors a person can act on")
 struct ConditionErrorTests {
-    @Test("Errors carry a position and say what is wrong", arguments: [
-        ("type = \"track\" and event !\"x\"", "invalid condition at character 27: expected '=' after '!', got '\"'"),
-        ("properties.a<5", "invalid condition at character 13: expected termination character after identifier, got <"),
-        ("type = \"x", "invalid condition at character 10: unterminated string"),
-        ("Event = \"x\"", "invalid condition: no condition found"),
-        ("(type = \"a\"", "invalid condition at character 1: '(' is not closed"),
-        ("type", "invalid condition at character 1: 'type' needs an operator"),
-    ])
+    @Test(
+        "Errors carry a position and say what is wrong",
+        arguments: [
+            (
+                "type = \"track\" and event !\"x\"",
+                "invalid condition at character 27: expected '=' after '!', got '\"'"
+            ),
+            (
+                "properties.a<5",
+                "invalid condition at character 13: expected termination character after identifier, got <"
+            ),
+            ("type = \"x", "invalid condition at character 10: unterminated string"),
+            ("Event = \"x\"", "invalid condition: no condition found"),
+            ("(type = \"a\"", "invalid condition at character 1: '(' is not closed"),
+            ("type", "invalid condition at character 1: 'type' needs an operator"),
+        ])
     func messages(text: String, prefix: String) {
         do {
             _ = try Subscription(text)

@@ -30,12 +30,16 @@ struct MappingVectorTests {
                 let messages = expected.compactMap(\.stringValue)
                 if messages != error.messages { return "messages \(error.messages), expected \(messages)" }
             }
-            if let substring = entry["error_message"]?.stringValue, !error.messages.contains(where: { $0.contains(substring) }) {
+            if let substring = entry["error_message"]?.stringValue,
+                !error.messages.contains(where: { $0.contains(substring) })
+            {
                 return "no message contains \(substring): \(error.messages)"
             }
             if let pattern = entry["error_message_regex"]?.stringValue {
                 guard let regex = try? Regex(pattern) else { return "bad regex \(pattern)" }
-                if !error.messages.contains(where: { $0.contains(regex) }) { return "no message matches \(pattern): \(error.messages)" }
+                if !error.messages.contains(where: { $0.contains(regex) }) {
+                    return "no message matches \(pattern): \(error.messages)"
+                }
             }
             return nil
         }
@@ -44,7 +48,8 @@ struct MappingVectorTests {
             return "unexpected error \(error)"
         case .success(let output):
             guard let expected = entry["expect"] else { return "entry has no expectation" }
-            return output == expected ? nil : "got \(JSONWriter.string(output)), expected \(JSONWriter.string(expected))"
+            return output == expected
+                ? nil : "got \(JSONWriter.string(output)), expected \(JSONWriter.string(expected))"
         }
     }
 

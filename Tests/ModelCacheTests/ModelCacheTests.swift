@@ -105,7 +105,8 @@ struct ModelCacheTests {
         func row(_ key: Int) -> [CellValue] {
             [
                 .string("K\(key)"), Bool.random(using: &random) ? .int64(Int64(key)) : .null, .double(Double(key) / 2),
-                Int.random(in: 0..<4, using: &random) == 0 ? .null : .bool(key % 2 == 0), .timestamp(Int64(key) * 1_000),
+                Int.random(in: 0..<4, using: &random) == 0 ? .null : .bool(key % 2 == 0),
+                .timestamp(Int64(key) * 1_000),
             ]
         }
         var rows: [Int: [CellValue]] = [:]
@@ -142,13 +143,15 @@ struct ModelCacheTests {
             #expect(merged.columns.map { $0.value(at: found) } == expected)
         }
         #expect(throws: SnapshotError.tooManyRows(limit: rows.count - 1)) {
-            _ = try previous.merging(try delta.build(model: "m", version: 2), dropping: dropping, version: 2, maxRows: rows.count - 1)
+            _ = try previous.merging(
+                try delta.build(model: "m", version: 2), dropping: dropping, version: 2, maxRows: rows.count - 1)
         }
     }
 
     @Test("Integer keys are found by integer or by their decimal text")
     func integerKeys() throws {
-        var builder = try SnapshotBuilder(schema: [ColumnSchema(name: "id", type: .int64), ColumnSchema(name: "v", type: .string)], primaryKey: "id")
+        var builder = try SnapshotBuilder(
+            schema: [ColumnSchema(name: "id", type: .int64), ColumnSchema(name: "v", type: .string)], primaryKey: "id")
         for id in Int64(-5)...5 { Self.push([.int64(id * 1_000_003), .string("v\(id)")], into: &builder) }
         let snapshot = try builder.build(model: "m", version: 1)
         #expect(snapshot.row(for: .int(-5_000_015)).map { snapshot.columns[1].value(at: $0) } == .string("v-5"))
@@ -168,17 +171,19 @@ struct ModelCacheTests {
         let snapshot = try builder.build(model: "m", version: 1)
         #expect(snapshot.rowCount == 1)
         #expect(snapshot.columns[1].value(at: 0) == .int64(1))
-        #expect(builder.issues == [
-            RowIssue(rowNumber: 2, key: nil, reason: "primary key is NULL"),
-            RowIssue(rowNumber: 3, key: "a", reason: "duplicate primary key"),
-            RowIssue(rowNumber: 4, key: nil, reason: "column 2: text is not an integer"),
-        ])
+        #expect(
+            builder.issues == [
+                RowIssue(rowNumber: 2, key: nil, reason: "primary key is NULL"),
+                RowIssue(rowNumber: 3, key: "a", reason: "duplicate primary key"),
+                RowIssue(rowNumber: 4, key: nil, reason: "column 2: text is not an integer"),
+            ])
     }
 
     @Test("The row cap admits N rows and fails the build at N+1")
     func rowCap() throws {
         func build(rows: Int) throws -> ModelSnapshot {
-            var builder = try SnapshotBuilder(schema: [ColumnSchema(name: "id", type: .int64)], primaryKey: "id", maxRows: 3)
+            var builder = try SnapshotBuilder(
+                schema: [ColumnSchema(name: "id", type: .int64)], primaryKey: "id", maxRows: 3)
             for id in 0..<rows { Self.push([.int64(Int64(id))], into: &builder) }
             return try builder.build(model: "m", version: 1)
         }
@@ -191,7 +196,9 @@ struct ModelCacheTests {
         #expect(throws: SnapshotError.unsupportedKeyType(column: "price", type: .double)) {
             try SnapshotBuilder(schema: Self.schema, primaryKey: "price")
         }
-        #expect(throws: SnapshotError.unknownKeyColumn("nope")) { try SnapshotBuilder(schema: Self.schema, primaryKey: "nope") }
+        #expect(throws: SnapshotError.unknownKeyColumn("nope")) {
+            try SnapshotBuilder(schema: Self.schema, primaryKey: "nope")
+        }
     }
 
     @Test("Publishing swaps the served snapshot whole; readers holding the old one keep it")
@@ -218,10 +225,12 @@ struct SnapshotSerializationTests {
     static func sample() throws -> ModelSnapshot {
         var builder = try SnapshotBuilder(schema: ModelCacheTests.schema, primaryKey: "sku")
         for index in 0..<500 {
-            ModelCacheTests.push([
-                .string("K\(index)"), index % 7 == 0 ? .null : .int64(Int64(index) - 250), .double(Double(index) / 3),
-                index % 5 == 0 ? .null : .bool(index % 2 == 0), .timestamp(Int64(index) * 1_000_003),
-            ], into: &builder)
+            ModelCacheTests.push(
+                [
+                    .string("K\(index)"), index % 7 == 0 ? .null : .int64(Int64(index) - 250),
+                    .double(Double(index) / 3),
+                    index % 5 == 0 ? .null : .bool(index % 2 == 0), .timestamp(Int64(index) * 1_000_003),
+                ], into: &builder)
         }
         return try builder.build(model: "products", version: 42)
     }
@@ -240,7 +249,8 @@ struct SnapshotSerializationTests {
 
     /// Strings of many lengths, with repeated keys rejected (and so removed again) at block boundaries.
     static func strings(longAt long: Int?) throws -> (ModelSnapshot, [String]) {
-        var builder = try SnapshotBuilder(schema: [ColumnSchema(name: "k", type: .int64), ColumnSchema(name: "s", type: .string)], primaryKey: "k")
+        var builder = try SnapshotBuilder(
+            schema: [ColumnSchema(name: "k", type: .int64), ColumnSchema(name: "s", type: .string)], primaryKey: "k")
         var kept: [String] = []
         for index in 0..<1_000 {
             let text = index == long ? String(repeating: "x", count: 256) : String(repeating: "é", count: index % 128)
@@ -253,8 +263,9 @@ struct SnapshotSerializationTests {
         return (try builder.build(model: "strings", version: 1), kept)
     }
 
-    @Test("Strings are stored compactly up to 255 bytes, switch to offsets past it, and read back the same either way",
-          arguments: [nil, 0, 17, 999] as [Int?])
+    @Test(
+        "Strings are stored compactly up to 255 bytes, switch to offsets past it, and read back the same either way",
+        arguments: [nil, 0, 17, 999] as [Int?])
     func compactStrings(longAt long: Int?) throws {
         let (snapshot, kept) = try Self.strings(longAt: long)
         let copy = try ModelSnapshot(deserializing: snapshot.serialized())
@@ -278,11 +289,16 @@ struct SnapshotSerializationTests {
         }
     }
 
-    @Test("An arena knows whether every row is valid UTF-8, even when invalid rows join into valid text",
-          arguments: [([[0x61], [0xC3, 0xA9]], true), ([[0x61, 0xC3], [0xA9]], false), ([[0x61], [0xFF]], false), ([[], [0xE2, 0x82, 0xAC]], true)]
-              as [([[UInt8]], Bool)])
+    @Test(
+        "An arena knows whether every row is valid UTF-8, even when invalid rows join into valid text",
+        arguments: [
+            ([[0x61], [0xC3, 0xA9]], true), ([[0x61, 0xC3], [0xA9]], false), ([[0x61], [0xFF]], false),
+            ([[], [0xE2, 0x82, 0xAC]], true),
+        ]
+            as [([[UInt8]], Bool)])
     func utf8Validity(rows: [[UInt8]], valid: Bool) throws {
-        var builder = try SnapshotBuilder(schema: [ColumnSchema(name: "k", type: .int64), ColumnSchema(name: "s", type: .string)], primaryKey: "k")
+        var builder = try SnapshotBuilder(
+            schema: [ColumnSchema(name: "k", type: .int64), ColumnSchema(name: "s", type: .string)], primaryKey: "k")
         for (index, bytes) in rows.enumerated() {
             builder.appendInt64(0, Int64(index))
             bytes.withUnsafeBytes { builder.appendString(1, $0) }
@@ -301,7 +317,9 @@ struct SnapshotSerializationTests {
     @Test("Truncated, foreign and tampered bytes are refused, never half-loaded")
     func corruptInput() throws {
         let bytes = try Self.sample().serialized()
-        #expect(throws: SnapshotDecodingError.notASnapshot) { try ModelSnapshot(deserializing: Array("NOTSNAP!".utf8) + bytes.dropFirst(8)) }
+        #expect(throws: SnapshotDecodingError.notASnapshot) {
+            try ModelSnapshot(deserializing: Array("NOTSNAP!".utf8) + bytes.dropFirst(8))
+        }
         for cut in [9, bytes.count / 2, bytes.count - 1] {
             #expect(throws: SnapshotDecodingError.self) { try ModelSnapshot(deserializing: Array(bytes.prefix(cut))) }
         }

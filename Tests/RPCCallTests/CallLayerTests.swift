@@ -25,7 +25,9 @@ enum Probe {
     final class SpinJob: InlineJob {
         var remaining: Int
         init(slices: Int) { self.remaining = slices }
-        func step(payload: UnsafeRawBufferPointer, until: ContinuousClock.Instant) throws(RPCError) -> (any MessageSerializer)? {
+        func step(
+            payload: UnsafeRawBufferPointer, until: ContinuousClock.Instant
+        ) throws(RPCError) -> (any MessageSerializer)? {
             Probe.steps.add(1, ordering: .relaxed)
             while ContinuousClock.now < until {}
             self.remaining -= 1
@@ -34,7 +36,9 @@ enum Probe {
     }
 
     final class ForeverJob: InlineJob {
-        func step(payload: UnsafeRawBufferPointer, until: ContinuousClock.Instant) throws(RPCError) -> (any MessageSerializer)? {
+        func step(
+            payload: UnsafeRawBufferPointer, until: ContinuousClock.Instant
+        ) throws(RPCError) -> (any MessageSerializer)? {
             nil
         }
     }
@@ -69,7 +73,8 @@ enum Probe {
         router.unary(write) { (request: LookupRequest, context) in
             try await Task.sleep(for: .milliseconds(request.intKeys.first ?? 0))
             guard ContinuousClock.now < context.deadline else {
-                throw RPCError(.deadlineExceeded, "the deadline passed before the change was committed; nothing was changed")
+                throw RPCError(
+                    .deadlineExceeded, "the deadline passed before the change was committed; nothing was changed")
             }
             committed.withLock { $0.append(request.model) }
             return HealthCheckResponse(status: "written")
@@ -96,21 +101,27 @@ struct CallLayerTests {
     func slicesInterleave() {
         var limits = Limits()
         limits.inlineSliceBudget = .milliseconds(2)
-        let connection = InProcessConnection(router: Probe.router(), authenticator: Probe.authenticator(), limits: limits)
-        connection.send(id: 1, method: Probe.spin, token: "reader-token", message: LookupRequest(model: "", intKeys: [5]))
+        let connection = InProcessConnection(
+            router: Probe.router(), authenticator: Probe.authenticator(), limits: limits)
+        connection.send(
+            id: 1, method: Probe.spin, token: "reader-token", message: LookupRequest(model: "", intKeys: [5]))
         #expect(connection.status(of: 1) == nil, "five slices cannot finish in the first")
         connection.send(id: 2, method: Probe.health, message: HealthCheckRequest())
         #expect(connection.status(of: 2)?.code == .ok, "the Health call ran while the job waited for its next slice")
         connection.runPending()
         #expect(connection.status(of: 1)?.code == .ok)
-        let order = connection.outputs.compactMap { output -> UInt32? in if case .status(let id, _) = output { id } else { nil } }
+        let order = connection.outputs.compactMap { output -> UInt32? in
+            if case .status(let id, _) = output { id } else { nil }
+        }
         #expect(order == [2, 1])
     }
 
     @Test("An inline job that never finishes ends with DEADLINE_EXCEEDED at its deadline")
     func inlineDeadline() async {
         let connection = InProcessConnection(router: Probe.router(), authenticator: Probe.authenticator())
-        connection.send(id: 7, method: Probe.forever, token: "reader-token", timeout: .milliseconds(50), message: HealthCheckRequest())
+        connection.send(
+            id: 7, method: Probe.forever, token: "reader-token", timeout: .milliseconds(50),
+            message: HealthCheckRequest())
         #expect(await connection.run { connection.status(of: 7) != nil })
         #expect(connection.status(of: 7)?.code == .deadlineExceeded)
         #expect(connection.connection.isIdle)
@@ -120,7 +131,9 @@ struct CallLayerTests {
     func poolReadDeadline() async {
         let connection = InProcessConnection(router: Probe.router(), authenticator: Probe.authenticator())
         let started = ContinuousClock.now
-        connection.send(id: 3, method: Probe.sleep, token: "reader-token", timeout: .milliseconds(100), message: LookupRequest(model: "", intKeys: [60_000]))
+        connection.send(
+            id: 3, method: Probe.sleep, token: "reader-token", timeout: .milliseconds(100),
+            message: LookupRequest(model: "", intKeys: [60_000]))
         #expect(await connection.run(timeout: .seconds(50)) { connection.status(of: 3) != nil })
         #expect(connection.status(of: 3)?.code == .deadlineExceeded)
         // Answered at the deadline, long before the handler's minute of work would end (a loose bound: the test
@@ -128,13 +141,19 @@ struct CallLayerTests {
         #expect(ContinuousClock.now - started < .seconds(30))
     }
 
-    @Test("A write is never answered by a timer: it commits and answers OK, or does not commit and answers DEADLINE_EXCEEDED")
+    @Test(
+        "A write is never answered by a timer: it commits and answers OK, or does not commit and answers DEADLINE_EXCEEDED"
+    )
     func writesTellTheTruth() async {
         let connection = InProcessConnection(router: Probe.router(), authenticator: Probe.authenticator())
         // Late: the handler reaches its commit after the deadline.
-        connection.send(id: 1, method: Probe.write, token: "writer-token", timeout: .milliseconds(30), message: LookupRequest(model: "late", intKeys: [200]))
+        connection.send(
+            id: 1, method: Probe.write, token: "writer-token", timeout: .milliseconds(30),
+            message: LookupRequest(model: "late", intKeys: [200]))
         // In time.
-        connection.send(id: 2, method: Probe.write, token: "writer-token", timeout: .seconds(5), message: LookupRequest(model: "early", intKeys: [0]))
+        connection.send(
+            id: 2, method: Probe.write, token: "writer-token", timeout: .seconds(5),
+            message: LookupRequest(model: "early", intKeys: [0]))
         #expect(await connection.run { connection.status(of: 1) != nil && connection.status(of: 2) != nil })
         #expect(connection.status(of: 1)?.code == .deadlineExceeded)
         #expect(connection.status(of: 2)?.code == .ok)
@@ -147,10 +166,12 @@ struct CallLayerTests {
         var limits = Limits()
         limits.maxPoolCallsPerConnection = 100
         let pool = WorkPool(maxRunning: 1, maxQueued: 3)
-        let connection = InProcessConnection(router: Probe.router(), authenticator: Probe.authenticator(), limits: limits, pool: pool)
+        let connection = InProcessConnection(
+            router: Probe.router(), authenticator: Probe.authenticator(), limits: limits, pool: pool)
         // One runs, three wait: four accepted; the fifth finds the queue full.
         for id in UInt32(1)...5 {
-            connection.send(id: id, method: Probe.sleep, token: "reader-token", message: LookupRequest(model: "", intKeys: [300]))
+            connection.send(
+                id: id, method: Probe.sleep, token: "reader-token", message: LookupRequest(model: "", intKeys: [300]))
         }
         #expect(connection.status(of: 5)?.code == .resourceExhausted)
         #expect(connection.status(of: 5)?.message.contains("work pool is full") == true)
@@ -163,9 +184,11 @@ struct CallLayerTests {
     func poolCallsPerConnection() async {
         var limits = Limits()
         limits.maxPoolCallsPerConnection = 2
-        let connection = InProcessConnection(router: Probe.router(), authenticator: Probe.authenticator(), limits: limits)
+        let connection = InProcessConnection(
+            router: Probe.router(), authenticator: Probe.authenticator(), limits: limits)
         for id in UInt32(1)...3 {
-            connection.send(id: id, method: Probe.sleep, token: "reader-token", message: LookupRequest(model: "", intKeys: [100]))
+            connection.send(
+                id: id, method: Probe.sleep, token: "reader-token", message: LookupRequest(model: "", intKeys: [100]))
         }
         #expect(connection.status(of: 3)?.code == .resourceExhausted)
         #expect(await connection.run { connection.status(of: 1) != nil && connection.status(of: 2) != nil })
@@ -186,23 +209,34 @@ struct CallLayerTests {
     func inFlightBytesPauseReading() async {
         var limits = Limits()
         limits.maxConnectionInFlightBytes = 200
-        let connection = InProcessConnection(router: Probe.router(), authenticator: Probe.authenticator(), limits: limits)
-        connection.send(id: 1, method: Probe.sleep, token: "reader-token", message: LookupRequest(model: String(repeating: "x", count: 150), intKeys: [50]))
+        let connection = InProcessConnection(
+            router: Probe.router(), authenticator: Probe.authenticator(), limits: limits)
+        connection.send(
+            id: 1, method: Probe.sleep, token: "reader-token",
+            message: LookupRequest(model: String(repeating: "x", count: 150), intKeys: [50]))
         #expect(!connection.readingPaused, "one call of ~180 bytes is under 200")
-        connection.send(id: 2, method: Probe.sleep, token: "reader-token", message: LookupRequest(model: String(repeating: "y", count: 150), intKeys: [50]))
+        connection.send(
+            id: 2, method: Probe.sleep, token: "reader-token",
+            message: LookupRequest(model: String(repeating: "y", count: 150), intKeys: [50]))
         #expect(connection.readingPaused, "two are over")
         #expect(await connection.run { connection.status(of: 1) != nil && connection.status(of: 2) != nil })
         #expect(!connection.readingPaused)
     }
 
-    @Test("Request bytes in flight across the server: a connection stops reading while the server is over, and is woken when it is not")
+    @Test(
+        "Request bytes in flight across the server: a connection stops reading while the server is over, and is woken when it is not"
+    )
     func serverBudgetPausesReading() async {
         var limits = Limits()
         limits.maxServerInFlightBytes = 300
         let budget = ServerBudget(limit: limits.maxServerInFlightBytes)
-        let first = InProcessConnection(router: Probe.router(), authenticator: Probe.authenticator(), limits: limits, budget: budget)
-        let second = InProcessConnection(router: Probe.router(), authenticator: Probe.authenticator(), limits: limits, budget: budget)
-        first.send(id: 1, method: Probe.sleep, token: "reader-token", message: LookupRequest(model: String(repeating: "x", count: 400), intKeys: [100]))
+        let first = InProcessConnection(
+            router: Probe.router(), authenticator: Probe.authenticator(), limits: limits, budget: budget)
+        let second = InProcessConnection(
+            router: Probe.router(), authenticator: Probe.authenticator(), limits: limits, budget: budget)
+        first.send(
+            id: 1, method: Probe.sleep, token: "reader-token",
+            message: LookupRequest(model: String(repeating: "x", count: 400), intKeys: [100]))
         #expect(budget.inFlight > 300)
         second.send(id: 1, method: Probe.sleep, token: "reader-token", message: LookupRequest(model: "", intKeys: [1]))
         #expect(second.readingPaused, "the second connection reads no more while the server is over")
@@ -222,28 +256,43 @@ struct CallLayerTests {
             var metadata = Metadata()
             for index in 0..<entries { metadata.add("k\(index)", "v") }
             if padding > 0 { metadata.add("pad", String(repeating: "p", count: padding)) }
-            return InProcessConnection.payload(method: Probe.guarded, token: "reader-token", metadata: metadata, message: HealthCheckRequest())
+            return InProcessConnection.payload(
+                method: Probe.guarded, token: "reader-token", metadata: metadata, message: HealthCheckRequest())
         }
         connection.send(id: 1, payload: payload(entries: 4, padding: 0))
         #expect(connection.status(of: 1)?.code == .ok)
         connection.send(id: 2, payload: payload(entries: 5, padding: 0))
-        #expect(connection.status(of: 2) == Status(code: .resourceExhausted, message: "the request header carries more than 4 metadata entries (the limit)"))
+        #expect(
+            connection.status(of: 2)
+                == Status(
+                    code: .resourceExhausted,
+                    message: "the request header carries more than 4 metadata entries (the limit)"))
         // Header bytes: find the padding that makes the header exactly 300 bytes, then one more.
-        let headerAt = { (bytes: [UInt8]) in Int(UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3])) }
-        let exact = (1..<300).first { headerAt(payload(entries: 0, padding: $0)) == 300 }!  // Lengths grow one byte at a time here.
+        let headerAt = { (bytes: [UInt8]) in
+            Int(UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3]))
+        }
+        // Lengths grow one byte at a time here.
+        let exact = (1..<300).first { headerAt(payload(entries: 0, padding: $0)) == 300 }!
         connection.send(id: 3, payload: payload(entries: 0, padding: exact))
         #expect(connection.status(of: 3)?.code == .ok)
         let lookupsBefore = authenticator.lookupCount
         connection.send(id: 4, payload: payload(entries: 0, padding: exact + 1))
-        #expect(connection.status(of: 4) == Status(code: .invalidArgument, message: "request header of 301 bytes exceeds the limit of 300 bytes"))
+        #expect(
+            connection.status(of: 4)
+                == Status(code: .invalidArgument, message: "request header of 301 bytes exceeds the limit of 300 bytes")
+        )
         #expect(authenticator.lookupCount == lookupsBefore, "the token was not looked at")
     }
 
-    @Test("A token is looked up once per connection while nothing changes; a revocation makes every connection look again")
+    @Test(
+        "A token is looked up once per connection while nothing changes; a revocation makes every connection look again"
+    )
     func tokenCache() {
         let authenticator = Probe.authenticator()
         let connection = InProcessConnection(router: Probe.router(), authenticator: authenticator)
-        for id in UInt32(1)...50 { connection.send(id: id, method: Probe.guarded, token: "reader-token", message: HealthCheckRequest()) }
+        for id in UInt32(1)...50 {
+            connection.send(id: id, method: Probe.guarded, token: "reader-token", message: HealthCheckRequest())
+        }
         #expect(authenticator.lookupCount == 1)
         #expect(connection.status(of: 50)?.code == .ok)
         authenticator.revoke("reader-token")
@@ -266,17 +315,22 @@ struct CallLayerTests {
         #expect(ContinuousClock.now - revoked < .seconds(1))
     }
 
-    @Test("A draining connection says so on id 0, ends streams, refuses new calls with the drain signal, and closes when its calls end")
+    @Test(
+        "A draining connection says so on id 0, ends streams, refuses new calls with the drain signal, and closes when its calls end"
+    )
     func drain() async {
         let connection = InProcessConnection(router: Probe.router(), authenticator: Probe.authenticator())
-        connection.send(id: 1, method: Probe.sleep, token: "reader-token", message: LookupRequest(model: "", intKeys: [100]))
+        connection.send(
+            id: 1, method: Probe.sleep, token: "reader-token", message: LookupRequest(model: "", intKeys: [100]))
         connection.send(id: 2, method: Probe.watch, token: "reader-token", message: HealthCheckRequest())
         connection.connection.drain()
         let goAway = connection.status(of: 0)
         #expect(goAway?.code == .unavailable && goAway?.metadata["enrich-goaway"] == "draining")
         #expect(connection.status(of: 2)?.code == .unavailable, "the stream ended at once")
         connection.send(id: 3, method: Probe.health, message: HealthCheckRequest())
-        #expect(connection.status(of: 3)?.code == .unavailable && connection.status(of: 3)?.metadata["enrich-goaway"] == "draining")
+        #expect(
+            connection.status(of: 3)?.code == .unavailable
+                && connection.status(of: 3)?.metadata["enrich-goaway"] == "draining")
         #expect(!connection.isClosed, "a call is still in flight")
         #expect(await connection.run { connection.isClosed })
         #expect(connection.status(of: 1)?.code == .ok, "the call in flight finished")
@@ -285,7 +339,8 @@ struct CallLayerTests {
     @Test("At the end of the grace period every call still in flight is answered UNAVAILABLE, not dropped")
     func terminate() {
         let connection = InProcessConnection(router: Probe.router(), authenticator: Probe.authenticator())
-        connection.send(id: 1, method: Probe.sleep, token: "reader-token", message: LookupRequest(model: "", intKeys: [10_000]))
+        connection.send(
+            id: 1, method: Probe.sleep, token: "reader-token", message: LookupRequest(model: "", intKeys: [10_000]))
         connection.send(id: 2, method: Probe.forever, token: "reader-token", message: HealthCheckRequest())
         connection.connection.drain()
         connection.connection.terminate()
@@ -298,7 +353,9 @@ struct CallLayerTests {
     func requestIDZero() {
         let connection = InProcessConnection(router: Probe.router(), authenticator: Probe.authenticator())
         connection.send(id: 0, method: Probe.health, message: HealthCheckRequest())
-        #expect(connection.status(of: 0)?.message == "protocol error: request id 0 is reserved for connection-level STATUS frames; number calls from 1")
+        #expect(
+            connection.status(of: 0)?.message
+                == "protocol error: request id 0 is reserved for connection-level STATUS frames; number calls from 1")
         #expect(connection.isClosed)
     }
 
@@ -306,8 +363,11 @@ struct CallLayerTests {
     func inFlightLimit() {
         var limits = Limits()
         limits.maxInFlightRequestsPerConnection = 3
-        let connection = InProcessConnection(router: Probe.router(), authenticator: Probe.authenticator(), limits: limits)
-        for id in UInt32(1)...4 { connection.send(id: id, method: Probe.forever, token: "reader-token", message: HealthCheckRequest()) }
+        let connection = InProcessConnection(
+            router: Probe.router(), authenticator: Probe.authenticator(), limits: limits)
+        for id in UInt32(1)...4 {
+            connection.send(id: id, method: Probe.forever, token: "reader-token", message: HealthCheckRequest())
+        }
         #expect((1...3).allSatisfy { connection.status(of: UInt32($0)) == nil })
         #expect(connection.status(of: 4)?.code == .resourceExhausted)
     }
@@ -315,9 +375,12 @@ struct CallLayerTests {
     @Test("Inline slices are used to their budget and recorded (the chaos script checks the bound under load)")
     func sliceBound() {
         let metrics = SliceRecorder()
-        let connection = InProcessConnection(router: Probe.router(), authenticator: Probe.authenticator(), metrics: metrics)
+        let connection = InProcessConnection(
+            router: Probe.router(), authenticator: Probe.authenticator(), metrics: metrics)
         for (id, slices) in [(1, 1), (2, 3), (3, 8)] {
-            connection.send(id: UInt32(id), method: Probe.spin, token: "reader-token", message: LookupRequest(model: "", intKeys: [Int64(slices)]))
+            connection.send(
+                id: UInt32(id), method: Probe.spin, token: "reader-token",
+                message: LookupRequest(model: "", intKeys: [Int64(slices)]))
         }
         connection.runPending()
         #expect((1...3).allSatisfy { connection.status(of: UInt32($0))?.code == .ok })
@@ -330,5 +393,7 @@ final class SliceRecorder: CallMetrics {
     let longest = Atomic<Int64>(0)
     func callStarted(method: Int) {}
     func callFinished(method: Int, code: StatusCode, nanoseconds: Int64) {}
-    func inlineSlice(nanoseconds: Int64) { self.longest.store(max(self.longest.load(ordering: .relaxed), nanoseconds), ordering: .relaxed) }
+    func inlineSlice(nanoseconds: Int64) {
+        self.longest.store(max(self.longest.load(ordering: .relaxed), nanoseconds), ordering: .relaxed)
+    }
 }

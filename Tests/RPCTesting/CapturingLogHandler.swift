@@ -1,18 +1,18 @@
-public import Logging
+package import Logging
 import Synchronization
 
 /// Collects log messages so a test can assert that something was logged.
-public final class LogCapture: Sendable {
+package final class LogCapture: Sendable {
     private let lines = Mutex<[String]>([])
 
-    public init() {}
+    package init() {}
 
-    public var messages: [String] { self.lines.withLock { $0 } }
+    package var messages: [String] { self.lines.withLock { $0 } }
 
-    public func contains(_ text: String) -> Bool { self.messages.contains { $0.contains(text) } }
+    package func contains(_ text: String) -> Bool { self.messages.contains { $0.contains(text) } }
 
     /// A logger that records here (at debug level and up).
-    public func logger(label: String = "test") -> Logger {
+    package func logger(label: String = "test") -> Logger {
         Logger(label: label) { _ in Handler(capture: self) }
     }
 

@@ -1,10 +1,10 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reads a whole file as UTF-8 text; nil when it cannot be opened. Paths are relative to the working
 /// directory, which `swift test` sets to the package root.
-public func readTextFile(_ path: String) -> String? {
+package func readTextFile(_ path: String) -> String? {
     guard let file = fopen(path, "r") else { return nil }
     defer { fclose(file) }
     var bytes: [UInt8] = []

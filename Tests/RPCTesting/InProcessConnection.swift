@@ -1,5 +1,5 @@
 @_exported public import InProcessTransport
-public import RPCCore
+package import RPCCore
 import RPCMessages
 
 // The asynchronous helpers of the in-process transport, for tests (the fuzz binary uses the transport without
@@ -7,7 +7,7 @@ import RPCMessages
 extension InProcessConnection {
     /// Runs scheduled work until `condition` holds or `timeout` passes (pool calls finish on other threads).
     @discardableResult
-    public func run(timeout: Duration = .seconds(10), until condition: () -> Bool) async -> Bool {
+    package func run(timeout: Duration = .seconds(10), until condition: () -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while true {
             self.runPending()
@@ -18,7 +18,7 @@ extension InProcessConnection {
     }
 
     /// Sends a call and waits for its status: the decoded message when OK, the status as an error otherwise.
-    public func unary<Response: MessageDeserializer>(
+    package func unary<Response: MessageDeserializer>(
         id: UInt32, method: MethodDescriptor, token: String? = nil, timeout: Duration? = nil,
         message: some MessageSerializer, as type: Response.Type = Response.self
     ) async throws -> Response {

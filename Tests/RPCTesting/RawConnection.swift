@@ -1,12 +1,12 @@
-public import NIOCore
 import Logging
+package import NIOCore
 import NIOPosix
-public import RPCTransport
+package import RPCTransport
 import Synchronization
 
 /// A client connection that sends whatever bytes a test gives it (through TLS when asked) and records what comes
 /// back, so tests can break the protocol on purpose.
-public final class RawConnection: Sendable {
+package final class RawConnection: Sendable {
     private let channel: any Channel
     private let box: StateBox
 
@@ -21,18 +21,20 @@ public final class RawConnection: Sendable {
         self.box = box
     }
 
-
     /// Connects to 127.0.0.1:`port`; with `tls`, runs the handshake first (failures show in `errors`). With
     /// `reading: false` the connection reads nothing after the handshake until `startReading()`: a peer that never
     /// takes its answers.
-    public static func connect(port: Int, tls: TLSContext?, group: (any EventLoopGroup)? = nil, reading: Bool = true)
+    package static func connect(
+        port: Int, tls: TLSContext?, group: (any EventLoopGroup)? = nil, reading: Bool = true
+    )
         async throws -> RawConnection
     {
         let box = StateBox()
         var bootstrap = ClientBootstrap(group: group ?? MultiThreadedEventLoopGroup.singleton)
         // A peer that does not read keeps a small receive buffer, so the server's output backs up sooner.
         if !reading { bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: 16_384) }
-        let channel = try await bootstrap
+        let channel =
+            try await bootstrap
             .channelInitializer { channel in
                 do {
                     if let tls {
@@ -40,7 +42,8 @@ public final class RawConnection: Sendable {
                             OpenSSLHandler(context: tls, handshakeTimeout: .seconds(10), logger: .init(label: "raw"))
                         )
                     }
-                    try channel.pipeline.syncOperations.addHandler(Collector(box: box, reading: reading, tls: tls != nil))
+                    try channel.pipeline.syncOperations.addHandler(
+                        Collector(box: box, reading: reading, tls: tls != nil))
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
                     return channel.eventLoop.makeFailedFuture(error)
@@ -106,7 +109,7 @@ public final class RawConnection: Sendable {
     }
 
     /// Starts reading after `connect(reading: false)`.
-    public func startReading() async throws {
+    package func startReading() async throws {
         try await self.channel.eventLoop.submit {
             let context = try self.channel.pipeline.syncOperations.context(handlerType: Collector.self)
             (context.handler as! Collector).resume(context: context)  // The context holds a Collector.
@@ -114,24 +117,24 @@ public final class RawConnection: Sendable {
     }
 
     /// Writes without waiting for the bytes to leave (a peer that stops reading would make the wait endless).
-    public func sendWithoutWaiting(_ buffer: ByteBuffer) {
+    package func sendWithoutWaiting(_ buffer: ByteBuffer) {
         self.channel.writeAndFlush(buffer, promise: nil)
     }
 
-    public func send(_ bytes: [UInt8]) async throws {
+    package func send(_ bytes: [UInt8]) async throws {
         try await self.channel.writeAndFlush(ByteBuffer(bytes: bytes))
     }
 
-    public func send(_ buffer: ByteBuffer) async throws {
+    package func send(_ buffer: ByteBuffer) async throws {
         try await self.channel.writeAndFlush(buffer)
     }
 
-    public var isClosed: Bool { self.box.state.withLock { $0.closed } }
-    public var errors: [String] { self.box.state.withLock { $0.errors } }
-    public var received: ByteBuffer { self.box.state.withLock { $0.received } }
+    package var isClosed: Bool { self.box.state.withLock { $0.closed } }
+    package var errors: [String] { self.box.state.withLock { $0.errors } }
+    package var received: ByteBuffer { self.box.state.withLock { $0.received } }
 
     /// Frames received so far.
-    public func frames() throws -> [Frame] {
+    package func frames() throws -> [Frame] {
         var buffer = self.received
         var frames: [Frame] = []
         let decoder = FrameDecoder(maxPayloadBytes: 1 << 30)
@@ -141,7 +144,9 @@ public final class RawConnection: Sendable {
 
     /// Polls until `condition` holds or `timeout` passes; returns whether it held.
     @discardableResult
-    public func wait(timeout: Duration = .seconds(5), until condition: (RawConnection) throws -> Bool) async rethrows -> Bool {
+    package func wait(
+        timeout: Duration = .seconds(5), until condition: (RawConnection) throws -> Bool
+    ) async rethrows -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if try condition(self) { return true }
@@ -150,7 +155,7 @@ public final class RawConnection: Sendable {
         return try condition(self)
     }
 
-    public func close() async {
+    package func close() async {
         try? await self.channel.close()
     }
 }

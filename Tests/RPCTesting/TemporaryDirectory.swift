@@ -1,23 +1,23 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A fresh directory under /tmp for one test, removed with everything in it when released.
-public final class TemporaryDirectory: Sendable {
-    public let path: String
+package final class TemporaryDirectory: Sendable {
+    package let path: String
 
-    public init() {
+    package init() {
         var template = Array("/tmp/enrich-test-XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         precondition(made != nil, "mkdtemp failed: \(errno)")
         self.path = String(cString: made!)
     }
 
-    public func file(_ name: String) -> String { "\(self.path)/\(name)" }
+    package func file(_ name: String) -> String { "\(self.path)/\(name)" }
 
     /// Writes `contents` to `name` in this directory and returns the file's path.
     @discardableResult
-    public func write(_ name: String, _ contents: String) -> String {
+    package func write(_ name: String, _ contents: String) -> String {
         let path = self.file(name)
         let file = fopen(path, "w")
         precondition(file != nil, "cannot write \(path)")
@@ -42,7 +42,11 @@ public final class TemporaryDirectory: Sendable {
             if name == "." || name == ".." { continue }
             let child = "\(path)/\(name)"
             var info = stat()
-            if lstat(child, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR { Self.remove(child) } else { unlink(child) }
+            if lstat(child, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+                Self.remove(child)
+            } else {
+                unlink(child)
+            }
         }
         closedir(directory)
         rmdir(path)

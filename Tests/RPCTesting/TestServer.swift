@@ -1,22 +1,23 @@
-public import Logging
+package import Logging
 import NIOCore
 import NIOPosix
-public import RPCCall
-public import RPCCore
-public import RPCTransport
+package import RPCCall
+package import RPCCore
+package import RPCTransport
 import Synchronization
 
 /// An `RPCServer` on 127.0.0.1 and a free port, for transport tests.
-public final class TestServer: Sendable {
-    public let server: RPCServer
-    public let port: Int
+package final class TestServer: Sendable {
+    package let server: RPCServer
+    package let port: Int
 
-    public static func start(
+    package static func start(
         router: Router, authenticator: any CallAuthenticator = TestAuthenticator(), limits: Limits = Limits(),
         tls: TLSContext?, logger: Logger = Logger(label: "test-server"), metrics: (any CallMetrics)? = nil
     ) async throws -> TestServer {
         let server = RPCServer(
-            configuration: .init(host: "127.0.0.1", port: 0, tls: tls, limits: limits, metrics: metrics), router: router,
+            configuration: .init(host: "127.0.0.1", port: 0, tls: tls, limits: limits, metrics: metrics),
+            router: router,
             authenticator: authenticator, group: MultiThreadedEventLoopGroup.singleton, logger: logger
         )
         let address = try await server.start()
@@ -28,6 +29,5 @@ public final class TestServer: Sendable {
         self.port = port
     }
 
-    public func stop() async { try? await self.server.stop() }
+    package func stop() async { try? await self.server.stop() }
 }
-

@@ -40,7 +40,9 @@ enum BulkheadMethods {
 
 @Suite("Bulkheads over loopback")
 struct BulkheadTests {
-    @Test("A client that never reads: the server stops reading it once its output is over the limit, and serves the rest when it reads")
+    @Test(
+        "A client that never reads: the server stops reading it once its output is over the limit, and serves the rest when it reads"
+    )
     func neverReadingClient() async throws {
         var limits = Limits()
         limits.maxConnectionOutboundBytes = 64 << 10
@@ -49,11 +51,14 @@ struct BulkheadTests {
         let server = try await TestServer.start(
             router: BulkheadMethods.router(), limits: limits, tls: try certificates.serverContext(), metrics: counter
         )
-        let raw = try await RawConnection.connect(port: server.port, tls: try certificates.clientContext(), reading: false)
+        let raw = try await RawConnection.connect(
+            port: server.port, tls: try certificates.clientContext(), reading: false)
         try await Task.sleep(for: .milliseconds(200))  // the handshake
         let calls = 3_000
         for id in 1...calls {
-            raw.sendWithoutWaiting(Fixture.request(id: UInt32(id), method: BulkheadMethods.big.fullName, message: LookupRequest(model: "")))
+            raw.sendWithoutWaiting(
+                Fixture.request(id: UInt32(id), method: BulkheadMethods.big.fullName, message: LookupRequest(model: ""))
+            )
         }
         // What may be answered is what the kernel's buffers take (at most tcp_wmem's 4 MiB on the server's side
         // and the client's 16 KiB receive buffer) plus the 64 KiB output limit: about 260 answers of 16 KiB, not
@@ -65,23 +70,28 @@ struct BulkheadTests {
         let later = counter.finished.load(ordering: .relaxed)
         #expect(later < 600, "\(later) of \(calls) answered to a client that reads nothing, 3 s on")
         try await raw.startReading()
-        #expect(try await raw.wait(timeout: .seconds(30)) { try $0.frames().filter { $0.kind == .status }.count == calls })
+        #expect(
+            try await raw.wait(timeout: .seconds(30)) { try $0.frames().filter { $0.kind == .status }.count == calls })
         #expect(counter.finished.load(ordering: .relaxed) == calls)
         await raw.close()
         await server.stop()
     }
 
-    @Test("A large request without a valid token is refused once its header arrives, before the rest is sent, and the connection closes")
+    @Test(
+        "A large request without a valid token is refused once its header arrives, before the rest is sent, and the connection closes"
+    )
     func largeUnauthenticatedFrame() async throws {
         var limits = Limits()
         limits.partialFrameTimeout = .seconds(60)  // so the close below is not the partial-frame timeout's
         let certificates = try TestCertificates()
         let server = try await TestServer.start(
-            router: BulkheadMethods.router(), authenticator: TestAuthenticator(tokens: ["good": BulkheadMethods.role]), limits: limits,
+            router: BulkheadMethods.router(), authenticator: TestAuthenticator(tokens: ["good": BulkheadMethods.role]),
+            limits: limits,
             tls: try certificates.serverContext()
         )
         let raw = try await RawConnection.connect(port: server.port, tls: try certificates.clientContext())
-        let header = RequestHeader(method: BulkheadMethods.guarded.fullName, authorization: "Bearer wrong").serializedBytes()
+        let header = RequestHeader(method: BulkheadMethods.guarded.fullName, authorization: "Bearer wrong")
+            .serializedBytes()
         let body = 4 << 20
         var frame = ByteBuffer()
         frame.writeInteger(UInt32(4 + header.count + body))
@@ -106,23 +116,29 @@ struct BulkheadTests {
             tls: try certificates.serverContext()
         )
         let client = try await RPCClientConnection.connect(
-            host: "127.0.0.1", port: server.port, tls: try certificates.clientContext(), group: MultiThreadedEventLoopGroup.singleton
+            host: "127.0.0.1", port: server.port, tls: try certificates.clientContext(),
+            group: MultiThreadedEventLoopGroup.singleton
         )
         let message = LookupRequest(model: String(repeating: "m", count: 2 << 20))
-        let response: HealthCheckResponse = try await client.unary(BulkheadMethods.guarded, message, options: CallOptions(token: "good"))
+        let response: HealthCheckResponse = try await client.unary(
+            BulkheadMethods.guarded, message, options: CallOptions(token: "good"))
         #expect(response.status == "\(message.serializedBytes().count)")
         await client.close()
         await server.stop()
     }
 
-    @Test("Drain: calls in flight finish, the client is told on id 0, new calls are refused with the drain signal, then connections close")
+    @Test(
+        "Drain: calls in flight finish, the client is told on id 0, new calls are refused with the drain signal, then connections close"
+    )
     func drain() async throws {
         let certificates = try TestCertificates()
         let server = try await TestServer.start(router: BulkheadMethods.router(), tls: try certificates.serverContext())
         let client = try await RPCClientConnection.connect(
-            host: "127.0.0.1", port: server.port, tls: try certificates.clientContext(), group: MultiThreadedEventLoopGroup.singleton
+            host: "127.0.0.1", port: server.port, tls: try certificates.clientContext(),
+            group: MultiThreadedEventLoopGroup.singleton
         )
-        async let slow: HealthCheckResponse = client.unary(BulkheadMethods.slow, LookupRequest(model: "", intKeys: [300]))
+        async let slow: HealthCheckResponse = client.unary(
+            BulkheadMethods.slow, LookupRequest(model: "", intKeys: [300]))
         try await Task.sleep(for: .milliseconds(50))
         async let drained = server.server.drain(grace: .seconds(10))
         let deadline = ContinuousClock.now + .seconds(5)
@@ -130,7 +146,8 @@ struct BulkheadTests {
         #expect(client.isDraining)
         #expect(!client.isActive, "a draining connection takes no new calls")
         let refused = await #expect(throws: RPCError.self) {
-            let _: HealthCheckResponse = try await client.unary(BulkheadMethods.slow, LookupRequest(model: "", intKeys: [0]))
+            let _: HealthCheckResponse = try await client.unary(
+                BulkheadMethods.slow, LookupRequest(model: "", intKeys: [0]))
         }
         #expect(refused?.code == .unavailable && refused?.metadata["enrich-goaway"] == "draining")
         let slowAnswer = try await slow
@@ -146,7 +163,10 @@ struct BulkheadTests {
         let server = try await TestServer.start(router: BulkheadMethods.router(), tls: try certificates.serverContext())
         let raw = try await RawConnection.connect(port: server.port, tls: try certificates.clientContext())
         for id in 1...20 {
-            try await raw.send(Fixture.request(id: UInt32(id), method: BulkheadMethods.slow.fullName, message: LookupRequest(model: "", intKeys: [60_000])))
+            try await raw.send(
+                Fixture.request(
+                    id: UInt32(id), method: BulkheadMethods.slow.fullName,
+                    message: LookupRequest(model: "", intKeys: [60_000])))
         }
         try await Task.sleep(for: .milliseconds(100))
         #expect(await server.server.drain(grace: .milliseconds(200)) == 1)

@@ -63,7 +63,9 @@ struct FrameDecoderTests {
 
     @Test("Accepts a payload of exactly the limit")
     func payloadAtLimit() throws {
-        var buffer = Self.encoded([Frame(kind: .request, requestID: 1, payload: ByteBuffer(bytes: Array(repeating: 0, count: 16)))])
+        var buffer = Self.encoded([
+            Frame(kind: .request, requestID: 1, payload: ByteBuffer(bytes: Array(repeating: 0, count: 16)))
+        ])
         #expect(try FrameDecoder(maxPayloadBytes: 16).decode(buffer: &buffer)?.payload.readableBytes == 16)
     }
 

@@ -69,7 +69,8 @@ struct InMemoryTLSTests {
     @Test("Client and server complete a handshake and exchange data both ways")
     func handshakeAndData() throws {
         let certificates = try TestCertificates()
-        let pair = try BackToBack(clientContext: try certificates.clientContext(), serverContext: try certificates.serverContext())
+        let pair = try BackToBack(
+            clientContext: try certificates.clientContext(), serverContext: try certificates.serverContext())
         try pair.connect()
         try pair.interact()
         #expect(pair.clientEvents.events.count == 1)
@@ -89,7 +90,8 @@ struct InMemoryTLSTests {
     @Test("Writes made before the handshake finishes are delivered after it")
     func writesBeforeHandshake() throws {
         let certificates = try TestCertificates()
-        let pair = try BackToBack(clientContext: try certificates.clientContext(), serverContext: try certificates.serverContext())
+        let pair = try BackToBack(
+            clientContext: try certificates.clientContext(), serverContext: try certificates.serverContext())
         try pair.connect()
         pair.client.writeAndFlush(ByteBuffer(string: "early"), promise: nil)
         try pair.interact()
@@ -101,7 +103,8 @@ struct InMemoryTLSTests {
         let certificates = try TestCertificates()
         let logs = LogCapture()
         let pair = try BackToBack(
-            clientContext: try certificates.untrustingClientContext(), serverContext: try certificates.serverContext(), logs: logs
+            clientContext: try certificates.untrustingClientContext(), serverContext: try certificates.serverContext(),
+            logs: logs
         )
         try pair.connect()
         try pair.interact()
@@ -116,7 +119,8 @@ struct InMemoryTLSTests {
     func wrongHostName() throws {
         let certificates = try TestCertificates()
         let pair = try BackToBack(
-            clientContext: try certificates.clientContext(serverName: "10.9.9.9"), serverContext: try certificates.serverContext()
+            clientContext: try certificates.clientContext(serverName: "10.9.9.9"),
+            serverContext: try certificates.serverContext()
         )
         try pair.connect()
         try pair.interact()
@@ -131,7 +135,8 @@ struct InMemoryTLSTests {
         let server = EmbeddedChannel()
         let recorder = EventRecorder()
         try server.pipeline.syncOperations.addHandler(
-            OpenSSLHandler(context: try certificates.serverContext(), handshakeTimeout: .seconds(5), logger: logs.logger())
+            OpenSSLHandler(
+                context: try certificates.serverContext(), handshakeTimeout: .seconds(5), logger: logs.logger())
         )
         try server.pipeline.syncOperations.addHandler(recorder)
         try server.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
@@ -147,10 +152,12 @@ struct InMemoryTLSTests {
         let logs = LogCapture()
         let server = EmbeddedChannel()
         try server.pipeline.syncOperations.addHandler(
-            OpenSSLHandler(context: try certificates.serverContext(), handshakeTimeout: .seconds(2), logger: logs.logger())
+            OpenSSLHandler(
+                context: try certificates.serverContext(), handshakeTimeout: .seconds(2), logger: logs.logger())
         )
         try server.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
-        try server.writeInbound(ByteBuffer(bytes: [0x16, 0x03, 0x01, 0x00, 0x80]))  // Start of a ClientHello, then nothing.
+        // Start of a ClientHello, then nothing.
+        try server.writeInbound(ByteBuffer(bytes: [0x16, 0x03, 0x01, 0x00, 0x80]))
         #expect(server.isActive)
         server.embeddedEventLoop.advanceTime(by: .seconds(3))
         #expect(!server.isActive)
@@ -161,20 +168,26 @@ struct InMemoryTLSTests {
 @Suite("Mutual TLS in memory")
 struct MutualTLSTests {
     static func serverRequiringClients(_ certificates: TestCertificates) throws -> TLSContext {
-        try TLSContext(configuration: .server(
-            certificateChain: .string(certificates.server.certificatePEM), privateKey: .string(certificates.server.privateKeyPEM),
-            requiringClientCertificatesFrom: .string(certificates.ca.certificatePEM)
-        ))
+        try TLSContext(
+            configuration: .server(
+                certificateChain: .string(certificates.server.certificatePEM),
+                privateKey: .string(certificates.server.privateKeyPEM),
+                requiringClientCertificatesFrom: .string(certificates.ca.certificatePEM)
+            ))
     }
 
     @Test("A client certificate signed by the configured CA is accepted")
     func acceptedClient() throws {
         let certificates = try TestCertificates()
-        let clientCertificate = try CertificateFactory.make(commonName: "app", subjectAltName: nil, isCA: false, issuer: certificates.ca)
-        let client = try TLSContext(configuration: .client(
-            trustRoots: .string(certificates.ca.certificatePEM), serverName: "127.0.0.1",
-            certificate: (chain: .string(clientCertificate.certificatePEM), key: .string(clientCertificate.privateKeyPEM))
-        ))
+        let clientCertificate = try CertificateFactory.make(
+            commonName: "app", subjectAltName: nil, isCA: false, issuer: certificates.ca)
+        let client = try TLSContext(
+            configuration: .client(
+                trustRoots: .string(certificates.ca.certificatePEM), serverName: "127.0.0.1",
+                certificate: (
+                    chain: .string(clientCertificate.certificatePEM), key: .string(clientCertificate.privateKeyPEM)
+                )
+            ))
         let pair = try BackToBack(clientContext: client, serverContext: try Self.serverRequiringClients(certificates))
         try pair.connect()
         try pair.interact()
@@ -186,17 +199,20 @@ struct MutualTLSTests {
     @Test("A client without a certificate, or with one from another CA, is refused")
     func refusedClients() throws {
         let certificates = try TestCertificates()
-        let stranger = try CertificateFactory.make(commonName: "stranger", subjectAltName: nil, isCA: false, issuer: certificates.otherCA)
+        let stranger = try CertificateFactory.make(
+            commonName: "stranger", subjectAltName: nil, isCA: false, issuer: certificates.otherCA)
         let clients = [
             try certificates.clientContext(),
-            try TLSContext(configuration: .client(
-                trustRoots: .string(certificates.ca.certificatePEM), serverName: "127.0.0.1",
-                certificate: (chain: .string(stranger.certificatePEM), key: .string(stranger.privateKeyPEM))
-            )),
+            try TLSContext(
+                configuration: .client(
+                    trustRoots: .string(certificates.ca.certificatePEM), serverName: "127.0.0.1",
+                    certificate: (chain: .string(stranger.certificatePEM), key: .string(stranger.privateKeyPEM))
+                )),
         ]
         for client in clients {
             let logs = LogCapture()
-            let pair = try BackToBack(clientContext: client, serverContext: try Self.serverRequiringClients(certificates), logs: logs)
+            let pair = try BackToBack(
+                clientContext: client, serverContext: try Self.serverRequiringClients(certificates), logs: logs)
             try pair.connect()
             try pair.interact()
             // TLS 1.3 finishes the client's side before the server checks the client certificate; the server

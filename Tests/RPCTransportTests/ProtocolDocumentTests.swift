@@ -5,7 +5,6 @@ import RPCTesting
 import RPCTransport
 import Testing
 
-
 /// Keeps docs/PROTOCOL.md honest: its worked example must be byte for byte what the code sends.
 @Suite("docs/PROTOCOL.md")
 struct ProtocolDocumentTests {
@@ -38,10 +37,13 @@ struct ProtocolDocumentTests {
     func workedExample() throws {
         let frames = try Self.exampleFrames()
         var request = ByteBuffer()
-        Envelope.writeRequest(into: &request, requestID: 1, header: RequestHeader(method: Methods.healthCheck.fullName), message: HealthCheckRequest())
+        Envelope.writeRequest(
+            into: &request, requestID: 1, header: RequestHeader(method: Methods.healthCheck.fullName),
+            message: HealthCheckRequest())
         #expect(frames["REQUEST"] == Array(request.readableBytesView))
         var message = ByteBuffer()
-        Envelope.writeMessage(into: &message, requestID: 1, message: HealthCheckResponse(status: "SERVING", version: "0.1.0"))
+        Envelope.writeMessage(
+            into: &message, requestID: 1, message: HealthCheckResponse(status: "SERVING", version: "0.1.0"))
         #expect(frames["MESSAGE"] == Array(message.readableBytesView))
         var status = ByteBuffer()
         Envelope.writeStatus(into: &status, requestID: 1, status: .ok)

@@ -46,9 +46,12 @@ struct ProtocolViolationTests {
         let fixture = try await Fixture(limits: limits)
         let raw = try await fixture.raw()
         // Pad the model name until the payload is exactly 1024 bytes.
-        let frame = try #require((900..<1_024).lazy.map { length in
-            Fixture.request(id: 1, method: TestMethods.echo.fullName, message: LookupRequest(model: String(repeating: "x", count: length)))
-        }.first { $0.readableBytes - Frame.headerBytes == 1_024 })
+        let frame = try #require(
+            (900..<1_024).lazy.map { length in
+                Fixture.request(
+                    id: 1, method: TestMethods.echo.fullName,
+                    message: LookupRequest(model: String(repeating: "x", count: length)))
+            }.first { $0.readableBytes - Frame.headerBytes == 1_024 })
         try await raw.send(frame)
         #expect(try await raw.wait { try $0.frames().count == 2 })
         #expect(try Fixture.status(of: raw.frames()[1]).code == .ok)
@@ -89,7 +92,8 @@ struct ProtocolViolationTests {
     func duplicateRequestID() async throws {
         let fixture = try await Fixture()
         let raw = try await fixture.raw()
-        let slow = Fixture.request(id: 3, method: TestMethods.sleep.fullName, message: LookupRequest(model: "", intKeys: [2_000]))
+        let slow = Fixture.request(
+            id: 3, method: TestMethods.sleep.fullName, message: LookupRequest(model: "", intKeys: [2_000]))
         try await raw.send(slow)
         try await raw.send(slow)
         #expect(await raw.wait { $0.isClosed })
@@ -120,13 +124,19 @@ struct ProtocolViolationTests {
         let fixture = try await Fixture(limits: limits)
         let raw = try await fixture.raw()
         for id in UInt32(1)...3 {
-            try await raw.send(Fixture.request(id: id, method: TestMethods.sleep.fullName, message: LookupRequest(model: "", intKeys: [1_500])))
+            try await raw.send(
+                Fixture.request(
+                    id: id, method: TestMethods.sleep.fullName, message: LookupRequest(model: "", intKeys: [1_500])))
         }
-        #expect(try await raw.wait(timeout: .seconds(15)) { try $0.frames().count == 5 })  // 1 refusal + 2 x (message + status).
+        // 1 refusal + 2 x (message + status).
+        #expect(try await raw.wait(timeout: .seconds(15)) { try $0.frames().count == 5 })
         let frames = try raw.frames()
         let refused = frames.first { $0.requestID == 3 }
         #expect(try refused.map(Fixture.status(of:))?.code == .resourceExhausted)
-        #expect(try frames.filter { $0.kind == .status && $0.requestID != 3 }.map { try Fixture.status(of: $0).code } == [.ok, .ok])
+        #expect(
+            try frames.filter { $0.kind == .status && $0.requestID != 3 }.map { try Fixture.status(of: $0).code } == [
+                .ok, .ok,
+            ])
         await raw.close()
         await fixture.server.stop()
     }

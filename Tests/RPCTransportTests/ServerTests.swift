@@ -26,7 +26,9 @@ enum TestMethods {
     static func registry() -> Router {
         var registry = Router(access: { _ in .open })
         registry.inline(echo, limits: WireLimits()) { (request: LookupRequest, _) throws(RPCError) in
-            LookupResponse(found: request.stringKeys.map { _ in true }, columns: [ColumnValues(name: request.model, type: .string)])
+            LookupResponse(
+                found: request.stringKeys.map { _ in true }, columns: [ColumnValues(name: request.model, type: .string)]
+            )
         }
         registry.unary(sleep) { (request: LookupRequest, _) in
             try await Task.sleep(for: .milliseconds(request.intKeys.first ?? 0))
@@ -109,7 +111,6 @@ struct Fixture {
     static func status(of frame: Frame) throws -> Status { try Envelope.decode(Status.self, from: frame.payload) }
 }
 
-
 @Suite("RPC server over loopback")
 struct ServerTests {
     @Test("A unary call over TLS returns the handler's response")
@@ -138,7 +139,8 @@ struct ServerTests {
                 finished.logger().info("slow")
             }
             while TestMethods.gate.waiting == 0 { try await Task.sleep(for: .milliseconds(5)) }
-            let fast: LookupResponse = try await client.unary(TestMethods.echo, LookupRequest(model: "fast", stringKeys: ["k"]))
+            let fast: LookupResponse = try await client.unary(
+                TestMethods.echo, LookupRequest(model: "fast", stringKeys: ["k"]))
             #expect(fast.columns.first?.name == "fast")
             finished.logger().info("fast")
             TestMethods.gate.open()
@@ -157,7 +159,8 @@ struct ServerTests {
             for index in 0..<200 {
                 group.addTask {
                     let response: LookupResponse = try await client.unary(
-                        TestMethods.echo, LookupRequest(model: "m\(index)", stringKeys: Array(repeating: "k", count: index % 7))
+                        TestMethods.echo,
+                        LookupRequest(model: "m\(index)", stringKeys: Array(repeating: "k", count: index % 7))
                     )
                     #expect(response.columns.first?.name == "m\(index)")
                     #expect(response.found.count == index % 7)
@@ -244,7 +247,8 @@ struct ServerTests {
         let client = try await fixture.client()
         let error = await #expect(throws: RPCError.self) {
             let _: LookupResponse = try await client.unary(
-                TestMethods.sleep, LookupRequest(model: "", intKeys: [5_000]), options: CallOptions(timeout: .milliseconds(100))
+                TestMethods.sleep, LookupRequest(model: "", intKeys: [5_000]),
+                options: CallOptions(timeout: .milliseconds(100))
             )
         }
         #expect(error?.code == .deadlineExceeded)

@@ -4,10 +4,11 @@ import ModelCache
 import RPCTesting
 import SyncEngine
 import Testing
+
 @testable import Warehouses
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A catalog, cache and engine over a fresh schema in the test PostgreSQL server, dropped at deinit.
@@ -35,10 +36,11 @@ final class PostgresFixture {
     func execute(_ sql: String) throws { try self.warehouse.execute("SET search_path = \(self.schema); " + sql) }
 
     func addModel(_ name: String, table: String = "", query: String = "", key: String) throws {
-        try self.catalog.createModel(ModelRecord(
-            name: name, warehouse: "pg", sourceTable: table.isEmpty ? "" : "\(self.schema).\(table)",
-            sourceQuery: query.replacingSchema(self.schema), primaryKey: key, columns: [], createdAtMilliseconds: 0
-        ))
+        try self.catalog.createModel(
+            ModelRecord(
+                name: name, warehouse: "pg", sourceTable: table.isEmpty ? "" : "\(self.schema).\(table)",
+                sourceQuery: query.replacingSchema(self.schema), primaryKey: key, columns: [], createdAtMilliseconds: 0
+            ))
     }
 
     func sync(_ model: String) async throws -> SyncRunRecord {
@@ -60,7 +62,8 @@ struct PostgresPresenceTests {
     @Test("ENRICH_TEST_POSTGRES is set whenever ENRICH_REQUIRE_POSTGRES=1")
     func required() {
         if getenv("ENRICH_REQUIRE_POSTGRES").map({ String(cString: $0) }) == "1" {
-            #expect(TestPostgres.available, "Scripts/test.sh should have started PostgreSQL and set ENRICH_TEST_POSTGRES")
+            #expect(
+                TestPostgres.available, "Scripts/test.sh should have started PostgreSQL and set ENRICH_TEST_POSTGRES")
         }
     }
 
@@ -97,12 +100,18 @@ struct PostgresSyncTests {
     func describe() async throws {
         let fixture = try PostgresFixture(setup: Self.users)
         let columns = try fixture.warehouse.describe(.table("\(fixture.schema).users"))
-        #expect(columns.map(\.name) == ["id", "email", "score", "price", "active", "seen", "born", "small", "tag", "doc"])
-        #expect(columns.map(\.sourceType) == [
-            "bigint", "text", "double precision", "numeric", "boolean", "timestamp with time zone", "date", "smallint",
-            "uuid", "jsonb",
-        ])
-        #expect(columns.map(\.type) == [.int64, .string, .double, .double, .bool, .timestamp, .timestamp, .int64, .string, .string])
+        #expect(
+            columns.map(\.name) == ["id", "email", "score", "price", "active", "seen", "born", "small", "tag", "doc"])
+        #expect(
+            columns.map(\.sourceType) == [
+                "bigint", "text", "double precision", "numeric", "boolean", "timestamp with time zone", "date",
+                "smallint",
+                "uuid", "jsonb",
+            ])
+        #expect(
+            columns.map(\.type) == [
+                .int64, .string, .double, .double, .bool, .timestamp, .timestamp, .int64, .string, .string,
+            ])
         #expect(try fixture.warehouse.testConnection().hasPrefix("PostgreSQL "))
     }
 
@@ -115,10 +124,13 @@ struct PostgresSyncTests {
         #expect(run.rowsRead == 3 && run.rowsAdded == 3)
         let snapshot = try #require(fixture.cache.snapshot(of: "users"))
         let row1 = try #require(snapshot.row(for: .int(1)))
-        #expect(snapshot.columns.map { $0.value(at: row1) } == [
-            .int64(1), .string("a@x.io"), .double(1.5), .double(9.99), .bool(true), .timestamp(1_704_164_645_000_000),
-            .timestamp(951_782_400_000_000), .int64(7), .string("6ecd8c99-4036-403d-bf84-cf8400f67836"), .string(#"{"a": 1}"#),
-        ])
+        #expect(
+            snapshot.columns.map { $0.value(at: row1) } == [
+                .int64(1), .string("a@x.io"), .double(1.5), .double(9.99), .bool(true),
+                .timestamp(1_704_164_645_000_000),
+                .timestamp(951_782_400_000_000), .int64(7), .string("6ecd8c99-4036-403d-bf84-cf8400f67836"),
+                .string(#"{"a": 1}"#),
+            ])
         let row2 = try #require(snapshot.row(for: .int(2)))
         #expect(snapshot.columns[1].value(at: row2) == .null)
         #expect(snapshot.columns[5].value(at: row2) == .timestamp(1_704_164_645_250_000))
@@ -134,11 +146,13 @@ struct PostgresSyncTests {
 
     @Test("Re-syncs count inserts, updates and deletes; duplicate and NULL keys make a partial success")
     func diffAndPartial() async throws {
-        let fixture = try PostgresFixture(setup: Self.users + "CREATE TABLE t (k text, n int);"
-            + "INSERT INTO t VALUES ('a', 1), ('b', 2), ('a', 3), (NULL, 4);")
+        let fixture = try PostgresFixture(
+            setup: Self.users + "CREATE TABLE t (k text, n int);"
+                + "INSERT INTO t VALUES ('a', 1), ('b', 2), ('a', 3), (NULL, 4);")
         try fixture.addModel("users", table: "users", key: "id")
         _ = try await fixture.sync("users")
-        try fixture.execute("""
+        try fixture.execute(
+            """
             INSERT INTO users (id, email) VALUES (4, 'd@x.io');
             UPDATE users SET email = 'new@x.io' WHERE id = 1;
             DELETE FROM users WHERE id = 2;
@@ -150,13 +164,17 @@ struct PostgresSyncTests {
         try fixture.addModel("t", table: "t", key: "k")
         let partial = try await fixture.sync("t")
         #expect(partial.status == .partialSuccess)
-        #expect(partial.issues.map(\.reason).sorted() == ["duplicate primary key (attempt 1 of 5; retried on the next sync)", "primary key is NULL"])
+        #expect(
+            partial.issues.map(\.reason).sorted() == [
+                "duplicate primary key (attempt 1 of 5; retried on the next sync)", "primary key is NULL",
+            ])
         #expect(fixture.cache.snapshot(of: "t")?.rowCount == 2)
     }
 
     @Test("A column whose type changes is re-introspected on the next sync")
     func typeChange() async throws {
-        let fixture = try PostgresFixture(setup: "CREATE TABLE t (k int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 10);")
+        let fixture = try PostgresFixture(
+            setup: "CREATE TABLE t (k int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 10);")
         try fixture.addModel("t", table: "t", key: "k")
         _ = try await fixture.sync("t")
         #expect(fixture.cache.snapshot(of: "t")?.schema.map(\.type) == [.int64, .int64])
@@ -195,7 +213,9 @@ struct PostgresSyncTests {
         // A port nothing listens on: the engine reports the connection failure; the cache is untouched.
         let down = SyncEngine(
             catalog: fixture.catalog, cache: fixture.cache,
-            warehouses: ["pg": PostgresWarehouse(connectionString: "host=127.0.0.1 port=1 dbname=postgres connect_timeout=2")],
+            warehouses: [
+                "pg": PostgresWarehouse(connectionString: "host=127.0.0.1 port=1 dbname=postgres connect_timeout=2")
+            ],
             logger: Logger(label: "t")
         )
         let started = try await down.trigger(model: "users")
@@ -208,11 +228,14 @@ struct PostgresSyncTests {
 
     @Test("A 50,000-row table syncs with progress and the planner's row estimate")
     func largerTable() async throws {
-        let fixture = try PostgresFixture(setup: """
-            CREATE TABLE big AS SELECT g AS id, md5(g::text) AS hash, g * 0.5 AS half FROM generate_series(1, 50000) g;
-            ANALYZE big;
-            """)
-        #expect(try fixture.warehouse.estimatedRowCount(.table("\(fixture.schema).big")) == 50_000)
+        let fixture = try PostgresFixture(
+            setup: """
+                CREATE TABLE big AS SELECT g AS id, md5(g::text) AS hash, g * 0.5 AS half FROM generate_series(1, 50000) g;
+                ANALYZE big;
+                """)
+        #expect(
+            try fixture.warehouse.estimatedRowCount(
+                .table("\(fixture.schema).big"), on: try fixture.warehouse.connect(readOnly: true)) == 50_000)
         try fixture.addModel("big", table: "big", key: "id")
         let run = try await fixture.engine.trigger(model: "big")
         var states: [SyncRunRecord] = []
@@ -227,13 +250,15 @@ struct PostgresSyncTests {
 struct PostgresSyncStateTests {
     @Test("Re-syncs read only changed rows; the merged snapshot equals a full read; failed rows are retried")
     func incremental() async throws {
-        let fixture = try PostgresFixture(setup: """
-            CREATE TABLE items AS SELECT g AS id, 'item ' || g AS name, g % 7 AS qty, now() AS at FROM generate_series(1, 2000) g;
-            CREATE TABLE bad (id int, n text); INSERT INTO bad VALUES (1, 'x'), (2, 'y'), (2, 'z');
-            """)
+        let fixture = try PostgresFixture(
+            setup: """
+                CREATE TABLE items AS SELECT g AS id, 'item ' || g AS name, g % 7 AS qty, now() AS at FROM generate_series(1, 2000) g;
+                CREATE TABLE bad (id int, n text); INSERT INTO bad VALUES (1, 'x'), (2, 'y'), (2, 'z');
+                """)
         try fixture.addModel("items", table: "items", key: "id")
         #expect(try await fixture.sync("items").rowsRead == 2000)
-        try fixture.execute("""
+        try fixture.execute(
+            """
             UPDATE items SET qty = qty + 100 WHERE id % 10 = 0; DELETE FROM items WHERE id % 25 = 1;
             INSERT INTO items VALUES (9000, 'new', 1, now()); UPDATE items SET name = name WHERE id = 3;
             """)
@@ -254,8 +279,10 @@ struct PostgresSyncStateTests {
         }
         #expect(try await fixture.sync("bad").rowsRead == 0)
         let owner = "bad@\(try fixture.catalog.installationID())"
-        let state = try PostgresConnection(connectionString: TestPostgres.connectionString!, password: nil, readOnly: true)
-            .rows("SELECT key, attempts, given_up FROM _enrich_state.failed_rows WHERE model = $1", [owner])
+        let state = try PostgresConnection(
+            connectionString: TestPostgres.connectionString!, password: nil, readOnly: true
+        )
+        .rows("SELECT key, attempts, given_up FROM _enrich_state.failed_rows WHERE model = $1", [owner])
         #expect(state == [["2", "5", "t"]])
     }
 
@@ -265,17 +292,20 @@ struct PostgresSyncStateTests {
         try fixture.addModel("t", table: "t", key: "id")
         #expect(try await fixture.sync("t").status == .success)
         let role = "enrich_nostate_test"
-        try fixture.warehouse.execute("""
+        try fixture.warehouse.execute(
+            """
             DO $$ BEGIN
                 IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '\(role)') THEN EXECUTE 'CREATE ROLE \(role) LOGIN'; END IF;
             END $$;
             GRANT USAGE ON SCHEMA \(fixture.schema) TO \(role); GRANT SELECT ON ALL TABLES IN SCHEMA \(fixture.schema) TO \(role);
             """)
-        let connection = TestPostgres.connectionString!.split(separator: " ").filter { !$0.hasPrefix("user=") }.joined(separator: " ")
+        let connection = TestPostgres.connectionString!.split(separator: " ").filter { !$0.hasPrefix("user=") }.joined(
+            separator: " ")
         let limited = PostgresWarehouse(connectionString: connection + " user=\(role)")
         #expect(throws: WarehouseError.self) { _ = try limited.testConnection() }
         let engine = SyncEngine(
-            catalog: fixture.catalog, cache: fixture.cache, warehouses: ["pg": limited], logger: Logger(label: "limited")
+            catalog: fixture.catalog, cache: fixture.cache, warehouses: ["pg": limited],
+            logger: Logger(label: "limited")
         )
         let run = try await engine.trigger(model: "t")
         await engine.waitForRuns()

@@ -12,11 +12,17 @@ struct ScheduleTests {
 
     @Test("Schedules parse and print back, and bad ones are refused with what is accepted")
     func parsing() throws {
-        for text in ["manual", "every 15m", "every 2h", "every 1d", "daily 09:30 Europe/Paris", "weekly mon,thu 09:30 UTC", "cron */30 * * * *"] {
+        for text in [
+            "manual", "every 15m", "every 2h", "every 1d", "daily 09:30 Europe/Paris", "weekly mon,thu 09:30 UTC",
+            "cron */30 * * * *",
+        ] {
             #expect(try Schedule(parsing: text).description == text)
         }
         #expect(try Schedule(parsing: "every 60m").description == "every 1h")
-        for bad in ["every 14m", "every 25h", "daily 25:00", "daily 09:30 Mars/Olympus", "weekly fun 09:30", "cron * * *", "cron 60 * * * *", "hourly"] {
+        for bad in [
+            "every 14m", "every 25h", "daily 25:00", "daily 09:30 Mars/Olympus", "weekly fun 09:30", "cron * * *",
+            "cron 60 * * * *", "hourly",
+        ] {
             #expect(throws: ScheduleError.self) { try Schedule(parsing: bad) }
         }
     }
@@ -27,12 +33,19 @@ struct ScheduleTests {
         #expect(try Schedule(parsing: "every 15m").nextRun(after: Self.monday) == Self.monday + hour / 4)
         #expect(try Schedule(parsing: "manual").nextRun(after: Self.monday) == nil)
         // 09:30 in Paris in January is 08:30 UTC.
-        #expect(try Schedule(parsing: "daily 09:30 Europe/Paris").nextRun(after: Self.monday) == Self.monday + 8 * hour + hour / 2)
+        #expect(
+            try Schedule(parsing: "daily 09:30 Europe/Paris").nextRun(after: Self.monday) == Self.monday + 8 * hour
+                + hour / 2)
         // From Monday 00:00, the next Thursday 09:30 UTC is 3 days and 9.5 hours away.
-        #expect(try Schedule(parsing: "weekly thu 09:30 UTC").nextRun(after: Self.monday) == Self.monday + 81 * hour + hour / 2)
+        #expect(
+            try Schedule(parsing: "weekly thu 09:30 UTC").nextRun(after: Self.monday) == Self.monday + 81 * hour + hour
+                / 2)
         #expect(try Schedule(parsing: "cron */30 * * * *").nextRun(after: Self.monday) == Self.monday + hour / 2)
-        #expect(try Schedule(parsing: "cron 0 12 * * 0").nextRun(after: Self.monday) == Self.monday + 6 * 24 * hour + 12 * hour)
-        #expect(try Schedule(parsing: "cron 0 0 29 2 *").nextRun(after: Self.monday) == 1_709_164_800_000)  // 2024-02-29
+        #expect(
+            try Schedule(parsing: "cron 0 12 * * 0").nextRun(after: Self.monday) == Self.monday + 6 * 24 * hour + 12
+                * hour)
+        // 2024-02-29
+        #expect(try Schedule(parsing: "cron 0 0 29 2 *").nextRun(after: Self.monday) == 1_709_164_800_000)
     }
 
     @Test("The scheduler starts due syncs, never doubles one still going, and keeps next runs across a restart")

@@ -1,5 +1,5 @@
-import EnrichPolicy
 import Catalog
+import EnrichPolicy
 import GRDB
 import Logging
 import ModelCache
@@ -9,7 +9,7 @@ import Testing
 import Warehouses
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A catalog, cache and engine over a SQLite warehouse file in a fresh directory.
@@ -31,8 +31,10 @@ struct SyncFixture {
         try queue.write { try $0.execute(sql: setup) }
         self.catalog = try Catalog(path: self.directory.file("catalog.sqlite"))
         self.engine = SyncEngine(
-            catalog: self.catalog, cache: self.cache, warehouses: ["embedded": SQLiteWarehouse(path: self.warehousePath)],
-            limits: limits, snapshotFiles: SnapshotFiles(directory: self.directory.file("snapshots")), logger: Logger(label: "test"),
+            catalog: self.catalog, cache: self.cache,
+            warehouses: ["embedded": SQLiteWarehouse(path: self.warehousePath)],
+            limits: limits, snapshotFiles: SnapshotFiles(directory: self.directory.file("snapshots")),
+            logger: Logger(label: "test"),
             now: now
         )
     }
@@ -42,10 +44,11 @@ struct SyncFixture {
     }
 
     func addModel(_ name: String, table: String = "", query: String = "", key: String) throws {
-        try self.catalog.createModel(ModelRecord(
-            name: name, warehouse: "embedded", sourceTable: table, sourceQuery: query, primaryKey: key, columns: [],
-            createdAtMilliseconds: 0
-        ))
+        try self.catalog.createModel(
+            ModelRecord(
+                name: name, warehouse: "embedded", sourceTable: table, sourceQuery: query, primaryKey: key, columns: [],
+                createdAtMilliseconds: 0
+            ))
     }
 
     /// Rows of a warehouse query, as text.
@@ -92,31 +95,40 @@ struct SyncEngineTests {
         #expect(run.rowsRead == 3 && run.rowsAdded == 3 && run.rowsFailed == 0)
         let snapshot = try #require(fixture.cache.snapshot(of: "users"))
         let row2 = try #require(snapshot.row(for: .int(2)))
-        #expect(snapshot.columns.map { $0.value(at: row2) } == [
-            .int64(2), .null, .null, .bool(false), .timestamp(1_704_164_645_250_000),
-        ])
+        #expect(
+            snapshot.columns.map { $0.value(at: row2) } == [
+                .int64(2), .null, .null, .bool(false), .timestamp(1_704_164_645_250_000),
+            ])
         let row3 = try #require(snapshot.row(for: .string("3")))
         #expect(snapshot.columns[3].value(at: row3) == .bool(true))
         #expect(snapshot.columns[4].value(at: row3) == .timestamp(1_700_000_000_000_000))
-        #expect(try fixture.catalog.model(named: "users").columns.map(\.type) == ["int64", "string", "double", "bool", "timestamp"])
+        #expect(
+            try fixture.catalog.model(named: "users").columns.map(\.type) == [
+                "int64", "string", "double", "bool", "timestamp",
+            ])
     }
 
     @Test("Duplicate keys, NULL keys and unconvertible values make a partial success that lists the rows")
     func partialSuccess() async throws {
-        let fixture = try SyncFixture(setup: """
-            CREATE TABLE t (k TEXT, n INTEGER);
-            INSERT INTO t VALUES ('a', 1), ('b', 2), ('a', 3), (NULL, 4), ('c', 'seven');
-            """)
+        let fixture = try SyncFixture(
+            setup: """
+                CREATE TABLE t (k TEXT, n INTEGER);
+                INSERT INTO t VALUES ('a', 1), ('b', 2), ('a', 3), (NULL, 4), ('c', 'seven');
+                """)
         try fixture.addModel("t", table: "t", key: "k")
         let run = try await fixture.sync("t")
         #expect(run.status == .partialSuccess)
         #expect(run.rowsRead == 5)
         #expect(run.rowsAdded == 2 && run.rowsFailed == 3)
-        #expect(run.issues == [
-            RunIssue(rowNumber: 3, key: "a", reason: "duplicate primary key (attempt 1 of 5; retried on the next sync)"),
-            RunIssue(rowNumber: 4, key: nil, reason: "primary key is NULL"),
-            RunIssue(rowNumber: 5, key: "c", reason: "column 'n': text is not an integer (attempt 1 of 5; retried on the next sync)"),
-        ])
+        #expect(
+            run.issues == [
+                RunIssue(
+                    rowNumber: 3, key: "a", reason: "duplicate primary key (attempt 1 of 5; retried on the next sync)"),
+                RunIssue(rowNumber: 4, key: nil, reason: "primary key is NULL"),
+                RunIssue(
+                    rowNumber: 5, key: "c",
+                    reason: "column 'n': text is not an integer (attempt 1 of 5; retried on the next sync)"),
+            ])
         #expect(fixture.cache.snapshot(of: "t")?.rowCount == 2)
     }
 
@@ -139,7 +151,8 @@ struct SyncEngineTests {
         try fixture.addModel("users", table: "users", key: "id")
         let engine = SyncEngine(
             catalog: fixture.catalog, cache: fixture.cache,
-            warehouses: ["embedded": SQLiteWarehouse(path: fixture.directory.file("missing.sqlite"))], logger: Logger(label: "t")
+            warehouses: ["embedded": SQLiteWarehouse(path: fixture.directory.file("missing.sqlite"))],
+            logger: Logger(label: "t")
         )
         let started = try await engine.trigger(model: "users")
         await engine.waitForRuns()
@@ -152,7 +165,8 @@ struct SyncEngineTests {
     @Test("A model can read a SQL query")
     func queryModel() async throws {
         let fixture = try SyncFixture(setup: Self.users)
-        try fixture.addModel("active", query: "SELECT id, email, id * 10 AS tens FROM users WHERE active = 1", key: "id")
+        try fixture.addModel(
+            "active", query: "SELECT id, email, id * 10 AS tens FROM users WHERE active = 1", key: "id")
         let run = try await fixture.sync("active")
         #expect(run.status == .success)
         let snapshot = try #require(fixture.cache.snapshot(of: "active"))
@@ -197,9 +211,11 @@ struct SyncEngineTests {
     func introspectionChecks() async throws {
         let fixture = try SyncFixture(
             limits: SyncEngine.Limits(maxColumns: 3),
-            setup: "CREATE TABLE three (a INTEGER, b TEXT, c REAL); CREATE TABLE four (a INTEGER, b TEXT, c REAL, d TEXT);"
+            setup:
+                "CREATE TABLE three (a INTEGER, b TEXT, c REAL); CREATE TABLE four (a INTEGER, b TEXT, c REAL, d TEXT);"
         )
-        let columns = try await fixture.engine.introspect(warehouse: "embedded", source: .table("three"), primaryKey: "a")
+        let columns = try await fixture.engine.introspect(
+            warehouse: "embedded", source: .table("three"), primaryKey: "a")
         #expect(columns.count == 3)
         await #expect(throws: SyncError.tooManyColumns(count: 4, limit: 3)) {
             try await fixture.engine.introspect(warehouse: "embedded", source: .table("four"), primaryKey: "a")
@@ -227,7 +243,8 @@ struct SyncEngineTests {
         // Re-syncs read only what changed, found by the checksums kept in the warehouse.
         let unchanged = try await fixture.sync("users")
         #expect((unchanged.rowsRead, unchanged.rowsAdded, unchanged.rowsChanged, unchanged.rowsRemoved) == (0, 0, 0, 0))
-        try fixture.execute("""
+        try fixture.execute(
+            """
             INSERT INTO users VALUES (4, 'd@x.io', 4, 1, '2024-01-01');
             UPDATE users SET email = 'new@x.io' WHERE id = 1;
             DELETE FROM users WHERE id = 2;
@@ -251,7 +268,12 @@ struct SyncEngineTests {
         try fixture.addModel("t", table: "t", key: "id")
         let run = try await fixture.sync("t")
         #expect(run.status == .partialSuccess && run.rowsAdded == 1 && run.rowsFailed == 1)
-        #expect(run.issues == [RunIssue(rowNumber: 2, key: "2", reason: "row is 101 bytes; the limit is 100 (attempt 1 of 5; retried on the next sync)")])
+        #expect(
+            run.issues == [
+                RunIssue(
+                    rowNumber: 2, key: "2",
+                    reason: "row is 101 bytes; the limit is 100 (attempt 1 of 5; retried on the next sync)")
+            ])
     }
 
     @Test("Row cap: N rows sync, N+1 fail the run and leave the served snapshot alone")
@@ -283,14 +305,17 @@ struct SyncEngineTests {
         #expect(snapshot.columns[1].value(at: snapshot.row(for: .int(1))!) == .string("a@x.io"))
     }
 
-    @Test("A snapshot that cannot be saved (ENOSPC) makes a partial success naming the OS error; the previous file stays and is what a restart serves")
+    @Test(
+        "A snapshot that cannot be saved (ENOSPC) makes a partial success naming the OS error; the previous file stays and is what a restart serves"
+    )
     func snapshotSaveFails() async throws {
         let fixture = try SyncFixture(setup: Self.users)
         try fixture.addModel("users", table: "users", key: "id")
         #expect(try await fixture.sync("users").status == .success)
         try fixture.execute("INSERT INTO users VALUES (4, 'd@x.io', 4, 1, 1700000001)")
         let failing = SyncEngine(
-            catalog: fixture.catalog, cache: fixture.cache, warehouses: ["embedded": SQLiteWarehouse(path: fixture.warehousePath)],
+            catalog: fixture.catalog, cache: fixture.cache,
+            warehouses: ["embedded": SQLiteWarehouse(path: fixture.warehousePath)],
             snapshotFiles: .failing(directory: fixture.snapshotDirectory, errno: ENOSPC), logger: Logger(label: "t")
         )
         let started = try await failing.trigger(model: "users")
@@ -311,7 +336,8 @@ struct SyncEngineTests {
         defer { closedir(leftovers) }
         var names: [String] = []
         while let entry = readdir(leftovers) {
-            names.append(withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) })
+            names.append(
+                withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) })
         }
         #expect(!names.contains { $0.hasSuffix(".tmp") })
     }

@@ -1,9 +1,10 @@
 import Catalog
 import Logging
 import ModelCache
-import Synchronization
 import SyncEngine
+import Synchronization
 import Testing
+
 @testable import Warehouses
 
 /// A clock tests move by hand.
@@ -29,7 +30,8 @@ struct SyncStateTests {
         let run = try await fixture.sync("items")
         #expect(run.rowsRead == 1000 && run.rowsAdded == 1000)
         let owner = "items@\(try fixture.catalog.installationID())"
-        let checkpoint = try fixture.query("SELECT snapshot_version, row_count, columns FROM _enrich_state_checkpoints WHERE model = '\(owner)'")
+        let checkpoint = try fixture.query(
+            "SELECT snapshot_version, row_count, columns FROM _enrich_state_checkpoints WHERE model = '\(owner)'")
         #expect(checkpoint == [[String(run.id!), "1000", "id:int64,name:string,qty:int64"]])
         let table = "_enrich_state_" + rowsTableName(model: owner)
         #expect(try fixture.query("SELECT count(*), count(DISTINCT checksum) FROM \(table)") == [["1000", "1000"]])
@@ -45,7 +47,8 @@ struct SyncStateTests {
         let fixture = try SyncFixture(setup: Self.items)
         try fixture.addModel("items", table: "items", key: "id")
         _ = try await fixture.sync("items")
-        try fixture.execute("""
+        try fixture.execute(
+            """
             UPDATE items SET qty = qty + 100 WHERE id % 10 = 0;
             DELETE FROM items WHERE id % 25 = 1;
             INSERT INTO items VALUES (5000, 'new', 1), (5001, NULL, NULL);
@@ -53,7 +56,10 @@ struct SyncStateTests {
             """)
         let incremental = try await fixture.sync("items")
         // 100 updated + 2 inserted are read; 40 deleted are found without reading them; a no-op update is not a change.
-        #expect((incremental.rowsRead, incremental.rowsAdded, incremental.rowsChanged, incremental.rowsRemoved) == (102, 2, 100, 40))
+        #expect(
+            (incremental.rowsRead, incremental.rowsAdded, incremental.rowsChanged, incremental.rowsRemoved) == (
+                102, 2, 100, 40
+            ))
         let merged = try #require(fixture.cache.snapshot(of: "items"))
         let full = try await fixture.sync("items", full: true)
         #expect((full.rowsRead, full.rowsAdded, full.rowsChanged, full.rowsRemoved) == (962, 0, 0, 0))
@@ -65,15 +71,17 @@ struct SyncStateTests {
 
     @Test("A failed row is retried on the next 4 syncs and then given up; changing it retries it afresh")
     func retriesThenGivesUp() async throws {
-        let fixture = try SyncFixture(setup: """
-            CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER);
-            INSERT INTO t VALUES (1, 10), (2, 'twenty'), (3, 30);
-            """)
+        let fixture = try SyncFixture(
+            setup: """
+                CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER);
+                INSERT INTO t VALUES (1, 10), (2, 'twenty'), (3, 30);
+                """)
         try fixture.addModel("t", table: "t", key: "id")
         for attempt in 1...5 {
             let run = try await fixture.sync("t")
             #expect(run.status == .partialSuccess && run.rowsFailed == 1)
-            let suffix = attempt < 5
+            let suffix =
+                attempt < 5
                 ? "(attempt \(attempt) of 5; retried on the next sync)"
                 : "(given up after 5 attempts; retried only if the row changes)"
             #expect(run.issues.map(\.reason) == ["column 'n': text is not an integer \(suffix)"])
@@ -92,25 +100,33 @@ struct SyncStateTests {
     @Test("A failed row is given up after 14 days even before its fifth attempt")
     func givesUpAfterFourteenDays() async throws {
         let clock = ManualClock()
-        let fixture = try SyncFixture(setup: """
-            CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER);
-            INSERT INTO t VALUES (1, 'one');
-            """, now: { clock.now })
+        let fixture = try SyncFixture(
+            setup: """
+                CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER);
+                INSERT INTO t VALUES (1, 'one');
+                """, now: { clock.now })
         try fixture.addModel("t", table: "t", key: "id")
-        #expect(try await fixture.sync("t").issues.first?.reason.hasSuffix("(attempt 1 of 5; retried on the next sync)") == true)
+        #expect(
+            try await fixture.sync("t").issues.first?.reason.hasSuffix("(attempt 1 of 5; retried on the next sync)")
+                == true)
         clock.advance(days: 13)
-        #expect(try await fixture.sync("t").issues.first?.reason.hasSuffix("(attempt 2 of 5; retried on the next sync)") == true)
+        #expect(
+            try await fixture.sync("t").issues.first?.reason.hasSuffix("(attempt 2 of 5; retried on the next sync)")
+                == true)
         clock.advance(days: 1)
-        #expect(try await fixture.sync("t").issues.first?.reason.hasSuffix("(given up after 3 attempts; retried only if the row changes)") == true)
+        #expect(
+            try await fixture.sync("t").issues.first?.reason.hasSuffix(
+                "(given up after 3 attempts; retried only if the row changes)") == true)
         #expect(try await fixture.sync("t").rowsRead == 0)
     }
 
     @Test("A duplicate key keeps its first row served, and is retried, then given up, without flapping")
     func duplicateKeys() async throws {
-        let fixture = try SyncFixture(setup: """
-            CREATE TABLE t (k TEXT, n INTEGER);
-            INSERT INTO t VALUES ('a', 1), ('b', 2), ('a', 3);
-            """)
+        let fixture = try SyncFixture(
+            setup: """
+                CREATE TABLE t (k TEXT, n INTEGER);
+                INSERT INTO t VALUES ('a', 1), ('b', 2), ('a', 3);
+                """)
         try fixture.addModel("t", table: "t", key: "k")
         for attempt in 1...6 {
             let run = try await fixture.sync("t")
@@ -135,9 +151,13 @@ struct SyncStateTests {
         #expect(run.status == .failed && run.error == "read failed: scan cancelled" || run.error == "scan cancelled")
         #expect(fixture.cache.snapshot(of: "users")?.version == UInt64(first.id!))
         let owner = "users@\(try fixture.catalog.installationID())"
-        #expect(try fixture.query("SELECT snapshot_version FROM _enrich_state_checkpoints WHERE model = '\(owner)'") == [[String(first.id!)]])
+        #expect(
+            try fixture.query("SELECT snapshot_version FROM _enrich_state_checkpoints WHERE model = '\(owner)'") == [
+                [String(first.id!)]
+            ])
         let next = try await fixture.sync("users")
-        #expect(next.status == .success && next.rowsRemoved == 100 && next.rowsChanged == 29_950 && next.rowsRead == 29_950)
+        #expect(
+            next.status == .success && next.rowsRemoved == 100 && next.rowsChanged == 29_950 && next.rowsRead == 29_950)
         #expect(fixture.cache.snapshot(of: "users")?.rowCount == 59_900)
     }
 
@@ -147,7 +167,9 @@ struct SyncStateTests {
         try fixture.addModel("items", table: "items", key: "id")
         _ = try await fixture.sync("items")
         // As if the server died after publishing: the checkpoint names an older snapshot.
-        try fixture.execute("UPDATE _enrich_state_checkpoints SET snapshot_version = snapshot_version - 1; DELETE FROM items WHERE id = 7")
+        try fixture.execute(
+            "UPDATE _enrich_state_checkpoints SET snapshot_version = snapshot_version - 1; DELETE FROM items WHERE id = 7"
+        )
         let run = try await fixture.sync("items")
         #expect((run.rowsRead, run.rowsRemoved) == (999, 1))
         #expect(try await fixture.sync("items").rowsRead == 0)
@@ -161,7 +183,8 @@ struct SyncStateTests {
         try fixture.execute("UPDATE items SET qty = -1 WHERE id = 500")
         let cache = ModelCache()
         let restarted = SyncEngine(
-            catalog: fixture.catalog, cache: cache, warehouses: ["embedded": SQLiteWarehouse(path: fixture.warehousePath)],
+            catalog: fixture.catalog, cache: cache,
+            warehouses: ["embedded": SQLiteWarehouse(path: fixture.warehousePath)],
             snapshotFiles: SnapshotFiles(directory: fixture.snapshotDirectory), logger: .init(label: "restart")
         )
         #expect(await restarted.loadPersistedSnapshots(models: ["items"]) == ["items"])

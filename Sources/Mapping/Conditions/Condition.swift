@@ -1,17 +1,18 @@
-public import EventJSON
+package import EventJSON
 
 /// A parsed subscription condition in Segment's AST shape (`packages/destination-subscriptions/src/types.ts`).
-public indirect enum Condition: Sendable, Equatable {
+package indirect enum Condition: Sendable, Equatable {
     case group(operator: String, children: [Condition])
     case leaf(ConditionLeaf)
 
     /// The AST as Segment's JSON (for tests against Segment's vectors and for showing users).
-    public var json: JSONValue {
+    package var json: JSONValue {
         switch self {
         case .group(let op, let children):
-            return .object(JSONObject([
-                ("type", .string("group")), ("operator", .string(op)), ("children", .array(children.map(\.json))),
-            ]))
+            return .object(
+                JSONObject([
+                    ("type", .string("group")), ("operator", .string(op)), ("children", .array(children.map(\.json))),
+                ]))
         case .leaf(let leaf):
             var object = JSONObject([("type", .string(leaf.type.rawValue))])
             if let name = leaf.name { object["name"] = .string(name) }
@@ -22,10 +23,12 @@ public indirect enum Condition: Sendable, Equatable {
     }
 
     /// Reads Segment's JSON AST (for the generator's vectors and for ASTs pasted by users).
-    public init?(json: JSONValue) {
+    package init?(json: JSONValue) {
         guard case .object(let object) = json, case .string(let type)? = object["type"] else { return nil }
         if type == "group" {
-            guard case .string(let op)? = object["operator"], case .array(let children)? = object["children"] else { return nil }
+            guard case .string(let op)? = object["operator"], case .array(let children)? = object["children"] else {
+                return nil
+            }
             var parsed: [Condition] = []
             for child in children {
                 guard let condition = Condition(json: child) else { return nil }
@@ -52,7 +55,7 @@ public indirect enum Condition: Sendable, Equatable {
 }
 
 /// A value compared against: a string, number or boolean, as `getTokenValue` makes them.
-public enum ConditionValue: Sendable, Equatable {
+package enum ConditionValue: Sendable, Equatable {
     case string(String)
     case number(Double)
     case bool(Bool)
@@ -77,8 +80,8 @@ extension MappingValue {
 }
 
 /// One comparison: which field, which operator, against what.
-public struct ConditionLeaf: Sendable, Equatable {
-    public enum LeafType: String, Sendable {
+package struct ConditionLeaf: Sendable, Equatable {
+    package enum LeafType: String, Sendable {
         case eventType = "event-type"
         case event
         case name
@@ -88,13 +91,13 @@ public struct ConditionLeaf: Sendable, Equatable {
         case context = "event-context"
     }
 
-    public var type: LeafType
+    package var type: LeafType
     /// The path inside properties, traits or context; nil for the top-level fields.
-    public var name: String?
-    public var `operator`: String
-    public var value: ConditionValue?
+    package var name: String?
+    package var `operator`: String
+    package var value: ConditionValue?
 
-    public init(type: LeafType, name: String?, operator: String, value: ConditionValue?) {
+    package init(type: LeafType, name: String?, operator: String, value: ConditionValue?) {
         self.type = type
         self.name = name
         self.operator = `operator`
@@ -103,12 +106,12 @@ public struct ConditionLeaf: Sendable, Equatable {
 }
 
 /// Why a condition could not be parsed: a message a person can act on, and the character offset.
-public struct ConditionParseError: Error, Equatable, Sendable, CustomStringConvertible {
-    public var message: String
+package struct ConditionParseError: Error, Equatable, Sendable, CustomStringConvertible {
+    package var message: String
     /// Offset in Unicode scalars into the condition, when the error has a place.
-    public var offset: Int?
+    package var offset: Int?
 
-    public var description: String {
+    package var description: String {
         if let offset { return "invalid condition at character \(offset + 1): \(self.message)" }
         return "invalid condition: \(self.message)"
     }

@@ -1,27 +1,27 @@
-public import EnrichPolicy
+package import EnrichPolicy
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What one event's condition evaluation may cost: text examined by the string operators and leaves evaluated.
 /// A condition is at most `Limits.maxConditionBytes` (4 KiB, so about 80 `contains`) and an event at most 32 KiB;
 /// without a budget one event could cost 80 scans of 32 KiB, and a batch a thousand times that.
-public struct ConditionBudget: Sendable {
+package struct ConditionBudget: Sendable {
     /// Bytes of text the string operators may examine for one event (`ConditionLimits.maxScanBytes` says why).
-    public var maxScanBytes: Int
+    package var maxScanBytes: Int
     /// Leaves one event's evaluation may evaluate.
-    public var maxLeaves: Int
-    public private(set) var scannedBytes = 0
-    public private(set) var leaves = 0
+    package var maxLeaves: Int
+    package private(set) var scannedBytes = 0
+    package private(set) var leaves = 0
 
-    public init(maxScanBytes: Int = ConditionLimits().maxScanBytes, maxLeaves: Int = ConditionLimits().maxLeaves) {
+    package init(maxScanBytes: Int = ConditionLimits().maxScanBytes, maxLeaves: Int = ConditionLimits().maxLeaves) {
         self.maxScanBytes = maxScanBytes
         self.maxLeaves = maxLeaves
     }
 
     /// A budget of `limits` (EnrichPolicy's `ConditionLimits`).
-    public init(_ limits: ConditionLimits) {
+    package init(_ limits: ConditionLimits) {
         self.init(maxScanBytes: limits.maxScanBytes, maxLeaves: limits.maxLeaves)
     }
 
@@ -37,14 +37,16 @@ public struct ConditionBudget: Sendable {
 }
 
 /// Why a condition was not decided for an event.
-public enum ConditionBudgetExceeded: Error, Equatable, Sendable, CustomStringConvertible {
+package enum ConditionBudgetExceeded: Error, Equatable, Sendable, CustomStringConvertible {
     case scan(Int)
     case leaves(Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
-        case .scan(let limit): "the condition examined more than \(limit) bytes of text for this event (the per-event limit)"
-        case .leaves(let limit): "the condition evaluated more than \(limit) comparisons for this event (the per-event limit)"
+        case .scan(let limit):
+            "the condition examined more than \(limit) bytes of text for this event (the per-event limit)"
+        case .leaves(let limit):
+            "the condition evaluated more than \(limit) comparisons for this event (the per-event limit)"
         }
     }
 }
@@ -57,7 +59,8 @@ enum TextSearch {
     /// needle) whatever the input (a needle of 4,000 "a"s then "b" against 32 KiB of "a"s included), and close to
     /// `memchr`'s speed on ordinary text.
     static func contains(_ text: UnsafeRawBufferPointer, _ needle: UnsafeRawBufferPointer) -> Bool {
-        let n = text.count, m = needle.count
+        let n = text.count
+        let m = needle.count
         guard m > 0 else { return true }
         guard n >= m else { return false }
         let first = Int32(needle[0])
@@ -71,7 +74,8 @@ enum TextSearch {
                 if needle[j] == needle[k] { k += 1 }
                 failure[j] = k
             }
-            var i = 0, j = 0
+            var i = 0
+            var j = 0
             while i < n {
                 if j == 0 {
                     guard let hit = memchr(text.baseAddress! + i, first, n - i) else { return false }
@@ -99,14 +103,16 @@ enum TextSearch {
 
     static func hasSuffix(_ text: UnsafeRawBufferPointer, _ suffix: UnsafeRawBufferPointer) -> Bool {
         guard text.count >= suffix.count else { return false }
-        return suffix.isEmpty || memcmp(text.baseAddress! + (text.count - suffix.count), suffix.baseAddress!, suffix.count) == 0
+        return suffix.isEmpty
+            || memcmp(text.baseAddress! + (text.count - suffix.count), suffix.baseAddress!, suffix.count) == 0
     }
 
     /// Runs `body` with the UTF-8 of both strings.
     static func withUTF8<T, E: Error>(
         _ a: String, _ b: String, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(E) -> T
     ) throws(E) -> T {
-        var a = a, b = b
+        var a = a
+        var b = b
         let result: Result<T, E> = a.withUTF8 { a in
             b.withUTF8 { b in
                 do throws(E) { return .success(try body(UnsafeRawBufferPointer(a), UnsafeRawBufferPointer(b))) } catch {

@@ -2,19 +2,20 @@
 /// numbers only against numbers, string operators only on strings, and falsy intermediates returned as-is.
 extension Condition {
     /// Whether `event` matches. An undefined event never matches.
-    public func matches(_ event: MappingValue) -> Bool {
+    package func matches(_ event: MappingValue) -> Bool {
         var budget = ConditionBudget(maxScanBytes: .max, maxLeaves: .max)
         return (try? self.matches(event, budget: &budget)) ?? false
     }
 
     /// Whether `event` matches, within `budget`.
     /// - Throws: `ConditionBudgetExceeded` when deciding would cost more than the budget allows.
-    public func matches(_ event: MappingValue, budget: inout ConditionBudget) throws(ConditionBudgetExceeded) -> Bool {
+    package func matches(_ event: MappingValue, budget: inout ConditionBudget) throws(ConditionBudgetExceeded) -> Bool {
         if case .undefined = event { return false }
         return try self.evaluate(event, budget: &budget)
     }
 
-    private func evaluate(_ event: MappingValue, budget: inout ConditionBudget) throws(ConditionBudgetExceeded) -> Bool {
+    private func evaluate(_ event: MappingValue, budget: inout ConditionBudget) throws(ConditionBudgetExceeded) -> Bool
+    {
         switch self {
         case .group(let op, let children):
             switch op {

@@ -1,6 +1,6 @@
 /// Renders a condition back to subscription text, as action-destinations' `generateFql` does (spec A.4).
 extension Condition {
-    public var fql: String {
+    package var fql: String {
         let text: String
         switch self {
         case .group(let op, let children): text = Self.render(children: children, operator: op)
@@ -27,7 +27,8 @@ extension ConditionLeaf {
     static func escapeFieldPath(_ name: String) -> String {
         var result = ""
         for scalar in name.unicodeScalars {
-            let plain = (scalar >= "a" && scalar <= "z") || (scalar >= "A" && scalar <= "Z") || (scalar >= "0" && scalar <= "9")
+            let plain =
+                (scalar >= "a" && scalar <= "z") || (scalar >= "A" && scalar <= "Z") || (scalar >= "0" && scalar <= "9")
                 || scalar == "." || scalar == "_" || scalar == "-"
             if !plain { result += "\\" }
             result.unicodeScalars.append(scalar)
@@ -45,10 +46,11 @@ extension ConditionLeaf {
         case .context: field = "context.\(Self.escapeFieldPath(self.name ?? ""))"
         }
         let raw = self.value.map(MappingValue.init) ?? .undefined
-        let stringified: String = switch self.value {
-        case .bool, .number: raw.jsString
-        default: "\"\(raw.jsString)\""
-        }
+        let stringified: String =
+            switch self.value {
+            case .bool, .number: raw.jsString
+            default: "\"\(raw.jsString)\""
+            }
         switch self.operator {
         case "contains": return "contains(\(field), \(stringified))"
         case "not_contains": return "!contains(\(field), \(stringified))"
@@ -69,13 +71,13 @@ extension ConditionLeaf {
 }
 
 /// A compiled subscription: parsed once, evaluated per event.
-public struct Subscription: Sendable, Equatable {
-    public let text: String
-    public let condition: Condition
+package struct Subscription: Sendable, Equatable {
+    package let text: String
+    package let condition: Condition
 
     /// Parses `text`.
     /// - Throws: `ConditionParseError` with a message and, where it has one, the character offset.
-    public init(_ text: String) throws(ConditionParseError) {
+    package init(_ text: String) throws(ConditionParseError) {
         self.text = text
         switch FQLParser.parse(text) {
         case .success(let condition): self.condition = condition
@@ -83,5 +85,5 @@ public struct Subscription: Sendable, Equatable {
         }
     }
 
-    public func matches(_ event: MappingValue) -> Bool { self.condition.matches(event) }
+    package func matches(_ event: MappingValue) -> Bool { self.condition.matches(event) }
 }

@@ -118,15 +118,16 @@ struct FQLLexer {
                 tokens.append(FQLToken(kind: .string, value: try self.lexString(c), offset: start))
                 continue
             }
-            let simple: FQLToken.Kind? = switch c {
-            case ".": .dot
-            case "[": .brackLeft
-            case "]": .brackRight
-            case ",": .comma
-            case "(": .parenLeft
-            case ")": .parenRight
-            default: nil
-            }
+            let simple: FQLToken.Kind? =
+                switch c {
+                case ".": .dot
+                case "[": .brackLeft
+                case "]": .brackRight
+                case ",": .comma
+                case "(": .parenLeft
+                case ")": .parenRight
+                default: nil
+                }
             guard let simple else {
                 throw FQLLexerError(message: "invalid character \"\(Character(c))\"", offset: start)
             }
@@ -168,7 +169,8 @@ struct FQLLexer {
             return FQLToken(kind: .operator, value: "=", offset: 0)
         case "!":
             if self.accept("=") { return FQLToken(kind: .operator, value: "!=", offset: 0) }
-            throw self.error("expected '=' after '!', got '\(self.peek().map { String(Character($0)) } ?? "end of input")'")
+            throw self.error(
+                "expected '=' after '!', got '\(self.peek().map { String(Character($0)) } ?? "end of input")'")
         case "a":
             if self.accept("nd") { return FQLToken(kind: .conditional, value: "and", offset: 0) }
         case "o":
@@ -187,7 +189,9 @@ struct FQLLexer {
     private mutating func lexIdent(_ first: Unicode.Scalar) throws(FQLLexerError) -> String {
         var text = ""
         if first == "\\" {
-            guard let escaped = self.next() else { throw self.error("expected character after escape character, got EOS") }
+            guard let escaped = self.next() else {
+                throw self.error("expected character after escape character, got EOS")
+            }
             text.unicodeScalars.append(escaped)
         } else {
             text.unicodeScalars.append(first)
@@ -203,7 +207,8 @@ struct FQLLexer {
             text.unicodeScalars.append(c)
         }
         let comingUp = self.peek()
-        guard Self.isTerminator(comingUp) || comingUp == "." || comingUp == "(" || comingUp == "=" || comingUp == "!" else {
+        guard Self.isTerminator(comingUp) || comingUp == "." || comingUp == "(" || comingUp == "=" || comingUp == "!"
+        else {
             throw self.error("expected termination character after identifier, got \(String(Character(comingUp!)))")
         }
         return text

@@ -39,7 +39,7 @@ enum FQLParser {
         while index < tokens.count {
             let current = tokens[index]
             if let last = result.last, last.kind == .ident, current.kind == .dot, index + 1 < tokens.count,
-               tokens[index + 1].kind == .ident
+                tokens[index + 1].kind == .ident
             {
                 result[result.count - 1].value = last.value + "." + tokens[index + 1].value
                 index += 2
@@ -135,13 +135,16 @@ enum FQLParser {
         field: FQLToken, type: ConditionLeaf.LeafType, tokens: inout TokenQueue
     ) throws(ConditionParseError) -> Condition {
         guard let operatorToken = tokens.shift() else {
-            throw ConditionParseError(message: "'\(field.value)' needs an operator and a value after it", offset: field.offset)
+            throw ConditionParseError(
+                message: "'\(field.value)' needs an operator and a value after it", offset: field.offset)
         }
         guard let valueToken = tokens.shift() else {
             if operatorToken.kind == .eos {
-                throw ConditionParseError(message: "'\(field.value)' needs an operator and a value after it", offset: field.offset)
+                throw ConditionParseError(
+                    message: "'\(field.value)' needs an operator and a value after it", offset: field.offset)
             }
-            throw ConditionParseError(message: "'\(field.value) \(operatorToken.value)' needs a value after it", offset: operatorToken.offset)
+            throw ConditionParseError(
+                message: "'\(field.value) \(operatorToken.value)' needs a value after it", offset: operatorToken.offset)
         }
         let op = operatorToken.value
         let isTrue = op == "=" && valueToken.value == "true"
@@ -204,9 +207,12 @@ enum FQLParser {
             let type: ConditionLeaf.LeafType = field == "event" ? .event : (field == "name" ? .name : .userId)
             return .leaf(ConditionLeaf(type: type, name: nil, operator: op, value: .string(value)))
         }
-        for (prefix, type) in [("properties", ConditionLeaf.LeafType.property), ("traits", .trait), ("context", .context)]
+        for (prefix, type) in [
+            ("properties", ConditionLeaf.LeafType.property), ("traits", .trait), ("context", .context),
+        ]
         where field.hasPrefix(prefix) {
-            return .leaf(ConditionLeaf(type: type, name: Self.stripPrefix(field, prefix), operator: op, value: .string(value)))
+            return .leaf(
+                ConditionLeaf(type: type, name: Self.stripPrefix(field, prefix), operator: op, value: .string(value)))
         }
         return nil  // Any other field, `type` included, is silently dropped, as upstream does.
     }

@@ -1,4 +1,5 @@
 import EnrichPolicy
+
 /// A Liquid subset with liquidjs's behaviour for what Segment allows in `@liquid`: output with filters,
 /// `if`/`elsif`/`else`, `unless`, `assign`, `capture`, `comment` and `raw`. The tags and filters Segment
 /// disables (`for`, `case`, `map`, `sort`, ...) fail as they do there. Templates are parsed once; rendering is
@@ -64,7 +65,8 @@ enum LiquidLexer {
             trimNextText = false
         }
         while index < scalars.count {
-            if scalars[index] == "{", index + 1 < scalars.count, scalars[index + 1] == "{" || scalars[index + 1] == "%" {
+            if scalars[index] == "{", index + 1 < scalars.count, scalars[index + 1] == "{" || scalars[index + 1] == "%"
+            {
                 let isOutput = scalars[index + 1] == "{"
                 let close: Unicode.Scalar = isOutput ? "}" : "%"
                 var start = index + 2
@@ -73,7 +75,9 @@ enum LiquidLexer {
                 var end = start
                 while end + 1 < scalars.count && !(scalars[end] == close && scalars[end + 1] == "}") { end += 1 }
                 guard end + 1 < scalars.count else {
-                    throw LiquidError("\(isOutput ? "output" : "tag") \"\(String(String.UnicodeScalarView(scalars[index...])))\" not closed")
+                    throw LiquidError(
+                        "\(isOutput ? "output" : "tag") \"\(String(String.UnicodeScalarView(scalars[index...])))\" not closed"
+                    )
                 }
                 var contentEnd = end
                 let trimAfter = contentEnd > start && scalars[contentEnd - 1] == "-"
@@ -91,9 +95,13 @@ enum LiquidLexer {
                     while rawEnd + 1 < scalars.count {
                         if scalars[rawEnd] == marker[0] && scalars[rawEnd + 1] == marker[1] {
                             var probe = rawEnd + 2
-                            while probe < scalars.count && (Self.isSpace(scalars[probe]) || scalars[probe] == "-") { probe += 1 }
+                            while probe < scalars.count && (Self.isSpace(scalars[probe]) || scalars[probe] == "-") {
+                                probe += 1
+                            }
                             let word = Array("endraw".unicodeScalars)
-                            if probe + word.count <= scalars.count && Array(scalars[probe..<(probe + word.count)]) == word {
+                            if probe + word.count <= scalars.count
+                                && Array(scalars[probe..<(probe + word.count)]) == word
+                            {
                                 found = true
                                 break
                             }

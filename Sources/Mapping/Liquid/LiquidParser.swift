@@ -41,7 +41,8 @@ struct LiquidParser {
             }
         }
         guard terminators.isEmpty else {
-            throw LiquidError("tag {% \(terminators.sorted().joined(separator: " / ")) %} expected but the template ended")
+            throw LiquidError(
+                "tag {% \(terminators.sorted().joined(separator: " / ")) %} expected but the template ended")
         }
         return nodes
     }
@@ -113,7 +114,8 @@ struct LiquidParser {
         var words: [LiquidWord] = []
         var index = 0
         func isIdentifier(_ c: Unicode.Scalar) -> Bool {
-            (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "_" || c == "-" || c == "?"
+            (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "_" || c == "-"
+                || c == "?"
         }
         while index < scalars.count {
             let c = scalars[index]
@@ -125,10 +127,15 @@ struct LiquidParser {
                 guard end < scalars.count else { throw LiquidError("unterminated string in \"\(text)\"") }
                 words.append(.string(String(String.UnicodeScalarView(scalars[(index + 1)..<end]))))
                 index = end + 1
-            } else if (c >= "0" && c <= "9") || (c == "-" && index + 1 < scalars.count && scalars[index + 1] >= "0" && scalars[index + 1] <= "9") {
+            } else if (c >= "0" && c <= "9")
+                || (c == "-" && index + 1 < scalars.count && scalars[index + 1] >= "0" && scalars[index + 1] <= "9")
+            {
                 var end = index + 1
-                while end < scalars.count && ((scalars[end] >= "0" && scalars[end] <= "9")
-                    || (scalars[end] == "." && end + 1 < scalars.count && scalars[end + 1] >= "0" && scalars[end + 1] <= "9")) { end += 1 }
+                while end < scalars.count
+                    && ((scalars[end] >= "0" && scalars[end] <= "9")
+                        || (scalars[end] == "." && end + 1 < scalars.count && scalars[end + 1] >= "0"
+                            && scalars[end + 1] <= "9"))
+                { end += 1 }
                 let literal = String(String.UnicodeScalarView(scalars[index..<end]))
                 words.append(.number(Double(literal) ?? .nan))
                 index = end
@@ -182,7 +189,9 @@ struct LiquidParser {
             while let next = stream.peek {
                 if next == .symbol(".") {
                     stream.index += 1
-                    guard case .identifier(let key)? = stream.next() else { throw LiquidError("expected a name after '.'") }
+                    guard case .identifier(let key)? = stream.next() else {
+                        throw LiquidError("expected a name after '.'")
+                    }
                     path.append(.literal(.string(key)))
                 } else if next == .symbol("[") {
                     stream.index += 1
@@ -199,7 +208,9 @@ struct LiquidParser {
             var path = [key]
             while stream.peek == .symbol(".") {
                 stream.index += 1
-                guard case .identifier(let next)? = stream.next() else { throw LiquidError("expected a name after '.'") }
+                guard case .identifier(let next)? = stream.next() else {
+                    throw LiquidError("expected a name after '.'")
+                }
                 path.append(.literal(.string(next)))
             }
             return .variable(path)
@@ -215,14 +226,19 @@ struct LiquidParser {
         var filters: [LiquidFilter] = []
         while let word = stream.next() {
             guard word == .symbol("|") else { throw LiquidError("unexpected token in output \"\(text)\"") }
-            guard case .identifier(let name)? = stream.next() else { throw LiquidError("expected a filter name after '|'") }
+            guard case .identifier(let name)? = stream.next() else {
+                throw LiquidError("expected a filter name after '|'")
+            }
             var arguments: [LiquidExpression] = []
             if stream.peek == .symbol(":") {
                 stream.index += 1
                 while true {
                     // Keyword arguments (name: value) pass their value.
                     if case .identifier? = stream.peek, stream.index + 1 < stream.words.count,
-                       stream.words[stream.index + 1] == .symbol(":") { stream.index += 2 }
+                        stream.words[stream.index + 1] == .symbol(":")
+                    {
+                        stream.index += 2
+                    }
                     arguments.append(try Self.parseExpression(&stream))
                     guard stream.peek == .symbol(",") else { break }
                     stream.index += 1

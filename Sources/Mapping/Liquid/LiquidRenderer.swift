@@ -1,4 +1,5 @@
 import EnrichPolicy
+
 /// Renders a parsed template against a scope, within `LiquidTemplate`'s step and output limits.
 struct LiquidContext {
     let scope: MappingValue
@@ -20,7 +21,9 @@ struct LiquidContext {
         case .string(let text): size = text.utf8.count
         case .array(let elements):
             var total = 0
-            for element in elements { if case .string(let text) = element { total += text.utf8.count + 1 } else { total += 8 } }
+            for element in elements {
+                if case .string(let text) = element { total += text.utf8.count + 1 } else { total += 8 }
+            }
             size = total
         default: return
         }
@@ -165,7 +168,9 @@ struct LiquidContext {
         case .comparison(let leftExpression, let op, let rightExpression):
             let left = try self.evaluate(leftExpression)
             let right = try self.evaluate(rightExpression)
-            if rightExpression == .empty || rightExpression == .blank || leftExpression == .empty || leftExpression == .blank {
+            if rightExpression == .empty || rightExpression == .blank || leftExpression == .empty
+                || leftExpression == .blank
+            {
                 let other = (rightExpression == .empty || rightExpression == .blank) ? left : right
                 let blank = rightExpression == .blank || leftExpression == .blank
                 let isEmpty = Self.isEmpty(other, blank: blank)
@@ -242,12 +247,13 @@ enum LiquidFilters {
         case "append": return .string(text + LiquidContext.stringify(argument(0)))
         case "prepend": return .string(LiquidContext.stringify(argument(0)) + text)
         case "default":
-            let empty: Bool = switch value {
-            case .undefined, .null, .bool(false): true
-            case .string(let s): s.isEmpty
-            case .array(let a): a.isEmpty
-            default: false
-            }
+            let empty: Bool =
+                switch value {
+                case .undefined, .null, .bool(false): true
+                case .string(let s): s.isEmpty
+                case .array(let a): a.isEmpty
+                default: false
+                }
             return empty ? argument(0) : value
         case "size":
             switch value {
@@ -267,7 +273,8 @@ enum LiquidFilters {
         case "split":
             let separator = LiquidContext.stringify(argument(0))
             if separator.isEmpty { return .array(text.map { .string(String($0)) }) }
-            return .array(text.split(separator: separator, omittingEmptySubsequences: false).map { .string(String($0)) })
+            return .array(
+                text.split(separator: separator, omittingEmptySubsequences: false).map { .string(String($0)) })
         case "join":
             guard case .array(let elements) = value else { return value }
             let separator = arguments.isEmpty ? " " : LiquidContext.stringify(argument(0))
@@ -334,7 +341,8 @@ enum LiquidFilters {
         guard !pattern.isEmpty else { return text }
         let parts = text.split(separator: pattern, maxSplits: all ? Int.max : 1, omittingEmptySubsequences: false)
         // Sized before it is made: a long replacement of a short, frequent pattern multiplies the text.
-        try LiquidContext.checkValue(parts.reduce(0) { $0 + $1.utf8.count } + (parts.count - 1) * replacement.utf8.count, limits)
+        try LiquidContext.checkValue(
+            parts.reduce(0) { $0 + $1.utf8.count } + (parts.count - 1) * replacement.utf8.count, limits)
         return parts.joined(separator: replacement)
     }
 }
@@ -354,7 +362,9 @@ struct LiquidCache: Sendable {
         switch value {
         case .object(let object):
             if case .string(let template) = object["@liquid"], self.templates[template] == nil {
-                self.templates[template] = Result { () throws(LiquidError) in try LiquidTemplate(parsing: template, limits: self.limits) }
+                self.templates[template] = Result { () throws(LiquidError) in
+                    try LiquidTemplate(parsing: template, limits: self.limits)
+                }
             }
             for (_, member) in object.entries { self.collect(member) }
         case .array(let elements):
@@ -374,7 +384,9 @@ struct LiquidCache: Sendable {
 
     func render(_ template: String, _ scope: MappingValue) throws(MappingError) -> String {
         guard !template.isEmpty else { return "" }
-        let compiled = self.templates[template] ?? Result { () throws(LiquidError) in try LiquidTemplate(parsing: template, limits: self.limits) }
+        let compiled =
+            self.templates[template]
+            ?? Result { () throws(LiquidError) in try LiquidTemplate(parsing: template, limits: self.limits) }
         do {
             return try compiled.get().render(scope)
         } catch {

@@ -1,4 +1,5 @@
 import EnrichPolicy
+
 /// Everything about a mapping that can be worked out once: `@path` strings split into keys, `@template`
 /// strings split into text and placeholders, `@liquid` templates parsed. The resolver looks here first and
 /// falls back to doing the work at run time (for strings that only exist at run time).
@@ -49,7 +50,8 @@ struct MappingCaches: Sendable {
         var pieces: [TemplatePiece] = []
         var text: [Unicode.Scalar] = []
         var index = 0
-        for position in 0..<max(0, scalars.count - 2) where scalars[position] == "{" && scalars[position + 1] == "{" && scalars[position + 2] == "{" {
+        for position in 0..<max(0, scalars.count - 2)
+        where scalars[position] == "{" && scalars[position + 1] == "{" && scalars[position + 2] == "{" {
             _ = position
             return nil
         }

@@ -1,5 +1,5 @@
 /// Why a mapping could not be applied, in Segment's words.
-public enum MappingError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum MappingError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The payload is not a JSON object: "data must be an object, got array".
     case payload(String)
     /// The mapping is invalid; one message per problem, each "/<path> <message>.".
@@ -7,12 +7,12 @@ public enum MappingError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A directive failed while running ("@path: expected string, got number").
     case runtime(String)
 
-    public var messages: [String] {
+    package var messages: [String] {
         switch self {
         case .payload(let message), .runtime(let message): [message]
         case .validation(let messages): messages
         }
     }
 
-    public var description: String { self.messages.joined(separator: "\n") }
+    package var description: String { self.messages.joined(separator: "\n") }
 }

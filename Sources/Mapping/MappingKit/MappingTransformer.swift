@@ -1,9 +1,9 @@
-public import EnrichPolicy
-public import EventJSON
+package import EnrichPolicy
+package import EventJSON
 
 /// A mapping validated once and applied to any number of payloads, as mapping-kit's `transform` does
 /// (spec B). Liquid templates are parsed once, when the mapping is compiled.
-public struct CompiledMapping: Sendable {
+package struct CompiledMapping: Sendable {
     /// The mapping after root spreading and root-directive injection.
     let mapping: MappingValue
     let caches: MappingCaches
@@ -14,7 +14,7 @@ public struct CompiledMapping: Sendable {
 
     /// Validates `mapping`; applying it stays within `limits` per payload.
     /// - Throws: `MappingError.validation` with Segment's messages, or `.runtime` for a malformed root directive.
-    public init(_ mapping: JSONValue, limits: LanguageLimits = LanguageLimits()) throws(MappingError) {
+    package init(_ mapping: JSONValue, limits: LanguageLimits = LanguageLimits()) throws(MappingError) {
         try self.init(MappingValue(mapping), limits: limits)
     }
 
@@ -38,7 +38,11 @@ public struct CompiledMapping: Sendable {
         switch mapping {
         case .object(let object): return object
         case .array(let elements): return MappingObject(elements.enumerated().map { (String($0.offset), $0.element) })
-        case .string(let text): return MappingObject(text.utf16.enumerated().map { (String($0.offset), .string(String(decoding: [$0.element], as: UTF16.self))) })
+        case .string(let text):
+            return MappingObject(
+                text.utf16.enumerated().map {
+                    (String($0.offset), .string(String(decoding: [$0.element], as: UTF16.self)))
+                })
         default: return MappingObject()
         }
     }
@@ -62,7 +66,7 @@ public struct CompiledMapping: Sendable {
 
     /// Applies the mapping to `payload`.
     /// - Throws: `MappingError.payload` when the payload is not an object, `.runtime` when a directive fails.
-    public func apply(to payload: JSONValue) throws(MappingError) -> JSONValue {
+    package func apply(to payload: JSONValue) throws(MappingError) -> JSONValue {
         try self.apply(to: MappingValue(payload)).json ?? .object(JSONObject())
     }
 
@@ -73,9 +77,11 @@ public struct CompiledMapping: Sendable {
     }
 
     /// mapping-kit's `transform(mapping, payload)`: checks the payload, then compiles and applies.
-    public static func transform(_ mapping: JSONValue, _ payload: JSONValue) throws(MappingError) -> JSONValue {
+    package static func transform(_ mapping: JSONValue, _ payload: JSONValue) throws(MappingError) -> JSONValue {
         let payloadValue = MappingValue(payload)
-        guard case .object = payloadValue else { throw .payload("data must be an object, got \(payloadValue.typeName)") }
+        guard case .object = payloadValue else {
+            throw .payload("data must be an object, got \(payloadValue.typeName)")
+        }
         return try CompiledMapping(mapping).apply(to: payload)
     }
 }
@@ -121,7 +127,9 @@ struct Resolver {
 
     mutating func resolve(_ mapping: MappingValue, _ payload: MappingValue) throws(MappingError) -> MappingValue {
         self.steps += 1
-        guard self.steps <= self.kit.maxSteps else { throw .runtime("mapping exceeded \(self.kit.maxSteps) resolution steps") }
+        guard self.steps <= self.kit.maxSteps else {
+            throw .runtime("mapping exceeded \(self.kit.maxSteps) resolution steps")
+        }
         switch mapping {
         case .array(let elements):
             var resolved: [MappingValue] = []
@@ -141,9 +149,13 @@ struct Resolver {
         }
     }
 
-    private mutating func resolveString(_ name: String, _ value: MappingValue, _ payload: MappingValue) throws(MappingError) -> String {
+    private mutating func resolveString(
+        _ name: String, _ value: MappingValue, _ payload: MappingValue
+    ) throws(MappingError) -> String {
         let resolved = try self.resolve(value, payload)
-        guard case .string(let text) = resolved else { throw .runtime("\(name): expected string, got \(resolved.typeName)") }
+        guard case .string(let text) = resolved else {
+            throw .runtime("\(name): expected string, got \(resolved.typeName)")
+        }
         return text
     }
 
@@ -151,12 +163,15 @@ struct Resolver {
     static func removeFirstDollarDot(_ path: String) -> String {
         guard path.utf8.contains(UInt8(ascii: "$")) else { return path }
         let scalars = Array(path.unicodeScalars)
-        guard scalars.count >= 2, let index = (0..<(scalars.count - 1)).first(where: { scalars[$0] == "$" && scalars[$0 + 1] == "." })
+        guard scalars.count >= 2,
+            let index = (0..<(scalars.count - 1)).first(where: { scalars[$0] == "$" && scalars[$0 + 1] == "." })
         else { return path }
         return String(String.UnicodeScalarView(scalars[..<index] + scalars[(index + 2)...]))
     }
 
-    private mutating func run(_ name: String, _ options: MappingValue, _ payload: MappingValue) throws(MappingError) -> MappingValue {
+    private mutating func run(
+        _ name: String, _ options: MappingValue, _ payload: MappingValue
+    ) throws(MappingError) -> MappingValue {
         switch name {
         case "@path":
             let path = try self.resolveString(name, options, payload)
@@ -187,7 +202,9 @@ struct Resolver {
             }
             guard options["mapping"].isTruthy else { throw .runtime("@transform requires a \"mapping\" key") }
             guard options["apply"].isTruthy else { throw .runtime("@transform requires a \"apply\" key") }
-            guard case .object = options["apply"] else { throw .runtime("@transform \"apply\" key should be an object") }
+            guard case .object = options["apply"] else {
+                throw .runtime("@transform \"apply\" key should be an object")
+            }
             let applied = try CompiledMapping(options["apply"], limits: self.limits).apply(to: payload)
             return try self.resolve(options["mapping"], applied)
         case "@excludeWhenNull":
@@ -220,7 +237,8 @@ struct Resolver {
         return .undefined
     }
 
-    private mutating func runCase(_ options: MappingValue, _ payload: MappingValue) throws(MappingError) -> MappingValue {
+    private mutating func runCase(_ options: MappingValue, _ payload: MappingValue) throws(MappingError) -> MappingValue
+    {
         guard case .object = options else { throw .runtime("@case requires an object with a \"operator\" key") }
         guard options["operator"].isTruthy else { throw .runtime("@case requires a \"operator\" key") }
         guard options["value"].isTruthy else { return .undefined }
@@ -236,12 +254,15 @@ struct Resolver {
         return .string(changed)
     }
 
-    private mutating func runReplace(_ options: MappingValue, _ payload: MappingValue) throws(MappingError) -> MappingValue {
+    private mutating func runReplace(
+        _ options: MappingValue, _ payload: MappingValue
+    ) throws(MappingError) -> MappingValue {
         guard case .object = options else { throw .runtime("@replace requires an object with a \"pattern\" key") }
         guard options["pattern"].isTruthy else { throw .runtime("@replace requires a \"pattern\" key") }
         let replacement = options["replacement"].isNullish ? MappingValue.string("") : options["replacement"]
         let pattern2 = options["pattern2"]
-        let replacement2 = pattern2.isTruthy && options["replacement2"].isNullish ? MappingValue.string("") : options["replacement2"]
+        let replacement2 =
+            pattern2.isTruthy && options["replacement2"].isNullish ? MappingValue.string("") : options["replacement2"]
         let ignorecase = options["ignorecase"].isNullish ? MappingValue.bool(false) : options["ignorecase"]
         let global = options["global"].isNullish ? MappingValue.bool(true) : options["global"]
         guard options["value"].isTruthy else { return .undefined }
@@ -251,16 +272,18 @@ struct Resolver {
         default: break
         }
         guard case .string(let text) = value, case .string(let patternText) = options["pattern"],
-              case .string(let replacementText) = replacement, case .bool(let caseless) = ignorecase,
-              case .bool(let isGlobal) = global
+            case .string(let replacementText) = replacement, case .bool(let caseless) = ignorecase,
+            case .bool(let isGlobal) = global
         else { return .string("") }
         var result = try Self.replace(
-            text, patternText, replacementText, global: isGlobal, ignoreCase: caseless, maxValueBytes: self.kit.maxValueBytes
+            text, patternText, replacementText, global: isGlobal, ignoreCase: caseless,
+            maxValueBytes: self.kit.maxValueBytes
         )
         try self.charge("@replace", result)
         if case .string(let second) = pattern2, !second.isEmpty, case .string(let secondReplacement) = replacement2 {
             result = try Self.replace(
-                result, second, secondReplacement, global: isGlobal, ignoreCase: caseless, maxValueBytes: self.kit.maxValueBytes
+                result, second, secondReplacement, global: isGlobal, ignoreCase: caseless,
+                maxValueBytes: self.kit.maxValueBytes
             )
             try self.charge("@replace", result)
         }
@@ -275,7 +298,8 @@ struct Resolver {
             throw .runtime("@replace requires a \"pattern\" less than \(MappingValidator.maxPatternLength) characters")
         }
         guard replacement.utf16.count <= MappingValidator.maxReplacementLength else {
-            throw .runtime("@replace requires a \"replacement\" less than \(MappingValidator.maxReplacementLength) characters")
+            throw .runtime(
+                "@replace requires a \"replacement\" less than \(MappingValidator.maxReplacementLength) characters")
         }
         let haystack = Array(text.utf16)
         let needle = Array(pattern.utf16)
@@ -304,7 +328,8 @@ struct Resolver {
             }
             // Stopped as soon as it is too large, so a replacement that copies the context cannot run away.
             guard output.count <= maxValueBytes else {
-                throw .runtime("@replace made a value of more than \(maxValueBytes) characters; the limit is \(maxValueBytes)")
+                throw .runtime(
+                    "@replace made a value of more than \(maxValueBytes) characters; the limit is \(maxValueBytes)")
             }
         }
         return String(decoding: output, as: UTF16.self)
@@ -312,17 +337,30 @@ struct Resolver {
 
     /// `$$`, `$&`, `` $` `` and `$'` as String.prototype.replace reads them; `$1` stays literal (no groups).
     static func expand(
-        _ units: [UTF16.CodeUnit], match: [UTF16.CodeUnit], before: ArraySlice<UTF16.CodeUnit>, after: ArraySlice<UTF16.CodeUnit>
+        _ units: [UTF16.CodeUnit], match: [UTF16.CodeUnit], before: ArraySlice<UTF16.CodeUnit>,
+        after: ArraySlice<UTF16.CodeUnit>
     ) -> [UTF16.CodeUnit] {
         var output: [UTF16.CodeUnit] = []
         var index = 0
         while index < units.count {
             if units[index] == 0x24, index + 1 < units.count {  // "$"
                 switch units[index + 1] {
-                case 0x24: output.append(0x24); index += 2; continue
-                case 0x26: output += match; index += 2; continue
-                case 0x60: output += before; index += 2; continue
-                case 0x27: output += after; index += 2; continue
+                case 0x24:
+                    output.append(0x24)
+                    index += 2
+                    continue
+                case 0x26:
+                    output += match
+                    index += 2
+                    continue
+                case 0x60:
+                    output += before
+                    index += 2
+                    continue
+                case 0x27:
+                    output += after
+                    index += 2
+                    continue
                 default: break
                 }
             }
@@ -332,8 +370,12 @@ struct Resolver {
         return output
     }
 
-    private mutating func runArrayPath(_ options: MappingValue, _ payload: MappingValue) throws(MappingError) -> MappingValue {
-        guard case .array(let elements) = options else { throw .runtime("@arrayPath expected array, got \(options.typeName)") }
+    private mutating func runArrayPath(
+        _ options: MappingValue, _ payload: MappingValue
+    ) throws(MappingError) -> MappingValue {
+        guard case .array(let elements) = options else {
+            throw .runtime("@arrayPath expected array, got \(options.typeName)")
+        }
         let path = elements.first ?? .undefined
         let shape = elements.count > 1 ? elements[1] : .undefined
         let root: MappingValue
@@ -358,7 +400,8 @@ struct Resolver {
         return .array(result)
     }
 
-    private mutating func runJSON(_ options: MappingValue, _ payload: MappingValue) throws(MappingError) -> MappingValue {
+    private mutating func runJSON(_ options: MappingValue, _ payload: MappingValue) throws(MappingError) -> MappingValue
+    {
         guard case .object = options else { throw .runtime("@json requires an object with a \"value\" key") }
         guard options["mode"].isTruthy else { throw .runtime("@json requires a \"mode\" key") }
         guard options["value"].isTruthy else { throw .runtime("@json requires a \"value\" key") }
@@ -376,7 +419,9 @@ struct Resolver {
         }
     }
 
-    private mutating func runFlatten(_ options: MappingValue, _ payload: MappingValue) throws(MappingError) -> MappingValue {
+    private mutating func runFlatten(
+        _ options: MappingValue, _ payload: MappingValue
+    ) throws(MappingError) -> MappingValue {
         guard case .object = options else { throw .runtime("@flatten requires an object with a \"separator\" key") }
         guard options["separator"].isTruthy else { throw .runtime("@flatten requires a \"separator\" key") }
         guard case .string(let separator) = try self.resolve(options["separator"], payload) else {
@@ -425,7 +470,8 @@ struct Resolver {
             }
             if Self.isExpandable(member, omitArrays: omitArrays) {
                 try Self.flatten(
-                    member, prefix: prefix + key + separator, separator: separator, omitArrays: omitArrays, into: &output,
+                    member, prefix: prefix + key + separator, separator: separator, omitArrays: omitArrays,
+                    into: &output,
                     keyBytes: &keyBytes, maxKeyBytes: maxKeyBytes
                 )
             } else {
@@ -434,14 +480,18 @@ struct Resolver {
         }
     }
 
-    private mutating func runMerge(_ options: MappingValue, _ payload: MappingValue) throws(MappingError) -> MappingValue {
+    private mutating func runMerge(
+        _ options: MappingValue, _ payload: MappingValue
+    ) throws(MappingError) -> MappingValue {
         guard case .object = options else {
             throw .runtime("@merge requires an object with an \"objects\" key and a \"direction\" key")
         }
         guard options["direction"].isTruthy else { throw .runtime("@merge requires a \"direction\" key") }
         let direction = try self.resolve(options["direction"], payload)
         guard options["objects"].isTruthy else { throw .runtime("@merge requires a \"objects\" key") }
-        guard case .array(let sources) = options["objects"] else { throw .runtime("@merge: expected opts.array, got object") }
+        guard case .array(let sources) = options["objects"] else {
+            throw .runtime("@merge: expected opts.array, got object")
+        }
         var objects: [MappingValue] = []
         for source in sources { objects.append(try self.resolve(source, payload)) }
         if direction == .string("left") { objects.reverse() }
@@ -451,7 +501,9 @@ struct Resolver {
             case .object(let members): for (key, value) in members.entries { merged[key] = value }
             case .array(let elements): for (index, value) in elements.enumerated() { merged[String(index)] = value }
             case .string(let text):
-                for (index, unit) in text.utf16.enumerated() { merged[String(index)] = .string(String(decoding: [unit], as: UTF16.self)) }
+                for (index, unit) in text.utf16.enumerated() {
+                    merged[String(index)] = .string(String(decoding: [unit], as: UTF16.self))
+                }
             default: break  // Numbers, booleans, null and undefined add nothing, as with Object.assign.
             }
         }
@@ -484,7 +536,9 @@ struct Resolver {
         switch value {
         case .object(let object):
             var result = MappingObject()
-            for (key, member) in object.entries where member != .undefined { result[key] = Self.removeUndefined(member) }
+            for (key, member) in object.entries where member != .undefined {
+                result[key] = Self.removeUndefined(member)
+            }
             return .object(result)
         case .array(let elements):
             return .array(elements.map { $0 == .undefined ? .undefined : Self.removeUndefined($0) })

@@ -1,4 +1,5 @@
 import EnrichPolicy
+
 /// mapping-kit's `validate`: checks a whole mapping before anything runs (spec B.2). Errors carry the path of
 /// object keys and directive names, "/<path> <message>.", and sibling keys' errors are all reported.
 enum MappingValidator {
@@ -72,7 +73,8 @@ enum MappingValidator {
         guard case .object(let object) = value, type == "object" else {
             throw Self.fail("should be an object but it is \(Self.article(type)) \(type)", stack)
         }
-        try Self.collect(object.entries.map { entry in { () throws in try Self.validate(entry.value, stack + [entry.key]) } })
+        try Self.collect(
+            object.entries.map { entry in { () throws in try Self.validate(entry.value, stack + [entry.key]) } })
     }
 
     private static func validateDirectiveOrRaw(_ value: MappingValue, _ stack: [String]) throws {
@@ -97,7 +99,8 @@ enum MappingValidator {
     private static func validateType(_ value: MappingValue, _ expected: String, _ stack: [String]) throws {
         let type = Self.typeOrDirective(value)
         guard type == expected else {
-            throw Self.fail("should be \(Self.article(expected)) \(expected) but it is \(Self.article(type)) \(type)", stack)
+            throw Self.fail(
+                "should be \(Self.article(expected)) \(expected) but it is \(Self.article(type)) \(type)", stack)
         }
     }
 
@@ -111,7 +114,8 @@ enum MappingValidator {
     private static func validateOneOf(_ value: MappingValue, _ allowed: [String], _ stack: [String]) throws {
         try Self.validateType(value, "string", stack)
         guard case .string(let text) = value, allowed.contains(text.lowercased()) else {
-            throw Self.fail("should be one of \(allowed.joined(separator: ", ")) but it is \(value.jsonText ?? "undefined")", stack)
+            throw Self.fail(
+                "should be one of \(allowed.joined(separator: ", ")) but it is \(value.jsonText ?? "undefined")", stack)
         }
     }
 
@@ -134,7 +138,9 @@ enum MappingValidator {
         for (field, check) in required {
             checks.append { () throws in
                 let fieldValue = value[field]
-                guard fieldValue != .undefined else { throw Self.fail("should have field \"\(field)\" but it doesn't", stack) }
+                guard fieldValue != .undefined else {
+                    throw Self.fail("should have field \"\(field)\" but it doesn't", stack)
+                }
                 try check(fieldValue, stack + [field])
             }
         }
@@ -156,29 +162,40 @@ enum MappingValidator {
         case "@liquid":
             try Self.validateType(value, "string", stack)
         case "@if":
-            try Self.validateFields(value, stack, required: [], optional: [
-                ("exists", Self.validateDirectiveOrRaw), ("then", Self.validateDirectiveOrRaw), ("else", Self.validateDirectiveOrRaw),
-            ])
+            try Self.validateFields(
+                value, stack, required: [],
+                optional: [
+                    ("exists", Self.validateDirectiveOrRaw), ("then", Self.validateDirectiveOrRaw),
+                    ("else", Self.validateDirectiveOrRaw),
+                ])
         case "@case":
-            try Self.validateFields(value, stack, required: [], optional: [
-                ("operator", { (v, s) throws in try Self.validateType(v, "string", s) }),
-                ("value", Self.validateDirectiveOrString),
-            ])
+            try Self.validateFields(
+                value, stack, required: [],
+                optional: [
+                    ("operator", { (v, s) throws in try Self.validateType(v, "string", s) }),
+                    ("value", Self.validateDirectiveOrString),
+                ])
         case "@replace":
             try Self.validateFields(
                 value, stack,
                 required: [
-                    ("pattern", { (v, s) throws in
-                        try Self.validateType(v, "string", s)
-                        try Self.validateLength(v, min: 1, max: Self.maxPatternLength, s)
-                    }),
+                    (
+                        "pattern",
+                        { (v, s) throws in
+                            try Self.validateType(v, "string", s)
+                            try Self.validateLength(v, min: 1, max: Self.maxPatternLength, s)
+                        }
+                    ),
                     ("value", Self.validateDirectiveOrString),
                 ],
                 optional: [
-                    ("replacement", { (v, s) throws in
-                        try Self.validateType(v, "string", s)
-                        try Self.validateLength(v, min: 0, max: Self.maxReplacementLength, s)
-                    }),
+                    (
+                        "replacement",
+                        { (v, s) throws in
+                            try Self.validateType(v, "string", s)
+                            try Self.validateLength(v, min: 0, max: Self.maxReplacementLength, s)
+                        }
+                    ),
                     ("ignorecase", { (v, s) throws in try Self.validateType(v, "boolean", s) }),
                     ("global", { (v, s) throws in try Self.validateType(v, "boolean", s) }),
                 ]
@@ -189,29 +206,42 @@ enum MappingValidator {
             try Self.validateDirectiveOrString(elements.first ?? .undefined, stack)
             try Self.validate(elements.count > 1 ? elements[1] : .undefined, stack)
         case "@json":
-            try Self.validateFields(value, stack, required: [
-                ("value", Self.validateDirectiveOrRaw),
-                ("mode", { (v, s) throws in try Self.validateOneOf(v, ["encode", "decode"], s) }),
-            ], optional: [])
+            try Self.validateFields(
+                value, stack,
+                required: [
+                    ("value", Self.validateDirectiveOrRaw),
+                    ("mode", { (v, s) throws in try Self.validateOneOf(v, ["encode", "decode"], s) }),
+                ], optional: [])
         case "@flatten":
-            try Self.validateFields(value, stack, required: [("value", Self.validateDirectiveOrRaw)], optional: [
-                ("separator", { (v, s) throws in try Self.validateType(v, "string", s) }),
-            ])
+            try Self.validateFields(
+                value, stack, required: [("value", Self.validateDirectiveOrRaw)],
+                optional: [
+                    ("separator", { (v, s) throws in try Self.validateType(v, "string", s) })
+                ])
         case "@merge":
             try Self.validateFields(
                 value, stack,
-                required: [("objects", { (v, s) throws in
-                    try Self.validateType(v, "array", s)
-                    guard case .array(let objects) = v else { return }
-                    // Upstream reports these from the root, without the directive's path.
-                    try Self.collect(objects.map { object in { () throws in try Self.validateObjectOrDirective(object, []) } })
-                })],
+                required: [
+                    (
+                        "objects",
+                        { (v, s) throws in
+                            try Self.validateType(v, "array", s)
+                            guard case .array(let objects) = v else { return }
+                            // Upstream reports these from the root, without the directive's path.
+                            try Self.collect(
+                                objects.map { object in { () throws in try Self.validateObjectOrDirective(object, []) }
+                                })
+                        }
+                    )
+                ],
                 optional: [("direction", { (v, s) throws in try Self.validateOneOf(v, ["left", "right"], s) })]
             )
         case "@transform":
-            try Self.validateFields(value, stack, required: [
-                ("apply", Self.validateObjectOrDirective), ("mapping", Self.validateObjectOrDirective),
-            ], optional: [])
+            try Self.validateFields(
+                value, stack,
+                required: [
+                    ("apply", Self.validateObjectOrDirective), ("mapping", Self.validateObjectOrDirective),
+                ], optional: [])
         default:
             throw Self.fail("has an invalid directive: \(name)", stack)
         }

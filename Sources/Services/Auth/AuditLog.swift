@@ -1,8 +1,8 @@
 import Catalog
 import EventJSON
+import Logging
 import RPCCall
 import RPCCore
-import Logging
 import RPCMessages
 import Synchronization
 
@@ -31,12 +31,13 @@ struct AuditLog: Sendable {
 
     private func record(_ context: ServerContext, object: String, before: String, after: String, error: (any Error)?) {
         let who = (id: context.principal?.tokenID ?? "", name: context.principal?.tokenName ?? "")
-        let status: (Int, String) = switch error {
-        case nil: (0, "")
-        case let error as RPCError: (Int(error.code.rawValue), error.message)
-        case let error as any RPCErrorConvertible: (Int(error.rpcError.code.rawValue), error.rpcError.message)
-        default: (Int(StatusCode.internalError.rawValue), "internal error")
-        }
+        let status: (Int, String) =
+            switch error {
+            case nil: (0, "")
+            case let error as RPCError: (Int(error.code.rawValue), error.message)
+            case let error as any RPCErrorConvertible: (Int(error.rpcError.code.rawValue), error.rpcError.message)
+            default: (Int(StatusCode.internalError.rawValue), "internal error")
+            }
         let event = AuditRecord(
             atMilliseconds: self.now(), tokenID: who.id, tokenName: who.name, peer: context.peer,
             method: context.method.fullName, object: object, before: before, after: after,
@@ -53,11 +54,12 @@ struct AuditLog: Sendable {
     func refused(_ context: ServerContext, error: RPCError) {
         guard Self.writeMethods.contains(context.method.fullName) else { return }
         let who = (id: context.principal?.tokenID ?? "", name: context.principal?.tokenName ?? "")
-        self.refusals.enqueue(AuditRecord(
-            atMilliseconds: self.now(), tokenID: who.id, tokenName: who.name, peer: context.peer,
-            method: context.method.fullName, object: "", before: "", after: "",
-            outcomeCode: Int(error.code.rawValue), outcomeMessage: error.message
-        ))
+        self.refusals.enqueue(
+            AuditRecord(
+                atMilliseconds: self.now(), tokenID: who.id, tokenName: who.name, peer: context.peer,
+                method: context.method.fullName, object: "", before: "", after: "",
+                outcomeCode: Int(error.code.rawValue), outcomeMessage: error.message
+            ))
     }
 
     /// Runs a write and records it, whether it succeeds or fails. `before` reads the object's state first;
@@ -87,45 +89,70 @@ struct AuditLog: Sendable {
 
     static func json(_ model: ModelRecord?) -> String {
         guard let model else { return "" }
-        return JSONWriter.string(.object(JSONObject([
-            ("name", .string(model.name)), ("warehouse", .string(model.warehouse)), ("table", .string(model.sourceTable)),
-            ("query", .string(model.sourceQuery)), ("primary_key", .string(model.primaryKey)), ("version", .int(model.version)),
-            ("columns", .array(model.columns.map { .string("\($0.name):\($0.type)") })),
-        ])))
+        return JSONWriter.string(
+            .object(
+                JSONObject([
+                    ("name", .string(model.name)), ("warehouse", .string(model.warehouse)),
+                    ("table", .string(model.sourceTable)),
+                    ("query", .string(model.sourceQuery)), ("primary_key", .string(model.primaryKey)),
+                    ("version", .int(model.version)),
+                    ("columns", .array(model.columns.map { .string("\($0.name):\($0.type)") })),
+                ])))
     }
 
     static func json(_ destination: DestinationRecord?) -> String {
         guard let destination else { return "" }
-        return JSONWriter.string(.object(JSONObject([
-            ("name", .string(destination.name)), ("version", .int(destination.version)),
-            ("mappings", .array(destination.mappings.map { mapping in
-                .object(JSONObject([
-                    ("name", .string(mapping.name)), ("condition", .string(mapping.condition)),
-                    ("models", .array(mapping.matches.map { .string("\($0.model)<-\($0.matchProperty)") })),
-                    ("enrichments", .array(mapping.enrichments.map { .string("\($0.model).\($0.column)->\($0.key)") })),
-                    ("fields", (try? JSONParser.parse(mapping.fieldsJSON)) ?? .null),
-                ]))
-            })),
-        ])))
+        return JSONWriter.string(
+            .object(
+                JSONObject([
+                    ("name", .string(destination.name)), ("version", .int(destination.version)),
+                    (
+                        "mappings",
+                        .array(
+                            destination.mappings.map { mapping in
+                                .object(
+                                    JSONObject([
+                                        ("name", .string(mapping.name)), ("condition", .string(mapping.condition)),
+                                        (
+                                            "models",
+                                            .array(mapping.matches.map { .string("\($0.model)<-\($0.matchProperty)") })
+                                        ),
+                                        (
+                                            "enrichments",
+                                            .array(
+                                                mapping.enrichments.map {
+                                                    .string("\($0.model).\($0.column)->\($0.key)")
+                                                })
+                                        ),
+                                        ("fields", (try? JSONParser.parse(mapping.fieldsJSON)) ?? .null),
+                                    ]))
+                            })
+                    ),
+                ])))
     }
 
     /// A warehouse's settings: whether a password is stored, never the password.
     static func json(_ warehouse: WarehouseRecord?) -> String {
         guard let warehouse else { return "" }
-        return JSONWriter.string(.object(JSONObject([
-            ("name", .string(warehouse.name)), ("kind", .string(warehouse.kind)), ("connection", .string(warehouse.connection)),
-            ("has_password", .bool(!warehouse.password.isEmpty)), ("version", .int(warehouse.version)),
-        ])))
+        return JSONWriter.string(
+            .object(
+                JSONObject([
+                    ("name", .string(warehouse.name)), ("kind", .string(warehouse.kind)),
+                    ("connection", .string(warehouse.connection)),
+                    ("has_password", .bool(!warehouse.password.isEmpty)), ("version", .int(warehouse.version)),
+                ])))
     }
 
     /// A token's public record: never the secret or its hash.
     static func json(_ token: TokenRecord?) -> String {
         guard let token else { return "" }
-        return JSONWriter.string(.object(JSONObject([
-            ("id", .string(token.id)), ("name", .string(token.name)), ("role", .string(token.role)),
-            ("expires_at_ms", token.expiresAtMilliseconds.map { .int($0) } ?? .null),
-            ("revoked_at_ms", token.revokedAtMilliseconds.map { .int($0) } ?? .null),
-        ])))
+        return JSONWriter.string(
+            .object(
+                JSONObject([
+                    ("id", .string(token.id)), ("name", .string(token.name)), ("role", .string(token.role)),
+                    ("expires_at_ms", token.expiresAtMilliseconds.map { .int($0) } ?? .null),
+                    ("revoked_at_ms", token.revokedAtMilliseconds.map { .int($0) } ?? .null),
+                ])))
     }
 }
 
@@ -207,11 +234,14 @@ final class RefusalRecorder: Sendable {
             }
         }
         guard dropped > 0 else { return }
-        _ = try? self.catalog.recordAudit(AuditRecord(
-            atMilliseconds: self.now(), tokenID: "", tokenName: "", peer: "", method: "", object: "", before: "", after: "",
-            outcomeCode: Int(StatusCode.resourceExhausted.rawValue),
-            outcomeMessage: "\(dropped) further refused attempts were not recorded one by one (more than \(self.maxQueued) waiting)"
-        ))
+        _ = try? self.catalog.recordAudit(
+            AuditRecord(
+                atMilliseconds: self.now(), tokenID: "", tokenName: "", peer: "", method: "", object: "", before: "",
+                after: "",
+                outcomeCode: Int(StatusCode.resourceExhausted.rawValue),
+                outcomeMessage:
+                    "\(dropped) further refused attempts were not recorded one by one (more than \(self.maxQueued) waiting)"
+            ))
     }
 
     /// Waits until every queued refusal is written (tests).

@@ -3,7 +3,7 @@ import RPCCore
 import RPCMessages
 
 /// The roles a token can carry, as Segment names them for this feature, plus one for client traffic.
-public enum Role: String, CaseIterable, Sendable {
+package enum Role: String, CaseIterable, Sendable {
     /// Everything, tokens included.
     case workspaceOwner = "workspace_owner"
     /// Manages warehouses, models, syncs and enrichments; reads destinations; can look up and enrich.
@@ -22,7 +22,8 @@ public enum Role: String, CaseIterable, Sendable {
 
 extension Role {
     /// The role as one bit of a `RoleSet`, numbered by its place in `allCases`.
-    var bit: RoleSet { RoleSet(rawValue: 1 << UInt64(Role.allCases.firstIndex(of: self)!)) }  // Every case is in allCases.
+    // Every case is in allCases.
+    var bit: RoleSet { RoleSet(rawValue: 1 << UInt64(Role.allCases.firstIndex(of: self)!)) }
 }
 
 /// Who may call a method, as its proto declares it (`@roles`, carried by the generated `Methods` table).

@@ -1,4 +1,4 @@
-public import Catalog
+package import Catalog
 import RPCCall
 import RPCCore
 import Synchronization
@@ -8,24 +8,24 @@ import SystemCrypto
 /// of their secret (computed with libcrypto), so a check is a hash and a dictionary lookup; connections cache
 /// the last token they accepted on top of that (`CallAuthenticator`), and every change here bumps `generation`
 /// so those caches look again.
-public final class TokenAuthority: Sendable {
+package final class TokenAuthority: Sendable {
     private let catalog: Catalog
     private let now: @Sendable () -> Int64
     private let byHash: Mutex<[String: TokenRecord]>
     private let changes = Atomic<UInt64>(0)
 
     /// Loads every token from the catalog.
-    public init(catalog: Catalog, now: @escaping @Sendable () -> Int64) throws {
+    package init(catalog: Catalog, now: @escaping @Sendable () -> Int64) throws {
         self.catalog = catalog
         self.now = now
         self.byHash = Mutex(Dictionary(uniqueKeysWithValues: try catalog.tokens().map { ($0.secretHash, $0) }))
     }
 
     /// Whether any token exists (a fresh install has none until bootstrap).
-    public var hasTokens: Bool { self.byHash.withLock { !$0.isEmpty } }
+    package var hasTokens: Bool { self.byHash.withLock { !$0.isEmpty } }
 
     /// Changes whenever a token is created or revoked.
-    public var generation: UInt64 { self.changes.load(ordering: .acquiring) }
+    package var generation: UInt64 { self.changes.load(ordering: .acquiring) }
 
     /// The hex SHA-256 of a secret, as the catalog stores it.
     static func hash(_ secret: UnsafeRawBufferPointer) -> String { SystemCrypto.hex(SystemCrypto.sha256(secret)) }
@@ -39,7 +39,7 @@ public final class TokenAuthority: Sendable {
 
     /// Creates the first owner token when there is none: `secret` if given, a new random one otherwise.
     /// - Returns: the secret when a token was created, nil when tokens already existed.
-    public func bootstrap(secret: String?) throws -> String? {
+    package func bootstrap(secret: String?) throws -> String? {
         guard !self.hasTokens else { return nil }
         let secret = secret ?? Self.makeSecret()
         _ = try self.create(name: "owner", role: .workspaceOwner, ttlSeconds: 0, secret: secret)
@@ -50,7 +50,8 @@ public final class TokenAuthority: Sendable {
     func create(name: String, role: Role, ttlSeconds: UInt64, secret: String) throws -> TokenRecord {
         let now = self.now()
         let record = TokenRecord(
-            id: Self.makeID(), name: name, role: role.rawValue, secretHash: Self.hash(secret), createdAtMilliseconds: now,
+            id: Self.makeID(), name: name, role: role.rawValue, secretHash: Self.hash(secret),
+            createdAtMilliseconds: now,
             expiresAtMilliseconds: ttlSeconds == 0 ? nil : now + Int64(clamping: ttlSeconds) * 1_000
         )
         try self.catalog.createToken(record)
@@ -102,7 +103,8 @@ struct ServicesAuthenticator: CallAuthenticator {
     func authenticate(token: UnsafeRawBufferPointer) throws(RPCError) -> AuthenticatedToken {
         let record = try self.authority.record(forToken: token)
         guard let role = Role(rawValue: record.role) else {
-            throw RPCError(.permissionDenied, "token \(record.id) has role '\(record.role)', which this server does not know")
+            throw RPCError(
+                .permissionDenied, "token \(record.id) has role '\(record.role)', which this server does not know")
         }
         return AuthenticatedToken(
             principal: Principal(tokenID: record.id, tokenName: record.name, role: record.role, roleBit: role.bit),

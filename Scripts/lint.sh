@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Checks the formatting of every Swift file in the repository against .swift-format (4 spaces, 120 columns,
+# ordered imports, triple-slash docs, ...), with the swift-format that ships in the Swift toolchain.
+# Usage: Scripts/lint.sh           fail (exit 1) listing every finding
+#        Scripts/lint.sh --fix     reformat the files in place
+# Generated code (Sources/RPCMessages/Generated, marked swift-format-ignore-file) is left as generated.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mapfile -t files < <(git ls-files '*.swift' | grep -v '^Tests/ExternalPackage/.build/')
+if [ "${1:-}" = "--fix" ]; then
+    swift format format --in-place --parallel "${files[@]}"
+    echo "formatted ${#files[@]} files"
+else
+    swift format lint --strict --parallel "${files[@]}"
+    echo "lint: ${#files[@]} Swift files follow .swift-format"
+fi
