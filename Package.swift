@@ -63,6 +63,8 @@ let package = Package(
         ),
         // A bounded walk over protobuf wire bytes, driven by protobuf-c's descriptors, before protobuf-c unpacks.
         .target(name: "CProtoWire", linkerSettings: [.linkedLibrary("protobuf-c")]),
+        // __builtin_prefetch for the lookup pipeline.
+        .target(name: "CPrefetch"),
         .target(
             name: "COpenSSLShims",
             linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
@@ -98,7 +100,9 @@ let package = Package(
         // MARK: - Domain
         .target(name: "EventJSON", dependencies: ["EnrichPolicy"], swiftSettings: hotPathSettings),
         .target(name: "Mapping", dependencies: ["EventJSON", "EnrichPolicy"], swiftSettings: hotPathSettings),
-        .target(name: "ModelCache", dependencies: ["EventJSON", "EnrichPolicy"], swiftSettings: hotPathSettings),
+        .target(
+            name: "ModelCache", dependencies: ["EventJSON", "EnrichPolicy", "CPrefetch"], swiftSettings: hotPathSettings
+        ),
         // Events in, enriched bytes out: destination plans, the tape-first engine, cells as JSON. Pure: no RPC,
         // no catalog.
         .target(

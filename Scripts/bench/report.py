@@ -1,6 +1,10 @@
-"""Formats Scripts/bench.sh's measurements as a Markdown table with ratios (ours / Redis)."""
-import csv
-import io
+"""Formats Scripts/bench.sh's measurements as Markdown: throughput, latency and server CPU per key (or event) for
+enrichd and Redis side by side, with ratios, and memory.
+
+Input lines: KIND BATCH CONNECTIONS SERVER_CPU_SECONDS JSON, where KIND is lookup, enrich (enrich-load's JSON),
+redis-lookup or redis-enrich (redis-load's JSON).
+Usage: report.py RESULTS ROWS RAW_BYTES CACHE_BYTES REDIS_USED_MEMORY REDIS_VERSION COMMIT
+"""
 import json
 import platform
 import subprocess
@@ -8,94 +12,94 @@ import sys
 import time
 
 
-def main() -> None:
-    results, rows, raw, cache, redis_memory = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-    ours, redis, postgres, enrich, redis2 = {}, {}, {}, {}, {}
-    for line in open(results):
-        kind = line.split(" ", 1)[0]
-        if kind in ("ours", "redis", "postgres"):
-            kind, batch, inflight, width, payload = line.split(" ", 4)
-            key = (-int(width), int(batch), int(inflight))  # 8 columns first
-        else:
-            kind, batch, inflight, payload = line.split(" ", 3)
-            key = (int(batch), int(inflight))
-        if kind == "enrich":
-            data = json.loads(payload)
-            enrich[key] = (data["events_per_second"], data["p50_ms"], data["p99_ms"], data["errors"], data["enriched"], data["calls"] * int(batch))
-            continue
-        if kind == "redis2":
-            fields = next(csv.reader(io.StringIO(payload.strip())), None)
-            if fields and len(fields) >= 7:
-                redis2[key] = float(fields[1])
-            continue
-        if kind == "postgres":
-            parts = payload.split()
-            if len(parts) == 2:
-                postgres[key] = (float(parts[0]), float(parts[1]))
-            continue
-        if kind == "ours":
-            data = json.loads(payload)
-            ours[key] = (data["keys_per_second"], data["p50_ms"], data["p99_ms"], data["errors"])
-        else:
-            fields = next(csv.reader(io.StringIO(payload.strip())), None)
-            # test, rps, avg, min, p50, p95, p99, max (ms); nothing when redis-benchmark failed or timed out.
-            if fields and len(fields) >= 7:
-                redis[key] = (float(fields[1]), float(fields[4]), float(fields[6]))
-    cpu = "unknown"
+def cpu_model() -> str:
     try:
         for line in open("/proc/cpuinfo"):
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or "unknown CPU"
+
+
+def main() -> None:
+    results, rows, raw, cache, redis_memory, redis_version, commit = sys.argv[1:8]
+    rows, raw, cache, redis_memory = int(rows), int(raw), int(cache), int(redis_memory)
+    runs = {}
+    for line in open(results):
+        kind, batch, connections, cpu, payload = line.split(" ", 4)
+        data = json.loads(payload)
+        if kind in ("lookup", "enrich"):
+            units = data["calls"] * int(batch)
+            rate = data["keys_per_second" if kind == "lookup" else "events_per_second"]
+            extra = {"errors": data["errors"], "enriched": data.get("enriched", 0)}
+        else:
+            units = data["commands"]
+            rate = data["commands_per_second"]
+            extra = {"nil": data["nil_replies"]}
+        runs[(kind, int(batch), int(connections))] = {
+            "rate": rate, "p50": data["p50_ms"], "p99": data["p99_ms"], "units": units,
+            "cpu_us": float(cpu) * 1e6 / units if units else float("nan"), **extra,
+        }
+
     cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    redis_version = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()[2]
-    print(f"# Benchmarks\n")
-    print(f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.system()} {platform.machine()}, "
-          f"{cores} cores ({cpu}), by `Scripts/bench.sh`: enrichd (release, TLS, 2 event loops) and Redis "
-          f"{redis_version.removeprefix('v=')} (TLS port, same certificate) on 127.0.0.1, load generators on the same cores.\n")
-    print("Workload: random keys out of 1,000,000 `products` rows, 8 (then 4) of 10 columns per key. Ours: `enrich-load` "
-          "Lookup calls of B keys. Redis: `redis-benchmark` HMGET of the same 8 fields, pipelined B deep, so one "
-          "pipeline is the counterpart of one call. Our latency is per call; Redis's is what redis-benchmark reports per "
-          "command, which at batch > 1 is not a pipeline's round trip (compare throughput there). PostgreSQL: "
-          "pgbench, one `SELECT ... WHERE sku = ANY(B random SKUs)` per transaction, prepared, over TLS "
-          "(sslmode=verify-full, same certificate and CA), average latency per transaction.\n")
-    print("| columns | batch | in flight | ours keys/s | Redis keys/s | ratio | ours p50 / p99 ms | Redis p50 / p99 ms | PostgreSQL keys/s (avg ms) | ratio |")
-    print("|--------:|------:|----------:|------------:|-------------:|------:|------------------:|-------------------:|---------------------------:|------:|")
-    for key in sorted(ours):
-        o, r = ours[key], redis.get(key)
-        p = postgres.get(key)
-        pg = f"{p[0]:,.0f} ({p[1]:.3f}) | {o[0] / p[0]:.2f}x" if p and p[0] > 0 else "(no result) | —"
-        errors = f" ({o[3]} errors)" if o[3] else ""
-        if r is None:
-            print(f"| {-key[0]} | {key[1]} | {key[2]} | {o[0]:,.0f}{errors} | (no result) | — | {o[1]:.3f} / {o[2]:.3f} | — | {pg} |")
-            continue
-        print(f"| {-key[0]} | {key[1]} | {key[2]} | {o[0]:,.0f}{errors} | {r[0]:,.0f} | {o[0] / r[0]:.2f}x | "
-              f"{o[1]:.3f} / {o[2]:.3f} | {r[1]:.3f} / {r[2]:.3f} | {pg} |")
-    print()
-    if enrich:
-        print("Enrich: `enrich-load --method enrich --destination bench`, batches of B JSON track events "
-              "(`{\"type\":\"track\",\"event\":\"Product Viewed\",...,\"properties\":{\"sku\":...}}`) through one "
-              "destination mapping: an FQL condition, a match on `properties.sku`, two enrichments (name, price). "
-              "Events are read through a JSON tape and the enrichments spliced into their bytes (mappings without field "
-              "mappings). enrich-load reads each answer with a streaming protobuf pass that checks the framing and counts "
-              "every event's outcome (the SDK's decode into structs would spend the shared cores on the client). "
-              "Redis: HMGET of the same two fields per event, pipelined B deep (the lookups alone, no JSON). "
-              "Goal (issue 6): 500k events/s.\n")
-        print("| batch | in flight | ours events/s | enriched | ours p50 / p99 ms | Redis HMGET keys/s | ratio | of 500k goal |")
-        print("|------:|----------:|--------------:|---------:|------------------:|-------------------:|------:|-------------:|")
-        for key in sorted(enrich):
-            e, r = enrich[key], redis2.get(key)
-            share = f"{e[4] / e[5] * 100:.0f} %" if e[5] else "—"
-            errors = f" ({e[3]} errors)" if e[3] else ""
-            ratio = f"{e[0] / r:.2f}x" if r else "—"
-            redis_text = f"{r:,.0f}" if r else "(no result)"
-            print(f"| {key[0]} | {key[1]} | {e[0]:,.0f}{errors} | {share} | {e[1]:.3f} / {e[2]:.3f} | {redis_text} | {ratio} | {e[0] / 500000 * 100:.0f} % |")
+    print("# Benchmarks\n")
+    print(
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.system()} {platform.machine()}, "
+        f"{cores} cores ({cpu_model()}), by `Scripts/bench.sh` at commit {commit}: enrichd (release, TLS, one event "
+        f"loop per core) and Redis {redis_version} (TLS port, same certificate, one thread) on 127.0.0.1, with the "
+        "load generators on the same cores.\n"
+    )
+    print(
+        "Both servers get the same batch and the same connections, one call (or one pipeline) in flight per "
+        "connection, keys uniform over the 1,000,000 `products` rows. Ours: `enrich-load` Lookup calls of B keys, "
+        "8 of 10 columns. Redis: `Scripts/bench/redis-load.c` (one thread, epoll, non-blocking TLS) keeping B "
+        "pipelined `HMGET p:<key> <the same 8 fields>` in flight per connection. Latency is per call or per "
+        "pipeline, from first byte sent to last byte read. **Server CPU** is the server process's user + system "
+        "time (`/proc/PID/stat`) over the measurement divided by the keys (or events) served: throughput on this "
+        "shared machine moves ±40 % between runs, CPU per unit of work far less.\n"
+    )
+
+    def table(title, kind, peer, unit, workloads):
+        print(f"### {title}\n")
+        print(f"| batch | connections | ours {unit}/s | Redis {unit}/s | ratio | ours CPU µs/{unit[:-1]} "
+              f"| Redis CPU µs/{unit[:-1]} | Redis CPU / ours | ours p50 / p99 ms | Redis p50 / p99 ms |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for batch, connections in workloads:
+            ours, theirs = runs.get((kind, batch, connections)), runs.get((peer, batch, connections))
+            if not ours or not theirs:
+                continue
+            print(
+                f"| {batch} | {connections} | {ours['rate']:,.0f} | {theirs['rate']:,.0f} | "
+                f"{ours['rate'] / theirs['rate']:.2f}x | {ours['cpu_us']:.2f} | {theirs['cpu_us']:.2f} | "
+                f"{theirs['cpu_us'] / ours['cpu_us']:.2f}x | {ours['p50']:.3f} / {ours['p99']:.3f} | "
+                f"{theirs['p50']:.3f} / {theirs['p99']:.3f} |"
+            )
         print()
-    print(f"Memory for {rows:,} rows: raw data {raw / 2**20:,.1f} MiB; enrichd cache {cache / 2**20:,.1f} MiB "
-          f"({cache / raw:.2f}x raw); Redis used_memory {redis_memory / 2**20:,.1f} MiB ({redis_memory / raw:.2f}x raw, "
-          f"{redis_memory / cache:.2f}x ours).")
+
+    lookups = sorted({(b, c) for (k, b, c) in runs if k == "lookup"})
+    enriches = sorted({(b, c) for (k, b, c) in runs if k == "enrich"})
+    table("Lookup, 8 columns", "lookup", "redis-lookup", "keys", lookups)
+    print(
+        "Enrich: `enrich-load --method enrich --destination bench`, batches of B JSON track events through one "
+        "destination mapping (an FQL condition, a match on `properties.sku`, two enrichments: name, price), read "
+        "on a JSON tape with the enrichments spliced into the event's bytes; enrich-load reads each answer with a "
+        "streaming protobuf pass that checks its framing and counts every event's outcome. Redis: the lookups "
+        "alone, B pipelined `HMGET p:<key> name price` (no JSON).\n"
+    )
+    table("Enrich through a destination (goal: 500k events/s, ≤ 1.5 µs server CPU per event)", "enrich",
+          "redis-enrich", "events", enriches)
+    problems = [f"{k} {b}x{c}: {r['errors']} errors" for (k, b, c), r in runs.items() if r.get("errors")]
+    problems += [f"{k} {b}x{c}: {r['units'] - r['enriched']} events not enriched" for (k, b, c), r in runs.items()
+                 if k == "enrich" and r["enriched"] != r["units"]]
+    problems += [f"{k} {b}x{c}: {r['nil']} missing fields" for (k, b, c), r in runs.items() if r.get("nil")]
+    print("Every call answered and every event enriched." if not problems else "Problems: " + "; ".join(problems))
+    mib = lambda n: n / (1 << 20)
+    print(
+        f"\nMemory for {rows:,} rows: raw data {mib(raw):.1f} MiB; enrichd cache {mib(cache):.1f} MiB "
+        f"({cache / raw:.2f}x raw); Redis used_memory {mib(redis_memory):.1f} MiB ({redis_memory / raw:.2f}x raw, "
+        f"{redis_memory / cache:.2f}x ours)."
+    )
 
 
 if __name__ == "__main__":

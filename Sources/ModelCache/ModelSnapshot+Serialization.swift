@@ -39,7 +39,7 @@ extension ModelSnapshot {
             }
         }
         writer.u64(UInt64(self.index.slots.count))
-        for slot in self.index.slots { writer.u32(slot) }
+        for slot in self.index.slots { writer.u32(self.index.plainSlot(slot)) }  // fingerprints are worked out at load
         writer.bytes(Self.trailer)
         return writer.output
     }

@@ -1,3 +1,5 @@
+import CPrefetch
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -24,18 +26,33 @@ package final class ModelSnapshot: Sendable {
     /// the column (and retaining each of its buffers) on every call.
     let keyStrings: StringArena?
 
-    init(model: String, version: UInt64, columns: [ColumnData], rowCount: Int, keyColumn: Int, index: PrimaryKeyIndex) {
+    /// - Parameter fingerprintRowBits: bits of each index slot kept for row + 1 (tests: more bits, fewer
+    ///   fingerprint bits, more fingerprint collisions); nil uses as few as the rows need.
+    init(
+        model: String, version: UInt64, columns: [ColumnData], rowCount: Int, keyColumn: Int, index: PrimaryKeyIndex,
+        fingerprintRowBits: Int? = nil
+    ) {
         precondition(columns.allSatisfy { $0.count == rowCount }, "ragged columns")
         self.model = model
         self.version = version
         self.columns = columns
         self.rowCount = rowCount
         self.keyColumn = keyColumn
-        self.index = index
-        if case .string(let arena) = columns[keyColumn].storage {
+        let keys = columns[keyColumn]
+        switch keys.storage {
+        case .string(let arena):
             self.keyStrings = arena
-        } else {
+            self.index = index.withFingerprints(rows: rowCount, rowBits: fingerprintRowBits) { row in
+                arena.withBytes(at: row) { PrimaryKeyIndex.hash($0) }
+            }
+        case .int64(let values), .timestamp(let values):
             self.keyStrings = nil
+            self.index = index.withFingerprints(rows: rowCount, rowBits: fingerprintRowBits) {
+                PrimaryKeyIndex.hash(values[$0])
+            }
+        default:
+            self.keyStrings = nil
+            self.index = index
         }
     }
 
@@ -67,6 +84,132 @@ package final class ModelSnapshot: Sendable {
         guard let arena = self.keyStrings else { return nil }
         return self.index.find(hash: PrimaryKeyIndex.hash(key)) { row in
             arena.withBytes(at: row) { $0.elementsEqual(key) }
+        }
+    }
+
+    /// The same snapshot with `rowBits` bits of each index slot kept for row + 1 (tests of fingerprint collisions).
+    func withFingerprintRowBits(_ rowBits: Int) -> ModelSnapshot {
+        ModelSnapshot(
+            model: self.model, version: self.version, columns: self.columns, rowCount: self.rowCount,
+            keyColumn: self.keyColumn,
+            index: self.index, fingerprintRowBits: rowBits
+        )
+    }
+
+    /// Keys resolved per batch step: enough to keep many misses in flight, few enough that the lines prefetched
+    /// for the first key are still cached when it is compared.
+    static let batchKeys = 32
+
+    /// Resolves `count` string keys (`key(i)` gives the i-th key's UTF-8) to rows, appending each row (-1 when
+    /// not found) to `rows`, in key order. A batch pipeline: all keys of a step are hashed and their slots
+    /// prefetched; each slot is probed by fingerprint and the candidate row's key prefetched; then keys are
+    /// compared. The misses of a step overlap instead of following one another (issue 15). Same answers as
+    /// `row(forUTF8:)`, which a test checks on random keys.
+    package func rows(forUTF8Keys count: Int, key: (Int) -> UnsafeRawBufferPointer, into rows: inout [Int]) {
+        guard let arena = self.keyStrings else {
+            for position in 0..<count {
+                rows.append(self.row(for: .string(String(decoding: key(position), as: UTF8.self))) ?? -1)
+            }
+            return
+        }
+        let index = self.index
+        index.slots.withUnsafeBufferPointer { slots in
+            arena.withStorage { text, lengths in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: Self.batchKeys * 3) { scratch in
+                    let hashes = scratch.baseAddress!
+                    let candidates = hashes + Self.batchKeys
+                    let positions = candidates + Self.batchKeys
+                    var start = 0
+                    while start < count {
+                        let n = min(Self.batchKeys, count - start)
+                        for j in 0..<n {
+                            let hash = PrimaryKeyIndex.hash(key(start + j))
+                            hashes[j] = hash
+                            enrich_prefetch(slots.baseAddress! + (hash & index.slotMask))
+                        }
+                        for j in 0..<n {
+                            let (slot, row) = index.candidate(hash: hashes[j], slots: slots)
+                            positions[j] = slot
+                            candidates[j] = row
+                            if row >= 0 { arena.prefetchSpan(of: row, lengths: lengths) }
+                        }
+                        for j in 0..<n where candidates[j] >= 0 {
+                            enrich_prefetch(
+                                text.baseAddress! + arena.span(of: candidates[j], lengths: lengths).lowerBound)
+                        }
+                        for j in 0..<n {
+                            let wanted = key(start + j)
+                            var row = candidates[j]
+                            if row >= 0 {
+                                let span = arena.span(of: row, lengths: lengths)
+                                let equal =
+                                    span.count == wanted.count
+                                    && (span.isEmpty
+                                        || memcmp(text.baseAddress! + span.lowerBound, wanted.baseAddress!, span.count)
+                                            == 0)
+                                if !equal {
+                                    // Another key with the same fingerprint (about 1 in 4,096 slots): probe on.
+                                    row =
+                                        index.find(hash: hashes[j], from: (positions[j] + 1) & index.slotMask) {
+                                            candidate in
+                                            arena.withBytes(at: candidate) { $0.elementsEqual(wanted) }
+                                        } ?? -1
+                                }
+                            }
+                            rows.append(row)
+                        }
+                        start += n
+                    }
+                }
+            }
+        }
+    }
+
+    /// `rows(forUTF8Keys:)` for integer keys against an integer (or timestamp) key column.
+    package func rows(forIntKeys keys: UnsafeBufferPointer<Int64>, into rows: inout [Int]) {
+        let column: [Int64]
+        switch self.columns[self.keyColumn].storage {
+        case .int64(let values), .timestamp(let values): column = values
+        default:
+            for key in keys { rows.append(self.row(for: .int(key)) ?? -1) }
+            return
+        }
+        let index = self.index
+        index.slots.withUnsafeBufferPointer { slots in
+            column.withUnsafeBufferPointer { column in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: Self.batchKeys * 3) { scratch in
+                    let hashes = scratch.baseAddress!
+                    let candidates = hashes + Self.batchKeys
+                    let positions = candidates + Self.batchKeys
+                    var start = 0
+                    while start < keys.count {
+                        let n = min(Self.batchKeys, keys.count - start)
+                        for j in 0..<n {
+                            let hash = PrimaryKeyIndex.hash(keys[start + j])
+                            hashes[j] = hash
+                            enrich_prefetch(slots.baseAddress! + (hash & index.slotMask))
+                        }
+                        for j in 0..<n {
+                            let (slot, row) = index.candidate(hash: hashes[j], slots: slots)
+                            positions[j] = slot
+                            candidates[j] = row
+                            if row >= 0 { enrich_prefetch(column.baseAddress! + row) }
+                        }
+                        for j in 0..<n {
+                            let wanted = keys[start + j]
+                            var row = candidates[j]
+                            if row >= 0 && column[row] != wanted {
+                                row =
+                                    index.find(hash: hashes[j], from: (positions[j] + 1) & index.slotMask) {
+                                        column[$0] == wanted
+                                    } ?? -1
+                            }
+                            rows.append(row)
+                        }
+                        start += n
+                    }
+                }
+            }
         }
     }
 

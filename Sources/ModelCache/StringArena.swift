@@ -1,3 +1,4 @@
+import CPrefetch
 import EventJSON
 
 /// Strings of one column stored back to back in one byte buffer, with a second buffer saying where rows start.
@@ -110,6 +111,37 @@ package struct StringArena: Sendable {
             for position in 0..<(row - block * Self.blockRows) { start &+= Int(index[lengths + position]) }
             return start..<(start &+ Int(index[lengths + row - block * Self.blockRows]))
         }
+    }
+
+    /// Calls `body` with the arena's text and its index, for readers that resolve many rows in a row
+    /// (`span(of:lengths:)`, `prefetchSpan(of:lengths:)`) without a buffer access per call.
+    @inline(__always)
+    package func withStorage<Result>(
+        _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Result
+    ) rethrows -> Result {
+        try self.bytes.withUnsafeBytes { text in try self.index.withUnsafeBytes { index in try body(text, index) } }
+    }
+
+    /// `span(of:)` with the index from `withStorage`.
+    @inline(__always)
+    package func span(of row: Int, lengths index: UnsafeRawBufferPointer) -> Range<Int> {
+        if !self.isCompact {
+            return Self.uint32(index, at: row * 4)..<Self.uint32(index, at: row * 4 + 4)
+        }
+        let block = row / Self.blockRows
+        let base = block * Self.blockBytes
+        var start = Self.uint32(index, at: base)
+        let lengths = base + 4
+        let within = row - block * Self.blockRows
+        for position in 0..<within { start &+= Int(index[lengths + position]) }
+        return start..<(start &+ Int(index[lengths + within]))
+    }
+
+    /// Asks the CPU to bring in the index line that locates row `row` (one line: a compact block is 20 bytes).
+    @inline(__always)
+    package func prefetchSpan(of row: Int, lengths index: UnsafeRawBufferPointer) {
+        let offset = self.isCompact ? (row / Self.blockRows) * Self.blockBytes : row * 4
+        enrich_prefetch(index.baseAddress! + offset)
     }
 
     /// The UTF-8 length of row `row`.

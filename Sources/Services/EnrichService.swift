@@ -138,12 +138,15 @@ final class LookupJob: InlineJob {
         let total = self.request.keyCount
         while self.rows.count < total {
             let end = min(total, self.rows.count + Self.keysPerChunk)
+            let first = self.rows.count
             if self.request.intKeys.isEmpty {
-                for index in self.rows.count..<end {
-                    self.rows.append(self.row(stringKey: self.request.stringKeys[index], payload))
-                }
+                let keys = self.request.stringKeys
+                self.snapshot.rows(
+                    forUTF8Keys: end - first, key: { keys[first + $0].bytes(in: payload) }, into: &self.rows)
             } else {
-                for index in self.rows.count..<end { self.rows.append(self.row(intKey: self.request.intKeys[index])) }
+                self.request.intKeys.withUnsafeBufferPointer { keys in
+                    self.snapshot.rows(forIntKeys: UnsafeBufferPointer(rebasing: keys[first..<end]), into: &self.rows)
+                }
             }
             if ContinuousClock.now >= until { return nil }
         }
@@ -192,17 +195,6 @@ final class LookupJob: InlineJob {
         guard done else { return nil }
         precondition(self.written == encoding.total, "LookupResponse sized \(encoding.total), written \(self.written)")
         return PreEncodedMessage(bytes: self.output)
-    }
-
-    private func row(stringKey span: ByteSpan, _ payload: UnsafeRawBufferPointer) -> Int {
-        let key = span.bytes(in: payload)
-        if self.snapshot.hasStringKeys { return self.snapshot.row(forUTF8: key) ?? -1 }
-        return self.snapshot.row(for: .string(String(decoding: key, as: UTF8.self))) ?? -1
-    }
-
-    private func row(intKey: Int64) -> Int {
-        self.snapshot.hasStringKeys
-            ? self.snapshot.row(for: .int(intKey)) ?? -1 : self.snapshot.row(forInt: intKey) ?? -1
     }
 }
 

@@ -1,0 +1,2 @@
+// CPrefetch is header-only (static inline); SwiftPM needs a source file to build the module.
+#include "CPrefetch.h"
