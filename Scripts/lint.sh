@@ -6,7 +6,7 @@
 # Generated code (Sources/RPCMessages/Generated, marked swift-format-ignore-file) is left as generated.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t files < <(git ls-files '*.swift' | grep -v '^Tests/ExternalPackage/.build/')
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.swift')
 if [ "${1:-}" = "--fix" ]; then
     swift format format --in-place --parallel "${files[@]}"
     echo "formatted ${#files[@]} files"

@@ -1,5 +1,6 @@
-@testable import ModelCache
 import Testing
+
+@testable import ModelCache
 
 /// The batch lookup pipeline (hash all keys, prefetch, probe by fingerprint, compare) against the one-key path.
 @Suite("Batch lookups")
@@ -7,7 +8,9 @@ struct BatchLookupTests {
     /// `rows` keyed by "K<n>" (string keys) or n (integer keys), n in 0..<rows*2 step 2, so odd numbers miss.
     static func snapshot(rows: Int, stringKeys: Bool) throws -> ModelSnapshot {
         var builder = try SnapshotBuilder(
-            schema: [ColumnSchema(name: "k", type: stringKeys ? .string : .int64), ColumnSchema(name: "v", type: .int64)],
+            schema: [
+                ColumnSchema(name: "k", type: stringKeys ? .string : .int64), ColumnSchema(name: "v", type: .int64),
+            ],
             primaryKey: "k"
         )
         for row in 0..<rows {
@@ -28,7 +31,8 @@ struct BatchLookupTests {
         var found = 0
         if stringKeys {
             let texts = keys.map { Array("K\($0)".utf8) + [] }
-            snapshot.rows(forUTF8Keys: texts.count, key: { position in texts[position].withUnsafeBytes { $0 } }, into: &rows)
+            snapshot.rows(
+                forUTF8Keys: texts.count, key: { position in texts[position].withUnsafeBytes { $0 } }, into: &rows)
             for (position, text) in texts.enumerated() {
                 let one = text.withUnsafeBytes { snapshot.row(forUTF8: $0) } ?? -1
                 #expect(rows[position] == one, "key K\(keys[position])")
@@ -60,7 +64,8 @@ struct BatchLookupTests {
         for rowBits in [nil, 31, 32] as [Int?] {
             let subject = rowBits.map { snapshot.withFingerprintRowBits($0) } ?? snapshot
             let found = Self.check(subject, keys: keys, stringKeys: stringKeys)
-            #expect(found > 2_000 && found < 3_000, "found \(found) of 5,000 with rowBits \(String(describing: rowBits))")
+            #expect(
+                found > 2_000 && found < 3_000, "found \(found) of 5,000 with rowBits \(String(describing: rowBits))")
         }
     }
 
