@@ -1,11 +1,11 @@
 /// One bit per row, set where the value is NULL. Empty (no words) until the first NULL, so columns without
 /// NULLs cost nothing.
 package struct NullBitmap: Sendable, Hashable {
-    var words: [UInt64] = []
+    @usableFromInline var words: [UInt64] = []
 
     package init() {}
 
-    @inline(__always)
+    @inlinable @inline(__always)
     package func isNull(_ row: Int) -> Bool {
         let word = row >> 6
         return word < self.words.count && self.words[word] & (1 << UInt64(row & 63)) != 0

@@ -16,17 +16,17 @@ package struct StringArena: Sendable {
     package private(set) var isValidUTF8 = false
 
     /// Rows per block in the compact index.
-    static let blockRows = 16
+    @usableFromInline static let blockRows = 16
     /// Bytes per block in the compact index: the start, then the lengths.
-    static let blockBytes = 4 + blockRows
+    @usableFromInline static let blockBytes = 4 + blockRows
     /// Longest string the compact index holds; one longer switches the arena to offsets.
     static let maxCompactLength = Int(UInt8.max)
 
-    package private(set) var bytes: [UInt8] = []
+    @usableFromInline package internal(set) var bytes: [UInt8] = []
     /// Compact: blocks of start + lengths. Wide: little-endian UInt32 offsets, row i spanning
     /// `offset(i) ..< offset(i + 1)`.
-    private var index: [UInt8] = []
-    private(set) var isCompact = true
+    @usableFromInline var index: [UInt8] = []
+    @usableFromInline var isCompact = true
     package private(set) var count = 0
 
     /// Largest total of string bytes one column may hold.
@@ -54,8 +54,8 @@ package struct StringArena: Sendable {
         withUnsafeBytes(of: value.littleEndian) { self.index.append(contentsOf: $0) }
     }
 
-    @inline(__always)
-    private static func uint32(_ index: UnsafeRawBufferPointer, at offset: Int) -> Int {
+    @inlinable @inline(__always)
+    static func uint32(_ index: UnsafeRawBufferPointer, at offset: Int) -> Int {
         Int(UInt32(littleEndian: index.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
     }
 
@@ -115,7 +115,7 @@ package struct StringArena: Sendable {
 
     /// Calls `body` with the arena's text and its index, for readers that resolve many rows in a row
     /// (`span(of:lengths:)`, `prefetchSpan(of:lengths:)`) without a buffer access per call.
-    @inline(__always)
+    @inlinable @inline(__always)
     package func withStorage<Result>(
         _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Result
     ) rethrows -> Result {
@@ -123,7 +123,7 @@ package struct StringArena: Sendable {
     }
 
     /// `span(of:)` with the index from `withStorage`.
-    @inline(__always)
+    @inlinable @inline(__always)
     package func span(of row: Int, lengths index: UnsafeRawBufferPointer) -> Range<Int> {
         if !self.isCompact {
             return Self.uint32(index, at: row * 4)..<Self.uint32(index, at: row * 4 + 4)
@@ -138,7 +138,7 @@ package struct StringArena: Sendable {
     }
 
     /// Asks the CPU to bring in the index line that locates row `row` (one line: a compact block is 20 bytes).
-    @inline(__always)
+    @inlinable @inline(__always)
     package func prefetchSpan(of row: Int, lengths index: UnsafeRawBufferPointer) {
         let offset = self.isCompact ? (row / Self.blockRows) * Self.blockBytes : row * 4
         enrich_prefetch(index.baseAddress! + offset)
