@@ -248,6 +248,10 @@ let package = Package(
             dependencies: ["Enrichment", "ModelCache", "EventJSON", "Mapping", "EventGenerators"],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "ServicesTests", dependencies: ["Services", "ModelCache", "RPCMessages", "RPCCore"],
+            swiftSettings: strictSettings
+        ),
         // Counts the test process's allocations per thread (defines malloc); only AllocationTests uses it.
         .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
         .testTarget(

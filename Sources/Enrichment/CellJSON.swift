@@ -24,6 +24,14 @@ package enum CellJSON {
         case .double(let data): return .double(data[row])
         case .bool(let data): return .bool(data[row])
         case .string(let arena): return .string(arena.string(at: row))
+        case .packedInt(let packed):
+            let value = packed.withCodes { packed.value(at: row, $0) }
+            if column.schema.type == .timestamp { return .string(Timestamp.iso8601(microseconds: value)) }
+            return .int(value)
+        case .packedDouble(let packed, let scale):
+            return .double(Double(packed.withCodes { packed.value(at: row, $0) }) / scale)
+        case .dictionary(let codes, let strings):
+            return .string(strings.string(at: Int(codes.withCodes { codes.value(at: row, $0) })))
         }
     }
 
@@ -38,8 +46,9 @@ package enum CellJSON {
         if let strings = column.strings {
             // Arenas know whether all their rows are valid UTF-8; one that is not is checked row by row (and an
             // invalid row goes through `String`, which repairs it, as the tree path does).
+            let entry = column.codes.map { codes in Int(codes.withCodes { codes.value(at: row, $0) }) } ?? row
             let valid = strings.isValidUTF8
-            let written = strings.withBytes(at: row) { bytes -> Bool in
+            let written = strings.withBytes(at: entry) { bytes -> Bool in
                 guard valid || UTF8Text.isValid(bytes.assumingMemoryBound(to: UInt8.self)) else { return false }
                 JSONWriter.writeString(utf8: bytes, into: &output)
                 return true
@@ -54,6 +63,12 @@ package enum CellJSON {
                 JSONWriter.write(MappingValue.number(doubles[row]).json ?? .null, into: &output)
             } else if let ints = column.ints {
                 JSONWriter.write(MappingValue.number(Double(ints[row])).json ?? .null, into: &output)
+            } else if let packed = column.packedDoubles {
+                let value = Double(packed.integers.withCodes { packed.integers.value(at: row, $0) }) / packed.scale
+                JSONWriter.write(MappingValue.number(value).json ?? .null, into: &output)
+            } else if let packed = column.packedInts {
+                let value = Double(packed.withCodes { packed.value(at: row, $0) })
+                JSONWriter.write(MappingValue.number(value).json ?? .null, into: &output)
             } else {
                 JSONWriter.write(MappingValue(Self.value(column.column, row: row)).json ?? .null, into: &output)
             }
@@ -66,15 +81,34 @@ package enum CellJSON {
 package final class ColumnReference: Sendable {
     package let column: ColumnData
     let nulls: NullBitmap
+    /// The text: the column's arena, or a dictionary column's distinct strings (then `codes` picks the entry).
     let strings: StringArena?
+    let codes: PackedIntegers?
     let doubles: [Double]?
     let ints: [Int64]?
+    let packedDoubles: (integers: PackedIntegers, scale: Double)?
+    /// An int64 column stored narrow (not timestamps: those are written as text).
+    let packedInts: PackedIntegers?
 
     package init(_ column: ColumnData) {
         self.column = column
         self.nulls = column.nulls
-        if case .string(let arena) = column.storage { self.strings = arena } else { self.strings = nil }
+        switch column.storage {
+        case .string(let arena): (self.strings, self.codes) = (arena, nil)
+        case .dictionary(let codes, let strings): (self.strings, self.codes) = (strings, codes)
+        default: (self.strings, self.codes) = (nil, nil)
+        }
         if case .double(let values) = column.storage { self.doubles = values } else { self.doubles = nil }
         if case .int64(let values) = column.storage { self.ints = values } else { self.ints = nil }
+        if case .packedDouble(let packed, let scale) = column.storage {
+            self.packedDoubles = (packed, scale)
+        } else {
+            self.packedDoubles = nil
+        }
+        if case .packedInt(let packed) = column.storage, column.schema.type == .int64 {
+            self.packedInts = packed
+        } else {
+            self.packedInts = nil
+        }
     }
 }

@@ -7,6 +7,12 @@ package struct ColumnData: Sendable {
         case double([Double])
         case bool([Bool])
         case string(StringArena)
+        /// An int64 or timestamp column (the schema says which) stored narrow.
+        case packedInt(PackedIntegers)
+        /// A double column whose every value is an integer divided by `scale`, stored as the integers.
+        case packedDouble(PackedIntegers, scale: Double)
+        /// A string column with few distinct values: a code per row into `strings`.
+        case dictionary(codes: PackedIntegers, strings: StringArena)
     }
 
     package let schema: ColumnSchema
@@ -40,6 +46,7 @@ package struct ColumnData: Sendable {
         case .double(let values): values.count
         case .bool(let values): values.count
         case .string(let arena): arena.count
+        case .packedInt(let packed), .packedDouble(let packed, _), .dictionary(let packed, _): packed.count
         }
     }
 
@@ -52,6 +59,13 @@ package struct ColumnData: Sendable {
         case .double(let values): return .double(values[row])
         case .bool(let values): return .bool(values[row])
         case .string(let arena): return .string(arena.string(at: row))
+        case .packedInt(let packed):
+            let value = packed.withCodes { packed.value(at: row, $0) }
+            return self.schema.type == .timestamp ? .timestamp(value) : .int64(value)
+        case .packedDouble(let packed, let scale):
+            return .double(Double(packed.withCodes { packed.value(at: row, $0) }) / scale)
+        case .dictionary(let codes, let strings):
+            return .string(strings.string(at: Int(codes.withCodes { codes.value(at: row, $0) })))
         }
     }
 
@@ -62,6 +76,8 @@ package struct ColumnData: Sendable {
             case .double(let values): values.capacity * 8
             case .bool(let values): values.capacity
             case .string(let arena): arena.residentBytes
+            case .packedInt(let packed), .packedDouble(let packed, _): packed.residentBytes
+            case .dictionary(let codes, let strings): codes.residentBytes + strings.residentBytes
             }
         return values + self.nulls.residentBytes
     }

@@ -16,7 +16,11 @@ extension ModelSnapshot {
         guard total <= limit else { throw .tooManyRows(limit: limit) }
         var columns: [ColumnData] = []
         columns.reserveCapacity(self.columns.count)
-        for (old, new) in zip(self.columns, delta.columns) {
+        for (index, (compactOld, compactNew)) in zip(self.columns, delta.columns).enumerated() {
+            // Merged on plain buffers, compacted again (but the key) once merged.
+            let old = compactOld.plain()
+            let new = compactNew.plain()
+            let compact = index != self.keyColumn
             var column = ColumnData(schema: old.schema, reserving: 0)
             if !old.nulls.words.isEmpty || !new.nulls.words.isEmpty {
                 var nulls = NullBitmap()
@@ -46,7 +50,7 @@ extension ModelSnapshot {
             default:
                 preconditionFailure("schemas match, so storages do")
             }
-            columns.append(column)
+            columns.append(compact ? column.compacted() : column)
         }
         let keys = columns[self.keyColumn]
         var index = PrimaryKeyIndex(expectedRows: total)

@@ -21,7 +21,8 @@ extension ModelSnapshot {
         writer.u32(UInt32(self.keyColumn))
         writer.u32(UInt32(self.columns.count))
         writer.string(self.model)
-        for column in self.columns {
+        // The file holds plain columns (the format predates compacted ones); they are compacted again at load.
+        for column in self.columns.map({ $0.plain() }) {
             writer.string(column.schema.name)
             writer.u8(DataType.allCases.firstIndex(of: column.schema.type).map(UInt8.init) ?? 0)
             writer.u64(UInt64(column.nulls.words.count))
@@ -36,6 +37,8 @@ extension ModelSnapshot {
                 writer.bytes(arena.bytes)
                 writer.u32(0)
                 arena.forEachEnd { writer.u32($0) }
+            case .packedInt, .packedDouble, .dictionary:
+                preconditionFailure("plain() leaves no packed column")
             }
         }
         writer.u64(UInt64(self.index.slots.count))
@@ -87,7 +90,7 @@ extension ModelSnapshot {
                 else { throw .inconsistent("string offsets of \(name)") }
                 column.storage = .string(StringArena(bytes: text, offsets: offsets))
             }
-            columns.append(column)
+            columns.append(columns.count == keyColumn ? column : column.compacted())
         }
         let slotCount = Int(try reader.u64())
         guard slotCount >= 16, slotCount & (slotCount - 1) == 0, slotCount >= rows * 2 else {

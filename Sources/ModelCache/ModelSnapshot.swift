@@ -253,7 +253,8 @@ package final class ModelSnapshot: Sendable {
         let removed = previous.rowCount - kept
         guard previous.schema == self.schema else { return (added, kept, removed) }
         var changed = [Bool](repeating: false, count: self.rowCount)
-        for (new, old) in zip(self.columns, previous.columns) {
+        // Compared on plain buffers: the two snapshots may have packed the same column differently.
+        for (new, old) in zip(self.columns.map { $0.plain() }, previous.columns.map { $0.plain() }) {
             func compare(_ same: (Int, Int) -> Bool) {
                 for row in 0..<self.rowCount where !changed[row] {
                     let oldRow = oldRows[row]

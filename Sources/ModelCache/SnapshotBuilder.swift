@@ -295,13 +295,18 @@ package struct SnapshotBuilder: RowSink {
 
     // MARK: - Finish
 
-    /// Freezes the buffers into an immutable snapshot.
+    /// Freezes the buffers into an immutable snapshot, every column but the key in its most compact exact form
+    /// (`ColumnData.compacted`).
     /// - Throws: the first fatal `SnapshotError` met during the scan.
     package func build(model: String, version: UInt64) throws(SnapshotError) -> ModelSnapshot {
         if let fatal = self.fatal { throw fatal }
+        let keyColumn = self.keyColumn
         return ModelSnapshot(
-            model: model, version: version, columns: self.columns.map { $0.build() }, rowCount: self.rowCount,
-            keyColumn: self.keyColumn, index: self.index
+            model: model, version: version,
+            columns: self.columns.enumerated().map {
+                $0.offset == keyColumn ? $0.element.build() : $0.element.build().compacted()
+            },
+            rowCount: self.rowCount, keyColumn: keyColumn, index: self.index
         )
     }
 }

@@ -253,7 +253,10 @@ struct SnapshotSerializationTests {
             schema: [ColumnSchema(name: "k", type: .int64), ColumnSchema(name: "s", type: .string)], primaryKey: "k")
         var kept: [String] = []
         for index in 0..<1_000 {
-            let text = index == long ? String(repeating: "x", count: 256) : String(repeating: "é", count: index % 128)
+            // Distinct texts (a column of few distinct ones would be stored as a dictionary, see PackedColumnTests).
+            let text =
+                index == long
+                ? String(repeating: "x", count: 256) : String(repeating: "é", count: index % 120) + "\(index)"
             ModelCacheTests.push([.int64(Int64(index)), .string(text)], into: &builder)
             kept.append(text)
             if index % 16 == 15 || index % 16 == 0 {  // a rejected duplicate right after a block edge
