@@ -1,6 +1,8 @@
 /// One bit per row, set where the value is NULL. Empty (no words) until the first NULL, so columns without
 /// NULLs cost nothing.
-package struct NullBitmap: Sendable, Hashable {
+/// `public` (its members stay `package`) only so that its `@inlinable` readers inline into the Lookup encoder in
+/// Services: Swift does not inline `@inlinable` members of a `package` type across modules.
+public struct NullBitmap: Sendable, Hashable {
     @usableFromInline var words: [UInt64] = []
 
     package init() {}

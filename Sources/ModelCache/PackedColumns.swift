@@ -2,13 +2,15 @@
 /// (little-endian), chosen when a snapshot is finished (`ColumnData.compacted`). Ids that fit 4 bytes, timestamps
 /// in whole seconds (step 1,000,000 µs), small counts, and the codes of dictionary strings and of decimal
 /// doubles. Fewer bytes per row is less memory and fewer cache lines per lookup (issue 15).
-package struct PackedIntegers: Sendable {
+/// `public` (its members stay `package`) only so that its `@inlinable` readers inline into the Lookup encoder in
+/// Services: Swift does not inline `@inlinable` members of a `package` type across modules.
+public struct PackedIntegers: Sendable {
     @usableFromInline let codes: [UInt8]
     /// Bytes per code: 1, 2 or 4.
     @usableFromInline let width: Int
-    package let base: Int64
-    package let step: Int64
-    package let count: Int
+    @usableFromInline package let base: Int64
+    @usableFromInline package let step: Int64
+    @usableFromInline package let count: Int
 
     init(codes: [UInt8], width: Int, base: Int64, step: Int64, count: Int) {
         self.codes = codes

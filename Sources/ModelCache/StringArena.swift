@@ -1,4 +1,4 @@
-import CPrefetch
+public import CPrefetch  // its prefetch is called from the inlinable readers below
 import EventJSON
 
 /// Strings of one column stored back to back in one byte buffer, with a second buffer saying where rows start.
@@ -10,7 +10,9 @@ import EventJSON
 /// string switches the index to one UInt32 offset per row (`count + 1` of them). Offsets are UInt32 either way,
 /// so one column holds at most 4 GiB of text; `SnapshotBuilder` refuses rows past that
 /// (`SnapshotError.columnTooLarge`). Two buffers, so copying an arena costs two retains.
-package struct StringArena: Sendable {
+/// `public` (its members stay `package`) only so that its `@inlinable` readers inline into the Lookup encoder in
+/// Services: Swift does not inline `@inlinable` members of a `package` type across modules.
+public struct StringArena: Sendable {
     /// Whether every row is valid UTF-8, worked out once when the arena is finished (`trimmed`), so a reader
     /// writing rows into JSON need not check each one; false while building.
     package private(set) var isValidUTF8 = false
