@@ -100,7 +100,7 @@ public struct StringArena: Sendable {
     }
 
     /// Where row `row` starts and ends in `bytes`.
-    @inline(__always)
+    @inlinable @inline(__always)
     func span(of row: Int) -> Range<Int> {
         self.index.withUnsafeBytes { index in
             if !self.isCompact {
@@ -156,7 +156,7 @@ public struct StringArena: Sendable {
     }
 
     /// Calls `body` with the UTF-8 bytes of row `index`, without copying.
-    @inline(__always)
+    @inlinable @inline(__always)
     package func withBytes<Result>(at index: Int, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result
     {
         let span = self.span(of: index)
