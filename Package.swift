@@ -52,6 +52,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         // Deque for the call layer's queues; swift-nio already builds it, so it costs nothing extra.
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        // The configuration file's TOML (issue 16): a full TOML parser with line and column in its errors.
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
@@ -138,7 +140,7 @@ let package = Package(
                 "Services", "RPCTransport", "RPCCore", "ModelCache", "Catalog", "SyncEngine", "Warehouses",
                 "SystemCrypto", log, metrics,
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "TOMLKit", package: "TOMLKit"),
             ] + nio,
             swiftSettings: strictSettings
         ),
@@ -151,7 +153,9 @@ let package = Package(
         // MARK: - Executables (argument parsing only)
         .executableTarget(
             name: "enrichd",
-            dependencies: ["EnrichServer", "Warehouses", "SyncEngine", "RPCCore", "SystemCrypto", argumentParser, log],
+            dependencies: [
+                "EnrichServer", "Services", "Warehouses", "SyncEngine", "RPCCore", "SystemCrypto", argumentParser, log,
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(

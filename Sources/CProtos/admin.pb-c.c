@@ -1626,7 +1626,7 @@ const ProtobufCMessageDescriptor enrich__v1__health_check_request__descriptor =
   (ProtobufCMessageInit) enrich__v1__health_check_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor enrich__v1__health_check_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor enrich__v1__health_check_response__field_descriptors[4] =
 {
   {
     "status",
@@ -1664,16 +1664,29 @@ static const ProtobufCFieldDescriptor enrich__v1__health_check_response__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "reasons",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Enrich__V1__HealthCheckResponse, n_reasons),
+    offsetof(Enrich__V1__HealthCheckResponse, reasons),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned enrich__v1__health_check_response__field_indices_by_name[] = {
   2,   /* field[2] = models_loaded */
+  3,   /* field[3] = reasons */
   0,   /* field[0] = status */
   1,   /* field[1] = version */
 };
 static const ProtobufCIntRange enrich__v1__health_check_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor enrich__v1__health_check_response__descriptor =
 {
@@ -1683,7 +1696,7 @@ const ProtobufCMessageDescriptor enrich__v1__health_check_response__descriptor =
   "Enrich__V1__HealthCheckResponse",
   "enrich.v1",
   sizeof(Enrich__V1__HealthCheckResponse),
-  3,
+  4,
   enrich__v1__health_check_response__field_descriptors,
   enrich__v1__health_check_response__field_indices_by_name,
   1,  enrich__v1__health_check_response__number_ranges,

@@ -29,19 +29,40 @@ package final class EnrichServer: Sendable {
     private let pruner = Mutex<Task<Void, Never>?>(nil)
     /// The metrics every part records into; rendered at `/metrics`.
     let metricsRegistry = PrometheusCollectorRegistry()
-    private let metricsEndpoint = Mutex<MetricsEndpoint?>(nil)
+    private let httpEndpoint = Mutex<HTTPEndpoint?>(nil)
+    private let monitor = Mutex<Task<Void, Never>?>(nil)
+    /// What the HTTP port serves.
+    private let pages: ServerPages
     private let schedulerTask = Mutex<Task<Void, Never>?>(nil)
     private let interruptedModels: [String]
     /// Starts scheduled syncs.
     package let scheduler: Scheduler
     private let services: Services
+    private let metricsFactory: (any MetricsFactory)?
+    /// Held while the server runs (released when the process exits).
+    private let lock: DataDirectoryLock
 
     /// Opens the catalog, loads TLS material and builds the services; nothing listens yet.
     /// - Throws: `ServerError` naming the file or setting that is wrong.
     package init(configuration: ServerConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
+        // Everything that can be checked is checked before anything is written: the TLS material first.
+        var tls: TLSContext? = nil
+        if let files = configuration.tls {
+            do {
+                tls = try TLSContext(
+                    configuration: .server(
+                        certificateChain: .file(files.certificateChain), privateKey: .file(files.privateKey),
+                        requiringClientCertificatesFrom: files.clientCA.map { .file($0) }
+                    ))
+            } catch {
+                throw ServerError("\(error)")
+            }
+        }
         try Self.makeDirectory(configuration.dataDirectory)
+        // One server per data directory: a second one stops here, naming the first one's pid.
+        self.lock = try DataDirectoryLock(directory: configuration.dataDirectory)
         try DataDirectory.restrict(configuration.dataDirectory, logger: logger)
         let keyring = try SecretKeys.load(configuration: configuration, logger: logger)
         do {
@@ -83,8 +104,16 @@ package final class EnrichServer: Sendable {
                 logger.error("warehouse '\(record.name)' cannot be loaded: \(error); its models will fail to sync")
             }
         }
-        let factory: (any MetricsFactory)? =
-            configuration.metricsPort == nil ? nil : PrometheusMetricsFactory(registry: self.metricsRegistry)
+        var prometheus = PrometheusMetricsFactory(registry: self.metricsRegistry)
+        // 25 µs to 10 s: a batch-1 Lookup takes well under a millisecond, a sync can take seconds.
+        prometheus.defaultDurationHistogramBuckets = [
+            .microseconds(25), .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500),
+            .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+            .milliseconds(50),
+            .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
+            .seconds(10),
+        ]
+        let factory: (any MetricsFactory)? = configuration.metricsPort == nil ? nil : prometheus
         self.engine = SyncEngine(
             catalog: self.catalog, cache: self.cache, warehouses: warehouses, limits: configuration.policy.sync,
             snapshotFiles: SnapshotFiles(
@@ -112,18 +141,6 @@ package final class EnrichServer: Sendable {
                 logger.notice("created the first owner token from the bootstrap token given")
             }
         }
-        var tls: TLSContext? = nil
-        if let files = configuration.tls {
-            do {
-                tls = try TLSContext(
-                    configuration: .server(
-                        certificateChain: .file(files.certificateChain), privateKey: .file(files.privateKey),
-                        requiringClientCertificatesFrom: files.clientCA.map { .file($0) }
-                    ))
-            } catch {
-                throw ServerError("\(error)")
-            }
-        }
         // System.coreCount reads cgroup limits, and some containers report nonsense there (0 or less was seen
         // here); never start with fewer than one event loop.
         let threads = configuration.eventLoopThreads ?? System.coreCount
@@ -131,6 +148,10 @@ package final class EnrichServer: Sendable {
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let router = services.router()
         self.services = services
+        self.pages = ServerPages(
+            registry: self.metricsRegistry, readiness: services.readiness, catalog: self.catalog, cache: self.cache,
+            services: services, group: self.group, now: configuration.wallClock)
+        self.metricsFactory = factory
         self.server = RPCServer(
             configuration: .init(
                 host: configuration.host, port: configuration.port, tls: tls, limits: configuration.policy.server,
@@ -162,8 +183,8 @@ package final class EnrichServer: Sendable {
         }
     }
 
-    /// The port `/metrics` is served on, once started (nil when metrics are off).
-    package var metricsPort: Int? { self.metricsEndpoint.withLock { $0?.port } }
+    /// The HTTP port (`/metrics`, `/healthz`, `/readyz`, the status page), once started (nil when off).
+    package var metricsPort: Int? { self.httpEndpoint.withLock { $0?.port } }
 
     /// Where the server listens.
     package struct BoundAddress: Sendable, CustomStringConvertible {
@@ -191,15 +212,16 @@ package final class EnrichServer: Sendable {
         for model in self.interruptedModels { _ = try? await self.engine.trigger(model: model) }
         let scheduler = self.scheduler
         self.schedulerTask.withLock { $0 = Task { await scheduler.run() } }
+        self.startMonitor()
         if let metricsPort = self.configuration.metricsPort {
+            let host = self.configuration.resolvedHTTPHost
             do {
-                let endpoint = try await MetricsEndpoint.start(
-                    host: self.configuration.host, port: metricsPort, registry: self.metricsRegistry, group: self.group
-                )
-                self.metricsEndpoint.withLock { $0 = endpoint }
-                self.logger.info("metrics at http://\(self.configuration.host):\(endpoint.port)/metrics")
+                let endpoint = try await HTTPEndpoint.start(
+                    host: host, port: metricsPort, pages: self.pages, group: self.group)
+                self.httpEndpoint.withLock { $0 = endpoint }
+                self.logger.info("status page, /metrics, /healthz and /readyz at http://\(host):\(endpoint.port)/")
             } catch {
-                throw ServerError("cannot serve metrics on \(self.configuration.host):\(metricsPort): \(error)")
+                throw ServerError("cannot serve HTTP on \(host):\(metricsPort): \(error)")
             }
         }
         do {
@@ -236,6 +258,9 @@ package final class EnrichServer: Sendable {
     /// left UNAVAILABLE), interrupts running syncs (they run again at the next start), then shuts the event loops
     /// down.
     package func stop() async {
+        // Not ready first, so balancers stop sending before connections are told to go.
+        self.services.readiness.setDraining()
+        self.monitor.withLock { $0?.cancel() }
         self.schedulerTask.withLock { $0?.cancel() }
         self.pruner.withLock { $0?.cancel() }
         let left = await self.server.drain(grace: self.configuration.policy.server.drainGracePeriod)
@@ -243,9 +268,50 @@ package final class EnrichServer: Sendable {
         await self.engine.interruptAll()
         await self.engine.waitForRuns()
         await self.services.auditFlushed()
-        if let endpoint = self.metricsEndpoint.withLock({ $0 }) { await endpoint.stop() }
+        if let endpoint = self.httpEndpoint.withLock({ $0 }) { await endpoint.stop() }
         try? await self.group.shutdownGracefully()
+        self.lock.release()
     }
+
+    /// Checks readiness once a second (off the event loops) and records each model's data age and version.
+    private func startMonitor() {
+        let pages = self.pages
+        let readiness = self.services.readiness
+        let cache = self.cache
+        let catalog = self.catalog
+        let factory = self.metricsFactory
+        let now = self.configuration.wallClock
+        let task = Task.detached {
+            var gauges: [String: (age: CoreMetrics.Gauge, version: CoreMetrics.Gauge)] = [:]
+            while !Task.isCancelled {
+                readiness.update(reasons: pages.check(), at: now())
+                if let factory {
+                    for model in cache.models {
+                        guard let snapshot = cache.snapshot(of: model) else { continue }
+                        let pair =
+                            gauges[model]
+                            ?? (
+                                CoreMetrics.Gauge(
+                                    label: "enrich_model_age_seconds", dimensions: [("model", model)], factory: factory),
+                                CoreMetrics.Gauge(
+                                    label: "enrich_model_version", dimensions: [("model", model)], factory: factory)
+                            )
+                        gauges[model] = pair
+                        pair.version.record(Int64(snapshot.version))
+                        if let run = try? catalog.run(id: Int64(snapshot.version)) {
+                            pair.age.record(
+                                Double(now() - (run.finishedAtMilliseconds ?? run.startedAtMilliseconds)) / 1_000)
+                        }
+                    }
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        self.monitor.withLock { $0 = task }
+    }
+
+    /// Whether the server is ready for traffic, as /readyz and the Health RPC say (`reasons` empty: ready).
+    package var readinessReasons: [String] { self.services.readiness.report.reasons }
 
     /// Calls in flight are answered and connections closed; for tests of the drain.
     package var openConnections: Int { self.server.connectionCount }

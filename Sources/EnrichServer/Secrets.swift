@@ -1,5 +1,6 @@
 import Catalog
 import Logging
+import Synchronization
 package import SystemCrypto
 
 #if canImport(Glibc)
@@ -100,4 +101,43 @@ enum DataDirectory {
             throw ServerError("cannot write '\(path)': \(String(cString: strerror(errno)))")
         }
     }
+}
+
+/// An exclusive advisory lock (`flock`) on `<data-dir>/enrichd.lock`, holding the owner's pid: two servers on one
+/// data directory would race on the catalog, the snapshots and the warehouse state. The kernel drops the lock when
+/// the process exits, however it exits, so a crash never leaves a stale lock.
+final class DataDirectoryLock: Sendable {
+    let path: String
+    private let descriptor: Mutex<Int32?>
+
+    /// - Throws: `ServerError` naming the other server's pid when the directory is in use.
+    init(directory: String) throws {
+        self.path = "\(directory)/enrichd.lock"
+        let descriptor = open(self.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw ServerError("cannot open \(self.path): \(String(cString: strerror(errno)))")
+        }
+        // 0, or -1 with EWOULDBLOCK when another process holds the lock.
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let holder = DataDirectory.read(self.path)?.split(separator: "\n").first.map(String.init) ?? "unknown"
+            close(descriptor)
+            throw ServerError(
+                "the data directory \(directory) is in use by another enrichd (pid \(holder)); stop it, or give this one another --data-dir"
+            )
+        }
+        self.descriptor = Mutex(descriptor)
+        var pid = "\(getpid())\n"
+        _ = ftruncate(descriptor, 0)
+        pid.withUTF8 { _ = pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+    }
+
+    /// Lets another server take the directory (a stopped server releases it; exiting does too).
+    func release() {
+        self.descriptor.withLock { descriptor in
+            if let open = descriptor { close(open) }  // closing drops the flock
+            descriptor = nil
+        }
+    }
+
+    deinit { self.release() }
 }

@@ -33,8 +33,13 @@ package struct ServerConfiguration: Sendable {
     /// Every limit (EnrichPolicy/Policy.swift). The server hands each part its slice: the RPC layers
     /// `policy.server`, the sync engine `policy.sync`, destination plans `policy.languages`.
     package var policy = Policy()
-    /// Port of the Prometheus `/metrics` endpoint on `host`; 0 picks a free one, nil turns metrics off.
+    /// Port of the HTTP endpoint (`/metrics`, `/healthz`, `/readyz`, the status page); 0 picks a free one, nil
+    /// turns it and metrics off.
     package var metricsPort: Int? = 9464
+    /// Address the HTTP endpoint listens on; nil: `host`.
+    package var httpHost: String?
+    /// The HTTP endpoint's address.
+    package var resolvedHTTPHost: String { self.httpHost ?? self.host }
     /// Event-loop threads; one per core by default.
     package var eventLoopThreads: Int?
     /// The owner token to create on first start (when the catalog has no token). When nil, a random one is

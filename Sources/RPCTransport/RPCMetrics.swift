@@ -39,7 +39,7 @@ public final class RPCMetrics: CallMetrics {
                     factory: self.factory
                 ),
                 timer: CoreMetrics.Timer(
-                    label: "enrich_rpc_duration", dimensions: [("method", self.methodNames[method])],
+                    label: "enrich_rpc_duration_seconds", dimensions: [("method", self.methodNames[method])],
                     factory: self.factory)
             )
             handles[slot] = made

@@ -17,6 +17,8 @@ package struct Services: Sendable {
     let sync: SyncService
     let enrich: EnrichService
     let health: HealthService
+    /// Whether the server is ready for traffic; the server's monitor updates it, the Health RPC and /readyz read it.
+    package let readiness = Readiness()
     let tokens: TokenService
     /// Checks every call's token and role.
     package let authority: TokenAuthority
@@ -57,7 +59,7 @@ package struct Services: Sendable {
             cache: cache, catalog: catalog, limits: limits, destinations: registry,
             destinationService: self.destinations
         )
-        self.health = HealthService(cache: cache, version: Self.version, limits: limits)
+        self.health = HealthService(cache: cache, version: Self.version, limits: limits, readiness: self.readiness)
     }
 
     /// The method table of every service, each method with its cost class and access (`Permissions`).
@@ -76,6 +78,36 @@ package struct Services: Sendable {
     /// Checks tokens for the call layer; refused writes go to the audit trail.
     package var authenticator: any CallAuthenticator {
         ServicesAuthenticator(authority: self.authority, audit: self.audit)
+    }
+
+    /// A destination and the outcome counts of the events this process enriched through it.
+    package struct DestinationSummary: Sendable {
+        package var name: String
+        package var mappings: Int
+        package var events: UInt64
+        package var enriched: UInt64
+        package var partiallyEnriched: UInt64
+        package var notEnriched: UInt64
+        package var unmatched: UInt64
+    }
+
+    /// Every destination with its outcome counts (status page).
+    package func destinationStatistics() throws -> [DestinationSummary] {
+        var all: [DestinationSummary] = []
+        var after: String? = nil
+        while true {
+            let page = try self.destinations.catalog.listDestinations(after: after, limit: 500)
+            for record in page {
+                let stats = self.destinations.registry.stats(for: record.name)
+                all.append(
+                    DestinationSummary(
+                        name: record.name, mappings: record.mappings.count, events: stats.events,
+                        enriched: stats.enriched, partiallyEnriched: stats.partiallyEnriched,
+                        notEnriched: stats.notEnriched, unmatched: stats.unmatched))
+            }
+            guard page.count == 500, let last = page.last else { return all }
+            after = last.name
+        }
     }
 
     /// Waits until refused attempts queued for the audit trail are written (tests).

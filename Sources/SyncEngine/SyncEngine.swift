@@ -167,7 +167,7 @@ package actor SyncEngine {
             label: "enrich_sync_runs_total", dimensions: model + [("status", run.status.rawValue)], factory: factory
         )
         .increment()
-        CoreMetrics.Timer(label: "enrich_sync_duration", dimensions: model, factory: factory)
+        CoreMetrics.Timer(label: "enrich_sync_duration_seconds", dimensions: model, factory: factory)
             .recordMilliseconds((run.finishedAtMilliseconds ?? run.startedAtMilliseconds) - run.startedAtMilliseconds)
         self.recordCacheMetrics(model: run.model)
     }

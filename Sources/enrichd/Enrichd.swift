@@ -3,6 +3,7 @@ import Dispatch
 import EnrichServer
 import Logging
 import RPCCore
+import Services
 import SyncEngine
 import SystemCrypto
 import Warehouses
@@ -22,33 +23,32 @@ struct Enrichd: AsyncParsableCommand {
             On first start it creates an owner token in data/owner.token (or from ENRICH_BOOTSTRAP_TOKEN); every
             call but Health needs a token (enrichctl reads ENRICH_TOKEN or --token-file).
 
+            Every setting can come from a TOML file (--config PATH; /etc/enrichd/enrichd.toml in a package
+            install), an ENRICHD_* environment variable or a flag; flags win over the environment, which wins over
+            the file. Check a configuration without starting:
+              enrichd config check --config /etc/enrichd/enrichd.toml
+
             Add a PostgreSQL warehouse named "dw" (models then say --warehouse dw):
               enrichd serve ... --postgres 'dw=host=127.0.0.1 dbname=analytics user=enrich'
 
             Generate the demo warehouse (users: 100k rows, products: 1M rows):
               enrichd demo-data --warehouse data/warehouse.sqlite
             """,
-        subcommands: [Serve.self, DemoDataCommand.self, SecretKeyCommand.self],
+        version: Services.version,
+        subcommands: [Serve.self, ConfigCommand.self, DemoDataCommand.self, SecretKeyCommand.self],
         defaultSubcommand: Serve.self
     )
 }
 
-struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "serve",
-        abstract: "Run the server.",
-        discussion: """
-            Example:
-              enrichd serve --port 7443 --data-dir data --tls-cert certs/server.pem --tls-key certs/server-key.pem
-
-            TLS is required unless --insecure-plaintext is given, which sends tokens and data in the clear and is
-            only for debugging on a trusted machine.
-            """
-    )
-
-    @Option(help: "Address to listen on.") var host = "127.0.0.1"
-    @Option(help: "Port to listen on (0 picks a free port and prints it).") var port = 7443
-    @Option(help: "Directory for the catalog and the embedded warehouse.") var dataDir = "data"
+/// The settings of `serve` as flags; every one is optional, so the environment and the file fill what is not
+/// given (`ServerSettings`).
+struct ServeOptions: ParsableArguments {
+    @Option(help: "TOML configuration file (or ENRICHD_CONFIG). Settings: see `enrichd config check --help`.")
+    var config: String?
+    @Option(help: "Address to listen on (default 127.0.0.1).") var host: String?
+    @Option(help: "Port to listen on; 0 picks a free port and prints it (default 7443).") var port: Int?
+    @Option(help: "Directory for the catalog, the embedded warehouse, snapshots and keys (default data).")
+    var dataDir: String?
     @Option(help: "Catalog SQLite file (default: <data-dir>/catalog.sqlite).") var catalog: String?
     @Option(help: "Embedded warehouse SQLite file (default: <data-dir>/warehouse.sqlite).") var warehouse: String?
     @Option(
@@ -65,13 +65,18 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Serve without TLS. INSECURE: tokens and data cross the network in the clear.")
     var insecurePlaintext = false
     @Option(help: "Event-loop threads (default: one per core).") var threads: Int?
-    @Option(help: "Port of the Prometheus /metrics endpoint on --host (0 picks a free one).") var metricsPort = 9464
-    @Flag(help: "Do not serve or record metrics.") var noMetrics = false
-    @Option(help: "Days the audit trail keeps events (older ones are pruned hourly).") var auditRetentionDays = 90
-    @Option(help: "Most rows a model may have; a sync past it fails (Segment: 100000000).") var maxModelRows =
-        100_000_000
-    @Option(help: "Largest row in KiB; larger rows are left out of a sync and reported (Segment: 512).") var maxRowKib =
-        512
+    @Option(help: "Address of the HTTP port: /metrics, /healthz, /readyz and the status page (default: --host).")
+    var httpHost: String?
+    @Option(
+        name: [.customLong("http-port"), .customLong("metrics-port")],
+        help: "Port of the HTTP endpoint on --http-host; 0 picks a free one (default 9464).")
+    var httpPort: Int?
+    @Flag(help: "Do not serve the HTTP port or record metrics.") var noMetrics = false
+    @Option(help: "Days the audit trail keeps events (default 90).") var auditRetentionDays: Int?
+    @Option(help: "Most rows a model may have; a sync past it fails (default and Segment's: 100000000).")
+    var maxModelRows: Int?
+    @Option(help: "Largest row in KiB; larger rows are left out of a sync and reported (default and Segment's: 512).")
+    var maxRowKib: Int?
     @Option(
         help:
             "File for the owner token made on first start (default: <data-dir>/owner.token). Set ENRICH_BOOTSTRAP_TOKEN to choose the token instead."
@@ -84,98 +89,101 @@ struct Serve: AsyncParsableCommand {
                 "Hex keys one per line, the first current. ENRICHD_SECRET_KEYS (keys separated by commas or newlines) takes precedence. Keep the file outside the data directory so a copy of the data alone does not give the passwords away. Rotate with `enrichd secret-key --help`."
         ))
     var secretKeyFile: String?
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default info).") var logLevel:
+        String?
+    @Option(help: "Log lines as text or json, UTC timestamps to the millisecond (default text).") var logFormat: String?
     @Option(
         help: ArgumentHelp(
-            "Seconds a stop (SIGTERM or SIGINT) lets calls in flight finish before answering them UNAVAILABLE.",
+            "Seconds a stop (SIGTERM or SIGINT) lets calls in flight finish before answering them UNAVAILABLE (default 10).",
             discussion:
-                "On the first signal the server stops accepting, tells every client it is going away (they reconnect elsewhere), finishes calls in flight within this grace, interrupts running syncs (rerun at the next start) and exits. A second signal exits at once."
+                "On the first signal the server turns /readyz off, stops accepting, tells every client it is going away (they reconnect elsewhere), finishes calls in flight within this grace, interrupts running syncs (rerun at the next start) and exits. A second signal exits at once."
         ))
-    var drainGraceSeconds: Double = 10
+    var drainGraceSeconds: Double?
 
-    func validate() throws {
-        if self.insecurePlaintext {
-            guard self.tlsCert == nil && self.tlsKey == nil && self.clientCA == nil else {
-                throw ValidationError("--insecure-plaintext cannot be combined with --tls-cert/--tls-key")
-            }
-        } else {
-            guard self.tlsCert != nil && self.tlsKey != nil else {
-                throw ValidationError(
-                    "TLS needs --tls-cert and --tls-key (Scripts/gen-certs.sh makes development ones), or pass --insecure-plaintext"
-                )
-            }
+    /// The flags given, by setting key.
+    var flags: [String: String] {
+        var flags: [String: String] = [:]
+        func set(_ key: String, _ value: (some CustomStringConvertible)?) {
+            if let value { flags[key] = value.description }
         }
-        guard (0...65_535).contains(self.port) else { throw ValidationError("--port must be 0...65535") }
-        if let threads = self.threads, !(1...256).contains(threads) {
-            throw ValidationError("--threads must be 1...256")
-        }
-        guard (1...3_650).contains(self.auditRetentionDays) else {
-            throw ValidationError("--audit-retention-days must be 1...3650")
-        }
-        guard (1...4_000_000_000).contains(self.maxModelRows) else {
-            throw ValidationError("--max-model-rows must be 1...4000000000")
-        }
-        guard (1...65_536).contains(self.maxRowKib) else { throw ValidationError("--max-row-kib must be 1...65536") }
-        guard Logger.Level(rawValue: self.logLevel) != nil else {
-            throw ValidationError("unknown --log-level \(self.logLevel)")
-        }
-        guard self.drainGraceSeconds >= 0 && self.drainGraceSeconds <= 3_600 else {
-            throw ValidationError("--drain-grace-seconds must be 0...3600")
+        set("host", self.host)
+        set("port", self.port)
+        set("data_dir", self.dataDir)
+        set("catalog", self.catalog)
+        set("warehouse", self.warehouse)
+        set("tls_cert", self.tlsCert)
+        set("tls_key", self.tlsKey)
+        set("client_ca", self.clientCA)
+        if self.insecurePlaintext { flags["insecure_plaintext"] = "true" }
+        set("threads", self.threads)
+        set("http_host", self.httpHost)
+        set("http_port", self.httpPort)
+        if self.noMetrics { flags["metrics"] = "false" }
+        set("audit_retention_days", self.auditRetentionDays)
+        set("max_model_rows", self.maxModelRows)
+        set("max_row_kib", self.maxRowKib)
+        set("owner_token_file", self.ownerTokenFile)
+        set("secret_key_file", self.secretKeyFile)
+        set("log_level", self.logLevel)
+        set("log_format", self.logFormat)
+        set("drain_grace_seconds", self.drainGraceSeconds)
+        return flags
+    }
+
+    /// Every setting, resolved; a configuration error is printed on stderr and exits 78 (EX_CONFIG).
+    func settings() throws -> ServerSettings {
+        let environment = processEnvironment()
+        do {
+            return try ServerSettings(
+                file: self.config ?? environment["ENRICHD_CONFIG"], environment: environment, flags: self.flags,
+                warehouseFlags: self.postgres)
+        } catch {
+            writeStandardError("enrichd: \(error)\n")
+            throw ExitCode(78)
         }
     }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the server.",
+        discussion: """
+            Example:
+              enrichd serve --port 7443 --data-dir data --tls-cert certs/server.pem --tls-key certs/server-key.pem
+              enrichd serve --config /etc/enrichd/enrichd.toml
+
+            TLS is required unless --insecure-plaintext is given, which sends tokens and data in the clear and is
+            only for debugging on a trusted machine. Everything is checked before anything is written; errors go to
+            stderr with exit status 78 (configuration) or 1 (start-up).
+            """
+    )
+
+    @OptionGroup var options: ServeOptions
 
     func run() async throws {
         // Whatever the caller's umask, nothing the server creates is readable by other users.
         umask(0o077)
-        let level = Logger.Level(rawValue: self.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        let settings = try self.options.settings()
+        var configuration: ServerConfiguration
+        do { configuration = try settings.configuration() } catch {
+            writeStandardError("enrichd: \(error)\n")
+            throw ExitCode(78)
         }
+        let level = settings.logLevel
+        let format = LogLines.Format(rawValue: settings.logFormat) ?? .text
+        LoggingSystem.bootstrap { label in LogLines(label: label, level: level, format: format) }
         let logger = Logger(label: "enrichd")
-        var configuration = ServerConfiguration()
-        configuration.host = self.host
-        configuration.port = self.port
-        configuration.dataDirectory = self.dataDir
-        configuration.catalogPath = self.catalog
-        configuration.warehousePath = self.warehouse
-        for entry in self.postgres {
-            guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex,
-                entry[entry.index(after: equals)...].isEmpty == false
-            else {
-                writeStandardOutput("enrichd: --postgres wants NAME=CONNECTION, got '\(entry)'\n")
-                throw ExitCode(64)
-            }
-            let name = String(entry[..<equals])
-            guard name != ServerConfiguration.embeddedWarehouse, configuration.postgresWarehouses[name] == nil else {
-                writeStandardOutput("enrichd: warehouse name '\(name)' is already taken\n")
-                throw ExitCode(64)
-            }
-            configuration.postgresWarehouses[name] = String(entry[entry.index(after: equals)...])
-        }
-        configuration.eventLoopThreads = self.threads
-        configuration.ownerTokenPath = self.ownerTokenFile
-        configuration.secretKeyFile = self.secretKeyFile
-        if let keys = getenv("ENRICHD_SECRET_KEYS") { configuration.secretKeys = String(cString: keys) }
-        configuration.auditRetention = .seconds(Int64(self.auditRetentionDays) * 86_400)
-        configuration.metricsPort = self.noMetrics ? nil : self.metricsPort
-        configuration.policy.sync.maxRows = self.maxModelRows
-        configuration.policy.sync.maxRowBytes = self.maxRowKib << 10
-        configuration.policy.server.drainGracePeriod = .milliseconds(Int64(self.drainGraceSeconds * 1_000))
-        if let preset = getenv("ENRICH_BOOTSTRAP_TOKEN") {
-            let token = String(cString: preset)
+        let environment = processEnvironment()
+        if let keys = environment["ENRICHD_SECRET_KEYS"] { configuration.secretKeys = keys }
+        if let token = environment["ENRICH_BOOTSTRAP_TOKEN"] {
             guard token.utf8.count >= 16 else {
-                writeStandardOutput("enrichd: ENRICH_BOOTSTRAP_TOKEN must be at least 16 characters\n")
-                throw ExitCode(1)
+                writeStandardError("enrichd: ENRICH_BOOTSTRAP_TOKEN must be at least 16 characters\n")
+                throw ExitCode(78)
             }
             configuration.bootstrapToken = token
         }
-        if let cert = self.tlsCert, let key = self.tlsKey {
-            configuration.tls = .init(certificateChain: cert, privateKey: key, clientCA: self.clientCA)
-        } else {
-            logger.warning("INSECURE: serving plaintext without TLS (--insecure-plaintext)")
-        }
+        if configuration.tls == nil { logger.warning("INSECURE: serving plaintext without TLS (insecure_plaintext)") }
         let server: EnrichServer
         do {
             server = try EnrichServer(configuration: configuration, logger: logger)
@@ -183,15 +191,66 @@ struct Serve: AsyncParsableCommand {
             // One machine-readable line on stdout, written unbuffered so scripts can find the port when it was 0.
             writeStandardOutput("enrichd listening on \(address)\n")
         } catch {
-            print("enrichd: \(error)")
+            writeStandardError("enrichd: \(error)\n")
             throw ExitCode(1)
         }
         await waitForTerminationSignal()
-        logger.notice(
-            "stopping: draining connections (grace \(self.drainGraceSeconds) s); a second signal exits at once")
+        logger.notice("stopping: not ready; draining connections; a second signal exits at once")
         await server.stop()
         logger.notice("stopped")
     }
+}
+
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Check a configuration without starting.",
+        subcommands: [Check.self],
+        defaultSubcommand: Check.self
+    )
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "check",
+            abstract: "Resolve every setting (flags, ENRICHD_* environment, file, defaults), validate, print.",
+            discussion: """
+                Example:
+                  enrichd config check --config /etc/enrichd/enrichd.toml
+
+                Prints every setting with its value and where it came from, then "configuration OK" (exit 0), or
+                the first problem on stderr (exit 78). Writes nothing. The file is TOML with these keys (each also
+                ENRICHD_<KEY> and --<key-with-dashes>):
+                \(ServerSettings.definitions.map { "  \($0.key): \($0.help)" }.joined(separator: "\n"))
+                Warehouses in the file are a table: [postgres] followed by dw = "host=... dbname=...".
+                """
+        )
+
+        @OptionGroup var options: ServeOptions
+
+        func run() throws {
+            let settings = try self.options.settings()
+            do { _ = try settings.configuration() } catch {
+                writeStandardError("enrichd: \(error)\n")
+                throw ExitCode(78)
+            }
+            print(settings.report)
+            print("configuration OK")
+        }
+    }
+}
+
+/// The process environment as a dictionary.
+func processEnvironment() -> [String: String] {
+    var environment: [String: String] = [:]
+    var entry = environ
+    while let pointer = entry.pointee {
+        let text = String(cString: pointer)
+        if let equals = text.firstIndex(of: "=") {
+            environment[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        }
+        entry += 1
+    }
+    return environment
 }
 
 /// Writes straight to file descriptor 1, bypassing stdio buffering (a pipe would hold the line back).

@@ -102,7 +102,12 @@ struct AdminTests {
         ] {
             #expect(text.contains(line), "missing \(line)")
         }
-        #expect(text.contains("enrich_rpc_duration_bucket") || text.contains("enrich_rpc_duration{"))
+        // Buckets from 25 µs, and every family with its HELP line.
+        #expect(text.contains(#"enrich_rpc_duration_seconds_bucket{method="enrich.v1.Enrich/Lookup",le="0.000025"}"#))
+        for line in text.split(separator: "\n") where line.hasPrefix("# TYPE ") {
+            let name = line.split(separator: " ")[2]
+            #expect(text.contains("# HELP \(name) "), "no HELP for \(name)")
+        }
         await fixture.stop()
     }
 

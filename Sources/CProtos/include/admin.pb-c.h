@@ -146,13 +146,21 @@ struct  Enrich__V1__HealthCheckRequest
 struct  Enrich__V1__HealthCheckResponse
 {
   ProtobufCMessage base;
+  /*
+   * "SERVING" when ready for traffic, "NOT_SERVING" otherwise (the same test as the HTTP /readyz).
+   */
   char *status;
   char *version;
   uint64_t models_loaded;
+  /*
+   * Why not ready: the catalog cannot be read, a scheduled model has no snapshot loaded, the server is draining.
+   */
+  size_t n_reasons;
+  char **reasons;
 };
 #define ENRICH__V1__HEALTH_CHECK_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__health_check_response__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL }
 
 
 struct  Enrich__V1__Token

@@ -157,23 +157,33 @@ public struct HealthCheckRequest: Sendable, Hashable {
 }
 
 public struct HealthCheckResponse: Sendable, Hashable {
+    /// "SERVING" when ready for traffic, "NOT_SERVING" otherwise (the same test as the HTTP /readyz).
     public var status: String
     public var version: String
     public var modelsLoaded: UInt64
+    /// Why not ready: the catalog cannot be read, a scheduled model has no snapshot loaded, the server is draining.
+    public var reasons: [String]
 
     /// Field numbers of `enrich.v1.HealthCheckResponse`.
     public enum Field {
         public static let status = 1
         public static let version = 2
         public static let modelsLoaded = 3
+        public static let reasons = 4
         /// Every field: its proto name and number.
-        public static let all: [(name: String, number: Int)] = [("status", 1), ("version", 2), ("models_loaded", 3)]
+        public static let all: [(name: String, number: Int)] = [("status", 1), ("version", 2), ("models_loaded", 3), ("reasons", 4)]
     }
 
-    public init(status: String = "", version: String = "", modelsLoaded: UInt64 = 0) {
+    public init(
+        status: String = "",
+        version: String = "",
+        modelsLoaded: UInt64 = 0,
+        reasons: [String] = []
+    ) {
         self.status = status
         self.version = version
         self.modelsLoaded = modelsLoaded
+        self.reasons = reasons
     }
 }
 
@@ -858,7 +868,8 @@ extension HealthCheckResponse: ProtobufCBridged, RPCMessage {
         self.init(
             status: readString(c.status),
             version: readString(c.version),
-            modelsLoaded: c.models_loaded
+            modelsLoaded: c.models_loaded,
+            reasons: readStrings(c.n_reasons, c.reasons)
         )
     }
 
@@ -866,6 +877,8 @@ extension HealthCheckResponse: ProtobufCBridged, RPCMessage {
         m.pointee.status = arena.string(self.status)
         m.pointee.version = arena.string(self.version)
         m.pointee.models_loaded = self.modelsLoaded
+        m.pointee.n_reasons = self.reasons.count
+        m.pointee.reasons = arena.strings(self.reasons)
     }
 }
 
