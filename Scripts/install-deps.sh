@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building, testing and the demo need, only when something is missing.
 # Debian packages: protobuf-c (compiler and library), protoc, OpenSSL and SQLite headers, the openssl and sqlite3
-# tools, libpq and the PostgreSQL server (for the connector tests). Python: the protobuf package, in .venv, for the interop test.
+# tools, libpq and the PostgreSQL server (for the connector tests), Chromium (the status page test). Python: the protobuf package, in .venv, for the interop test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-packages=(protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libssl-dev libsqlite3-dev sqlite3 openssl libpq-dev postgresql)
+packages=(protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libssl-dev libsqlite3-dev sqlite3 openssl libpq-dev postgresql chromium)
 # Scripts/bench.sh compares against Redis.
 [ "${1:-}" = "--bench" ] && packages+=(redis-server redis-tools)
 missing=()

@@ -11,6 +11,9 @@ if [ "${1:-}" = "--fix" ]; then
     swift format format --in-place --parallel "${files[@]}"
     echo "formatted ${#files[@]} files"
 else
+    # NIO's socketOption(_:) is SOL_SOCKET level: socketOption(.tcp_nodelay) sets SO_DEBUG. TCP options go
+    # through tcpOption(_:).
+    if grep -n 'socketOption(\.tcp_' "${files[@]}"; then echo "lint: use tcpOption(_:) for TCP options" >&2; exit 1; fi
     swift format lint --strict --parallel "${files[@]}"
     echo "lint: ${#files[@]} Swift files follow .swift-format"
 fi

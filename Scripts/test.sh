@@ -50,6 +50,8 @@ if env -u ENRICH_OPTIMIZE_HOT_PATHS swift package dump-package | grep -q unsafeF
 fi
 # A full disk for real: the data directory on a small tmpfs (or /dev/full where mounting is not allowed).
 Scripts/disk-full.sh
+# The status page (HTTP port) rendered by headless Chromium, checked for what it shows.
+Scripts/status-page.sh
 Scripts/interop.sh
 # The Python SDK against a real server; pytest exits non-zero on failures and (5) when it collects no test.
 (cd clients/python && ../../.venv/bin/python -m pytest tests -q)

@@ -23,6 +23,8 @@ public struct CallOptions: Sendable {
 /// One client connection carrying many calls at once, multiplexed by request id and answered in any order.
 public final class RPCClientConnection: Sendable {
     private let channel: any Channel
+    /// The connection's channel, for tests that check its socket options.
+    package var channelForTesting: any Channel { self.channel }
     private let handler: NIOLoopBound<RPCClientHandler>
     private let nextID = Atomic<UInt32>(0)
     private let drainSignal: DrainSignal
@@ -62,7 +64,7 @@ public final class RPCClientConnection: Sendable {
         let drainSignal = DrainSignal()
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(TimeAmount(connectTimeout))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 do {
                     let sync = channel.pipeline.syncOperations

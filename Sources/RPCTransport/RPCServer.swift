@@ -59,6 +59,9 @@ public final class RPCServer: Sendable {
     /// Connections open right now.
     public var connectionCount: Int { self.connections.withLock { $0.count } }
 
+    /// The accepted connections' channels, for tests that check their socket options.
+    package var openChannels: [any Channel] { self.connections.withLock { Array($0.values) } }
+
     /// The work pool's load, for health and tests.
     public var poolLoad: (running: Int, queued: Int) { self.shared.pool.load }
 
@@ -75,7 +78,9 @@ public final class RPCServer: Sendable {
         let bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // tcpOption, not socketOption: TCP_NODELAY at the SOL_SOCKET level is option 1, which is SO_DEBUG (a
+            // privileged option: accepted connections were closed when the server did not run as root).
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 4)
             // Past the high mark the channel is unwritable and the call layer stops reading the connection. The
             // mark is half the limit: what is already being answered when it is crossed (an answer, TLS records,

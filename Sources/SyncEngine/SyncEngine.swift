@@ -353,6 +353,12 @@ package actor SyncEngine {
         self.tasks[Int64(runID)] = nil
         var phases: Logger.Metadata = [:]
         for (phase, value) in timings { phases[phase] = "\(value)" }
+        if run.status == .failed {
+            // A failed run is one line with its cause, at error level, whatever the log level filters out.
+            self.logger.error(
+                "sync of \(model.name) failed: \(run.error ?? "no cause recorded")",
+                metadata: ["model": "\(model.name)", "run": "\(runID)"])
+        }
         self.logger.info(
             "sync finished",
             metadata: phases.merging([

@@ -163,6 +163,24 @@ struct AdminTests {
         #expect(events[3].tokenName == "reader" && events[3].outcomeMessage.contains("may not call"))
         #expect(events[4].afterJSON.isEmpty && !events[4].beforeJSON.isEmpty)
 
+        // Each admin write, and each refused attempt, is also one notice line; a write's names the request.
+        let lines = zip(fixture.logs.messages, fixture.logs.metadata).filter {
+            $0.0.hasPrefix("notice: enrich.v1.Admin/") && !$0.0.contains("Token")
+        }
+        #expect(
+            lines.map(\.0) == [
+                "notice: enrich.v1.Admin/CreateModel model users: OK",
+                "notice: enrich.v1.Admin/UpdateModel model users: OK",
+                "notice: enrich.v1.Admin/UpdateModel model users: "
+                    + "'users' is at version 2, not 1: it changed since you read it; read it again and retry",
+                "notice: enrich.v1.Admin/DeleteModel refused: role entities_read_only may not call "
+                    + "enrich.v1.Admin/DeleteModel",
+                "notice: enrich.v1.Admin/DeleteModel model users: OK",
+            ])
+        #expect(lines.allSatisfy { $0.1["peer"].map { "\($0)" }?.hasPrefix("127.0.0.1:") == true })
+        #expect(lines.filter { $0.1["request"] != nil }.map(\.0) == lines.map(\.0).filter { !$0.contains("refused") })
+        #expect(lines.map { $0.1["token"].map { "\($0)" } ?? "" } == ["owner", "owner", "owner", "reader", "owner"])
+
         // Token creation is audited without the secret or its hash.
         let tokenEvents = try await owner.listAudit(ListAuditRequest(method: Methods.createToken.fullName))
         #expect(tokenEvents.count == 1)

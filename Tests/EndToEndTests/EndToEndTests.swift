@@ -14,6 +14,8 @@ struct ServerFixture {
     let server: EnrichServer
     let client: EnrichClient
     let certificates: TestCertificates
+    /// What the server logged.
+    let logs: LogCapture
 
     static func start(
         limits: Limits = Limits(), users: Int = 1_000, products: Int = 2_000, requireClientCertificates: Bool = false,
@@ -50,13 +52,15 @@ struct ServerFixture {
                 keyFile: directory.write("client-key.pem", issued.privateKeyPEM)
             )
         }
-        let server = try EnrichServer(configuration: configuration, logger: Logger(label: "e2e"))
+        let logs = LogCapture()
+        let server = try EnrichServer(configuration: configuration, logger: logs.logger(label: "e2e"))
         let address = try await server.start()
         let client = try await EnrichClient.connect(
             .init(
                 host: "127.0.0.1", port: address.port, security: security, token: ServerFixture.ownerToken
             ))
-        return ServerFixture(directory: directory, server: server, client: client, certificates: certificates)
+        return ServerFixture(
+            directory: directory, server: server, client: client, certificates: certificates, logs: logs)
     }
 
     static let ownerToken = "enr_test_owner_0123456789abcdef"
@@ -71,12 +75,14 @@ struct ServerFixture {
     }
 
     private init(
-        directory: TemporaryDirectory, server: EnrichServer, client: EnrichClient, certificates: TestCertificates
+        directory: TemporaryDirectory, server: EnrichServer, client: EnrichClient, certificates: TestCertificates,
+        logs: LogCapture
     ) {
         self.directory = directory
         self.server = server
         self.client = client
         self.certificates = certificates
+        self.logs = logs
     }
 
     /// Creates the demo models and syncs them, waiting for each run through the progress stream.

@@ -4,10 +4,14 @@ import Synchronization
 /// Collects log messages so a test can assert that something was logged.
 package final class LogCapture: Sendable {
     private let lines = Mutex<[String]>([])
+    private let metadataByLine = Mutex<[Logger.Metadata]>([])
 
     package init() {}
 
     package var messages: [String] { self.lines.withLock { $0 } }
+
+    /// Each message's metadata (the logger's and the call's), in the order of `messages`.
+    package var metadata: [Logger.Metadata] { self.metadataByLine.withLock { $0 } }
 
     package func contains(_ text: String) -> Bool { self.messages.contains { $0.contains(text) } }
 
@@ -16,7 +20,13 @@ package final class LogCapture: Sendable {
         Logger(label: label) { _ in Handler(capture: self) }
     }
 
-    func append(_ line: String) { self.lines.withLock { $0.append(line) } }
+    func append(_ line: String, metadata: Logger.Metadata) {
+        // One lock order (lines, then metadata) keeps the two arrays aligned.
+        self.lines.withLock { lines in
+            lines.append(line)
+            self.metadataByLine.withLock { $0.append(metadata) }
+        }
+    }
 
     struct Handler: LogHandler {
         let capture: LogCapture
@@ -29,7 +39,9 @@ package final class LogCapture: Sendable {
         }
 
         func log(event: LogEvent) {
-            self.capture.append("\(event.level): \(event.message)")
+            self.capture.append(
+                "\(event.level): \(event.message)",
+                metadata: self.metadata.merging(event.metadata ?? [:]) { $1 })
         }
     }
 }

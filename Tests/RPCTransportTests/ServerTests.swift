@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import NIOCore
 import NIOPosix
@@ -122,6 +123,23 @@ struct ServerTests {
         )
         #expect(response.found == [true, true])
         #expect(response.columns.first?.name == "m")
+        await client.close()
+        await fixture.server.stop()
+    }
+
+    @Test("Both ends of a connection disable Nagle (TCP_NODELAY) and leave SO_DEBUG alone")
+    func socketOptions() async throws {
+        // SO_DEBUG is the SOL_SOCKET option with TCP_NODELAY's number: setting it needs CAP_NET_ADMIN, so a server
+        // that set it by mistake closed every connection when it ran as an unprivileged user.
+        let fixture = try await Fixture()
+        let client = try await fixture.client()
+        let _: LookupResponse = try await client.unary(TestMethods.echo, LookupRequest(model: "m", stringKeys: ["a"]))
+        let accepted = fixture.server.server.openChannels
+        #expect(accepted.count == 1)
+        for channel in accepted + [client.channelForTesting] {
+            #expect(try await channel.getOption(.tcpOption(.tcp_nodelay)).get() == 1)
+            #expect(try await channel.getOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_DEBUG))).get() == 0)
+        }
         await client.close()
         await fixture.server.stop()
     }

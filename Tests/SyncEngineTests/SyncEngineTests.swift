@@ -19,6 +19,7 @@ struct SyncFixture {
     let cache = ModelCache()
     let engine: SyncEngine
     let warehousePath: String
+    let logs = LogCapture()
 
     var snapshotDirectory: String { self.directory.file("snapshots") }
 
@@ -34,7 +35,7 @@ struct SyncFixture {
             catalog: self.catalog, cache: self.cache,
             warehouses: ["embedded": SQLiteWarehouse(path: self.warehousePath)],
             limits: limits, snapshotFiles: SnapshotFiles(directory: self.directory.file("snapshots")),
-            logger: Logger(label: "test"),
+            logger: self.logs.logger(),
             now: now
         )
     }
@@ -143,6 +144,9 @@ struct SyncEngineTests {
         #expect(run.status == .failed)
         #expect(run.error == "table 'users' does not exist in the warehouse")
         #expect(fixture.cache.snapshot(of: "users") === before)
+        // One error line with the cause; the successful run before it logged none.
+        let errors = fixture.logs.messages.filter { $0.hasPrefix("error:") }
+        #expect(errors == ["error: sync of users failed: table 'users' does not exist in the warehouse"])
     }
 
     @Test("A warehouse that cannot be opened fails the run with the reason")

@@ -21,13 +21,8 @@ struct AuditLog: Sendable {
         self.refusals = RefusalRecorder(catalog: catalog, now: now, maxQueued: maxQueuedRefusals, logger: logger)
     }
 
-    /// The RPCs that change something.
-    static let writeMethods: Set<String> = [
-        Methods.createModel, Methods.updateModel, Methods.deleteModel, Methods.triggerSync, Methods.setSchedule,
-        Methods.createDestination,
-        Methods.updateDestination, Methods.deleteDestination, Methods.createToken, Methods.revokeToken,
-        Methods.createWarehouse, Methods.updateWarehouse, Methods.deleteWarehouse,
-    ].reduce(into: Set<String>()) { $0.insert($1.fullName) }
+    /// The RPCs that change something: those the proto marks `@write`.
+    static let writeMethods: Set<String> = Set(Methods.all.filter(\.isWrite).map(\.fullName))
 
     private func record(_ context: ServerContext, object: String, before: String, after: String, error: (any Error)?) {
         let who = (id: context.principal?.tokenID ?? "", name: context.principal?.tokenName ?? "")
@@ -43,6 +38,10 @@ struct AuditLog: Sendable {
             method: context.method.fullName, object: object, before: before, after: after,
             outcomeCode: status.0, outcomeMessage: status.1
         )
+        // One log line per admin write, with its outcome and the request it answers.
+        self.logger.notice(
+            "\(event.method) \(object): \(status.0 == 0 ? "OK" : status.1)",
+            metadata: ["request": "\(context.requestID)", "token": "\(who.name)", "peer": "\(context.peer)"])
         // The trail must not make a successful write fail, but a record it could not keep is said in the log.
         do { try self.catalog.recordAudit(event) } catch {
             self.logger.error("cannot record the audit event of \(event.method) on \(event.object): \(error)")
@@ -229,11 +228,16 @@ final class RefusalRecorder: Sendable {
 
     private func write(_ batch: [AuditRecord], dropped: Int) {
         for record in batch {
+            // Said in the log as well, off the event loops, as many as the trail keeps one by one.
+            self.logger.notice(
+                "\(record.method) refused: \(record.outcomeMessage)",
+                metadata: ["token": "\(record.tokenName)", "peer": "\(record.peer)"])
             do { try self.catalog.recordAudit(record) } catch {
                 self.logger.error("cannot record a refused \(record.method) in the audit trail: \(error)")
             }
         }
         guard dropped > 0 else { return }
+        self.logger.warning("\(dropped) further refused admin writes were not recorded one by one")
         _ = try? self.catalog.recordAudit(
             AuditRecord(
                 atMilliseconds: self.now(), tokenID: "", tokenName: "", peer: "", method: "", object: "", before: "",
