@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what building, testing and the demo need, only when something is missing.
 # Debian packages: protobuf-c (compiler and library), protoc, OpenSSL and SQLite headers, the openssl and sqlite3
-# tools, libpq and the PostgreSQL server (for the connector tests), Chromium (the status page test). Python: the protobuf package, in .venv, for the interop test.
+# tools, libpq and the PostgreSQL server (for the connector tests).
+#   --test    also Chromium (the status page test) and, in .venv, the Python SDK, pytest and protobuf
+#   --python  only the .venv part of --test (Scripts/chaos.sh)
+#   --bench   also Redis (Scripts/bench.sh compares against it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-packages=(protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libssl-dev libsqlite3-dev sqlite3 openssl libpq-dev postgresql chromium)
-# Scripts/bench.sh compares against Redis.
+packages=(protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libssl-dev libsqlite3-dev sqlite3 openssl libpq-dev postgresql)
 [ "${1:-}" = "--bench" ] && packages+=(redis-server redis-tools)
+[ "${1:-}" = "--test" ] && packages+=(chromium)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -18,7 +21,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-if [ "${1:-}" = "--python" ]; then
+if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--python" ]; then
     # .venv holds the Python SDK (installed from clients/python as a user would) and pytest.
     if [ ! -x .venv/bin/python ]; then
         python3 -m venv .venv

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # The request hot path compiled -O in the debug build too, so the allocation-count tests measure shipping code
 # (Package.swift; without it those suites are skipped and say why).
 export ENRICH_OPTIMIZE_HOT_PATHS=1
-Scripts/install-deps.sh --python
+Scripts/install-deps.sh --test
 Scripts/gen-protos.sh --check
 Scripts/gen-python.sh --check
 # The repository keeps its own copy of Segment's vectors; when their source is beside the clone, they must match.

@@ -13,8 +13,8 @@ struct EnrichLoad: AsyncParsableCommand {
         commandName: "enrich-load",
         abstract: "Load-test an enrichd server with Lookup or Enrich calls (loopback only).",
         discussion: """
-            Closed loop: `concurrency` calls in flight, spread over `connections` connections, until `requests`
-            calls are done or `duration` seconds pass, whichever comes first. Prints throughput and latency
+            Closed loop: `concurrency` calls in flight, spread over `connections` connections, until `requests` \
+            calls are done or `duration` seconds pass, whichever comes first. Prints throughput and latency \
             percentiles from an HDR histogram.
 
             Example (100-key lookups of 8 columns against the 1M-row demo model):

@@ -7,7 +7,7 @@ struct Enrichctl: AsyncParsableCommand {
         commandName: "enrichctl",
         abstract: "Manage and query an enrichd server.",
         discussion: """
-            Connection settings come from flags or the environment: ENRICH_SERVER (host:port), ENRICH_CA_FILE,
+            Connection settings come from flags or the environment: ENRICH_SERVER (host:port), ENRICH_CA_FILE, \
             ENRICH_TOKEN. Add --json to any command for machine-readable output.
 
             A first session:
@@ -16,7 +16,7 @@ struct Enrichctl: AsyncParsableCommand {
               enrichctl lookup users 1 2 3 --columns email,plan
               enrichctl enrich users --key-path userId --enrich plan=traits.plan --event '{"userId":1}'
 
-            Exit codes: 0 success, 64 usage error, 77 authentication or permission error, 69 server unreachable,
+            Exit codes: 0 success, 64 usage error, 77 authentication or permission error, 69 server unreachable, \
             1 any other server error.
             """,
         subcommands: [

@@ -54,7 +54,7 @@ struct ConfigCommand: ParsableCommand {
             Profiles live in $ENRICHCTL_CONFIG or ~/.config/enrichctl/config.json:
               {"profiles": {"default": {"server": "127.0.0.1:7443", "ca_file": "certs/ca.pem",
                                         "token_file": "data/owner.token"}}}
-            Keys: server, ca_file, token_file, client_cert, client_key. Pick one with --profile NAME or
+            Keys: server, ca_file, token_file, client_cert, client_key. Pick one with --profile NAME or \
             ENRICH_PROFILE. Flags and ENRICH_* environment variables override it.
 
             Shell completion: enrichctl --generate-completion-script bash > /etc/bash_completion.d/enrichctl

@@ -18,7 +18,7 @@ struct SyncCommand: AsyncParsableCommand {
             commandName: "schedule",
             abstract: "Set when a model syncs by itself.",
             discussion: """
-                Schedules: manual | every 15m … every 24h | daily HH:MM [time zone] | weekly mon,thu HH:MM [time zone] |
+                Schedules: manual | every 15m … every 24h | daily HH:MM [time zone] | weekly mon,thu HH:MM [time zone] | \
                 cron <5 fields, UTC>. Examples:
                   enrichctl sync schedule users "every 1h"
                   enrichctl sync schedule products "daily 02:30 Europe/Paris"
@@ -75,7 +75,7 @@ struct SyncCommand: AsyncParsableCommand {
                   enrichctl sync trigger products --watch      # progress bar, then a summary
                   enrichctl sync trigger products --json       # the run as started
                   enrichctl sync trigger products --full --watch   # re-read every row, not only the changed ones
-                A run normally reads only the rows whose checksum changed since the served snapshot (the checksums
+                A run normally reads only the rows whose checksum changed since the served snapshot (the checksums \
                 live in the warehouse, in _enrich_state); --full forgets them and reads everything.
                 """
         )

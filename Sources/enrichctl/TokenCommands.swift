@@ -6,7 +6,7 @@ struct Tokens: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create, list and revoke API tokens (workspace owners only).",
         discussion: """
-            Roles: workspace_owner, entities_admin, entities_read_only, source_admin, unify_read_only, unify_admin,
+            Roles: workspace_owner, entities_admin, entities_read_only, source_admin, unify_read_only, unify_admin, \
             enrich_only (client traffic: Lookup and Enrich).
             """,
         subcommands: [Create.self, List.self, Revoke.self]

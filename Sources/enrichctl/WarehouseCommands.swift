@@ -10,9 +10,9 @@ struct Warehouses: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Connect, show, test, change and remove the warehouses models read from.",
         discussion: """
-            The embedded SQLite warehouse (and any `enrichd serve --postgres`) is built in; others are connected
-            here and kept in the catalog. Passwords are read from an environment variable or stdin, never from
-            the command line, and are never shown again.
+            The embedded SQLite warehouse (and any `enrichd serve --postgres`) is built in; others are connected \
+            here and kept in the catalog. Passwords are read from an environment variable or stdin, never from \
+            the command line, and are never shown again. \
             Examples:
               enrichctl warehouses                      # list (same as `warehouses list`)
               enrichctl warehouses --test               # connect to each: version, or why it cannot be reached

@@ -20,11 +20,11 @@ struct Enrichd: AsyncParsableCommand {
         discussion: """
             Start the server on the embedded warehouse with the development certificates:
               enrichd serve --tls-cert certs/server.pem --tls-key certs/server-key.pem
-            On first start it creates an owner token in data/owner.token (or from ENRICH_BOOTSTRAP_TOKEN); every
+            On first start it creates an owner token in data/owner.token (or from ENRICH_BOOTSTRAP_TOKEN); every \
             call but Health needs a token (enrichctl reads ENRICH_TOKEN or --token-file).
 
-            Every setting can come from a TOML file (--config PATH; /etc/enrichd/enrichd.toml in a package
-            install), an ENRICHD_* environment variable or a flag; flags win over the environment, which wins over
+            Every setting can come from a TOML file (--config PATH; /etc/enrichd/enrichd.toml in a package \
+            install), an ENRICHD_* environment variable or a flag; flags win over the environment, which wins over \
             the file. Check a configuration without starting:
               enrichd config check --config /etc/enrichd/enrichd.toml
 
@@ -153,8 +153,8 @@ struct Serve: AsyncParsableCommand {
               enrichd serve --port 7443 --data-dir data --tls-cert certs/server.pem --tls-key certs/server-key.pem
               enrichd serve --config /etc/enrichd/enrichd.toml
 
-            TLS is required unless --insecure-plaintext is given, which sends tokens and data in the clear and is
-            only for debugging on a trusted machine. Everything is checked before anything is written; errors go to
+            TLS is required unless --insecure-plaintext is given, which sends tokens and data in the clear and is \
+            only for debugging on a trusted machine. Everything is checked before anything is written; errors go to \
             stderr with exit status 78 (configuration) or 1 (start-up).
             """
     )
@@ -217,8 +217,8 @@ struct ConfigCommand: ParsableCommand {
                 Example:
                   enrichd config check --config /etc/enrichd/enrichd.toml
 
-                Prints every setting with its value and where it came from, then "configuration OK" (exit 0), or
-                the first problem on stderr (exit 78). Writes nothing. The file is TOML with these keys (each also
+                Prints every setting with its value and where it came from, then "configuration OK" (exit 0), or \
+                the first problem on stderr (exit 78). Writes nothing. The file is TOML with these keys (each also \
                 ENRICHD_<KEY> and --<key-with-dashes>):
                 \(ServerSettings.definitions.map { "  \($0.key): \($0.help)" }.joined(separator: "\n"))
                 Warehouses in the file are a table: [postgres] followed by dw = "host=... dbname=...".
@@ -301,7 +301,7 @@ struct DemoDataCommand: ParsableCommand {
         commandName: "demo-data",
         abstract: "Generate the demo tables into the embedded warehouse.",
         discussion: """
-            Writes `users` (id INTEGER key) and `products` (sku TEXT key, 10 columns) with a fixed seed, so every
+            Writes `users` (id INTEGER key) and `products` (sku TEXT key, 10 columns) with a fixed seed, so every \
             machine gets the same rows. Existing demo tables are replaced.
 
             Example:
@@ -332,7 +332,7 @@ struct DemoDataCommand: ParsableCommand {
                 print("\(table): \(rows) rows")
             }
         } catch {
-            print("enrichd demo-data: \(error)")
+            writeStandardError("enrichd demo-data: \(error)\n")
             throw ExitCode(1)
         }
         print("demo warehouse written to \(self.warehouse)")
@@ -344,8 +344,8 @@ struct SecretKeyCommand: ParsableCommand {
         commandName: "secret-key",
         abstract: "Make keys for sealing stored warehouse passwords, and rotate them.",
         discussion: """
-            Warehouse passwords are stored sealed with AES-256-GCM under the first key of the key file
-            (--secret-key-file, default <data-dir>/secret.key, made on first start) or of ENRICHD_SECRET_KEYS.
+            Warehouse passwords are stored sealed with AES-256-GCM under the first key of the key file \
+            (--secret-key-file, default <data-dir>/secret.key, made on first start) or of ENRICHD_SECRET_KEYS. \
             Other keys in the file only open what was sealed before a rotation.
 
             To rotate:

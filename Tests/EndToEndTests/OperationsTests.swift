@@ -1,5 +1,6 @@
 import EnrichClient
 import EnrichServer
+import Foundation
 import Logging
 import NIOCore
 import RPCTesting
@@ -117,5 +118,57 @@ struct OperationsTests {
         #expect(!page.body.contains(ServerFixture.ownerToken))
         #expect(!page.body.contains("http://") && !page.body.contains("https://") && !page.body.contains("<script"))
         await fixture.stop()
+    }
+
+    @Test("Every metric and label the sample Grafana dashboard queries is one the server exports")
+    func grafanaDashboard() async throws {
+        let fixture = try await ServerFixture.start(users: 30, products: 10)
+        try await fixture.createAndSyncDemoModels()
+        _ = try await fixture.client.createDestination(
+            CreateDestinationRequest(name: "braze", mappings: [DestinationMapping(name: "all")]))
+        _ = try await fixture.client.enrich(destination: "braze", events: [Array("{}".utf8)])
+        let port = try #require(fixture.server.metricsPort)
+        // The per-model age and version gauges are set by the monitor, once a second.
+        var exposition = ""
+        #expect(
+            try await Self.eventually {
+                exposition = try await Self.get(port, "/metrics").body
+                return exposition.contains("enrich_model_age_seconds{")
+            })
+        await fixture.stop()
+
+        // The families with their label names, from the exposition's sample lines.
+        var labels: [String: Set<String>] = [:]
+        for line in exposition.split(separator: "\n") where !line.hasPrefix("#") {
+            let name = String(line.prefix { $0 != "{" && $0 != " " })
+            let family = ["_bucket", "_sum", "_count"].reduce(name) { name, suffix in
+                name.hasSuffix(suffix) && exposition.contains("# TYPE \(name.dropLast(suffix.count)) histogram")
+                    ? String(name.dropLast(suffix.count)) : name
+            }
+            let names = line.matches(of: /([a-z_]+)="/).map { String($0.output.1) }
+            labels[family, default: []].formUnion(names)
+        }
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let dashboard = try String(
+            contentsOf: repository.appendingPathComponent("docs/grafana-dashboard.json"), encoding: .utf8)
+        let expressions = dashboard.matches(of: /"expr": "([^"]*)"/).map { String($0.output.1) }
+        #expect(expressions.count >= 10)
+        for expression in expressions {
+            let families = expression.matches(of: /enrich_[a-z_]+/).map { String($0.output) }
+            #expect(!families.isEmpty, "\(expression)")
+            for name in families {
+                let family = name.hasSuffix("_bucket") ? String(name.dropLast("_bucket".count)) : name
+                guard let exported = labels[family] else {
+                    Issue.record("the dashboard queries \(family), which /metrics does not export")
+                    continue
+                }
+                let grouped = expression.matches(of: /by \(([a-z_, ]+)\)/).flatMap {
+                    $0.output.1.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                }
+                let used = Set(grouped).subtracting(["le"])
+                #expect(used.isSubset(of: exported.union(["instance"])), "\(family): \(used) not in \(exported)")
+            }
+        }
     }
 }
