@@ -151,6 +151,13 @@ let package = Package(
         ),
 
         // MARK: - Executables (argument parsing only)
+        // What enrichctl and enrich-load share: connection flags, environment and profiles resolved the same way,
+        // and failures printed once as a plain line with a sysexits code (ClientProblem).
+        .target(
+            name: "ClientCommandLine",
+            dependencies: ["EnrichClient", "EventJSON", argumentParser, log],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "enrichd",
             dependencies: [
@@ -160,13 +167,13 @@ let package = Package(
         ),
         .executableTarget(
             name: "enrichctl",
-            dependencies: ["EnrichClient", "EventJSON", argumentParser],
+            dependencies: ["ClientCommandLine", "EnrichClient", "EventJSON", argumentParser],
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "enrich-load",
             dependencies: [
-                "EnrichClient", "RPCTransport", argumentParser,
+                "ClientCommandLine", "EnrichClient", "RPCTransport", argumentParser,
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: strictSettings

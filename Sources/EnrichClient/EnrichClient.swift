@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 public import NIOCore
 import NIOPosix
 @_exported public import RPCCore
@@ -48,6 +48,8 @@ public final class EnrichClient: Sendable {
         public var maxReconnectBackoff: Duration
         /// The largest answer accepted (a server with a larger `maxResponseBytes` needs a larger one here).
         public var maxResponseFrameBytes: Int
+        /// Where the transport logs (connections closed, TLS failures, drains); lower its level to quiet it.
+        public var logger: Logger = Logger(label: "enrich.client")
 
         public init(
             host: String, port: Int, security: Security, serverName: String? = nil, token: String? = nil,
@@ -379,7 +381,7 @@ actor ConnectionHolder {
                 let connection = try await RPCClientConnection.connect(
                     host: self.configuration.host, port: self.configuration.port, tls: self.tls, group: self.group,
                     maxFramePayloadBytes: self.configuration.maxResponseFrameBytes,
-                    connectTimeout: self.configuration.connectTimeout
+                    connectTimeout: self.configuration.connectTimeout, logger: self.configuration.logger
                 )
                 let old = self.current
                 self.current = connection

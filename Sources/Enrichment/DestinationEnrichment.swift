@@ -142,7 +142,8 @@ enum EntityLookup {
             let location = tables[match.model] ?? ("main", match.model)
             let columns = positions[match.model].map { $0.map { snapshot.columns[$0] } } ?? snapshot.columns
             return .found(
-                EntityRow(
+                key: text,
+                row: EntityRow(
                     model: match.model, schema: location.schema, table: location.table,
                     columns: columns.map { (name: $0.schema.name, value: CellJSON.value($0, row: row)) }
                 ))

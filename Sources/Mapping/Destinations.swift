@@ -74,7 +74,8 @@ package enum EntityResult: Sendable, Equatable {
     case noKey
     /// The key is there but no row has it (or the model has no synced data).
     case notFound(key: String)
-    case found(EntityRow)
+    /// The row with this key (the key as the event gave it, in JavaScript's `String()` form).
+    case found(key: String, row: EntityRow)
 }
 
 /// How much an event was enriched, as Segment's delivery overview counts it.
@@ -255,7 +256,7 @@ package final class CompiledDestinationMapping: Sendable {
             let value = keys.map { PathLookup.walk(event, $0) } ?? event
             let entity: EntityResult = Self.key(value).map { lookup(match, $0) } ?? .noKey
             result.entities.append((match.model, entity))
-            guard case .found(let row) = entity else { continue }
+            guard case .found(_, let row) = entity else { continue }
             found += 1
             entities[match.model] = Self.entityValue(row)
             for (enrichment, path) in zip(self.definition.enrichments, self.enrichmentPaths)

@@ -233,12 +233,15 @@ final class RPCClientHandler: ChannelInboundHandler {
             return
         }
         guard let context = self.context, context.channel.isActive else {
+            // The reason the connection closed (a TLS alert such as "certificate required") says more than
+            // that it is closed.
             Self.fail(
                 call,
-                with: RPCError(
-                    .unavailable, "connection is closed",
-                    metadata: Metadata([(RPCClientConnection.clientErrorKey, "not-sent")])
-                ))
+                with: self.closedError
+                    ?? RPCError(
+                        .unavailable, "connection is closed",
+                        metadata: Metadata([(RPCClientConnection.clientErrorKey, "not-sent")])
+                    ))
             return
         }
         var timer: Scheduled<Void>? = nil

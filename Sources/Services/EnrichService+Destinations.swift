@@ -77,9 +77,9 @@ extension EnrichService {
                 switch entity.result {
                 case .noKey: EntityMatch(model: entity.model)
                 case .notFound(let key): EntityMatch(model: entity.model, keyPresent: true, key: key)
-                case .found(let row):
+                case .found(let key, let row):
                     EntityMatch(
-                        model: entity.model, keyPresent: true, key: "", found: true,
+                        model: entity.model, keyPresent: true, key: key, found: true,
                         rowJSON: JSONWriter.bytes(.object(JSONObject(row.columns.map { ($0.name, $0.value) })))
                     )
                 }

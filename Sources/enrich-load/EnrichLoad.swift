@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClientCommandLine
 import EnrichClient
 import Histogram
 import RPCTransport
@@ -27,14 +28,8 @@ struct EnrichLoad: AsyncParsableCommand {
     enum KeyFormat: String, ExpressibleByArgument { case int, sku }
     enum Distribution: String, ExpressibleByArgument { case uniform, zipf }
 
-    @Option(help: "Server as host:port (or ENRICH_SERVER). Only loopback addresses are accepted.") var server: String?
-    @Option(help: "CA certificate (PEM) to verify the server (or ENRICH_CA_FILE; default certs/ca.pem).") var caFile:
-        String?
-    @Flag(help: "Connect without TLS (server run with --insecure-plaintext).") var insecurePlaintext = false
-    @Option(help: "File holding the API token (or ENRICH_TOKEN_FILE, or the token itself in ENRICH_TOKEN).")
-    var tokenFile: String?
-    @Option(help: "API token. Visible to every user in the process list: prefer --token-file or ENRICH_TOKEN.")
-    var token: String?
+    @OptionGroup(title: "Connection (as enrichctl: flags, then ENRICH_* variables, then the profile)")
+    var connection: ConnectionOptions
     @Option(help: "lookup or enrich.") var method: Method = .lookup
     @Option(help: "Model to query.") var model = "products"
     @Option(help: "Keys per Lookup, or events per Enrich.") var batch = 100
@@ -58,21 +53,6 @@ struct EnrichLoad: AsyncParsableCommand {
     @Option(help: "Calls in flight at once (at most 4096).") var concurrency = 16
     @Option(help: "Connections to spread calls over (at most 64).") var connections = 2
     @Option(help: "Stop after this many seconds even if calls remain (at most 600).") var duration: Double = 60
-    @Flag(help: "Print JSON instead of a table.") var json = false
-
-    /// The server, from the flag, then ENRICH_SERVER, then the default.
-    var resolvedServer: String { self.server ?? environment("ENRICH_SERVER") ?? "127.0.0.1:7443" }
-
-    /// The token, from --token-file, --token, ENRICH_TOKEN_FILE, ENRICH_TOKEN (first found).
-    func resolvedToken() throws -> String? {
-        if let file = self.tokenFile ?? (self.token == nil ? environment("ENRICH_TOKEN_FILE") : nil) {
-            guard let text = readFile(file) else { throw ValidationError("cannot read the token file '\(file)'") }
-            let token = text.trimmingWhitespace()
-            guard !token.isEmpty else { throw ValidationError("the token file '\(file)' is empty") }
-            return token
-        }
-        return self.token ?? environment("ENRICH_TOKEN")
-    }
 
     func validate() throws {
         guard (1...10_000_000).contains(self.requests) else { throw ValidationError("--requests must be 1...10000000") }
@@ -85,7 +65,7 @@ struct EnrichLoad: AsyncParsableCommand {
         guard self.zipfExponent > 0 && self.zipfExponent <= 3 else {
             throw ValidationError("--zipf-exponent must be in (0, 3]")
         }
-        let host = self.resolvedServer.split(separator: ":").first.map(String.init) ?? ""
+        let host = try self.connection.clientConfiguration().host
         guard host == "127.0.0.1" || host == "localhost" || host.hasPrefix("127.") || host == "[::1]" else {
             throw ValidationError("enrich-load only targets loopback addresses (127.0.0.0/8, localhost, [::1])")
         }
@@ -106,18 +86,17 @@ struct EnrichLoad: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let parts = self.resolvedServer.split(separator: ":")
-        guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--server must be host:port") }
-        let token = try self.resolvedToken()
-        let caFile = self.caFile ?? environment("ENRICH_CA_FILE") ?? "certs/ca.pem"
+        var configuration = try self.connection.clientConfiguration()
         var clients: [EnrichClient] = []
-        for _ in 0..<self.connections {
-            clients.append(
-                try await EnrichClient.connect(
-                    .init(
-                        host: String(parts[0]), port: port,
-                        security: self.insecurePlaintext ? .insecurePlaintext : .tls(caFile: caFile), token: token
-                    )))
+        do {
+            configuration.token = try self.connection.resolvedToken()
+            for _ in 0..<self.connections { clients.append(try await EnrichClient.connect(configuration)) }
+        } catch {
+            // The same one line (and exit code) as enrichctl's for the same failure.
+            let problem = ClientProblem(error, configuration: configuration, names: .commandLine)
+            printError("enrich-load: \(problem.message)")
+            if self.connection.verbose { printError("  underlying error: \(problem.detail)") }
+            throw ExitCode(problem.exitCode)
         }
         let columnList = self.columns.split(separator: ",").map(String.init)
         let enrichments = columnList.map { pair -> Enrichment in
@@ -264,7 +243,7 @@ struct EnrichLoad: AsyncParsableCommand {
         func ms(_ percentile: Double) -> Double { Double(histogram.valueAtPercentile(percentile)) / 1_000 }
         let maxMs = Double(histogram.max) / 1_000
         let unit = self.method == .lookup ? "keys" : "events"
-        if self.json {
+        if self.connection.json {
             print(
                 """
                 {"method":"\(self.method.rawValue)","batch":\(self.batch),"concurrency":\(self.concurrency),\
@@ -288,12 +267,12 @@ struct EnrichLoad: AsyncParsableCommand {
                 "latency ms  p50 \(fixed(ms(50), 3))  p90 \(fixed(ms(90), 3))  p99 \(fixed(ms(99), 3))  p99.9 \(fixed(ms(99.9), 3))  max \(fixed(maxMs, 3))"
             )
         }
-        if !self.json && !failures.isEmpty {
+        if !self.connection.json && !failures.isEmpty {
             print(
                 "failures    "
                     + failures.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
         }
-        if let firstError, !self.json { print("first error: \(firstError)") }
+        if let firstError, !self.connection.json { print("first error: \(firstError)") }
     }
 }
 
@@ -334,36 +313,5 @@ final class ZipfTable: Sendable {
             if self.cumulative[middle] < uniform { low = middle + 1 } else { high = middle }
         }
         return low + 1
-    }
-}
-
-/// An environment variable, or nil when unset or empty.
-func environment(_ name: String) -> String? {
-    guard let value = getenv(name) else { return nil }
-    let text = String(cString: value)
-    return text.isEmpty ? nil : text
-}
-
-/// A small file's contents, or nil when it cannot be read.
-func readFile(_ path: String) -> String? {
-    guard let file = fopen(path, "r") else { return nil }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4_096)
-    while true {
-        let count = fread(&chunk, 1, chunk.count, file)
-        if count <= 0 { break }
-        bytes += chunk[0..<count]
-        if bytes.count > 1 << 20 { return nil }
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}
-
-extension String {
-    func trimmingWhitespace() -> String {
-        var scalars = Substring(self)
-        while let first = scalars.first, first.isWhitespace { scalars.removeFirst() }
-        while let last = scalars.last, last.isWhitespace { scalars.removeLast() }
-        return String(scalars)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClientCommandLine
 import EnrichClient
 import EventJSON
 
@@ -92,7 +93,8 @@ struct Models: AsyncParsableCommand {
             discussion: """
                 Examples:
                   enrichctl models create users --table users --primary-key id
-                  enrichctl models create pro_users --query "SELECT id, email FROM users WHERE plan = 'pro'" --primary-key id
+                  enrichctl models create pro_users --query \\
+                      "SELECT id, email FROM users WHERE plan = 'pro'" --primary-key id
                 """
         )
         @OptionGroup var connection: ConnectionOptions

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClientCommandLine
 import EnrichClient
 import EventJSON
 
@@ -139,8 +140,9 @@ struct TestMappingCommand: AsyncParsableCommand {
         abstract: "Show what a sample event would become under a saved or draft mapping.",
         discussion: """
             Examples:
-              enrichctl test-mapping --destination braze --mapping orders --event '{"type":"track","event":"Order Completed","userId":"7"}'
-              enrichctl test-mapping --file draft.json --event-file sample.json      # the first mapping in the file
+              enrichctl test-mapping --destination braze --mapping orders --event \\
+                  '{"type":"track","event":"Order Completed","userId":"7"}'
+              enrichctl test-mapping --file draft.json --event-file sample.json  # 1st mapping
             """
     )
     @OptionGroup var connection: ConnectionOptions
@@ -188,19 +190,6 @@ struct TestMappingCommand: AsyncParsableCommand {
             print("output:    \(String(decoding: result.output, as: UTF8.self))")
         }
     }
-}
-
-func readFile(_ path: String) throws -> String {
-    guard let file = fopen(path, "r") else { throw ValidationError("cannot read \(path)") }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65_536)
-    while true {
-        let count = fread(&chunk, 1, chunk.count, file)
-        if count == 0 { break }
-        bytes += chunk[0..<count]
-    }
-    return String(decoding: bytes, as: UTF8.self)
 }
 
 /// Reads a mappings file: {"mappings": [{name, condition, matches, enrichments, fields}]}.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClientCommandLine
 import EnrichClient
 import EventJSON
 
@@ -72,9 +73,10 @@ struct SyncCommand: AsyncParsableCommand {
             abstract: "Start a sync of a model.",
             discussion: """
                 Examples:
-                  enrichctl sync trigger products --watch      # progress bar, then a summary
-                  enrichctl sync trigger products --json       # the run as started
-                  enrichctl sync trigger products --full --watch   # re-read every row, not only the changed ones
+                  enrichctl sync trigger products --watch   # progress, then a summary
+                  enrichctl sync trigger products --json    # the run as started
+                  enrichctl sync trigger products --full    # re-read every row
+
                 A run normally reads only the rows whose checksum changed since the served snapshot (the checksums \
                 live in the warehouse, in _enrich_state); --full forgets them and reads everything.
                 """

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClientCommandLine
 import EnrichClient
 import EventJSON
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClientCommandLine
 import EnrichClient
 import EventJSON
 
@@ -12,12 +13,14 @@ struct Warehouses: AsyncParsableCommand {
         discussion: """
             The embedded SQLite warehouse (and any `enrichd serve --postgres`) is built in; others are connected \
             here and kept in the catalog. Passwords are read from an environment variable or stdin, never from \
-            the command line, and are never shown again. \
+            the command line, and are never shown again.
+
             Examples:
-              enrichctl warehouses                      # list (same as `warehouses list`)
-              enrichctl warehouses --test               # connect to each: version, or why it cannot be reached
+              enrichctl warehouses                # list (same as `warehouses list`)
+              enrichctl warehouses --test         # connect to each: version or why not
               PGPASSWORD_DW=s3cret enrichctl warehouses create dw --kind postgres \\
-                  --connection "host=db.internal port=5432 dbname=analytics user=enrich" --password-env PGPASSWORD_DW
+                  --connection "host=db.internal port=5432 dbname=analytics user=enrich" \\
+                  --password-env PGPASSWORD_DW
             """,
         subcommands: [List.self, Get.self, Create.self, Update.self, Delete.self],
         defaultSubcommand: List.self
@@ -96,8 +99,10 @@ struct Warehouses: AsyncParsableCommand {
             abstract: "Connect a warehouse; the server tests the connection before storing it.",
             discussion: """
                 Examples:
-                  enrichctl warehouses create dw --kind postgres --connection "host=127.0.0.1 dbname=analytics user=enrich" --password-stdin < pw.txt
-                  enrichctl warehouses create archive --kind sqlite --connection /srv/data/archive.sqlite
+                  enrichctl warehouses create dw --kind postgres --connection \\
+                      "host=127.0.0.1 dbname=analytics user=enrich" --password-stdin < pw.txt
+                  enrichctl warehouses create archive --kind sqlite --connection \\
+                      /srv/data/archive.sqlite
                 """
         )
         @OptionGroup var connection: ConnectionOptions

@@ -150,7 +150,8 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the server.",
         discussion: """
             Example:
-              enrichd serve --port 7443 --data-dir data --tls-cert certs/server.pem --tls-key certs/server-key.pem
+              enrichd serve --port 7443 --data-dir data --tls-cert certs/server.pem \\
+                  --tls-key certs/server-key.pem
               enrichd serve --config /etc/enrichd/enrichd.toml
 
             TLS is required unless --insecure-plaintext is given, which sends tokens and data in the clear and is \
@@ -305,7 +306,8 @@ struct DemoDataCommand: ParsableCommand {
             machine gets the same rows. Existing demo tables are replaced.
 
             Example:
-              enrichd demo-data --warehouse data/warehouse.sqlite --users 100000 --products 1000000
+              enrichd demo-data --warehouse data/warehouse.sqlite --users 100000 \\
+                  --products 1000000
             """
     )
 

@@ -40,7 +40,8 @@ struct MappingBench {
             let snapshot = match.model == "products" ? products : users
             guard let row = snapshot.row(for: .string(key.jsString)) else { return .notFound(key: key.jsString) }
             return .found(
-                EntityRow(
+                key: key.jsString,
+                row: EntityRow(
                     model: match.model, schema: "main", table: match.model,
                     columns: snapshot.columns.map { column in
                         (name: column.schema.name, value: Self.json(column.value(at: row)))

@@ -82,6 +82,8 @@ struct DestinationTests {
         #expect(saved.conditionMatched && saved.outcome == .enriched)
         #expect(saved.entities.map(\.model) == ["products", "users"])
         #expect(saved.entities.allSatisfy { $0.found })
+        // The key each model was matched by, found or not (issue 17: it was empty when found).
+        #expect(saved.entities.map(\.key) == ["SKU-0000012", "12"])
         let row = try JSONParser.parse(saved.entities[0].rowJSON)
         #expect(row[path: JSONPath("sku")!] == .string("SKU-0000012"))
         #expect(try JSONParser.parse(saved.enrichedEvent)[path: JSONPath("context.traits.plan")!] != nil)

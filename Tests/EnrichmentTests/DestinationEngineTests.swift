@@ -275,7 +275,7 @@ struct DestinationEngineTests {
         let event = MappingValue(try JSONParser.parse(#"{"type":"track","properties":{"sku":"SKU-1"}}"#))
         let result = plan.test(plan.mappings[0], event: event, snapshots: snapshots)
         #expect(result.outcome == .enriched)
-        guard case .found(let row) = try #require(result.entities.first).result else {
+        guard case .found(_, let row) = try #require(result.entities.first).result else {
             Issue.record("no row found: \(result.entities)")
             return
         }

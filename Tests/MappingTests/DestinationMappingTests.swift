@@ -19,7 +19,8 @@ struct FakeEntities {
         let text = key.jsString
         let table = match.model == "products" ? Self.products : Self.users
         guard let columns = table[text] else { return .notFound(key: text) }
-        return .found(EntityRow(model: match.model, schema: "main", table: match.model, columns: columns))
+        return .found(
+            key: text, row: EntityRow(model: match.model, schema: "main", table: match.model, columns: columns))
     }
 }
 
@@ -164,6 +165,11 @@ struct ConditionErrorTests {
             (
                 "type = \"track\" and event !\"x\"",
                 "invalid condition at character 27: expected '=' after '!', got '\"'"
+            ),
+            // Issue 17: this used to say "expected '=' after '!', got '='".
+            (
+                "event !=\"x\"",
+                "invalid condition at character 9: '!=' must be followed by a space, got '\"' (write `!= \"x\"`, not `!=\"x\"`)"
             ),
             (
                 "properties.a<5",

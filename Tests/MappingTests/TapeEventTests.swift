@@ -28,7 +28,7 @@ struct TapeEventTests {
             case .utf8(let bytes): value = .string(String(decoding: bytes, as: UTF8.self))
             case .value(let decoded): value = decoded
             }
-            guard case .found(let row) = TapeEventTests.lookup(self.definition.matches[match], value) else {
+            guard case .found(_, let row) = TapeEventTests.lookup(self.definition.matches[match], value) else {
                 return nil
             }
             self.found.append(row)
@@ -48,7 +48,8 @@ struct TapeEventTests {
         let text = key.jsString
         guard !text.hasSuffix("2") else { return .notFound(key: text) }
         return .found(
-            EntityRow(
+            key: text,
+            row: EntityRow(
                 model: match.model, schema: "main", table: match.model,
                 columns: [
                     ("name", .string("Deluxe \"\(text)\" caf\u{E9}")), ("price", .double(481.03)),

@@ -169,6 +169,12 @@ struct FQLLexer {
             return FQLToken(kind: .operator, value: "=", offset: 0)
         case "!":
             if self.accept("=") { return FQLToken(kind: .operator, value: "!=", offset: 0) }
+            // As in Segment's lexer, '!=' counts only when a space (or the end, ',', ']' or ')') follows it.
+            if self.peek() == "=" {
+                self.position += 1
+                let after = self.peek().map { "'\(Character($0))'" } ?? "the end"
+                throw self.error("'!=' must be followed by a space, got \(after) (write `!= \"x\"`, not `!=\"x\"`)")
+            }
             throw self.error(
                 "expected '=' after '!', got '\(self.peek().map { String(Character($0)) } ?? "end of input")'")
         case "a":
