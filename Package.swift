@@ -167,7 +167,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "enrichctl",
-            dependencies: ["ClientCommandLine", "EnrichClient", "EventJSON", argumentParser],
+            dependencies: ["ClientCommandLine", "EnrichClient", "EventJSON", "ModelCache", argumentParser],
             swiftSettings: strictSettings
         ),
         .executableTarget(

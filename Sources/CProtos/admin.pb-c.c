@@ -1223,7 +1223,7 @@ void   enrich__v1__delete_warehouse_response__free_unpacked
   assert(message->base.descriptor == &enrich__v1__delete_warehouse_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor enrich__v1__model__field_descriptors[9] =
+static const ProtobufCFieldDescriptor enrich__v1__model__field_descriptors[15] =
 {
   {
     "name",
@@ -1333,14 +1333,92 @@ static const ProtobufCFieldDescriptor enrich__v1__model__field_descriptors[9] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "served_run_id",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__Model, served_run_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "served_at_ms",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__Model, served_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "last_run_id",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__Model, last_run_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "last_run_status",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__Model, last_run_status),
+    &enrich__v1__sync_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "last_run_finished_at_ms",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__Model, last_run_finished_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "last_run_error",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__Model, last_run_error),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned enrich__v1__model__field_indices_by_name[] = {
   8,   /* field[8] = cached_rows */
   5,   /* field[5] = columns */
   6,   /* field[6] = created_at_ms */
+  14,   /* field[14] = last_run_error */
+  13,   /* field[13] = last_run_finished_at_ms */
+  11,   /* field[11] = last_run_id */
+  12,   /* field[12] = last_run_status */
   0,   /* field[0] = name */
   4,   /* field[4] = primary_key */
   3,   /* field[3] = query */
+  10,   /* field[10] = served_at_ms */
+  9,   /* field[9] = served_run_id */
   2,   /* field[2] = table */
   7,   /* field[7] = version */
   1,   /* field[1] = warehouse */
@@ -1348,7 +1426,7 @@ static const unsigned enrich__v1__model__field_indices_by_name[] = {
 static const ProtobufCIntRange enrich__v1__model__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor enrich__v1__model__descriptor =
 {
@@ -1358,7 +1436,7 @@ const ProtobufCMessageDescriptor enrich__v1__model__descriptor =
   "Enrich__V1__Model",
   "enrich.v1",
   sizeof(Enrich__V1__Model),
-  9,
+  15,
   enrich__v1__model__field_descriptors,
   enrich__v1__model__field_indices_by_name,
   1,  enrich__v1__model__number_ranges,

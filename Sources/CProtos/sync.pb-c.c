@@ -188,6 +188,186 @@ void   enrich__v1__list_sync_runs_request__free_unpacked
   assert(message->base.descriptor == &enrich__v1__list_sync_runs_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   enrich__v1__cancel_sync_request__init
+                     (Enrich__V1__CancelSyncRequest         *message)
+{
+  static const Enrich__V1__CancelSyncRequest init_value = ENRICH__V1__CANCEL_SYNC_REQUEST__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__cancel_sync_request__get_packed_size
+                     (const Enrich__V1__CancelSyncRequest *message)
+{
+  assert(message->base.descriptor == &enrich__v1__cancel_sync_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__cancel_sync_request__pack
+                     (const Enrich__V1__CancelSyncRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__cancel_sync_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__cancel_sync_request__pack_to_buffer
+                     (const Enrich__V1__CancelSyncRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__cancel_sync_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__CancelSyncRequest *
+       enrich__v1__cancel_sync_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__CancelSyncRequest *)
+     protobuf_c_message_unpack (&enrich__v1__cancel_sync_request__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__cancel_sync_request__free_unpacked
+                     (Enrich__V1__CancelSyncRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__cancel_sync_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   enrich__v1__list_run_issues_request__init
+                     (Enrich__V1__ListRunIssuesRequest         *message)
+{
+  static const Enrich__V1__ListRunIssuesRequest init_value = ENRICH__V1__LIST_RUN_ISSUES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__list_run_issues_request__get_packed_size
+                     (const Enrich__V1__ListRunIssuesRequest *message)
+{
+  assert(message->base.descriptor == &enrich__v1__list_run_issues_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__list_run_issues_request__pack
+                     (const Enrich__V1__ListRunIssuesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__list_run_issues_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__list_run_issues_request__pack_to_buffer
+                     (const Enrich__V1__ListRunIssuesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__list_run_issues_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__ListRunIssuesRequest *
+       enrich__v1__list_run_issues_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__ListRunIssuesRequest *)
+     protobuf_c_message_unpack (&enrich__v1__list_run_issues_request__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__list_run_issues_request__free_unpacked
+                     (Enrich__V1__ListRunIssuesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__list_run_issues_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   enrich__v1__run_issue__init
+                     (Enrich__V1__RunIssue         *message)
+{
+  static const Enrich__V1__RunIssue init_value = ENRICH__V1__RUN_ISSUE__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__run_issue__get_packed_size
+                     (const Enrich__V1__RunIssue *message)
+{
+  assert(message->base.descriptor == &enrich__v1__run_issue__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__run_issue__pack
+                     (const Enrich__V1__RunIssue *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__run_issue__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__run_issue__pack_to_buffer
+                     (const Enrich__V1__RunIssue *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__run_issue__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__RunIssue *
+       enrich__v1__run_issue__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__RunIssue *)
+     protobuf_c_message_unpack (&enrich__v1__run_issue__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__run_issue__free_unpacked
+                     (Enrich__V1__RunIssue *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__run_issue__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   enrich__v1__list_run_issues_response__init
+                     (Enrich__V1__ListRunIssuesResponse         *message)
+{
+  static const Enrich__V1__ListRunIssuesResponse init_value = ENRICH__V1__LIST_RUN_ISSUES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t enrich__v1__list_run_issues_response__get_packed_size
+                     (const Enrich__V1__ListRunIssuesResponse *message)
+{
+  assert(message->base.descriptor == &enrich__v1__list_run_issues_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t enrich__v1__list_run_issues_response__pack
+                     (const Enrich__V1__ListRunIssuesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &enrich__v1__list_run_issues_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t enrich__v1__list_run_issues_response__pack_to_buffer
+                     (const Enrich__V1__ListRunIssuesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &enrich__v1__list_run_issues_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Enrich__V1__ListRunIssuesResponse *
+       enrich__v1__list_run_issues_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Enrich__V1__ListRunIssuesResponse *)
+     protobuf_c_message_unpack (&enrich__v1__list_run_issues_response__descriptor,
+                                allocator, len, data);
+}
+void   enrich__v1__list_run_issues_response__free_unpacked
+                     (Enrich__V1__ListRunIssuesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &enrich__v1__list_run_issues_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   enrich__v1__list_sync_runs_response__init
                      (Enrich__V1__ListSyncRunsResponse         *message)
 {
@@ -458,7 +638,7 @@ void   enrich__v1__list_schedules_response__free_unpacked
   assert(message->base.descriptor == &enrich__v1__list_schedules_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor enrich__v1__sync_run__field_descriptors[13] =
+static const ProtobufCFieldDescriptor enrich__v1__sync_run__field_descriptors[14] =
 {
   {
     "id",
@@ -616,8 +796,21 @@ static const ProtobufCFieldDescriptor enrich__v1__sync_run__field_descriptors[13
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "cancelled",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__SyncRun, cancelled),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned enrich__v1__sync_run__field_indices_by_name[] = {
+  13,   /* field[13] = cancelled */
   11,   /* field[11] = error */
   5,   /* field[5] = finished_at_ms */
   0,   /* field[0] = id */
@@ -635,7 +828,7 @@ static const unsigned enrich__v1__sync_run__field_indices_by_name[] = {
 static const ProtobufCIntRange enrich__v1__sync_run__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor enrich__v1__sync_run__descriptor =
 {
@@ -645,7 +838,7 @@ const ProtobufCMessageDescriptor enrich__v1__sync_run__descriptor =
   "Enrich__V1__SyncRun",
   "enrich.v1",
   sizeof(Enrich__V1__SyncRun),
-  13,
+  14,
   enrich__v1__sync_run__field_descriptors,
   enrich__v1__sync_run__field_indices_by_name,
   1,  enrich__v1__sync_run__number_ranges,
@@ -790,6 +983,249 @@ const ProtobufCMessageDescriptor enrich__v1__list_sync_runs_request__descriptor 
   enrich__v1__list_sync_runs_request__field_indices_by_name,
   1,  enrich__v1__list_sync_runs_request__number_ranges,
   (ProtobufCMessageInit) enrich__v1__list_sync_runs_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor enrich__v1__cancel_sync_request__field_descriptors[1] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__CancelSyncRequest, id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__cancel_sync_request__field_indices_by_name[] = {
+  0,   /* field[0] = id */
+};
+static const ProtobufCIntRange enrich__v1__cancel_sync_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor enrich__v1__cancel_sync_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.CancelSyncRequest",
+  "CancelSyncRequest",
+  "Enrich__V1__CancelSyncRequest",
+  "enrich.v1",
+  sizeof(Enrich__V1__CancelSyncRequest),
+  1,
+  enrich__v1__cancel_sync_request__field_descriptors,
+  enrich__v1__cancel_sync_request__field_indices_by_name,
+  1,  enrich__v1__cancel_sync_request__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__cancel_sync_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor enrich__v1__list_run_issues_request__field_descriptors[1] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__ListRunIssuesRequest, id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__list_run_issues_request__field_indices_by_name[] = {
+  0,   /* field[0] = id */
+};
+static const ProtobufCIntRange enrich__v1__list_run_issues_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor enrich__v1__list_run_issues_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.ListRunIssuesRequest",
+  "ListRunIssuesRequest",
+  "Enrich__V1__ListRunIssuesRequest",
+  "enrich.v1",
+  sizeof(Enrich__V1__ListRunIssuesRequest),
+  1,
+  enrich__v1__list_run_issues_request__field_descriptors,
+  enrich__v1__list_run_issues_request__field_indices_by_name,
+  1,  enrich__v1__list_run_issues_request__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__list_run_issues_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor enrich__v1__run_issue__field_descriptors[6] =
+{
+  {
+    "row_number",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__RunIssue, row_number),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__RunIssue, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_present",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__RunIssue, key_present),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__RunIssue, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "attempt",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__RunIssue, attempt),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "given_up",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__RunIssue, given_up),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__run_issue__field_indices_by_name[] = {
+  4,   /* field[4] = attempt */
+  5,   /* field[5] = given_up */
+  1,   /* field[1] = key */
+  2,   /* field[2] = key_present */
+  3,   /* field[3] = reason */
+  0,   /* field[0] = row_number */
+};
+static const ProtobufCIntRange enrich__v1__run_issue__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor enrich__v1__run_issue__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.RunIssue",
+  "RunIssue",
+  "Enrich__V1__RunIssue",
+  "enrich.v1",
+  sizeof(Enrich__V1__RunIssue),
+  6,
+  enrich__v1__run_issue__field_descriptors,
+  enrich__v1__run_issue__field_indices_by_name,
+  1,  enrich__v1__run_issue__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__run_issue__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor enrich__v1__list_run_issues_response__field_descriptors[3] =
+{
+  {
+    "run_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__ListRunIssuesResponse, run_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rows_failed",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Enrich__V1__ListRunIssuesResponse, rows_failed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "issues",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Enrich__V1__ListRunIssuesResponse, n_issues),
+    offsetof(Enrich__V1__ListRunIssuesResponse, issues),
+    &enrich__v1__run_issue__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned enrich__v1__list_run_issues_response__field_indices_by_name[] = {
+  2,   /* field[2] = issues */
+  1,   /* field[1] = rows_failed */
+  0,   /* field[0] = run_id */
+};
+static const ProtobufCIntRange enrich__v1__list_run_issues_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor enrich__v1__list_run_issues_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "enrich.v1.ListRunIssuesResponse",
+  "ListRunIssuesResponse",
+  "Enrich__V1__ListRunIssuesResponse",
+  "enrich.v1",
+  sizeof(Enrich__V1__ListRunIssuesResponse),
+  3,
+  enrich__v1__list_run_issues_response__field_descriptors,
+  enrich__v1__list_run_issues_response__field_indices_by_name,
+  1,  enrich__v1__list_run_issues_response__number_ranges,
+  (ProtobufCMessageInit) enrich__v1__list_run_issues_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor enrich__v1__list_sync_runs_response__field_descriptors[1] =
@@ -1105,22 +1541,26 @@ const ProtobufCEnumDescriptor enrich__v1__sync_phase__descriptor =
   enrich__v1__sync_phase__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor enrich__v1__sync__method_descriptors[6] =
+static const ProtobufCMethodDescriptor enrich__v1__sync__method_descriptors[8] =
 {
   { "TriggerSync", &enrich__v1__trigger_sync_request__descriptor, &enrich__v1__sync_run__descriptor },
   { "GetSyncRun", &enrich__v1__get_sync_run_request__descriptor, &enrich__v1__sync_run__descriptor },
   { "ListSyncRuns", &enrich__v1__list_sync_runs_request__descriptor, &enrich__v1__list_sync_runs_response__descriptor },
+  { "CancelSync", &enrich__v1__cancel_sync_request__descriptor, &enrich__v1__sync_run__descriptor },
+  { "ListRunIssues", &enrich__v1__list_run_issues_request__descriptor, &enrich__v1__list_run_issues_response__descriptor },
   { "WatchSync", &enrich__v1__watch_sync_request__descriptor, &enrich__v1__sync_run__descriptor },
   { "SetSchedule", &enrich__v1__set_schedule_request__descriptor, &enrich__v1__model_schedule__descriptor },
   { "ListSchedules", &enrich__v1__list_schedules_request__descriptor, &enrich__v1__list_schedules_response__descriptor },
 };
 const unsigned enrich__v1__sync__method_indices_by_name[] = {
+  3,        /* CancelSync */
   1,        /* GetSyncRun */
-  5,        /* ListSchedules */
+  4,        /* ListRunIssues */
+  7,        /* ListSchedules */
   2,        /* ListSyncRuns */
-  4,        /* SetSchedule */
+  6,        /* SetSchedule */
   0,        /* TriggerSync */
-  3         /* WatchSync */
+  5         /* WatchSync */
 };
 const ProtobufCServiceDescriptor enrich__v1__sync__descriptor =
 {
@@ -1129,7 +1569,7 @@ const ProtobufCServiceDescriptor enrich__v1__sync__descriptor =
   "Sync",
   "Enrich__V1__Sync",
   "enrich.v1",
-  6,
+  8,
   enrich__v1__sync__method_descriptors,
   enrich__v1__sync__method_indices_by_name
 };
@@ -1157,13 +1597,29 @@ void enrich__v1__sync__list_sync_runs(ProtobufCService *service,
   assert(service->descriptor == &enrich__v1__sync__descriptor);
   service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void enrich__v1__sync__cancel_sync(ProtobufCService *service,
+                                   const Enrich__V1__CancelSyncRequest *input,
+                                   Enrich__V1__SyncRun_Closure closure,
+                                   void *closure_data)
+{
+  assert(service->descriptor == &enrich__v1__sync__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void enrich__v1__sync__list_run_issues(ProtobufCService *service,
+                                       const Enrich__V1__ListRunIssuesRequest *input,
+                                       Enrich__V1__ListRunIssuesResponse_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &enrich__v1__sync__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void enrich__v1__sync__watch_sync(ProtobufCService *service,
                                   const Enrich__V1__WatchSyncRequest *input,
                                   Enrich__V1__SyncRun_Closure closure,
                                   void *closure_data)
 {
   assert(service->descriptor == &enrich__v1__sync__descriptor);
-  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void enrich__v1__sync__set_schedule(ProtobufCService *service,
                                     const Enrich__V1__SetScheduleRequest *input,
@@ -1171,7 +1627,7 @@ void enrich__v1__sync__set_schedule(ProtobufCService *service,
                                     void *closure_data)
 {
   assert(service->descriptor == &enrich__v1__sync__descriptor);
-  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void enrich__v1__sync__list_schedules(ProtobufCService *service,
                                       const Enrich__V1__ListSchedulesRequest *input,
@@ -1179,7 +1635,7 @@ void enrich__v1__sync__list_schedules(ProtobufCService *service,
                                       void *closure_data)
 {
   assert(service->descriptor == &enrich__v1__sync__descriptor);
-  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void enrich__v1__sync__init (Enrich__V1__Sync_Service *service,
                              Enrich__V1__Sync_ServiceDestroy destroy)

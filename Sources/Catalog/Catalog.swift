@@ -95,6 +95,9 @@ package final class Catalog: Sendable {
             try db.alter(table: "sync_run") { t in t.add(column: "interrupted", .boolean).notNull().defaults(to: false)
             }
         }
+        migrator.registerMigration("v9_cancelled_runs") { db in
+            try db.alter(table: "sync_run") { t in t.add(column: "cancelled", .boolean).notNull().defaults(to: false) }
+        }
         return migrator
     }
 
@@ -249,9 +252,20 @@ package final class Catalog: Sendable {
     }
 
     /// A model's runs, newest first.
+    /// The latest `limit` runs of `model`, or of every model when `model` is empty, newest first.
     package func runs(model: String, limit: Int) throws(CatalogError) -> [SyncRunRecord] {
         try self.read { db in
-            try SyncRunRecord.filter(Column("model") == model).order(Column("id").desc).limit(limit).fetchAll(db)
+            let all = SyncRunRecord.order(Column("id").desc)
+            return try (model.isEmpty ? all : all.filter(Column("model") == model)).limit(limit).fetchAll(db)
+        }
+    }
+
+    /// The latest run of each model that has one, keyed by model.
+    package func latestRuns() throws(CatalogError) -> [String: SyncRunRecord] {
+        try self.read { db in
+            let runs = try SyncRunRecord.fetchAll(
+                db, sql: "SELECT * FROM sync_run WHERE id IN (SELECT MAX(id) FROM sync_run GROUP BY model)")
+            return Dictionary(runs.map { ($0.model, $0) }, uniquingKeysWith: { a, _ in a })
         }
     }
 

@@ -67,15 +67,21 @@ package enum RunPhase: String, Codable, Sendable, Hashable {
 }
 
 /// A row that a sync left out, as the run records it.
-package struct RunIssue: Codable, Sendable, Hashable {
+package struct RunIssueRecord: Codable, Sendable, Hashable {
     package var rowNumber: Int
     package var key: String?
     package var reason: String
+    /// Syncs in a row that left this key out (nil when not tracked: no key, or runs recorded before it was).
+    package var attempt: Int?
+    /// Past the retry limit: retried only when the row changes.
+    package var givenUp: Bool?
 
-    package init(rowNumber: Int, key: String?, reason: String) {
+    package init(rowNumber: Int, key: String?, reason: String, attempt: Int? = nil, givenUp: Bool? = nil) {
         self.rowNumber = rowNumber
         self.key = key
         self.reason = reason
+        self.attempt = attempt
+        self.givenUp = givenUp
     }
 }
 
@@ -97,10 +103,12 @@ package struct SyncRunRecord: Codable, Sendable, Hashable, FetchableRecord, Muta
     package var rowsFailed: Int64
     package var error: String?
     /// The first rows left out (up to the builder's limit), with reasons.
-    package var issues: [RunIssue]
+    package var issues: [RunIssueRecord]
     /// Whether the run was cut short by the server stopping (or crashing); such a model is synced again at the
     /// next start.
     package var interrupted: Bool
+    /// Whether a CancelSync call stopped the run.
+    package var cancelled: Bool = false
 
     package init(model: String, startedAtMilliseconds: Int64) {
         self.id = nil
@@ -135,6 +143,6 @@ package struct SyncRunRecord: Codable, Sendable, Hashable, FetchableRecord, Muta
         case rowsRemoved = "rows_removed"
         case rowsFailed = "rows_failed"
         case error, issues
-        case interrupted
+        case interrupted, cancelled
     }
 }

@@ -103,6 +103,15 @@ package func withClient(
     }
 }
 
+/// Runs local work before a command connects (reading a file it was given): a `ClientProblem` is printed as
+/// one line and becomes its exit code, as `withClient` does for the calls.
+package func reportingFailures<T>(tool: String = "enrichctl", _ body: () throws -> T) throws -> T {
+    do { return try body() } catch let problem as ClientProblem {
+        printError("\(tool): \(problem.message)")
+        throw ExitCode(problem.exitCode)
+    }
+}
+
 package func printError(_ message: String) { writeStandardError(message + "\n") }
 
 /// Writes to file descriptor 2 directly; the C `stderr` global is not concurrency-safe to touch from Swift 6.

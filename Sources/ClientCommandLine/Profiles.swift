@@ -1,4 +1,4 @@
-package import ArgumentParser
+import ArgumentParser
 import EventJSON
 
 /// Connection profiles, so a user does not repeat flags: a JSON file at $ENRICHCTL_CONFIG or

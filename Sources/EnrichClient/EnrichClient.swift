@@ -267,11 +267,23 @@ public final class EnrichClient: Sendable {
         try await self.call(Methods.triggerSync, TriggerSyncRequest(model: model, fullResync: fullResync))
     }
 
+    /// Run `id` as it stands (live while it is going).
     public func syncRun(id: UInt64) async throws -> SyncRun {
         try await self.call(Methods.getSyncRun, GetSyncRunRequest(id: id))
     }
 
-    public func listSyncRuns(model: String, limit: UInt32 = 0) async throws -> [SyncRun] {
+    /// Stops run `id` and returns it as it ended (FAILED, `cancelled`); FAILED_PRECONDITION when it had finished.
+    public func cancelSync(id: UInt64) async throws -> SyncRun {
+        try await self.call(Methods.cancelSync, CancelSyncRequest(id: id))
+    }
+
+    /// The rows run `id` left out, with key, reason and attempt (the first 1,000 of `rowsFailed`).
+    public func runIssues(id: UInt64) async throws -> ListRunIssuesResponse {
+        try await self.call(Methods.listRunIssues, ListRunIssuesRequest(id: id))
+    }
+
+    /// The latest `limit` runs (20 when 0) of `model`, or of every model when `model` is empty, newest first.
+    public func listSyncRuns(model: String = "", limit: UInt32 = 0) async throws -> [SyncRun] {
         let response: ListSyncRunsResponse = try await self.call(
             Methods.listSyncRuns, ListSyncRunsRequest(model: model, limit: limit)
         )

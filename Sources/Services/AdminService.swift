@@ -32,7 +32,7 @@ struct AdminService: Sendable {
             ) {
                 let updated = try await self.updateModel(request)
                 return (
-                    Model(updated, cachedRows: self.cache.snapshot(of: updated.name)?.rowCount ?? 0),
+                    self.message(updated),
                     AuditLog.json(updated)
                 )
             }
@@ -82,7 +82,7 @@ struct AdminService: Sendable {
             primaryKey: request.primaryKey, columns: columns, createdAtMilliseconds: self.now()
         )
         try self.catalog.createModel(record)
-        return Model(record, cachedRows: 0)
+        return Model(record)
     }
 
     /// Checks that a model names exactly one of a table or a query and a primary key, then introspects that
@@ -104,7 +104,18 @@ struct AdminService: Sendable {
 
     func getModel(_ request: GetModelRequest) throws -> Model {
         let record = try self.catalog.model(named: request.name)
-        return Model(record, cachedRows: self.cache.snapshot(of: record.name)?.rowCount ?? 0)
+        return self.message(record)
+    }
+
+    /// The model with its served snapshot and latest run. A catalog that cannot say leaves those fields empty.
+    func message(_ record: ModelRecord, latest: [String: SyncRunRecord]? = nil) -> Model {
+        let snapshot = self.cache.snapshot(of: record.name)
+        let last = latest.map { $0[record.name] } ?? (try? self.catalog.runs(model: record.name, limit: 1))?.first
+        var served = last.flatMap { $0.id.map(UInt64.init) == snapshot?.version ? $0 : nil }
+        if served == nil, let version = snapshot?.version, version > 0 {
+            served = try? self.catalog.run(id: Int64(clamping: version))
+        }
+        return Model(record, snapshot: snapshot, served: served, latest: last)
     }
 
     func listModels(_ request: ListModelsRequest) throws -> ListModelsResponse {
@@ -116,8 +127,9 @@ struct AdminService: Sendable {
         let records = try self.catalog.listModels(
             after: request.pageToken.isEmpty ? nil : request.pageToken, limit: size + 1, prefix: request.namePrefix)
         let page = records.prefix(size)
+        let latest = try? self.catalog.latestRuns()
         return ListModelsResponse(
-            models: page.map { Model($0, cachedRows: self.cache.snapshot(of: $0.name)?.rowCount ?? 0) },
+            models: page.map { self.message($0, latest: latest) },
             nextPageToken: records.count > size ? page.last!.name : ""  // A non-empty page has a last element.
         )
     }

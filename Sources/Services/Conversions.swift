@@ -5,7 +5,13 @@ import RPCMessages
 // Catalog and cache records to wire messages.
 
 extension Model {
-    init(_ record: ModelRecord, cachedRows: Int) {
+    /// - Parameters:
+    ///   - snapshot: the snapshot being served, if any.
+    ///   - served: the run that made it; `latest`: the model's latest run, whatever its outcome.
+    init(
+        _ record: ModelRecord, snapshot: ModelSnapshot? = nil, served: SyncRunRecord? = nil,
+        latest: SyncRunRecord? = nil
+    ) {
         self.init(
             name: record.name, warehouse: record.warehouse, table: record.sourceTable, query: record.sourceQuery,
             primaryKey: record.primaryKey,
@@ -13,8 +19,23 @@ extension Model {
                 Column(name: $0.name, type: ColumnType(DataType(rawValue: $0.type)), sourceType: $0.sourceType)
             },
             createdAtMilliseconds: record.createdAtMilliseconds, version: UInt64(record.version),
-            cachedRows: UInt64(cachedRows)
+            cachedRows: UInt64(snapshot?.rowCount ?? 0), servedRunID: snapshot?.version ?? 0,
+            servedAtMilliseconds: served?.finishedAtMilliseconds ?? 0, lastRunID: UInt64(latest?.id ?? 0),
+            lastRunStatus: latest.map { SyncStatus($0.status) } ?? .unspecified,
+            lastRunFinishedAtMilliseconds: latest?.finishedAtMilliseconds ?? 0,
+            lastRunError: latest.map { SyncRun($0).error } ?? ""
         )
+    }
+}
+
+extension SyncStatus {
+    init(_ status: RunStatus) {
+        switch status {
+        case .inProgress: self = .inProgress
+        case .success: self = .success
+        case .partialSuccess: self = .partialSuccess
+        case .failed: self = .failed
+        }
     }
 }
 
@@ -33,13 +54,7 @@ extension ColumnType {
 
 extension SyncRun {
     init(_ record: SyncRunRecord) {
-        let status: SyncStatus =
-            switch record.status {
-            case .inProgress: .inProgress
-            case .success: .success
-            case .partialSuccess: .partialSuccess
-            case .failed: .failed
-            }
+        let status = SyncStatus(record.status)
         let phase: SyncPhase =
             switch record.phase {
             case .extract: .extract
@@ -59,7 +74,15 @@ extension SyncRun {
             finishedAtMilliseconds: record.finishedAtMilliseconds ?? 0, rowsRead: UInt64(record.rowsRead),
             rowsAdded: UInt64(record.rowsAdded), rowsChanged: UInt64(record.rowsChanged),
             rowsRemoved: UInt64(record.rowsRemoved), rowsFailed: UInt64(record.rowsFailed), error: error,
-            rowsExpected: UInt64(record.rowsExpected)
+            rowsExpected: UInt64(record.rowsExpected), cancelled: record.cancelled
         )
+    }
+}
+
+extension RunIssue {
+    init(_ issue: RunIssueRecord) {
+        self.init(
+            rowNumber: UInt64(max(0, issue.rowNumber)), key: issue.key ?? "", keyPresent: issue.key != nil,
+            reason: issue.reason, attempt: UInt32(clamping: issue.attempt ?? 0), givenUp: issue.givenUp ?? false)
     }
 }

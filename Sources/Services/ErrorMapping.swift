@@ -43,6 +43,7 @@ extension SyncError: RPCErrorConvertible {
         case .warehouse(let error): error.rpcError
         case .snapshot: RPCError(.failedPrecondition, self.description)
         case .alreadyRunning: RPCError(.aborted, self.description)
+        case .runFinished: RPCError(.failedPrecondition, self.description)
         case .unknownWarehouse: RPCError(.notFound, self.description)
         case .tooManyColumns, .primaryKeyNotAColumn, .unsupportedKeyType, .invalidModel:
             RPCError(.invalidArgument, self.description)

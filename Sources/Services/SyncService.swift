@@ -32,6 +32,23 @@ struct SyncService: Sendable {
             }
             return SyncRun(try await self.engine.run(id: Int64(request.id)))
         }
+        registry.unary(Methods.cancelSync) { (request: CancelSyncRequest, context) in
+            try await self.audit.write(context, object: "sync run \(request.id)", before: { "" }) {
+                guard request.id > 0, request.id <= UInt64(Int64.max) else {
+                    throw RPCError(.invalidArgument, "run id must be a positive integer")
+                }
+                let run = SyncRun(try await self.engine.cancel(runID: Int64(request.id)))
+                return (run, "{\"sync_run\":\(run.id),\"status\":\"\(run.status.name)\"}")
+            }
+        }
+        registry.unary(Methods.listRunIssues) { (request: ListRunIssuesRequest, _) in
+            guard request.id > 0, request.id <= UInt64(Int64.max) else {
+                throw RPCError(.invalidArgument, "run id must be a positive integer")
+            }
+            let run = try await self.engine.run(id: Int64(request.id))
+            return ListRunIssuesResponse(
+                runID: request.id, rowsFailed: UInt64(max(0, run.rowsFailed)), issues: run.issues.map(RunIssue.init))
+        }
         registry.unary(Methods.listSyncRuns) { (request: ListSyncRunsRequest, _) in
             let limit = request.limit == 0 ? 20 : Int(request.limit)
             guard limit <= self.limits.maxListedRuns else {

@@ -224,6 +224,21 @@ package actor SyncEngine {
     /// Whether a run of `model` is going.
     package func isRunning(model: String) -> Bool { self.running[model] != nil }
 
+    /// Stops run `id` and returns it as it ended: failed and cancelled, with no sync state written and the
+    /// served snapshot unchanged (a run past the point of publishing finishes as it would have).
+    /// - Throws: `.runNotFound`, or `.runFinished` when the run is over.
+    package func cancel(runID id: Int64) async throws(SyncError) -> SyncRunRecord {
+        guard let progress = self.runsByID[id], !progress.run.isFinished else {
+            let run: SyncRunRecord
+            do { run = try self.catalog.run(id: id) } catch { throw .catalog(error) }
+            throw .runFinished(id: id, status: run.status)
+        }
+        progress.cancel()
+        self.logger.notice("sync cancelled", metadata: ["model": "\(progress.run.model)", "run": "\(id)"])
+        await self.tasks[id]?.value
+        return progress.run
+    }
+
     /// Asks running scans to stop; their runs end as failed and write no sync state.
     package func cancelAll() {
         for progress in self.running.values { progress.cancel() }
@@ -241,7 +256,7 @@ package actor SyncEngine {
         let limits = self.limits
         let runID = UInt64(progress.run.id ?? 0)
         let previous = self.cache.snapshot(of: model.name)
-        let outcome: Result<ExtractResult, SyncError> = await Self.offload {
+        var outcome: Result<ExtractResult, SyncError> = await Self.offload {
             Self.extract(
                 model: model, stateKey: stateKey, warehouse: warehouse, limits: limits, runID: runID,
                 progress: progress,
@@ -250,6 +265,8 @@ package actor SyncEngine {
         }
         let clock = ContinuousClock()
         var timings: [(String, Int64)] = []
+        // Cancelled after the scan, before anything is published: the run ends as cancelled all the same.
+        if case .success = outcome, progress.isCancelled { outcome = .failure(.warehouse(.cancelled)) }
         switch outcome {
         case .success(let result):
             timings = result.timings
@@ -320,10 +337,11 @@ package actor SyncEngine {
                 run.rowsRemoved = Int64(result.difference.removed)
                 run.rowsFailed = Int64(result.rejectedRows.count)
                 run.issues = result.issues.map { issue in
-                    RunIssue(
+                    let state = issue.key.flatMap { failures[$0] }
+                    return RunIssueRecord(
                         rowNumber: issue.rowNumber, key: issue.key,
-                        reason: Self.annotate(
-                            issue, failures[issue.key ?? ""], maxAttempts: self.limits.retry.maxAttempts)
+                        reason: Self.annotate(issue, state, maxAttempts: self.limits.retry.maxAttempts),
+                        attempt: state?.attempts, givenUp: state?.givenUp
                     )
                 }
                 run.phase = .done
@@ -333,13 +351,17 @@ package actor SyncEngine {
             }
         case .failure(let error):
             let interrupted = progress.isInterrupted
+            let cancelled = progress.isCancelled && !interrupted
             progress.update { run in
                 run.status = .failed
                 run.error =
                     interrupted
                     ? "interrupted: the server stopped during the run; it runs again at the next start"
-                    : error.description
+                    : cancelled
+                        ? "cancelled before it finished; the served snapshot and the sync state are unchanged"
+                        : error.description
                 run.interrupted = interrupted
+                run.cancelled = cancelled
                 run.finishedAtMilliseconds = self.now()
             }
         }

@@ -14,6 +14,8 @@ package enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     case primaryKeyNotAColumn(key: String, columns: [String])
     case unsupportedKeyType(key: String, type: DataType)
     case invalidModel(String)
+    /// The run is over and cannot be cancelled.
+    case runFinished(id: Int64, status: RunStatus)
 
     package var description: String {
         switch self {
@@ -35,6 +37,7 @@ package enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unsupportedKeyType(let key, let type):
             "primary key '\(key)' has type \(type.rawValue); keys must be integers, strings or timestamps"
         case .invalidModel(let reason): reason
+        case .runFinished(let id, let status): "run \(id) already finished (\(status.rawValue)); nothing to cancel"
         }
     }
 }

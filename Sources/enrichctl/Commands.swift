@@ -3,6 +3,10 @@ import ClientCommandLine
 import EnrichClient
 import EventJSON
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 struct Health: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check that the server is serving.",
@@ -144,13 +148,15 @@ struct Models: AsyncParsableCommand {
                             ])))
                     return
                 }
+                let now = wallClockMilliseconds()
                 print(
                     Table.render(
-                        ["name", "warehouse", "source", "primary key", "columns", "cached rows"],
+                        ["name", "warehouse", "source", "primary key", "cached rows", "age", "last sync"],
                         page.models.map {
                             [
                                 $0.name, $0.warehouse, $0.table.isEmpty ? "query" : $0.table, $0.primaryKey,
-                                "\($0.columns.count)", "\($0.cachedRows)",
+                                "\($0.cachedRows)", $0.age(now: now),
+                                $0.lastRunID == 0 ? "never" : "\($0.lastStatus) (run \($0.lastRunID))",
                             ]
                         }
                     ))
@@ -185,6 +191,16 @@ func printModel(_ model: Model) {
                 ]
             ]
         ))
+    if model.servedRunID > 0 {
+        print(
+            "serving run \(model.servedRunID), synced \(time(model.servedAtMilliseconds)) "
+                + "(\(model.age(now: wallClockMilliseconds())) ago)")
+    }
+    if model.lastRunID > 0 && model.lastRunID != model.servedRunID {
+        print(
+            "last run \(model.lastRunID): \(model.lastStatus)"
+                + (model.lastRunError.isEmpty ? "" : ": \(model.lastRunError)"))
+    }
     print()
     print(
         Table.render(["column", "type", "source type"], model.columns.map { [$0.name, $0.type.name, $0.sourceType] }))
@@ -197,6 +213,9 @@ struct Lookup: AsyncParsableCommand {
             Examples:
               enrichctl lookup users 1 2 3 --columns email,plan
               enrichctl lookup products SKU-0000042 --json
+
+            --json prints one object per key: {"key": "1", "found": true, "row": {"email": ...}} ("row" is \
+            null when not found). Timestamps are ISO 8601 in UTC, as Enrich writes them.
             """
     )
     @OptionGroup var connection: ConnectionOptions
@@ -212,13 +231,15 @@ struct Lookup: AsyncParsableCommand {
                 printJSON(
                     .array(
                         self.keys.indices.map { index in
-                            var object = JSONObject([
-                                ("key", .string(self.keys[index])), ("found", .bool(response.found[index])),
-                            ])
-                            if response.found[index] {
-                                for column in response.columns { object[column.name] = column.json(at: index) }
-                            }
-                            return .object(object)
+                            // Columns sit under "row", so a column named "key" or "found" cannot collide.
+                            let row: JSONValue =
+                                response.found[index]
+                                ? .object(JSONObject(response.columns.map { ($0.name, $0.json(at: index)) })) : .null
+                            return .object(
+                                JSONObject([
+                                    ("key", .string(self.keys[index])), ("found", .bool(response.found[index])),
+                                    ("row", row),
+                                ]))
                         }))
                 return
             }
@@ -241,9 +262,15 @@ struct EnrichCommand: AsyncParsableCommand {
         commandName: "enrich",
         abstract: "Enrich JSON events with model columns.",
         discussion: """
-            Example:
-              enrichctl enrich users --key-path userId --enrich plan=traits.plan --enrich email=traits.email \\
-                --event '{"type":"track","event":"Order Completed","userId":"42"}'
+            Examples:
+              enrichctl enrich users --key-path userId --enrich plan=traits.plan \\
+                  --enrich email=traits.email --event '{"type":"track","userId":"42"}'
+              enrichctl enrich --destination braze --event-file events.ndjson --json
+              cat events.ndjson | enrichctl enrich --destination braze --event-file - --json
+
+            --event-file reads newline-delimited JSON (one event per line; blank lines skipped; "-" is stdin) \
+            and sends it in batches of --batch-size; with --json the answer is NDJSON too, one line per event in \
+            input order, so it can be piped on.
             """
     )
     @OptionGroup var connection: ConnectionOptions
@@ -252,9 +279,18 @@ struct EnrichCommand: AsyncParsableCommand {
     @Option(help: "column=dotted.key: copy a model column into the event (repeatable).") var enrich: [String] = []
     @Option(help: "Send the events through this destination's mappings instead.") var destination: String?
     @Option(help: "An event as a JSON object (repeatable).") var event: [String] = []
+    @Option(help: "A file of events, one JSON object per line (NDJSON); - reads stdin.") var eventFile: String?
+    @Option(help: "Events per Enrich call with --event-file (1-1000; the server's limit is 1,000).")
+    var batchSize = 500
 
     func validate() throws {
-        guard !self.event.isEmpty else { throw ValidationError("give at least one --event") }
+        guard !self.event.isEmpty || self.eventFile != nil else {
+            throw ValidationError("give at least one --event, or --event-file")
+        }
+        guard self.event.isEmpty || self.eventFile == nil else {
+            throw ValidationError("give --event or --event-file, not both")
+        }
+        guard (1...1_000).contains(self.batchSize) else { throw ValidationError("--batch-size must be 1...1000") }
         if self.destination != nil {
             guard self.model == nil, self.keyPath == nil, self.enrich.isEmpty else {
                 throw ValidationError("--destination replaces the model, --key-path and --enrich")
@@ -275,54 +311,131 @@ struct EnrichCommand: AsyncParsableCommand {
                 let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
                 return Enrichment(column: parts[0], key: parts[1])
             }
-            let events = self.event.map { Array($0.utf8) }
-            let response =
+            func send(_ events: [[UInt8]]) async throws -> EnrichResponse {
                 if let destination = self.destination {
-                    try await client.enrich(destination: destination, events: events)
-                } else {
-                    try await client.enrich(
-                        model: self.model ?? "", keyPath: self.keyPath ?? "", enrichments: enrichments, events: events)
+                    return try await client.enrich(destination: destination, events: events)
                 }
-            if self.connection.json {
-                printJSON(
-                    .array(
-                        response.events.map { event in
-                            var object = JSONObject([("outcome", .string(event.outcome.name))])
-                            if event.reason != .none { object["reason"] = .string(event.reason.name) }
-                            if !event.error.isEmpty { object["error"] = .string(event.error) }
-                            object["event"] = (try? JSONParser.parse(event.event)) ?? .null
-                            if !event.mappings.isEmpty { object["mappings"] = .array(event.mappings.map(\.json)) }
-                            return .object(object)
-                        }))
+                return try await client.enrich(
+                    model: self.model ?? "", keyPath: self.keyPath ?? "", enrichments: enrichments, events: events)
+            }
+            guard let path = self.eventFile else {
+                let response = try await send(self.event.map { Array($0.utf8) })
+                if self.connection.json {
+                    printJSON(.array(response.events.map(\.json)))
+                } else {
+                    self.printTable(response.events)
+                }
                 return
             }
-            if self.destination != nil {
-                print(
-                    Table.render(
-                        ["outcome", "reason", "mapping", "output"],
-                        response.events.flatMap { event in
-                            event.mappings.isEmpty
-                                ? [[event.outcome.name, event.error.isEmpty ? event.reason.name : event.error, "", ""]]
-                                : event.mappings.map {
-                                    [
-                                        event.outcome.name, event.reason.name, $0.mapping,
-                                        String(decoding: $0.output, as: UTF8.self),
-                                    ]
-                                }
-                        }
-                    ))
-                return
+            let lines = try LineReader(path: path)
+            var batch: [[UInt8]] = []
+            var batchLines: [Int] = []
+            var answered: [EnrichedEvent] = []
+            func flush() async throws {
+                guard !batch.isEmpty else { return }
+                let response = try await send(batch)
+                batch.removeAll(keepingCapacity: true)
+                if self.connection.json {
+                    // Each answer names its input line (the server's "event N" counts within one call).
+                    for (event, line) in zip(response.events, batchLines) {
+                        guard case .object(var object) = event.json else { continue }
+                        object["line"] = .int(Int64(line))
+                        printJSON(.object(object))
+                    }
+                } else {
+                    answered += response.events
+                }
+                batchLines.removeAll(keepingCapacity: true)
             }
+            var number = 0
+            while let line = lines.next() {
+                number += 1
+                guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }) else { continue }
+                batch.append(line)
+                batchLines.append(number)
+                if batch.count == self.batchSize { try await flush() }
+            }
+            try await flush()
+            if !self.connection.json { self.printTable(answered) }
+        }
+    }
+
+    func printTable(_ events: [EnrichedEvent]) {
+        if self.destination != nil {
             print(
                 Table.render(
-                    ["outcome", "reason", "event"],
-                    response.events.map {
-                        [
-                            $0.outcome.name, $0.error.isEmpty ? $0.reason.name : $0.error,
-                            String(decoding: $0.event, as: UTF8.self),
-                        ]
+                    ["outcome", "reason", "mapping", "output"],
+                    events.flatMap { event in
+                        event.mappings.isEmpty
+                            ? [[event.outcome.name, event.error.isEmpty ? event.reason.name : event.error, "", ""]]
+                            : event.mappings.map {
+                                [
+                                    event.outcome.name, event.reason.name, $0.mapping,
+                                    String(decoding: $0.output, as: UTF8.self),
+                                ]
+                            }
                     }
                 ))
+            return
         }
+        print(
+            Table.render(
+                ["outcome", "reason", "event"],
+                events.map {
+                    [
+                        $0.outcome.name, $0.error.isEmpty ? $0.reason.name : $0.error,
+                        String(decoding: $0.event, as: UTF8.self),
+                    ]
+                }
+            ))
+    }
+}
+
+extension EnrichedEvent {
+    var json: JSONValue {
+        var object = JSONObject([("outcome", .string(self.outcome.name))])
+        if self.reason != .none { object["reason"] = .string(self.reason.name) }
+        if !self.error.isEmpty { object["error"] = .string(self.error) }
+        object["event"] = (try? JSONParser.parse(self.event)) ?? .string(String(decoding: self.event, as: UTF8.self))
+        if !self.mappings.isEmpty { object["mappings"] = .array(self.mappings.map(\.json)) }
+        return .object(object)
+    }
+}
+
+/// Lines of a file or stdin ("-"), read as they come, without their newline.
+final class LineReader {
+    private let file: UnsafeMutablePointer<FILE>
+    private let ownsFile: Bool
+
+    init(path: String) throws {
+        if path == "-" {
+            // A stream of its own on descriptor 0: the C `stdin` global is not concurrency-safe to touch.
+            guard let file = fdopen(0, "r") else { throw ValidationError("cannot read stdin") }
+            self.file = file
+            self.ownsFile = false
+        } else {
+            guard let file = fopen(path, "r") else {
+                let code = errno
+                throw ClientProblem(
+                    message: "cannot read '\(path)': \(String(cString: strerror(code)))",
+                    detail: "fopen: errno \(code)",
+                    status: nil, exitCode: code == EACCES ? 77 : 66)
+            }
+            self.file = file
+            self.ownsFile = true
+        }
+    }
+
+    deinit { if self.ownsFile { fclose(self.file) } }
+
+    func next() -> [UInt8]? {
+        var buffer: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(buffer) }
+        let count = getline(&buffer, &capacity, self.file)
+        guard count >= 0, let buffer else { return nil }
+        var bytes = UnsafeRawBufferPointer(start: buffer, count: count).map { $0 }
+        while bytes.last == UInt8(ascii: "\n") || bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+        return bytes
     }
 }

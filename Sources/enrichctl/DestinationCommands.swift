@@ -34,7 +34,7 @@ struct Destinations: AsyncParsableCommand {
         @Option(help: "JSON file with the mappings (see `enrichctl destinations --help`).") var file: String
 
         func run() async throws {
-            let mappings = try readMappings(self.file)
+            let mappings = try reportingFailures { try readMappings(self.file) }
             try await withClient(self.connection) { client in
                 printDestination(
                     try await client.createDestination(CreateDestinationRequest(name: self.name, mappings: mappings)),
@@ -105,7 +105,7 @@ struct Destinations: AsyncParsableCommand {
             UInt64 = 0
 
         func run() async throws {
-            let mappings = try readMappings(self.file)
+            let mappings = try reportingFailures { try readMappings(self.file) }
             try await withClient(self.connection) { client in
                 let request = UpdateDestinationRequest(
                     name: self.name, mappings: mappings, expectedVersion: self.expectedVersion)
@@ -162,8 +162,8 @@ struct TestMappingCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let eventText = try self.event ?? readFile(self.eventFile!)  // validate() ensures one is set.
-        let inline = try self.file.map { try readMappings($0) }?.first
+        let eventText = try self.event ?? reportingFailures { try readFile(self.eventFile!) }  // validate() ensures one
+        let inline = try reportingFailures { try self.file.map { try readMappings($0) }?.first }
         try await withClient(self.connection) { client in
             let result = try await client.testMapping(
                 TestMappingRequest(

@@ -1,6 +1,7 @@
 import ClientCommandLine
 import EnrichClient
 import EventJSON
+import ModelCache
 
 /// Renders rows as an aligned text table.
 enum Table {
@@ -22,28 +23,18 @@ enum Table {
 
 func printJSON(_ value: JSONValue) { print(JSONWriter.string(value)) }
 
+/// A time in ISO 8601 (UTC, milliseconds), as Enrich writes timestamp cells; "-" for 0 (not set).
 func time(_ milliseconds: Int64) -> String {
-    milliseconds == 0 ? "-" : Timestamp.iso(milliseconds: milliseconds)
+    milliseconds == 0 ? "-" : Timestamp.iso8601(microseconds: milliseconds * 1_000)
 }
 
-enum Timestamp {
-    static func iso(milliseconds: Int64) -> String {
-        let seconds = milliseconds / 1_000
-        let days = seconds / 86_400
-        let secondOfDay = Int(seconds % 86_400)
-        // Days to civil date (Howard Hinnant's algorithm).
-        let z = Int(days) + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp + (mp < 10 ? 3 : -9)
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return
-            "\(year)-\(two(month))-\(two(day)) \(two(secondOfDay / 3_600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))Z"
+/// A duration in milliseconds, for people: "850 ms", "12.5 s", "3 min 20 s", "2 h 5 min".
+func duration(_ milliseconds: Int64) -> String {
+    switch milliseconds {
+    case ..<10_000: "\(milliseconds) ms"
+    case ..<60_000: "\(milliseconds / 1_000).\(milliseconds % 1_000 / 100) s"
+    case ..<3_600_000: "\(milliseconds / 60_000) min \(milliseconds % 60_000 / 1_000) s"
+    default: "\(milliseconds / 3_600_000) h \(milliseconds % 3_600_000 / 60_000) min"
     }
 }
 
@@ -65,9 +56,25 @@ extension Model {
                         })
                 ),
                 ("created_at_ms", .int(self.createdAtMilliseconds)), ("version", .int(Int64(self.version))),
-                ("cached_rows", .int(Int64(self.cachedRows))),
+                ("cached_rows", .int(Int64(self.cachedRows))), ("served_run", .int(Int64(self.servedRunID))),
+                ("served_at", self.servedAtMilliseconds == 0 ? .null : .string(time(self.servedAtMilliseconds))),
+                ("last_run", .int(Int64(self.lastRunID))),
+                ("last_status", self.lastRunID == 0 ? .null : .string(self.lastRunStatus.name)),
+                (
+                    "last_finished_at",
+                    self.lastRunFinishedAtMilliseconds == 0 ? .null : .string(time(self.lastRunFinishedAtMilliseconds))
+                ),
+                ("last_error", .string(self.lastRunError)),
             ]))
     }
+
+    /// How old the served data is ("4 min 10 s"), or "-" when nothing is served.
+    func age(now: Int64) -> String {
+        self.servedAtMilliseconds == 0 ? "-" : duration(max(0, now - self.servedAtMilliseconds))
+    }
+
+    /// The latest run's status, or "never".
+    var lastStatus: String { self.lastRunID == 0 ? "never" : self.lastRunStatus.name }
 }
 
 extension SyncRun {
@@ -81,13 +88,34 @@ extension SyncRun {
                 ("rows_read", .int(Int64(self.rowsRead))), ("rows_added", .int(Int64(self.rowsAdded))),
                 ("rows_changed", .int(Int64(self.rowsChanged))), ("rows_removed", .int(Int64(self.rowsRemoved))),
                 ("rows_failed", .int(Int64(self.rowsFailed))), ("error", .string(self.error)),
+                ("cancelled", .bool(self.cancelled)),
+                ("started_at", .string(time(self.startedAtMilliseconds))),
+                ("finished_at", self.finishedAtMilliseconds == 0 ? .null : .string(time(self.finishedAtMilliseconds))),
             ]))
+    }
+
+    /// One run, a field per line, with the whole error.
+    var details: String {
+        var lines: [(String, String)] = [
+            ("run", "\(self.id)"), ("model", self.model),
+            ("status", self.status.name + (self.cancelled ? " (cancelled)" : "")), ("phase", self.phase.name),
+            ("started", time(self.startedAtMilliseconds)), ("finished", time(self.finishedAtMilliseconds)),
+            ("duration", self.durationText),
+            (
+                "rows",
+                "\(self.rowsRead) read, \(self.rowsAdded) added, \(self.rowsChanged) changed, "
+                    + "\(self.rowsRemoved) removed, \(self.rowsFailed) left out"
+            ),
+        ]
+        if !self.error.isEmpty { lines.append(("error", self.error)) }
+        if self.rowsFailed > 0 { lines.append(("left out", "enrichctl sync errors \(self.id)")) }
+        return lines.map { name, value in name + String(repeating: " ", count: 10 - name.count) + value }
+            .joined(separator: "\n")
     }
 
     var durationText: String {
         guard self.finishedAtMilliseconds > 0 else { return "-" }
-        let ms = self.finishedAtMilliseconds - self.startedAtMilliseconds
-        return ms < 10_000 ? "\(ms) ms" : "\(ms / 1_000) s"
+        return duration(self.finishedAtMilliseconds - self.startedAtMilliseconds)
     }
 
     static let tableHeaders = [
@@ -100,7 +128,8 @@ extension SyncRun {
             "\(self.id)", self.model, self.status.name, self.phase.name, time(self.startedAtMilliseconds),
             self.durationText, "\(self.rowsRead)", "\(self.rowsAdded)", "\(self.rowsChanged)", "\(self.rowsRemoved)",
             "\(self.rowsFailed)",
-            self.error.count > 60 ? String(self.error.prefix(57)) + "..." : self.error,
+            // The whole error is in `sync status RUN`.
+            self.error.count > 60 ? String(self.error.prefix(56)) + " ..." : self.error,
         ]
     }
 }
@@ -111,7 +140,7 @@ extension ColumnValues {
         if self.nulls[index] { return .null }
         switch self.type {
         case .int64: return .int(self.int64Values[index])
-        case .timestamp: return .int(self.int64Values[index])
+        case .timestamp: return .string(Timestamp.iso8601(microseconds: self.int64Values[index]))
         case .double: return .double(self.doubleValues[index])
         case .bool: return .bool(self.boolValues[index])
         case .string: return .string(self.stringValues[index])

@@ -11,7 +11,10 @@ struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
         abstract: "Run syncs and read their history.",
-        subcommands: [Trigger.self, Status.self, Runs.self, Watch.self, ScheduleCommand.self, Schedules.self]
+        subcommands: [
+            Trigger.self, Status.self, Runs.self, Watch.self, Cancel.self, Errors.self, ScheduleCommand.self,
+            Schedules.self,
+        ]
     )
 
     struct ScheduleCommand: AsyncParsableCommand {
@@ -102,7 +105,7 @@ struct SyncCommand: AsyncParsableCommand {
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show one run.", discussion: "Example:\n  enrichctl sync status 7")
+            abstract: "Show one run, with its whole error.", discussion: "Example:\n  enrichctl sync status 7")
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Run id.") var id: UInt64
 
@@ -112,7 +115,7 @@ struct SyncCommand: AsyncParsableCommand {
                 if self.connection.json {
                     printJSON(run.json)
                 } else {
-                    print(Table.render(SyncRun.tableHeaders, [run.tableRow]))
+                    print(run.details)
                 }
             }
         }
@@ -120,19 +123,105 @@ struct SyncCommand: AsyncParsableCommand {
 
     struct Runs: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List a model's runs, newest first.",
-            discussion: "Example:\n  enrichctl sync runs users --limit 5")
+            abstract: "List runs, newest first: one model's, or every model's.",
+            discussion: """
+                Examples:
+                  enrichctl sync runs                  # the latest 20 runs of every model
+                  enrichctl sync runs users --limit 5
+                """)
         @OptionGroup var connection: ConnectionOptions
-        @Argument(help: "Model name.") var model: String
+        @Argument(help: "Model name (default: every model).") var model: String?
         @Option(help: "Most runs to show (1-1000).") var limit: UInt32 = 20
 
         func run() async throws {
             try await withClient(self.connection) { client in
-                let runs = try await client.listSyncRuns(model: self.model, limit: self.limit)
+                let runs = try await client.listSyncRuns(model: self.model ?? "", limit: self.limit)
                 if self.connection.json {
                     printJSON(.array(runs.map(\.json)))
                 } else {
                     print(Table.render(SyncRun.tableHeaders, runs.map(\.tableRow)))
+                }
+            }
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop a run in progress.",
+            discussion: """
+                The run ends FAILED and cancelled; the served snapshot and the sync state in the warehouse stay \
+                as they were, so the next run reads what this one would have. Prints the run as it ended.
+
+                Example:
+                  enrichctl sync cancel 7
+                """)
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Run id.") var id: UInt64
+
+        func run() async throws {
+            try await withClient(self.connection) { client in
+                let run = try await client.cancelSync(id: self.id)
+                if self.connection.json { printJSON(run.json) } else { print(run.details) }
+            }
+        }
+    }
+
+    struct Errors: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the rows a run left out, with key, reason and attempt.",
+            discussion: """
+                Rows are left out for a NULL or duplicate primary key, a value that does not convert, or a row \
+                over the size limit. Each is retried on later syncs until it has failed 5 times or for 14 days \
+                ("given up"); a given-up row that changes is tried afresh. The server keeps the first 1,000 per \
+                run.
+
+                Example:
+                  enrichctl sync errors 7
+                """)
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Run id.") var id: UInt64
+
+        func run() async throws {
+            try await withClient(self.connection) { client in
+                let response = try await client.runIssues(id: self.id)
+                if self.connection.json {
+                    printJSON(
+                        .object(
+                            JSONObject([
+                                ("run", .int(Int64(response.runID))), ("rows_failed", .int(Int64(response.rowsFailed))),
+                                (
+                                    "rows",
+                                    .array(
+                                        response.issues.map {
+                                            .object(
+                                                JSONObject([
+                                                    ("row_number", .int(Int64($0.rowNumber))),
+                                                    ("key", $0.keyPresent ? .string($0.key) : .null),
+                                                    ("reason", .string($0.reason)),
+                                                    ("attempt", .int(Int64($0.attempt))),
+                                                    ("given_up", .bool($0.givenUp)),
+                                                ]))
+                                        })
+                                ),
+                            ])))
+                    return
+                }
+                guard !response.issues.isEmpty else {
+                    print("run \(response.runID) left no row out")
+                    return
+                }
+                print(
+                    Table.render(
+                        ["row", "key", "attempt", "reason"],
+                        response.issues.map {
+                            [
+                                "\($0.rowNumber)", $0.keyPresent ? $0.key : "(null)",
+                                $0.attempt == 0 ? "-" : $0.givenUp ? "\($0.attempt), given up" : "\($0.attempt)",
+                                $0.reason,
+                            ]
+                        }))
+                if response.rowsFailed > UInt64(response.issues.count) {
+                    print("(\(response.issues.count) of \(response.rowsFailed) rows shown; the server keeps the first)")
                 }
             }
         }
@@ -156,20 +245,20 @@ struct SyncCommand: AsyncParsableCommand {
 /// when the run failed.
 func follow(client: EnrichClient, runID: UInt64, json: Bool) async throws {
     let interactive = isatty(STDERR_FILENO) == 1
-    let clock = ContinuousClock()
-    let start = clock.now
     var last: SyncRun?
     for try await run in client.watchSync(id: runID) {
         last = run
         guard !json else { continue }
-        let since = (clock.now - start).components  // one reading: seconds and fraction of the same instant
-        let elapsed = Double(since.seconds) + Double(since.attoseconds) / 1e18
-        let rate = elapsed > 0 ? Int(Double(run.rowsRead) / elapsed) : 0
+        // Rows per second since the run started (by the server's clock), not since this watch began: a watch
+        // that joins a run half-way would otherwise divide its rows by a fraction of a second.
+        let end = run.finishedAtMilliseconds > 0 ? run.finishedAtMilliseconds : wallClockMilliseconds()
+        let elapsed = end - run.startedAtMilliseconds
+        let rate = elapsed >= 500 ? "\(Int64(Double(run.rowsRead) * 1_000 / Double(elapsed))) rows/s" : "- rows/s"
         let fraction = run.rowsExpected > 0 ? min(1, Double(run.rowsRead) / Double(run.rowsExpected)) : 0
         let filled = Int(fraction * 30)
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled)
         let line =
-            "[\(bar)] \(Int(fraction * 100))%  \(run.rowsRead)/\(run.rowsExpected) rows  \(rate) rows/s  \(run.phase.name)"
+            "[\(bar)] \(Int(fraction * 100))%  \(run.rowsRead)/\(run.rowsExpected) rows  \(rate)  \(run.phase.name)"
         if interactive {
             writeStandardError("\r\(line)   ")
         } else {
@@ -178,6 +267,13 @@ func follow(client: EnrichClient, runID: UInt64, json: Bool) async throws {
     }
     if interactive && !json { writeStandardError("\n") }
     guard let run = last else { return }
-    if json { printJSON(run.json) } else { print(Table.render(SyncRun.tableHeaders, [run.tableRow])) }
+    if json { printJSON(run.json) } else { print(run.details) }
     if run.status == .failed { throw ExitCode(1) }
+}
+
+/// Milliseconds since the epoch, from the system clock.
+func wallClockMilliseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return Int64(now.tv_sec) * 1_000 + Int64(now.tv_nsec) / 1_000_000
 }

@@ -39,6 +39,7 @@ struct CatalogTests {
                 try catalog.appliedMigrations() == [
                     "v1_models_and_sync_runs", "v2_destinations_and_mappings", "v3_api_tokens", "v4_audit_trail",
                     "v5_model_schedules", "v6_warehouses", "v7_installation_id", "v8_interrupted_runs",
+                    "v9_cancelled_runs",
                 ])
             try catalog.createModel(Self.model("users"))
         }
@@ -70,7 +71,7 @@ struct CatalogTests {
         var first = try catalog.startRun(model: "users", at: 10)
         first.status = .partialSuccess
         first.rowsRead = 5
-        first.issues = [RunIssue(rowNumber: 2, key: "7", reason: "duplicate primary key")]
+        first.issues = [RunIssueRecord(rowNumber: 2, key: "7", reason: "duplicate primary key")]
         try catalog.saveRun(first)
         let second = try catalog.startRun(model: "users", at: 20)
         #expect(try catalog.run(id: first.id!) == first)

@@ -98,6 +98,13 @@ struct ServerFixture {
         }
     }
 
+    /// Follows run `id` to its end and returns it as it ended.
+    func waitForRun(_ id: UInt64) async throws -> SyncRun {
+        var last: SyncRun?
+        for try await state in self.client.watchSync(id: id) { last = state }
+        return try #require(last)
+    }
+
     func stop() async {
         await self.client.close()
         await self.server.stop()

@@ -123,12 +123,14 @@ struct SyncEngineTests {
         #expect(run.rowsAdded == 2 && run.rowsFailed == 3)
         #expect(
             run.issues == [
-                RunIssue(
-                    rowNumber: 3, key: "a", reason: "duplicate primary key (attempt 1 of 5; retried on the next sync)"),
-                RunIssue(rowNumber: 4, key: nil, reason: "primary key is NULL"),
-                RunIssue(
+                RunIssueRecord(
+                    rowNumber: 3, key: "a", reason: "duplicate primary key (attempt 1 of 5; retried on the next sync)",
+                    attempt: 1, givenUp: false),
+                RunIssueRecord(rowNumber: 4, key: nil, reason: "primary key is NULL"),
+                RunIssueRecord(
                     rowNumber: 5, key: "c",
-                    reason: "column 'n': text is not an integer (attempt 1 of 5; retried on the next sync)"),
+                    reason: "column 'n': text is not an integer (attempt 1 of 5; retried on the next sync)",
+                    attempt: 1, givenUp: false),
             ])
         #expect(fixture.cache.snapshot(of: "t")?.rowCount == 2)
     }
@@ -274,9 +276,10 @@ struct SyncEngineTests {
         #expect(run.status == .partialSuccess && run.rowsAdded == 1 && run.rowsFailed == 1)
         #expect(
             run.issues == [
-                RunIssue(
+                RunIssueRecord(
                     rowNumber: 2, key: "2",
-                    reason: "row is 101 bytes; the limit is 100 (attempt 1 of 5; retried on the next sync)")
+                    reason: "row is 101 bytes; the limit is 100 (attempt 1 of 5; retried on the next sync)",
+                    attempt: 1, givenUp: false)
             ])
     }
 

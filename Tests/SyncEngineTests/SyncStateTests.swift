@@ -145,10 +145,16 @@ struct SyncStateTests {
         let first = try await fixture.sync("users")
         try fixture.execute("UPDATE users SET plan = 'changed' WHERE id % 2 = 0; DELETE FROM users WHERE id <= 100")
         let stopped = try await fixture.engine.trigger(model: "users")
-        await fixture.engine.cancelAll()
-        await fixture.engine.waitForRuns()
+        // CancelSync's path: returns once the run has ended, as it ended.
+        let ended = try await fixture.engine.cancel(runID: stopped.id!)
         let run = try fixture.catalog.run(id: stopped.id!)
-        #expect(run.status == .failed && run.error == "read failed: scan cancelled" || run.error == "scan cancelled")
+        #expect(ended == run)
+        #expect(
+            run.status == .failed && run.cancelled && !run.interrupted
+                && run.error == "cancelled before it finished; the served snapshot and the sync state are unchanged")
+        await #expect(throws: SyncError.runFinished(id: stopped.id!, status: .failed)) {
+            _ = try await fixture.engine.cancel(runID: stopped.id!)
+        }
         #expect(fixture.cache.snapshot(of: "users")?.version == UInt64(first.id!))
         let owner = "users@\(try fixture.catalog.installationID())"
         #expect(

@@ -17,6 +17,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 #include "common.pb-c.h"
 #include "destinations.pb-c.h"
+#include "sync.pb-c.h"
 
 typedef struct Enrich__V1__Model Enrich__V1__Model;
 typedef struct Enrich__V1__CreateModelRequest Enrich__V1__CreateModelRequest;
@@ -71,10 +72,22 @@ struct  Enrich__V1__Model
    * Rows in the snapshot being served, or 0 when none is loaded.
    */
   uint64_t cached_rows;
+  /*
+   * The served snapshot: the run that made it (0 when none is loaded) and when that run finished.
+   */
+  uint64_t served_run_id;
+  int64_t served_at_ms;
+  /*
+   * The latest run, whatever its outcome (0 and UNSPECIFIED when the model never synced).
+   */
+  uint64_t last_run_id;
+  Enrich__V1__SyncStatus last_run_status;
+  int64_t last_run_finished_at_ms;
+  char *last_run_error;
 };
 #define ENRICH__V1__MODEL__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__model__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0, 0, 0, 0, 0, ENRICH__V1__SYNC_STATUS__SYNC_STATUS_UNSPECIFIED, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Enrich__V1__CreateModelRequest

@@ -40,7 +40,7 @@ typedef enum _Enrich__V1__MissReason {
    */
   ENRICH__V1__MISS_REASON__MISS_REASON_NOT_FOUND = 2,
   /*
-   * The event is not a JSON object.
+   * The event is not valid JSON or UTF-8, not a JSON object, or over the size limit (error says which).
    */
   ENRICH__V1__MISS_REASON__MISS_REASON_INVALID_EVENT = 3,
   /*
@@ -177,7 +177,8 @@ struct  Enrich__V1__EnrichedEvent
   Enrich__V1__EnrichOutcome outcome;
   Enrich__V1__MissReason reason;
   /*
-   * The event as UTF-8 JSON, enriched when outcome is ENRICHED; unchanged otherwise.
+   * The event as UTF-8 JSON, enriched when outcome is ENRICHED (only the enrichment keys differ from what was
+   * sent); byte for byte as sent otherwise, invalid and oversized events included.
    */
   ProtobufCBinaryData event;
   /*

@@ -45,7 +45,8 @@ struct  Enrich__V1__RequestHeader
    */
   char *method;
   /*
-   * "Bearer <token>". Empty when the server runs without authentication.
+   * "Bearer <token>". Every method but Health/Check needs one: the server always authenticates (a fresh install
+   * makes an owner token on first start).
    */
   char *authorization;
   /*

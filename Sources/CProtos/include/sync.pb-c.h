@@ -20,6 +20,10 @@ typedef struct Enrich__V1__SyncRun Enrich__V1__SyncRun;
 typedef struct Enrich__V1__TriggerSyncRequest Enrich__V1__TriggerSyncRequest;
 typedef struct Enrich__V1__GetSyncRunRequest Enrich__V1__GetSyncRunRequest;
 typedef struct Enrich__V1__ListSyncRunsRequest Enrich__V1__ListSyncRunsRequest;
+typedef struct Enrich__V1__CancelSyncRequest Enrich__V1__CancelSyncRequest;
+typedef struct Enrich__V1__ListRunIssuesRequest Enrich__V1__ListRunIssuesRequest;
+typedef struct Enrich__V1__RunIssue Enrich__V1__RunIssue;
+typedef struct Enrich__V1__ListRunIssuesResponse Enrich__V1__ListRunIssuesResponse;
 typedef struct Enrich__V1__ListSyncRunsResponse Enrich__V1__ListSyncRunsResponse;
 typedef struct Enrich__V1__WatchSyncRequest Enrich__V1__WatchSyncRequest;
 typedef struct Enrich__V1__ModelSchedule Enrich__V1__ModelSchedule;
@@ -70,10 +74,14 @@ struct  Enrich__V1__SyncRun
    * Rows the source is expected to hold, when known (for progress bars); 0 when unknown.
    */
   uint64_t rows_expected;
+  /*
+   * Whether a CancelSync call stopped the run.
+   */
+  protobuf_c_boolean cancelled;
 };
 #define ENRICH__V1__SYNC_RUN__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__sync_run__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, ENRICH__V1__SYNC_STATUS__SYNC_STATUS_UNSPECIFIED, ENRICH__V1__SYNC_PHASE__SYNC_PHASE_UNSPECIFIED, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
+    , 0, (char *)protobuf_c_empty_string, ENRICH__V1__SYNC_STATUS__SYNC_STATUS_UNSPECIFIED, ENRICH__V1__SYNC_PHASE__SYNC_PHASE_UNSPECIFIED, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Enrich__V1__TriggerSyncRequest
@@ -104,12 +112,81 @@ struct  Enrich__V1__GetSyncRunRequest
 struct  Enrich__V1__ListSyncRunsRequest
 {
   ProtobufCMessage base;
+  /*
+   * Empty: the runs of every model, newest first.
+   */
   char *model;
+  /*
+   * 0: 20. At most 1,000.
+   */
   uint32_t limit;
 };
 #define ENRICH__V1__LIST_SYNC_RUNS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__list_sync_runs_request__descriptor) \
     , (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Enrich__V1__CancelSyncRequest
+{
+  ProtobufCMessage base;
+  uint64_t id;
+};
+#define ENRICH__V1__CANCEL_SYNC_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__cancel_sync_request__descriptor) \
+    , 0 }
+
+
+struct  Enrich__V1__ListRunIssuesRequest
+{
+  ProtobufCMessage base;
+  uint64_t id;
+};
+#define ENRICH__V1__LIST_RUN_ISSUES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__list_run_issues_request__descriptor) \
+    , 0 }
+
+
+struct  Enrich__V1__RunIssue
+{
+  ProtobufCMessage base;
+  /*
+   * The row's position in the source's answer, from 1.
+   */
+  uint64_t row_number;
+  /*
+   * The row's primary key as text; empty with key_present false when the key was NULL.
+   */
+  char *key;
+  protobuf_c_boolean key_present;
+  char *reason;
+  /*
+   * How many syncs in a row have left this key out (1 the first time); 0 when not tracked (no key).
+   */
+  uint32_t attempt;
+  /*
+   * Past the retry limit: retried only when the row changes.
+   */
+  protobuf_c_boolean given_up;
+};
+#define ENRICH__V1__RUN_ISSUE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__run_issue__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0 }
+
+
+struct  Enrich__V1__ListRunIssuesResponse
+{
+  ProtobufCMessage base;
+  uint64_t run_id;
+  /*
+   * Rows the run left out in all; issues holds the first of them.
+   */
+  uint64_t rows_failed;
+  size_t n_issues;
+  Enrich__V1__RunIssue **issues;
+};
+#define ENRICH__V1__LIST_RUN_ISSUES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&enrich__v1__list_run_issues_response__descriptor) \
+    , 0, 0, 0,NULL }
 
 
 struct  Enrich__V1__ListSyncRunsResponse
@@ -255,6 +332,82 @@ Enrich__V1__ListSyncRunsRequest *
 void   enrich__v1__list_sync_runs_request__free_unpacked
                      (Enrich__V1__ListSyncRunsRequest *message,
                       ProtobufCAllocator *allocator);
+/* Enrich__V1__CancelSyncRequest methods */
+void   enrich__v1__cancel_sync_request__init
+                     (Enrich__V1__CancelSyncRequest         *message);
+size_t enrich__v1__cancel_sync_request__get_packed_size
+                     (const Enrich__V1__CancelSyncRequest   *message);
+size_t enrich__v1__cancel_sync_request__pack
+                     (const Enrich__V1__CancelSyncRequest   *message,
+                      uint8_t             *out);
+size_t enrich__v1__cancel_sync_request__pack_to_buffer
+                     (const Enrich__V1__CancelSyncRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__CancelSyncRequest *
+       enrich__v1__cancel_sync_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__cancel_sync_request__free_unpacked
+                     (Enrich__V1__CancelSyncRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Enrich__V1__ListRunIssuesRequest methods */
+void   enrich__v1__list_run_issues_request__init
+                     (Enrich__V1__ListRunIssuesRequest         *message);
+size_t enrich__v1__list_run_issues_request__get_packed_size
+                     (const Enrich__V1__ListRunIssuesRequest   *message);
+size_t enrich__v1__list_run_issues_request__pack
+                     (const Enrich__V1__ListRunIssuesRequest   *message,
+                      uint8_t             *out);
+size_t enrich__v1__list_run_issues_request__pack_to_buffer
+                     (const Enrich__V1__ListRunIssuesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__ListRunIssuesRequest *
+       enrich__v1__list_run_issues_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__list_run_issues_request__free_unpacked
+                     (Enrich__V1__ListRunIssuesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Enrich__V1__RunIssue methods */
+void   enrich__v1__run_issue__init
+                     (Enrich__V1__RunIssue         *message);
+size_t enrich__v1__run_issue__get_packed_size
+                     (const Enrich__V1__RunIssue   *message);
+size_t enrich__v1__run_issue__pack
+                     (const Enrich__V1__RunIssue   *message,
+                      uint8_t             *out);
+size_t enrich__v1__run_issue__pack_to_buffer
+                     (const Enrich__V1__RunIssue   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__RunIssue *
+       enrich__v1__run_issue__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__run_issue__free_unpacked
+                     (Enrich__V1__RunIssue *message,
+                      ProtobufCAllocator *allocator);
+/* Enrich__V1__ListRunIssuesResponse methods */
+void   enrich__v1__list_run_issues_response__init
+                     (Enrich__V1__ListRunIssuesResponse         *message);
+size_t enrich__v1__list_run_issues_response__get_packed_size
+                     (const Enrich__V1__ListRunIssuesResponse   *message);
+size_t enrich__v1__list_run_issues_response__pack
+                     (const Enrich__V1__ListRunIssuesResponse   *message,
+                      uint8_t             *out);
+size_t enrich__v1__list_run_issues_response__pack_to_buffer
+                     (const Enrich__V1__ListRunIssuesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Enrich__V1__ListRunIssuesResponse *
+       enrich__v1__list_run_issues_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   enrich__v1__list_run_issues_response__free_unpacked
+                     (Enrich__V1__ListRunIssuesResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Enrich__V1__ListSyncRunsResponse methods */
 void   enrich__v1__list_sync_runs_response__init
                      (Enrich__V1__ListSyncRunsResponse         *message);
@@ -383,6 +536,18 @@ typedef void (*Enrich__V1__GetSyncRunRequest_Closure)
 typedef void (*Enrich__V1__ListSyncRunsRequest_Closure)
                  (const Enrich__V1__ListSyncRunsRequest *message,
                   void *closure_data);
+typedef void (*Enrich__V1__CancelSyncRequest_Closure)
+                 (const Enrich__V1__CancelSyncRequest *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__ListRunIssuesRequest_Closure)
+                 (const Enrich__V1__ListRunIssuesRequest *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__RunIssue_Closure)
+                 (const Enrich__V1__RunIssue *message,
+                  void *closure_data);
+typedef void (*Enrich__V1__ListRunIssuesResponse_Closure)
+                 (const Enrich__V1__ListRunIssuesResponse *message,
+                  void *closure_data);
 typedef void (*Enrich__V1__ListSyncRunsResponse_Closure)
                  (const Enrich__V1__ListSyncRunsResponse *message,
                   void *closure_data);
@@ -420,6 +585,14 @@ struct Enrich__V1__Sync_Service
                          const Enrich__V1__ListSyncRunsRequest *input,
                          Enrich__V1__ListSyncRunsResponse_Closure closure,
                          void *closure_data);
+  void (*cancel_sync)(Enrich__V1__Sync_Service *service,
+                      const Enrich__V1__CancelSyncRequest *input,
+                      Enrich__V1__SyncRun_Closure closure,
+                      void *closure_data);
+  void (*list_run_issues)(Enrich__V1__Sync_Service *service,
+                          const Enrich__V1__ListRunIssuesRequest *input,
+                          Enrich__V1__ListRunIssuesResponse_Closure closure,
+                          void *closure_data);
   void (*watch_sync)(Enrich__V1__Sync_Service *service,
                      const Enrich__V1__WatchSyncRequest *input,
                      Enrich__V1__SyncRun_Closure closure,
@@ -443,6 +616,8 @@ void enrich__v1__sync__init (Enrich__V1__Sync_Service *service,
       function_prefix__ ## trigger_sync,\
       function_prefix__ ## get_sync_run,\
       function_prefix__ ## list_sync_runs,\
+      function_prefix__ ## cancel_sync,\
+      function_prefix__ ## list_run_issues,\
       function_prefix__ ## watch_sync,\
       function_prefix__ ## set_schedule,\
       function_prefix__ ## list_schedules  }
@@ -458,6 +633,14 @@ void enrich__v1__sync__list_sync_runs(ProtobufCService *service,
                                       const Enrich__V1__ListSyncRunsRequest *input,
                                       Enrich__V1__ListSyncRunsResponse_Closure closure,
                                       void *closure_data);
+void enrich__v1__sync__cancel_sync(ProtobufCService *service,
+                                   const Enrich__V1__CancelSyncRequest *input,
+                                   Enrich__V1__SyncRun_Closure closure,
+                                   void *closure_data);
+void enrich__v1__sync__list_run_issues(ProtobufCService *service,
+                                       const Enrich__V1__ListRunIssuesRequest *input,
+                                       Enrich__V1__ListRunIssuesResponse_Closure closure,
+                                       void *closure_data);
 void enrich__v1__sync__watch_sync(ProtobufCService *service,
                                   const Enrich__V1__WatchSyncRequest *input,
                                   Enrich__V1__SyncRun_Closure closure,
@@ -479,6 +662,10 @@ extern const ProtobufCMessageDescriptor enrich__v1__sync_run__descriptor;
 extern const ProtobufCMessageDescriptor enrich__v1__trigger_sync_request__descriptor;
 extern const ProtobufCMessageDescriptor enrich__v1__get_sync_run_request__descriptor;
 extern const ProtobufCMessageDescriptor enrich__v1__list_sync_runs_request__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__cancel_sync_request__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__list_run_issues_request__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__run_issue__descriptor;
+extern const ProtobufCMessageDescriptor enrich__v1__list_run_issues_response__descriptor;
 extern const ProtobufCMessageDescriptor enrich__v1__list_sync_runs_response__descriptor;
 extern const ProtobufCMessageDescriptor enrich__v1__watch_sync_request__descriptor;
 extern const ProtobufCMessageDescriptor enrich__v1__model_schedule__descriptor;

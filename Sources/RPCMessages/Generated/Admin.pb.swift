@@ -16,6 +16,14 @@ public struct Model: Sendable, Hashable {
     public var version: UInt64
     /// Rows in the snapshot being served, or 0 when none is loaded.
     public var cachedRows: UInt64
+    /// The served snapshot: the run that made it (0 when none is loaded) and when that run finished.
+    public var servedRunID: UInt64
+    public var servedAtMilliseconds: Int64
+    /// The latest run, whatever its outcome (0 and UNSPECIFIED when the model never synced).
+    public var lastRunID: UInt64
+    public var lastRunStatus: SyncStatus
+    public var lastRunFinishedAtMilliseconds: Int64
+    public var lastRunError: String
 
     /// Field numbers of `enrich.v1.Model`.
     public enum Field {
@@ -28,8 +36,14 @@ public struct Model: Sendable, Hashable {
         public static let createdAtMilliseconds = 7
         public static let version = 8
         public static let cachedRows = 9
+        public static let servedRunID = 10
+        public static let servedAtMilliseconds = 11
+        public static let lastRunID = 12
+        public static let lastRunStatus = 13
+        public static let lastRunFinishedAtMilliseconds = 14
+        public static let lastRunError = 15
         /// Every field: its proto name and number.
-        public static let all: [(name: String, number: Int)] = [("name", 1), ("warehouse", 2), ("table", 3), ("query", 4), ("primary_key", 5), ("columns", 6), ("created_at_ms", 7), ("version", 8), ("cached_rows", 9)]
+        public static let all: [(name: String, number: Int)] = [("name", 1), ("warehouse", 2), ("table", 3), ("query", 4), ("primary_key", 5), ("columns", 6), ("created_at_ms", 7), ("version", 8), ("cached_rows", 9), ("served_run_id", 10), ("served_at_ms", 11), ("last_run_id", 12), ("last_run_status", 13), ("last_run_finished_at_ms", 14), ("last_run_error", 15)]
     }
 
     public init(
@@ -41,7 +55,13 @@ public struct Model: Sendable, Hashable {
         columns: [Column] = [],
         createdAtMilliseconds: Int64 = 0,
         version: UInt64 = 0,
-        cachedRows: UInt64 = 0
+        cachedRows: UInt64 = 0,
+        servedRunID: UInt64 = 0,
+        servedAtMilliseconds: Int64 = 0,
+        lastRunID: UInt64 = 0,
+        lastRunStatus: SyncStatus = .unspecified,
+        lastRunFinishedAtMilliseconds: Int64 = 0,
+        lastRunError: String = ""
     ) {
         self.name = name
         self.warehouse = warehouse
@@ -52,6 +72,12 @@ public struct Model: Sendable, Hashable {
         self.createdAtMilliseconds = createdAtMilliseconds
         self.version = version
         self.cachedRows = cachedRows
+        self.servedRunID = servedRunID
+        self.servedAtMilliseconds = servedAtMilliseconds
+        self.lastRunID = lastRunID
+        self.lastRunStatus = lastRunStatus
+        self.lastRunFinishedAtMilliseconds = lastRunFinishedAtMilliseconds
+        self.lastRunError = lastRunError
     }
 }
 
@@ -727,7 +753,13 @@ extension Model: ProtobufCBridged, RPCMessage {
             columns: readMessages(c.n_columns, c.columns, as: Column.self),
             createdAtMilliseconds: c.created_at_ms,
             version: c.version,
-            cachedRows: c.cached_rows
+            cachedRows: c.cached_rows,
+            servedRunID: c.served_run_id,
+            servedAtMilliseconds: c.served_at_ms,
+            lastRunID: c.last_run_id,
+            lastRunStatus: SyncStatus(rawValue: enumNumber(c.last_run_status)) ?? .unspecified,
+            lastRunFinishedAtMilliseconds: c.last_run_finished_at_ms,
+            lastRunError: readString(c.last_run_error)
         )
     }
 
@@ -742,6 +774,12 @@ extension Model: ProtobufCBridged, RPCMessage {
         m.pointee.created_at_ms = self.createdAtMilliseconds
         m.pointee.version = self.version
         m.pointee.cached_rows = self.cachedRows
+        m.pointee.served_run_id = self.servedRunID
+        m.pointee.served_at_ms = self.servedAtMilliseconds
+        m.pointee.last_run_id = self.lastRunID
+        m.pointee.last_run_status = cEnum(self.lastRunStatus.rawValue, as: Enrich__V1__SyncStatus.self)
+        m.pointee.last_run_finished_at_ms = self.lastRunFinishedAtMilliseconds
+        m.pointee.last_run_error = arena.string(self.lastRunError)
     }
 }
 

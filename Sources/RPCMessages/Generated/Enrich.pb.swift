@@ -10,7 +10,7 @@ public enum MissReason: UInt32, Sendable, Hashable, CaseIterable {
     case noKey = 1
     /// The key is present but no row has it.
     case notFound = 2
-    /// The event is not a JSON object.
+    /// The event is not valid JSON or UTF-8, not a JSON object, or over the size limit (error says which).
     case invalidEvent = 3
     /// With a destination: no mapping's condition matched the event.
     case noMappingMatched = 4
@@ -174,7 +174,8 @@ public struct EnrichRequest: Sendable, Hashable {
 public struct EnrichedEvent: Sendable, Hashable {
     public var outcome: EnrichOutcome
     public var reason: MissReason
-    /// The event as UTF-8 JSON, enriched when outcome is ENRICHED; unchanged otherwise.
+    /// The event as UTF-8 JSON, enriched when outcome is ENRICHED (only the enrichment keys differ from what was
+    /// sent); byte for byte as sent otherwise, invalid and oversized events included.
     public var event: [UInt8]
     /// Why the event is invalid, when reason is MISS_REASON_INVALID_EVENT.
     public var error: String

@@ -148,6 +148,20 @@ public enum Methods {
         roles: ["workspace_owner", "entities_admin", "entities_read_only", "source_admin", "unify_read_only", "unify_admin"], isWrite: false,
         request: "enrich.v1.ListSyncRunsRequest", response: "enrich.v1.ListSyncRunsResponse"
     )
+    /// Stops a run in progress and answers it as it ended: FAILED with "cancelled", no sync state written, the
+    /// served snapshot unchanged. FAILED_PRECONDITION when the run already finished.
+    public static let cancelSync = MethodDescriptor(
+        service: "enrich.v1.Sync", method: "CancelSync", cost: .pool,
+        roles: ["workspace_owner", "entities_admin"], isWrite: true,
+        request: "enrich.v1.CancelSyncRequest", response: "enrich.v1.SyncRun"
+    )
+    /// The rows a run left out (NULL, duplicate or unconvertible keys, rows over the size limit, values that do
+    /// not convert), each with its key, reason and attempt; at most the first 1,000 of rows_failed are kept.
+    public static let listRunIssues = MethodDescriptor(
+        service: "enrich.v1.Sync", method: "ListRunIssues", cost: .pool,
+        roles: ["workspace_owner", "entities_admin", "entities_read_only", "source_admin", "unify_read_only", "unify_admin"], isWrite: false,
+        request: "enrich.v1.ListRunIssuesRequest", response: "enrich.v1.ListRunIssuesResponse"
+    )
     /// Streams the run's progress until it finishes; the last message has a final status.
     public static let watchSync = MethodDescriptor(
         service: "enrich.v1.Sync", method: "WatchSync", cost: .stream,
@@ -195,6 +209,8 @@ public enum Methods {
         triggerSync,
         getSyncRun,
         listSyncRuns,
+        cancelSync,
+        listRunIssues,
         watchSync,
         setSchedule,
         listSchedules,
@@ -261,6 +277,10 @@ let allMessageTypes: [any ProtobufCBridged.Type] = [
     TriggerSyncRequest.self,
     GetSyncRunRequest.self,
     ListSyncRunsRequest.self,
+    CancelSyncRequest.self,
+    ListRunIssuesRequest.self,
+    RunIssue.self,
+    ListRunIssuesResponse.self,
     ListSyncRunsResponse.self,
     WatchSyncRequest.self,
     ModelSchedule.self,

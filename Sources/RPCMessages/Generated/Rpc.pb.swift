@@ -25,7 +25,8 @@ public struct MetadataEntry: Sendable, Hashable {
 public struct RequestHeader: Sendable, Hashable {
     /// Fully qualified method: "enrich.v1.<Service>/<Method>", for example "enrich.v1.Enrich/Lookup".
     public var method: String
-    /// "Bearer <token>". Empty when the server runs without authentication.
+    /// "Bearer <token>". Every method but Health/Check needs one: the server always authenticates (a fresh install
+    /// makes an owner token on first start).
     public var authorization: String
     /// Relative deadline in milliseconds; 0 means the server's default.
     public var timeoutMilliseconds: UInt64

@@ -35,6 +35,8 @@ public struct SyncRun: Sendable, Hashable {
     public var error: String
     /// Rows the source is expected to hold, when known (for progress bars); 0 when unknown.
     public var rowsExpected: UInt64
+    /// Whether a CancelSync call stopped the run.
+    public var cancelled: Bool
 
     /// Field numbers of `enrich.v1.SyncRun`.
     public enum Field {
@@ -51,8 +53,9 @@ public struct SyncRun: Sendable, Hashable {
         public static let rowsFailed = 11
         public static let error = 12
         public static let rowsExpected = 13
+        public static let cancelled = 14
         /// Every field: its proto name and number.
-        public static let all: [(name: String, number: Int)] = [("id", 1), ("model", 2), ("status", 3), ("phase", 4), ("started_at_ms", 5), ("finished_at_ms", 6), ("rows_read", 7), ("rows_added", 8), ("rows_changed", 9), ("rows_removed", 10), ("rows_failed", 11), ("error", 12), ("rows_expected", 13)]
+        public static let all: [(name: String, number: Int)] = [("id", 1), ("model", 2), ("status", 3), ("phase", 4), ("started_at_ms", 5), ("finished_at_ms", 6), ("rows_read", 7), ("rows_added", 8), ("rows_changed", 9), ("rows_removed", 10), ("rows_failed", 11), ("error", 12), ("rows_expected", 13), ("cancelled", 14)]
     }
 
     public init(
@@ -68,7 +71,8 @@ public struct SyncRun: Sendable, Hashable {
         rowsRemoved: UInt64 = 0,
         rowsFailed: UInt64 = 0,
         error: String = "",
-        rowsExpected: UInt64 = 0
+        rowsExpected: UInt64 = 0,
+        cancelled: Bool = false
     ) {
         self.id = id
         self.model = model
@@ -83,6 +87,7 @@ public struct SyncRun: Sendable, Hashable {
         self.rowsFailed = rowsFailed
         self.error = error
         self.rowsExpected = rowsExpected
+        self.cancelled = cancelled
     }
 }
 
@@ -122,7 +127,9 @@ public struct GetSyncRunRequest: Sendable, Hashable {
 }
 
 public struct ListSyncRunsRequest: Sendable, Hashable {
+    /// Empty: the runs of every model, newest first.
     public var model: String
+    /// 0: 20. At most 1,000.
     public var limit: UInt32
 
     /// Field numbers of `enrich.v1.ListSyncRunsRequest`.
@@ -136,6 +143,99 @@ public struct ListSyncRunsRequest: Sendable, Hashable {
     public init(model: String = "", limit: UInt32 = 0) {
         self.model = model
         self.limit = limit
+    }
+}
+
+public struct CancelSyncRequest: Sendable, Hashable {
+    public var id: UInt64
+
+    /// Field numbers of `enrich.v1.CancelSyncRequest`.
+    public enum Field {
+        public static let id = 1
+        /// Every field: its proto name and number.
+        public static let all: [(name: String, number: Int)] = [("id", 1)]
+    }
+
+    public init(id: UInt64 = 0) {
+        self.id = id
+    }
+}
+
+public struct ListRunIssuesRequest: Sendable, Hashable {
+    public var id: UInt64
+
+    /// Field numbers of `enrich.v1.ListRunIssuesRequest`.
+    public enum Field {
+        public static let id = 1
+        /// Every field: its proto name and number.
+        public static let all: [(name: String, number: Int)] = [("id", 1)]
+    }
+
+    public init(id: UInt64 = 0) {
+        self.id = id
+    }
+}
+
+public struct RunIssue: Sendable, Hashable {
+    /// The row's position in the source's answer, from 1.
+    public var rowNumber: UInt64
+    /// The row's primary key as text; empty with key_present false when the key was NULL.
+    public var key: String
+    public var keyPresent: Bool
+    public var reason: String
+    /// How many syncs in a row have left this key out (1 the first time); 0 when not tracked (no key).
+    public var attempt: UInt32
+    /// Past the retry limit: retried only when the row changes.
+    public var givenUp: Bool
+
+    /// Field numbers of `enrich.v1.RunIssue`.
+    public enum Field {
+        public static let rowNumber = 1
+        public static let key = 2
+        public static let keyPresent = 3
+        public static let reason = 4
+        public static let attempt = 5
+        public static let givenUp = 6
+        /// Every field: its proto name and number.
+        public static let all: [(name: String, number: Int)] = [("row_number", 1), ("key", 2), ("key_present", 3), ("reason", 4), ("attempt", 5), ("given_up", 6)]
+    }
+
+    public init(
+        rowNumber: UInt64 = 0,
+        key: String = "",
+        keyPresent: Bool = false,
+        reason: String = "",
+        attempt: UInt32 = 0,
+        givenUp: Bool = false
+    ) {
+        self.rowNumber = rowNumber
+        self.key = key
+        self.keyPresent = keyPresent
+        self.reason = reason
+        self.attempt = attempt
+        self.givenUp = givenUp
+    }
+}
+
+public struct ListRunIssuesResponse: Sendable, Hashable {
+    public var runID: UInt64
+    /// Rows the run left out in all; issues holds the first of them.
+    public var rowsFailed: UInt64
+    public var issues: [RunIssue]
+
+    /// Field numbers of `enrich.v1.ListRunIssuesResponse`.
+    public enum Field {
+        public static let runID = 1
+        public static let rowsFailed = 2
+        public static let issues = 3
+        /// Every field: its proto name and number.
+        public static let all: [(name: String, number: Int)] = [("run_id", 1), ("rows_failed", 2), ("issues", 3)]
+    }
+
+    public init(runID: UInt64 = 0, rowsFailed: UInt64 = 0, issues: [RunIssue] = []) {
+        self.runID = runID
+        self.rowsFailed = rowsFailed
+        self.issues = issues
     }
 }
 
@@ -258,7 +358,8 @@ extension SyncRun: ProtobufCBridged, RPCMessage {
             rowsRemoved: c.rows_removed,
             rowsFailed: c.rows_failed,
             error: readString(c.error),
-            rowsExpected: c.rows_expected
+            rowsExpected: c.rows_expected,
+            cancelled: c.cancelled != 0
         )
     }
 
@@ -276,6 +377,7 @@ extension SyncRun: ProtobufCBridged, RPCMessage {
         m.pointee.rows_failed = self.rowsFailed
         m.pointee.error = arena.string(self.error)
         m.pointee.rows_expected = self.rowsExpected
+        m.pointee.cancelled = self.cancelled ? 1 : 0
     }
 }
 
@@ -340,6 +442,101 @@ extension ListSyncRunsRequest: ProtobufCBridged, RPCMessage {
     func fill(_ m: UnsafeMutablePointer<Enrich__V1__ListSyncRunsRequest>, _ arena: CArena) {
         m.pointee.model = arena.string(self.model)
         m.pointee.limit = self.limit
+    }
+}
+
+extension CancelSyncRequest: ProtobufCBridged, RPCMessage {
+    static let protoName = "enrich.v1.CancelSyncRequest"
+    static var generatedFields: [(name: String, number: Int)] { Field.all }
+    static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__CancelSyncRequest>) { enrich__v1__cancel_sync_request__init(m) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__CancelSyncRequest>? {
+        enrich__v1__cancel_sync_request__unpack(a, n, d)
+    }
+
+    init(c m: UnsafePointer<Enrich__V1__CancelSyncRequest>) {
+        let c = m.pointee
+        self.init(
+            id: c.id
+        )
+    }
+
+    func fill(_ m: UnsafeMutablePointer<Enrich__V1__CancelSyncRequest>, _ arena: CArena) {
+        m.pointee.id = self.id
+    }
+}
+
+extension ListRunIssuesRequest: ProtobufCBridged, RPCMessage {
+    static let protoName = "enrich.v1.ListRunIssuesRequest"
+    static var generatedFields: [(name: String, number: Int)] { Field.all }
+    static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListRunIssuesRequest>) { enrich__v1__list_run_issues_request__init(m) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListRunIssuesRequest>? {
+        enrich__v1__list_run_issues_request__unpack(a, n, d)
+    }
+
+    init(c m: UnsafePointer<Enrich__V1__ListRunIssuesRequest>) {
+        let c = m.pointee
+        self.init(
+            id: c.id
+        )
+    }
+
+    func fill(_ m: UnsafeMutablePointer<Enrich__V1__ListRunIssuesRequest>, _ arena: CArena) {
+        m.pointee.id = self.id
+    }
+}
+
+extension RunIssue: ProtobufCBridged, RPCMessage {
+    static let protoName = "enrich.v1.RunIssue"
+    static var generatedFields: [(name: String, number: Int)] { Field.all }
+    static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__RunIssue>) { enrich__v1__run_issue__init(m) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__RunIssue>? {
+        enrich__v1__run_issue__unpack(a, n, d)
+    }
+
+    init(c m: UnsafePointer<Enrich__V1__RunIssue>) {
+        let c = m.pointee
+        self.init(
+            rowNumber: c.row_number,
+            key: readString(c.key),
+            keyPresent: c.key_present != 0,
+            reason: readString(c.reason),
+            attempt: c.attempt,
+            givenUp: c.given_up != 0
+        )
+    }
+
+    func fill(_ m: UnsafeMutablePointer<Enrich__V1__RunIssue>, _ arena: CArena) {
+        m.pointee.row_number = self.rowNumber
+        m.pointee.key = arena.string(self.key)
+        m.pointee.key_present = self.keyPresent ? 1 : 0
+        m.pointee.reason = arena.string(self.reason)
+        m.pointee.attempt = self.attempt
+        m.pointee.given_up = self.givenUp ? 1 : 0
+    }
+}
+
+extension ListRunIssuesResponse: ProtobufCBridged, RPCMessage {
+    static let protoName = "enrich.v1.ListRunIssuesResponse"
+    static var generatedFields: [(name: String, number: Int)] { Field.all }
+    static func cInit(_ m: UnsafeMutablePointer<Enrich__V1__ListRunIssuesResponse>) { enrich__v1__list_run_issues_response__init(m) }
+    static func cUnpack(_ a: UnsafeMutablePointer<ProtobufCAllocator>?, _ n: Int, _ d: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Enrich__V1__ListRunIssuesResponse>? {
+        enrich__v1__list_run_issues_response__unpack(a, n, d)
+    }
+
+    init(c m: UnsafePointer<Enrich__V1__ListRunIssuesResponse>) {
+        let c = m.pointee
+        self.init(
+            runID: c.run_id,
+            rowsFailed: c.rows_failed,
+            issues: readMessages(c.n_issues, c.issues, as: RunIssue.self)
+        )
+    }
+
+    func fill(_ m: UnsafeMutablePointer<Enrich__V1__ListRunIssuesResponse>, _ arena: CArena) {
+        m.pointee.run_id = self.runID
+        m.pointee.rows_failed = self.rowsFailed
+        m.pointee.n_issues = self.issues.count
+        m.pointee.issues = arena.messages(self.issues)
     }
 }
 
