@@ -147,6 +147,7 @@ let package = Package(
         .target(
             name: "EnrichClient",
             dependencies: ["RPCCore", "RPCMessages", "RPCTransport", log] + nio,
+            exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
 

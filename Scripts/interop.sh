@@ -41,3 +41,17 @@ fi
 
 echo "python interop (docs/PROTOCOL.md):"
 .venv/bin/python Tests/interop/lookup_interop.py --port "$port" --ca-file "$work/certs/ca.pem"
+
+# The Swift SDK's README example (Tests/ExternalPackage, built by Scripts/test.sh as another package would),
+# run as written against this server.
+example=Tests/ExternalPackage/.build/debug/sdk-example
+if [ -x "$example" ]; then
+    echo "Swift SDK example (Sources/EnrichClient/README.md):"
+    "$example" | tee "$work/example"
+    grep -q "^SKU-0000042 " "$work/example" && grep -q "^SKU-9999999 not found$" "$work/example" \
+        && grep -q '^enriched {.*"name":' "$work/example" && grep -q "^run [0-9]*: success" "$work/example" \
+        || { echo "the SDK example did not print what its README says"; exit 1; }
+else
+    echo "Tests/ExternalPackage is not built: Scripts/test.sh builds it before this script" >&2
+    exit 1
+fi

@@ -25,13 +25,20 @@ public struct ClientProblem: Error, Sendable, CustomStringConvertible {
     /// Names of the settings a hint tells the user to change. The defaults are the SDK's; a command-line tool
     /// passes its flags.
     public struct SettingNames: Sendable {
+        /// Where the server's address is set.
         public var server: String
+        /// Where the CA file that verifies the server is set.
         public var caFile: String
+        /// Where the name the server's certificate must carry is set.
         public var serverName: String
+        /// Where the client certificate and key are set.
         public var clientCertificate: String
+        /// Where the token is set.
         public var token: String
+        /// Where TLS is turned off.
         public var insecurePlaintext: String
 
+        /// Names for hints; the defaults are the SDK's configuration fields.
         public init(
             server: String = "Configuration.host and port", caFile: String = "Security.tls(caFile:)",
             serverName: String = "Configuration.serverName",
@@ -63,8 +70,10 @@ public struct ClientProblem: Error, Sendable, CustomStringConvertible {
     /// failure, 76 protocol, 77 permission, 78 configuration.
     public let exitCode: Int32
 
+    /// The message.
     public var description: String { self.message }
 
+    /// A problem of your own making (a tool's local failure), printed and exited the same way.
     public init(message: String, detail: String, status: StatusCode?, exitCode: Int32) {
         self.message = message
         self.detail = detail

@@ -20,6 +20,7 @@ import RPCTransport
 public final class EnrichClient: Sendable {
     /// Where to connect and how to trust the server.
     public struct Configuration: Sendable {
+        /// How the connection is secured.
         public enum Security: Sendable {
             /// TLS, verifying the server against the CA certificates in a PEM file.
             case tls(caFile: String)
@@ -31,8 +32,11 @@ public final class EnrichClient: Sendable {
             case insecurePlaintext
         }
 
+        /// The server's address: a name or an IP address.
         public var host: String
+        /// The server's RPC port (7443 by default on the server).
         public var port: Int
+        /// TLS and how to trust the server (and, for mutual TLS, the client certificate).
         public var security: Security
         /// The name the server's certificate must carry; the host by default.
         public var serverName: String?
@@ -40,17 +44,21 @@ public final class EnrichClient: Sendable {
         public var token: String?
         /// Deadline for calls that set none.
         public var defaultTimeout: Duration
+        /// How long a connection and its TLS handshake may take.
         public var connectTimeout: Duration
         /// How a broken or drained connection is replaced: attempts, and the backoff between them (doubling from
         /// `reconnectBackoff` up to `maxReconnectBackoff`, with jitter).
         public var reconnectAttempts: Int
+        /// The first wait between reconnection attempts.
         public var reconnectBackoff: Duration
+        /// The longest wait between reconnection attempts.
         public var maxReconnectBackoff: Duration
         /// The largest answer accepted (a server with a larger `maxResponseBytes` needs a larger one here).
         public var maxResponseFrameBytes: Int
         /// Where the transport logs (connections closed, TLS failures, drains); lower its level to quiet it.
         public var logger: Logger = Logger(label: "enrich.client")
 
+        /// A configuration; only the address and security have no default.
         public init(
             host: String, port: Int, security: Security, serverName: String? = nil, token: String? = nil,
             defaultTimeout: Duration = .seconds(30), connectTimeout: Duration = ClientLimits().connectTimeout,
@@ -72,6 +80,7 @@ public final class EnrichClient: Sendable {
         }
     }
 
+    /// The configuration the client was made with.
     public let configuration: Configuration
     private let holder: ConnectionHolder
 
@@ -183,14 +192,17 @@ public final class EnrichClient: Sendable {
 
     // MARK: - Destinations
 
+    /// Creates a destination; every mapping is validated (conditions, field mappings, models, columns) first.
     public func createDestination(_ request: CreateDestinationRequest) async throws -> Destination {
         try await self.call(Methods.createDestination, request)
     }
 
+    /// A destination with its mappings, version and outcome counts.
     public func getDestination(_ name: String) async throws -> Destination {
         try await self.call(Methods.getDestination, GetDestinationRequest(name: name))
     }
 
+    /// Destinations by name, a page at a time (`nextPageToken` is empty on the last page).
     public func listDestinations(
         pageSize: UInt32 = 0, pageToken: String = "", namePrefix: String = ""
     ) async throws -> ListDestinationsResponse {
@@ -200,10 +212,12 @@ public final class EnrichClient: Sendable {
         )
     }
 
+    /// Replaces a destination's mappings; ABORTED when `expectedVersion` is stale.
     public func updateDestination(_ request: UpdateDestinationRequest) async throws -> Destination {
         try await self.call(Methods.updateDestination, request)
     }
 
+    /// Deletes a destination.
     public func deleteDestination(_ name: String) async throws {
         let _: DeleteDestinationResponse = try await self.call(
             Methods.deleteDestination, DeleteDestinationRequest(name: name))
@@ -216,25 +230,30 @@ public final class EnrichClient: Sendable {
         try await self.call(Methods.createToken, CreateTokenRequest(name: name, role: role, ttlSeconds: ttlSeconds))
     }
 
+    /// Every token (never their secrets), revoked ones included.
     public func listTokens() async throws -> [Token] {
         let response: ListTokensResponse = try await self.call(Methods.listTokens, ListTokensRequest())
         return response.tokens
     }
 
+    /// Revokes a token; calls with it fail UNAUTHENTICATED from then on, open streams included.
     public func revokeToken(id: String) async throws -> Token {
         try await self.call(Methods.revokeToken, RevokeTokenRequest(id: id))
     }
 
     // MARK: - Admin
 
+    /// Defines a model over a table or a query; its columns are introspected from the warehouse.
     public func createModel(_ request: CreateModelRequest) async throws -> Model {
         try await self.call(Methods.createModel, request)
     }
 
+    /// A model with its columns, the snapshot being served and its latest run.
     public func getModel(_ name: String) async throws -> Model {
         try await self.call(Methods.getModel, GetModelRequest(name: name))
     }
 
+    /// Models by name, a page at a time (`nextPageToken` is empty on the last page).
     public func listModels(
         pageSize: UInt32 = 0, pageToken: String = "", namePrefix: String = ""
     ) async throws -> ListModelsResponse {
@@ -242,10 +261,12 @@ public final class EnrichClient: Sendable {
             Methods.listModels, ListModelsRequest(pageSize: pageSize, pageToken: pageToken, namePrefix: namePrefix))
     }
 
+    /// Changes a model's source or key; ABORTED when `expectedVersion` is stale.
     public func updateModel(_ request: UpdateModelRequest) async throws -> Model {
         try await self.call(Methods.updateModel, request)
     }
 
+    /// Deletes a model; FAILED_PRECONDITION while a destination mapping uses it (the error names them).
     public func deleteModel(_ name: String) async throws {
         let _: DeleteModelResponse = try await self.call(Methods.deleteModel, DeleteModelRequest(name: name))
     }
@@ -256,6 +277,7 @@ public final class EnrichClient: Sendable {
         return response.events
     }
 
+    /// Whether the server is ready (SERVING, or NOT_SERVING with reasons); needs no token.
     public func health() async throws -> HealthCheckResponse {
         try await self.call(Methods.healthCheck, HealthCheckRequest())
     }
@@ -317,15 +339,18 @@ public final class EnrichClient: Sendable {
         try await self.call(Methods.getWarehouse, GetWarehouseRequest(name: name, test: test))
     }
 
+    /// Changes a warehouse's connection or password (tested first); ABORTED when `expectedVersion` is stale.
     public func updateWarehouse(_ request: UpdateWarehouseRequest) async throws -> WarehouseInfo {
         try await self.call(Methods.updateWarehouse, request)
     }
 
+    /// Removes a warehouse; refused while a model reads from it.
     public func deleteWarehouse(_ name: String) async throws {
         let _: DeleteWarehouseResponse = try await self.call(
             Methods.deleteWarehouse, DeleteWarehouseRequest(name: name))
     }
 
+    /// Every model's schedule and when its next run is due.
     public func listSchedules() async throws -> [ModelSchedule] {
         let response: ListSchedulesResponse = try await self.call(Methods.listSchedules, ListSchedulesRequest())
         return response.schedules

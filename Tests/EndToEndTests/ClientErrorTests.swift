@@ -1,5 +1,6 @@
 import EnrichClient
 import EnrichServer
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -152,5 +153,20 @@ struct ClientErrorTests {
             (.unknown, 70), (.dataLoss, 70), (.cancelled, 1), (.ok, 0),
         ]
         for (code, exit) in table { #expect(ClientProblem.exitCode(code) == exit, "\(code)") }
+    }
+}
+
+@Suite("The Swift SDK's README")
+struct SDKReadmeTests {
+    @Test("The README's example is, character for character, the example package Scripts/interop.sh runs")
+    func exampleIsTheExamplePackage() throws {
+        let root = String(#filePath.split(separator: "/Tests/", maxSplits: 1)[0])
+        let readme = try String(contentsOfFile: root + "/Sources/EnrichClient/README.md", encoding: .utf8)
+        let example = try String(
+            contentsOfFile: root + "/Tests/ExternalPackage/Sources/sdk-example/main.swift", encoding: .utf8)
+        let blocks = readme.components(separatedBy: "```swift\n").dropFirst().map {
+            $0.components(separatedBy: "```")[0]
+        }
+        #expect(blocks.contains(example), "Sources/EnrichClient/README.md's example differs from sdk-example")
     }
 }

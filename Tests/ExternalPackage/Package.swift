@@ -1,6 +1,7 @@
 // swift-tools-version: 6.1
 // A package outside enrich that uses the SDK the way a user's would: `EnrichClient` as a dependency, nothing
-// else. Scripts/test.sh builds it, so the SDK stays usable from another package.
+// else. Scripts/test.sh builds it, so the SDK stays usable from another package, and Scripts/interop.sh runs it
+// against a server. Its main.swift is the example in Sources/EnrichClient/README.md (a test holds them equal).
 import PackageDescription
 
 let package = Package(
@@ -9,7 +10,7 @@ let package = Package(
     dependencies: [.package(name: "enrich", path: "../..")],
     targets: [
         .executableTarget(
-            name: "lookup-example",
+            name: "sdk-example",
             dependencies: [.product(name: "EnrichClient", package: "enrich")]
         )
     ]

@@ -2,15 +2,14 @@
 :class:`~enrich_client.AsyncClient`. Each function returns a :class:`Call`: the method, the request message, the
 response type and how to turn the response into plain Python values."""
 import json
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
-
-from google.protobuf.json_format import MessageToDict
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from .proto import admin_pb2, common_pb2, destinations_pb2, enrich_pb2, sync_pb2
-
-OUTCOMES = {0: "unspecified", 1: "enriched", 2: "partially_enriched", 3: "not_enriched"}
-REASONS = {0: "", 1: "no_key", 2: "not_found", 3: "invalid_event", 4: "no_mapping_matched"}
+from .types import (
+    AuditEvent, CreatedToken, Destination, DestinationMapping, DestinationPage, EnrichResult, Health, MappingResult,
+    Model, ModelPage, ModelSchedule, RunIssues, SyncRun, Token, Warehouse, time_from_us,
+)
 
 
 @dataclass
@@ -35,32 +34,13 @@ def check(status):
         raise error_for(status.code, status.message, {entry.key: entry.value for entry in status.metadata})
 
 
-@dataclass
-class EnrichResult:
-    """One event's result: ``outcome`` is "enriched", "partially_enriched" or "not_enriched"; ``reason`` says why
-    an event was not enriched ("no_key", "not_found", "invalid_event", "no_mapping_matched")."""
-
-    outcome: str
-    reason: str
-    event: Optional[Dict[str, Any]]
-    error: str = ""
-    #: With a destination: each matched mapping as {"mapping", "outcome", "output", "error"}.
-    mappings: List[Dict[str, Any]] = field(default_factory=list)
-
-
-def to_dict(message):
-    return MessageToDict(message, preserving_proto_field_name=True)
-
-
-def _json(data):
-    return json.loads(data) if data else None
-
-
 def _column_value(column, index):
     if column.nulls[index]:
         return None
     kind = column.type
-    if kind in (common_pb2.COLUMN_TYPE_INT64, common_pb2.COLUMN_TYPE_TIMESTAMP):
+    if kind == common_pb2.COLUMN_TYPE_TIMESTAMP:
+        return time_from_us(column.int64_values[index])
+    if kind == common_pb2.COLUMN_TYPE_INT64:
         return column.int64_values[index]
     if kind == common_pb2.COLUMN_TYPE_DOUBLE:
         return column.double_values[index]
@@ -86,21 +66,6 @@ def lookup(model, keys, columns=None):
     return Call("enrich.v1.Enrich/Lookup", request, enrich_pb2.LookupResponse, convert)
 
 
-def _mapping_outcome(outcome):
-    return {
-        "mapping": outcome.mapping,
-        "condition_matched": outcome.condition_matched,
-        "outcome": OUTCOMES.get(outcome.outcome, str(outcome.outcome)),
-        "entities": [
-            {"model": e.model, "key_present": e.key_present, "key": e.key, "found": e.found, "row": _json(e.row_json)}
-            for e in outcome.entities
-        ],
-        "enriched_event": _json(outcome.enriched_event),
-        "output": _json(outcome.output),
-        "error": outcome.error,
-    }
-
-
 def enrich(events, model="", key_path="", enrichments=None, destination=""):
     request = enrich_pb2.EnrichRequest(model=model, key_path=key_path, destination=destination)
     for column, key in (enrichments or {}).items():
@@ -111,32 +76,14 @@ def enrich(events, model="", key_path="", enrichments=None, destination=""):
     )
 
     def convert(response):
-        results = []
-        for event in response.events:
-            try:
-                parsed = _json(event.event)
-            except ValueError:
-                parsed = None
-            results.append(EnrichResult(
-                outcome=OUTCOMES.get(event.outcome, str(event.outcome)), reason=REASONS.get(event.reason, str(event.reason)),
-                event=parsed, error=event.error, mappings=[_mapping_outcome(m) for m in event.mappings],
-            ))
-        return results
+        return [EnrichResult.from_proto(event) for event in response.events]
 
     return Call("enrich.v1.Enrich/Enrich", request, enrich_pb2.EnrichResponse, convert)
 
 
 def mapping_message(mapping):
-    """A destination mapping from a dict: name, condition, matches [{model, match_property}],
-    enrichments [{model, column, key}], fields (a mapping-kit dict)."""
-    message = destinations_pb2.DestinationMapping(name=mapping["name"], condition=mapping.get("condition", ""))
-    for match in mapping.get("matches", []):
-        message.matches.add(model=match["model"], match_property=match["match_property"])
-    for enrichment in mapping.get("enrichments", []):
-        message.enrichments.add(model=enrichment["model"], column=enrichment["column"], key=enrichment["key"])
-    if mapping.get("fields") is not None:
-        message.fields_json = json.dumps(mapping["fields"])
-    return message
+    """A destination mapping message from a :class:`DestinationMapping` or a dict with the same keys."""
+    return DestinationMapping.from_any(mapping).to_proto()
 
 
 def test_mapping(event, destination="", mapping="", inline_mapping=None):
@@ -147,34 +94,28 @@ def test_mapping(event, destination="", mapping="", inline_mapping=None):
     if inline_mapping is not None:
         request.inline_mapping.CopyFrom(mapping_message(inline_mapping))
     return Call("enrich.v1.Enrich/TestMapping", request, destinations_pb2.TestMappingResponse,
-                lambda response: _mapping_outcome(response.result))
-
-
-def _destination(response):
-    result = to_dict(response)
-    for mapping in result.get("mappings", []):
-        mapping["fields"] = json.loads(mapping.pop("fields_json")) if mapping.get("fields_json") else None
-    return result
+                lambda response: MappingResult.from_proto(response.result))
 
 
 def create_model(name, primary_key, table="", query="", warehouse=""):
     request = admin_pb2.CreateModelRequest(name=name, table=table, query=query, primary_key=primary_key, warehouse=warehouse)
-    return Call("enrich.v1.Admin/CreateModel", request, admin_pb2.Model, to_dict)
+    return Call("enrich.v1.Admin/CreateModel", request, admin_pb2.Model, Model.from_proto)
 
 
 def get_model(name):
-    return Call("enrich.v1.Admin/GetModel", admin_pb2.GetModelRequest(name=name), admin_pb2.Model, to_dict)
+    return Call("enrich.v1.Admin/GetModel", admin_pb2.GetModelRequest(name=name), admin_pb2.Model, Model.from_proto)
 
 
 def list_models(page_size=0, page_token="", name_prefix=""):
     request = admin_pb2.ListModelsRequest(page_size=page_size, page_token=page_token, name_prefix=name_prefix)
-    return Call("enrich.v1.Admin/ListModels", request, admin_pb2.ListModelsResponse, to_dict)
+    return Call("enrich.v1.Admin/ListModels", request, admin_pb2.ListModelsResponse,
+                lambda response: ModelPage([Model.from_proto(m) for m in response.models], response.next_page_token))
 
 
 def update_model(name, primary_key, table="", query="", expected_version=0):
     request = admin_pb2.UpdateModelRequest(name=name, table=table, query=query, primary_key=primary_key,
                                            expected_version=expected_version)
-    return Call("enrich.v1.Admin/UpdateModel", request, admin_pb2.Model, to_dict)
+    return Call("enrich.v1.Admin/UpdateModel", request, admin_pb2.Model, Model.from_proto)
 
 
 def delete_model(name):
@@ -186,29 +127,31 @@ def list_audit(method="", token_id="", object="", since_ms=0, before_id=0, limit
     request = admin_pb2.ListAuditRequest(method=method, token_id=token_id, object=object, since_ms=since_ms,
                                          before_id=before_id, limit=limit)
     return Call("enrich.v1.Admin/ListAudit", request, admin_pb2.ListAuditResponse,
-                lambda response: [to_dict(event) for event in response.events])
+                lambda response: [AuditEvent.from_proto(event) for event in response.events])
 
 
 def create_destination(name, mappings):
     request = destinations_pb2.CreateDestinationRequest(name=name, mappings=[mapping_message(m) for m in mappings])
-    return Call("enrich.v1.Admin/CreateDestination", request, destinations_pb2.Destination, _destination)
+    return Call("enrich.v1.Admin/CreateDestination", request, destinations_pb2.Destination, Destination.from_proto)
 
 
 def get_destination(name):
     return Call("enrich.v1.Admin/GetDestination", destinations_pb2.GetDestinationRequest(name=name),
-                destinations_pb2.Destination, _destination)
+                destinations_pb2.Destination, Destination.from_proto)
 
 
 def list_destinations(page_size=0, page_token="", name_prefix=""):
     return Call("enrich.v1.Admin/ListDestinations",
                 destinations_pb2.ListDestinationsRequest(page_size=page_size, page_token=page_token, name_prefix=name_prefix),
-                destinations_pb2.ListDestinationsResponse, to_dict)
+                destinations_pb2.ListDestinationsResponse,
+                lambda response: DestinationPage([Destination.from_proto(d) for d in response.destinations],
+                                                 response.next_page_token))
 
 
 def update_destination(name, mappings, expected_version=0):
     request = destinations_pb2.UpdateDestinationRequest(
         name=name, mappings=[mapping_message(m) for m in mappings], expected_version=expected_version)
-    return Call("enrich.v1.Admin/UpdateDestination", request, destinations_pb2.Destination, _destination)
+    return Call("enrich.v1.Admin/UpdateDestination", request, destinations_pb2.Destination, Destination.from_proto)
 
 
 def delete_destination(name):
@@ -218,51 +161,72 @@ def delete_destination(name):
 
 def trigger_sync(model, full_resync=False):
     return Call("enrich.v1.Sync/TriggerSync", sync_pb2.TriggerSyncRequest(model=model, full_resync=full_resync),
-                sync_pb2.SyncRun, to_dict)
+                sync_pb2.SyncRun, SyncRun.from_proto)
 
 
 def get_sync_run(run_id):
-    return Call("enrich.v1.Sync/GetSyncRun", sync_pb2.GetSyncRunRequest(id=int(run_id)), sync_pb2.SyncRun, to_dict)
+    return Call("enrich.v1.Sync/GetSyncRun", sync_pb2.GetSyncRunRequest(id=int(run_id)), sync_pb2.SyncRun, SyncRun.from_proto)
 
 
-def list_sync_runs(model, limit=0):
+def cancel_sync(run_id):
+    return Call("enrich.v1.Sync/CancelSync", sync_pb2.CancelSyncRequest(id=int(run_id)), sync_pb2.SyncRun,
+                SyncRun.from_proto)
+
+
+def run_issues(run_id):
+    return Call("enrich.v1.Sync/ListRunIssues", sync_pb2.ListRunIssuesRequest(id=int(run_id)),
+                sync_pb2.ListRunIssuesResponse, RunIssues.from_proto)
+
+
+def set_schedule(model, schedule):
+    return Call("enrich.v1.Sync/SetSchedule", sync_pb2.SetScheduleRequest(model=model, schedule=schedule),
+                sync_pb2.ModelSchedule, ModelSchedule.from_proto)
+
+
+def list_schedules():
+    return Call("enrich.v1.Sync/ListSchedules", sync_pb2.ListSchedulesRequest(), sync_pb2.ListSchedulesResponse,
+                lambda response: [ModelSchedule.from_proto(s) for s in response.schedules])
+
+
+def list_sync_runs(model="", limit=0):
     return Call("enrich.v1.Sync/ListSyncRuns", sync_pb2.ListSyncRunsRequest(model=model, limit=limit),
-                sync_pb2.ListSyncRunsResponse, lambda response: [to_dict(run) for run in response.runs])
+                sync_pb2.ListSyncRunsResponse, lambda response: [SyncRun.from_proto(run) for run in response.runs])
 
 
 def watch_sync(run_id):
-    return Call("enrich.v1.Sync/WatchSync", sync_pb2.WatchSyncRequest(id=int(run_id)), sync_pb2.SyncRun, to_dict)
+    return Call("enrich.v1.Sync/WatchSync", sync_pb2.WatchSyncRequest(id=int(run_id)), sync_pb2.SyncRun, SyncRun.from_proto)
 
 
 def health():
-    return Call("enrich.v1.Health/Check", admin_pb2.HealthCheckRequest(), admin_pb2.HealthCheckResponse, to_dict)
+    return Call("enrich.v1.Health/Check", admin_pb2.HealthCheckRequest(), admin_pb2.HealthCheckResponse, Health.from_proto)
 
 
 def create_token(name, role, ttl_seconds=0):
     request = admin_pb2.CreateTokenRequest(name=name, role=role, ttl_seconds=ttl_seconds)
     return Call("enrich.v1.Admin/CreateToken", request, admin_pb2.CreateTokenResponse,
-                lambda response: {"token": to_dict(response.token), "secret": response.secret})
+                lambda response: CreatedToken(Token.from_proto(response.token), response.secret))
 
 
 def list_warehouses(test=False):
     return Call("enrich.v1.Admin/ListWarehouses", admin_pb2.ListWarehousesRequest(test=test),
-                admin_pb2.ListWarehousesResponse, lambda response: [to_dict(info) for info in response.warehouses])
+                admin_pb2.ListWarehousesResponse,
+                lambda response: [Warehouse.from_proto(info) for info in response.warehouses])
 
 
 def create_warehouse(name, kind, connection, password=""):
     request = admin_pb2.CreateWarehouseRequest(name=name, kind=kind, connection=connection, password=password)
-    return Call("enrich.v1.Admin/CreateWarehouse", request, admin_pb2.WarehouseInfo, to_dict)
+    return Call("enrich.v1.Admin/CreateWarehouse", request, admin_pb2.WarehouseInfo, Warehouse.from_proto)
 
 
 def get_warehouse(name, test=False):
     return Call("enrich.v1.Admin/GetWarehouse", admin_pb2.GetWarehouseRequest(name=name, test=test),
-                admin_pb2.WarehouseInfo, to_dict)
+                admin_pb2.WarehouseInfo, Warehouse.from_proto)
 
 
 def update_warehouse(name, connection="", password="", clear_password=False, expected_version=0):
     request = admin_pb2.UpdateWarehouseRequest(name=name, connection=connection, password=password,
                                                clear_password=clear_password, expected_version=expected_version)
-    return Call("enrich.v1.Admin/UpdateWarehouse", request, admin_pb2.WarehouseInfo, to_dict)
+    return Call("enrich.v1.Admin/UpdateWarehouse", request, admin_pb2.WarehouseInfo, Warehouse.from_proto)
 
 
 def delete_warehouse(name):
@@ -272,8 +236,8 @@ def delete_warehouse(name):
 
 def list_tokens():
     return Call("enrich.v1.Admin/ListTokens", admin_pb2.ListTokensRequest(), admin_pb2.ListTokensResponse,
-                lambda response: [to_dict(token) for token in response.tokens])
+                lambda response: [Token.from_proto(token) for token in response.tokens])
 
 
 def revoke_token(token_id):
-    return Call("enrich.v1.Admin/RevokeToken", admin_pb2.RevokeTokenRequest(id=token_id), admin_pb2.Token, to_dict)
+    return Call("enrich.v1.Admin/RevokeToken", admin_pb2.RevokeTokenRequest(id=token_id), admin_pb2.Token, Token.from_proto)

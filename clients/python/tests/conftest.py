@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from enrich_client import Client
+from enrich_client import SyncStatus, Client
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 ENRICHD = os.environ.get("ENRICHD", os.path.join(ROOT, ".build", "debug", "enrichd"))
@@ -46,9 +46,9 @@ def server():
         for model in ("users", "products"):
             run = client.trigger_sync(model)
             last = None
-            for last in client.watch_sync(run["id"]):
+            for last in client.watch_sync(run.id):
                 pass
-            assert last["status"] == "SYNC_STATUS_SUCCESS", last
+            assert last.status == SyncStatus.SUCCESS, last
     yield info
     process.terminate()
     try:

@@ -3,7 +3,7 @@ import asyncio
 
 import pytest
 
-from enrich_client import AsyncClient, NotFound, Unavailable
+from enrich_client import SyncStatus, AsyncClient, NotFound, Unavailable
 
 from conftest import sku
 
@@ -15,7 +15,7 @@ def run(coroutine):
 def test_async_calls(server):
     async def main():
         async with AsyncClient(server["host"], server["port"], ca_file=server["ca_file"], token=server["token"]) as client:
-            assert (await client.health())["status"] == "SERVING"
+            assert (await client.health()).status == "SERVING"
             rows = await client.lookup("products", [sku(9)], columns=["product_id"])
             assert rows == [{"product_id": 9}]
             results = await client.enrich([{"userId": 3}], model="users", key_path="userId", enrichments={"plan": "plan"})
@@ -33,7 +33,7 @@ def test_many_calls_in_flight_answered_out_of_order(server):
             finished = []
 
             async def watch():
-                async for state in client.watch_sync(started["id"]):
+                async for state in client.watch_sync(started.id):
                     last = state
                 finished.append("watch")
                 return last
@@ -47,7 +47,7 @@ def test_many_calls_in_flight_answered_out_of_order(server):
             await asyncio.sleep(0)
             await asyncio.gather(*(lookup(n) for n in range(1, 101)))
             last = await watcher
-            assert last["status"] == "SYNC_STATUS_SUCCESS"
+            assert last.status == SyncStatus.SUCCESS
             assert finished.count("lookup") == 100 and finished[-1] == "watch"
     run(main())
 
@@ -55,7 +55,7 @@ def test_many_calls_in_flight_answered_out_of_order(server):
 def test_async_reconnects_after_the_server_drops_the_connection(server):
     async def main():
         async with AsyncClient(server["host"], server["port"], ca_file=server["ca_file"], token=server["token"]) as client:
-            assert (await client.health())["status"] == "SERVING"
+            assert (await client.health()).status == "SERVING"
             await client._send_raw(bytes([0, 0, 0, 0, 99, 0, 0, 0, 1]))
             await asyncio.sleep(0.2)
             rows = await client.lookup("products", [sku(4)], columns=["product_id"])

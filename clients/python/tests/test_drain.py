@@ -65,7 +65,7 @@ def test_sync_client_through_a_drain_and_a_restart():
         assert outcomes.get("lost", 0) == 0, outcomes
         assert outcomes.get("ok", 0) > 0, outcomes
         # After the restart the client works again on a new connection.
-        assert client.health()["status"] == "SERVING"
+        assert client.health().status == "SERVING"
     finally:
         client.close()
         restarted.terminate()
@@ -109,7 +109,7 @@ def test_async_client_through_a_drain_and_a_restart():
     try:
         assert outcomes.get("lost", 0) == 0, outcomes
         assert outcomes.get("ok", 0) > 0, outcomes
-        assert health["status"] == "SERVING"
+        assert health.status == "SERVING"
     finally:
         restarted.terminate()
         restarted.wait(30)
@@ -164,8 +164,8 @@ def test_sync_client_resends_a_call_refused_unstarted_on_a_new_connection():
     server = FakeDrainingServer()
     client = Client("127.0.0.1", server.port, insecure_plaintext=True, timeout=5)
     try:
-        assert client.health()["status"] == "SERVING"
-        assert client.health()["status"] == "SERVING"  # refused unstarted on the first connection, resent
+        assert client.health().status == "SERVING"
+        assert client.health().status == "SERVING"  # refused unstarted on the first connection, resent
         assert server.connections == 2
     finally:
         client.close()
@@ -181,5 +181,5 @@ def test_async_client_resends_a_call_refused_unstarted_on_a_new_connection():
             return first, second
 
     first, second = asyncio.run(scenario())
-    assert first["status"] == "SERVING" and second["status"] == "SERVING"
+    assert first.status == "SERVING" and second.status == "SERVING"
     assert server.connections == 2

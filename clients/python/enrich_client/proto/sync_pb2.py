@@ -24,37 +24,45 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x65nrich/v1/sync.proto\x12\tenrich.v1\"\xad\x02\n\x07SyncRun\x12\n\n\x02id\x18\x01 \x01(\x04\x12\r\n\x05model\x18\x02 \x01(\t\x12%\n\x06status\x18\x03 \x01(\x0e\x32\x15.enrich.v1.SyncStatus\x12#\n\x05phase\x18\x04 \x01(\x0e\x32\x14.enrich.v1.SyncPhase\x12\x15\n\rstarted_at_ms\x18\x05 \x01(\x03\x12\x16\n\x0e\x66inished_at_ms\x18\x06 \x01(\x03\x12\x11\n\trows_read\x18\x07 \x01(\x04\x12\x12\n\nrows_added\x18\x08 \x01(\x04\x12\x14\n\x0crows_changed\x18\t \x01(\x04\x12\x14\n\x0crows_removed\x18\n \x01(\x04\x12\x13\n\x0brows_failed\x18\x0b \x01(\x04\x12\r\n\x05\x65rror\x18\x0c \x01(\t\x12\x15\n\rrows_expected\x18\r \x01(\x04\"8\n\x12TriggerSyncRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x13\n\x0b\x66ull_resync\x18\x02 \x01(\x08\"\x1f\n\x11GetSyncRunRequest\x12\n\n\x02id\x18\x01 \x01(\x04\"3\n\x13ListSyncRunsRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\"8\n\x14ListSyncRunsResponse\x12 \n\x04runs\x18\x01 \x03(\x0b\x32\x12.enrich.v1.SyncRun\"\x1e\n\x10WatchSyncRequest\x12\n\n\x02id\x18\x01 \x01(\x04\"E\n\rModelSchedule\x12\r\n\x05model\x18\x01 \x01(\t\x12\x10\n\x08schedule\x18\x02 \x01(\t\x12\x13\n\x0bnext_run_ms\x18\x03 \x01(\x03\"5\n\x12SetScheduleRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x10\n\x08schedule\x18\x02 \x01(\t\"\x16\n\x14ListSchedulesRequest\"D\n\x15ListSchedulesResponse\x12+\n\tschedules\x18\x01 \x03(\x0b\x32\x18.enrich.v1.ModelSchedule*\x98\x01\n\nSyncStatus\x12\x1b\n\x17SYNC_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17SYNC_STATUS_IN_PROGRESS\x10\x01\x12\x17\n\x13SYNC_STATUS_SUCCESS\x10\x02\x12\x1f\n\x1bSYNC_STATUS_PARTIAL_SUCCESS\x10\x03\x12\x16\n\x12SYNC_STATUS_FAILED\x10\x04*i\n\tSyncPhase\x12\x1a\n\x16SYNC_PHASE_UNSPECIFIED\x10\x00\x12\x16\n\x12SYNC_PHASE_EXTRACT\x10\x01\x12\x13\n\x0fSYNC_PHASE_LOAD\x10\x02\x12\x13\n\x0fSYNC_PHASE_DONE\x10\x03\x32\xb5\x03\n\x04Sync\x12@\n\x0bTriggerSync\x12\x1d.enrich.v1.TriggerSyncRequest\x1a\x12.enrich.v1.SyncRun\x12>\n\nGetSyncRun\x12\x1c.enrich.v1.GetSyncRunRequest\x1a\x12.enrich.v1.SyncRun\x12O\n\x0cListSyncRuns\x12\x1e.enrich.v1.ListSyncRunsRequest\x1a\x1f.enrich.v1.ListSyncRunsResponse\x12>\n\tWatchSync\x12\x1b.enrich.v1.WatchSyncRequest\x1a\x12.enrich.v1.SyncRun0\x01\x12\x46\n\x0bSetSchedule\x12\x1d.enrich.v1.SetScheduleRequest\x1a\x18.enrich.v1.ModelSchedule\x12R\n\rListSchedules\x12\x1f.enrich.v1.ListSchedulesRequest\x1a .enrich.v1.ListSchedulesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x65nrich/v1/sync.proto\x12\tenrich.v1\"\xc0\x02\n\x07SyncRun\x12\n\n\x02id\x18\x01 \x01(\x04\x12\r\n\x05model\x18\x02 \x01(\t\x12%\n\x06status\x18\x03 \x01(\x0e\x32\x15.enrich.v1.SyncStatus\x12#\n\x05phase\x18\x04 \x01(\x0e\x32\x14.enrich.v1.SyncPhase\x12\x15\n\rstarted_at_ms\x18\x05 \x01(\x03\x12\x16\n\x0e\x66inished_at_ms\x18\x06 \x01(\x03\x12\x11\n\trows_read\x18\x07 \x01(\x04\x12\x12\n\nrows_added\x18\x08 \x01(\x04\x12\x14\n\x0crows_changed\x18\t \x01(\x04\x12\x14\n\x0crows_removed\x18\n \x01(\x04\x12\x13\n\x0brows_failed\x18\x0b \x01(\x04\x12\r\n\x05\x65rror\x18\x0c \x01(\t\x12\x15\n\rrows_expected\x18\r \x01(\x04\x12\x11\n\tcancelled\x18\x0e \x01(\x08\"8\n\x12TriggerSyncRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x13\n\x0b\x66ull_resync\x18\x02 \x01(\x08\"\x1f\n\x11GetSyncRunRequest\x12\n\n\x02id\x18\x01 \x01(\x04\"3\n\x13ListSyncRunsRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\"\x1f\n\x11\x43\x61ncelSyncRequest\x12\n\n\x02id\x18\x01 \x01(\x04\"\"\n\x14ListRunIssuesRequest\x12\n\n\x02id\x18\x01 \x01(\x04\"s\n\x08RunIssue\x12\x12\n\nrow_number\x18\x01 \x01(\x04\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x13\n\x0bkey_present\x18\x03 \x01(\x08\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x05 \x01(\r\x12\x10\n\x08given_up\x18\x06 \x01(\x08\"a\n\x15ListRunIssuesResponse\x12\x0e\n\x06run_id\x18\x01 \x01(\x04\x12\x13\n\x0brows_failed\x18\x02 \x01(\x04\x12#\n\x06issues\x18\x03 \x03(\x0b\x32\x13.enrich.v1.RunIssue\"8\n\x14ListSyncRunsResponse\x12 \n\x04runs\x18\x01 \x03(\x0b\x32\x12.enrich.v1.SyncRun\"\x1e\n\x10WatchSyncRequest\x12\n\n\x02id\x18\x01 \x01(\x04\"E\n\rModelSchedule\x12\r\n\x05model\x18\x01 \x01(\t\x12\x10\n\x08schedule\x18\x02 \x01(\t\x12\x13\n\x0bnext_run_ms\x18\x03 \x01(\x03\"5\n\x12SetScheduleRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x10\n\x08schedule\x18\x02 \x01(\t\"\x16\n\x14ListSchedulesRequest\"D\n\x15ListSchedulesResponse\x12+\n\tschedules\x18\x01 \x03(\x0b\x32\x18.enrich.v1.ModelSchedule*\x98\x01\n\nSyncStatus\x12\x1b\n\x17SYNC_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17SYNC_STATUS_IN_PROGRESS\x10\x01\x12\x17\n\x13SYNC_STATUS_SUCCESS\x10\x02\x12\x1f\n\x1bSYNC_STATUS_PARTIAL_SUCCESS\x10\x03\x12\x16\n\x12SYNC_STATUS_FAILED\x10\x04*i\n\tSyncPhase\x12\x1a\n\x16SYNC_PHASE_UNSPECIFIED\x10\x00\x12\x16\n\x12SYNC_PHASE_EXTRACT\x10\x01\x12\x13\n\x0fSYNC_PHASE_LOAD\x10\x02\x12\x13\n\x0fSYNC_PHASE_DONE\x10\x03\x32\xc9\x04\n\x04Sync\x12@\n\x0bTriggerSync\x12\x1d.enrich.v1.TriggerSyncRequest\x1a\x12.enrich.v1.SyncRun\x12>\n\nGetSyncRun\x12\x1c.enrich.v1.GetSyncRunRequest\x1a\x12.enrich.v1.SyncRun\x12O\n\x0cListSyncRuns\x12\x1e.enrich.v1.ListSyncRunsRequest\x1a\x1f.enrich.v1.ListSyncRunsResponse\x12>\n\nCancelSync\x12\x1c.enrich.v1.CancelSyncRequest\x1a\x12.enrich.v1.SyncRun\x12R\n\rListRunIssues\x12\x1f.enrich.v1.ListRunIssuesRequest\x1a .enrich.v1.ListRunIssuesResponse\x12>\n\tWatchSync\x12\x1b.enrich.v1.WatchSyncRequest\x1a\x12.enrich.v1.SyncRun0\x01\x12\x46\n\x0bSetSchedule\x12\x1d.enrich.v1.SetScheduleRequest\x1a\x18.enrich.v1.ModelSchedule\x12R\n\rListSchedules\x12\x1f.enrich.v1.ListSchedulesRequest\x1a .enrich.v1.ListSchedulesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'enrich.v1.sync_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SYNCSTATUS']._serialized_start=794
-  _globals['_SYNCSTATUS']._serialized_end=946
-  _globals['_SYNCPHASE']._serialized_start=948
-  _globals['_SYNCPHASE']._serialized_end=1053
+  _globals['_SYNCSTATUS']._serialized_start=1098
+  _globals['_SYNCSTATUS']._serialized_end=1250
+  _globals['_SYNCPHASE']._serialized_start=1252
+  _globals['_SYNCPHASE']._serialized_end=1357
   _globals['_SYNCRUN']._serialized_start=36
-  _globals['_SYNCRUN']._serialized_end=337
-  _globals['_TRIGGERSYNCREQUEST']._serialized_start=339
-  _globals['_TRIGGERSYNCREQUEST']._serialized_end=395
-  _globals['_GETSYNCRUNREQUEST']._serialized_start=397
-  _globals['_GETSYNCRUNREQUEST']._serialized_end=428
-  _globals['_LISTSYNCRUNSREQUEST']._serialized_start=430
-  _globals['_LISTSYNCRUNSREQUEST']._serialized_end=481
-  _globals['_LISTSYNCRUNSRESPONSE']._serialized_start=483
-  _globals['_LISTSYNCRUNSRESPONSE']._serialized_end=539
-  _globals['_WATCHSYNCREQUEST']._serialized_start=541
-  _globals['_WATCHSYNCREQUEST']._serialized_end=571
-  _globals['_MODELSCHEDULE']._serialized_start=573
-  _globals['_MODELSCHEDULE']._serialized_end=642
-  _globals['_SETSCHEDULEREQUEST']._serialized_start=644
-  _globals['_SETSCHEDULEREQUEST']._serialized_end=697
-  _globals['_LISTSCHEDULESREQUEST']._serialized_start=699
-  _globals['_LISTSCHEDULESREQUEST']._serialized_end=721
-  _globals['_LISTSCHEDULESRESPONSE']._serialized_start=723
-  _globals['_LISTSCHEDULESRESPONSE']._serialized_end=791
-  _globals['_SYNC']._serialized_start=1056
-  _globals['_SYNC']._serialized_end=1493
+  _globals['_SYNCRUN']._serialized_end=356
+  _globals['_TRIGGERSYNCREQUEST']._serialized_start=358
+  _globals['_TRIGGERSYNCREQUEST']._serialized_end=414
+  _globals['_GETSYNCRUNREQUEST']._serialized_start=416
+  _globals['_GETSYNCRUNREQUEST']._serialized_end=447
+  _globals['_LISTSYNCRUNSREQUEST']._serialized_start=449
+  _globals['_LISTSYNCRUNSREQUEST']._serialized_end=500
+  _globals['_CANCELSYNCREQUEST']._serialized_start=502
+  _globals['_CANCELSYNCREQUEST']._serialized_end=533
+  _globals['_LISTRUNISSUESREQUEST']._serialized_start=535
+  _globals['_LISTRUNISSUESREQUEST']._serialized_end=569
+  _globals['_RUNISSUE']._serialized_start=571
+  _globals['_RUNISSUE']._serialized_end=686
+  _globals['_LISTRUNISSUESRESPONSE']._serialized_start=688
+  _globals['_LISTRUNISSUESRESPONSE']._serialized_end=785
+  _globals['_LISTSYNCRUNSRESPONSE']._serialized_start=787
+  _globals['_LISTSYNCRUNSRESPONSE']._serialized_end=843
+  _globals['_WATCHSYNCREQUEST']._serialized_start=845
+  _globals['_WATCHSYNCREQUEST']._serialized_end=875
+  _globals['_MODELSCHEDULE']._serialized_start=877
+  _globals['_MODELSCHEDULE']._serialized_end=946
+  _globals['_SETSCHEDULEREQUEST']._serialized_start=948
+  _globals['_SETSCHEDULEREQUEST']._serialized_end=1001
+  _globals['_LISTSCHEDULESREQUEST']._serialized_start=1003
+  _globals['_LISTSCHEDULESREQUEST']._serialized_end=1025
+  _globals['_LISTSCHEDULESRESPONSE']._serialized_start=1027
+  _globals['_LISTSCHEDULESRESPONSE']._serialized_end=1095
+  _globals['_SYNC']._serialized_start=1360
+  _globals['_SYNC']._serialized_end=1945
 # @@protoc_insertion_point(module_scope)
