@@ -44,7 +44,7 @@ start() {
     export ENRICH_SERVER="127.0.0.1:$port" ENRICH_CA_FILE="$work/certs/ca.pem" ENRICH_TOKEN=$token
 }
 ctl() { "$bin/enrichctl" "$@"; }
-name_of() { ctl lookup products SKU-0000001 --columns name --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["name"])'; }
+name_of() { ctl lookup products SKU-0000001 --columns name --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["row"]["name"])'; }
 # The latest run of products as "status: error".
 latest_run() { ctl sync runs products --json | python3 -c 'import json,sys; r = json.load(sys.stdin)[0]; print(r["status"] + ": " + r["error"])'; }
 
