@@ -1,6 +1,7 @@
 package import ArgumentParser
 package import EnrichClient
 import Logging
+package import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -28,7 +29,17 @@ package struct ConnectionOptions: ParsableArguments {
     @Option(
         help: "Profile from the config file (env ENRICH_PROFILE; default \"default\"). See `enrichctl config --help`.")
     package var profile: String?
-    @Flag(help: "Print JSON instead of tables.") package var json = false
+    @Flag(help: "Print JSON instead of tables (the same as --output json).") package var json = false
+    @Option(
+        name: [.customShort("o"), .long],
+        help: "Output format: table (default), json, yaml, or csv (tables as CSV with a header row).")
+    package var output: OutputFormat?
+
+    /// Whether the command prints structured values (JSON, or YAML made from them) rather than tables.
+    package var wantsJSON: Bool { self.json || self.output == .json || self.output == .yaml }
+
+    /// The format asked for: --output, else --json, else table.
+    package var format: OutputFormat { self.output ?? (self.json ? .json : .table) }
     @Flag(help: "On failure, also print the underlying error (OpenSSL's queue, socket errors) and transport logs.")
     package var verbose = false
 
@@ -85,6 +96,7 @@ package struct ConnectionOptions: ParsableArguments {
 package func withClient(
     _ options: ConnectionOptions, tool: String = "enrichctl", _ body: (EnrichClient) async throws -> Void
 ) async throws {
+    OutputFormat.current.withLock { $0 = options.format }
     var configuration = try options.clientConfiguration()
     do {
         configuration.token = try options.resolvedToken()
@@ -101,6 +113,17 @@ package func withClient(
         if options.verbose && problem.detail != problem.message { printError("  underlying error: \(problem.detail)") }
         throw ExitCode(problem.exitCode)
     }
+}
+
+/// How a command prints its answer.
+package enum OutputFormat: String, ExpressibleByArgument, Sendable, CaseIterable {
+    case table, json, yaml, csv
+
+    /// The format of the command running (one per process), set from its options before it connects.
+    package static let current = Mutex(OutputFormat.table)
+
+    /// The format of the command running.
+    package static var selected: OutputFormat { Self.current.withLock { $0 } }
 }
 
 /// Runs local work before a command connects (reading a file it was given): a `ClientProblem` is printed as

@@ -243,7 +243,7 @@ struct EnrichLoad: AsyncParsableCommand {
         func ms(_ percentile: Double) -> Double { Double(histogram.valueAtPercentile(percentile)) / 1_000 }
         let maxMs = Double(histogram.max) / 1_000
         let unit = self.method == .lookup ? "keys" : "events"
-        if self.connection.json {
+        if self.connection.wantsJSON {
             print(
                 """
                 {"method":"\(self.method.rawValue)","batch":\(self.batch),"concurrency":\(self.concurrency),\
@@ -267,12 +267,12 @@ struct EnrichLoad: AsyncParsableCommand {
                 "latency ms  p50 \(fixed(ms(50), 3))  p90 \(fixed(ms(90), 3))  p99 \(fixed(ms(99), 3))  p99.9 \(fixed(ms(99.9), 3))  max \(fixed(maxMs, 3))"
             )
         }
-        if !self.connection.json && !failures.isEmpty {
+        if !self.connection.wantsJSON && !failures.isEmpty {
             print(
                 "failures    "
                     + failures.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
         }
-        if let firstError, !self.connection.json { print("first error: \(firstError)") }
+        if let firstError, !self.connection.wantsJSON { print("first error: \(firstError)") }
     }
 }
 

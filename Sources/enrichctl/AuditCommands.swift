@@ -27,7 +27,7 @@ struct Audit: AsyncParsableCommand {
                     method: self.method, tokenID: self.tokenID, object: self.object, beforeID: self.beforeID,
                     limit: self.limit
                 ))
-            if self.connection.json {
+            if self.connection.wantsJSON {
                 printJSON(
                     .array(
                         events.map { event in

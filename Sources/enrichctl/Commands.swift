@@ -17,7 +17,7 @@ struct Health: AsyncParsableCommand {
     func run() async throws {
         try await withClient(self.connection) { client in
             let health = try await client.health()
-            if self.connection.json {
+            if self.connection.wantsJSON {
                 printJSON(
                     .object(
                         JSONObject([
@@ -66,7 +66,7 @@ struct Models: AsyncParsableCommand {
                         name: self.name, table: self.table ?? "", query: self.query ?? "", primaryKey: self.primaryKey,
                         expectedVersion: self.expectedVersion
                     ))
-                if self.connection.json { printJSON(model.json) } else { printModel(model) }
+                if self.connection.wantsJSON { printJSON(model.json) } else { printModel(model) }
             }
         }
     }
@@ -82,7 +82,7 @@ struct Models: AsyncParsableCommand {
         func run() async throws {
             try await withClient(self.connection) { client in
                 try await client.deleteModel(self.name)
-                if self.connection.json {
+                if self.connection.wantsJSON {
                     printJSON(.object(JSONObject([("deleted", .string(self.name))])))
                 } else {
                     print("deleted \(self.name)")
@@ -122,7 +122,7 @@ struct Models: AsyncParsableCommand {
                         query: self.query ?? "",
                         primaryKey: self.primaryKey
                     ))
-                if self.connection.json { printJSON(model.json) } else { printModel(model) }
+                if self.connection.wantsJSON { printJSON(model.json) } else { printModel(model) }
             }
         }
     }
@@ -139,7 +139,7 @@ struct Models: AsyncParsableCommand {
             try await withClient(self.connection) { client in
                 let page = try await client.listModels(
                     pageSize: self.pageSize, pageToken: self.pageToken, namePrefix: self.prefix)
-                if self.connection.json {
+                if self.connection.wantsJSON {
                     printJSON(
                         .object(
                             JSONObject([
@@ -174,7 +174,7 @@ struct Models: AsyncParsableCommand {
         func run() async throws {
             try await withClient(self.connection) { client in
                 let model = try await client.getModel(self.name)
-                if self.connection.json { printJSON(model.json) } else { printModel(model) }
+                if self.connection.wantsJSON { printJSON(model.json) } else { printModel(model) }
             }
         }
     }
@@ -227,7 +227,7 @@ struct Lookup: AsyncParsableCommand {
         try await withClient(self.connection) { client in
             let columns = self.columns.map { $0.split(separator: ",").map(String.init) } ?? []
             let response = try await client.lookup(model: self.model, stringKeys: self.keys, columns: columns)
-            if self.connection.json {
+            if self.connection.wantsJSON {
                 printJSON(
                     .array(
                         self.keys.indices.map { index in
@@ -320,7 +320,7 @@ struct EnrichCommand: AsyncParsableCommand {
             }
             guard let path = self.eventFile else {
                 let response = try await send(self.event.map { Array($0.utf8) })
-                if self.connection.json {
+                if self.connection.wantsJSON {
                     printJSON(.array(response.events.map(\.json)))
                 } else {
                     self.printTable(response.events)
@@ -335,7 +335,7 @@ struct EnrichCommand: AsyncParsableCommand {
                 guard !batch.isEmpty else { return }
                 let response = try await send(batch)
                 batch.removeAll(keepingCapacity: true)
-                if self.connection.json {
+                if self.connection.wantsJSON {
                     // Each answer names its input line (the server's "event N" counts within one call).
                     for (event, line) in zip(response.events, batchLines) {
                         guard case .object(var object) = event.json else { continue }
@@ -356,7 +356,7 @@ struct EnrichCommand: AsyncParsableCommand {
                 if batch.count == self.batchSize { try await flush() }
             }
             try await flush()
-            if !self.connection.json { self.printTable(answered) }
+            if !self.connection.wantsJSON { self.printTable(answered) }
         }
     }
 

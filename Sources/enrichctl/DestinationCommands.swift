@@ -38,7 +38,7 @@ struct Destinations: AsyncParsableCommand {
             try await withClient(self.connection) { client in
                 printDestination(
                     try await client.createDestination(CreateDestinationRequest(name: self.name, mappings: mappings)),
-                    json: self.connection.json)
+                    json: self.connection.wantsJSON)
             }
         }
     }
@@ -52,7 +52,7 @@ struct Destinations: AsyncParsableCommand {
 
         func run() async throws {
             try await withClient(self.connection) { client in
-                printDestination(try await client.getDestination(self.name), json: self.connection.json)
+                printDestination(try await client.getDestination(self.name), json: self.connection.wantsJSON)
             }
         }
     }
@@ -69,7 +69,7 @@ struct Destinations: AsyncParsableCommand {
             try await withClient(self.connection) { client in
                 let page = try await client.listDestinations(
                     pageSize: self.pageSize, pageToken: self.pageToken, namePrefix: self.prefix)
-                if self.connection.json {
+                if self.connection.wantsJSON {
                     printJSON(
                         .object(
                             JSONObject([
@@ -109,7 +109,7 @@ struct Destinations: AsyncParsableCommand {
             try await withClient(self.connection) { client in
                 let request = UpdateDestinationRequest(
                     name: self.name, mappings: mappings, expectedVersion: self.expectedVersion)
-                printDestination(try await client.updateDestination(request), json: self.connection.json)
+                printDestination(try await client.updateDestination(request), json: self.connection.wantsJSON)
             }
         }
     }
@@ -124,7 +124,7 @@ struct Destinations: AsyncParsableCommand {
         func run() async throws {
             try await withClient(self.connection) { client in
                 try await client.deleteDestination(self.name)
-                if self.connection.json {
+                if self.connection.wantsJSON {
                     printJSON(.object(JSONObject([("deleted", .string(self.name))])))
                 } else {
                     print("deleted \(self.name)")
@@ -170,7 +170,7 @@ struct TestMappingCommand: AsyncParsableCommand {
                     destination: self.destination, mapping: inline == nil ? self.mapping : "", inlineMapping: inline,
                     event: Array(eventText.utf8)
                 ))
-            if self.connection.json {
+            if self.connection.wantsJSON {
                 printJSON(result.json)
                 return
             }

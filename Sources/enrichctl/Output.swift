@@ -5,7 +5,11 @@ import ModelCache
 
 /// Renders rows as an aligned text table.
 enum Table {
+    /// The rows as a table for people, or as CSV (RFC 4180, a header row) under `--output csv`.
     static func render(_ headers: [String], _ rows: [[String]]) -> String {
+        if OutputFormat.selected == .csv {
+            return ([headers] + rows).map { $0.map(Self.csvField).joined(separator: ",") }.joined(separator: "\n")
+        }
         var widths = headers.map(\.count)
         for row in rows {
             for (index, cell) in row.enumerated() where index < widths.count {
@@ -21,7 +25,64 @@ enum Table {
     }
 }
 
-func printJSON(_ value: JSONValue) { print(JSONWriter.string(value)) }
+/// Prints a structured answer: JSON, or YAML under `--output yaml` (one document per value).
+func printJSON(_ value: JSONValue) {
+    if OutputFormat.selected == .yaml {
+        print("---\n" + YAML.render(value))
+    } else {
+        print(JSONWriter.string(value))
+    }
+}
+
+/// YAML for JSON values: block mappings and sequences, strings quoted as JSON strings (valid YAML), so no
+/// value can be misread as another type.
+enum YAML {
+    static func render(_ value: JSONValue, indent: String = "") -> String {
+        switch value {
+        case .object(let object) where object.count > 0:
+            return object.map { key, child in
+                indent + Self.scalarKey(key) + ":" + Self.nested(child, indent: indent + "  ")
+            }.joined(separator: "\n")
+        case .array(let items) where !items.isEmpty:
+            return items.map { item in
+                switch item {
+                case .object(let object) where object.count > 0:
+                    // The first key on the dash's line, the rest aligned under it.
+                    let body = Self.render(item, indent: indent + "  ")
+                    return indent + "- " + body.dropFirst(indent.count + 2)
+                default: return indent + "-" + Self.nested(item, indent: indent + "  ")
+                }
+            }.joined(separator: "\n")
+        default:
+            return indent + Self.scalar(value)
+        }
+    }
+
+    private static func nested(_ value: JSONValue, indent: String) -> String {
+        switch value {
+        case .object(let object) where object.count > 0: "\n" + Self.render(value, indent: indent)
+        case .array(let items) where !items.isEmpty: "\n" + Self.render(value, indent: indent)
+        default: " " + Self.scalar(value)
+        }
+    }
+
+    private static func scalar(_ value: JSONValue) -> String {
+        switch value {
+        case .object: "{}"
+        case .array: "[]"
+        default: JSONWriter.string(value)
+        }
+    }
+
+    /// A key as is when it is a plain identifier YAML cannot read as anything else, quoted otherwise.
+    private static func scalarKey(_ key: String) -> String {
+        let plain =
+            key.first.map { $0.isLetter || $0 == "_" } == true
+            && key.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "_" }
+            && !["true", "false", "null", "yes", "no", "on", "off", "y", "n"].contains(key.lowercased())
+        return plain ? key : JSONWriter.string(.string(key))
+    }
+}
 
 /// A time in ISO 8601 (UTC, milliseconds), as Enrich writes timestamp cells; "-" for 0 (not set).
 func time(_ milliseconds: Int64) -> String {
@@ -146,5 +207,23 @@ extension ColumnValues {
         case .string: return .string(self.stringValues[index])
         case .unspecified: return .null
         }
+    }
+}
+
+extension Table {
+    /// A CSV field: quoted when it holds a comma, a quote or a line break, quotes doubled.
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingQuotes() + "\""
+    }
+}
+
+extension String {
+    fileprivate func replacingQuotes() -> String {
+        var result = ""
+        for character in self {
+            if character == "\"" { result += "\"\"" } else { result.append(character) }
+        }
+        return result
     }
 }

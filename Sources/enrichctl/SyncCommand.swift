@@ -51,7 +51,7 @@ struct SyncCommand: AsyncParsableCommand {
         func run() async throws {
             try await withClient(self.connection) { client in
                 let schedules = try await client.listSchedules()
-                if self.connection.json {
+                if self.connection.wantsJSON {
                     printJSON(
                         .array(
                             schedules.map {
@@ -93,8 +93,8 @@ struct SyncCommand: AsyncParsableCommand {
             try await withClient(self.connection) { client in
                 let run = try await client.triggerSync(model: self.model, fullResync: self.full)
                 if self.watch {
-                    try await follow(client: client, runID: run.id, json: self.connection.json)
-                } else if self.connection.json {
+                    try await follow(client: client, runID: run.id, json: self.connection.wantsJSON)
+                } else if self.connection.wantsJSON {
                     printJSON(run.json)
                 } else {
                     print("started run \(run.id) of \(run.model); follow it with: enrichctl sync watch \(run.id)")
@@ -112,7 +112,7 @@ struct SyncCommand: AsyncParsableCommand {
         func run() async throws {
             try await withClient(self.connection) { client in
                 let run = try await client.syncRun(id: self.id)
-                if self.connection.json {
+                if self.connection.wantsJSON {
                     printJSON(run.json)
                 } else {
                     print(run.details)
@@ -136,7 +136,7 @@ struct SyncCommand: AsyncParsableCommand {
         func run() async throws {
             try await withClient(self.connection) { client in
                 let runs = try await client.listSyncRuns(model: self.model ?? "", limit: self.limit)
-                if self.connection.json {
+                if self.connection.wantsJSON {
                     printJSON(.array(runs.map(\.json)))
                 } else {
                     print(Table.render(SyncRun.tableHeaders, runs.map(\.tableRow)))
@@ -161,7 +161,7 @@ struct SyncCommand: AsyncParsableCommand {
         func run() async throws {
             try await withClient(self.connection) { client in
                 let run = try await client.cancelSync(id: self.id)
-                if self.connection.json { printJSON(run.json) } else { print(run.details) }
+                if self.connection.wantsJSON { printJSON(run.json) } else { print(run.details) }
             }
         }
     }
@@ -184,7 +184,7 @@ struct SyncCommand: AsyncParsableCommand {
         func run() async throws {
             try await withClient(self.connection) { client in
                 let response = try await client.runIssues(id: self.id)
-                if self.connection.json {
+                if self.connection.wantsJSON {
                     printJSON(
                         .object(
                             JSONObject([
@@ -235,7 +235,7 @@ struct SyncCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await withClient(self.connection) { client in
-                try await follow(client: client, runID: self.id, json: self.connection.json)
+                try await follow(client: client, runID: self.id, json: self.connection.wantsJSON)
             }
         }
     }

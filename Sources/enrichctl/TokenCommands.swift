@@ -27,7 +27,7 @@ struct Tokens: AsyncParsableCommand {
             try await withClient(self.connection) { client in
                 let created = try await client.createToken(
                     name: self.name, role: self.role, ttlSeconds: self.ttlDays * 86_400)
-                if self.connection.json {
+                if self.connection.wantsJSON {
                     printJSON(
                         .object(
                             JSONObject([("id", .string(created.token?.id ?? "")), ("secret", .string(created.secret))]))
@@ -48,7 +48,7 @@ struct Tokens: AsyncParsableCommand {
         func run() async throws {
             try await withClient(self.connection) { client in
                 let tokens = try await client.listTokens()
-                if self.connection.json {
+                if self.connection.wantsJSON {
                     printJSON(
                         .array(
                             tokens.map { token in

@@ -43,7 +43,7 @@ struct Warehouses: AsyncParsableCommand {
                     ListWarehousesRequest(
                         test: self.test, pageSize: self.pageSize, pageToken: self.pageToken, namePrefix: self.prefix)
                 )
-                if self.connection.json {
+                if self.connection.wantsJSON {
                     printJSON(
                         .object(
                             JSONObject([
@@ -68,7 +68,7 @@ struct Warehouses: AsyncParsableCommand {
                                 ]
                             }))
                 }
-                if !page.nextPageToken.isEmpty && !self.connection.json {
+                if !page.nextPageToken.isEmpty && !self.connection.wantsJSON {
                     print("more: --page-token \(page.nextPageToken)")
                 }
                 if page.warehouses.contains(where: { $0.tested && !$0.reachable }) { throw ExitCode(69) }
@@ -88,7 +88,7 @@ struct Warehouses: AsyncParsableCommand {
         func run() async throws {
             try await withClient(self.connection) { client in
                 let info = try await client.getWarehouse(self.name, test: self.test)
-                printWarehouse(info, json: self.connection.json)
+                printWarehouse(info, json: self.connection.wantsJSON)
                 if info.tested && !info.reachable { throw ExitCode(69) }
             }
         }
@@ -119,7 +119,7 @@ struct Warehouses: AsyncParsableCommand {
             try await withClient(self.connection) { client in
                 let request = CreateWarehouseRequest(
                     name: self.name, kind: self.kind, connection: self.settings, password: password ?? "")
-                printWarehouse(try await client.createWarehouse(request), json: self.connection.json)
+                printWarehouse(try await client.createWarehouse(request), json: self.connection.wantsJSON)
             }
         }
     }
@@ -147,7 +147,7 @@ struct Warehouses: AsyncParsableCommand {
                     clearPassword: self.clearPassword,
                     expectedVersion: self.expectedVersion
                 )
-                printWarehouse(try await client.updateWarehouse(request), json: self.connection.json)
+                printWarehouse(try await client.updateWarehouse(request), json: self.connection.wantsJSON)
             }
         }
     }
@@ -163,7 +163,7 @@ struct Warehouses: AsyncParsableCommand {
         func run() async throws {
             try await withClient(self.connection) { client in
                 try await client.deleteWarehouse(self.name)
-                if self.connection.json {
+                if self.connection.wantsJSON {
                     printJSON(.object(JSONObject([("deleted", .string(self.name))])))
                 } else {
                     print("deleted \(self.name)")

@@ -99,6 +99,13 @@ struct EnrichctlTests {
         // 2023-11-22T16:02:54.000Z
         #expect(signup.count == 24 && signup.hasSuffix("Z") && signup.dropFirst(10).first == "T", "\(signup)")
         #expect(rows[path: JSONPath("1.found")!] == .bool(false) && rows[path: JSONPath("1.row")!] == .null)
+
+        // -o csv: tables as CSV with a header row; -o yaml: the JSON shape as YAML.
+        let csv = try await Self.run(fixture, ["models", "list", "-o", "csv"])
+        #expect(csv.output.hasPrefix("name,warehouse,source,primary key,cached rows,age,last sync\n"), "\(csv.output)")
+        #expect(csv.output.contains("\nusers,embedded,users,id,20,"), "\(csv.output)")
+        let yaml = try await Self.run(fixture, ["lookup", "clash", "3", "--columns", "found", "-o", "yaml"])
+        #expect(yaml.output.hasPrefix("---\n- key: \"3\"\n  found: true\n  row:\n    found: \""), "\(yaml.output)")
         await fixture.stop()
     }
 
