@@ -139,7 +139,12 @@ struct BulkheadTests {
         )
         async let slow: HealthCheckResponse = client.unary(
             BulkheadMethods.slow, LookupRequest(model: "", intKeys: [300]))
-        try await Task.sleep(for: .milliseconds(50))
+        // Drain once the slow call runs on the pool, not after a fixed sleep: CI runs tests side by side on two
+        // cores, and a call read after the drain began is (rightly) refused unstarted.
+        let started = ContinuousClock.now + .seconds(10)
+        while server.server.poolLoad.running == 0 && ContinuousClock.now < started {
+            try await Task.sleep(for: .milliseconds(2))
+        }
         async let drained = server.server.drain(grace: .seconds(10))
         let deadline = ContinuousClock.now + .seconds(5)
         while !client.isDraining && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
