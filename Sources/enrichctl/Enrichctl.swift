@@ -9,8 +9,8 @@ struct Enrichctl: AsyncParsableCommand {
         abstract: "Manage and query an enrichd server.",
         discussion: """
             Connection settings come from flags, then the environment (ENRICH_SERVER as host:port, ENRICH_CA_FILE, \
-            ENRICH_TOKEN_FILE or ENRICH_TOKEN), then a profile (enrichctl config --help). Add --json to any \
-            command for machine-readable output.
+            ENRICH_TOKEN_FILE or ENRICH_TOKEN), then a profile (enrichctl config --help). Every command \
+            takes -o table|json|yaml|csv (--json is -o json).
 
             A first session:
               enrichctl models create users --table users --primary-key id
