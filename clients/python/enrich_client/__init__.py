@@ -6,7 +6,8 @@ dataclasses in :mod:`enrich_client.types`; errors are the :class:`EnrichError` s
 from .aio import AsyncClient
 from .client import Client
 from .errors import (
-    Aborted, AlreadyExists, Cancelled, DeadlineExceeded, EnrichError, FailedPrecondition, Internal, InvalidArgument,
+    Aborted, AlreadyExists, Cancelled, ConnectionFailed, DeadlineExceeded, EnrichError, FailedPrecondition, Internal,
+    InvalidArgument,
     NotFound, PermissionDenied, ResourceExhausted, StatusCode, Unauthenticated, Unavailable, Unimplemented,
 )
 from .types import (
@@ -16,7 +17,7 @@ from .types import (
 )
 
 __all__ = [
-    "AsyncClient", "Client", "StatusCode", "EnrichError", "Aborted", "AlreadyExists", "Cancelled",
+    "AsyncClient", "Client", "StatusCode", "EnrichError", "Aborted", "AlreadyExists", "Cancelled", "ConnectionFailed",
     "DeadlineExceeded", "FailedPrecondition", "Internal", "InvalidArgument", "NotFound", "PermissionDenied",
     "ResourceExhausted", "Unauthenticated", "Unavailable", "Unimplemented",
     "AuditEvent", "Column", "ColumnType", "CreatedToken", "Destination", "DestinationMapping", "DestinationPage",

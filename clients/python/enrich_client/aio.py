@@ -4,7 +4,7 @@ import ssl
 
 from . import api, wire
 from .client import make_ssl_context
-from .errors import GOAWAY_KEY, DeadlineExceeded, EnrichError, StatusCode, Unavailable, error_for
+from .errors import GOAWAY_KEY, DeadlineExceeded, EnrichError, StatusCode, Unavailable, connection_failed, error_for
 from .methods import Methods
 
 
@@ -24,6 +24,7 @@ class AsyncClient(Methods):
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.server_name = server_name or host
+        self._ca_file = ca_file
         self._context = None if insecure_plaintext else make_ssl_context(ca_file, cadata)
         self._writer = None
         self._reader_task = None
@@ -41,10 +42,16 @@ class AsyncClient(Methods):
         async with self._connect_lock:
             if self._writer is not None and not self._writer.is_closing() and self._writer not in self._draining:
                 return
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port, ssl=self._context,
-                                        server_hostname=self.server_name if self._context else None),
-                self.connect_timeout)
+            try:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection(self.host, self.port, ssl=self._context,
+                                            server_hostname=self.server_name if self._context else None),
+                    self.connect_timeout)
+            except (OSError, asyncio.TimeoutError) as error:
+                if isinstance(error, asyncio.TimeoutError) and not isinstance(error, TimeoutError):
+                    error = TimeoutError(str(error))
+                raise connection_failed(error, self.host, self.port, self._ca_file, self.server_name,
+                                        self.connect_timeout) from error
             self._writer = writer
             self._connection_error = None
             self._reader_task = asyncio.get_running_loop().create_task(self._read_loop(reader, writer))

@@ -8,7 +8,7 @@ import threading
 import time
 
 from . import api, wire
-from .errors import GOAWAY_KEY, DeadlineExceeded, EnrichError, StatusCode, Unavailable, error_for
+from .errors import GOAWAY_KEY, DeadlineExceeded, EnrichError, StatusCode, Unavailable, connection_failed, error_for
 from .methods import Methods
 
 
@@ -39,6 +39,7 @@ class Client(Methods):
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.server_name = server_name or host
+        self._ca_file = ca_file
         self._context = None if insecure_plaintext else make_ssl_context(ca_file, cadata)
         self._lock = threading.Lock()
         self._socket = None
@@ -53,9 +54,16 @@ class Client(Methods):
     # threads at once. Callers queue frames under the lock and wake the I/O thread through a socket pair.
 
     def _connect_locked(self):
-        raw = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
-        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock = self._context.wrap_socket(raw, server_hostname=self.server_name) if self._context else raw
+        raw = None
+        try:
+            raw = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock = self._context.wrap_socket(raw, server_hostname=self.server_name) if self._context else raw
+        except OSError as error:  # ssl.SSLError and socket errors
+            if raw is not None:
+                raw.close()
+            raise connection_failed(error, self.host, self.port, self._ca_file, self.server_name,
+                                    self.connect_timeout) from error
         sock.setblocking(False)
         wake_read, wake_write = socket.socketpair()
         wake_read.setblocking(False)

@@ -118,3 +118,48 @@ def error_for(code, message, metadata=None):
 
 
 GOAWAY_KEY = "enrich-goaway"
+
+
+class ConnectionFailed(Unavailable):
+    """The client could not reach the server or agree on TLS with it. The message says what is wrong and what to
+    change; the original exception is ``__cause__``."""
+
+
+def connection_failed(error, host, port, ca_file=None, server_name=None, connect_timeout=None):
+    """One plain line for a failure to connect (as the Swift SDK's ClientProblem and enrichctl say it)."""
+    import socket
+    import ssl
+
+    address = f"{host}:{port}"
+    if isinstance(error, ssl.SSLCertVerificationError):
+        reason = (error.verify_message or str(error)).lower()
+        if "mismatch" in reason:
+            message = (f"the server's certificate is not for '{server_name or host}' — connect by a name it carries, "
+                       "or pass server_name=")
+        elif "expired" in reason:
+            message = "the server's certificate has expired (or this machine's clock is wrong)"
+        else:
+            signed_by = f"signed by {ca_file}" if ca_file else "signed by a CA this client trusts"
+            message = f"the server's certificate at {address} is not {signed_by} — pass ca_file= with the CA that signed it"
+    elif isinstance(error, ssl.SSLError):
+        reason = str(error).lower()
+        if "certificate required" in reason or "handshake failure" in reason:
+            message = "the server requires a client certificate"
+        elif "wrong version number" in reason or "record layer failure" in reason or "packet length" in reason:
+            message = f"{address} does not speak TLS — is it enrichd's RPC port? (insecure_plaintext=True only for a server run with --insecure-plaintext)"
+        else:
+            message = f"TLS with {address} failed: {getattr(error, 'reason', None) or error}"
+    elif isinstance(error, ConnectionRefusedError):
+        message = f"nothing listens on {address} — is enrichd running?"
+    elif isinstance(error, socket.gaierror):
+        message = f"cannot resolve '{host}'"
+    elif isinstance(error, TimeoutError):
+        within = f" within {connect_timeout:g} s" if connect_timeout else ""
+        message = f"no answer from {address}{within} — a firewall, or the wrong address?"
+    elif isinstance(error, OSError):
+        message = f"cannot connect to {address}: {error.strerror or error}"
+    else:
+        message = f"cannot connect to {address}: {error}"
+    failure = ConnectionFailed(StatusCode.UNAVAILABLE, message)
+    failure.__cause__ = error
+    return failure

@@ -61,3 +61,21 @@ def test_async_reconnects_after_the_server_drops_the_connection(server):
             rows = await client.lookup("products", [sku(4)], columns=["product_id"])
             assert rows == [{"product_id": 4}]
     run(main())
+
+
+def test_async_connection_failure_is_one_plain_line(server):
+    import socket
+
+    from enrich_client import ConnectionFailed
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    async def main():
+        async with AsyncClient("127.0.0.1", port, ca_file=server["ca_file"]) as client:
+            await client.health()
+
+    with pytest.raises(ConnectionFailed) as refused:
+        asyncio.run(main())
+    assert refused.value.message == f"nothing listens on 127.0.0.1:{port} — is enrichd running?"

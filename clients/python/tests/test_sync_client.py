@@ -1,4 +1,5 @@
 """The synchronous client against a real enrichd over TLS."""
+import os
 import sqlite3
 import threading
 
@@ -230,3 +231,35 @@ def test_schedules_cancel_and_run_issues(client):
         client.cancel_sync(run.id)
     assert finished.value.message == f"run {run.id} already finished (partial_success); nothing to cancel"
     client.delete_model("py_holes")
+
+
+def _free_port():
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_connection_failures_are_one_plain_line(server, tmp_path):
+    import subprocess
+
+    from enrich_client import ConnectionFailed
+
+    port = _free_port()
+    with pytest.raises(ConnectionFailed) as refused:
+        Client("127.0.0.1", port, ca_file=server["ca_file"], timeout=5).health()
+    assert refused.value.code == StatusCode.UNAVAILABLE
+    assert refused.value.message == f"nothing listens on 127.0.0.1:{port} — is enrichd running?"
+    assert isinstance(refused.value.__cause__, ConnectionRefusedError)
+
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+    subprocess.run([os.path.join(root, "Scripts", "gen-certs.sh"), str(tmp_path / "other")], check=True,
+                   stdout=subprocess.DEVNULL)
+    other = str(tmp_path / "other" / "ca.pem")
+    with pytest.raises(ConnectionFailed) as untrusted:
+        Client(server["host"], server["port"], ca_file=other, timeout=5).health()
+    assert untrusted.value.message == (f"the server's certificate at 127.0.0.1:{server['port']} is not signed by "
+                                       f"{other} — pass ca_file= with the CA that signed it")
+    with pytest.raises(ConnectionFailed) as misnamed:
+        Client(server["host"], server["port"], ca_file=server["ca_file"], server_name="db.example", timeout=5).health()
+    assert misnamed.value.message.startswith("the server's certificate is not for 'db.example'")
