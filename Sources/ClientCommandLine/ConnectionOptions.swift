@@ -4,7 +4,7 @@ import Logging
 package import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+    package import Glibc
 #endif
 
 /// Connection flags every command takes.
@@ -108,10 +108,18 @@ package func withClient(
     } catch let error as ExitCode {
         throw error
     } catch {
-        let problem = ClientProblem(error, configuration: configuration, names: .commandLine)
-        printError("\(tool): \(problem.message)")
-        if options.verbose && problem.detail != problem.message { printError("  underlying error: \(problem.detail)") }
-        throw ExitCode(problem.exitCode)
+        throw ClientProblem(error, configuration: configuration, names: .commandLine).printed(
+            by: tool, verbose: options.verbose)
+    }
+}
+
+extension ClientProblem {
+    /// Prints the problem as one line from `tool` (and, with `verbose`, the underlying error) and returns the exit
+    /// code to throw.
+    package func printed(by tool: String, verbose: Bool = false) -> ExitCode {
+        printError("\(tool): \(self.message)")
+        if verbose && self.detail != self.message { printError("  underlying error: \(self.detail)") }
+        return ExitCode(self.exitCode)
     }
 }
 
@@ -129,10 +137,7 @@ package enum OutputFormat: String, ExpressibleByArgument, Sendable, CaseIterable
 /// Runs local work before a command connects (reading a file it was given): a `ClientProblem` is printed as
 /// one line and becomes its exit code, as `withClient` does for the calls.
 package func reportingFailures<T>(tool: String = "enrichctl", _ body: () throws -> T) throws -> T {
-    do { return try body() } catch let problem as ClientProblem {
-        printError("\(tool): \(problem.message)")
-        throw ExitCode(problem.exitCode)
-    }
+    do { return try body() } catch let problem as ClientProblem { throw problem.printed(by: tool) }
 }
 
 package func printError(_ message: String) { writeStandardError(message + "\n") }
@@ -143,14 +148,21 @@ package func writeStandardError(_ text: String) {
     text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
 }
 
-/// A local file's text; a missing or unreadable file is a `ClientProblem` (exit 66, or 77 when not permitted).
-package func readFile(_ path: String) throws -> String {
+/// Opens a local file for reading; a missing or unreadable one is a `ClientProblem` (exit 66, or 77 when not
+/// permitted).
+package func openLocalFile(_ path: String) throws(ClientProblem) -> UnsafeMutablePointer<FILE> {
     guard let file = fopen(path, "r") else {
         let code = errno
         throw ClientProblem(
             message: "cannot read '\(path)': \(String(cString: strerror(code)))", detail: "fopen: errno \(code)",
             status: nil, exitCode: code == EACCES ? 77 : 66)
     }
+    return file
+}
+
+/// A local file's text (see `openLocalFile` for its errors).
+package func readFile(_ path: String) throws -> String {
+    let file = try openLocalFile(path)
     defer { fclose(file) }
     var bytes: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65_536)

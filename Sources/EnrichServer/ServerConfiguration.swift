@@ -1,3 +1,4 @@
+import ModelCache
 package import RPCCore
 import SyncEngine
 

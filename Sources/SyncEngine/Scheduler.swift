@@ -1,6 +1,7 @@
 package import Catalog
 package import EnrichPolicy
 package import Logging
+import ModelCache
 
 /// Starts scheduled syncs when they are due. Time is passed in (`tick(now:)`), so tests drive it with any clock
 /// and no sleeps; `run()` ticks once a second on the wall clock. Schedules and their next run times live in the

@@ -93,10 +93,8 @@ struct EnrichLoad: AsyncParsableCommand {
             for _ in 0..<self.connections { clients.append(try await EnrichClient.connect(configuration)) }
         } catch {
             // The same one line (and exit code) as enrichctl's for the same failure.
-            let problem = ClientProblem(error, configuration: configuration, names: .commandLine)
-            printError("enrich-load: \(problem.message)")
-            if self.connection.verbose { printError("  underlying error: \(problem.detail)") }
-            throw ExitCode(problem.exitCode)
+            throw ClientProblem(error, configuration: configuration, names: .commandLine).printed(
+                by: "enrich-load", verbose: self.connection.verbose)
         }
         let columnList = self.columns.split(separator: ",").map(String.init)
         let enrichments = columnList.map { pair -> Enrichment in

@@ -2,6 +2,7 @@ import ArgumentParser
 import ClientCommandLine
 import EnrichClient
 import EventJSON
+import ModelCache
 
 #if canImport(Glibc)
     import Glibc
@@ -148,7 +149,7 @@ struct Models: AsyncParsableCommand {
                             ])))
                     return
                 }
-                let now = wallClockMilliseconds()
+                let now = WallClock.wallMilliseconds()
                 print(
                     Table.render(
                         ["name", "warehouse", "source", "primary key", "cached rows", "age", "last sync"],
@@ -194,7 +195,7 @@ func printModel(_ model: Model) {
     if model.servedRunID > 0 {
         print(
             "serving run \(model.servedRunID), synced \(time(model.servedAtMilliseconds)) "
-                + "(\(model.age(now: wallClockMilliseconds())) ago)")
+                + "(\(model.age(now: WallClock.wallMilliseconds())) ago)")
     }
     if model.lastRunID > 0 && model.lastRunID != model.servedRunID {
         print(
@@ -406,6 +407,9 @@ extension EnrichedEvent {
 final class LineReader {
     private let file: UnsafeMutablePointer<FILE>
     private let ownsFile: Bool
+    /// getline's buffer, reused from line to line.
+    private var buffer: UnsafeMutablePointer<CChar>?
+    private var capacity = 0
 
     init(path: String) throws {
         if path == "-" {
@@ -414,27 +418,20 @@ final class LineReader {
             self.file = file
             self.ownsFile = false
         } else {
-            guard let file = fopen(path, "r") else {
-                let code = errno
-                throw ClientProblem(
-                    message: "cannot read '\(path)': \(String(cString: strerror(code)))",
-                    detail: "fopen: errno \(code)",
-                    status: nil, exitCode: code == EACCES ? 77 : 66)
-            }
-            self.file = file
+            self.file = try openLocalFile(path)
             self.ownsFile = true
         }
     }
 
-    deinit { if self.ownsFile { fclose(self.file) } }
+    deinit {
+        free(self.buffer)
+        if self.ownsFile { fclose(self.file) }
+    }
 
     func next() -> [UInt8]? {
-        var buffer: UnsafeMutablePointer<CChar>?
-        var capacity = 0
-        defer { free(buffer) }
-        let count = getline(&buffer, &capacity, self.file)
-        guard count >= 0, let buffer else { return nil }
-        var bytes = UnsafeRawBufferPointer(start: buffer, count: count).map { $0 }
+        let count = getline(&self.buffer, &self.capacity, self.file)
+        guard count >= 0, let buffer = self.buffer else { return nil }
+        var bytes = Array(UnsafeRawBufferPointer(start: buffer, count: count))
         while bytes.last == UInt8(ascii: "\n") || bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
         return bytes
     }

@@ -214,16 +214,6 @@ extension Table {
     /// A CSV field: quoted when it holds a comma, a quote or a line break, quotes doubled.
     static func csvField(_ text: String) -> String {
         guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingQuotes() + "\""
-    }
-}
-
-extension String {
-    fileprivate func replacingQuotes() -> String {
-        var result = ""
-        for character in self {
-            if character == "\"" { result += "\"\"" } else { result.append(character) }
-        }
-        return result
+        return "\"" + text.replacing("\"", with: "\"\"") + "\""
     }
 }

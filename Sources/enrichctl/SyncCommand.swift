@@ -2,6 +2,7 @@ import ArgumentParser
 import ClientCommandLine
 import EnrichClient
 import EventJSON
+import ModelCache
 
 #if canImport(Glibc)
     import Glibc
@@ -251,7 +252,7 @@ func follow(client: EnrichClient, runID: UInt64, json: Bool) async throws {
         guard !json else { continue }
         // Rows per second since the run started (by the server's clock), not since this watch began: a watch
         // that joins a run half-way would otherwise divide its rows by a fraction of a second.
-        let end = run.finishedAtMilliseconds > 0 ? run.finishedAtMilliseconds : wallClockMilliseconds()
+        let end = run.finishedAtMilliseconds > 0 ? run.finishedAtMilliseconds : WallClock.wallMilliseconds()
         let elapsed = end - run.startedAtMilliseconds
         let rate = elapsed >= 500 ? "\(Int64(Double(run.rowsRead) * 1_000 / Double(elapsed))) rows/s" : "- rows/s"
         let fraction = run.rowsExpected > 0 ? min(1, Double(run.rowsRead) / Double(run.rowsExpected)) : 0
@@ -269,11 +270,4 @@ func follow(client: EnrichClient, runID: UInt64, json: Bool) async throws {
     guard let run = last else { return }
     if json { printJSON(run.json) } else { print(run.details) }
     if run.status == .failed { throw ExitCode(1) }
-}
-
-/// Milliseconds since the epoch, from the system clock.
-func wallClockMilliseconds() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_REALTIME, &now)
-    return Int64(now.tv_sec) * 1_000 + Int64(now.tv_nsec) / 1_000_000
 }

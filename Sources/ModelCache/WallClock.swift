@@ -4,7 +4,7 @@
     import Darwin
 #endif
 
-/// Wall-clock time for records (run start and finish). Durations use `ContinuousClock`.
+/// Wall-clock time for records (run start and finish, ages shown to people). Durations use `ContinuousClock`.
 package enum WallClock {
     /// Milliseconds since the Unix epoch.
     package static func wallMilliseconds() -> Int64 {
