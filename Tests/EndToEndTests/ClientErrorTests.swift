@@ -1,6 +1,5 @@
 import EnrichClient
 import EnrichServer
-import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -160,12 +159,10 @@ struct ClientErrorTests {
 struct SDKReadmeTests {
     @Test("The README's example is, character for character, the example package Scripts/interop.sh runs")
     func exampleIsTheExamplePackage() throws {
-        let root = String(#filePath.split(separator: "/Tests/", maxSplits: 1)[0])
-        let readme = try String(contentsOfFile: root + "/Sources/EnrichClient/README.md", encoding: .utf8)
-        let example = try String(
-            contentsOfFile: root + "/Tests/ExternalPackage/Sources/sdk-example/main.swift", encoding: .utf8)
-        let blocks = readme.components(separatedBy: "```swift\n").dropFirst().map {
-            $0.components(separatedBy: "```")[0]
+        let readme = try #require(readTextFile("Sources/EnrichClient/README.md"))
+        let example = try #require(readTextFile("Tests/ExternalPackage/Sources/sdk-example/main.swift"))
+        let blocks = readme.split(separator: "```swift\n", omittingEmptySubsequences: false).dropFirst().map {
+            String($0.split(separator: "```", maxSplits: 1, omittingEmptySubsequences: false)[0])
         }
         #expect(blocks.contains(example), "Sources/EnrichClient/README.md's example differs from sdk-example")
     }

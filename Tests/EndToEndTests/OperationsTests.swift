@@ -148,10 +148,7 @@ struct OperationsTests {
             let names = line.matches(of: /([a-z_]+)="/).map { String($0.output.1) }
             labels[family, default: []].formUnion(names)
         }
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let dashboard = try String(
-            contentsOf: repository.appendingPathComponent("docs/grafana-dashboard.json"), encoding: .utf8)
+        let dashboard = try #require(readTextFile("docs/grafana-dashboard.json"))
         let expressions = dashboard.matches(of: /"expr": "([^"]*)"/).map { String($0.output.1) }
         #expect(expressions.count >= 10)
         for expression in expressions {

@@ -3,10 +3,6 @@ import Testing
 
 @testable import RPCMessages
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// The generated Swift layer held to protobuf-c's own descriptors, and the hand-tuned writers to protobuf-c's
 /// decoder.
 @Suite("Generated message layer")
@@ -20,34 +16,6 @@ struct GeneratedCodeTests {
             #expect(
                 generated.map(\.name) == fromC.map(\.name) && generated.map(\.number) == fromC.map(\.number),
                 "\(type.protoName)")
-        }
-    }
-
-    @Test("docs/PROTOCOL.md's method table lists every method with its request, response, write flag and roles")
-    func protocolDocumentMatchesMethods() throws {
-        let path = String(#filePath.split(separator: "/Tests/", maxSplits: 1)[0]) + "/docs/PROTOCOL.md"
-        let document = try #require(readText(path))
-        let roles = [
-            "workspace_owner", "entities_admin", "entities_read_only", "source_admin", "unify_read_only", "unify_admin",
-            "enrich_only",
-        ]
-        let rows = document.split(separator: "\n").filter { $0.hasPrefix("| `enrich.v1.") }
-        #expect(rows.count == Methods.all.count)
-        for method in Methods.all {
-            guard let row = rows.first(where: { $0.hasPrefix("| `\(method.fullName)` |") }) else {
-                Issue.record("\(method.fullName) is missing from docs/PROTOCOL.md")
-                continue
-            }
-            let cells = row.split(separator: "|", omittingEmptySubsequences: false).map {
-                $0.trimmingCharacters(in: " ")
-            }
-            // "", method, request → response, cost, write, one cell per role, ""
-            #expect(cells[2].contains("`\(method.request.replacing("enrich.v1.", with: ""))`"), "\(method.fullName)")
-            #expect(cells[2].hasSuffix("`\(method.response.replacing("enrich.v1.", with: ""))`"), "\(method.fullName)")
-            #expect(cells[3] == (method.cost?.rawValue ?? ""), "\(method.fullName)")
-            #expect((cells[4] == "yes") == method.isWrite, "\(method.fullName)")
-            let allowed = roles.indices.filter { cells[5 + $0].hasPrefix("✓") }.map { roles[$0] }
-            #expect(allowed == (method.roles.map { Set($0) }.map { set in roles.filter(set.contains) } ?? roles))
         }
     }
 
@@ -120,28 +88,5 @@ struct GeneratedCodeTests {
         }
         #expect(Methods.healthCheck.roles == nil && Methods.lookup.cost == .inline && Methods.watchSync.cost == .stream)
         #expect(Methods.createToken.roles == ["workspace_owner"] && Methods.createToken.isWrite)
-    }
-}
-
-/// A text file's contents, or nil.
-private func readText(_ path: String) -> String? {
-    guard let file = fopen(path, "r") else { return nil }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65_536)
-    while true {
-        let count = fread(&chunk, 1, chunk.count, file)
-        if count == 0 { break }
-        bytes += chunk[0..<count]
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters(in character: Character) -> String {
-        var text = self
-        while text.first == character { text.removeFirst() }
-        while text.last == character { text.removeLast() }
-        return String(text)
     }
 }

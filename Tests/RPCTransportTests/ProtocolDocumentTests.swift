@@ -5,7 +5,8 @@ import RPCTesting
 import RPCTransport
 import Testing
 
-/// Keeps docs/PROTOCOL.md honest: its worked example must be byte for byte what the code sends.
+/// Keeps docs/PROTOCOL.md honest: its worked example must be byte for byte what the code sends, and its method
+/// table what the server's method table declares.
 @Suite("docs/PROTOCOL.md")
 struct ProtocolDocumentTests {
     static func readDocument() throws -> String {
@@ -48,5 +49,41 @@ struct ProtocolDocumentTests {
         var status = ByteBuffer()
         Envelope.writeStatus(into: &status, requestID: 1, status: .ok)
         #expect(frames["STATUS"] == Array(status.readableBytesView))
+    }
+
+    @Test("docs/PROTOCOL.md's method table lists every method with its request, response, write flag and roles")
+    func protocolDocumentMatchesMethods() throws {
+        let document = try Self.readDocument()
+        let roles = [
+            "workspace_owner", "entities_admin", "entities_read_only", "source_admin", "unify_read_only", "unify_admin",
+            "enrich_only",
+        ]
+        let rows = document.split(separator: "\n").filter { $0.hasPrefix("| `enrich.v1.") }
+        #expect(rows.count == Methods.all.count)
+        for method in Methods.all {
+            guard let row = rows.first(where: { $0.hasPrefix("| `\(method.fullName)` |") }) else {
+                Issue.record("\(method.fullName) is missing from docs/PROTOCOL.md")
+                continue
+            }
+            let cells = row.split(separator: "|", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: " ")
+            }
+            // "", method, request → response, cost, write, one cell per role, ""
+            #expect(cells[2].contains("`\(method.request.replacing("enrich.v1.", with: ""))`"), "\(method.fullName)")
+            #expect(cells[2].hasSuffix("`\(method.response.replacing("enrich.v1.", with: ""))`"), "\(method.fullName)")
+            #expect(cells[3] == (method.cost?.rawValue ?? ""), "\(method.fullName)")
+            #expect((cells[4] == "yes") == method.isWrite, "\(method.fullName)")
+            let allowed = roles.indices.filter { cells[5 + $0].hasPrefix("✓") }.map { roles[$0] }
+            #expect(allowed == (method.roles.map { Set($0) }.map { set in roles.filter(set.contains) } ?? roles))
+        }
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingCharacters(in character: Character) -> String {
+        var text = self
+        while text.first == character { text.removeFirst() }
+        while text.last == character { text.removeLast() }
+        return String(text)
     }
 }
