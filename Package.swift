@@ -108,7 +108,7 @@ let package = Package(
         // Events in, enriched bytes out: destination plans, the tape-first engine, cells as JSON. Pure: no RPC,
         // no catalog.
         .target(
-            name: "Enrichment", dependencies: ["Mapping", "ModelCache", "EventJSON", "EnrichPolicy"],
+            name: "Enrichment", dependencies: ["Mapping", "ModelCache", "EventJSON", "EnrichPolicy", "CPrefetch"],
             swiftSettings: hotPathSettings),
         .target(name: "Catalog", dependencies: [grdb], swiftSettings: strictSettings),
         .target(

@@ -1,3 +1,4 @@
+import CPrefetch
 package import EventJSON
 import Mapping
 package import ModelCache
@@ -110,5 +111,31 @@ package final class ColumnReference: Sendable {
         } else {
             self.packedInts = nil
         }
+    }
+
+    /// Requests the lines `CellJSON.write` reads first at `row`: the null bit's word and the value (a number, a
+    /// code, or the index line that locates a string). A string's text is one more step: it is fetched when
+    /// written.
+    @inline(__always)
+    func prefetch(row: Int) {
+        self.nulls.prefetch(row)
+        if let codes = self.codes {
+            codes.withCodes { enrich_prefetch(codes.address(of: row, $0)) }
+        } else if let strings = self.strings {
+            strings.prefetchSpan(of: row)
+        } else if let doubles = self.doubles {
+            doubles.withUnsafeBufferPointer { enrich_prefetch($0.baseAddress! + row) }
+        } else if let ints = self.ints {
+            ints.withUnsafeBufferPointer { enrich_prefetch($0.baseAddress! + row) }
+        } else if let packed = self.packedDoubles?.integers ?? self.packedInts {
+            packed.withCodes { enrich_prefetch(packed.address(of: row, $0)) }
+        }
+    }
+
+    /// A string cell's text, once the line `prefetch(row:)` requested is cached (other cells: nothing more).
+    @inline(__always)
+    func prefetchText(row: Int) {
+        guard self.codes == nil, let strings = self.strings else { return }
+        strings.prefetchText(of: row)
     }
 }

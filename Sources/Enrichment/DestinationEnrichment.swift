@@ -32,10 +32,23 @@ package struct DestinationEnrichment {
 
     /// Enriches the event at `position` of the batch and writes its answer to `sink`.
     package mutating func enrich(_ bytes: UnsafeRawBufferPointer, position: Int, into sink: inout some EnrichmentSink) {
-        if bytes.count <= self.maxEventBytes, self.batch?.enrich(bytes, into: &sink, tally: &self.tally) == true {
+        if bytes.count <= self.maxEventBytes,
+            self.batch?.enrich(bytes, position: position, into: &sink, tally: &self.tally) == true
+        {
             return
         }
         sink.append(self.enrichOnTree(bytes, position: position))
+    }
+
+    /// Enriches event `position` of a batch of `count` (`events(i)` is event i's bytes) and writes its answer to
+    /// `sink`. Called for the positions in order (a request may stop between two and go on later), it also
+    /// works ahead on the events after `position` (`TapeBatch.workAhead`), so that the cache misses of several
+    /// events' lookups are in flight together: the same answers as `enrich(_:position:into:)`, sooner.
+    package mutating func enrich(
+        _ position: Int, of count: Int, events: (Int) -> UnsafeRawBufferPointer, into sink: inout some EnrichmentSink
+    ) {
+        self.batch?.workAhead(of: position, count: count, maxEventBytes: self.maxEventBytes, events: events)
+        self.enrich(events(position), position: position, into: &sink)
     }
 
     /// One event through every mapping on the tree path: parsed, each mapping applied to the value.
@@ -159,12 +172,19 @@ final class TapeLookup: TapeRows {
     /// Each enrichment's column (nil: the snapshot lacks it, and the tree path would write null).
     let columns: [ColumnReference?]
 
+    /// The columns each match's row is read for (its enrichments'), for prefetching.
+    let columnsOfMatch: [[ColumnReference]]
+
     init(_ mapping: CompiledDestinationMapping, snapshots: [String: ModelSnapshot]) {
         self.snapshots = mapping.definition.matches.map { snapshots[$0.model] }
-        self.columns = mapping.definition.enrichments.map { enrichment in
+        let columns = mapping.definition.enrichments.map { enrichment in
             snapshots[enrichment.model].flatMap { snapshot in
                 snapshot.columnIndex(named: enrichment.column).map { ColumnReference(snapshot.columns[$0]) }
             }
+        }
+        self.columns = columns
+        self.columnsOfMatch = mapping.definition.matches.indices.map { match in
+            mapping.enrichments(ofMatch: match).compactMap { columns[$0] }
         }
     }
 
@@ -204,9 +224,45 @@ struct TapeBatch {
     /// outcome, and their output (or error text, when `failed`) in `scratch.outputs`.
     var matched: [(mapping: Int, outcome: EnrichmentOutcome, output: Range<Int>, failed: Bool)] = []
 
+    /// How far `workAhead` runs ahead of the event being enriched, in three steps, each reading what the one
+    /// before requested: event p + lookahead is parsed and its keys' index slots requested; event
+    /// p + lookahead / 2 has its candidate rows read and the lines locating their keys and cells requested;
+    /// event p + 2 has the text of its keys and string cells requested. Far enough that each request has a few
+    /// events' work to arrive in; near enough that what it brought in is still cached.
+    static let lookahead = 8
+    static let textAhead = 2
+    /// Events parsed ahead, event p in slot `p % ring.count`; `ringEvent[slot]` is the event a slot holds
+    /// (-1: none, or it is not a JSON object the tape accepts).
+    var ring: [JSONTape]
+    var ringEvent: [Int]
+    /// The hash of each plain match key of each slot's event, `keysPerEvent` per slot (`Int.min`: none; a key
+    /// whose hash is `Int.min` is merely not prefetched).
+    var hashes: [Int]
+    /// Where each mapping's matches start among an event's keys.
+    let keyBase: [Int]
+    let keysPerEvent: Int
+    /// Each key's candidate row from step two, as `hashes` (-1: none).
+    var candidates: [Int]
+    /// The events parsed ahead so far, those whose rows were requested, and those whose text was.
+    var parsedTo = 0
+    var fetchedTo = 0
+    var textTo = 0
+
     init(_ mappings: [CompiledDestinationMapping], snapshots: [String: ModelSnapshot]) {
         self.mappings = mappings
         self.rows = mappings.map { TapeLookup($0, snapshots: snapshots) }
+        var keyBase: [Int] = []
+        var keys = 0
+        for mapping in mappings {
+            keyBase.append(keys)
+            keys += mapping.definition.matches.count
+        }
+        self.keyBase = keyBase
+        self.keysPerEvent = keys
+        self.ring = Array(repeating: JSONTape(), count: Self.lookahead + 1)
+        self.ringEvent = Array(repeating: -1, count: Self.lookahead + 1)
+        self.hashes = Array(repeating: Int.min, count: (Self.lookahead + 1) * keys)
+        self.candidates = Array(repeating: -1, count: (Self.lookahead + 1) * keys)
         var names: [UInt8] = []
         self.nameSpans = mappings.map { mapping in
             let start = names.count
@@ -216,13 +272,107 @@ struct TapeBatch {
         self.names = names
     }
 
+    /// Parses events and requests the rows they will read, ahead of event `position` (see `lookahead`).
+    mutating func workAhead(
+        of position: Int, count: Int, maxEventBytes: Int, events: (Int) -> UnsafeRawBufferPointer
+    ) {
+        self.parsedTo = max(self.parsedTo, position)
+        let parseEnd = min(position + Self.lookahead + 1, count)
+        while self.parsedTo < parseEnd {
+            self.parseAhead(events(self.parsedTo), position: self.parsedTo, maxEventBytes: maxEventBytes)
+            self.parsedTo += 1
+        }
+        self.fetchedTo = max(self.fetchedTo, position)
+        let fetchEnd = min(position + Self.lookahead / 2 + 1, count)
+        while self.fetchedTo < fetchEnd {
+            self.fetchRows(position: self.fetchedTo)
+            self.fetchedTo += 1
+        }
+        self.textTo = max(self.textTo, position)
+        let textEnd = min(position + Self.textAhead + 1, count)
+        while self.textTo < textEnd {
+            self.fetchText(position: self.textTo)
+            self.textTo += 1
+        }
+    }
+
+    /// Step one for event `position`: parsed into its ring slot, each plain match key hashed and the index slot
+    /// it is looked up at requested.
+    mutating func parseAhead(_ raw: UnsafeRawBufferPointer, position: Int, maxEventBytes: Int) {
+        let slot = position % self.ring.count
+        self.ringEvent[slot] = -1
+        let buffer = raw.assumingMemoryBound(to: UInt8.self)
+        guard raw.count <= maxEventBytes, self.ring[slot].parse(buffer), self.ring[slot].nodes[0].kind == .object
+        else { return }
+        self.ringEvent[slot] = position
+        let base = slot * self.keysPerEvent
+        let mappings = self.mappings
+        let rows = self.rows
+        let keyBase = self.keyBase
+        self.hashes.withUnsafeMutableBufferPointer { hashes in
+            for key in base..<(base + self.keysPerEvent) { hashes[key] = Int.min }
+            self.ring[slot].withView(buffer) { view in
+                let event = TapeEvent(view)
+                for (index, mapping) in mappings.enumerated() {
+                    let snapshots = rows[index].snapshots
+                    mapping.plainMatchKeys(of: event) { match, key in
+                        if let hash = snapshots[match]?.prefetchSlot(forUTF8: UnsafeRawBufferPointer(key)) {
+                            hashes[base + keyBase[index] + match] = hash
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Step two for event `position` (its index slots requested a few events ago): each key's candidate row
+    /// read, and the lines of its key and of the cells its enrichments write requested.
+    mutating func fetchRows(position: Int) {
+        let slot = position % self.ring.count
+        guard self.ringEvent[slot] == position else { return }
+        let base = slot * self.keysPerEvent
+        for (index, lookup) in self.rows.enumerated() {
+            for match in lookup.snapshots.indices {
+                let key = base + self.keyBase[index] + match
+                self.candidates[key] = -1
+                let hash = self.hashes[key]
+                guard hash != Int.min, let snapshot = lookup.snapshots[match],
+                    let row = snapshot.prefetchCandidate(hash: hash)
+                else { continue }
+                self.candidates[key] = row
+                for column in lookup.columnsOfMatch[match] { column.prefetch(row: row) }
+            }
+        }
+    }
+
+    /// Step three for event `position`: the text of each candidate's key and of its string cells requested.
+    func fetchText(position: Int) {
+        let slot = position % self.ring.count
+        guard self.ringEvent[slot] == position else { return }
+        let base = slot * self.keysPerEvent
+        for (index, lookup) in self.rows.enumerated() {
+            for match in lookup.snapshots.indices {
+                let row = self.candidates[base + self.keyBase[index] + match]
+                guard row >= 0, let snapshot = lookup.snapshots[match] else { continue }
+                snapshot.prefetchKey(row: row)
+                for column in lookup.columnsOfMatch[match] { column.prefetchText(row: row) }
+            }
+        }
+    }
+
     /// Enriches one event on the tape and writes its answer; false (nothing written) when the event is not a
-    /// JSON object the parser accepts.
+    /// JSON object the parser accepts. The event's tape is the one `workAhead` parsed, if it did.
     mutating func enrich(
-        _ raw: UnsafeRawBufferPointer, into sink: inout some EnrichmentSink, tally: inout Tally
+        _ raw: UnsafeRawBufferPointer, position: Int, into sink: inout some EnrichmentSink, tally: inout Tally
     ) -> Bool {
         let buffer = raw.assumingMemoryBound(to: UInt8.self)
-        guard self.tape.parse(buffer), self.tape.nodes[0].kind == .object else { return false }
+        let slot = position % self.ring.count
+        if self.ringEvent[slot] == position {
+            swap(&self.tape, &self.ring[slot])
+            self.ringEvent[slot] = -1
+        } else {
+            guard self.tape.parse(buffer), self.tape.nodes[0].kind == .object else { return false }
+        }
         self.scratch.startEvent()
         self.matched.removeAll(keepingCapacity: true)
         var models = 0

@@ -266,6 +266,24 @@ extension CompiledDestinationMapping {
     }
 }
 
+extension CompiledDestinationMapping {
+    /// Calls `body` with each match (its position among the mapping's matches) whose key in `event` is a plain
+    /// string on the tape, and the key's bytes: what `apply(to:rows:scratch:)` looks up should the condition hold.
+    /// For pipelines that fetch rows ahead of `apply`; the condition is not evaluated.
+    package func plainMatchKeys(of event: TapeEvent, _ body: (Int, UnsafeBufferPointer<UInt8>) -> Void) {
+        for position in self.definition.matches.indices {
+            guard let keys = self.tapeMatchKeys[position], case .node(let index) = event.walk(keys),
+                event.view.nodes[index].kind == .string, !event.view.nodes[index].needsDecoding
+            else { continue }
+            let text = event.view.content(index)
+            if !text.isEmpty { body(position, text) }
+        }
+    }
+
+    /// The enrichments (their positions) that read match number `match`'s row.
+    package func enrichments(ofMatch match: Int) -> [Int] { self.enrichmentsOfMatch[match] }
+}
+
 /// Buffers the tape path reuses from event to event: enrichment values written back to back, where each one
 /// is, which matches found a row, the splices being assembled, and the outputs of the current event's
 /// mappings (`startEvent` clears them).

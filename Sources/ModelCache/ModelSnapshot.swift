@@ -87,6 +87,37 @@ package final class ModelSnapshot: Sendable {
         }
     }
 
+    /// The first step of `row(forUTF8:)` taken ahead of time, for a pipeline over events (destinations on the
+    /// tape): the key's hash, with the index slot its probe starts at requested from memory. Nil for an integer
+    /// key column.
+    @inline(__always)
+    package func prefetchSlot(forUTF8 key: UnsafeRawBufferPointer) -> Int? {
+        guard self.keyStrings != nil else { return nil }
+        let hash = PrimaryKeyIndex.hash(key)
+        let index = self.index
+        index.slots.withUnsafeBufferPointer { enrich_prefetch($0.baseAddress! + (hash & index.slotMask)) }
+        return hash
+    }
+
+    /// The second step, once the slot is cached: the row whose fingerprint matches `hash` (nil when none), with
+    /// the line locating its key requested. A candidate only: `row(forUTF8:)` still compares the key.
+    @inline(__always)
+    package func prefetchCandidate(hash: Int) -> Int? {
+        guard let arena = self.keyStrings else { return nil }
+        let index = self.index
+        let row = index.slots.withUnsafeBufferPointer { index.candidate(hash: hash, slots: $0).row }
+        guard row >= 0 else { return nil }
+        arena.withStorage { _, lengths in arena.prefetchSpan(of: row, lengths: lengths) }
+        return row
+    }
+
+    /// The third step, once the line locating the candidate's key is cached: the key's text requested.
+    @inline(__always)
+    package func prefetchKey(row: Int) {
+        guard let arena = self.keyStrings else { return }
+        arena.prefetchText(of: row)
+    }
+
     /// The same snapshot with `rowBits` bits of each index slot kept for row + 1 (tests of fingerprint collisions).
     func withFingerprintRowBits(_ rowBits: Int) -> ModelSnapshot {
         ModelSnapshot(

@@ -139,6 +139,21 @@ public struct StringArena: Sendable {
         return start..<(start &+ Int(index[lengths + within]))
     }
 
+    /// `prefetchSpan(of:lengths:)` for a single row.
+    @inlinable @inline(__always)
+    package func prefetchSpan(of row: Int) {
+        self.index.withUnsafeBytes { self.prefetchSpan(of: row, lengths: $0) }
+    }
+
+    /// Asks the CPU to bring in the first line of row `row`'s text (reads the line `prefetchSpan` requested).
+    @inlinable @inline(__always)
+    package func prefetchText(of row: Int) {
+        self.withStorage { text, lengths in
+            let start = self.span(of: row, lengths: lengths).lowerBound
+            if start < text.count { enrich_prefetch(text.baseAddress! + start) }
+        }
+    }
+
     /// Asks the CPU to bring in the index line that locates row `row` (one line: a compact block is 20 bytes).
     @inlinable @inline(__always)
     package func prefetchSpan(of row: Int, lengths index: UnsafeRawBufferPointer) {

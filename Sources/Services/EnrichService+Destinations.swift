@@ -132,7 +132,9 @@ final class DestinationEnrichJob: InlineJob {
         }
         while self.next < self.events.count {
             // Set above.
-            self.engine!.enrich(self.events[self.next].bytes(in: payload), position: self.next, into: &self.writer)
+            let events = self.events
+            self.engine!.enrich(
+                self.next, of: events.count, events: { events[$0].bytes(in: payload) }, into: &self.writer)
             self.next += 1
             if ContinuousClock.now >= until && self.next < self.events.count { return nil }
         }
