@@ -28,6 +28,7 @@ struct EncodedLookupResponse: MessageSerializer {
         var bodies: [Int] = []
         sizes.reserveCapacity(columns.count)
         bodies.reserveCapacity(columns.count)
+        Self.prefetchFirstRows(rows, columns)
         for column in columns {
             let (size, body) = Self.size(of: column, rows: rows)
             sizes.append(size)
@@ -92,6 +93,42 @@ struct EncodedLookupResponse: MessageSerializer {
     /// Rows ahead of the one being read whose cells are prefetched: each column's rows are random, so a cell is
     /// a cache miss; asking for the cells a few rows ahead keeps several misses in flight (issue 15).
     static let prefetchDistance = 16
+
+    /// Requests the first `prefetchDistance` rows of every column at once, before the per-column passes. Each
+    /// pass prefetches that far ahead of itself, so without this its first rows would be misses taken one after
+    /// another: at batch 100, a sixth of all cells.
+    static func prefetchFirstRows(_ rows: [Int], _ columns: [ColumnData]) {
+        let first = rows.prefix(Self.prefetchDistance)
+        for column in columns {
+            switch column.storage {
+            case .int64, .timestamp, .packedInt:
+                Self.withIntegers(column) { _, address in
+                    for row in first where row >= 0 { enrich_prefetch(address(row)) }
+                }
+            case .double, .packedDouble:
+                Self.withDoubles(column) { _, address in
+                    for row in first where row >= 0 { enrich_prefetch(address(row)) }
+                }
+            case .bool(let values):
+                values.withUnsafeBufferPointer { values in
+                    for row in first where row >= 0 { enrich_prefetch(values.baseAddress! + row) }
+                }
+            case .string, .dictionary:
+                Self.withStrings(column) { arena, _, code in
+                    arena.withStorage { _, lengths in
+                        for row in first where row >= 0 {
+                            if let code {
+                                enrich_prefetch(code(row))
+                            } else {
+                                arena.prefetchSpan(of: row, lengths: lengths)
+                            }
+                        }
+                    }
+                }
+            }
+            for row in first where row >= 0 { column.nulls.prefetch(row) }
+        }
+    }
 
     /// Calls `body` with the column's integers (int64, timestamp, packed) as a reader: the value of a row (0 for a
     /// missing row or a NULL, as the proto says) and the address to prefetch for it.
@@ -258,7 +295,7 @@ struct EncodedLookupResponse: MessageSerializer {
             if count > 0 { size += 1 + varintSize(UInt64(count)) + count }
         case .string, .dictionary:
             Self.withStrings(column) { arena, entry, code in
-                arena.withStorage { _, lengths in
+                arena.withStorage { text, lengths in
                     rows.withUnsafeBufferPointer { rows in
                         for position in rows.indices {
                             if position + distance < count, rows[position + distance] >= 0 {
@@ -269,8 +306,14 @@ struct EncodedLookupResponse: MessageSerializer {
                                 }
                             }
                             let row = rows[position]
-                            let length = row < 0 ? 0 : arena.span(of: entry(row), lengths: lengths).count
-                            size += 1 + varintSize(UInt64(length)) + length
+                            guard row >= 0 else {
+                                size += 2
+                                continue
+                            }
+                            let span = arena.span(of: entry(row), lengths: lengths)
+                            // The text is read when the values are written, after every column is sized.
+                            if code == nil, !span.isEmpty { enrich_prefetch(text.baseAddress! + span.lowerBound) }
+                            size += 1 + varintSize(UInt64(span.count)) + span.count
                         }
                     }
                 }
