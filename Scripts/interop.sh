@@ -55,3 +55,19 @@ else
     echo "Tests/ExternalPackage is not built: Scripts/test.sh builds it before this script" >&2
     exit 1
 fi
+
+# The benchmark's C Lookup client (Scripts/bench/lookup-load.c, written from docs/PROTOCOL.md like the Python
+# client): built and run here so the benchmark never meets it for the first time. Every key exists, so every
+# answer must carry as many found flags as keys, all set; lookup-load itself stops on any status but OK.
+echo "C lookup client (Scripts/bench/lookup-load.c):"
+cc -O2 -Wall -Werror -o "$work/lookup-load" Scripts/bench/lookup-load.c -lssl -lcrypto
+"$work/lookup-load" 127.0.0.1 "$port" "$work/certs/ca.pem" "$ENRICH_TOKEN" 2 10 200 30 20000 products name price \
+    | tee "$work/lookup-load.json"
+python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert r["calls"] == 200 and r["keys"] == 2000 and r["found"] == 2000, r' \
+    "$work/lookup-load.json" || { echo "lookup-load did not get every key back"; exit 1; }
+if "$work/lookup-load" 127.0.0.1 "$port" "$work/certs/ca.pem" "enr_wrong_token" 1 1 1 30 20000 products name \
+    2>"$work/lookup-load.err"; then
+    echo "lookup-load took a call refused for its token as answered"; exit 1
+fi
+grep -q "status 16" "$work/lookup-load.err" || { cat "$work/lookup-load.err"; exit 1; }
+echo "a wrong token: the call failed with status 16 (UNAUTHENTICATED), and lookup-load said so"

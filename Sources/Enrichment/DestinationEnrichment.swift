@@ -241,6 +241,8 @@ struct TapeBatch {
     /// Where each mapping's matches start among an event's keys.
     let keyBase: [Int]
     let keysPerEvent: Int
+    /// For each of an event's keys: the snapshot its match looks up, and the columns its enrichments write.
+    let targets: [(snapshot: ModelSnapshot?, columns: [ColumnReference])]
     /// Each key's candidate row from step two, as `hashes` (-1: none).
     var candidates: [Int]
     /// The events parsed ahead so far, those whose rows were requested, and those whose text was.
@@ -259,6 +261,9 @@ struct TapeBatch {
         }
         self.keyBase = keyBase
         self.keysPerEvent = keys
+        self.targets = self.rows.flatMap { lookup in
+            lookup.snapshots.indices.map { (lookup.snapshots[$0], lookup.columnsOfMatch[$0]) }
+        }
         self.ring = Array(repeating: JSONTape(), count: Self.lookahead + 1)
         self.ringEvent = Array(repeating: -1, count: Self.lookahead + 1)
         self.hashes = Array(repeating: Int.min, count: (Self.lookahead + 1) * keys)
@@ -331,16 +336,13 @@ struct TapeBatch {
         let slot = position % self.ring.count
         guard self.ringEvent[slot] == position else { return }
         let base = slot * self.keysPerEvent
-        for (index, lookup) in self.rows.enumerated() {
-            for match in lookup.snapshots.indices {
-                let key = base + self.keyBase[index] + match
-                self.candidates[key] = -1
-                let hash = self.hashes[key]
-                guard hash != Int.min, let snapshot = lookup.snapshots[match],
-                    let row = snapshot.prefetchCandidate(hash: hash)
-                else { continue }
-                self.candidates[key] = row
-                for column in lookup.columnsOfMatch[match] { column.prefetch(row: row) }
+        self.targets.withUnsafeBufferPointer { targets in
+            for key in targets.indices {
+                self.candidates[base + key] = -1
+                let hash = self.hashes[base + key]
+                guard hash != Int.min, let row = targets[key].snapshot?.prefetchCandidate(hash: hash) else { continue }
+                self.candidates[base + key] = row
+                for column in targets[key].columns { column.prefetch(row: row) }
             }
         }
     }
@@ -350,12 +352,12 @@ struct TapeBatch {
         let slot = position % self.ring.count
         guard self.ringEvent[slot] == position else { return }
         let base = slot * self.keysPerEvent
-        for (index, lookup) in self.rows.enumerated() {
-            for match in lookup.snapshots.indices {
-                let row = self.candidates[base + self.keyBase[index] + match]
-                guard row >= 0, let snapshot = lookup.snapshots[match] else { continue }
-                snapshot.prefetchKey(row: row)
-                for column in lookup.columnsOfMatch[match] { column.prefetchText(row: row) }
+        self.targets.withUnsafeBufferPointer { targets in
+            for key in targets.indices {
+                let row = self.candidates[base + key]
+                guard row >= 0 else { continue }
+                targets[key].snapshot?.prefetchKey(row: row)
+                for column in targets[key].columns { column.prefetchText(row: row) }
             }
         }
     }

@@ -99,7 +99,8 @@ extension EnrichService {
     }
 }
 
-/// Enrich through a destination, an event at a time (`DestinationEnrichment`), the clock checked between events.
+/// Enrich through a destination, an event at a time (`DestinationEnrichment`), the clock read every few events
+/// (`ClockCheck`).
 final class DestinationEnrichJob: InlineJob {
     let service: EnrichService
     let destination: String
@@ -107,6 +108,7 @@ final class DestinationEnrichJob: InlineJob {
     private var engine: DestinationEnrichment?
     private var writer: WireSink
     private var next = 0
+    private var clock = ClockCheck()
 
     init(service: EnrichService, destination: String, events: [ByteSpan]) {
         self.service = service
@@ -136,7 +138,11 @@ final class DestinationEnrichJob: InlineJob {
             self.engine!.enrich(
                 self.next, of: events.count, events: { events[$0].bytes(in: payload) }, into: &self.writer)
             self.next += 1
-            if ContinuousClock.now >= until && self.next < self.events.count { return nil }
+            if self.clock.due(after: events[self.next - 1].count), ContinuousClock.now >= until,
+                self.next < events.count
+            {
+                return nil
+            }
         }
         self.service.destinations.record(destination: self.destination, self.engine!.tally)
         return self.writer.finished()

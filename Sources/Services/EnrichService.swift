@@ -199,7 +199,7 @@ final class LookupJob: InlineJob {
 }
 
 /// Enrich of a model's columns into events (no destination), an event at a time (`KeyedEnrichment`), the
-/// clock checked between events.
+/// clock read every few events (`ClockCheck`).
 final class PlainEnrichJob: InlineJob {
     let events: [ByteSpan]
     private var engine: KeyedEnrichment
@@ -216,10 +216,36 @@ final class PlainEnrichJob: InlineJob {
         payload: UnsafeRawBufferPointer, until: ContinuousClock.Instant
     ) throws(RPCError) -> (any MessageSerializer)? {
         while self.next < self.events.count {
-            self.engine.enrich(self.events[self.next].bytes(in: payload), position: self.next, into: &self.writer)
+            let event = self.events[self.next].bytes(in: payload)
+            self.engine.enrich(event, position: self.next, into: &self.writer)
             self.next += 1
-            if ContinuousClock.now >= until && self.next < self.events.count { return nil }
+            if self.clock.due(after: event.count), ContinuousClock.now >= until, self.next < self.events.count {
+                return nil
+            }
         }
         return self.writer.finished()
+    }
+    private var clock = ClockCheck()
+}
+
+/// When a job that works event by event reads the clock to see whether its slice is over: after `maxEvents`
+/// events or `maxBytes` of them, whichever comes first. Reading it after every event cost 2.5 % of Enrich's CPU
+/// (perf, batch 1000); a small event takes about a microsecond, so a few go by between reads, while an event
+/// whose work grows with its size (conditions scan its text, enrichments splice it) is followed by a read at
+/// once, which keeps a slice within the budget the bulkhead tests measure.
+struct ClockCheck {
+    static let maxEvents = 8
+    static let maxBytes = 4 << 10
+    private var events = 0
+    private var bytes = 0
+
+    /// Counts one event of `eventBytes`; true when the clock is due.
+    mutating func due(after eventBytes: Int) -> Bool {
+        self.events += 1
+        self.bytes += eventBytes
+        guard self.events >= Self.maxEvents || self.bytes >= Self.maxBytes else { return false }
+        self.events = 0
+        self.bytes = 0
+        return true
     }
 }

@@ -1,0 +1,341 @@
+// A lean Lookup load generator for Scripts/bench.sh: enrichd driven the way Scripts/bench/redis-load.c drives
+// Redis, so both servers are measured with the same kind of client. enrich-load (Swift, NIO, the SDK's
+// decoding) spends more CPU per call than either server does at small batches, and on two shared cores the
+// client's cost shows in the server's latency and throughput.
+//
+// One thread, epoll, non-blocking OpenSSL (TLS, verifying the server against a CA file). Each of C connections
+// keeps one Lookup call of B keys in flight (closed loop), keys SKU-0000001 style, uniform in 1..K, until N
+// calls are answered or D seconds pass. The wire format is docs/PROTOCOL.md's: frames of
+// [length u32][kind u8][request id u32], a REQUEST's payload [header length u32][RequestHeader][LookupRequest].
+// The three messages are written by hand (a few length-delimited fields, as redis-load writes RESP by hand).
+// Every answer is checked: its MESSAGE must carry B `found` flags (they are counted) and its STATUS must be OK,
+// or the run stops with the server's message. A call's latency is from its first byte written to its STATUS
+// read. Prints one JSON line with the fields enrich-load's --json has:
+//   {"calls":N,"keys":N*B,"found":F,"errors":0,"seconds":S,"keys_per_second":X,"p50_ms":..,"p99_ms":..}
+//
+// Usage: lookup-load HOST PORT CA_FILE TOKEN CONNECTIONS BATCH CALLS SECONDS KEY_MAX MODEL COLUMN...
+// Build: cc -O2 -o lookup-load lookup-load.c -lssl -lcrypto
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { KIND_REQUEST = 1, KIND_MESSAGE = 2, KIND_STATUS = 3 };
+
+typedef struct {
+    int fd;
+    SSL *ssl;
+    uint8_t *out;  // the call's frame
+    size_t out_len, out_sent;
+    uint8_t *in;  // unparsed answer bytes
+    size_t in_len, in_capacity;
+    uint32_t id;
+    double started;
+    int busy;
+} Connection;
+
+static int batch, ncolumns;
+static char **columns;
+static const char *model, *token;
+static long key_max, found_total;
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static double *latencies;
+static long latency_count, latency_capacity;
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static uint64_t next_random(void) {  // splitmix64
+    uint64_t z = (rng += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static void die(const char *what) {
+    fprintf(stderr, "lookup-load: %s: %s\n", what, errno ? strerror(errno) : "failed");
+    ERR_print_errors_fp(stderr);
+    exit(1);
+}
+
+static size_t put_varint(uint8_t *p, uint64_t v) {
+    size_t n = 0;
+    while (v >= 0x80) { p[n++] = (uint8_t)(v | 0x80); v >>= 7; }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+// A length-delimited field (wire type 2): tag, length, bytes.
+static size_t put_bytes(uint8_t *p, int field, const void *bytes, size_t length) {
+    size_t n = put_varint(p, (uint64_t)field << 3 | 2);
+    n += put_varint(p + n, length);
+    memcpy(p + n, bytes, length);
+    return n + length;
+}
+
+static void put_u32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+static uint32_t get_u32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+// Reads a varint at *p (below end); 0 when it runs past end.
+static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
+    *v = 0;
+    for (int shift = 0; *p < end && shift < 64; shift += 7) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7F) << shift;
+        if (!(b & 0x80)) return 1;
+    }
+    return 0;
+}
+
+// Writes one REQUEST frame: B random keys, the columns, a new request id.
+static void build_call(Connection *c) {
+    size_t capacity = 64 + strlen(token) + strlen(model) + (size_t)batch * 24;
+    for (int i = 0; i < ncolumns; i++) capacity += strlen(columns[i]) + 8;
+    if (!c->out) c->out = malloc(capacity + 64);
+    uint8_t *p = c->out + 9 + 4;  // frame header, then the envelope's header length
+    static const char method[] = "enrich.v1.Enrich/Lookup";
+    char authorization[512];
+    int authorization_length = snprintf(authorization, sizeof authorization, "Bearer %s", token);
+    size_t header = put_bytes(p, 1, method, sizeof method - 1);
+    header += put_bytes(p + header, 2, authorization, (size_t)authorization_length);
+    put_u32(c->out + 9, (uint32_t)header);
+    uint8_t *q = p + header;
+    size_t body = put_bytes(q, 1, model, strlen(model));
+    for (int i = 0; i < ncolumns; i++) body += put_bytes(q + body, 2, columns[i], strlen(columns[i]));
+    for (int i = 0; i < batch; i++) {
+        char key[32];
+        int length = snprintf(key, sizeof key, "SKU-%07ld", 1 + (long)(next_random() % (uint64_t)key_max));
+        body += put_bytes(q + body, 3, key, (size_t)length);
+    }
+    size_t payload = 4 + header + body;
+    c->id = c->id % 0x7FFFFFFF + 1;
+    put_u32(c->out, (uint32_t)payload);
+    c->out[4] = KIND_REQUEST;
+    put_u32(c->out + 5, c->id);
+    c->out_len = 9 + payload;
+    c->out_sent = 0;
+    c->busy = 1;
+    c->started = now();
+}
+
+static void record(double seconds) {
+    if (latency_count == latency_capacity) {
+        latency_capacity = latency_capacity ? latency_capacity * 2 : 1 << 16;
+        latencies = realloc(latencies, (size_t)latency_capacity * sizeof *latencies);
+    }
+    latencies[latency_count++] = seconds;
+}
+
+// Counts the true flags of a LookupResponse's `found` (field 1, packed bools); -1 when it has not B of them.
+static long count_found(const uint8_t *p, const uint8_t *end) {
+    uint64_t tag, length;
+    while (p < end) {
+        if (!get_varint(&p, end, &tag)) return -1;
+        if ((tag & 7) == 2) {
+            if (!get_varint(&p, end, &length) || length > (uint64_t)(end - p)) return -1;
+            if (tag >> 3 == 1) {
+                if (length != (uint64_t)batch) return -1;
+                long found = 0;
+                for (uint64_t i = 0; i < length; i++) found += p[i] != 0;
+                return found;
+            }
+            p += length;
+        } else if ((tag & 7) == 0) {
+            if (!get_varint(&p, end, &length)) return -1;
+        } else {
+            return -1;
+        }
+    }
+    return batch == 0 ? 0 : -1;
+}
+
+// A STATUS payload's code (field 1), and its message (field 2) printed when the code is not 0.
+static void check_status(const uint8_t *p, const uint8_t *end) {
+    uint64_t tag, value, code = 0;
+    const uint8_t *message = NULL;
+    uint64_t message_length = 0;
+    while (p < end) {
+        if (!get_varint(&p, end, &tag)) break;
+        if ((tag & 7) == 0) {
+            if (!get_varint(&p, end, &value)) break;
+            if (tag >> 3 == 1) code = value;
+        } else if ((tag & 7) == 2) {
+            if (!get_varint(&p, end, &value) || value > (uint64_t)(end - p)) break;
+            if (tag >> 3 == 2) { message = p; message_length = value; }
+            p += value;
+        } else {
+            break;
+        }
+    }
+    if (code != 0) {
+        fprintf(stderr, "lookup-load: the call failed with status %llu: %.*s\n", (unsigned long long)code,
+                (int)message_length, message ? (const char *)message : "");
+        exit(1);
+    }
+}
+
+// Consumes the complete frames in c->in. Returns 1 when the call's STATUS arrived.
+static int parse(Connection *c) {
+    size_t position = 0;
+    int done = 0;
+    while (c->in_len - position >= 9) {
+        const uint8_t *frame = c->in + position;
+        uint32_t length = get_u32(frame);
+        if (c->in_len - position - 9 < length) break;
+        uint8_t kind = frame[4];
+        uint32_t id = get_u32(frame + 5);
+        const uint8_t *payload = frame + 9, *end = payload + length;
+        if (id != c->id) {
+            check_status(payload, end);  // connection-level (id 0) or a stray frame: it must not be an error
+        } else if (kind == KIND_MESSAGE) {
+            long found = count_found(payload, end);
+            if (found < 0) {
+                fprintf(stderr, "lookup-load: an answer without %d found flags\n", batch);
+                exit(1);
+            }
+            found_total += found;
+        } else if (kind == KIND_STATUS) {
+            check_status(payload, end);
+            done = 1;
+        }
+        position += 9 + length;
+    }
+    memmove(c->in, c->in + position, c->in_len - position);
+    c->in_len -= position;
+    return done;
+}
+
+static int compare(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 12) {
+        fprintf(stderr,
+                "usage: lookup-load HOST PORT CA_FILE TOKEN CONNECTIONS BATCH CALLS SECONDS KEY_MAX MODEL COLUMN...\n");
+        return 64;
+    }
+    const char *host = argv[1];
+    int port = atoi(argv[2]), connections = atoi(argv[5]);
+    token = argv[4];
+    batch = atoi(argv[6]);
+    long calls = atol(argv[7]);
+    double seconds = atof(argv[8]);
+    key_max = atol(argv[9]);
+    model = argv[10];
+    columns = argv + 11;
+    ncolumns = argc - 11;
+    if (strlen(token) > 400 || batch < 1 || connections < 1 || key_max < 1) {
+        fprintf(stderr, "lookup-load: a token of at most 400 bytes, and a batch, connections and KEY_MAX of 1 or more\n");
+        return 64;
+    }
+    rng ^= (uint64_t)getpid();
+
+    SSL_CTX *context = SSL_CTX_new(TLS_client_method());
+    if (!context || SSL_CTX_load_verify_locations(context, argv[3], NULL) != 1) die("loading the CA file");
+    SSL_CTX_set_verify(context, SSL_VERIFY_PEER, NULL);
+
+    int epoll = epoll_create1(0);
+    Connection *all = calloc((size_t)connections, sizeof *all);
+    long sent_calls = 0;
+    for (int i = 0; i < connections; i++) {
+        Connection *c = &all[i];
+        c->fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        inet_pton(AF_INET, host, &address.sin_addr);
+        if (connect(c->fd, (struct sockaddr *)&address, sizeof address) != 0) die("connect");
+        int one = 1;
+        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        c->ssl = SSL_new(context);
+        SSL_set_fd(c->ssl, c->fd);
+        SSL_set_tlsext_host_name(c->ssl, "localhost");
+        SSL_set1_host(c->ssl, "localhost");
+        if (SSL_connect(c->ssl) != 1) die("TLS handshake");
+        fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+        struct epoll_event event = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = c};
+        epoll_ctl(epoll, EPOLL_CTL_ADD, c->fd, &event);
+        c->in_capacity = 1 << 16;
+        c->in = malloc(c->in_capacity);
+        if (sent_calls < calls) {
+            sent_calls++;
+            build_call(c);
+        }
+    }
+
+    double start = now(), deadline = start + seconds;
+    long answered = 0;
+    struct epoll_event events[64];
+    while (answered < sent_calls && now() < deadline) {
+        int ready = epoll_wait(epoll, events, 64, 100);
+        for (int e = 0; e < ready; e++) {
+            Connection *c = events[e].data.ptr;
+            for (int progress = 1; progress;) {
+                progress = 0;
+                while (c->out_sent < c->out_len) {
+                    int n = SSL_write(c->ssl, c->out + c->out_sent, (int)(c->out_len - c->out_sent));
+                    if (n <= 0) {
+                        int error = SSL_get_error(c->ssl, n);
+                        if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) break;
+                        die("TLS write");
+                    }
+                    c->out_sent += (size_t)n;
+                    progress = 1;
+                }
+                for (;;) {
+                    if (c->in_capacity - c->in_len < 1 << 14) {
+                        c->in_capacity *= 2;
+                        c->in = realloc(c->in, c->in_capacity);
+                    }
+                    int n = SSL_read(c->ssl, c->in + c->in_len, (int)(c->in_capacity - c->in_len));
+                    if (n <= 0) {
+                        int error = SSL_get_error(c->ssl, n);
+                        if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) break;
+                        die("TLS read (the server closed the connection?)");
+                    }
+                    c->in_len += (size_t)n;
+                    progress = 1;
+                    if (c->busy && parse(c)) {
+                        record(now() - c->started);
+                        answered++;
+                        c->busy = 0;
+                        c->out_len = c->out_sent = 0;
+                        if (sent_calls < calls) {
+                            sent_calls++;
+                            build_call(c);
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    double elapsed = now() - start;
+    qsort(latencies, (size_t)latency_count, sizeof *latencies, compare);
+    double p50 = latency_count ? latencies[latency_count / 2] : 0;
+    double p99 = latency_count ? latencies[(long)(latency_count * 0.99)] : 0;
+    printf("{\"calls\":%ld,\"keys\":%ld,\"found\":%ld,\"errors\":0,\"seconds\":%.3f,\"keys_per_second\":%.0f,"
+           "\"p50_ms\":%.3f,\"p99_ms\":%.3f}\n",
+           answered, answered * batch, found_total, elapsed, answered * batch / elapsed, p50 * 1e3, p99 * 1e3);
+    return 0;
+}
