@@ -218,7 +218,10 @@ struct TapeBatch {
     /// The mappings' names back to back, and where each one is.
     let names: [UInt8]
     let nameSpans: [Range<Int>]
+    /// The tape of the event being enriched: one of the ring's while `workAhead` runs, and `turnTape` (swapped
+    /// in and back) for an event parsed at its turn.
     var tape = JSONTape()
+    var turnTape = JSONTape()
     var scratch = TapeScratch()
     /// The current event's matched mappings (and those whose condition could not be decided): which, their
     /// outcome, and their output (or error text, when `failed`) in `scratch.outputs`.
@@ -231,6 +234,10 @@ struct TapeBatch {
     /// events' work to arrive in; near enough that what it brought in is still cached.
     static let lookahead = 8
     static let textAhead = 2
+    /// Larger events are parsed at their turn, not ahead, into `turnTape`: their own work overlaps the misses,
+    /// and the ring's tapes (about 10 bytes per byte of JSON at worst) then hold at most `lookahead + 2` times
+    /// this, next to the one tape sized for the largest event.
+    static let maxAheadBytes = 4 << 10
     /// Events parsed ahead, event p in slot `p % ring.count`; `ringEvent[slot]` is the event a slot holds
     /// (-1: none, or it is not a JSON object the tape accepts).
     var ring: [JSONTape]
@@ -307,7 +314,8 @@ struct TapeBatch {
         let slot = position % self.ring.count
         self.ringEvent[slot] = -1
         let buffer = raw.assumingMemoryBound(to: UInt8.self)
-        guard raw.count <= maxEventBytes, self.ring[slot].parse(buffer), self.ring[slot].nodes[0].kind == .object
+        guard raw.count <= min(maxEventBytes, Self.maxAheadBytes), self.ring[slot].parse(buffer),
+            self.ring[slot].nodes[0].kind == .object
         else { return }
         self.ringEvent[slot] = position
         let base = slot * self.keysPerEvent
@@ -369,10 +377,16 @@ struct TapeBatch {
     ) -> Bool {
         let buffer = raw.assumingMemoryBound(to: UInt8.self)
         let slot = position % self.ring.count
-        if self.ringEvent[slot] == position {
+        let ahead = self.ringEvent[slot] == position
+        if ahead {
             swap(&self.tape, &self.ring[slot])
             self.ringEvent[slot] = -1
         } else {
+            // An event parsed at its turn (it may be large) gets a tape of its own, which never enters the ring.
+            swap(&self.tape, &self.turnTape)
+        }
+        defer { if !ahead { swap(&self.tape, &self.turnTape) } }
+        if !ahead {
             guard self.tape.parse(buffer), self.tape.nodes[0].kind == .object else { return false }
         }
         self.scratch.startEvent()

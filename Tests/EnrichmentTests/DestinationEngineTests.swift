@@ -166,17 +166,19 @@ struct DestinationEngineTests {
                 switch random.next() % 20 {
                 case 0: text = "[\(text)]"
                 case 1: text = String(text.dropLast())
-                case 2: text = "{\"type\":\"track\",\"pad\":\"\(String(repeating: "x", count: 600))\"}"
+                // Past the size parsed ahead (TapeBatch.maxAheadBytes), and past the event limit.
+                case 2: text = "{\"type\":\"track\",\"pad\":\"\(String(repeating: "x", count: 5_000))\"}"
+                case 3: text = "{\"type\":\"track\",\"pad\":\"\(String(repeating: "x", count: 9_000))\"}"
                 default: break
                 }
                 events.append(Array(text.utf8))
             }
-            var oneByOne = DestinationEnrichment(plan: plan, snapshots: snapshots, maxEventBytes: 512)
+            var oneByOne = DestinationEnrichment(plan: plan, snapshots: snapshots, maxEventBytes: 8 << 10)
             var expected = CollectingSink()
             for (position, event) in events.enumerated() {
                 event.withUnsafeBytes { oneByOne.enrich($0, position: position, into: &expected) }
             }
-            var pipelined = DestinationEnrichment(plan: plan, snapshots: snapshots, maxEventBytes: 512)
+            var pipelined = DestinationEnrichment(plan: plan, snapshots: snapshots, maxEventBytes: 8 << 10)
             var actual = CollectingSink()
             // As the job runs it: the buffers are the same, but a request may stop after any event and go on.
             var buffers: [UnsafeRawBufferPointer] = []
@@ -194,6 +196,43 @@ struct DestinationEngineTests {
             pipelinedEvents += events.count
         }
         #expect(pipelinedEvents > 5_000)
+    }
+
+    @Test("Events past 4 KiB are not parsed ahead: the ring of tapes stays small whatever the batch holds")
+    func workingAheadIsBounded() throws {
+        let snapshots = ["products": try Self.snapshot("products")]
+        let plan = try DestinationPlan(
+            name: "d",
+            [
+                MappingDefinition(
+                    name: "m", condition: "type = \"track\"",
+                    matches: [ModelMatch(model: "products", matchProperty: "properties.sku")],
+                    enrichments: [ColumnEnrichment(model: "products", column: "name", key: "properties.name")],
+                    fields: nil)
+            ], models: Directory())
+        // 30 KiB events that are mostly tape nodes (one per two bytes), then small ones.
+        let large = Array(
+            (#"{"type":"track","properties":{"sku":"SKU-1"},"a":["# + String(repeating: "0,", count: 15_000) + "0]}")
+                .utf8)
+        let small = Array(#"{"type":"track","properties":{"sku":"SKU-1"}}"#.utf8)
+        let events = Array(repeating: large, count: 12) + Array(repeating: small, count: 12)
+        var engine = DestinationEnrichment(plan: plan, snapshots: snapshots, maxEventBytes: 32 << 10)
+        var sink = CollectingSink()
+        let buffers = events.map { event in
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: event.count, alignment: 1)
+            buffer.copyBytes(from: event)
+            return UnsafeRawBufferPointer(buffer)
+        }
+        defer { for buffer in buffers { buffer.deallocate() } }
+        for position in buffers.indices {
+            engine.enrich(position, of: buffers.count, events: { buffers[$0] }, into: &sink)
+        }
+        #expect(sink.results.count == 24 && sink.results.allSatisfy { $0.outcome == .enriched })
+        let batch = try #require(engine.batch)
+        // A 4 KiB event has at most ~2,000 nodes; a 30 KiB one parsed ahead would leave 15,000 in its slot.
+        let ring = batch.ring.map(\.nodes.capacity) + [batch.tape.nodes.capacity]
+        #expect(ring.allSatisfy { $0 <= 4_096 }, "\(ring)")
+        #expect(batch.turnTape.nodes.capacity >= 15_000)
     }
 
     @Test("A plan names the mapping and what is wrong: unknown model, unknown column, bad condition")
