@@ -3,14 +3,14 @@
 # each one spends per key or event.
 #
 # Builds release binaries and two lean C clients of the same shape (one thread, epoll, non-blocking TLS):
-# Scripts/bench/redis-load.c (B pipelined HMGETs per connection in flight) and Scripts/bench/lookup-load.c (one
-# Lookup call of B keys per connection in flight), generates the 1M-row, 10-column demo `products` table and
+# Scripts/bench/redis-load.c (B pipelined HMGETs per connection in flight) and Scripts/bench/enrichd-load.c (one
+# Lookup or Enrich call of B keys or events per connection in flight), generates the 1M-row, 10-column demo `products` table and
 # serves it from enrichd (TLS) and from a throwaway redis-server (TLS port, same certificate, hashes loaded with
 # redis-cli --pipe). Then, for each workload, the same batch and the same connections on both (one call, or one
 # pipeline, in flight per connection; keys uniform over the 1M rows):
-#   Lookup of 8 columns        lookup-load Lookup calls of B keys   vs  B pipelined HMGET p:<key> <8 fields>
-#   Enrich through a mapping   enrich-load Enrich of B JSON events  vs  B pipelined HMGET p:<key> name price
-# plus Lookup driven by enrich-load (the Swift SDK) at one connection, to show what that client adds.
+#   Lookup of 8 columns        Lookup calls of B keys             vs  B pipelined HMGET p:<key> <8 fields>
+#   Enrich through a mapping   Enrich calls of B JSON events      vs  B pipelined HMGET p:<key> name price
+# plus a few rows driven by enrich-load (the Swift SDK) instead, to show what that client adds.
 # and reads each server's CPU time (utime + stime of /proc/PID/stat) before and after, so the table has server CPU
 # per key or event next to throughput: on this shared machine throughput moves ±40 % between runs, CPU per unit of
 # work far less. Last, the cache's resident bytes next to Redis's used_memory and the raw size of the data.
@@ -31,7 +31,7 @@ done
 bin=$(swift build -c release --show-bin-path)
 work=$(mktemp -d /tmp/enrich-bench-XXXXXX)
 cc -O2 -o "$work/redis-load" Scripts/bench/redis-load.c -lssl -lcrypto
-cc -O2 -o "$work/lookup-load" Scripts/bench/lookup-load.c -lssl -lcrypto
+cc -O2 -o "$work/enrichd-load" Scripts/bench/enrichd-load.c -lssl -lcrypto
 cleanup() {
     [ -f "$work/enrichd.pid" ] && kill "$(cat "$work/enrichd.pid")" 2>/dev/null || true
     [ -f "$work/redis.pid" ] && kill "$(cat "$work/redis.pid")" 2>/dev/null || true
@@ -93,19 +93,22 @@ run() {
     local kind=$1 batch=$2 connections=$3 calls pid json before after
     calls=$(calls_for "$batch")
     case $kind in
-        lookup | lookup-sdk | enrich) pid=$enrichd_pid ;;
+        lookup | lookup-sdk | enrich | enrich-sdk) pid=$enrichd_pid ;;
         *) pid=$redis_pid ;;
     esac
     before=$(cpu_seconds "$pid")
     case $kind in
         lookup)
-            json=$("$work/lookup-load" 127.0.0.1 "$port" "$work/certs/ca.pem" "$token" "$connections" "$batch" \
-                "$calls" "$cap" "$rows" products ${columns//,/ }) ;;
+            json=$("$work/enrichd-load" lookup 127.0.0.1 "$port" "$work/certs/ca.pem" "$token" "$connections" \
+                "$batch" "$calls" "$cap" "$rows" products ${columns//,/ }) ;;
         lookup-sdk)
             json=$("$bin/enrich-load" --model products --key-format sku --key-max "$rows" --batch "$batch" \
                 --columns "$columns" --requests "$calls" --concurrency "$connections" --connections "$connections" \
                 --duration "$cap" --json) ;;
         enrich)
+            json=$("$work/enrichd-load" enrich 127.0.0.1 "$port" "$work/certs/ca.pem" "$token" "$connections" \
+                "$batch" "$calls" "$cap" "$rows" bench) ;;
+        enrich-sdk)
             json=$("$bin/enrich-load" --method enrich --destination bench --key-format sku --key-max "$rows" \
                 --batch "$batch" --requests "$calls" --concurrency "$connections" --connections "$connections" \
                 --duration "$cap" --json) ;;
@@ -132,6 +135,8 @@ for workload in "1 1" "100 1"; do
     echo "lookup through the Swift SDK: batch $1, $2 connections..." >&2
     run lookup-sdk "$1" "$2"
 done
+echo "enrich through the Swift SDK: batch 1000, 4 connections..." >&2
+run enrich-sdk 1000 4
 for workload in "100 1" "100 4" "1000 1" "1000 4" "100 32"; do
     set -- $workload
     echo "enrich: batch $1, $2 connections..." >&2

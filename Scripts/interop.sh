@@ -56,18 +56,30 @@ else
     exit 1
 fi
 
-# The benchmark's C Lookup client (Scripts/bench/lookup-load.c, written from docs/PROTOCOL.md like the Python
-# client): built and run here so the benchmark never meets it for the first time. Every key exists, so every
-# answer must carry as many found flags as keys, all set; lookup-load itself stops on any status but OK.
-echo "C lookup client (Scripts/bench/lookup-load.c):"
-cc -O2 -Wall -Werror -o "$work/lookup-load" Scripts/bench/lookup-load.c -lssl -lcrypto
-"$work/lookup-load" 127.0.0.1 "$port" "$work/certs/ca.pem" "$ENRICH_TOKEN" 2 10 200 30 20000 products name price \
-    | tee "$work/lookup-load.json"
-python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert r["calls"] == 200 and r["keys"] == 2000 and r["found"] == 2000, r' \
-    "$work/lookup-load.json" || { echo "lookup-load did not get every key back"; exit 1; }
-if "$work/lookup-load" 127.0.0.1 "$port" "$work/certs/ca.pem" "enr_wrong_token" 1 1 1 30 20000 products name \
-    2>"$work/lookup-load.err"; then
-    echo "lookup-load took a call refused for its token as answered"; exit 1
+# The benchmark's C client (Scripts/bench/enrichd-load.c, written from docs/PROTOCOL.md like the Python client):
+# built and run here so the benchmark never meets it for the first time. Every key exists and every event names
+# one, so every answer must carry as many found flags as keys, all set, and every event must come back enriched;
+# enrichd-load itself stops on any status but OK.
+echo "C load client (Scripts/bench/enrichd-load.c):"
+cc -O2 -Wall -Werror -o "$work/enrichd-load" Scripts/bench/enrichd-load.c -lssl -lcrypto
+cat >"$work/mappings.json" <<'JSON'
+{"mappings": [{"name": "viewed", "condition": "type = \"track\" and event = \"Product Viewed\"",
+  "matches": [{"model": "products", "match_property": "properties.sku"}],
+  "enrichments": [{"model": "products", "column": "name", "key": "properties.product_name"}]}]}
+JSON
+"${ctl[@]}" destinations create interop --file "$work/mappings.json" >/dev/null
+"$work/enrichd-load" lookup 127.0.0.1 "$port" "$work/certs/ca.pem" "$ENRICH_TOKEN" 2 10 200 30 20000 products name \
+    price | tee "$work/lookup.json"
+"$work/enrichd-load" enrich 127.0.0.1 "$port" "$work/certs/ca.pem" "$ENRICH_TOKEN" 2 10 200 30 20000 interop \
+    | tee "$work/enrich.json"
+python3 -c 'import json, sys
+lookup, enrich = (json.load(open(path)) for path in sys.argv[1:])
+assert lookup["calls"] == 200 and lookup["keys"] == 2000 and lookup["found"] == 2000, lookup
+assert enrich["calls"] == 200 and enrich["events"] == 2000 and enrich["enriched"] == 2000, enrich' \
+    "$work/lookup.json" "$work/enrich.json" || { echo "enrichd-load did not get every key and event back"; exit 1; }
+if "$work/enrichd-load" lookup 127.0.0.1 "$port" "$work/certs/ca.pem" "enr_wrong_token" 1 1 1 30 20000 products name \
+    2>"$work/load.err"; then
+    echo "enrichd-load took a call refused for its token as answered"; exit 1
 fi
-grep -q "status 16" "$work/lookup-load.err" || { cat "$work/lookup-load.err"; exit 1; }
-echo "a wrong token: the call failed with status 16 (UNAUTHENTICATED), and lookup-load said so"
+grep -q "status 16" "$work/load.err" || { cat "$work/load.err"; exit 1; }
+echo "a wrong token: the call failed with status 16 (UNAUTHENTICATED), and enrichd-load said so"

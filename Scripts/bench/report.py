@@ -1,8 +1,8 @@
 """Formats Scripts/bench.sh's measurements as Markdown: throughput, latency and server CPU per key (or event) for
 enrichd and Redis side by side, with ratios, and memory.
 
-Input lines: KIND BATCH CONNECTIONS SERVER_CPU_SECONDS JSON, where KIND is lookup (lookup-load's JSON),
-lookup-sdk or enrich (enrich-load's JSON), redis-lookup or redis-enrich (redis-load's JSON).
+Input lines: KIND BATCH CONNECTIONS SERVER_CPU_SECONDS JSON, where KIND is lookup or enrich (enrichd-load's
+JSON), lookup-sdk or enrich-sdk (enrich-load's JSON), redis-lookup or redis-enrich (redis-load's JSON).
 Usage: report.py RESULTS ROWS RAW_BYTES CACHE_BYTES REDIS_USED_MEMORY REDIS_VERSION COMMIT
 """
 import json
@@ -29,9 +29,9 @@ def main() -> None:
     for line in open(results):
         kind, batch, connections, cpu, payload = line.split(" ", 4)
         data = json.loads(payload)
-        if kind in ("lookup", "lookup-sdk", "enrich"):
+        if kind in ("lookup", "lookup-sdk", "enrich", "enrich-sdk"):
             units = data["calls"] * int(batch)
-            rate = data["events_per_second" if kind == "enrich" else "keys_per_second"]
+            rate = data["events_per_second" if kind.startswith("enrich") else "keys_per_second"]
             extra = {"errors": data["errors"], "enriched": data.get("enriched", 0), "found": data.get("found")}
         else:
             units = data["commands"]
@@ -53,8 +53,8 @@ def main() -> None:
     print(
         "Both servers get the same batch and the same connections, one call (or one pipeline) in flight per "
         "connection, keys uniform over the 1,000,000 `products` rows, each server driven by a lean C client of the "
-        "same shape (one thread, epoll, non-blocking OpenSSL). Ours: `Scripts/bench/lookup-load.c`, Lookup calls of B "
-        "keys, 8 of 10 columns, each answer checked (B found flags, status OK). Redis: `Scripts/bench/redis-load.c` "
+        "same shape (one thread, epoll, non-blocking OpenSSL). Ours: `Scripts/bench/enrichd-load.c`, Lookup calls of "
+        "B keys, 8 of 10 columns, each answer checked (B found flags, status OK). Redis: `Scripts/bench/redis-load.c` "
         "keeping B pipelined `HMGET p:<key> <the same 8 fields>` in flight per connection. Latency is per call or per "
         "pipeline, from first byte sent to last byte read. **Server CPU** is the server process's user + system "
         "time (`/proc/PID/stat`) over the measurement divided by the keys (or events) served: throughput on this "
@@ -81,39 +81,38 @@ def main() -> None:
     lookups = sorted({(b, c) for (k, b, c) in runs if k == "lookup"})
     enriches = sorted({(b, c) for (k, b, c) in runs if k == "enrich"})
     table("Lookup, 8 columns", "lookup", "redis-lookup", "keys", lookups)
-    sdk = sorted({(b, c) for (k, b, c) in runs if k == "lookup-sdk"})
+    print(
+        "Enrich: `enrichd-load enrich`, batches of B JSON track events through one destination mapping (an FQL "
+        "condition, a match on `properties.sku`, two enrichments: name, price), read on a JSON tape with the "
+        "enrichments spliced into the event's bytes; each answer is checked (B events, those enriched counted). "
+        "Redis: the lookups alone, B pipelined `HMGET p:<key> name price` (no JSON).\n"
+    )
+    table("Enrich through a destination (goal: 500k events/s, ≤ 1.5 µs server CPU per event)", "enrich",
+          "redis-enrich", "events", enriches)
+    sdk = sorted({(k, b, c) for (k, b, c) in runs if k.endswith("-sdk")})
     if sdk:
-        print("### Lookup through the Swift SDK\n")
+        print("### Through the Swift SDK\n")
         print(
             "The same calls driven by `enrich-load` (the Swift SDK over NIO, each answer decoded into the SDK's "
-            "types) instead of lookup-load: what an application using the SDK sees, with the client's own cost on "
+            "types) instead of enrichd-load: what an application using the SDK sees, with the client's own cost on "
             "the same two cores.\n"
         )
-        print("| batch | connections | keys/s: SDK / C client | server CPU µs/key: SDK / C client "
-              "| p50 / p99 ms: SDK | p50 / p99 ms: C client |")
-        print("|---:|---:|---:|---:|---:|---:|")
-        for batch, connections in sdk:
-            mine, lean = runs[("lookup-sdk", batch, connections)], runs.get(("lookup", batch, connections))
+        print("| method | batch | connections | per second: SDK / C client | server CPU µs per key or event: SDK / "
+              "C client | p50 / p99 ms: SDK | p50 / p99 ms: C client |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for kind, batch, connections in sdk:
+            mine, lean = runs[(kind, batch, connections)], runs.get((kind[:-4], batch, connections))
             if not lean:
                 continue
             print(
-                f"| {batch} | {connections} | {mine['rate']:,.0f} / {lean['rate']:,.0f} | "
+                f"| {kind[:-4]} | {batch} | {connections} | {mine['rate']:,.0f} / {lean['rate']:,.0f} | "
                 f"{mine['cpu_us']:.2f} / {lean['cpu_us']:.2f} | {mine['p50']:.3f} / {mine['p99']:.3f} | "
                 f"{lean['p50']:.3f} / {lean['p99']:.3f} |"
             )
         print()
-    print(
-        "Enrich: `enrich-load --method enrich --destination bench`, batches of B JSON track events through one "
-        "destination mapping (an FQL condition, a match on `properties.sku`, two enrichments: name, price), read "
-        "on a JSON tape with the enrichments spliced into the event's bytes; enrich-load reads each answer with a "
-        "streaming protobuf pass that checks its framing and counts every event's outcome. Redis: the lookups "
-        "alone, B pipelined `HMGET p:<key> name price` (no JSON).\n"
-    )
-    table("Enrich through a destination (goal: 500k events/s, ≤ 1.5 µs server CPU per event)", "enrich",
-          "redis-enrich", "events", enriches)
     problems = [f"{k} {b}x{c}: {r['errors']} errors" for (k, b, c), r in runs.items() if r.get("errors")]
     problems += [f"{k} {b}x{c}: {r['units'] - r['enriched']} events not enriched" for (k, b, c), r in runs.items()
-                 if k == "enrich" and r["enriched"] != r["units"]]
+                 if k.startswith("enrich") and r["enriched"] != r["units"]]
     problems += [f"{k} {b}x{c}: {r['units'] - r['found']} keys not found" for (k, b, c), r in runs.items()
                  if k == "lookup" and r["found"] != r["units"]]
     print("Every call answered, every key found and every event enriched." if not problems else "Problems: " + "; ".join(problems))

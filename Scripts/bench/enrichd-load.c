@@ -1,20 +1,26 @@
-// A lean Lookup load generator for Scripts/bench.sh: enrichd driven the way Scripts/bench/redis-load.c drives
-// Redis, so both servers are measured with the same kind of client. enrich-load (Swift, NIO, the SDK's
-// decoding) spends more CPU per call than either server does at small batches, and on two shared cores the
-// client's cost shows in the server's latency and throughput.
+// A lean load generator for enrichd's Lookup and Enrich, for Scripts/bench.sh: enrichd driven the way
+// Scripts/bench/redis-load.c drives Redis, so both servers are measured with the same kind of client.
+// enrich-load (Swift, NIO, the SDK's decoding) spends more CPU per call than either server does at small batches
+// (~97 us per batch-1 Lookup), and on two shared cores the client's cost shows in the server's latency,
+// throughput and even its CPU per call.
 //
 // One thread, epoll, non-blocking OpenSSL (TLS, verifying the server against a CA file). Each of C connections
-// keeps one Lookup call of B keys in flight (closed loop), keys SKU-0000001 style, uniform in 1..K, until N
+// keeps one call of B keys or events in flight (closed loop), keys SKU-0000001 style, uniform in 1..K, until N
 // calls are answered or D seconds pass. The wire format is docs/PROTOCOL.md's: frames of
-// [length u32][kind u8][request id u32], a REQUEST's payload [header length u32][RequestHeader][LookupRequest].
-// The three messages are written by hand (a few length-delimited fields, as redis-load writes RESP by hand).
-// Every answer is checked: its MESSAGE must carry B `found` flags (they are counted) and its STATUS must be OK,
-// or the run stops with the server's message. A call's latency is from its first byte written to its STATUS
-// read. Prints one JSON line with the fields enrich-load's --json has:
-//   {"calls":N,"keys":N*B,"found":F,"errors":0,"seconds":S,"keys_per_second":X,"p50_ms":..,"p99_ms":..}
+// [length u32][kind u8][request id u32], a REQUEST's payload [header length u32][RequestHeader][request]. The
+// messages are written by hand (a few length-delimited fields, as redis-load writes RESP by hand).
+//   lookup: LookupRequest of B string keys and the columns; its MESSAGE must carry B `found` flags (counted).
+//   enrich: EnrichRequest of B events through a destination, each
+//           {"type":"track","event":"Product Viewed","userId":"u1","properties":{"sku":"SKU-..."}} (as
+//           enrich-load sends them); its MESSAGE must carry B events (the ENRICHED ones counted).
+// Every STATUS must be OK, or the run stops with the server's message. A call's latency is from its first byte
+// written to its STATUS read. Prints one JSON line with the fields enrich-load's --json has:
+//   lookup: {"calls":N,"keys":N*B,"found":F,"errors":0,"seconds":S,"keys_per_second":X,"p50_ms":..,"p99_ms":..}
+//   enrich: {"calls":N,"events":N*B,"enriched":E,"errors":0,"seconds":S,"events_per_second":X,"p50_ms":..,..}
 //
-// Usage: lookup-load HOST PORT CA_FILE TOKEN CONNECTIONS BATCH CALLS SECONDS KEY_MAX MODEL COLUMN...
-// Build: cc -O2 -o lookup-load lookup-load.c -lssl -lcrypto
+// Usage: enrichd-load lookup HOST PORT CA_FILE TOKEN CONNECTIONS BATCH CALLS SECONDS KEY_MAX MODEL COLUMN...
+//        enrichd-load enrich HOST PORT CA_FILE TOKEN CONNECTIONS BATCH CALLS SECONDS KEY_MAX DESTINATION
+// Build: cc -O2 -o enrichd-load enrichd-load.c -lssl -lcrypto
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,10 +52,10 @@ typedef struct {
     int busy;
 } Connection;
 
-static int batch, ncolumns;
+static int batch, ncolumns, enrich;
 static char **columns;
-static const char *model, *token;
-static long key_max, found_total;
+static const char *model, *token;  // model: the destination, for enrich
+static long key_max, found_total;  // found_total: keys found (lookup) or events enriched (enrich)
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static double *latencies;
 static long latency_count, latency_capacity;
@@ -68,7 +74,7 @@ static uint64_t next_random(void) {  // splitmix64
 }
 
 static void die(const char *what) {
-    fprintf(stderr, "lookup-load: %s: %s\n", what, errno ? strerror(errno) : "failed");
+    fprintf(stderr, "enrichd-load: %s: %s\n", what, errno ? strerror(errno) : "failed");
     ERR_print_errors_fp(stderr);
     exit(1);
 }
@@ -107,25 +113,38 @@ static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
     return 0;
 }
 
-// Writes one REQUEST frame: B random keys, the columns, a new request id.
+// Writes one REQUEST frame: B random keys (or events with them), a new request id.
 static void build_call(Connection *c) {
-    size_t capacity = 64 + strlen(token) + strlen(model) + (size_t)batch * 24;
+    size_t capacity = 64 + strlen(token) + strlen(model) + (size_t)batch * (enrich ? 112 : 24);
     for (int i = 0; i < ncolumns; i++) capacity += strlen(columns[i]) + 8;
     if (!c->out) c->out = malloc(capacity + 64);
     uint8_t *p = c->out + 9 + 4;  // frame header, then the envelope's header length
-    static const char method[] = "enrich.v1.Enrich/Lookup";
+    const char *method = enrich ? "enrich.v1.Enrich/Enrich" : "enrich.v1.Enrich/Lookup";
     char authorization[512];
     int authorization_length = snprintf(authorization, sizeof authorization, "Bearer %s", token);
-    size_t header = put_bytes(p, 1, method, sizeof method - 1);
+    size_t header = put_bytes(p, 1, method, strlen(method));
     header += put_bytes(p + header, 2, authorization, (size_t)authorization_length);
     put_u32(c->out + 9, (uint32_t)header);
     uint8_t *q = p + header;
-    size_t body = put_bytes(q, 1, model, strlen(model));
-    for (int i = 0; i < ncolumns; i++) body += put_bytes(q + body, 2, columns[i], strlen(columns[i]));
-    for (int i = 0; i < batch; i++) {
-        char key[32];
-        int length = snprintf(key, sizeof key, "SKU-%07ld", 1 + (long)(next_random() % (uint64_t)key_max));
-        body += put_bytes(q + body, 3, key, (size_t)length);
+    size_t body = 0;
+    if (enrich) {
+        body += put_bytes(q, 5, model, strlen(model));
+        for (int i = 0; i < batch; i++) {
+            char event[128];
+            int length = snprintf(event, sizeof event,
+                                  "{\"type\":\"track\",\"event\":\"Product Viewed\",\"userId\":\"u1\","
+                                  "\"properties\":{\"sku\":\"SKU-%07ld\"}}",
+                                  1 + (long)(next_random() % (uint64_t)key_max));
+            body += put_bytes(q + body, 4, event, (size_t)length);
+        }
+    } else {
+        body += put_bytes(q, 1, model, strlen(model));
+        for (int i = 0; i < ncolumns; i++) body += put_bytes(q + body, 2, columns[i], strlen(columns[i]));
+        for (int i = 0; i < batch; i++) {
+            char key[32];
+            int length = snprintf(key, sizeof key, "SKU-%07ld", 1 + (long)(next_random() % (uint64_t)key_max));
+            body += put_bytes(q + body, 3, key, (size_t)length);
+        }
     }
     size_t payload = 4 + header + body;
     c->id = c->id % 0x7FFFFFFF + 1;
@@ -169,6 +188,33 @@ static long count_found(const uint8_t *p, const uint8_t *end) {
     return batch == 0 ? 0 : -1;
 }
 
+// Counts the ENRICHED events of an EnrichResponse (field 1, each an EnrichedEvent whose field 1 is the
+// outcome); -1 when it has not B events.
+static long count_enriched(const uint8_t *p, const uint8_t *end) {
+    uint64_t tag, length, value;
+    long events = 0, enriched = 0;
+    while (p < end) {
+        if (!get_varint(&p, end, &tag) || (tag & 7) != 2 || tag >> 3 != 1) return -1;
+        if (!get_varint(&p, end, &length) || length > (uint64_t)(end - p)) return -1;
+        const uint8_t *event = p, *event_end = p + length;
+        p = event_end;
+        events++;
+        while (event < event_end) {
+            if (!get_varint(&event, event_end, &tag)) return -1;
+            if ((tag & 7) == 0) {
+                if (!get_varint(&event, event_end, &value)) return -1;
+                if (tag >> 3 == 1 && value == 1) enriched++;
+            } else if ((tag & 7) == 2) {
+                if (!get_varint(&event, event_end, &value) || value > (uint64_t)(event_end - event)) return -1;
+                event += value;
+            } else {
+                return -1;
+            }
+        }
+    }
+    return events == batch ? enriched : -1;
+}
+
 // A STATUS payload's code (field 1), and its message (field 2) printed when the code is not 0.
 static void check_status(const uint8_t *p, const uint8_t *end) {
     uint64_t tag, value, code = 0;
@@ -188,7 +234,7 @@ static void check_status(const uint8_t *p, const uint8_t *end) {
         }
     }
     if (code != 0) {
-        fprintf(stderr, "lookup-load: the call failed with status %llu: %.*s\n", (unsigned long long)code,
+        fprintf(stderr, "enrichd-load: the call failed with status %llu: %.*s\n", (unsigned long long)code,
                 (int)message_length, message ? (const char *)message : "");
         exit(1);
     }
@@ -208,12 +254,12 @@ static int parse(Connection *c) {
         if (id != c->id) {
             check_status(payload, end);  // connection-level (id 0) or a stray frame: it must not be an error
         } else if (kind == KIND_MESSAGE) {
-            long found = count_found(payload, end);
-            if (found < 0) {
-                fprintf(stderr, "lookup-load: an answer without %d found flags\n", batch);
+            long counted = enrich ? count_enriched(payload, end) : count_found(payload, end);
+            if (counted < 0) {
+                fprintf(stderr, "enrichd-load: an answer without %d %s\n", batch, enrich ? "events" : "found flags");
                 exit(1);
             }
-            found_total += found;
+            found_total += counted;
         } else if (kind == KIND_STATUS) {
             check_status(payload, end);
             done = 1;
@@ -231,11 +277,17 @@ static int compare(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 12) {
+    enrich = argc > 1 && strcmp(argv[1], "enrich") == 0;
+    if (enrich ? argc != 12 : (argc < 13 || strcmp(argv[1], "lookup") != 0)) {
         fprintf(stderr,
-                "usage: lookup-load HOST PORT CA_FILE TOKEN CONNECTIONS BATCH CALLS SECONDS KEY_MAX MODEL COLUMN...\n");
+                "usage: enrichd-load lookup HOST PORT CA_FILE TOKEN CONNECTIONS BATCH CALLS SECONDS KEY_MAX MODEL "
+                "COLUMN...\n"
+                "       enrichd-load enrich HOST PORT CA_FILE TOKEN CONNECTIONS BATCH CALLS SECONDS KEY_MAX "
+                "DESTINATION\n");
         return 64;
     }
+    argv++;
+    argc--;
     const char *host = argv[1];
     int port = atoi(argv[2]), connections = atoi(argv[5]);
     token = argv[4];
@@ -246,8 +298,9 @@ int main(int argc, char **argv) {
     model = argv[10];
     columns = argv + 11;
     ncolumns = argc - 11;
-    if (strlen(token) > 400 || batch < 1 || connections < 1 || key_max < 1) {
-        fprintf(stderr, "lookup-load: a token of at most 400 bytes, and a batch, connections and KEY_MAX of 1 or more\n");
+    if (strlen(token) > 400 || strlen(model) > 200 || batch < 1 || connections < 1 || key_max < 1) {
+        fprintf(stderr, "enrichd-load: a token of at most 400 bytes, a name of at most 200, and a batch, "
+                        "connections and KEY_MAX of 1 or more\n");
         return 64;
     }
     rng ^= (uint64_t)getpid();
@@ -334,8 +387,14 @@ int main(int argc, char **argv) {
     qsort(latencies, (size_t)latency_count, sizeof *latencies, compare);
     double p50 = latency_count ? latencies[latency_count / 2] : 0;
     double p99 = latency_count ? latencies[(long)(latency_count * 0.99)] : 0;
-    printf("{\"calls\":%ld,\"keys\":%ld,\"found\":%ld,\"errors\":0,\"seconds\":%.3f,\"keys_per_second\":%.0f,"
-           "\"p50_ms\":%.3f,\"p99_ms\":%.3f}\n",
-           answered, answered * batch, found_total, elapsed, answered * batch / elapsed, p50 * 1e3, p99 * 1e3);
+    if (enrich) {
+        printf("{\"calls\":%ld,\"events\":%ld,\"enriched\":%ld,\"errors\":0,\"seconds\":%.3f,"
+               "\"events_per_second\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f}\n",
+               answered, answered * batch, found_total, elapsed, answered * batch / elapsed, p50 * 1e3, p99 * 1e3);
+    } else {
+        printf("{\"calls\":%ld,\"keys\":%ld,\"found\":%ld,\"errors\":0,\"seconds\":%.3f,\"keys_per_second\":%.0f,"
+               "\"p50_ms\":%.3f,\"p99_ms\":%.3f}\n",
+               answered, answered * batch, found_total, elapsed, answered * batch / elapsed, p50 * 1e3, p99 * 1e3);
+    }
     return 0;
 }
