@@ -8,11 +8,17 @@ package struct ModelInfo: Sendable {
     /// The warehouse table it is synced from (empty for a SQL-query model: the model's name stands in).
     package var sourceTable: String
     package var columns: [String]
+    /// The schema and table the long `__segment_entities` form names (`Warehouse.entityLocation`).
+    package var location: (schema: String, table: String)
 
-    package init(name: String, sourceTable: String, columns: [String]) {
+    /// - Parameter location: nil for SQLite's: `main` and the source table (or the model's name).
+    package init(
+        name: String, sourceTable: String, columns: [String], location: (schema: String, table: String)? = nil
+    ) {
         self.name = name
         self.sourceTable = sourceTable
         self.columns = columns
+        self.location = location ?? ("main", sourceTable.isEmpty ? name : sourceTable)
     }
 }
 
@@ -73,7 +79,7 @@ package struct DestinationPlan: Sendable {
                 guard let model = models.model(named: match.model) else {
                     throw PlanError("mapping '\(definition.name)': model '\(match.model)' does not exist")
                 }
-                tables[model.name] = ("main", model.sourceTable.isEmpty ? model.name : model.sourceTable)
+                tables[model.name] = model.location
                 for enrichment in definition.enrichments where enrichment.model == model.name {
                     guard model.columns.contains(enrichment.column) else {
                         throw PlanError(

@@ -5,20 +5,28 @@ import EventJSON
 import Mapping
 import RPCCore
 import RPCMessages
+import SyncEngine
 import Synchronization
+import Warehouses
 
 /// The server's side of destination plans: compiled from the catalog on first use (`PlanCache`, dropped on
 /// writes), and the per-destination outcome counts and metrics live traffic records.
 final class DestinationRegistry: Sendable {
     private let catalog: Catalog
+    /// Where each model's warehouse says its rows live (`Warehouse.entityLocation`); nil: SQLite's naming.
+    private let warehouses: WarehouseRegistry?
     private let languages: LanguageLimits
     private let plans = PlanCache()
     private let counts = Mutex<[String: DestinationStats]>([:])
     private let metricsFactory: (any MetricsFactory)?
     private let counters = Mutex<[String: CoreMetrics.Counter]>([:])
 
-    init(catalog: Catalog, languages: LanguageLimits, metricsFactory: (any MetricsFactory)? = nil) {
+    init(
+        catalog: Catalog, warehouses: WarehouseRegistry? = nil, languages: LanguageLimits,
+        metricsFactory: (any MetricsFactory)? = nil
+    ) {
         self.catalog = catalog
+        self.warehouses = warehouses
         self.languages = languages
         self.metricsFactory = metricsFactory
     }
@@ -41,7 +49,8 @@ final class DestinationRegistry: Sendable {
         let definitions = try mappings.map(Self.definition)
         do {
             return try DestinationPlan(
-                name: name, definitions, models: CatalogModels(catalog: self.catalog), limits: self.languages)
+                name: name, definitions, models: CatalogModels(catalog: self.catalog, warehouses: self.warehouses),
+                limits: self.languages)
         } catch {
             throw RPCError(.invalidArgument, error.description)
         }
@@ -70,9 +79,13 @@ final class DestinationRegistry: Sendable {
     /// The catalog's models as the plan compiler sees them.
     struct CatalogModels: ModelDirectory {
         let catalog: Catalog
+        let warehouses: WarehouseRegistry?
         func model(named name: String) -> ModelInfo? {
             guard let model = try? self.catalog.model(named: name) else { return nil }
-            return ModelInfo(name: model.name, sourceTable: model.sourceTable, columns: model.columns.map(\.name))
+            return ModelInfo(
+                name: model.name, sourceTable: model.sourceTable, columns: model.columns.map(\.name),
+                location: self.warehouses?[model.warehouse]?.entityLocation(table: model.sourceTable, model: model.name)
+            )
         }
     }
 

@@ -52,7 +52,8 @@ package struct Services: Sendable {
             catalogRuns: { model, limit in
                 try catalog.runs(model: model, limit: limit).map(SyncRun.init)
             }, audit: audit, scheduler: scheduler, catalog: catalog, limits: limits, now: now)
-        let registry = DestinationRegistry(catalog: catalog, languages: languages, metricsFactory: metricsFactory)
+        let registry = DestinationRegistry(
+            catalog: catalog, warehouses: engine.warehouses, languages: languages, metricsFactory: metricsFactory)
         self.destinations = DestinationService(
             catalog: catalog, registry: registry, limits: limits, now: now, audit: audit)
         self.enrich = EnrichService(

@@ -131,6 +131,14 @@ package struct PostgresWarehouse: Warehouse {
         }
     }
 
+    /// The schema a `schema.table` source names, or `public` (PostgreSQL's default first schema) for a bare table
+    /// name and for a query model.
+    package func entityLocation(table: String, model: String) -> (schema: String, table: String) {
+        guard !table.isEmpty else { return ("public", model) }
+        let reference = Self.reference(table)
+        return (reference.schema ?? "public", reference.table)
+    }
+
     /// `schema.table` or `table` (in the session's search path), quoted for SQL.
     static func reference(_ name: String) -> (schema: String?, table: String, sql: String) {
         let parts = name.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)

@@ -76,6 +76,18 @@ package protocol Warehouse: Sendable {
 
     /// Removes the state kept for `model` (a sync state key), after the model is deleted.
     func forgetState(model: String) throws(WarehouseError)
+
+    /// Where a model's rows live, as Segment's long `__segment_entities` form names them
+    /// (`<model>.<schema>.<table>.<column>`): `table` is the model's source table as given, empty for a SQL-query
+    /// model, whose name then stands in for the table, in the warehouse's default schema.
+    func entityLocation(table: String, model: String) -> (schema: String, table: String)
+}
+
+extension Warehouse {
+    /// One schema, SQLite's `main`.
+    package func entityLocation(table: String, model: String) -> (schema: String, table: String) {
+        ("main", table.isEmpty ? model : table)
+    }
 }
 
 /// How often a scan reports progress, in rows.

@@ -235,6 +235,37 @@ struct DestinationEngineTests {
         #expect(batch.turnTape.nodes.capacity >= 15_000)
     }
 
+    @Test("The long __segment_entities form names the schema and table the model's warehouse gives (PostgreSQL's)")
+    func longFormLocation() throws {
+        struct Postgres: ModelDirectory {
+            func model(named name: String) -> ModelInfo? {
+                ModelInfo(
+                    name: name, sourceTable: "analytics.dim_products", columns: ["key", "name"],
+                    location: ("analytics", "dim_products"))
+            }
+        }
+        let plan = try DestinationPlan(
+            name: "d",
+            [
+                MappingDefinition(
+                    name: "m", condition: "", matches: [ModelMatch(model: "products", matchProperty: "properties.sku")],
+                    enrichments: [],
+                    fields: try JSONParser.parse(
+                        #"{"long":{"@path":"$.__segment_entities.products.analytics.dim_products.name"},"main":{"@path":"$.__segment_entities.products.main.dim_products.name"}}"#
+                    ))
+            ], models: Postgres())
+        #expect(plan.tables["products"]?.schema == "analytics" && plan.tables["products"]?.table == "dim_products")
+        var engine = DestinationEnrichment(
+            plan: plan, snapshots: ["products": try Self.snapshot("products")], maxEventBytes: 1 << 10)
+        let event = Array(#"{"type":"track","properties":{"sku":"SKU-1"}}"#.utf8)
+        let result = event.withUnsafeBytes { engine.enrichOnTree($0, position: 0) }
+        let output = try JSONParser.parse(result.mappings.first?.output ?? [])
+        #expect(output == .object(JSONObject([("long", .string("Deluxe \"SKU-1\" caf\u{E9}"))])), "\(output)")
+        // Without a location, SQLite's naming: `main` and the source table (or the model's name).
+        #expect(ModelInfo(name: "p", sourceTable: "", columns: []).location == ("main", "p"))
+        #expect(ModelInfo(name: "p", sourceTable: "t", columns: []).location == ("main", "t"))
+    }
+
     @Test("A plan names the mapping and what is wrong: unknown model, unknown column, bad condition")
     func planErrors() throws {
         func plan(_ definition: MappingDefinition) -> PlanError? {

@@ -67,6 +67,19 @@ struct PostgresPresenceTests {
         }
     }
 
+    @Test(
+        "Where a model's rows live for the long __segment_entities form: the table's schema, else public; SQLite's main"
+    )
+    func entityLocation() {
+        let postgres = PostgresWarehouse(connectionString: "")
+        #expect(postgres.entityLocation(table: "analytics.products", model: "p") == ("analytics", "products"))
+        #expect(postgres.entityLocation(table: "products", model: "p") == ("public", "products"))
+        #expect(postgres.entityLocation(table: "", model: "p") == ("public", "p"))
+        let sqlite: any Warehouse = SQLiteWarehouse(path: "/nonexistent")
+        #expect(sqlite.entityLocation(table: "products", model: "p") == ("main", "products"))
+        #expect(sqlite.entityLocation(table: "", model: "p") == ("main", "p"))
+    }
+
     @Test("COPY text fields unescape: \\t \\n \\\\ octal and hex; integers parse to the edges of Int64")
     func copyText() {
         var output: [UInt8] = []
