@@ -20,28 +20,13 @@
 //
 // Usage: enrichd-load lookup HOST PORT CA_FILE TOKEN CONNECTIONS BATCH CALLS SECONDS KEY_MAX MODEL COLUMN...
 //        enrichd-load enrich HOST PORT CA_FILE TOKEN CONNECTIONS BATCH CALLS SECONDS KEY_MAX DESTINATION
-// Build: cc -O2 -o enrichd-load enrichd-load.c -lssl -lcrypto
-#define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
+// Build: cc -O2 -o enrichd-load enrichd-load.c -lssl -lcrypto (load.h, beside it, holds what it shares with
+// redis-load.c)
+#include "load.h"
 
 enum { KIND_REQUEST = 1, KIND_MESSAGE = 2, KIND_STATUS = 3 };
 
 typedef struct {
-    int fd;
     SSL *ssl;
     uint8_t *out;  // the call's frame
     size_t out_len, out_sent;
@@ -56,28 +41,6 @@ static int batch, ncolumns, enrich;
 static char **columns;
 static const char *model, *token;  // model: the destination, for enrich
 static long key_max, found_total;  // found_total: keys found (lookup) or events enriched (enrich)
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static double *latencies;
-static long latency_count, latency_capacity;
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-static uint64_t next_random(void) {  // splitmix64
-    uint64_t z = (rng += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static void die(const char *what) {
-    fprintf(stderr, "enrichd-load: %s: %s\n", what, errno ? strerror(errno) : "failed");
-    ERR_print_errors_fp(stderr);
-    exit(1);
-}
 
 static size_t put_varint(uint8_t *p, uint64_t v) {
     size_t n = 0;
@@ -155,14 +118,6 @@ static void build_call(Connection *c) {
     c->out_sent = 0;
     c->busy = 1;
     c->started = now();
-}
-
-static void record(double seconds) {
-    if (latency_count == latency_capacity) {
-        latency_capacity = latency_capacity ? latency_capacity * 2 : 1 << 16;
-        latencies = realloc(latencies, (size_t)latency_capacity * sizeof *latencies);
-    }
-    latencies[latency_count++] = seconds;
 }
 
 // Counts the true flags of a LookupResponse's `found` (field 1, packed bools); -1 when it has not B of them.
@@ -271,11 +226,6 @@ static int parse(Connection *c) {
     return done;
 }
 
-static int compare(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv) {
     enrich = argc > 1 && strcmp(argv[1], "enrich") == 0;
     if (enrich ? argc != 12 : (argc < 13 || strcmp(argv[1], "lookup") != 0)) {
@@ -303,31 +253,14 @@ int main(int argc, char **argv) {
                         "connections and KEY_MAX of 1 or more\n");
         return 64;
     }
-    rng ^= (uint64_t)getpid();
-
-    SSL_CTX *context = SSL_CTX_new(TLS_client_method());
-    if (!context || SSL_CTX_load_verify_locations(context, argv[3], NULL) != 1) die("loading the CA file");
-    SSL_CTX_set_verify(context, SSL_VERIFY_PEER, NULL);
-
+    load_program = "enrichd-load";
+    SSL_CTX *context = load_tls_context(argv[3]);
     int epoll = epoll_create1(0);
     Connection *all = calloc((size_t)connections, sizeof *all);
     long sent_calls = 0;
     for (int i = 0; i < connections; i++) {
         Connection *c = &all[i];
-        c->fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-        inet_pton(AF_INET, host, &address.sin_addr);
-        if (connect(c->fd, (struct sockaddr *)&address, sizeof address) != 0) die("connect");
-        int one = 1;
-        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        c->ssl = SSL_new(context);
-        SSL_set_fd(c->ssl, c->fd);
-        SSL_set_tlsext_host_name(c->ssl, "localhost");
-        SSL_set1_host(c->ssl, "localhost");
-        if (SSL_connect(c->ssl) != 1) die("TLS handshake");
-        fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
-        struct epoll_event event = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = c};
-        epoll_ctl(epoll, EPOLL_CTL_ADD, c->fd, &event);
+        c->ssl = load_connect(context, host, port, epoll, c);
         c->in_capacity = 1 << 16;
         c->in = malloc(c->in_capacity);
         if (sent_calls < calls) {
@@ -344,29 +277,15 @@ int main(int argc, char **argv) {
         for (int e = 0; e < ready; e++) {
             Connection *c = events[e].data.ptr;
             for (int progress = 1; progress;) {
-                progress = 0;
-                while (c->out_sent < c->out_len) {
-                    int n = SSL_write(c->ssl, c->out + c->out_sent, (int)(c->out_len - c->out_sent));
-                    if (n <= 0) {
-                        int error = SSL_get_error(c->ssl, n);
-                        if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) break;
-                        die("TLS write");
-                    }
-                    c->out_sent += (size_t)n;
-                    progress = 1;
-                }
+                progress = load_write(c->ssl, c->out, c->out_len, &c->out_sent);
                 for (;;) {
                     if (c->in_capacity - c->in_len < 1 << 14) {
                         c->in_capacity *= 2;
                         c->in = realloc(c->in, c->in_capacity);
                     }
-                    int n = SSL_read(c->ssl, c->in + c->in_len, (int)(c->in_capacity - c->in_len));
-                    if (n <= 0) {
-                        int error = SSL_get_error(c->ssl, n);
-                        if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) break;
-                        die("TLS read (the server closed the connection?)");
-                    }
-                    c->in_len += (size_t)n;
+                    size_t n = load_read(c->ssl, c->in + c->in_len, c->in_capacity - c->in_len);
+                    if (n == 0) break;
+                    c->in_len += n;
                     progress = 1;
                     if (c->busy && parse(c)) {
                         record(now() - c->started);
@@ -384,17 +303,16 @@ int main(int argc, char **argv) {
         }
     }
     double elapsed = now() - start;
-    qsort(latencies, (size_t)latency_count, sizeof *latencies, compare);
-    double p50 = latency_count ? latencies[latency_count / 2] : 0;
-    double p99 = latency_count ? latencies[(long)(latency_count * 0.99)] : 0;
+    double p50, p99;
+    load_percentiles(&p50, &p99);
     if (enrich) {
         printf("{\"calls\":%ld,\"events\":%ld,\"enriched\":%ld,\"errors\":0,\"seconds\":%.3f,"
                "\"events_per_second\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f}\n",
-               answered, answered * batch, found_total, elapsed, answered * batch / elapsed, p50 * 1e3, p99 * 1e3);
+               answered, answered * batch, found_total, elapsed, answered * batch / elapsed, p50, p99);
     } else {
         printf("{\"calls\":%ld,\"keys\":%ld,\"found\":%ld,\"errors\":0,\"seconds\":%.3f,\"keys_per_second\":%.0f,"
                "\"p50_ms\":%.3f,\"p99_ms\":%.3f}\n",
-               answered, answered * batch, found_total, elapsed, answered * batch / elapsed, p50 * 1e3, p99 * 1e3);
+               answered, answered * batch, found_total, elapsed, answered * batch / elapsed, p50, p99);
     }
     return 0;
 }

@@ -8,26 +8,11 @@
 //   {"pipelines":N,"commands":N*B,"seconds":S,"commands_per_second":X,"p50_ms":..,"p99_ms":..,"nil_replies":..}
 //
 // Usage: redis-load HOST PORT CA_FILE CONNECTIONS BATCH PIPELINES SECONDS KEY_MAX FIELD...
-// Build: cc -O2 -o redis-load redis-load.c -lssl -lcrypto
-#define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
+// Build: cc -O2 -o redis-load redis-load.c -lssl -lcrypto (load.h, beside it, holds what it shares with
+// enrichd-load.c)
+#include "load.h"
 
 typedef struct {
-    int fd;
     SSL *ssl;
     char *out;          // the pipeline's request bytes
     size_t out_len, out_sent;
@@ -36,35 +21,12 @@ typedef struct {
     long replies;       // complete top-level replies of the current pipeline
     int depth_left;     // elements left in the current array reply, -1 when not inside one
     double started;
-    int connected;
 } Connection;
 
 static int batch, nfields;
 static char **fields;
 static long key_max;
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static double *latencies;
-static long latency_count, latency_capacity;
 static long nil_replies;
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-static uint64_t next_random(void) {  // splitmix64
-    uint64_t z = (rng += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static void die(const char *what) {
-    fprintf(stderr, "redis-load: %s: %s\n", what, errno ? strerror(errno) : "failed");
-    ERR_print_errors_fp(stderr);
-    exit(1);
-}
 
 // Writes B HMGETs of random keys into c->out (RESP arrays, as redis-cli would send them).
 static void build_pipeline(Connection *c) {
@@ -118,19 +80,6 @@ static int parse(Connection *c) {
     return 1;
 }
 
-static void record(double seconds) {
-    if (latency_count == latency_capacity) {
-        latency_capacity = latency_capacity ? latency_capacity * 2 : 1 << 16;
-        latencies = realloc(latencies, (size_t)latency_capacity * sizeof *latencies);
-    }
-    latencies[latency_count++] = seconds;
-}
-
-static int compare(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv) {
     if (argc < 10) {
         fprintf(stderr, "usage: redis-load HOST PORT CA_FILE CONNECTIONS BATCH PIPELINES SECONDS KEY_MAX FIELD...\n");
@@ -144,30 +93,13 @@ int main(int argc, char **argv) {
     key_max = atol(argv[8]);
     fields = argv + 9;
     nfields = argc - 9;
-    rng ^= (uint64_t)getpid();
-
-    SSL_CTX *context = SSL_CTX_new(TLS_client_method());
-    if (!context || SSL_CTX_load_verify_locations(context, argv[3], NULL) != 1) die("loading the CA file");
-    SSL_CTX_set_verify(context, SSL_VERIFY_PEER, NULL);
-
+    load_program = "redis-load";
+    SSL_CTX *context = load_tls_context(argv[3]);
     int epoll = epoll_create1(0);
     Connection *all = calloc((size_t)connections, sizeof *all);
     for (int i = 0; i < connections; i++) {
         Connection *c = &all[i];
-        c->fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-        inet_pton(AF_INET, host, &address.sin_addr);
-        if (connect(c->fd, (struct sockaddr *)&address, sizeof address) != 0) die("connect");
-        int one = 1;
-        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        c->ssl = SSL_new(context);
-        SSL_set_fd(c->ssl, c->fd);
-        SSL_set_tlsext_host_name(c->ssl, "localhost");
-        SSL_set1_host(c->ssl, "localhost");
-        if (SSL_connect(c->ssl) != 1) die("TLS handshake");
-        fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
-        struct epoll_event event = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = c};
-        epoll_ctl(epoll, EPOLL_CTL_ADD, c->fd, &event);
+        c->ssl = load_connect(context, host, port, epoll, c);
         build_pipeline(c);
     }
 
@@ -179,25 +111,11 @@ int main(int argc, char **argv) {
         for (int e = 0; e < ready; e++) {
             Connection *c = events[e].data.ptr;
             for (int progress = 1; progress;) {
-                progress = 0;
-                while (c->out_sent < c->out_len) {
-                    int n = SSL_write(c->ssl, c->out + c->out_sent, (int)(c->out_len - c->out_sent));
-                    if (n <= 0) {
-                        int error = SSL_get_error(c->ssl, n);
-                        if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) break;
-                        die("TLS write");
-                    }
-                    c->out_sent += (size_t)n;
-                    progress = 1;
-                }
+                progress = load_write(c->ssl, c->out, c->out_len, &c->out_sent);
                 for (;;) {
-                    int n = SSL_read(c->ssl, c->in + c->in_len, (int)(sizeof c->in - c->in_len));
-                    if (n <= 0) {
-                        int error = SSL_get_error(c->ssl, n);
-                        if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) break;
-                        die("TLS read");
-                    }
-                    c->in_len += (size_t)n;
+                    size_t n = load_read(c->ssl, c->in + c->in_len, sizeof c->in - c->in_len);
+                    if (n == 0) break;
+                    c->in_len += n;
                     parse(c);
                     progress = 1;
                     if (c->replies >= batch) {
@@ -217,11 +135,10 @@ int main(int argc, char **argv) {
         }
     }
     double elapsed = now() - start;
-    qsort(latencies, (size_t)latency_count, sizeof *latencies, compare);
-    double p50 = latency_count ? latencies[latency_count / 2] : 0;
-    double p99 = latency_count ? latencies[(long)(latency_count * 0.99)] : 0;
+    double p50, p99;
+    load_percentiles(&p50, &p99);
     printf("{\"pipelines\":%ld,\"commands\":%ld,\"seconds\":%.3f,\"commands_per_second\":%.0f,\"p50_ms\":%.3f,"
            "\"p99_ms\":%.3f,\"nil_replies\":%ld}\n",
-           answered, answered * batch, elapsed, answered * batch / elapsed, p50 * 1e3, p99 * 1e3, nil_replies);
+           answered, answered * batch, elapsed, answered * batch / elapsed, p50, p99, nil_replies);
     return 0;
 }
