@@ -172,19 +172,12 @@ final class TapeLookup: TapeRows {
     /// Each enrichment's column (nil: the snapshot lacks it, and the tree path would write null).
     let columns: [ColumnReference?]
 
-    /// The columns each match's row is read for (its enrichments'), for prefetching.
-    let columnsOfMatch: [[ColumnReference]]
-
     init(_ mapping: CompiledDestinationMapping, snapshots: [String: ModelSnapshot]) {
         self.snapshots = mapping.definition.matches.map { snapshots[$0.model] }
-        let columns = mapping.definition.enrichments.map { enrichment in
+        self.columns = mapping.definition.enrichments.map { enrichment in
             snapshots[enrichment.model].flatMap { snapshot in
                 snapshot.columnIndex(named: enrichment.column).map { ColumnReference(snapshot.columns[$0]) }
             }
-        }
-        self.columns = columns
-        self.columnsOfMatch = mapping.definition.matches.indices.map { match in
-            mapping.enrichments(ofMatch: match).compactMap { columns[$0] }
         }
     }
 
@@ -268,8 +261,10 @@ struct TapeBatch {
         }
         self.keyBase = keyBase
         self.keysPerEvent = keys
-        self.targets = self.rows.flatMap { lookup in
-            lookup.snapshots.indices.map { (lookup.snapshots[$0], lookup.columnsOfMatch[$0]) }
+        self.targets = zip(mappings, self.rows).flatMap { mapping, lookup in
+            lookup.snapshots.indices.map { match in
+                (lookup.snapshots[match], mapping.enrichments(ofMatch: match).compactMap { lookup.columns[$0] })
+            }
         }
         self.ring = Array(repeating: JSONTape(), count: Self.lookahead + 1)
         self.ringEvent = Array(repeating: -1, count: Self.lookahead + 1)
@@ -320,17 +315,17 @@ struct TapeBatch {
         self.ringEvent[slot] = position
         let base = slot * self.keysPerEvent
         let mappings = self.mappings
-        let rows = self.rows
         let keyBase = self.keyBase
+        let targets = self.targets
         self.hashes.withUnsafeMutableBufferPointer { hashes in
             for key in base..<(base + self.keysPerEvent) { hashes[key] = Int.min }
             self.ring[slot].withView(buffer) { view in
                 let event = TapeEvent(view)
                 for (index, mapping) in mappings.enumerated() {
-                    let snapshots = rows[index].snapshots
-                    mapping.plainMatchKeys(of: event) { match, key in
-                        if let hash = snapshots[match]?.prefetchSlot(forUTF8: UnsafeRawBufferPointer(key)) {
-                            hashes[base + keyBase[index] + match] = hash
+                    mapping.plainMatchKeys(of: event) { match, text in
+                        let key = keyBase[index] + match
+                        if let hash = targets[key].snapshot?.prefetchSlot(forUTF8: UnsafeRawBufferPointer(text)) {
+                            hashes[base + key] = hash
                         }
                     }
                 }

@@ -148,10 +148,14 @@ public struct StringArena: Sendable {
     /// Asks the CPU to bring in the first line of row `row`'s text (reads the line `prefetchSpan` requested).
     @inlinable @inline(__always)
     package func prefetchText(of row: Int) {
-        self.withStorage { text, lengths in
-            let start = self.span(of: row, lengths: lengths).lowerBound
-            if start < text.count { enrich_prefetch(text.baseAddress! + start) }
-        }
+        self.withStorage { text, lengths in self.prefetchText(of: row, text: text, lengths: lengths) }
+    }
+
+    /// `prefetchText(of:)` with the storage from `withStorage`.
+    @inlinable @inline(__always)
+    package func prefetchText(of row: Int, text: UnsafeRawBufferPointer, lengths: UnsafeRawBufferPointer) {
+        let start = self.span(of: row, lengths: lengths).lowerBound
+        if start < text.count { enrich_prefetch(text.baseAddress! + start) }
     }
 
     /// Asks the CPU to bring in the index line that locates row `row` (one line: a compact block is 20 bytes).

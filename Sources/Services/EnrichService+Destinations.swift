@@ -132,9 +132,9 @@ final class DestinationEnrichJob: InlineJob {
                 throw EnrichService.rpcError(error)
             }
         }
-        while self.next < self.events.count {
+        let events = self.events
+        while self.next < events.count {
             // Set above.
-            let events = self.events
             self.engine!.enrich(
                 self.next, of: events.count, events: { events[$0].bytes(in: payload) }, into: &self.writer)
             self.next += 1

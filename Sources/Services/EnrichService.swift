@@ -205,6 +205,7 @@ final class PlainEnrichJob: InlineJob {
     private var engine: KeyedEnrichment
     private var next = 0
     private var writer: WireSink
+    private var clock = ClockCheck()
 
     init(events: [ByteSpan], engine: KeyedEnrichment) {
         self.events = events
@@ -225,7 +226,6 @@ final class PlainEnrichJob: InlineJob {
         }
         return self.writer.finished()
     }
-    private var clock = ClockCheck()
 }
 
 /// When a job that works event by event reads the clock to see whether its slice is over: after `maxEvents`

@@ -243,8 +243,7 @@ struct EncodedLookupResponse: MessageSerializer {
                                 }
                             }
                             if code == nil, position + distance / 2 < end, rows[position + distance / 2] >= 0 {
-                                let span = arena.span(of: rows[position + distance / 2], lengths: lengths)
-                                enrich_prefetch(text.baseAddress! + span.lowerBound)
+                                arena.prefetchText(of: rows[position + distance / 2], text: text, lengths: lengths)
                             }
                             let row = rows[position]
                             writer.tag(field: ColumnValues.Field.stringValues, wireType: 2)

@@ -143,6 +143,22 @@ struct DestinationEngineTests {
         #expect(matchedCount > 1_000 && enrichedCount > 300, "matched \(matchedCount), enriched \(enrichedCount)")
     }
 
+    /// Runs `events` through `engine` as the Enrich job does: each event's bytes at one address for the whole
+    /// batch, the positions in order, the engine working ahead.
+    static func enrichPipelined(
+        _ events: [[UInt8]], _ engine: inout DestinationEnrichment, into sink: inout CollectingSink
+    ) {
+        let buffers = events.map { event in
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: event.count, alignment: 1)
+            buffer.copyBytes(from: event)
+            return UnsafeRawBufferPointer(buffer)
+        }
+        defer { for buffer in buffers { buffer.deallocate() } }
+        for position in buffers.indices {
+            engine.enrich(position, of: buffers.count, events: { buffers[$0] }, into: &sink)
+        }
+    }
+
     @Test(
         "Working ahead (events parsed and rows requested before their turn) changes no answer: 300 random batches, event by event against pipelined"
     )
@@ -180,17 +196,7 @@ struct DestinationEngineTests {
             }
             var pipelined = DestinationEnrichment(plan: plan, snapshots: snapshots, maxEventBytes: 8 << 10)
             var actual = CollectingSink()
-            // As the job runs it: the buffers are the same, but a request may stop after any event and go on.
-            var buffers: [UnsafeRawBufferPointer] = []
-            for event in events {
-                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: event.count, alignment: 1)
-                buffer.copyBytes(from: event)
-                buffers.append(UnsafeRawBufferPointer(buffer))
-            }
-            defer { for buffer in buffers { buffer.deallocate() } }
-            for position in buffers.indices {
-                pipelined.enrich(position, of: buffers.count, events: { buffers[$0] }, into: &actual)
-            }
+            Self.enrichPipelined(events, &pipelined, into: &actual)
             #expect(actual.results == expected.results, "round \(round): \(definitions)")
             #expect(pipelined.tally == oneByOne.tally, "round \(round)")
             pipelinedEvents += events.count
@@ -218,15 +224,7 @@ struct DestinationEngineTests {
         let events = Array(repeating: large, count: 12) + Array(repeating: small, count: 12)
         var engine = DestinationEnrichment(plan: plan, snapshots: snapshots, maxEventBytes: 32 << 10)
         var sink = CollectingSink()
-        let buffers = events.map { event in
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: event.count, alignment: 1)
-            buffer.copyBytes(from: event)
-            return UnsafeRawBufferPointer(buffer)
-        }
-        defer { for buffer in buffers { buffer.deallocate() } }
-        for position in buffers.indices {
-            engine.enrich(position, of: buffers.count, events: { buffers[$0] }, into: &sink)
-        }
+        Self.enrichPipelined(events, &engine, into: &sink)
         #expect(sink.results.count == 24 && sink.results.allSatisfy { $0.outcome == .enriched })
         let batch = try #require(engine.batch)
         // A 4 KiB event has at most ~2,000 nodes; a 30 KiB one parsed ahead would leave 15,000 in its slot.
